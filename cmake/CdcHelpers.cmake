@@ -1,0 +1,31 @@
+# One function to declare a library and one to declare a test, so each folder's
+# CMakeLists.txt stays a few lines.
+
+set(CDC_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+if(CDC_WERROR)
+  list(APPEND CDC_WARNINGS -Werror)
+endif()
+
+# cdc_library(NAME SOURCES a.cc b.cc DEPS other_lib ...)
+function(cdc_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${CDC_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# cdc_test(NAME SOURCES a_test.cc DEPS lib ... LABELS unit)
+function(cdc_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${CDC_WARNINGS})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE CDC_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures"
+                                             CDC_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,128 @@
+#include "core/time.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace cdc {
+namespace {
+
+bool readDigits(std::string_view s, size_t& i, int count, int& out) {
+  if (i + count > s.size()) return false;
+  int v = 0;
+  for (int k = 0; k < count; ++k) {
+    char c = s[i + k];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  i += count;
+  out = v;
+  return true;
+}
+
+struct Civil {
+  int year;
+  unsigned month, day;
+};
+
+Civil civilFromDays(int64_t days) {
+  std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
+  return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day())};
+}
+
+}  // namespace
+
+int64_t daysFromCivil(int year, unsigned month, unsigned day) {
+  std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
+  return std::chrono::sys_days{ymd}.time_since_epoch().count();
+}
+
+std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
+  size_t i = 0;
+  int year, month, day, hour = 0, minute = 0, second = 0;
+  if (!readDigits(s, i, 4, year) || i >= s.size() || s[i++] != '-') return std::nullopt;
+  if (!readDigits(s, i, 2, month) || i >= s.size() || s[i++] != '-') return std::nullopt;
+  if (!readDigits(s, i, 2, day)) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1) return std::nullopt;
+  std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                                  std::chrono::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return std::nullopt;
+  int64_t micros = 0;
+  if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+    ++i;
+    if (!readDigits(s, i, 2, hour) || i >= s.size() || s[i++] != ':') return std::nullopt;
+    if (!readDigits(s, i, 2, minute)) return std::nullopt;
+    if (i < s.size() && s[i] == ':') {
+      ++i;
+      if (!readDigits(s, i, 2, second)) return std::nullopt;
+      if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+        ++i;
+        int digits = 0;
+        int64_t frac = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+          if (digits < 6) {
+            frac = frac * 10 + (s[i] - '0');
+            ++digits;
+          }
+          ++i;
+        }
+        if (digits == 0) return std::nullopt;
+        for (int d = digits; d < 6; ++d) frac *= 10;
+        micros = frac;
+      }
+    }
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  }
+  int64_t offsetSeconds = 0;
+  if (i < s.size()) {
+    char c = s[i];
+    if (c == 'Z' || c == 'z') {
+      ++i;
+    } else if (c == '+' || c == '-') {
+      ++i;
+      int oh, om = 0;
+      if (!readDigits(s, i, 2, oh)) return std::nullopt;
+      if (i < s.size() && s[i] == ':') ++i;
+      if (i < s.size() && !readDigits(s, i, 2, om)) return std::nullopt;
+      offsetSeconds = (oh * 3600 + om * 60) * (c == '-' ? -1 : 1);
+    }
+  }
+  if (i != s.size()) return std::nullopt;
+  int64_t days = std::chrono::sys_days{ymd}.time_since_epoch().count();
+  int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
+  return Timestamp{seconds * 1'000'000 + micros};
+}
+
+std::string formatIsoTimestamp(Timestamp t) {
+  int64_t day = t.epochDay();
+  int64_t microsOfDay = t.micros - day * 86'400'000'000LL;
+  Civil c = civilFromDays(day);
+  int64_t secs = microsOfDay / 1'000'000;
+  int64_t frac = microsOfDay % 1'000'000;
+  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", c.year, c.month, c.day, secs / 3600,
+                                (secs / 60) % 60, secs % 60);
+  if (frac != 0) {
+    if (frac % 1000 == 0) {
+      out += fmt::format(".{:03d}", frac / 1000);
+    } else {
+      out += fmt::format(".{:06d}", frac);
+    }
+  }
+  out.push_back('Z');
+  return out;
+}
+
+std::string formatIsoDate(int64_t epochDay) {
+  Civil c = civilFromDays(epochDay);
+  return fmt::format("{:04d}-{:02d}-{:02d}", c.year, c.month, c.day);
+}
+
+std::string formatCompactStamp(Timestamp t) {
+  int64_t day = t.epochDay();
+  int64_t secs = (t.micros - day * 86'400'000'000LL) / 1'000'000;
+  Civil c = civilFromDays(day);
+  return fmt::format("{:04d}{:02d}{:02d}_{:02d}{:02d}{:02d}", c.year, c.month, c.day, secs / 3600, (secs / 60) % 60,
+                     secs % 60);
+}
+
+}  // namespace cdc

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <array>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "debezium/decode_error.h"
+#include "debezium/event.h"
+
+namespace cdc::debezium {
+
+// How to read `numeric` columns when a message has no schema to say.
+enum class SchemalessDecimals : uint8_t {
+  Auto,     // a string with a '.' is `string` mode, any other string is `precise` base64
+  Precise,  // base64 bytes at DecoderOptions::defaultDecimalScale
+  String,   // "1299.99"
+};
+
+// How to read integer timestamps when a message has no schema to say.
+enum class SchemalessTimestamps : uint8_t {
+  Auto,   // by magnitude: ns above 1e17, µs above 1e14, ms above 1e11, else seconds
+  Micro,
+  Milli,
+  Nano,
+};
+
+struct DecoderOptions {
+  // Scale of `precise` decimals in messages without a schema (our money columns are numeric(10,2)).
+  int32_t defaultDecimalScale = 2;
+  SchemalessDecimals schemalessDecimals = SchemalessDecimals::Auto;
+  SchemalessTimestamps schemalessTimestamps = SchemalessTimestamps::Auto;
+  // Columns to decode, per table (index = Table); the rest are skipped without being converted.
+  std::array<ColumnMask, kTableCount> wanted{kAllColumns, kAllColumns, kAllColumns};
+};
+
+enum class DecodeStatus : uint8_t {
+  Event,      // `out` holds the change
+  Tombstone,  // a null value after a delete: nothing to do
+};
+
+// Decodes Debezium JSON messages (every shape of SPEC §1) into ChangeEvents with simdjson's
+// On-Demand API, touching only the fields that are wanted. The embedded schema is parsed once
+// per distinct schema and then recognised by its bytes.
+// Not thread-safe: one decoder per consuming thread.
+class Decoder {
+ public:
+  explicit Decoder(DecoderOptions options = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // `value` null is a tombstone. `key` is read only when the value lacks the row id.
+  std::expected<DecodeStatus, DecodeError> decode(std::string_view topic, std::optional<std::string_view> key,
+                                                  std::optional<std::string_view> value, ChangeEvent& out);
+
+  // The `id` of a message key ({"id":1}, with or without schema).
+  std::expected<int64_t, DecodeError> decodeKey(std::string_view key);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cdc::debezium
