@@ -1,0 +1,163 @@
+#include "adapters/replay/replay_source.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <simdjson.h>
+
+namespace cdc::replay {
+
+struct ReplaySource::Parser {
+  simdjson::ondemand::parser parser;
+  std::string padded;
+};
+
+ReplaySource::ReplaySource(std::string path, FILE* file, bool owned)
+    : path_(std::move(path)), file_(file), owned_(owned), buffer_(1 << 20), parser_(std::make_unique<Parser>()) {}
+
+ReplaySource::~ReplaySource() {
+  if (owned_ && file_) std::fclose(file_);
+}
+
+Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path) {
+  if (path == "-") return std::unique_ptr<ReplaySource>(new ReplaySource("-", stdin, false));
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return fail(Error::fatal("cannot open replay file " + path + ": " + std::strerror(errno)));
+  return std::unique_ptr<ReplaySource>(new ReplaySource(path, f, true));
+}
+
+bool ReplaySource::nextLine(std::string_view& line) {
+  while (true) {
+    const char* start = buffer_.data() + begin_;
+    const void* nl = std::memchr(start, '\n', end_ - begin_);
+    if (nl) {
+      size_t len = static_cast<const char*>(nl) - start;
+      line = std::string_view(start, len);
+      begin_ += len + 1;
+      ++lineNumber_;
+      return true;
+    }
+    if (eof_) {
+      if (begin_ == end_) return false;
+      line = std::string_view(start, end_ - begin_);
+      begin_ = end_;
+      ++lineNumber_;
+      return true;
+    }
+    // Move the partial line to the front, grow when one line fills the buffer, read more.
+    std::memmove(buffer_.data(), start, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+    bytesRead_ += n;
+    end_ += n;
+    if (n == 0) eof_ = true;
+  }
+}
+
+void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
+  auto bad = [&](std::string why) {
+    out = runtime::Record{};
+    out.topic = topics_.intern("_replay");
+    out.partition = 0;
+    out.offset = static_cast<int64_t>(lineNumber_);
+    out.value = std::string(line);
+    out.sourceError = "malformed replay line " + std::to_string(lineNumber_) + ": " + why;
+  };
+  Parser& p = *parser_;
+  p.padded.assign(line);
+  p.padded.resize(line.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object obj;
+  if (auto e = p.parser.iterate(p.padded.data(), line.size(), p.padded.size()).get(doc)) {
+    return bad(simdjson::error_message(e));
+  }
+  if (auto e = doc.get_object().get(obj)) return bad(simdjson::error_message(e));
+  bool haveTopic = false, havePartition = false, haveOffset = false;
+  for (auto field : obj) {
+    std::string_view k;
+    if (auto e = field.unescaped_key().get(k)) return bad(simdjson::error_message(e));
+    simdjson::ondemand::value v;
+    if (auto e = field.value().get(v)) return bad(simdjson::error_message(e));
+    if (k == "topic") {
+      std::string_view t;
+      if (v.get_string().get(t)) return bad("topic is not a string");
+      out.topic = topics_.intern(t);
+      haveTopic = true;
+    } else if (k == "partition") {
+      int64_t n;
+      if (v.get_int64().get(n)) return bad("partition is not an integer");
+      out.partition = static_cast<int32_t>(n);
+      havePartition = true;
+    } else if (k == "offset") {
+      if (v.get_int64().get(out.offset)) return bad("offset is not an integer");
+      haveOffset = true;
+    } else if (k == "ts") {
+      if (v.get_int64().get(out.timestampMs)) return bad("ts is not an integer");
+    } else if (k == "key" || k == "payload") {
+      bool null = false;
+      if (v.is_null().get(null)) return bad(std::string(k) + " is not a string or null");
+      std::optional<std::string>& target = k == "key" ? out.key : out.value;
+      if (null) {
+        target.reset();
+      } else {
+        std::string_view s;
+        if (v.get_string().get(s)) return bad(std::string(k) + " is not a string or null");
+        target.emplace(s);
+      }
+    } else if (k == "headers") {
+      // kcat prints headers as an array of alternating names and values.
+      simdjson::ondemand::array a;
+      if (v.get_array().get(a)) continue;
+      std::string name;
+      bool expectName = true;
+      for (auto h : a) {
+        std::string_view s;
+        bool null = false;
+        if (h.is_null().get(null) == simdjson::SUCCESS && null) {
+          s = {};
+        } else if (h.get_string().get(s)) {
+          return bad("headers are not strings");
+        }
+        if (expectName) {
+          name = std::string(s);
+        } else {
+          out.headers.emplace_back(std::move(name), std::string(s));
+        }
+        expectName = !expectName;
+      }
+    }
+  }
+  if (!haveTopic || !havePartition || !haveOffset) return bad("needs topic, partition and offset");
+}
+
+Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out, size_t max,
+                                               std::chrono::milliseconds) {
+  std::string_view line;
+  size_t n = 0;
+  while (n < max && nextLine(line)) {
+    if (line.empty() || line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    runtime::Record& r = out.emplace_back();
+    parseLine(line, r);
+    ++n;
+  }
+  if (std::ferror(file_)) return fail(Error::fatal("reading " + path_ + ": " + std::strerror(errno)));
+  return (eof_ && begin_ == end_) ? runtime::PollStatus::End : runtime::PollStatus::Ok;
+}
+
+Status ReplaySource::commit(std::span<const runtime::Position> positions) {
+  for (const auto& p : positions) {
+    bool found = false;
+    for (auto& c : committed_) {
+      if (c.topic == p.topic && c.partition == p.partition) {
+        c.nextOffset = std::max(c.nextOffset, p.nextOffset);
+        found = true;
+      }
+    }
+    if (!found) committed_.push_back(p);
+  }
+  return {};
+}
+
+}  // namespace cdc::replay

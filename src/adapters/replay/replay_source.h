@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/source.h"
+
+namespace cdc::replay {
+
+// Reads Kafka records from a file of `kcat -C -J` lines (SPEC §1), or standard input for "-".
+// Ends at the end of the file. A line that is not a kcat record becomes a record with
+// `sourceError` set (topic "_replay", partition 0, offset = line number) so that it reaches
+// the dead-letter queue instead of stopping the run. Commits are remembered, not persisted:
+// a replay always starts at the top of the file.
+class ReplaySource final : public runtime::Source {
+ public:
+  static Result<std::unique_ptr<ReplaySource>> open(const std::string& path);
+  ~ReplaySource() override;
+
+  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
+                                   std::chrono::milliseconds timeout) override;
+  Status commit(std::span<const runtime::Position> positions) override;
+  std::string describe() const override { return "file:" + path_; }
+
+  const std::vector<runtime::Position>& committed() const { return committed_; }
+  uint64_t bytesRead() const { return bytesRead_; }
+
+ private:
+  ReplaySource(std::string path, FILE* file, bool owned);
+  // The next line without its newline; false at the end of the input.
+  bool nextLine(std::string_view& line);
+  void parseLine(std::string_view line, runtime::Record& out);
+
+  std::string path_;
+  FILE* file_;
+  bool owned_;
+  std::vector<char> buffer_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+  uint64_t lineNumber_ = 0;
+  uint64_t bytesRead_ = 0;
+  runtime::TopicInterner topics_;
+  std::vector<runtime::Position> committed_;
+  struct Parser;
+  std::unique_ptr<Parser> parser_;
+};
+
+}  // namespace cdc::replay

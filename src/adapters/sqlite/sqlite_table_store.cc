@@ -1,0 +1,554 @@
+#include "adapters/sqlite/sqlite_table_store.h"
+
+#include <set>
+
+#include "store/item_codec.h"
+
+namespace cdc::sqlite {
+namespace {
+
+using store::AttributeValue;
+using store::Item;
+
+constexpr int kDefaultPageSize = 1000;
+
+// Binds a key attribute so that SQLite orders it as DynamoDB does: numbers numerically,
+// strings and binaries bytewise.
+void bindKey(sqlite3_stmt* stmt, int idx, const AttributeValue* v) {
+  if (v == nullptr) {
+    sqlite3_bind_null(stmt, idx);
+    return;
+  }
+  switch (v->type()) {
+    case AttributeValue::Type::N:
+      if (auto i = v->asInt()) {
+        sqlite3_bind_int64(stmt, idx, *i);
+      } else {
+        sqlite3_bind_double(stmt, idx, std::stod(v->text()));
+      }
+      break;
+    case AttributeValue::Type::S:
+      sqlite3_bind_text(stmt, idx, v->text().data(), static_cast<int>(v->text().size()), SQLITE_TRANSIENT);
+      break;
+    case AttributeValue::Type::B:
+      sqlite3_bind_blob(stmt, idx, v->text().data(), static_cast<int>(v->text().size()), SQLITE_TRANSIENT);
+      break;
+    default:
+      sqlite3_bind_null(stmt, idx);
+  }
+}
+
+// An index key value of `item`, or null when the item is not in the index.
+const AttributeValue* indexKey(const Item& item, const store::KeyAttribute& k) {
+  const AttributeValue* v = store::find(item, k.name);
+  return v && v->type() == k.type ? v : nullptr;
+}
+
+std::string rangeSql(const std::string& column, store::KeyOp op) {
+  switch (op) {
+    case store::KeyOp::Eq: return " AND " + column + " = ?";
+    case store::KeyOp::Lt: return " AND " + column + " < ?";
+    case store::KeyOp::Le: return " AND " + column + " <= ?";
+    case store::KeyOp::Gt: return " AND " + column + " > ?";
+    case store::KeyOp::Ge: return " AND " + column + " >= ?";
+    case store::KeyOp::Between: return " AND " + column + " BETWEEN ? AND ?";
+    case store::KeyOp::BeginsWith: return " AND substr(" + column + ", 1, length(?)) = ?";
+  }
+  return {};
+}
+
+bool isScalarKeyType(AttributeValue::Type t) {
+  return t == AttributeValue::Type::S || t == AttributeValue::Type::N || t == AttributeValue::Type::B;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteTableStore>> SqliteTableStore::open(const std::string& path) {
+  auto db = Db::open(path);
+  if (!db) return fail(db.error());
+  std::unique_ptr<SqliteTableStore> s(new SqliteTableStore(std::move(*db)));
+  if (auto st = s->db_->exec("CREATE TABLE IF NOT EXISTS cdc_tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)"); !st) {
+    return fail(st.error());
+  }
+  return s;
+}
+
+Result<std::vector<std::string>> SqliteTableStore::listTables() {
+  auto stmt = db_->prepare("SELECT name FROM cdc_tables ORDER BY name");
+  if (!stmt) return fail(stmt.error());
+  std::vector<std::string> names;
+  while (sqlite3_step(*stmt) == SQLITE_ROW) {
+    names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)));
+  }
+  return names;
+}
+
+Status SqliteTableStore::ensureTable(const store::TableSpec& spec) {
+  if (auto existing = describeTable(spec.name)) {
+    if (existing->hash.name != spec.hash.name || existing->range.has_value() != spec.range.has_value()) {
+      return fail(Error::fatal("table " + spec.name + " exists with another key schema"));
+    }
+    return {};
+  } else if (existing.error().kind != ErrorKind::NotFound) {
+    return fail(existing.error());
+  }
+  if (!isScalarKeyType(spec.hash.type)) return fail(Error::fatal("hash key must be S, N or B"));
+  std::string sqlName = quoteIdentifier("t:" + spec.name);
+  std::string ddl = "CREATE TABLE IF NOT EXISTS " + sqlName + " (pk NOT NULL, sk NOT NULL DEFAULT '', item TEXT NOT NULL";
+  for (size_t i = 0; i < spec.indexes.size(); ++i) ddl += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
+  ddl += ", PRIMARY KEY (pk, sk)) WITHOUT ROWID";
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return s;
+  if (auto s = db_->exec(ddl); !s) return s;
+  for (size_t i = 0; i < spec.indexes.size(); ++i) {
+    std::string n = std::to_string(i);
+    if (auto s = db_->exec("CREATE INDEX IF NOT EXISTS " + quoteIdentifier("i:" + spec.name + ":" + spec.indexes[i].name) +
+                           " ON " + sqlName + " (g" + n + "pk, g" + n + "sk, pk, sk) WHERE g" + n + "pk IS NOT NULL");
+        !s) {
+      return s;
+    }
+  }
+  auto stmt = db_->prepare("INSERT INTO cdc_tables (name, spec) VALUES (?, ?)");
+  if (!stmt) return fail(stmt.error());
+  std::string json = store::tableSpecToJson(spec);
+  sqlite3_bind_text(*stmt, 1, spec.name.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(*stmt, 2, json.c_str(), -1, SQLITE_TRANSIENT);
+  if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "create table"));
+  if (auto s = tx.commit(); !s) return s;
+  tables_.emplace(spec.name, TableInfo{spec, sqlName});
+  return {};
+}
+
+Result<store::TableSpec> SqliteTableStore::describeTable(std::string_view name) {
+  auto t = table(name);
+  if (!t) return fail(t.error());
+  return (*t)->spec;
+}
+
+Result<const SqliteTableStore::TableInfo*> SqliteTableStore::table(std::string_view name) {
+  if (auto it = tables_.find(name); it != tables_.end()) return &it->second;
+  auto stmt = db_->prepare("SELECT spec FROM cdc_tables WHERE name = ?");
+  if (!stmt) return fail(stmt.error());
+  sqlite3_bind_text(*stmt, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return fail(Error::notFound("table " + std::string(name) + " does not exist"));
+  if (rc != SQLITE_ROW) return fail(db_->error(rc, "describe table"));
+  auto spec = store::tableSpecFromJson(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)));
+  if (!spec) return fail(spec.error());
+  std::string sqlName = quoteIdentifier("t:" + spec->name);
+  auto [it, _] = tables_.emplace(std::string(name), TableInfo{std::move(*spec), std::move(sqlName)});
+  return &it->second;
+}
+
+Status SqliteTableStore::checkKey(const TableInfo& t, const Item& key) const {
+  const AttributeValue* h = store::find(key, t.spec.hash.name);
+  if (!h || h->type() != t.spec.hash.type) {
+    return fail(Error::poison("key of " + t.spec.name + " lacks " + t.spec.hash.name + " of type " + toString(t.spec.hash.type)));
+  }
+  if (t.spec.range) {
+    const AttributeValue* r = store::find(key, t.spec.range->name);
+    if (!r || r->type() != t.spec.range->type) {
+      return fail(Error::poison("key of " + t.spec.name + " lacks " + t.spec.range->name));
+    }
+  }
+  return {};
+}
+
+Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Item& key) {
+  auto stmt = db_->prepare("SELECT item FROM " + t.sqlName + " WHERE pk = ? AND sk = ?");
+  if (!stmt) return fail(stmt.error());
+  bindKey(*stmt, 1, store::find(key, t.spec.hash.name));
+  if (t.spec.range) {
+    bindKey(*stmt, 2, store::find(key, t.spec.range->name));
+  } else {
+    sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
+  }
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<Item>{};
+  if (rc != SQLITE_ROW) return fail(db_->error(rc, "get"));
+  std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
+                        static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
+  auto item = store::parseDynamoItem(json);
+  if (!item) return fail(item.error());
+  return std::optional<Item>(std::move(*item));
+}
+
+Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
+  std::string sql = "INSERT OR REPLACE INTO " + t.sqlName + " (pk, sk, item";
+  std::string values = "?, ?, ?";
+  for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
+    sql += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
+    values += ", ?, ?";
+  }
+  sql += ") VALUES (" + values + ")";
+  auto stmt = db_->prepare(sql);
+  if (!stmt) return fail(stmt.error());
+  bindKey(*stmt, 1, store::find(item, t.spec.hash.name));
+  if (t.spec.range) {
+    bindKey(*stmt, 2, store::find(item, t.spec.range->name));
+  } else {
+    sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
+  }
+  std::string json = store::toDynamoJson(item);
+  if (json.size() > 400 * 1024) {
+    return fail(Error::poison("item of " + std::to_string(json.size()) + " bytes exceeds DynamoDB's 400 KB"));
+  }
+  sqlite3_bind_text(*stmt, 3, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+  int col = 4;
+  for (const auto& idx : t.spec.indexes) {
+    const AttributeValue* h = indexKey(item, idx.hash);
+    const AttributeValue* r = idx.range ? indexKey(item, *idx.range) : nullptr;
+    bool inIndex = h && (!idx.range || r);
+    bindKey(*stmt, col++, inIndex ? h : nullptr);
+    if (inIndex && !idx.range) {
+      sqlite3_bind_text(*stmt, col++, "", 0, SQLITE_STATIC);
+    } else {
+      bindKey(*stmt, col++, inIndex ? r : nullptr);
+    }
+  }
+  if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "put"));
+  return {};
+}
+
+Status SqliteTableStore::erase(const TableInfo& t, const Item& key) {
+  auto stmt = db_->prepare("DELETE FROM " + t.sqlName + " WHERE pk = ? AND sk = ?");
+  if (!stmt) return fail(stmt.error());
+  bindKey(*stmt, 1, store::find(key, t.spec.hash.name));
+  if (t.spec.range) {
+    bindKey(*stmt, 2, store::find(key, t.spec.range->name));
+  } else {
+    sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
+  }
+  if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "delete"));
+  return {};
+}
+
+Result<std::optional<Item>> SqliteTableStore::get(std::string_view table, const Item& key) {
+  auto t = this->table(table);
+  if (!t) return fail(t.error());
+  if (auto s = checkKey(**t, key); !s) return fail(s.error());
+  return read(**t, key);
+}
+
+Result<std::vector<Item>> SqliteTableStore::batchGet(std::string_view table, std::span<const Item> keys) {
+  auto t = this->table(table);
+  if (!t) return fail(t.error());
+  std::vector<Item> items;
+  for (const auto& key : keys) {
+    if (auto s = checkKey(**t, key); !s) return fail(s.error());
+    auto item = read(**t, key);
+    if (!item) return fail(item.error());
+    if (*item) items.push_back(std::move(**item));
+  }
+  return items;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::putLocked(const TableInfo& t, const store::PutRequest& r) {
+  if (auto s = checkKey(t, r.item); !s) return fail(s.error());
+  store::WriteOutcome out;
+  std::optional<Item> old;
+  if (r.condition || r.returnValues == store::ReturnValues::AllOld) {
+    auto cur = read(t, store::keyOf(t.spec, r.item));
+    if (!cur) return fail(cur.error());
+    old = std::move(*cur);
+  }
+  if (r.condition && !r.condition->evaluate(old ? &*old : nullptr)) {
+    out.conditionFailed = true;
+    return out;
+  }
+  if (auto s = write(t, r.item); !s) return fail(s.error());
+  if (r.returnValues == store::ReturnValues::AllOld) out.attributes = std::move(old);
+  return out;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::updateLocked(const TableInfo& t, const store::UpdateRequest& r) {
+  if (auto s = checkKey(t, r.key); !s) return fail(s.error());
+  for (const auto& a : r.update.actions()) {
+    if (a.attribute == t.spec.hash.name || (t.spec.range && a.attribute == t.spec.range->name)) {
+      return fail(Error::poison("cannot update key attribute " + a.attribute));
+    }
+  }
+  auto cur = read(t, r.key);
+  if (!cur) return fail(cur.error());
+  store::WriteOutcome out;
+  const Item* existing = *cur ? &**cur : nullptr;
+  if (r.condition && !r.condition->evaluate(existing)) {
+    out.conditionFailed = true;
+    return out;
+  }
+  Item next = existing ? *existing : r.key;
+  if (auto s = r.update.applyTo(next); !s) return fail(s.error());
+  if (auto s = write(t, next); !s) return fail(s.error());
+  if (r.returnValues == store::ReturnValues::AllNew) out.attributes = std::move(next);
+  if (r.returnValues == store::ReturnValues::AllOld) out.attributes = std::move(*cur);
+  return out;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::removeLocked(const TableInfo& t, const store::DeleteRequest& r) {
+  if (auto s = checkKey(t, r.key); !s) return fail(s.error());
+  store::WriteOutcome out;
+  std::optional<Item> old;
+  if (r.condition || r.returnValues == store::ReturnValues::AllOld) {
+    auto cur = read(t, r.key);
+    if (!cur) return fail(cur.error());
+    old = std::move(*cur);
+  }
+  if (r.condition && !r.condition->evaluate(old ? &*old : nullptr)) {
+    out.conditionFailed = true;
+    return out;
+  }
+  if (auto s = erase(t, r.key); !s) return fail(s.error());
+  if (r.returnValues == store::ReturnValues::AllOld) out.attributes = std::move(old);
+  return out;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::put(const store::PutRequest& request) {
+  auto t = table(request.table);
+  if (!t) return fail(t.error());
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return fail(s.error());
+  auto out = putLocked(**t, request);
+  if (!out) return out;
+  if (auto s = tx.commit(); !s) return fail(s.error());
+  return out;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::update(const store::UpdateRequest& request) {
+  auto t = table(request.table);
+  if (!t) return fail(t.error());
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return fail(s.error());
+  auto out = updateLocked(**t, request);
+  if (!out) return out;
+  if (auto s = tx.commit(); !s) return fail(s.error());
+  return out;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::remove(const store::DeleteRequest& request) {
+  auto t = table(request.table);
+  if (!t) return fail(t.error());
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return fail(s.error());
+  auto out = removeLocked(**t, request);
+  if (!out) return out;
+  if (auto s = tx.commit(); !s) return fail(s.error());
+  return out;
+}
+
+Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store::TransactItem> items) {
+  if (items.size() > 100) return fail(Error::poison("a transaction holds at most 100 items"));
+  // DynamoDB refuses two actions on one item in a transaction; so do we, to stay faithful.
+  std::set<std::string> touched;
+  std::vector<const TableInfo*> infos;
+  for (const auto& ti : items) {
+    auto [tableName, key] = std::visit(
+        [](const auto& r) -> std::pair<const std::string*, const Item*> {
+          using R = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<R, store::PutRequest>) {
+            return {&r.table, &r.item};
+          } else {
+            return {&r.table, &r.key};
+          }
+        },
+        ti);
+    auto t = table(*tableName);
+    if (!t) return fail(t.error());
+    infos.push_back(*t);
+    std::string id = *tableName + "\x1f" + store::toDynamoJson(store::keyOf((*t)->spec, *key));
+    if (!touched.insert(id).second) return fail(Error::poison("transaction touches one item twice"));
+  }
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return fail(s.error());
+  store::TransactOutcome out;
+  // Conditions are checked against the state before the transaction, then all writes apply.
+  for (size_t i = 0; i < items.size(); ++i) {
+    const TableInfo& t = *infos[i];
+    const store::Condition* cond = nullptr;
+    const Item* key = nullptr;
+    Item keyStorage;
+    std::visit(
+        [&](const auto& r) {
+          using R = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<R, store::PutRequest>) {
+            keyStorage = store::keyOf(t.spec, r.item);
+            key = &keyStorage;
+            if (r.condition) cond = &*r.condition;
+          } else if constexpr (std::is_same_v<R, store::ConditionCheck>) {
+            key = &r.key;
+            cond = &r.condition;
+          } else {
+            key = &r.key;
+            if (r.condition) cond = &*r.condition;
+          }
+        },
+        items[i]);
+    if (auto s = checkKey(t, *key); !s) return fail(s.error());
+    if (!cond) continue;
+    auto cur = read(t, *key);
+    if (!cur) return fail(cur.error());
+    if (!cond->evaluate(*cur ? &**cur : nullptr)) out.failedConditions.push_back(i);
+  }
+  if (!out.failedConditions.empty()) return out;  // rolled back by the guard
+  for (size_t i = 0; i < items.size(); ++i) {
+    const TableInfo& t = *infos[i];
+    Result<store::WriteOutcome> r = std::visit(
+        [&](const auto& req) -> Result<store::WriteOutcome> {
+          using R = std::decay_t<decltype(req)>;
+          if constexpr (std::is_same_v<R, store::PutRequest>) {
+            store::PutRequest p = req;
+            p.condition.reset();
+            return putLocked(t, p);
+          } else if constexpr (std::is_same_v<R, store::UpdateRequest>) {
+            store::UpdateRequest u = req;
+            u.condition.reset();
+            return updateLocked(t, u);
+          } else if constexpr (std::is_same_v<R, store::DeleteRequest>) {
+            store::DeleteRequest d = req;
+            d.condition.reset();
+            return removeLocked(t, d);
+          } else {
+            return store::WriteOutcome{};
+          }
+        },
+        items[i]);
+    if (!r) return fail(r.error());
+  }
+  if (auto s = tx.commit(); !s) return fail(s.error());
+  out.committed = true;
+  return out;
+}
+
+Result<std::vector<store::WriteRequest>> SqliteTableStore::batchWrite(std::string_view table,
+                                                                      std::span<const store::WriteRequest> requests) {
+  if (requests.size() > 25) return fail(Error::poison("a batch write holds at most 25 requests"));
+  auto t = this->table(table);
+  if (!t) return fail(t.error());
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return fail(s.error());
+  for (const auto& r : requests) {
+    if (auto s = checkKey(**t, r.item); !s) return fail(s.error());
+    auto s = r.kind == store::WriteRequest::Kind::Put ? write(**t, r.item) : erase(**t, store::keyOf((*t)->spec, r.item));
+    if (!s) return fail(s.error());
+  }
+  if (auto s = tx.commit(); !s) return fail(s.error());
+  return std::vector<store::WriteRequest>{};
+}
+
+Result<store::Page> SqliteTableStore::query(const store::QueryRequest& request) {
+  auto t = table(request.table);
+  if (!t) return fail(t.error());
+  const store::TableSpec& spec = (*t)->spec;
+  std::string pkCol = "pk", skCol = "sk";
+  const store::KeyAttribute* hashAttr = &spec.hash;
+  const store::KeyAttribute* rangeAttr = spec.range ? &*spec.range : nullptr;
+  bool onIndex = false;
+  if (request.index) {
+    size_t i = 0;
+    for (; i < spec.indexes.size() && spec.indexes[i].name != *request.index; ++i) {
+    }
+    if (i == spec.indexes.size()) return fail(Error::poison("table " + spec.name + " has no index " + *request.index));
+    pkCol = "g" + std::to_string(i) + "pk";
+    skCol = "g" + std::to_string(i) + "sk";
+    hashAttr = &spec.indexes[i].hash;
+    rangeAttr = spec.indexes[i].range ? &*spec.indexes[i].range : nullptr;
+    onIndex = true;
+  }
+  if (request.hashValue.type() != hashAttr->type) return fail(Error::poison("query hash value has the wrong type"));
+  if (request.range && !rangeAttr) return fail(Error::poison("range condition on a hash-only key"));
+  std::string order = request.forward ? " ASC" : " DESC";
+  std::string cmp = request.forward ? " > " : " < ";
+  std::string sql = "SELECT item FROM " + (*t)->sqlName + " WHERE " + pkCol + " = ?";
+  if (request.range) sql += rangeSql(skCol, request.range->op);
+  if (request.exclusiveStartKey) {
+    sql += onIndex ? " AND (" + skCol + ", pk, sk)" + cmp + "(?, ?, ?)" : " AND sk" + cmp + "?";
+  }
+  sql += " ORDER BY " + skCol + order;
+  if (onIndex) sql += ", pk" + order + ", sk" + order;
+  sql += " LIMIT ?";
+  auto stmt = db_->prepare(sql);
+  if (!stmt) return fail(stmt.error());
+  int col = 1;
+  bindKey(*stmt, col++, &request.hashValue);
+  if (request.range) {
+    bindKey(*stmt, col++, &request.range->value);
+    if (request.range->op == store::KeyOp::Between || request.range->op == store::KeyOp::BeginsWith) {
+      bindKey(*stmt, col++, request.range->op == store::KeyOp::Between ? &request.range->upper : &request.range->value);
+    }
+  }
+  auto bindRange = [&](const store::KeyAttribute* attr, const Item& key) {
+    if (attr) {
+      bindKey(*stmt, col++, store::find(key, attr->name));
+    } else {
+      sqlite3_bind_text(*stmt, col++, "", 0, SQLITE_STATIC);
+    }
+  };
+  if (request.exclusiveStartKey) {
+    const Item& start = *request.exclusiveStartKey;
+    if (onIndex) {
+      bindRange(rangeAttr, start);
+      bindKey(*stmt, col++, store::find(start, spec.hash.name));
+      bindRange(spec.range ? &*spec.range : nullptr, start);
+    } else {
+      bindRange(rangeAttr, start);
+    }
+  }
+  int limit = request.limit > 0 ? request.limit : kDefaultPageSize;
+  sqlite3_bind_int(*stmt, col++, limit);
+  store::Page page;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
+                          static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
+    auto item = store::parseDynamoItem(json);
+    if (!item) return fail(item.error());
+    page.items.push_back(std::move(*item));
+  }
+  if (rc != SQLITE_DONE) return fail(db_->error(rc, "query"));
+  if (static_cast<int>(page.items.size()) == limit) {
+    Item last = store::keyOf(spec, page.items.back());
+    if (onIndex) {
+      if (const auto* h = store::find(page.items.back(), hashAttr->name)) last.insert_or_assign(hashAttr->name, *h);
+      if (rangeAttr) {
+        if (const auto* r = store::find(page.items.back(), rangeAttr->name)) last.insert_or_assign(rangeAttr->name, *r);
+      }
+    }
+    page.lastEvaluatedKey = std::move(last);
+  }
+  return page;
+}
+
+Result<store::Page> SqliteTableStore::scan(const store::ScanRequest& request) {
+  auto t = table(request.table);
+  if (!t) return fail(t.error());
+  const store::TableSpec& spec = (*t)->spec;
+  std::string sql = "SELECT item FROM " + (*t)->sqlName;
+  if (request.exclusiveStartKey) sql += " WHERE (pk, sk) > (?, ?)";
+  sql += " ORDER BY pk, sk LIMIT ?";
+  auto stmt = db_->prepare(sql);
+  if (!stmt) return fail(stmt.error());
+  int col = 1;
+  if (request.exclusiveStartKey) {
+    bindKey(*stmt, col++, store::find(*request.exclusiveStartKey, spec.hash.name));
+    if (spec.range) {
+      bindKey(*stmt, col++, store::find(*request.exclusiveStartKey, spec.range->name));
+    } else {
+      sqlite3_bind_text(*stmt, col++, "", 0, SQLITE_STATIC);
+    }
+  }
+  int limit = request.limit > 0 ? request.limit : kDefaultPageSize;
+  sqlite3_bind_int(*stmt, col++, limit);
+  store::Page page;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
+                          static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
+    auto item = store::parseDynamoItem(json);
+    if (!item) return fail(item.error());
+    page.items.push_back(std::move(*item));
+  }
+  if (rc != SQLITE_DONE) return fail(db_->error(rc, "scan"));
+  if (static_cast<int>(page.items.size()) == limit) page.lastEvaluatedKey = store::keyOf(spec, page.items.back());
+  return page;
+}
+
+}  // namespace cdc::sqlite

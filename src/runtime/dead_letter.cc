@@ -1,0 +1,186 @@
+#include "runtime/dead_letter.h"
+
+#include <algorithm>
+
+#include <simdjson.h>
+
+#include "core/base64.h"
+#include "core/json_writer.h"
+
+namespace cdc::runtime {
+
+std::string DeadLetterQueue::objectKey(std::string_view service, std::string_view topic, int32_t partition,
+                                       int64_t offset, int64_t timestampMs, Timestamp now) {
+  int64_t day = timestampMs >= 0 ? Timestamp::fromMillis(timestampMs).epochDay() : now.epochDay();
+  std::string key = "dlq/";
+  key += service;
+  key += '/';
+  key += topic;
+  key += "/date=";
+  key += formatIsoDate(day);
+  key += '/';
+  key += std::to_string(partition);
+  key += '-';
+  key += std::to_string(offset);
+  key += ".json";
+  return key;
+}
+
+std::string DeadLetterQueue::encode(const DeadLetter& d) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("service", d.service).field("topic", d.topic).field("partition", d.partition).field("offset", d.offset);
+  w.key("timestamp");
+  if (d.timestampMs >= 0) {
+    w.string(formatIsoTimestamp(Timestamp::fromMillis(d.timestampMs)));
+  } else {
+    w.null();
+  }
+  w.field("timestamp_ms", d.timestampMs);
+  auto text = [&](std::string_view name, const std::optional<std::string>& v) {
+    if (!v) {
+      w.key(name).null();
+    } else if (simdjson::validate_utf8(v->data(), v->size())) {
+      w.field(name, *v);
+    } else {
+      w.key(name).null();
+      w.field(std::string(name) + "_base64", base64Encode(*v));
+    }
+  };
+  text("key", d.key);
+  text("message", d.value);
+  w.field("error", d.error).field("attempts", d.attempts).field("dead_lettered_at", d.deadLetteredAt);
+  w.endObject();
+  return out;
+}
+
+Result<DeadLetter> DeadLetterQueue::decode(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto e = parser.parse(json.data(), json.size()).get(root)) {
+    return fail(Error::poison(std::string("dead letter is not JSON: ") + simdjson::error_message(e)));
+  }
+  DeadLetter d;
+  std::string_view s;
+  auto str = [&](const char* name, std::string& out) {
+    if (!root[name].get_string().get(s)) out = std::string(s);
+  };
+  str("service", d.service);
+  str("topic", d.topic);
+  str("error", d.error);
+  str("dead_lettered_at", d.deadLetteredAt);
+  int64_t n = 0;
+  if (!root["partition"].get_int64().get(n)) d.partition = static_cast<int32_t>(n);
+  if (!root["offset"].get_int64().get(n)) d.offset = n;
+  if (!root["timestamp_ms"].get_int64().get(n)) d.timestampMs = n;
+  if (!root["attempts"].get_int64().get(n)) d.attempts = static_cast<int>(n);
+  auto bytes = [&](const char* name, std::optional<std::string>& out) -> Status {
+    if (!root[name].get_string().get(s)) {
+      out = std::string(s);
+      return {};
+    }
+    std::string b64name = std::string(name) + "_base64";
+    if (!root[b64name].get_string().get(s)) {
+      std::string raw;
+      if (!base64Decode(s, raw)) return fail(Error::poison(b64name + " is not base64"));
+      out = std::move(raw);
+    }
+    return {};
+  };
+  if (auto st = bytes("key", d.key); !st) return fail(st.error());
+  if (auto st = bytes("message", d.value); !st) return fail(st.error());
+  if (d.topic.empty()) return fail(Error::poison("dead letter without topic"));
+  return d;
+}
+
+Status DeadLetterQueue::write(const Record& record, std::string_view error, Timestamp now) {
+  DeadLetter d;
+  d.service = service_;
+  d.topic = std::string(record.topic);
+  d.partition = record.partition;
+  d.offset = record.offset;
+  d.timestampMs = record.timestampMs;
+  d.key = record.key;
+  d.value = record.value;
+  d.error = std::string(error);
+  d.attempts = 1;
+  if (const std::string* a = record.header(kAttemptsHeader)) d.attempts = std::max(1, std::atoi(a->c_str()) + 1);
+  d.deadLetteredAt = formatIsoTimestamp(now);
+  std::string key = objectKey(service_, record.topic, record.partition, record.offset, record.timestampMs, now);
+  if (auto s = objects_.put(key, encode(d)); !s) return s;
+  ++written_;
+  return {};
+}
+
+Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, std::optional<std::string_view> service) {
+  std::string prefix = "dlq/";
+  if (service) {
+    prefix += *service;
+    prefix += '/';
+  }
+  auto infos = objects.listAll(prefix);
+  if (!infos) return fail(infos.error());
+  std::vector<DeadLetter> letters;
+  for (const auto& info : *infos) {
+    if (!info.key.ends_with(".json")) continue;
+    auto body = objects.get(info.key);
+    if (!body) return fail(body.error());
+    if (!*body) continue;  // removed meanwhile
+    auto d = DeadLetterQueue::decode(**body);
+    if (!d) return fail(Error::poison(info.key + ": " + d.error().message));
+    d->objectKey = info.key;
+    letters.push_back(std::move(*d));
+  }
+  return letters;
+}
+
+DeadLetterSource::DeadLetterSource(store::ObjectStore& objects, std::vector<DeadLetter> letters)
+    : objects_(objects), letters_(std::move(letters)) {
+  // Replay in each partition's offset order.
+  std::stable_sort(letters_.begin(), letters_.end(), [](const DeadLetter& a, const DeadLetter& b) {
+    return std::tie(a.topic, a.partition, a.offset) < std::tie(b.topic, b.partition, b.offset);
+  });
+}
+
+Result<PollStatus> DeadLetterSource::poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds) {
+  size_t n = 0;
+  while (next_ < letters_.size() && n < max) {
+    const DeadLetter& d = letters_[next_++];
+    Record r;
+    r.topic = topics_.intern(d.topic);
+    r.partition = d.partition;
+    r.offset = d.offset;
+    r.timestampMs = d.timestampMs;
+    r.key = d.key;
+    r.value = d.value;
+    r.headers.emplace_back(std::string(kAttemptsHeader), std::to_string(d.attempts));
+    out.push_back(std::move(r));
+    ++n;
+  }
+  return next_ == letters_.size() ? PollStatus::End : PollStatus::Ok;
+}
+
+Status DeadLetterSource::commit(std::span<const Position> positions) {
+  // Letters are sorted by partition and offset: remove those now below their partition's position.
+  for (size_t i = removed_; i < next_; ++i) {
+    const DeadLetter& d = letters_[i];
+    bool done = std::any_of(positions.begin(), positions.end(), [&](const Position& p) {
+      return p.topic == d.topic && p.partition == d.partition && d.offset < p.nextOffset;
+    });
+    if (!done) continue;
+    // A failed replay has just rewritten the letter under the same key with attempts + 1:
+    // keep that one.
+    auto body = objects_.get(d.objectKey);
+    if (!body) return fail(body.error());
+    if (*body) {
+      auto current = DeadLetterQueue::decode(**body);
+      if (current && current->attempts > d.attempts) continue;
+    }
+    if (auto s = objects_.remove(d.objectKey); !s) return s;
+  }
+  removed_ = next_;
+  return {};
+}
+
+}  // namespace cdc::runtime

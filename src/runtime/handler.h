@@ -1,0 +1,57 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "core/types.h"
+#include "debezium/decoder.h"
+#include "runtime/record.h"
+
+namespace cdc::runtime {
+
+// A decoded change and the record it came from.
+struct InputEvent {
+  const Record* record = nullptr;
+  debezium::ChangeEvent change;
+};
+
+// An event the service refuses (an impossible value): it goes to the dead-letter queue.
+struct Rejection {
+  size_t index = 0;  // into the span given to apply()
+  std::string reason;
+};
+
+// A service's logic as the runtime sees it. It turns events into store operations and does
+// no I/O of its own besides its stores. Called from the runner's thread only.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // "inventory-service": names dead letters and logs.
+  virtual std::string_view serviceName() const = 0;
+  // Which columns to decode, how to read schemaless decimals.
+  virtual debezium::DecoderOptions decoderOptions() const { return {}; }
+  // Before the first batch (create tables, load state).
+  virtual Status start() { return {}; }
+  // Applies a batch (each partition's events in order). Effects are durable on return.
+  // A Retry error means nothing needs to be undone: the same batch will be applied again.
+  virtual Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) = 0;
+  virtual void onAssigned(std::span<const TopicPartition> partitions) { (void)partitions; }
+  // Partitions leave this process: persist what belongs to them.
+  virtual Status onRevoked(std::span<const TopicPartition> partitions) {
+    (void)partitions;
+    return {};
+  }
+  // Periodic work (the analytics flush), about once per second.
+  virtual Status tick(Timestamp now) {
+    (void)now;
+    return {};
+  }
+  // At the end of the input or on shutdown, after the last batch.
+  virtual Status finish() { return {}; }
+};
+
+}  // namespace cdc::runtime

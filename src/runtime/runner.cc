@@ -1,0 +1,194 @@
+#include "runtime/runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace cdc::runtime {
+namespace {
+
+void notePosition(std::vector<Position>& pending, const Record& r) {
+  for (auto& p : pending) {
+    if (p.partition == r.partition && p.topic == r.topic) {
+      p.nextOffset = std::max(p.nextOffset, r.offset + 1);
+      return;
+    }
+  }
+  pending.push_back(Position{std::string(r.topic), r.partition, r.offset + 1});
+}
+
+}  // namespace
+
+Runner::Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterStore, RunnerOptions options,
+               const std::atomic<bool>& stop)
+    : source_(source),
+      handler_(handler),
+      deadLetters_(deadLetterStore, std::string(handler.serviceName())),
+      options_(std::move(options)),
+      stop_(stop),
+      decoder_(handler.decoderOptions()) {
+  source_.setRebalanceListener(this);
+}
+
+Timestamp Runner::now() const {
+  if (options_.clock) return options_.clock();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return Timestamp{us.count()};
+}
+
+Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
+  auto delay = options_.retryInitial;
+  int attempt = 0;
+  while (true) {
+    Status s = op();
+    if (s || s.error().kind != ErrorKind::Retry) return s;
+    ++stats_.retries;
+    ++attempt;
+    // Logged on the first failure and then at growing intervals, not once per retry.
+    if ((attempt & (attempt - 1)) == 0) {
+      log::event(spdlog::level::warn, "retrying",
+                 {{"what", what}, {"attempt", std::to_string(attempt), true}, {"error", s.error().message}});
+    }
+    if (stop_.load(std::memory_order_relaxed)) return s;
+    auto deadline = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < deadline && !stop_.load(std::memory_order_relaxed)) {
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(delay, std::chrono::milliseconds(50)));
+    }
+    delay = std::min(delay * 2, options_.retryMax);
+  }
+}
+
+Status Runner::processBatch(std::vector<Record>& records) {
+  events_.clear();
+  rejected_.clear();
+  std::vector<std::pair<const Record*, std::string>> poison;
+  for (const Record& r : records) {
+    if (r.sourceError) {
+      poison.emplace_back(&r, *r.sourceError);
+      continue;
+    }
+    InputEvent ev;
+    ev.record = &r;
+    std::optional<std::string_view> key, value;
+    if (r.key) key = *r.key;
+    if (r.value) value = *r.value;
+    auto decoded = decoder_.decode(r.topic, key, value, ev.change);
+    if (!decoded) {
+      poison.emplace_back(&r, decoded.error().message());
+    } else if (*decoded == debezium::DecodeStatus::Tombstone) {
+      ++stats_.tombstones;
+    } else {
+      events_.push_back(std::move(ev));
+    }
+  }
+  stats_.events += events_.size();
+
+  if (!events_.empty()) {
+    Status applied = withRetry("apply", [&]() -> Status {
+      rejected_.clear();
+      return handler_.apply(events_, rejected_);
+    });
+    if (!applied) return applied;
+  }
+  for (const auto& rej : rejected_) poison.emplace_back(events_[rej.index].record, rej.reason);
+
+  for (const auto& [record, reason] : poison) {
+    log::event(spdlog::level::warn, "dead_letter",
+               {{"topic", record->topic},
+                {"partition", std::to_string(record->partition), true},
+                {"offset", std::to_string(record->offset), true},
+                {"error", reason}});
+    Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now()); });
+    if (!written) return written;
+  }
+  stats_.deadLetters += poison.size();
+
+  for (const Record& r : records) notePosition(pending_, r);
+  stats_.records += records.size();
+  ++stats_.batches;
+  const Record& last = records.back();
+  stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
+  return commitPositions();
+}
+
+Status Runner::commitPositions() {
+  if (pending_.empty()) return {};
+  Status s = withRetry("commit", [&]() { return source_.commit(pending_); });
+  if (s) pending_.clear();
+  return s;
+}
+
+void Runner::onAssigned(std::span<const TopicPartition> partitions) { handler_.onAssigned(partitions); }
+
+void Runner::onRevoked(std::span<const TopicPartition> partitions) {
+  // Everything polled so far has been applied (batches are processed before the next poll),
+  // so the handler persists its partition state and the positions go out before the move.
+  Status s = withRetry("revoke", [&]() { return handler_.onRevoked(partitions); });
+  if (s) s = commitPositions();
+  if (!s) revokeStatus_ = s;
+}
+
+void Runner::reportProgress(bool final) {
+  auto t = std::chrono::steady_clock::now();
+  if (!final && (!options_.progress || t - lastProgress_ < std::chrono::seconds(1))) return;
+  lastProgress_ = t;
+  double secs = std::chrono::duration<double>(t - started_).count();
+  stats_.seconds = secs;
+  double rate = secs > 0 ? stats_.records / secs : 0;
+  if (final) {
+    if (options_.progress) fmt::print(stderr, "\r\033[K");
+    return;
+  }
+  fmt::print(stderr, "\r\033[K{} records, {:.0f}/s, {} dead letters, at {}", stats_.records, rate,
+             stats_.deadLetters, stats_.lastPosition);
+  std::fflush(stderr);
+}
+
+Result<RunStats> Runner::run() {
+  started_ = std::chrono::steady_clock::now();
+  lastProgress_ = started_;
+  if (auto s = withRetry("start", [&]() { return handler_.start(); }); !s) return fail(s.error());
+  std::vector<Record> records;
+  records.reserve(options_.batchSize);
+  auto lastTick = std::chrono::steady_clock::now();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    records.clear();
+    auto polled = source_.poll(records, options_.batchSize, options_.pollTimeout);
+    if (!revokeStatus_) return fail(revokeStatus_.error());
+    if (!polled) {
+      if (polled.error().kind != ErrorKind::Retry) return fail(polled.error());
+      ++stats_.retries;
+      std::this_thread::sleep_for(options_.retryInitial);
+      continue;
+    }
+    if (!records.empty()) {
+      if (auto s = processBatch(records); !s) {
+        if (s.error().kind == ErrorKind::Retry && stop_.load()) break;  // stopped while retrying: uncommitted
+        return fail(s.error());
+      }
+    }
+    auto t = std::chrono::steady_clock::now();
+    if (t - lastTick >= options_.tickInterval) {
+      lastTick = t;
+      if (auto s = withRetry("tick", [&]() { return handler_.tick(now()); }); !s) {
+        if (s.error().kind == ErrorKind::Retry && stop_.load()) break;
+        return fail(s.error());
+      }
+    }
+    reportProgress(false);
+    if (*polled == PollStatus::End) break;
+  }
+  if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) return fail(s.error());
+  if (auto s = commitPositions(); !s) return fail(s.error());
+  reportProgress(true);
+  stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return stats_;
+}
+
+}  // namespace cdc::runtime

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/result.h"
+#include "runtime/dead_letter.h"
+#include "runtime/handler.h"
+#include "runtime/source.h"
+
+namespace cdc::runtime {
+
+struct RunnerOptions {
+  size_t batchSize = 2000;                        // records per batch (BATCH_SIZE)
+  std::chrono::milliseconds pollTimeout{200};
+  std::chrono::milliseconds tickInterval{1000};
+  std::chrono::milliseconds retryInitial{100};    // backoff after a Retry error, doubled each time
+  std::chrono::milliseconds retryMax{30'000};
+  bool progress = false;                          // a progress line on stderr (when it is a terminal)
+  std::function<Timestamp()> clock;               // injected for tests; wall clock by default
+};
+
+struct RunStats {
+  uint64_t records = 0;
+  uint64_t events = 0;
+  uint64_t tombstones = 0;
+  uint64_t deadLetters = 0;
+  uint64_t batches = 0;
+  uint64_t retries = 0;
+  double seconds = 0;
+  std::string lastPosition;  // "topic[partition]@offset" of the last record processed
+};
+
+// The processing loop every service runs on: poll a batch, decode it, let the handler apply
+// it (durably), dead-letter what cannot be processed, then commit the positions. A position
+// is committed only after the effects of every record before it are durable, so a crash at
+// any point replays at most the uncommitted batch, which the handlers apply idempotently.
+// Transient failures are retried with exponential backoff (without committing) for as long as
+// it takes or until a stop is requested. Single-threaded.
+class Runner : private RebalanceListener {
+ public:
+  Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterStore, RunnerOptions options,
+         const std::atomic<bool>& stop);
+
+  // Runs until the source ends or a stop is requested; a Fatal error ends it early.
+  Result<RunStats> run();
+  const RunStats& stats() const { return stats_; }
+
+ private:
+  Status processBatch(std::vector<Record>& records);
+  // Retries `op` while it fails with Retry and no stop is requested.
+  Status withRetry(const char* what, const std::function<Status()>& op);
+  Status commitPositions();
+  void onAssigned(std::span<const TopicPartition> partitions) override;
+  void onRevoked(std::span<const TopicPartition> partitions) override;
+  void reportProgress(bool final);
+  Timestamp now() const;
+
+  Source& source_;
+  Handler& handler_;
+  DeadLetterQueue deadLetters_;
+  RunnerOptions options_;
+  const std::atomic<bool>& stop_;
+  debezium::Decoder decoder_;
+  RunStats stats_;
+  std::vector<Position> pending_;  // positions processed but not yet committed
+  std::vector<InputEvent> events_;
+  std::vector<Rejection> rejected_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point lastProgress_;
+  Status revokeStatus_;
+};
+
+}  // namespace cdc::runtime

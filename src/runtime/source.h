@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+#include "runtime/record.h"
+
+namespace cdc::runtime {
+
+// Told when partitions move to or from this process (Kafka consumer-group rebalances).
+// Called on the polling thread, from inside Source::poll.
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  virtual void onAssigned(std::span<const TopicPartition> partitions) = 0;
+  // Before the partitions go: finish and commit their work now.
+  virtual void onRevoked(std::span<const TopicPartition> partitions) = 0;
+};
+
+enum class PollStatus {
+  Ok,   // zero or more records were delivered
+  End,  // a bounded source is exhausted (end of a replay file, caught up)
+};
+
+// Where records come from: a replay file, Kafka, the dead-letter queue. Records of one
+// partition are delivered in offset order. Not thread-safe: one polling thread.
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Appends up to `max` records to `out`, waiting at most `timeout` for the first.
+  virtual Result<PollStatus> poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds timeout) = 0;
+  // Records that every record before each position has durable effects.
+  virtual Status commit(std::span<const Position> positions) = 0;
+  virtual void setRebalanceListener(RebalanceListener* listener) { (void)listener; }
+  // Pause or resume delivery from partitions (backpressure).
+  virtual void pause(std::span<const TopicPartition> partitions) { (void)partitions; }
+  virtual void resume(std::span<const TopicPartition> partitions) { (void)partitions; }
+  // For logs: "file:events.jsonl", "kafka:localhost:9092".
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace cdc::runtime

@@ -1,0 +1,179 @@
+#include "store/attribute_value.h"
+
+#include <algorithm>
+
+#include "core/decimal.h"
+
+namespace cdc::store {
+namespace {
+
+std::string canonicalNumber(std::string_view text) {
+  auto d = parseDecimal(text);
+  if (!d) return std::string(text);
+  // Drop trailing fractional zeros: DynamoDB normalises 1.50 to 1.5.
+  while (d->scale > 0 && d->unscaled % 10 == 0) {
+    d->unscaled /= 10;
+    --d->scale;
+  }
+  return formatDecimal(*d);
+}
+
+}  // namespace
+
+const char* toString(AttributeValue::Type t) {
+  switch (t) {
+    case AttributeValue::Type::S: return "S";
+    case AttributeValue::Type::N: return "N";
+    case AttributeValue::Type::B: return "B";
+    case AttributeValue::Type::BOOL: return "BOOL";
+    case AttributeValue::Type::NUL: return "NULL";
+    case AttributeValue::Type::L: return "L";
+    case AttributeValue::Type::M: return "M";
+    case AttributeValue::Type::SS: return "SS";
+    case AttributeValue::Type::NS: return "NS";
+  }
+  return "?";
+}
+
+AttributeValue AttributeValue::s(std::string v) {
+  AttributeValue a;
+  a.type_ = Type::S;
+  a.text_ = std::move(v);
+  return a;
+}
+
+AttributeValue AttributeValue::n(int64_t v) {
+  AttributeValue a;
+  a.type_ = Type::N;
+  a.text_ = std::to_string(v);
+  return a;
+}
+
+AttributeValue AttributeValue::n(std::string_view text) {
+  AttributeValue a;
+  a.type_ = Type::N;
+  a.text_ = canonicalNumber(text);
+  return a;
+}
+
+AttributeValue AttributeValue::b(std::string bytes) {
+  AttributeValue a;
+  a.type_ = Type::B;
+  a.text_ = std::move(bytes);
+  return a;
+}
+
+AttributeValue AttributeValue::boolean(bool v) {
+  AttributeValue a;
+  a.type_ = Type::BOOL;
+  a.bool_ = v;
+  return a;
+}
+
+AttributeValue AttributeValue::null() { return AttributeValue(); }
+
+AttributeValue AttributeValue::list(std::vector<AttributeValue> items) {
+  AttributeValue a;
+  a.type_ = Type::L;
+  a.list_ = std::move(items);
+  return a;
+}
+
+AttributeValue AttributeValue::map(std::map<std::string, AttributeValue, std::less<>> items) {
+  AttributeValue a;
+  a.type_ = Type::M;
+  a.map_ = std::move(items);
+  return a;
+}
+
+AttributeValue AttributeValue::stringSet(std::vector<std::string> members) {
+  AttributeValue a;
+  a.type_ = Type::SS;
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  a.members_ = std::move(members);
+  return a;
+}
+
+AttributeValue AttributeValue::numberSet(std::vector<std::string> members) {
+  AttributeValue a;
+  a.type_ = Type::NS;
+  for (auto& m : members) m = canonicalNumber(m);
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  a.members_ = std::move(members);
+  return a;
+}
+
+std::optional<int64_t> AttributeValue::asInt() const {
+  if (type_ != Type::N) return std::nullopt;
+  auto d = parseDecimal(text_);
+  if (!d || d->scale != 0 || d->unscaled > INT64_MAX || d->unscaled < INT64_MIN) return std::nullopt;
+  return static_cast<int64_t>(d->unscaled);
+}
+
+std::optional<AttributeValue> AttributeValue::add(const AttributeValue& a, const AttributeValue& b) {
+  if (a.type_ != Type::N || b.type_ != Type::N) return std::nullopt;
+  auto x = parseDecimal(a.text_);
+  auto y = parseDecimal(b.text_);
+  if (!x || !y) return std::nullopt;
+  while (x->scale < y->scale) {
+    x->unscaled *= 10;
+    ++x->scale;
+  }
+  while (y->scale < x->scale) {
+    y->unscaled *= 10;
+    ++y->scale;
+  }
+  return AttributeValue::n(formatDecimal(Decimal{x->unscaled + y->unscaled, x->scale}));
+}
+
+std::optional<std::strong_ordering> AttributeValue::compare(const AttributeValue& a, const AttributeValue& b) {
+  if (a.type_ != b.type_) return std::nullopt;
+  switch (a.type_) {
+    case Type::N: {
+      auto x = parseDecimal(a.text_);
+      auto y = parseDecimal(b.text_);
+      if (!x || !y) return std::nullopt;
+      while (x->scale < y->scale) {
+        x->unscaled *= 10;
+        ++x->scale;
+      }
+      while (y->scale < x->scale) {
+        y->unscaled *= 10;
+        ++y->scale;
+      }
+      return x->unscaled <=> y->unscaled;
+    }
+    case Type::S:
+    case Type::B: {
+      int c = a.text_.compare(b.text_);
+      return c < 0 ? std::strong_ordering::less : c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+bool operator==(const AttributeValue& a, const AttributeValue& b) {
+  if (a.type_ != b.type_) return false;
+  switch (a.type_) {
+    case AttributeValue::Type::N: return AttributeValue::compare(a, b) == std::strong_ordering::equal;
+    case AttributeValue::Type::S:
+    case AttributeValue::Type::B: return a.text_ == b.text_;
+    case AttributeValue::Type::BOOL: return a.bool_ == b.bool_;
+    case AttributeValue::Type::NUL: return true;
+    case AttributeValue::Type::L: return a.list_ == b.list_;
+    case AttributeValue::Type::M: return a.map_ == b.map_;
+    case AttributeValue::Type::SS:
+    case AttributeValue::Type::NS: return a.members_ == b.members_;
+  }
+  return false;
+}
+
+const AttributeValue* find(const Item& item, std::string_view name) {
+  auto it = item.find(name);
+  return it == item.end() ? nullptr : &it->second;
+}
+
+}  // namespace cdc::store

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cdc::store {
+
+// A DynamoDB attribute value. Numbers keep their exact decimal text, as DynamoDB does
+// (up to 38 digits), so money and counters never pass through a binary float.
+class AttributeValue {
+ public:
+  enum class Type : uint8_t { S, N, B, BOOL, NUL, L, M, SS, NS };
+
+  AttributeValue() : type_(Type::NUL) {}
+  static AttributeValue s(std::string v);
+  static AttributeValue n(int64_t v);
+  // `text` must be a decimal literal; it is stored in canonical form.
+  static AttributeValue n(std::string_view text);
+  static AttributeValue b(std::string bytes);
+  static AttributeValue boolean(bool v);
+  static AttributeValue null();
+  static AttributeValue list(std::vector<AttributeValue> items);
+  static AttributeValue map(std::map<std::string, AttributeValue, std::less<>> items);
+  static AttributeValue stringSet(std::vector<std::string> members);
+  static AttributeValue numberSet(std::vector<std::string> members);
+
+  Type type() const { return type_; }
+  bool isNumber() const { return type_ == Type::N; }
+  bool isString() const { return type_ == Type::S; }
+
+  // S, N (decimal text) and B (bytes).
+  const std::string& text() const { return text_; }
+  // N as an integer; nullopt when it has a fraction or does not fit.
+  std::optional<int64_t> asInt() const;
+  int64_t asIntOr(int64_t fallback) const { return asInt().value_or(fallback); }
+  bool asBool() const { return bool_; }
+  const std::vector<AttributeValue>& asList() const { return list_; }
+  const std::map<std::string, AttributeValue, std::less<>>& asMap() const { return map_; }
+  // SS and NS members, sorted and unique.
+  const std::vector<std::string>& members() const { return members_; }
+
+  // Exact numeric sum of two N values (DynamoDB's ADD and SET a = a + b).
+  static std::optional<AttributeValue> add(const AttributeValue& a, const AttributeValue& b);
+  // Ordering used by conditions and key conditions: numbers numerically, strings and bytes
+  // bytewise; nullopt when the two cannot be compared (different types).
+  static std::optional<std::strong_ordering> compare(const AttributeValue& a, const AttributeValue& b);
+
+  friend bool operator==(const AttributeValue& a, const AttributeValue& b);
+
+ private:
+  Type type_;
+  bool bool_ = false;
+  std::string text_;
+  std::vector<AttributeValue> list_;
+  std::map<std::string, AttributeValue, std::less<>> map_;
+  std::vector<std::string> members_;
+};
+
+const char* toString(AttributeValue::Type t);
+
+using Item = std::map<std::string, AttributeValue, std::less<>>;
+
+// Finds an attribute of an item, or null.
+const AttributeValue* find(const Item& item, std::string_view name);
+
+}  // namespace cdc::store

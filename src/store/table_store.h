@@ -1,0 +1,149 @@
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "store/attribute_value.h"
+#include "store/expression.h"
+
+namespace cdc::store {
+
+// Key attribute of a table or index: name and scalar type (S, N or B).
+struct KeyAttribute {
+  std::string name;
+  AttributeValue::Type type = AttributeValue::Type::S;
+};
+
+struct IndexSpec {
+  std::string name;
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  // Projection ALL: an index returns whole items.
+};
+
+// A table as DynamoDB defines one: key schema and global secondary indexes.
+struct TableSpec {
+  std::string name;
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  std::vector<IndexSpec> indexes;
+};
+
+enum class ReturnValues : uint8_t { None, AllOld, AllNew };
+
+struct PutRequest {
+  std::string table;
+  Item item;
+  std::optional<Condition> condition;
+  ReturnValues returnValues = ReturnValues::None;  // None or AllOld
+};
+
+struct UpdateRequest {
+  std::string table;
+  Item key;
+  Update update;
+  std::optional<Condition> condition;
+  ReturnValues returnValues = ReturnValues::None;
+};
+
+struct DeleteRequest {
+  std::string table;
+  Item key;
+  std::optional<Condition> condition;
+  ReturnValues returnValues = ReturnValues::None;  // None or AllOld
+};
+
+struct ConditionCheck {
+  std::string table;
+  Item key;
+  Condition condition;
+};
+
+// The result of a single conditional write.
+struct WriteOutcome {
+  bool conditionFailed = false;     // the condition was false: nothing was written
+  std::optional<Item> attributes;   // per ReturnValues
+};
+
+using TransactItem = std::variant<PutRequest, UpdateRequest, DeleteRequest, ConditionCheck>;
+
+// TransactWriteItems: all or nothing. When a condition fails nothing is written and
+// `failedConditions` holds the positions of the items whose condition was false.
+struct TransactOutcome {
+  bool committed = false;
+  std::vector<size_t> failedConditions;
+};
+
+// One entry of a BatchWriteItem: a put (whole item) or a delete (key).
+struct WriteRequest {
+  enum class Kind : uint8_t { Put, Delete } kind = Kind::Put;
+  Item item;  // the item for Put, the key for Delete
+};
+
+enum class KeyOp : uint8_t { Eq, Lt, Le, Gt, Ge, Between, BeginsWith };
+
+struct RangeCondition {
+  KeyOp op = KeyOp::Eq;
+  AttributeValue value;
+  AttributeValue upper;  // Between only (inclusive)
+};
+
+// Query on a table or one of its indexes: one hash key value, an optional range condition.
+struct QueryRequest {
+  std::string table;
+  std::optional<std::string> index;
+  AttributeValue hashValue;
+  std::optional<RangeCondition> range;
+  bool forward = true;
+  int limit = 0;                       // 0: the backend's page size
+  std::optional<Item> exclusiveStartKey;
+};
+
+struct ScanRequest {
+  std::string table;
+  int limit = 0;
+  std::optional<Item> exclusiveStartKey;
+};
+
+// A page of a Query or Scan; `lastEvaluatedKey` is set when more may follow.
+struct Page {
+  std::vector<Item> items;
+  std::optional<Item> lastEvaluatedKey;
+};
+
+// The table store, shaped after DynamoDB's API so that every effect a service performs is
+// expressible as a DynamoDB request (conditional writes, ADD/SET/REMOVE updates, batch writes,
+// transactions, queries on indexes). Errors carry ErrorKind: Retry for throttling and
+// unavailability, Poison for a request DynamoDB would reject as invalid (the message that
+// caused it goes to the dead-letter queue), Fatal for everything else.
+// Implementations document their own threading; callers use one store per thread unless told.
+class TableStore {
+ public:
+  virtual ~TableStore() = default;
+
+  // Creates the table when it does not exist (and waits until it is usable).
+  virtual Status ensureTable(const TableSpec& spec) = 0;
+  // The spec of an existing table, NotFound otherwise.
+  virtual Result<TableSpec> describeTable(std::string_view table) = 0;
+
+  virtual Result<std::optional<Item>> get(std::string_view table, const Item& key) = 0;
+  // BatchGetItem: items in no particular order; keys without an item are absent.
+  virtual Result<std::vector<Item>> batchGet(std::string_view table, std::span<const Item> keys) = 0;
+  virtual Result<WriteOutcome> put(const PutRequest& request) = 0;
+  virtual Result<WriteOutcome> update(const UpdateRequest& request) = 0;
+  virtual Result<WriteOutcome> remove(const DeleteRequest& request) = 0;
+  virtual Result<TransactOutcome> transact(std::span<const TransactItem> items) = 0;
+  // BatchWriteItem: returns the requests that were not processed (to be retried).
+  virtual Result<std::vector<WriteRequest>> batchWrite(std::string_view table, std::span<const WriteRequest> requests) = 0;
+  virtual Result<Page> query(const QueryRequest& request) = 0;
+  virtual Result<Page> scan(const ScanRequest& request) = 0;
+};
+
+// The key attributes of `item` under `spec` (hash and range).
+Item keyOf(const TableSpec& spec, const Item& item);
+
+}  // namespace cdc::store
