@@ -1,0 +1,82 @@
+#include "adapters/replay/replay_source.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <unistd.h>
+
+namespace cdc::replay {
+namespace {
+
+std::string writeTemp(const std::string& content) {
+  std::string path = ::testing::TempDir() + "/replay-" + std::to_string(::getpid()) + "-" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".jsonl";
+  std::ofstream(path) << content;
+  return path;
+}
+
+TEST(ReplaySourceTest, ReadsKcatLinesIncludingTombstonesAndHeaders) {
+  std::string path = writeTemp(
+      R"({"topic":"dbserver1.public.products","partition":0,"offset":42,"tstype":"create","ts":1767225600130,"broker":1,"key":"{\"id\":1}","payload":"{\"id\":1,\"__op\":\"c\"}"})" "\n"
+      R"({"topic":"dbserver1.public.products","partition":0,"offset":43,"tstype":"create","ts":1767225600131,"broker":1,"key":"{\"id\":1}","payload":null,"headers":["traceparent","00-abc-def-01","x",null]})" "\n"
+      "\n"
+      R"({"topic":"dbserver1.public.orders","partition":2,"offset":7,"ts":1,"key":null,"payload":"{}"})");
+  auto src = ReplaySource::open(path);
+  ASSERT_TRUE(src.has_value());
+  std::vector<runtime::Record> records;
+  auto status = (*src)->poll(records, 10, std::chrono::milliseconds(0));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, runtime::PollStatus::End);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].topic, "dbserver1.public.products");
+  EXPECT_EQ(records[0].offset, 42);
+  EXPECT_EQ(records[0].timestampMs, 1767225600130);
+  EXPECT_EQ(*records[0].key, R"({"id":1})");
+  EXPECT_EQ(*records[0].value, R"({"id":1,"__op":"c"})");
+  EXPECT_FALSE(records[1].value.has_value());
+  ASSERT_NE(records[1].header("traceparent"), nullptr);
+  EXPECT_EQ(*records[1].header("traceparent"), "00-abc-def-01");
+  EXPECT_EQ(records[2].partition, 2);
+  EXPECT_FALSE(records[2].key.has_value());
+  EXPECT_FALSE(records[2].sourceError.has_value());
+}
+
+TEST(ReplaySourceTest, MalformedLinesBecomeRecordsWithAnError) {
+  std::string path = writeTemp("not json\n{\"topic\":\"t\"}\n");
+  auto src = ReplaySource::open(path);
+  std::vector<runtime::Record> records;
+  ASSERT_TRUE((*src)->poll(records, 10, std::chrono::milliseconds(0)).has_value());
+  ASSERT_EQ(records.size(), 2u);
+  ASSERT_TRUE(records[0].sourceError.has_value());
+  EXPECT_EQ(records[0].topic, "_replay");
+  EXPECT_EQ(records[0].offset, 1);
+  EXPECT_EQ(*records[0].value, "not json");
+  EXPECT_NE(records[1].sourceError->find("needs topic, partition and offset"), std::string::npos);
+}
+
+TEST(ReplaySourceTest, BatchesAcrossPollsAndLongLines) {
+  std::string big(3 << 20, 'x');  // longer than the read buffer
+  std::string content;
+  for (int i = 0; i < 5; ++i) {
+    content += R"({"topic":"a.b.orders","partition":0,"offset":)" + std::to_string(i) + R"(,"key":null,"payload":")" +
+               (i == 2 ? big : "v") + "\"}\n";
+  }
+  auto src = ReplaySource::open(writeTemp(content));
+  std::vector<runtime::Record> records;
+  EXPECT_EQ(*(*src)->poll(records, 2, std::chrono::milliseconds(0)), runtime::PollStatus::Ok);
+  EXPECT_EQ(records.size(), 2u);
+  EXPECT_EQ(*(*src)->poll(records, 2, std::chrono::milliseconds(0)), runtime::PollStatus::Ok);
+  EXPECT_EQ(records[2].value->size(), big.size());
+  EXPECT_EQ(*(*src)->poll(records, 2, std::chrono::milliseconds(0)), runtime::PollStatus::End);
+  EXPECT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[4].offset, 4);
+}
+
+TEST(ReplaySourceTest, MissingFileIsAClearError) {
+  auto src = ReplaySource::open("/nonexistent/events.jsonl");
+  ASSERT_FALSE(src.has_value());
+  EXPECT_NE(src.error().message.find("/nonexistent/events.jsonl"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdc::replay

@@ -1,0 +1,258 @@
+#include "runtime/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include "adapters/localfs/dir_object_store.h"
+
+namespace cdc::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A scripted in-memory source: serves `records` in batches and records commits.
+class VectorSource final : public Source {
+ public:
+  explicit VectorSource(std::vector<Record> records) : records_(std::move(records)) {}
+  Result<PollStatus> poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds) override {
+    for (size_t n = 0; n < max && next_ < records_.size(); ++n) out.push_back(records_[next_++]);
+    return next_ == records_.size() ? PollStatus::End : PollStatus::Ok;
+  }
+  Status commit(std::span<const Position> positions) override {
+    commits.emplace_back(positions.begin(), positions.end());
+    return {};
+  }
+  std::string describe() const override { return "vector"; }
+  std::vector<std::vector<Position>> commits;
+
+ private:
+  std::vector<Record> records_;
+  size_t next_ = 0;
+};
+
+// Records what it applied; fails with Retry a set number of times; rejects negative quantities.
+class RecordingHandler final : public Handler {
+ public:
+  std::string_view serviceName() const override { return "test-service"; }
+  Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) override {
+    ++calls;
+    if (retriesLeft > 0) {
+      --retriesLeft;
+      return fail(Error::retry("store throttled"));
+    }
+    if (fatal) return fail(Error::fatal("broken"));
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto* item = events[i].change.afterAs<debezium::OrderItemRow>();
+      if (item && item->quantity < 0) {
+        rejected.push_back({i, "negative quantity"});
+        continue;
+      }
+      applied.push_back(events[i].change.rowId());
+    }
+    return {};
+  }
+  Status finish() override {
+    finished = true;
+    return {};
+  }
+  int calls = 0;
+  int retriesLeft = 0;
+  bool fatal = false;
+  bool finished = false;
+  std::vector<int64_t> applied;
+};
+
+constexpr std::string_view kItems = "dbserver1.public.order_items";
+
+Record item(int32_t partition, int64_t offset, int id, int quantity) {
+  Record r;
+  r.topic = kItems;
+  r.partition = partition;
+  r.offset = offset;
+  r.timestampMs = 1767225600000 + offset;
+  r.key = "{\"id\":" + std::to_string(id) + "}";
+  r.value = "{\"id\":" + std::to_string(id) + ",\"order_id\":1,\"product_id\":2,\"quantity\":" + std::to_string(quantity) +
+            ",\"__op\":\"c\"}";
+  return r;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("cdc-runner-" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    objects_ = std::make_unique<localfs::DirObjectStore>(root_);
+    options_.batchSize = 2;
+    options_.retryInitial = std::chrono::milliseconds(1);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+  std::unique_ptr<localfs::DirObjectStore> objects_;
+  RunnerOptions options_;
+  std::atomic<bool> stop_{false};
+};
+
+TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
+  VectorSource src({item(0, 0, 1, 1), item(1, 0, 2, 1), item(0, 1, 3, 1), item(0, 2, 4, 1), item(1, 1, 5, 1)});
+  RecordingHandler h;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(h.applied, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(stats->records, 5u);
+  EXPECT_EQ(stats->events, 5u);
+  EXPECT_TRUE(h.finished);
+  ASSERT_EQ(src.commits.size(), 3u);
+  EXPECT_EQ(src.commits[0], (std::vector<Position>{{std::string(kItems), 0, 1}, {std::string(kItems), 1, 1}}));
+  EXPECT_EQ(src.commits[1], (std::vector<Position>{{std::string(kItems), 0, 3}}));
+  EXPECT_EQ(src.commits[2], (std::vector<Position>{{std::string(kItems), 1, 2}}));
+}
+
+TEST_F(RunnerTest, TransientFailuresAreRetriedNeverDeadLettered) {
+  VectorSource src({item(0, 0, 1, 1), item(0, 1, 2, 1)});
+  RecordingHandler h;
+  h.retriesLeft = 3;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(h.calls, 4);
+  EXPECT_EQ(stats->retries, 3u);
+  EXPECT_EQ(stats->deadLetters, 0u);
+  EXPECT_EQ(h.applied.size(), 2u);
+}
+
+TEST_F(RunnerTest, PoisonGoesToTheDeadLetterQueueAndTheRunGoesOn) {
+  Record garbage = item(0, 1, 0, 0);
+  garbage.value = "{\"id\":";
+  Record tombstone = item(0, 3, 9, 0);
+  tombstone.value.reset();
+  VectorSource src({item(0, 0, 1, 1), garbage, item(0, 2, 3, -4), tombstone, item(0, 4, 5, 1)});
+  RecordingHandler h;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(h.applied, (std::vector<int64_t>{1, 5}));
+  EXPECT_EQ(stats->deadLetters, 2u);
+  EXPECT_EQ(stats->tombstones, 1u);
+  EXPECT_EQ(src.commits.back().back().nextOffset, 5);  // everything is accounted for
+
+  auto letters = listDeadLetters(*objects_, "test-service");
+  ASSERT_TRUE(letters.has_value());
+  ASSERT_EQ(letters->size(), 2u);
+  const DeadLetter& d = (*letters)[0];
+  EXPECT_EQ(d.objectKey, "dlq/test-service/dbserver1.public.order_items/date=2026-01-01/0-1.json");
+  EXPECT_EQ(d.topic, kItems);
+  EXPECT_EQ(d.offset, 1);
+  EXPECT_EQ(*d.value, "{\"id\":");
+  EXPECT_EQ(*d.key, "{\"id\":0}");
+  EXPECT_NE(d.error.find("truncated_json"), std::string::npos);
+  EXPECT_EQ(d.attempts, 1);
+  EXPECT_EQ((*letters)[1].error, "negative quantity");
+}
+
+TEST_F(RunnerTest, NonUtf8PoisonIsKeptByteForByte) {
+  Record r = item(0, 0, 1, 1);
+  r.value = std::string("{\"id\":1,\"name\":\"\xff\xfe\"}");
+  VectorSource src({r});
+  RecordingHandler h;
+  Runner runner(src, h, *objects_, options_, stop_);
+  ASSERT_TRUE(runner.run().has_value());
+  auto letters = listDeadLetters(*objects_, std::nullopt);
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(*(*letters)[0].value, *r.value);
+  EXPECT_NE((*letters)[0].error.find("invalid_utf8"), std::string::npos);
+}
+
+TEST_F(RunnerTest, FatalErrorStopsWithoutCommitting) {
+  VectorSource src({item(0, 0, 1, 1)});
+  RecordingHandler h;
+  h.fatal = true;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_FALSE(stats.has_value());
+  EXPECT_EQ(stats.error().kind, ErrorKind::Fatal);
+  EXPECT_TRUE(src.commits.empty());
+}
+
+TEST_F(RunnerTest, StopRequestedWhileRetryingLeavesTheBatchUncommitted) {
+  VectorSource src({item(0, 0, 1, 1)});
+  RecordingHandler h;
+  h.retriesLeft = 1'000'000;
+  options_.retryInitial = std::chrono::milliseconds(5);
+  // A SIGTERM arrives while the store is down.
+  std::thread stopper([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stop_ = true;
+  });
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  stopper.join();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_TRUE(h.applied.empty());
+  EXPECT_TRUE(src.commits.empty());
+}
+
+TEST_F(RunnerTest, DeadLettersReplayOnceTheCauseIsFixed) {
+  VectorSource src({item(0, 0, 1, -1), item(0, 1, 2, -2)});
+  RecordingHandler rejecting;
+  ASSERT_TRUE(Runner(src, rejecting, *objects_, options_, stop_).run().has_value());
+  auto letters = listDeadLetters(*objects_, "test-service");
+  ASSERT_EQ(letters->size(), 2u);
+
+  // Replayed while still broken: the letters stay, with attempts counted up.
+  {
+    DeadLetterSource dlq(*objects_, *letters);
+    RecordingHandler stillRejecting;
+    ASSERT_TRUE(Runner(dlq, stillRejecting, *objects_, options_, stop_).run().has_value());
+    auto again = listDeadLetters(*objects_, "test-service");
+    ASSERT_EQ(again->size(), 2u);
+    EXPECT_EQ((*again)[0].attempts, 2);
+    letters = std::move(again);
+  }
+
+  // A handler that accepts them: the letters are applied and removed.
+  class Accepting final : public Handler {
+   public:
+    std::string_view serviceName() const override { return "test-service"; }
+    Status apply(std::span<const InputEvent> events, std::vector<Rejection>&) override {
+      for (const auto& e : events) ids.push_back(e.change.rowId());
+      return {};
+    }
+    std::vector<int64_t> ids;
+  } accepting;
+  DeadLetterSource dlq(*objects_, *letters);
+  ASSERT_TRUE(Runner(dlq, accepting, *objects_, options_, stop_).run().has_value());
+  EXPECT_EQ(accepting.ids, (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(listDeadLetters(*objects_, "test-service")->empty());
+}
+
+TEST(DeadLetterQueueTest, EncodesTheSeedFieldsAndRoundTrips) {
+  DeadLetter d;
+  d.service = "inventory-service";
+  d.topic = "dbserver1.public.products";
+  d.partition = 2;
+  d.offset = 99;
+  d.timestampMs = 1767225600000;
+  d.key = "{\"id\":1}";
+  d.value = "{bad";
+  d.error = "invalid_json";
+  d.attempts = 3;
+  d.deadLetteredAt = "2026-01-01T00:00:01Z";
+  std::string json = DeadLetterQueue::encode(d);
+  for (const char* field : {"\"topic\"", "\"message\"", "\"error\"", "\"timestamp\"", "\"service\"", "\"partition\"",
+                            "\"offset\"", "\"key\"", "\"attempts\""}) {
+    EXPECT_NE(json.find(field), std::string::npos) << field;
+  }
+  auto back = DeadLetterQueue::decode(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->value, d.value);
+  EXPECT_EQ(back->attempts, 3);
+  EXPECT_EQ(back->partition, 2);
+  EXPECT_EQ(DeadLetterQueue::objectKey("inventory-service", d.topic, 2, 99, d.timestampMs, Timestamp{}),
+            "dlq/inventory-service/dbserver1.public.products/date=2026-01-01/2-99.json");
+}
+
+}  // namespace
+}  // namespace cdc::runtime
