@@ -112,6 +112,17 @@ std::expected<int64_t, DecodeError> parseKeyId(simdjson::ondemand::parser& parse
   return id;
 }
 
+// A field's key without unescaping it: Debezium's keys are plain identifiers. A key that holds
+// an escape sequence is returned as a string that matches none of ours (it is skipped).
+std::string_view rawKey(simdjson::ondemand::field& field) {
+  const char* start = field.key().raw();
+  const char* end = static_cast<const char*>(std::memchr(start, '"', 256));
+  if (end == nullptr) return "\x01";
+  std::string_view k(start, static_cast<size_t>(end - start));
+  if (k.find('\\') != std::string_view::npos) return "\x01";
+  return k;
+}
+
 std::string_view trimmed(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
     s.remove_suffix(1);
@@ -120,6 +131,8 @@ std::string_view trimmed(std::string_view s) {
 }
 
 }  // namespace
+
+static_assert(kDecoderPadding >= simdjson::SIMDJSON_PADDING);
 
 struct Decoder::Impl {
   explicit Impl(DecoderOptions o) : options(o) {}
@@ -146,6 +159,8 @@ struct Decoder::Impl {
   simdjson::ondemand::parser parser;
   simdjson::ondemand::parser keyParser;
   std::string buffer;
+  std::string lastTopic;
+  std::optional<Table> lastTable;
   std::array<CachedSchema, kTableCount> schemas;
   SchemaInfo noSchema;
 
@@ -363,10 +378,10 @@ struct Decoder::Impl {
     if (auto e = v.get_object().get(o)) return failure(e, name, "an object");
     out = emptyRow(st.table);
     for (auto member : o) {
-      std::string_view k;
-      if (auto e = member.unescaped_key().get(k)) return failure(e, name);
-      value cv;
-      if (auto e = member.value().get(cv)) return failure(e, k);
+      simdjson::ondemand::field f;
+      if (auto e = std::move(member).get(f)) return failure(e, name);
+      std::string_view k = rawKey(f);
+      value cv = f.value();
       if (auto r = column(*out, st, k, cv); !r) return r;
     }
     return {};
@@ -379,10 +394,10 @@ struct Decoder::Impl {
     object o;
     if (auto e = v.get_object().get(o)) return failure(e, "source", "an object");
     for (auto member : o) {
-      std::string_view k;
-      if (auto e = member.unescaped_key().get(k)) return failure(e, "source");
-      value sv;
-      if (auto e = member.value().get(sv)) return failure(e, k);
+      simdjson::ondemand::field f;
+      if (auto e = std::move(member).get(f)) return failure(e, "source");
+      std::string_view k = rawKey(f);
+      value sv = f.value();
       if (auto r = sourceField(k, sv, out); !r) return r;
     }
     return {};
@@ -482,10 +497,10 @@ struct Decoder::Impl {
     object o;
     if (auto e = v.get_object().get(o)) return failure(e, "payload", "an object");
     for (auto member : o) {
-      std::string_view k;
-      if (auto e = member.unescaped_key().get(k)) return failure(e, "payload");
-      value fv;
-      if (auto e = member.value().get(fv)) return failure(e, k);
+      simdjson::ondemand::field f;
+      if (auto e = std::move(member).get(f)) return failure(e, "payload");
+      std::string_view k = rawKey(f);
+      value fv = f.value();
       if (auto r = payloadField(k, fv, st, out); !r) return r;
     }
     return {};
@@ -557,20 +572,30 @@ std::expected<int64_t, DecodeError> Decoder::decodeKey(std::string_view key) {
 }
 
 std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic, std::optional<std::string_view> key,
-                                                          std::optional<std::string_view> value, ChangeEvent& out) {
-  auto table = tableFromTopic(topic);
+                                                          std::optional<std::string_view> value, ChangeEvent& out,
+                                                          size_t valueCapacity) {
+  Impl& im = *impl_;
+  if (topic != im.lastTopic) {
+    im.lastTopic.assign(topic);
+    im.lastTable = tableFromTopic(topic);
+  }
+  auto table = im.lastTable;
   if (!table) return failure(DecodeErrc::UnknownTable, "topic", "'" + std::string(topic) + "' is not products, orders or order_items");
   if (!value) return DecodeStatus::Tombstone;
   out = ChangeEvent{};
   out.table = *table;
 
-  Impl& im = *impl_;
-  im.buffer.assign(*value);
-  im.buffer.resize(value->size() + simdjson::SIMDJSON_PADDING);
-  simdjson::ondemand::document doc;
-  if (auto e = im.parser.iterate(im.buffer.data(), value->size(), im.buffer.size()).get(doc)) {
-    return failure(e, "value");
+  // Parse in place when the caller's buffer has simdjson's padding, else from a padded copy.
+  const char* data = value->data();
+  size_t capacity = valueCapacity;
+  if (capacity < value->size() + simdjson::SIMDJSON_PADDING) {
+    im.buffer.assign(*value);
+    im.buffer.resize(value->size() + simdjson::SIMDJSON_PADDING);
+    data = im.buffer.data();
+    capacity = im.buffer.size();
   }
+  simdjson::ondemand::document doc;
+  if (auto e = im.parser.iterate(data, value->size(), capacity).get(doc)) return failure(e, "value");
   json_type rootType;
   if (auto e = doc.type().get(rootType)) return failure(e, "value");
   if (rootType == json_type::null) return DecodeStatus::Tombstone;
@@ -587,10 +612,10 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   bool wrapped = false;
   bool payloadNull = false;
   for (auto member : root) {
-    std::string_view k;
-    if (auto e = member.unescaped_key().get(k)) return failure(e, "value");
-    simdjson::ondemand::value v;
-    if (auto e = member.value().get(v)) return failure(e, k);
+    simdjson::ondemand::field f;
+    if (auto e = std::move(member).get(f)) return failure(e, "value");
+    std::string_view k = rawKey(f);
+    simdjson::ondemand::value v = f.value();
     if (k == "schema" && !st.sawColumn && !st.envelope) {
       wrapped = true;
       auto present = isNull(v, "schema");

@@ -36,6 +36,9 @@ struct DecoderOptions {
   std::array<ColumnMask, kTableCount> wanted{kAllColumns, kAllColumns, kAllColumns};
 };
 
+// Bytes of readable memory the decoder needs past the end of a value to parse it in place.
+inline constexpr size_t kDecoderPadding = 64;
+
 enum class DecodeStatus : uint8_t {
   Event,      // `out` holds the change
   Tombstone,  // a null value after a delete: nothing to do
@@ -53,8 +56,11 @@ class Decoder {
   Decoder& operator=(const Decoder&) = delete;
 
   // `value` null is a tombstone. `key` is read only when the value lacks the row id.
+  // When the memory behind `value` extends to `valueCapacity` bytes (at least
+  // kDecoderPadding more than its size), it is parsed in place instead of being copied.
   std::expected<DecodeStatus, DecodeError> decode(std::string_view topic, std::optional<std::string_view> key,
-                                                  std::optional<std::string_view> value, ChangeEvent& out);
+                                                  std::optional<std::string_view> value, ChangeEvent& out,
+                                                  size_t valueCapacity = 0);
 
   // The `id` of a message key ({"id":1}, with or without schema).
   std::expected<int64_t, DecodeError> decodeKey(std::string_view key);

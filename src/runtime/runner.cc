@@ -78,7 +78,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
     std::optional<std::string_view> key, value;
     if (r.key) key = *r.key;
     if (r.value) value = *r.value;
-    auto decoded = decoder_.decode(r.topic, key, value, ev.change);
+    auto decoded = decoder_.decode(r.topic, key, value, ev.change, r.value ? r.value->capacity() : 0);
     if (!decoded) {
       poison.emplace_back(&r, decoded.error().message());
     } else if (*decoded == debezium::DecodeStatus::Tombstone) {

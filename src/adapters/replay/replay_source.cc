@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include "debezium/decoder.h"
+
 namespace cdc::replay {
 
 struct ReplaySource::Parser {
@@ -104,7 +106,10 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
       } else {
         std::string_view s;
         if (v.get_string().get(s)) return bad(std::string(k) + " is not a string or null");
-        target.emplace(s);
+        // Room for the decoder's padding, so that it parses the value in place.
+        target.emplace();
+        target->reserve(s.size() + debezium::kDecoderPadding);
+        target->assign(s);
       }
     } else if (k == "headers") {
       // kcat prints headers as an array of alternating names and values.

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "config/settings.h"
+#include "store/object_store.h"
+#include "store/table_store.h"
+
+namespace cdc::cli {
+
+// Exit statuses of SPEC §11.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// A subcommand: its CLI11 app, the flags given for it, and what it runs.
+struct Command {
+  std::string name;  // "generate", "dlq list"
+  CLI::App* app = nullptr;
+  std::map<std::string, std::string, std::less<>> flags;
+  std::function<int(const config::Config&)> run;
+};
+
+// Adds a --flag for every declared setting of `command` to `app`, recording given values.
+void bindSettings(Command& command);
+
+// Sets up logging from the log-level and log-format settings.
+void configureLogging(const config::Config& config);
+
+// Opens the stores a URI names; a bad URI is a ConfigError naming `origin`.
+std::unique_ptr<store::TableStore> openTableStore(const std::string& uri, const std::string& origin);
+std::unique_ptr<store::ObjectStore> openObjectStore(const std::string& uri, const std::string& origin);
+
+// The registered subcommands.
+void addGenerate(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
+void addDump(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
+void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
+void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
+void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
+
+}  // namespace cdc::cli

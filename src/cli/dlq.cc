@@ -1,0 +1,50 @@
+// cdc dlq: the dead-letter queue.
+
+#include <cstdio>
+
+#include "cli/command.h"
+#include "core/json_writer.h"
+#include "runtime/dead_letter.h"
+
+namespace cdc::cli {
+
+void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
+  auto* dlq = app.add_subcommand("dlq", "Dead letters: messages that could not be processed");
+  dlq->require_subcommand(1);
+  auto cmd = std::make_unique<Command>();
+  cmd->name = "dlq list";
+  cmd->app = dlq->add_subcommand("list", "List dead letters as JSON lines (object key, topic, partition, offset, error, attempts)");
+  bindSettings(*cmd);
+  cmd->run = [](const config::Config& c) {
+    auto objects = openObjectStore(c.str("objects"), c.origin("objects"));
+    std::optional<std::string_view> service;
+    if (c.has("service")) service = c.str("service");
+    auto letters = runtime::listDeadLetters(*objects, service);
+    if (!letters) {
+      std::fprintf(stderr, "cdc dlq list: %s\n", letters.error().message.c_str());
+      return kExitFailure;
+    }
+    std::string line;
+    for (const auto& d : *letters) {
+      line.clear();
+      JsonWriter w(line);
+      w.beginObject()
+          .field("object", d.objectKey)
+          .field("service", d.service)
+          .field("topic", d.topic)
+          .field("partition", d.partition)
+          .field("offset", d.offset)
+          .field("error", d.error)
+          .field("attempts", d.attempts)
+          .field("dead_lettered_at", d.deadLetteredAt)
+          .endObject();
+      line.push_back('\n');
+      std::fwrite(line.data(), 1, line.size(), stdout);
+    }
+    std::fprintf(stderr, "%zu dead letters\n", letters->size());
+    return kExitOk;
+  };
+  commands.push_back(std::move(cmd));
+}
+
+}  // namespace cdc::cli

@@ -1,0 +1,45 @@
+// cdc: the command line of SPEC §11. This file only wires the subcommands.
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  using namespace cdc::cli;
+  CLI::App app{"CDC consumer services: Debezium changes from Kafka into DynamoDB, S3 and a search index", "cdc"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every command");
+  std::vector<std::unique_ptr<Command>> commands;
+  addGenerate(app, commands);
+  addDemo(app, commands);
+  addDump(app, commands);
+  addDlq(app, commands);
+  addConfig(app, commands);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  for (auto& command : commands) {
+    if (!command->app->parsed()) continue;
+    try {
+      auto config = cdc::config::Config::resolve(command->name, command->flags);
+      configureLogging(config);
+      return command->run(config);
+    } catch (const cdc::config::ConfigError& e) {
+      std::fprintf(stderr, "cdc %s: %s\n", command->name.c_str(), e.what());
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cdc %s: %s\n", command->name.c_str(), e.what());
+      return kExitFailure;
+    }
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,201 @@
+#include "config/settings.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+extern char** environ;
+
+namespace cdc::config {
+namespace {
+
+using C = std::vector<std::string_view>;
+
+const C kGenerate{"generate"};
+const C kDemo{"demo"};
+const C kStores{"dump"};
+const C kObjects{"dlq list", "demo"};
+
+const std::vector<Setting>& table() {
+  static const std::vector<Setting> settings = {
+      // Workload generator (SPEC §11).
+      {"seed", "", "42", "Seed of the deterministic workload", Kind::Int, {}, {"generate", "demo"}},
+      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo"}},
+      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo"}},
+      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo"}},
+      {"events", "", "", "Stop after this many records instead of --orders", Kind::PositiveInt, {}, kGenerate},
+      {"shape", "", "unwrap", "Message shape: the production flattened form or the plain Debezium envelope",
+       Kind::Choice, {"unwrap", "envelope"}, kGenerate},
+      {"schemas", "", "true", "Embed the JsonConverter schema in keys and values", Kind::Bool, {}, kGenerate},
+      {"decimal", "", "precise", "decimal.handling.mode of the connector", Kind::Choice, {"precise", "string", "double"},
+       kGenerate},
+      {"timestamps", "", "micro", "How timestamps are sent: MicroTimestamp, connect Timestamp (ms), NanoTimestamp or ZonedTimestamp",
+       Kind::Choice, {"micro", "milli", "nano", "zoned"}, kGenerate},
+      {"before", "", "full", "Envelope `before` image: REPLICA IDENTITY FULL or DEFAULT (key only)", Kind::Choice,
+       {"full", "key"}, kGenerate},
+      {"tombstones", "", "true", "Write a null-value record after each delete", Kind::Bool, {}, kGenerate},
+      {"partitions", "", "3", "Partitions per topic (records are placed by Kafka's murmur2 partitioner)",
+       Kind::PositiveInt, {}, kGenerate},
+      {"topic-prefix", "TOPIC_PREFIX", "dbserver1", "Debezium topic.prefix: topics are <prefix>.public.<table>",
+       Kind::String, {}, {"generate", "demo"}},
+      // Stores.
+      {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {}, {"dump", "demo"}},
+      {"objects", "CDC_OBJECTS", "dir:./data/lake", "Object store: dir:PATH (object key K lies at PATH/K)", Kind::Uri, {},
+       kObjects},
+      {"table", "", "", "Table to dump", Kind::String, {}, kStores},
+      {"service", "", "", "Only the dead letters of this service (inventory-service, analytics-service, search-indexer)",
+       Kind::String, {}, {"dlq list"}},
+      // Runtime.
+      {"batch-size", "BATCH_SIZE", "2000", "Records per processing batch", Kind::PositiveInt, {}, kDemo},
+      {"data-dir", "CDC_DATA_DIR", "./data", "Where the demo writes its workload, tables and objects", Kind::String, {},
+       kDemo},
+      // Logging (every command).
+      {"log-level", "LOG_LEVEL", "info", "Log level", Kind::Choice, {"trace", "debug", "info", "warn", "error"}, {"*"}},
+      {"log-format", "LOG_FORMAT", "auto", "Log format: JSON lines, text, or text on a terminal and JSON otherwise",
+       Kind::Choice, {"auto", "json", "text"}, {"*"}},
+  };
+  return settings;
+}
+
+bool appliesTo(const Setting& s, std::string_view command) {
+  return std::any_of(s.commands.begin(), s.commands.end(), [&](std::string_view c) { return c == "*" || c == command; });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return out;
+}
+
+}  // namespace
+
+std::span<const Setting> allSettings() { return table(); }
+
+const Setting& setting(std::string_view name) {
+  for (const auto& s : table()) {
+    if (s.name == name) return s;
+  }
+  throw std::logic_error("undeclared setting " + std::string(name));
+}
+
+std::optional<std::string> validate(const Setting& s, std::string_view v) {
+  switch (s.kind) {
+    case Kind::String:
+      return std::nullopt;
+    case Kind::Int:
+    case Kind::PositiveInt: {
+      int64_t n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      const char* what = s.kind == Kind::PositiveInt ? "expected a positive integer" : "expected an integer";
+      if (ec != std::errc() || ptr != v.data() + v.size() || (s.kind == Kind::PositiveInt && n <= 0)) {
+        return std::string(what) + ", got '" + std::string(v) + "'";
+      }
+      return std::nullopt;
+    }
+    case Kind::Bool:
+      if (v == "true" || v == "false" || v == "1" || v == "0" || v == "yes" || v == "no") return std::nullopt;
+      return "expected true or false, got '" + std::string(v) + "'";
+    case Kind::Choice: {
+      if (std::find(s.choices.begin(), s.choices.end(), v) != s.choices.end()) return std::nullopt;
+      std::string list;
+      for (auto c : s.choices) list += (list.empty() ? "" : ", ") + std::string(c);
+      return "expected one of " + list + ", got '" + std::string(v) + "'";
+    }
+    case Kind::Uri:
+      if (v.find(':') == std::string_view::npos && v != "dynamodb" && v != "s3" && v != "kafka") {
+        return "expected SCHEME:PATH (for example sqlite:./data/cdc.db), got '" + std::string(v) + "'";
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Config Config::resolve(std::string_view command, const std::map<std::string, std::string, std::less<>>& flags,
+                       const std::function<const char*(const char*)>& getenvFn) {
+  auto getenv = getenvFn ? getenvFn : [](const char* n) -> const char* { return std::getenv(n); };
+  Config c;
+  for (const auto& s : table()) {
+    if (!appliesTo(s, command)) continue;
+    std::string value;
+    std::string origin;
+    if (auto it = flags.find(s.name); it != flags.end()) {
+      value = it->second;
+      origin = "--" + std::string(s.name);
+    } else if (const char* e = s.env.empty() ? nullptr : getenv(std::string(s.env).c_str()); e != nullptr) {
+      value = e;
+      origin = std::string(s.env);
+    } else if (!s.defaultValue.empty()) {
+      value = std::string(s.defaultValue);
+      origin = "default";
+    } else {
+      continue;
+    }
+    if (auto err = validate(s, value)) {
+      throw ConfigError(origin == "default" ? "default of --" + std::string(s.name) + ": " + *err : origin + ": " + *err);
+    }
+    c.values_.emplace(std::string(s.name), std::move(value));
+    c.origins_.emplace(std::string(s.name), std::move(origin));
+  }
+  // KAFKA_* variables that are not settings of their own go to librdkafka.
+  if (!getenvFn) {
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view kv(*e);
+      if (!kv.starts_with("KAFKA_")) continue;
+      auto eq = kv.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view name = kv.substr(0, eq);
+      bool declared = std::any_of(table().begin(), table().end(), [&](const Setting& s) { return s.env == name; });
+      static constexpr std::string_view kReserved[] = {"KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "KAFKA_TOPICS",
+                                                       "KAFKA_TOPIC"};
+      if (declared || std::find(std::begin(kReserved), std::end(kReserved), name) != std::end(kReserved)) continue;
+      std::string prop = lower(name.substr(6));
+      std::replace(prop.begin(), prop.end(), '_', '.');
+      c.kafka_.emplace(std::move(prop), std::string(kv.substr(eq + 1)));
+    }
+  }
+  return c;
+}
+
+const std::string& Config::str(std::string_view name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) throw ConfigError("--" + std::string(name) + " is required");
+  return it->second;
+}
+
+int64_t Config::integer(std::string_view name) const {
+  const std::string& v = str(name);
+  int64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
+}
+
+bool Config::boolean(std::string_view name) const {
+  const std::string& v = str(name);
+  return v == "true" || v == "1" || v == "yes";
+}
+
+const std::string& Config::origin(std::string_view name) const {
+  static const std::string kNone = "unset";
+  auto it = origins_.find(name);
+  return it == origins_.end() ? kNone : it->second;
+}
+
+std::string markdownTable() {
+  std::string out = "| flag | environment | default | commands | description |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& s : table()) {
+    std::string commands;
+    for (auto c : s.commands) commands += (commands.empty() ? "" : ", ") + std::string(c == "*" ? "all" : c);
+    std::string desc(s.description);
+    if (s.kind == Kind::Choice) {
+      desc += " (";
+      for (size_t i = 0; i < s.choices.size(); ++i) desc += (i ? "|" : "") + std::string(s.choices[i]);
+      desc += ")";
+    }
+    out += "| `--" + std::string(s.name) + "` | " + (s.env.empty() ? "" : "`" + std::string(s.env) + "`") + " | " +
+           (s.defaultValue.empty() ? "" : "`" + std::string(s.defaultValue) + "`") + " | " + commands + " | " + desc +
+           " |\n";
+  }
+  return out;
+}
+
+}  // namespace cdc::config

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace cdc::test {
+
+struct RunResult {
+  int exitCode = -1;
+  std::string out;  // stdout and stderr together
+};
+
+// Runs a shell command line and captures its exit status and its output: stdout and stderr
+// together, or stdout alone (stderr discarded) when `withStderr` is false.
+inline RunResult run(const std::string& commandLine, bool withStderr = true) {
+  RunResult r;
+  FILE* p = ::popen((commandLine + (withStderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (!p) return r;
+  std::array<char, 65536> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// The cdc executable of this build.
+inline std::string cdcBinary() { return std::string(CDC_BINARY_DIR) + "/cdc"; }
+
+}  // namespace cdc::test

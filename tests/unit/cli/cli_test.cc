@@ -1,0 +1,144 @@
+// The cdc command line as a user meets it: exit statuses, help, errors naming the flag or the
+// variable, and the output of generate, dump and dlq list.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "adapters/localfs/dir_object_store.h"
+#include "adapters/sqlite/sqlite_table_store.h"
+#include "runtime/dead_letter.h"
+#include "support/run.h"
+
+namespace cdc::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cdc-cli-" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string cdc(const std::string& args) { return "cd " + dir_.string() + " && " + cdcBinary() + " " + args; }
+  fs::path dir_;
+};
+
+TEST_F(CliTest, HelpOnEveryCommand) {
+  for (const char* command : {"", "generate", "demo", "dump", "dlq", "dlq list", "config"}) {
+    auto r = run(cdc(std::string(command) + " --help"));
+    EXPECT_EQ(r.exitCode, 0) << command << ": " << r.out;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
+  }
+  auto r = run(cdc("generate --help"));
+  EXPECT_NE(r.out.find("--decimal"), std::string::npos);
+  EXPECT_NE(r.out.find("TOPIC_PREFIX"), std::string::npos);
+}
+
+TEST_F(CliTest, BadUsageExitsWithTwoAndNamesTheCulprit) {
+  auto r = run(cdc("generate --shape flat"));
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.out.find("--shape: expected one of unwrap, envelope, got 'flat'"), std::string::npos) << r.out;
+  r = run(cdc("generate --no-such-flag"));
+  EXPECT_EQ(r.exitCode, 2) << r.out;
+  r = run("cd " + dir_.string() + " && BATCH_SIZE=-3 " + cdcBinary() + " demo");
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.out.find("BATCH_SIZE"), std::string::npos) << r.out;
+  r = run("cd " + dir_.string() + " && LOG_LEVEL=chatty " + cdcBinary() + " config");
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.out.find("LOG_LEVEL"), std::string::npos) << r.out;
+  r = run(cdc("dump --store mysql://x --table t"));
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.out.find("--store"), std::string::npos) << r.out;
+  r = run(cdc("nonsense"));
+  EXPECT_EQ(r.exitCode, 2);
+}
+
+TEST_F(CliTest, GenerateEveryShape) {
+  struct Case {
+    const char* flags;
+    const char* mustContain;
+  };
+  const Case cases[] = {
+      {"", R"(\"__op\":\"r\")"},
+      {"--shape envelope", R"(\"op\":\"r\")"},
+      {"--schemas false", R"("key":"{\"id\":1}")"},
+      {"--decimal string", R"(\"price\":\"72.60\")"},
+      {"--decimal double --schemas false", R"(\"price\":72.6)"},
+      {"--timestamps zoned --shape envelope", R"(\"created_at\":\"2025-)"},
+      {"--shape envelope --before key --schemas false", R"(\"before\":null)"},
+  };
+  for (const auto& c : cases) {
+    auto r = run(cdc(std::string("generate --products 20 --orders 30 ") + c.flags), false);
+    EXPECT_EQ(r.exitCode, 0) << c.flags;
+    EXPECT_NE(r.out.find(c.mustContain), std::string::npos) << c.flags << "\n" << r.out.substr(0, 600);
+  }
+  auto a = run(cdc("generate --events 500 --seed 9"), false);
+  auto b = run(cdc("generate --events 500 --seed 9"), false);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(std::count(a.out.begin(), a.out.end(), '\n'), 500);
+  auto prefix = run("cd " + dir_.string() + " && TOPIC_PREFIX=shop " + cdcBinary() + " generate --events 5 2>/dev/null");
+  EXPECT_NE(prefix.out.find(R"("topic":"shop.public.products")"), std::string::npos);
+}
+
+TEST_F(CliTest, DumpPrintsItemsSortedByKey) {
+  {
+    auto s = sqlite::SqliteTableStore::open((dir_ / "t.db").string());
+    ASSERT_TRUE(s.has_value());
+    store::TableSpec spec{"inventory-realtime", {"product_id", store::AttributeValue::Type::N}, std::nullopt, {}};
+    ASSERT_TRUE((*s)->ensureTable(spec).has_value());
+    for (int id : {10, 2, 33}) {
+      store::Item item{{"product_id", store::AttributeValue::n(id)},
+                       {"price", store::AttributeValue::s("1299.99")},
+                       {"stock_quantity", store::AttributeValue::n(id * 2)}};
+      ASSERT_TRUE((*s)->put({"inventory-realtime", item, std::nullopt}).has_value());
+    }
+  }
+  auto r = run(cdc("dump --store sqlite:t.db --table inventory-realtime"), false);
+  EXPECT_EQ(r.exitCode, 0);
+  EXPECT_EQ(r.out,
+            "{\"price\":\"1299.99\",\"product_id\":2,\"stock_quantity\":4}\n"
+            "{\"price\":\"1299.99\",\"product_id\":10,\"stock_quantity\":20}\n"
+            "{\"price\":\"1299.99\",\"product_id\":33,\"stock_quantity\":66}\n");
+  auto missing = run(cdc("dump --store sqlite:t.db --table nope"));
+  EXPECT_EQ(missing.exitCode, 2);
+  EXPECT_NE(missing.out.find("nope"), std::string::npos);
+}
+
+TEST_F(CliTest, DemoRunsOnTheEmbeddedDefault) {
+  auto r = run(cdc("demo --orders 300 --products 40"));
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_NE(r.out.find("0 dead letters"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("orders in the database now"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "data/demo/events.jsonl"));
+}
+
+TEST_F(CliTest, DlqListShowsDeadLettersOfEachService) {
+  localfs::DirObjectStore objects(dir_ / "data/lake");
+  runtime::Record r;
+  r.topic = "dbserver1.public.products";
+  r.partition = 1;
+  r.offset = 17;
+  r.timestampMs = 1767225600000;
+  r.value = "{broken";
+  ASSERT_TRUE(runtime::DeadLetterQueue(objects, "inventory-service").write(r, "invalid_json", Timestamp{}).has_value());
+  ASSERT_TRUE(runtime::DeadLetterQueue(objects, "search-indexer").write(r, "invalid_json", Timestamp{}).has_value());
+  auto all = run(cdc("dlq list"), false);
+  EXPECT_EQ(all.exitCode, 0);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 2);
+  auto one = run(cdc("dlq list --service inventory-service"), false);
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1);
+  EXPECT_NE(one.out.find(R"("object":"dlq/inventory-service/dbserver1.public.products/date=2026-01-01/1-17.json")"),
+            std::string::npos)
+      << one.out;
+  EXPECT_NE(one.out.find(R"("offset":17)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdc::test
