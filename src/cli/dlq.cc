@@ -45,6 +45,7 @@ void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     return kExitOk;
   };
   commands.push_back(std::move(cmd));
+  addDlqReplay(*dlq, commands);
 }
 
 }  // namespace cdc::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
   std::vector<std::unique_ptr<Command>> commands;
+  addServices(app, commands);
   addGenerate(app, commands);
   addDemo(app, commands);
   addDump(app, commands);

@@ -12,17 +12,19 @@ namespace {
 using C = std::vector<std::string_view>;
 
 const C kGenerate{"generate"};
+const C kServices{"inventory", "dlq replay"};
+const C kAllServices{"inventory", "dlq replay", "demo"};
 const C kDemo{"demo"};
 const C kStores{"dump"};
-const C kObjects{"dlq list", "demo"};
+const C kObjects{"dlq list", "dlq replay", "demo", "inventory"};
 
 const std::vector<Setting>& table() {
   static const std::vector<Setting> settings = {
       // Workload generator (SPEC §11).
-      {"seed", "", "42", "Seed of the deterministic workload", Kind::Int, {}, {"generate", "demo"}},
-      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo"}},
-      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo"}},
-      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo"}},
+      {"seed", "", "42", "Seed of the deterministic workload (also for --source generate)", Kind::Int, {}, {"generate", "demo", "inventory"}},
+      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo", "inventory"}},
+      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo", "inventory"}},
+      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo", "inventory"}},
       {"events", "", "", "Stop after this many records instead of --orders", Kind::PositiveInt, {}, kGenerate},
       {"shape", "", "unwrap", "Message shape: the production flattened form or the plain Debezium envelope",
        Kind::Choice, {"unwrap", "envelope"}, kGenerate},
@@ -37,16 +39,32 @@ const std::vector<Setting>& table() {
       {"partitions", "", "3", "Partitions per topic (records are placed by Kafka's murmur2 partitioner)",
        Kind::PositiveInt, {}, kGenerate},
       {"topic-prefix", "TOPIC_PREFIX", "dbserver1", "Debezium topic.prefix: topics are <prefix>.public.<table>",
-       Kind::String, {}, {"generate", "demo"}},
+       Kind::String, {}, {"generate", "demo", "inventory", "dlq replay"}},
+      // Services (SPEC §5, §9).
+      {"source", "", "", "Where records come from: kafka (the default when KAFKA_BOOTSTRAP_SERVERS is set), "
+       "file:PATH (kcat -J lines, - for stdin) or generate (the built-in workload)", Kind::Uri, {}, {"inventory"}},
+      {"topics", "KAFKA_TOPICS", "", "Topics to consume, comma-separated (default: the service's tables under --topic-prefix)",
+       Kind::String, {}, kServices},
+      {"table-name", "DYNAMODB_TABLE", "", "The service's table (inventory: inventory-realtime)", Kind::String, {},
+       kAllServices},
+      {"ledger-table", "LEDGER_TABLE", "", "Inventory's order-item ledger table (default: <table>-order-items)",
+       Kind::String, {}, kAllServices},
+      {"ledger-retention", "LEDGER_RETENTION", "604800",
+       "Seconds a deleted order item's ledger record is kept (DynamoDB TTL) to recognise redeliveries",
+       Kind::PositiveInt, {}, kAllServices},
+      {"low-stock-threshold", "LOW_STOCK_THRESHOLD", "10", "Alert when available stock falls below this", Kind::Int, {},
+       kAllServices},
+      {"create-tables", "CREATE_TABLES", "true", "Create missing tables at start-up", Kind::Bool, {}, kAllServices},
       // Stores.
-      {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {}, {"dump", "demo"}},
+      {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {},
+       {"dump", "demo", "inventory", "dlq replay"}},
       {"objects", "CDC_OBJECTS", "dir:./data/lake", "Object store: dir:PATH (object key K lies at PATH/K)", Kind::Uri, {},
        kObjects},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},
       {"service", "", "", "Only the dead letters of this service (inventory-service, analytics-service, search-indexer)",
-       Kind::String, {}, {"dlq list"}},
+       Kind::String, {}, {"dlq list", "dlq replay"}},
       // Runtime.
-      {"batch-size", "BATCH_SIZE", "2000", "Records per processing batch", Kind::PositiveInt, {}, kDemo},
+      {"batch-size", "BATCH_SIZE", "2000", "Records per processing batch", Kind::PositiveInt, {}, kAllServices},
       {"data-dir", "CDC_DATA_DIR", "./data", "Where the demo writes its workload, tables and objects", Kind::String, {},
        kDemo},
       // Logging (every command).

@@ -228,6 +228,7 @@ std::string tableSpecToJson(const TableSpec& spec) {
     w.key("range");
     appendKeyAttribute(w, *spec.range);
   }
+  if (spec.ttlAttribute) w.field("ttl", *spec.ttlAttribute);
   w.key("indexes").beginArray();
   for (const auto& idx : spec.indexes) {
     w.beginObject().field("name", idx.name).key("hash");
@@ -257,6 +258,8 @@ Result<TableSpec> tableSpecFromJson(std::string_view json) {
   spec.hash = *hash;
   element range;
   if (!root["range"].get(range)) spec.range = keyAttributeFrom(range);
+  std::string_view ttl;
+  if (!root["ttl"].get_string().get(ttl)) spec.ttlAttribute = std::string(ttl);
   simdjson::dom::array indexes;
   if (!root["indexes"].get_array().get(indexes)) {
     for (element idx : indexes) {

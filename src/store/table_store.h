@@ -31,6 +31,9 @@ struct TableSpec {
   KeyAttribute hash;
   std::optional<KeyAttribute> range;
   std::vector<IndexSpec> indexes;
+  // DynamoDB Time to Live: items whose attribute of this name (epoch seconds) lies in the past
+  // are removed by the store in the background, some time after they expire.
+  std::optional<std::string> ttlAttribute;
 };
 
 enum class ReturnValues : uint8_t { None, AllOld, AllNew };

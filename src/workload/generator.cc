@@ -118,6 +118,7 @@ void WorkloadGenerator::snapshotProduct(int64_t id) {
   p.price = Money::fromCents(random_.between(99, 2000) * (random_.chance(0.1) ? 50 : 5) + random_.between(0, 4) * 25);
   p.stock = static_cast<int32_t>(random_.between(5, 400));
   p.available = p.stock;
+  p.listPrice = p.price;
   p.createdAt = Timestamp{options_.start.micros - random_.between(86'400LL, 86'400LL * 365) * 1'000'000};
   p.updatedAt = p.createdAt;
   p.live = true;
@@ -132,6 +133,7 @@ void WorkloadGenerator::createProduct() {
   p.price = Money::fromCents(random_.between(199, 40000));
   p.stock = static_cast<int32_t>(random_.between(20, 300));
   p.available = p.stock;
+  p.listPrice = p.price;
   p.createdAt = now_;
   p.updatedAt = now_;
   p.live = true;
@@ -294,7 +296,8 @@ void WorkloadGenerator::changePrice() {
   ++txId_;
   Product& p = products_[static_cast<size_t>(pid - 1)];
   debezium::Row before = productRow(pid);
-  int64_t cents = p.price.cents() * random_.between(80, 120) / 100;
+  // Prices move around the product's list price (80% to 120% of it), never drift away.
+  int64_t cents = (p.listPrice.cents() * random_.between(80, 120) + 50) / 100;
   p.price = Money::fromCents(std::max<int64_t>(cents, 1));
   p.updatedAt = now_;
   emit(Op::Update, std::move(before), productRow(pid));
@@ -329,8 +332,9 @@ void WorkloadGenerator::step() {
   } else if (x < 89) {
     deleteOrder();
   } else if (x < 92.5) {
+    // A delivery arrives for a product that is running short.
     int64_t pid = pickProduct();
-    if (pid != 0) {
+    if (pid != 0 && products_[static_cast<size_t>(pid - 1)].available < 60) {
       ++txId_;
       restock(pid, static_cast<int32_t>(random_.between(10, 200)));
     }

@@ -58,6 +58,7 @@ class WorkloadGenerator {
  private:
   struct Product {
     Money price;
+    Money listPrice;
     int32_t stock = 0;
     int64_t available = 0;  // stock minus what open order items hold, as the generator sees it
     uint64_t variant = 0;

@@ -16,7 +16,8 @@ namespace cdc::replay {
 // a replay always starts at the top of the file.
 class ReplaySource final : public runtime::Source {
  public:
-  static Result<std::unique_ptr<ReplaySource>> open(const std::string& path);
+  // `topics`: deliver only these topics' records (a consumer's subscription); empty = all.
+  static Result<std::unique_ptr<ReplaySource>> open(const std::string& path, std::vector<std::string> topics = {});
   ~ReplaySource() override;
 
   Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
@@ -28,7 +29,8 @@ class ReplaySource final : public runtime::Source {
   uint64_t bytesRead() const { return bytesRead_; }
 
  private:
-  ReplaySource(std::string path, FILE* file, bool owned);
+  ReplaySource(std::string path, FILE* file, bool owned, std::vector<std::string> topics);
+  bool subscribed(std::string_view line) const;
   // The next line without its newline; false at the end of the input.
   bool nextLine(std::string_view& line);
   void parseLine(std::string_view line, runtime::Record& out);
@@ -44,6 +46,7 @@ class ReplaySource final : public runtime::Source {
   uint64_t bytesRead_ = 0;
   runtime::TopicInterner topics_;
   std::vector<runtime::Position> committed_;
+  std::vector<std::string> topicNeedles_;  // "\"topic\":\"<name>\"" per subscribed topic
   struct Parser;
   std::unique_ptr<Parser> parser_;
 };

@@ -1,5 +1,6 @@
 #include "adapters/sqlite/sqlite_table_store.h"
 
+#include <ctime>
 #include <set>
 
 #include "store/item_codec.h"
@@ -94,7 +95,7 @@ Status SqliteTableStore::ensureTable(const store::TableSpec& spec) {
   }
   if (!isScalarKeyType(spec.hash.type)) return fail(Error::fatal("hash key must be S, N or B"));
   std::string sqlName = quoteIdentifier("t:" + spec.name);
-  std::string ddl = "CREATE TABLE IF NOT EXISTS " + sqlName + " (pk NOT NULL, sk NOT NULL DEFAULT '', item TEXT NOT NULL";
+  std::string ddl = "CREATE TABLE IF NOT EXISTS " + sqlName + " (pk NOT NULL, sk NOT NULL DEFAULT '', item TEXT NOT NULL, ttl";
   for (size_t i = 0; i < spec.indexes.size(); ++i) ddl += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
   ddl += ", PRIMARY KEY (pk, sk)) WITHOUT ROWID";
   Transaction tx(*db_);
@@ -174,8 +175,8 @@ Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Ite
 }
 
 Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
-  std::string sql = "INSERT OR REPLACE INTO " + t.sqlName + " (pk, sk, item";
-  std::string values = "?, ?, ?";
+  std::string sql = "INSERT OR REPLACE INTO " + t.sqlName + " (pk, sk, item, ttl";
+  std::string values = "?, ?, ?, ?";
   for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
     sql += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
     values += ", ?, ?";
@@ -194,7 +195,13 @@ Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
     return fail(Error::poison("item of " + std::to_string(json.size()) + " bytes exceeds DynamoDB's 400 KB"));
   }
   sqlite3_bind_text(*stmt, 3, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
-  int col = 4;
+  const AttributeValue* ttl = t.spec.ttlAttribute ? store::find(item, *t.spec.ttlAttribute) : nullptr;
+  if (ttl && ttl->asInt()) {
+    sqlite3_bind_int64(*stmt, 4, *ttl->asInt());
+  } else {
+    sqlite3_bind_null(*stmt, 4);
+  }
+  int col = 5;
   for (const auto& idx : t.spec.indexes) {
     const AttributeValue* h = indexKey(item, idx.hash);
     const AttributeValue* r = idx.range ? indexKey(item, *idx.range) : nullptr;
@@ -207,6 +214,19 @@ Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
     }
   }
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "put"));
+  // Time to Live housekeeping, as DynamoDB does it in the background: now and then.
+  if (t.spec.ttlAttribute && ++writesSincePurge_ >= kPurgeEvery) {
+    writesSincePurge_ = 0;
+    return purgeExpired(t);
+  }
+  return {};
+}
+
+Status SqliteTableStore::purgeExpired(const TableInfo& t) {
+  auto stmt = db_->prepare("DELETE FROM " + t.sqlName + " WHERE ttl IS NOT NULL AND ttl < ?");
+  if (!stmt) return fail(stmt.error());
+  sqlite3_bind_int64(*stmt, 1, static_cast<int64_t>(std::time(nullptr)));
+  if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "ttl purge"));
   return {};
 }
 

@@ -51,6 +51,10 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> putLocked(const TableInfo& t, const store::PutRequest& r);
   Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r);
   Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r);
+  Status purgeExpired(const TableInfo& t);
+
+  static constexpr int kPurgeEvery = 4096;
+  int writesSincePurge_ = 0;
 
   std::unique_ptr<Db> db_;
   std::map<std::string, TableInfo, std::less<>> tables_;

@@ -5,31 +5,14 @@
 #include <unistd.h>
 
 #include "adapters/localfs/dir_object_store.h"
+#include "support/vector_source.h"
 
 namespace cdc::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A scripted in-memory source: serves `records` in batches and records commits.
-class VectorSource final : public Source {
- public:
-  explicit VectorSource(std::vector<Record> records) : records_(std::move(records)) {}
-  Result<PollStatus> poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds) override {
-    for (size_t n = 0; n < max && next_ < records_.size(); ++n) out.push_back(records_[next_++]);
-    return next_ == records_.size() ? PollStatus::End : PollStatus::Ok;
-  }
-  Status commit(std::span<const Position> positions) override {
-    commits.emplace_back(positions.begin(), positions.end());
-    return {};
-  }
-  std::string describe() const override { return "vector"; }
-  std::vector<std::vector<Position>> commits;
-
- private:
-  std::vector<Record> records_;
-  size_t next_ = 0;
-};
+using test::VectorSource;
 
 // Records what it applied; fails with Retry a set number of times; rejects negative quantities.
 class RecordingHandler final : public Handler {

@@ -1,0 +1,154 @@
+// The service commands (cdc inventory, …) and `cdc dlq replay`, on one runner.
+
+#include "cli/services.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "adapters/replay/replay_source.h"
+#include "core/log.h"
+#include "runtime/dead_letter.h"
+#include "runtime/shutdown.h"
+#include "services/inventory/inventory_service.h"
+#include "workload/generator_source.h"
+
+namespace cdc::cli {
+
+workload::WorkloadOptions workloadOptions(const config::Config& c);
+
+namespace {
+
+std::unique_ptr<runtime::Handler> makeInventory(const config::Config& c, ServiceContext& ctx) {
+  inventory::InventoryOptions o;
+  if (c.has("table-name")) o.table = c.str("table-name");
+  o.ledgerTable = c.has("ledger-table") ? c.str("ledger-table") : o.table + "-order-items";
+  o.lowStockThreshold = c.integer("low-stock-threshold");
+  o.tombstoneRetentionSeconds = c.integer("ledger-retention");
+  o.createTables = c.boolean("create-tables");
+  // The sink outlives the handler: both live until the process ends.
+  static inventory::LogAlertSink logAlerts;
+  return std::make_unique<inventory::InventoryHandler>(*ctx.tables, logAlerts, o);
+}
+
+std::string inventorySummary(const runtime::Handler& h) {
+  const auto& s = static_cast<const inventory::InventoryHandler&>(h).stats();
+  return fmt::format("{} product changes, {} order-item changes, {} already applied, {} store transactions, {} low-stock alerts",
+                     s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.alerts);
+}
+
+}  // namespace
+
+const std::vector<ServiceDefinition>& serviceDefinitions() {
+  static const std::vector<ServiceDefinition> services = {
+      {"inventory-service", "inventory", {"products", "order_items"}, makeInventory, inventorySummary},
+  };
+  return services;
+}
+
+const ServiceDefinition* findService(std::string_view nameOrCommand) {
+  for (const auto& s : serviceDefinitions()) {
+    if (s.name == nameOrCommand || s.command == nameOrCommand) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c) {
+  std::vector<std::string> topics;
+  if (c.has("topics")) {
+    std::string_view list = c.str("topics");
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view t = list.substr(0, comma);
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+      if (!t.empty()) topics.emplace_back(t);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    if (topics.empty()) throw config::ConfigError(c.origin("topics") + ": no topic given");
+    return topics;
+  }
+  for (const auto& table : service.tables) topics.push_back(c.str("topic-prefix") + ".public." + table);
+  return topics;
+}
+
+ServiceContext openContext(const config::Config& c) {
+  ServiceContext ctx;
+  ctx.tables = openTableStore(c.str("store"), c.origin("store"));
+  ctx.objects = openObjectStore(c.str("objects"), c.origin("objects"));
+  return ctx;
+}
+
+int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
+               store::ObjectStore& deadLetters, const config::Config& c) {
+  runtime::RunnerOptions ro;
+  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
+  ro.progress = ::isatty(STDERR_FILENO);
+  runtime::Shutdown::install();
+  log::event(spdlog::level::info, "service_start", {{"service", service.name}, {"source", source.describe()}});
+  runtime::Runner runner(source, handler, deadLetters, ro, runtime::Shutdown::flag());
+  auto stats = runner.run();
+  if (!stats) {
+    log::event(spdlog::level::err, "service_failed", {{"service", service.name}, {"error", stats.error().message}});
+    return kExitFailure;
+  }
+  fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}; {}\n", service.name, stats->records,
+             stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters,
+             runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler));
+  return kExitOk;
+}
+
+void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
+  for (const auto& service : serviceDefinitions()) {
+    auto cmd = std::make_unique<Command>();
+    cmd->name = service.command;
+    cmd->app = app.add_subcommand(service.command, "Run " + service.name);
+    bindSettings(*cmd);
+    const ServiceDefinition* def = &service;
+    cmd->run = [def](const config::Config& c) {
+      auto topics = serviceTopics(*def, c);
+      std::string source = c.has("source") ? c.str("source") : (std::getenv("KAFKA_BOOTSTRAP_SERVERS") ? "kafka" : "generate");
+      std::unique_ptr<runtime::Source> src;
+      if (source.starts_with("file:")) {
+        auto r = replay::ReplaySource::open(source.substr(5), topics);
+        if (!r) throw config::ConfigError("--source: " + r.error().message);
+        src = std::move(*r);
+      } else if (source == "generate") {
+        src = std::make_unique<workload::GeneratorSource>(workloadOptions(c), topics);
+      } else if (source == "kafka") {
+        throw config::ConfigError("--source kafka: this build has no Kafka source yet; use --source file:PATH or generate");
+      } else {
+        throw config::ConfigError("--source: expected kafka, file:PATH or generate, got '" + source + "'");
+      }
+      ServiceContext ctx = openContext(c);
+      auto handler = def->makeHandler(c, ctx);
+      return runService(*def, *src, *handler, *ctx.objects, c);
+    };
+    commands.push_back(std::move(cmd));
+  }
+}
+
+void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands) {
+  auto cmd = std::make_unique<Command>();
+  cmd->name = "dlq replay";
+  cmd->app = dlq.add_subcommand("replay", "Re-process the dead letters of a service; those that succeed are removed");
+  bindSettings(*cmd);
+  cmd->run = [](const config::Config& c) {
+    if (!c.has("service")) throw config::ConfigError("--service is required");
+    const ServiceDefinition* def = findService(c.str("service"));
+    if (!def) throw config::ConfigError("--service: unknown service '" + c.str("service") + "'");
+    ServiceContext ctx = openContext(c);
+    auto letters = runtime::listDeadLetters(*ctx.objects, def->name);
+    if (!letters) {
+      fmt::print(stderr, "cdc dlq replay: {}\n", letters.error().message);
+      return kExitFailure;
+    }
+    runtime::DeadLetterSource source(*ctx.objects, std::move(*letters));
+    auto handler = def->makeHandler(c, ctx);
+    return runService(*def, source, *handler, *ctx.objects, c);
+  };
+  commands.push_back(std::move(cmd));
+}
+
+}  // namespace cdc::cli

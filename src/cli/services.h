@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "runtime/handler.h"
+#include "runtime/runner.h"
+#include "runtime/source.h"
+
+namespace cdc::cli {
+
+// What a service needs from the outside world, opened from the configuration.
+struct ServiceContext {
+  std::unique_ptr<store::TableStore> tables;
+  std::unique_ptr<store::ObjectStore> objects;
+};
+
+// A service: its default topics and how to build its handler.
+struct ServiceDefinition {
+  std::string name;     // "inventory-service"
+  std::string command;  // "inventory"
+  std::vector<std::string> tables;  // source tables it consumes ("products", "order_items")
+  // Builds the handler; it may keep references into `context`.
+  std::function<std::unique_ptr<runtime::Handler>(const config::Config&, ServiceContext&)> makeHandler;
+  // A line or two for the end of a run (alerts raised, reports written …).
+  std::function<std::string(const runtime::Handler&)> summary;
+};
+
+const std::vector<ServiceDefinition>& serviceDefinitions();
+const ServiceDefinition* findService(std::string_view nameOrCommand);
+
+// The topics a service consumes: KAFKA_TOPICS, or its tables under TOPIC_PREFIX.
+std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c);
+ServiceContext openContext(const config::Config& c);
+
+// Runs a handler over a source until the source ends or SIGINT/SIGTERM; prints the summary
+// line. Returns the exit status.
+int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
+               store::ObjectStore& deadLetters, const config::Config& c);
+
+}  // namespace cdc::cli

@@ -1,0 +1,356 @@
+#include "services/inventory/inventory_service.h"
+
+#include <chrono>
+#include <set>
+
+namespace cdc::inventory {
+namespace {
+
+using debezium::Op;
+using debezium::OrderItemColumn;
+using debezium::OrderItemRow;
+using debezium::ProductColumn;
+using debezium::ProductRow;
+using store::AttributeValue;
+using store::Condition;
+
+// A transaction holds at most 100 items; a group is written once it reaches this many.
+constexpr int kMaxGroup = 90;
+constexpr size_t kBatchGetKeys = 100;
+
+SourcePos positionOf(const runtime::InputEvent& e) {
+  return SourcePos{e.record->partition, e.record->offset, e.change.source.tsMs};
+}
+
+Condition versionCondition(bool stored, int64_t version, const char* keyName) {
+  return stored ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists(keyName);
+}
+
+}  // namespace
+
+InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts, InventoryOptions options)
+    : tables_(tables), alerts_(alerts), options_(std::move(options)) {
+  if (!options_.nowSeconds) {
+    options_.nowSeconds = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+  }
+}
+
+debezium::DecoderOptions InventoryHandler::decoderOptions() const {
+  using debezium::bit;
+  debezium::DecoderOptions o;
+  o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
+                                                          bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
+  o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity);
+  o.wanted[static_cast<int>(debezium::Table::Orders)] = 0;
+  return o;
+}
+
+Status InventoryHandler::start() {
+  for (const auto& spec : {inventoryTableSpec(options_.table), ledgerTableSpec(options_.ledgerTable)}) {
+    if (options_.createTables) {
+      if (auto s = tables_.ensureTable(spec); !s) return s;
+    } else if (auto d = tables_.describeTable(spec.name); !d) {
+      if (d.error().kind == ErrorKind::NotFound) {
+        return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
+      }
+      return fail(d.error());
+    }
+  }
+  return {};
+}
+
+std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {
+  if (c.op == Op::Truncate) return "truncate of " + std::string(debezium::tableName(c.table)) + " is not applied: rebuild the table from a snapshot";
+  if (c.table == debezium::Table::Products) {
+    if (c.op == Op::Delete) return {};
+    const auto* p = c.afterAs<ProductRow>();
+    if (!p->has(ProductColumn::StockQuantity)) return "product " + std::to_string(p->id.value) + " without stock_quantity";
+    if (p->stockQuantity < 0) return "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
+    if (p->has(ProductColumn::Price) && p->price < Money{}) return "negative price for product " + std::to_string(p->id.value);
+    return {};
+  }
+  if (c.table == debezium::Table::OrderItems) {
+    if (c.op == Op::Delete) return {};
+    const auto* i = c.afterAs<OrderItemRow>();
+    if (!i->has(OrderItemColumn::ProductId)) return "order item " + std::to_string(i->id.value) + " without product_id";
+    if (!i->has(OrderItemColumn::Quantity)) return "order item " + std::to_string(i->id.value) + " without quantity";
+    if (i->quantity < 0) return "negative quantity " + std::to_string(i->quantity) + " in order item " + std::to_string(i->id.value);
+    return {};
+  }
+  return std::string("inventory-service does not consume ") + debezium::tableName(c.table);
+}
+
+Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid) {
+  std::set<int64_t> itemIds;
+  std::set<int64_t> productIds;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!valid[i]) continue;
+    const auto& c = events[i].change;
+    if (c.table == debezium::Table::Products) {
+      productIds.insert(c.rowId());
+    } else {
+      itemIds.insert(c.rowId());
+      if (const auto* row = c.afterAs<OrderItemRow>()) productIds.insert(row->productId.value);
+    }
+  }
+  auto batchGet = [&](const std::string& table, const std::set<int64_t>& ids, auto&& key, auto&& sink) -> Status {
+    std::vector<store::Item> keys;
+    auto drain = [&]() -> Status {
+      if (keys.empty()) return {};
+      auto got = tables_.batchGet(table, keys);
+      if (!got) return fail(got.error());
+      for (const auto& item : *got) sink(item);
+      keys.clear();
+      return {};
+    };
+    for (int64_t id : ids) {
+      keys.push_back(key(id));
+      if (keys.size() == kBatchGetKeys) {
+        if (auto s = drain(); !s) return s;
+      }
+    }
+    return drain();
+  };
+  std::vector<int64_t> missingItems;
+  if (auto s = batchGet(options_.ledgerTable, itemIds, ledgerKey, [&](const store::Item& item) {
+        LedgerEntry e = LedgerEntry::fromItem(item);
+        productIds.insert(e.productId);
+        ledger_[e.orderItemId] = {e, false};
+      });
+      !s) {
+    return s;
+  }
+  for (int64_t id : itemIds) {
+    if (!ledger_.contains(id)) ledger_[id] = {LedgerEntry{.orderItemId = id}, false};
+  }
+  if (auto s = batchGet(options_.table, productIds, productKey, [&](const store::Item& item) {
+        ProductState p = ProductState::fromItem(item);
+        products_[p.productId] = {p, false};
+      });
+      !s) {
+    return s;
+  }
+  for (int64_t id : productIds) {
+    if (!products_.contains(id)) products_[id] = {ProductState{.productId = id}, false};
+  }
+  return {};
+}
+
+ProductState& InventoryHandler::product(int64_t id) {
+  auto [it, inserted] = products_.try_emplace(id);
+  if (inserted) it->second.state.productId = id;
+  return it->second.state;
+}
+
+int64_t InventoryHandler::root(int64_t productId) {
+  auto it = parent_.find(productId);
+  if (it == parent_.end()) {
+    parent_[productId] = productId;
+    return productId;
+  }
+  while (it->second != productId) {
+    productId = it->second;
+    it = parent_.find(productId);
+  }
+  return productId;
+}
+
+int64_t InventoryHandler::unite(int64_t a, int64_t b) {
+  int64_t ra = root(a), rb = root(b);
+  if (ra == rb) return ra;
+  parent_[rb] = ra;
+  groupSize_[ra] += groupSize_[rb];
+  groupSize_.erase(rb);
+  return ra;
+}
+
+void InventoryHandler::touch(int64_t productId, int64_t sourceTsMs) {
+  Tracked& t = products_[productId];
+  t.state.productId = productId;
+  if (!t.dirty) {
+    t.dirty = true;
+    ++groupSize_[root(productId)];
+  }
+  t.state.cdcTimestampMs = std::max(t.state.cdcTimestampMs, sourceTsMs);
+}
+
+void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
+  if (!p.known || p.deleted) return;
+  if (p.stock() < options_.lowStockThreshold) {
+    if (!p.lowStock) {
+      p.lowStock = true;
+      pendingAlerts_[p.productId].push_back({p.productId, p.name, p.stock(), options_.lowStockThreshold, sourceTsMs});
+    }
+  } else if (p.lowStock) {
+    p.lowStock = false;  // recovered: the next crossing raises a new alert
+  }
+}
+
+void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
+  const auto& c = e.change;
+  int64_t id = c.rowId();
+  ProductState& p = product(id);
+  SourcePos pos = positionOf(e);
+  if (!p.pos.before(pos)) {
+    ++stats_.duplicates;
+    return;
+  }
+  ++stats_.productChanges;
+  p.pos = pos;
+  if (c.op == Op::Delete) {
+    p.deleted = true;
+  } else {
+    const auto& row = *c.afterAs<ProductRow>();
+    p.known = true;
+    p.deleted = false;
+    if (row.has(ProductColumn::Name)) p.name = row.name;
+    if (row.has(ProductColumn::Description)) p.description = row.description;
+    if (row.has(ProductColumn::Price)) p.price = row.price;
+    p.dbStock = row.stockQuantity;
+  }
+  touch(id, pos.tsMs);
+  checkThreshold(p, pos.tsMs);
+}
+
+void InventoryHandler::applyItem(const runtime::InputEvent& e) {
+  const auto& c = e.change;
+  int64_t itemId = c.rowId();
+  TrackedLedger& t = ledger_[itemId];
+  LedgerEntry& l = t.entry;
+  l.orderItemId = itemId;
+  SourcePos pos = positionOf(e);
+  if (!l.pos.before(pos)) {
+    ++stats_.duplicates;
+    return;
+  }
+  ++stats_.itemChanges;
+  // Take back what the item held so far, then hold what it holds now. (A first sight of an
+  // item holds nothing: product 0, quantity 0.)
+  int64_t oldProduct = l.deleted ? 0 : l.productId;
+  if (oldProduct != 0 && l.quantity != 0) {
+    ProductState& p = product(oldProduct);
+    p.ordered -= l.quantity;
+    touch(oldProduct, pos.tsMs);
+    checkThreshold(p, pos.tsMs);
+  }
+  l.pos = pos;
+  if (c.op == Op::Delete) {
+    l.deleted = true;
+    l.quantity = 0;
+    l.expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds;
+  } else {
+    const auto& row = *c.afterAs<OrderItemRow>();
+    l.deleted = false;
+    l.expiresAt = 0;
+    l.productId = row.productId.value;
+    l.quantity = row.quantity;
+    ProductState& p = product(l.productId);
+    p.ordered += l.quantity;
+    touch(l.productId, pos.tsMs);
+    checkThreshold(p, pos.tsMs);
+  }
+  // The ledger entry is written with its product; an item moved to another product ties the
+  // two products into one transaction.
+  int64_t group = root(l.productId);
+  if (oldProduct != 0 && oldProduct != l.productId) group = unite(oldProduct, l.productId);
+  if (!t.dirty) {
+    t.dirty = true;
+    ++groupSize_[group];
+  }
+}
+
+Status InventoryHandler::flush() {
+  // Group the dirty items by union-find root: a ledger entry goes with its product(s).
+  std::map<int64_t, std::vector<store::TransactItem>> groups;
+  std::map<int64_t, std::vector<int64_t>> groupProducts;
+  std::map<int64_t, std::vector<int64_t>> groupItems;
+  for (auto& [id, t] : products_) {
+    if (!t.dirty) continue;
+    int64_t r = root(id);
+    ProductState next = t.state;
+    next.version = t.state.version + 1;
+    groups[r].emplace_back(store::PutRequest{options_.table, next.toItem(),
+                                             versionCondition(t.state.stored, t.state.version, "product_id")});
+    groupProducts[r].push_back(id);
+  }
+  for (auto& [id, t] : ledger_) {
+    if (!t.dirty) continue;
+    int64_t r = root(t.entry.productId);
+    LedgerEntry next = t.entry;
+    next.version = t.entry.version + 1;
+    groups[r].emplace_back(store::PutRequest{options_.ledgerTable, next.toItem(),
+                                             versionCondition(t.entry.stored, t.entry.version, "order_item_id")});
+    groupItems[r].push_back(id);
+  }
+  for (auto& [r, items] : groups) {
+    auto outcome = tables_.transact(items);
+    if (!outcome) return fail(outcome.error());
+    ++stats_.transactions;
+    if (!outcome->committed) {
+      // Someone else wrote these items since we read them: start the batch again. What was
+      // already written is recognised as applied and skipped.
+      ++stats_.conflicts;
+      return fail(Error::retry("concurrent update of the inventory (optimistic lock); retrying the batch"));
+    }
+    std::vector<LowStockAlert> alerts;
+    for (int64_t id : groupProducts[r]) {
+      Tracked& t = products_[id];
+      t.state.version += 1;
+      t.state.stored = true;
+      t.dirty = false;
+      if (auto it = pendingAlerts_.find(id); it != pendingAlerts_.end()) {
+        alerts.insert(alerts.end(), it->second.begin(), it->second.end());
+        pendingAlerts_.erase(it);
+      }
+    }
+    for (int64_t id : groupItems[r]) {
+      TrackedLedger& t = ledger_[id];
+      t.entry.version += 1;
+      t.entry.stored = true;
+      t.dirty = false;
+    }
+    if (!alerts.empty()) {
+      stats_.alerts += alerts.size();
+      if (auto s = alerts_.publish(alerts); !s) return s;
+    }
+  }
+  parent_.clear();
+  groupSize_.clear();
+  return {};
+}
+
+Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
+  products_.clear();
+  ledger_.clear();
+  parent_.clear();
+  groupSize_.clear();
+  pendingAlerts_.clear();
+  std::vector<bool> valid(events.size(), true);
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::string why = validate(events[i].change);
+    if (!why.empty()) {
+      valid[i] = false;
+      rejected.push_back({i, std::move(why)});
+    }
+  }
+  if (auto s = load(events, valid); !s) return s;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!valid[i]) continue;
+    if (events[i].change.table == debezium::Table::Products) {
+      applyProduct(events[i]);
+    } else {
+      applyItem(events[i]);
+    }
+    for (const auto& [r, n] : groupSize_) {
+      if (n >= kMaxGroup) {
+        if (auto s = flush(); !s) return s;
+        break;
+      }
+    }
+  }
+  return flush();
+}
+
+}  // namespace cdc::inventory

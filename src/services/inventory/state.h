@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/decimal.h"
+#include "store/table_store.h"
+
+namespace cdc::inventory {
+
+// Where a change sits in its Kafka partition; orders the changes of one key.
+struct SourcePos {
+  int32_t partition = -1;
+  int64_t offset = -1;
+  int64_t tsMs = 0;  // source commit time, to compare across partitions (after a repartition)
+
+  bool known() const { return offset >= 0; }
+  // True when a change at `incoming` comes after one at this position.
+  bool before(const SourcePos& incoming) const {
+    if (!known()) return true;
+    if (incoming.partition == partition) return incoming.offset > offset;
+    return incoming.tsMs >= tsMs;
+  }
+};
+
+// One product's inventory, as kept in the `inventory-realtime` item. Available stock is the
+// database's stock_quantity (`db_stock`, set by product changes) minus what live order items
+// hold (`ordered`, moved by order-item changes), so neither kind of change overwrites the
+// other and the result does not depend on how the two topics interleave.
+struct ProductState {
+  int64_t productId = 0;
+  bool stored = false;   // the item exists in the table (version is meaningful)
+  int64_t version = 0;   // optimistic-concurrency version of the item
+  bool known = false;    // a product row has been seen (name, price, db_stock are set)
+  bool deleted = false;
+  std::string name;
+  std::string description;
+  Money price;
+  int64_t dbStock = 0;
+  int64_t ordered = 0;
+  bool lowStock = false;  // an alert was raised and stock has not recovered since
+  SourcePos pos;          // of the last applied product row
+  int64_t cdcTimestampMs = 0;  // source time of the last applied change of any kind
+
+  int64_t stock() const { return dbStock - ordered; }
+  store::Item toItem() const;
+  static ProductState fromItem(const store::Item& item);
+};
+
+// What one order item currently holds: the exactly-once bookkeeping, one small record per
+// order item. A deleted item leaves a tombstone that expires (DynamoDB TTL) after the
+// retention period, so the ledger stays bounded by the live rows.
+struct LedgerEntry {
+  int64_t orderItemId = 0;
+  bool stored = false;
+  int64_t version = 0;
+  int64_t productId = 0;
+  int64_t quantity = 0;
+  bool deleted = false;
+  SourcePos pos;
+  int64_t expiresAt = 0;  // epoch seconds, tombstones only
+
+  store::Item toItem() const;
+  static LedgerEntry fromItem(const store::Item& item);
+};
+
+store::TableSpec inventoryTableSpec(const std::string& name);
+store::TableSpec ledgerTableSpec(const std::string& name);
+store::Item productKey(int64_t productId);
+store::Item ledgerKey(int64_t orderItemId);
+
+}  // namespace cdc::inventory

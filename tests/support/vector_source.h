@@ -1,0 +1,29 @@
+#pragma once
+
+#include <vector>
+
+#include "runtime/source.h"
+
+namespace cdc::test {
+
+// A scripted in-memory source: serves `records` in batches and records the commits.
+class VectorSource final : public runtime::Source {
+ public:
+  explicit VectorSource(std::vector<runtime::Record> records) : records_(std::move(records)) {}
+  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds) override {
+    for (size_t n = 0; n < max && next_ < records_.size(); ++n) out.push_back(records_[next_++]);
+    return next_ == records_.size() ? runtime::PollStatus::End : runtime::PollStatus::Ok;
+  }
+  Status commit(std::span<const runtime::Position> positions) override {
+    commits.emplace_back(positions.begin(), positions.end());
+    return {};
+  }
+  std::string describe() const override { return "vector"; }
+  std::vector<std::vector<runtime::Position>> commits;
+
+ private:
+  std::vector<runtime::Record> records_;
+  size_t next_ = 0;
+};
+
+}  // namespace cdc::test
