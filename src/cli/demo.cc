@@ -1,20 +1,21 @@
 // cdc demo: the main job on the embedded default, no servers. It generates a workload in the
-// production message shape, replays it through the processing runtime and shows what the
-// decoder made of it. Each service joins the demo as it lands.
+// production message shape and runs the services over it on the embedded stores, then prints
+// what they produced. Each service joins the demo as it lands.
 
 #include <unistd.h>
 
-#include <array>
+#include <algorithm>
 #include <filesystem>
-#include <map>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "adapters/replay/replay_source.h"
 #include "cli/command.h"
+#include "cli/services.h"
 #include "runtime/runner.h"
 #include "runtime/shutdown.h"
+#include "services/inventory/inventory_service.h"
+#include "store/item_codec.h"
 #include "workload/generator.h"
 
 namespace cdc::cli {
@@ -24,46 +25,81 @@ int64_t writeWorkload(const workload::WorkloadOptions& options, FILE* out, bool 
 
 namespace {
 
-using debezium::Op;
-using debezium::Table;
-
-// Tallies what the decoder produced: changes per table and op, and the current orders' revenue
-// (keyed by order id, so updates replace and deletes retract).
-class DecodeTally final : public runtime::Handler {
+// Keeps the alerts for the summary instead of logging each one.
+class CollectingAlerts final : public inventory::AlertSink {
  public:
-  std::string_view serviceName() const override { return "demo"; }
-  Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>&) override {
-    for (const auto& e : events) {
-      const auto& c = e.change;
-      ++counts[static_cast<int>(c.table)][static_cast<int>(c.op)];
-      if (const auto* o = c.afterAs<debezium::OrderRow>()) {
-        orders[o->id.value] = {o->totalAmount, o->status};
-      } else if (const auto* gone = c.beforeAs<debezium::OrderRow>(); gone && c.op == Op::Delete) {
-        orders.erase(gone->id.value);
-      }
-      if (!sample && c.table == Table::Products && c.op == Op::Read) sample = c;
-    }
+  Status publish(std::span<const inventory::LowStockAlert> alerts) override {
+    all.insert(all.end(), alerts.begin(), alerts.end());
     return {};
   }
-
-  std::array<std::array<uint64_t, 5>, debezium::kTableCount> counts{};
-  std::map<int64_t, std::pair<Money, std::string>> orders;
-  std::optional<debezium::ChangeEvent> sample;
+  std::vector<inventory::LowStockAlert> all;
 };
+
+std::string text(const store::Item& item, std::string_view name) {
+  const auto* v = store::find(item, name);
+  return v ? v->text() : std::string();
+}
+
+int runInventoryDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
+  const ServiceDefinition& def = *findService("inventory");
+  auto source = replay::ReplaySource::open(events.string(), serviceTopics(def, c));
+  if (!source) throw std::runtime_error(source.error().message);
+  inventory::InventoryOptions o = inventoryOptions(c);
+  CollectingAlerts alerts;
+  inventory::InventoryHandler handler(*ctx.tables, alerts, o);
+  runtime::RunnerOptions ro;
+  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
+  ro.progress = ::isatty(STDERR_FILENO);
+  runtime::Runner runner(**source, handler, *ctx.objects, ro, runtime::Shutdown::flag());
+  auto stats = runner.run();
+  if (!stats) {
+    fmt::print(stderr, "cdc demo: inventory-service: {}\n", stats.error().message);
+    return kExitFailure;
+  }
+  const auto& s = handler.stats();
+  fmt::print("inventory-service: {} records in {:.2f} s ({:.0f}/s): {} product and {} order-item changes in {} "
+             "store transactions, {} dead letters.\n",
+             stats->records, stats->seconds, stats->records / std::max(stats->seconds, 1e-9), s.productChanges,
+             s.itemChanges, s.transactions, stats->deadLetters);
+
+  // The products with the least stock left, as the table holds them.
+  std::vector<store::Item> items;
+  store::ScanRequest scan{o.table, 0, std::nullopt};
+  do {
+    auto page = ctx.tables->scan(scan);
+    if (!page) throw std::runtime_error(page.error().message);
+    for (auto& i : page->items) {
+      if (store::find(i, "name") && !store::find(i, "deleted")) items.push_back(std::move(i));
+    }
+    scan.exclusiveStartKey = std::move(page->lastEvaluatedKey);
+  } while (scan.exclusiveStartKey);
+  std::sort(items.begin(), items.end(), [](const store::Item& a, const store::Item& b) {
+    return store::find(a, "stock_quantity")->asIntOr(0) < store::find(b, "stock_quantity")->asIntOr(0);
+  });
+  fmt::print("\nLeast stock of {} products (table {}):\n  {:>7}  {:<34}{:>10}{:>8}\n", items.size(), o.table, "id", "name",
+             "price", "stock");
+  for (size_t i = 0; i < std::min<size_t>(8, items.size()); ++i) {
+    fmt::print("  {:>7}  {:<34}{:>10}{:>8}\n", store::find(items[i], "product_id")->text(), text(items[i], "name"),
+               text(items[i], "price"), store::find(items[i], "stock_quantity")->text());
+  }
+  fmt::print("\n{} low-stock alerts (stock below {}), the last ones:\n", alerts.all.size(), o.lowStockThreshold);
+  size_t from = alerts.all.size() > 5 ? alerts.all.size() - 5 : 0;
+  for (size_t i = from; i < alerts.all.size(); ++i) fmt::print("  {}\n", alerts.all[i].toJson());
+  return kExitOk;
+}
 
 }  // namespace
 
 void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   auto cmd = std::make_unique<Command>();
   cmd->name = "demo";
-  cmd->app = app.add_subcommand("demo", "Generate a workload and run it through the embedded runtime (no servers)");
+  cmd->app = app.add_subcommand("demo", "Generate a workload and run the services over it on the embedded stores (no servers)");
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
     namespace fs = std::filesystem;
     fs::path dir = fs::path(c.str("data-dir")) / "demo";
     fs::create_directories(dir);
     fs::path events = dir / "events.jsonl";
-
     auto options = workloadOptions(c);
     FILE* f = std::fopen(events.c_str(), "wb");
     if (!f) throw std::runtime_error("cannot write " + events.string());
@@ -72,47 +108,18 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     fmt::print("Generated {} Debezium records ({} products, {} orders, seed {}) in the production shape:\n  {}\n\n",
                written, options.products, options.orders, options.seed, events.string());
 
-    auto source = replay::ReplaySource::open(events.string());
-    if (!source) throw std::runtime_error(source.error().message);
-    auto objects = openObjectStore(c.str("objects"), c.origin("objects"));
-    DecodeTally tally;
-    runtime::RunnerOptions ro;
-    ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
-    ro.progress = ::isatty(STDERR_FILENO);
+    // A fresh table store each time, so that the demo shows this workload only.
+    std::string store = c.str("store");
+    if (store.starts_with("sqlite:")) {
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store.substr(7) + suffix);
+    }
     runtime::Shutdown::install();
-    runtime::Runner runner(**source, tally, *objects, ro, runtime::Shutdown::flag());
-    auto stats = runner.run();
-    if (!stats) {
-      fmt::print(stderr, "cdc demo: {}\n", stats.error().message);
-      return kExitFailure;
-    }
+    ServiceContext ctx = openContext(c);
+    if (int rc = runInventoryDemo(c, events, ctx); rc != kExitOk) return rc;
 
-    fmt::print("Decoded {} records in {:.2f} s ({:.0f} records/s): {} changes, {} tombstones, {} dead letters.\n\n",
-               stats->records, stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->events,
-               stats->tombstones, stats->deadLetters);
-    fmt::print("{:<13}{:>10}{:>10}{:>10}{:>10}\n", "table", "snapshot", "insert", "update", "delete");
-    for (int t = 0; t < debezium::kTableCount; ++t) {
-      const auto& n = tally.counts[t];
-      fmt::print("{:<13}{:>10}{:>10}{:>10}{:>10}\n", debezium::tableName(static_cast<Table>(t)),
-                 n[static_cast<int>(Op::Read)], n[static_cast<int>(Op::Create)], n[static_cast<int>(Op::Update)],
-                 n[static_cast<int>(Op::Delete)]);
-    }
-    Money revenue;
-    std::map<std::string, uint64_t> statuses;
-    for (const auto& [id, o] : tally.orders) {
-      revenue += o.first;
-      ++statuses[o.second];
-    }
-    fmt::print("\n{} orders in the database now, worth {} in exact money; by status:\n", tally.orders.size(),
-               revenue.toString());
-    for (const auto& [s, n] : statuses) fmt::print("  {:<11}{:>8}\n", s, n);
-    if (tally.sample) {
-      const auto& p = *tally.sample->afterAs<debezium::ProductRow>();
-      fmt::print("\nA decoded snapshot row (price from Debezium's base64 `precise` decimal):\n"
-                 "  product {} \"{}\" price {} stock {}\n",
-                 p.id.value, p.name, p.price.toString(), p.stockQuantity);
-    }
-    fmt::print("\nDead letters (if any) are under {}/dlq/.\n", c.str("objects").substr(4));
+    fmt::print("\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime)\n"
+               "  objects  {}   (dead letters under dlq/: cdc dlq list)\n",
+               store, store, c.str("objects"));
     return kExitOk;
   };
   commands.push_back(std::move(cmd));

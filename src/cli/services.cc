@@ -20,24 +20,48 @@ workload::WorkloadOptions workloadOptions(const config::Config& c);
 namespace {
 
 std::unique_ptr<runtime::Handler> makeInventory(const config::Config& c, ServiceContext& ctx) {
+  // The sink outlives the handler: both live until the process ends.
+  static inventory::LogAlertSink logAlerts;
+  return std::make_unique<inventory::InventoryHandler>(*ctx.tables, logAlerts, inventoryOptions(c));
+}
+
+std::string inventorySummary(const runtime::Handler& h) {
+  const auto& s = static_cast<const inventory::InventoryHandler&>(h).stats();
+  return fmt::format(
+      "{} product changes, {} order-item changes, {} already applied, {} store transactions ({} items), "
+      "{} low-stock alerts",
+      s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.itemsWritten, s.alerts);
+}
+
+}  // namespace
+
+debezium::DecoderOptions decoderOptions(const config::Config& c) {
+  debezium::DecoderOptions d;
+  const auto& dec = c.str("schemaless-decimals");
+  d.schemalessDecimals = dec == "precise"  ? debezium::SchemalessDecimals::Precise
+                         : dec == "string" ? debezium::SchemalessDecimals::String
+                                           : debezium::SchemalessDecimals::Auto;
+  int64_t scale = c.integer("decimal-scale");
+  if (scale < 0 || scale > 18) throw config::ConfigError(c.origin("decimal-scale") + ": expected 0 to 18");
+  d.defaultDecimalScale = static_cast<int32_t>(scale);
+  const auto& ts = c.str("schemaless-timestamps");
+  d.schemalessTimestamps = ts == "micro"   ? debezium::SchemalessTimestamps::Micro
+                           : ts == "milli" ? debezium::SchemalessTimestamps::Milli
+                           : ts == "nano"  ? debezium::SchemalessTimestamps::Nano
+                                           : debezium::SchemalessTimestamps::Auto;
+  return d;
+}
+
+inventory::InventoryOptions inventoryOptions(const config::Config& c) {
   inventory::InventoryOptions o;
   if (c.has("table-name")) o.table = c.str("table-name");
   o.ledgerTable = c.has("ledger-table") ? c.str("ledger-table") : o.table + "-order-items";
   o.lowStockThreshold = c.integer("low-stock-threshold");
   o.tombstoneRetentionSeconds = c.integer("ledger-retention");
   o.createTables = c.boolean("create-tables");
-  // The sink outlives the handler: both live until the process ends.
-  static inventory::LogAlertSink logAlerts;
-  return std::make_unique<inventory::InventoryHandler>(*ctx.tables, logAlerts, o);
+  o.decoding = decoderOptions(c);
+  return o;
 }
-
-std::string inventorySummary(const runtime::Handler& h) {
-  const auto& s = static_cast<const inventory::InventoryHandler&>(h).stats();
-  return fmt::format("{} product changes, {} order-item changes, {} already applied, {} store transactions, {} low-stock alerts",
-                     s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.alerts);
-}
-
-}  // namespace
 
 const std::vector<ServiceDefinition>& serviceDefinitions() {
   static const std::vector<ServiceDefinition> services = {

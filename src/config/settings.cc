@@ -54,6 +54,15 @@ const std::vector<Setting>& table() {
        Kind::PositiveInt, {}, kAllServices},
       {"low-stock-threshold", "LOW_STOCK_THRESHOLD", "10", "Alert when available stock falls below this", Kind::Int, {},
        kAllServices},
+      {"schemaless-decimals", "SCHEMALESS_DECIMALS", "auto",
+       "How to read numeric columns of messages without a schema: auto (a string with a '.' is decimal.handling.mode=string, "
+       "any other string precise base64), precise or string",
+       Kind::Choice, {"auto", "precise", "string"}, kAllServices},
+      {"decimal-scale", "DECIMAL_SCALE", "2", "Scale of precise (base64) decimals in messages without a schema", Kind::Int, {},
+       kAllServices},
+      {"schemaless-timestamps", "SCHEMALESS_TIMESTAMPS", "auto",
+       "How to read integer timestamps without a schema: auto (by magnitude), micro, milli or nano", Kind::Choice,
+       {"auto", "micro", "milli", "nano"}, kAllServices},
       {"create-tables", "CREATE_TABLES", "true", "Create missing tables at start-up", Kind::Bool, {}, kAllServices},
       // Stores.
       {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {},

@@ -202,7 +202,7 @@ void WorkloadGenerator::placeOrder() {
   // The shop restocks what runs low (often, not always: stock can go negative).
   for (const auto& i : o.items) {
     const Product& p = products_[static_cast<size_t>(i.productId - 1)];
-    if (p.available < kLowStock && random_.chance(0.35)) {
+    if (p.available < kLowStock && (p.available < 0 || random_.chance(0.35))) {
       advanceClock();
       ++txId_;
       restock(i.productId, static_cast<int32_t>(random_.between(50, 300)));
@@ -223,8 +223,7 @@ void WorkloadGenerator::advanceOrder() {
   if (o.status >= kCompleted) return;  // a cancelled order waiting to be deleted
   debezium::Row before = orderRow(o);
   if (o.status <= 2 && random_.chance(0.06)) {
-    o.status = kCancelled;
-    for (const auto& i : o.items) products_[static_cast<size_t>(i.productId - 1)].available += i.quantity;
+    o.status = kCancelled;  // its items stay in the database, so they still hold stock
   } else {
     ++o.status;
   }
@@ -280,7 +279,7 @@ void WorkloadGenerator::deleteOrder() {
     if (o.status != 0 && o.status != kCancelled) continue;
     ++txId_;
     for (const auto& i : o.items) {
-      if (o.status != kCancelled) products_[static_cast<size_t>(i.productId - 1)].available += i.quantity;
+      products_[static_cast<size_t>(i.productId - 1)].available += i.quantity;
       emit(Op::Delete, itemRow(o, i), std::nullopt);
     }
     emit(Op::Delete, orderRow(o), std::nullopt);
@@ -348,10 +347,12 @@ void WorkloadGenerator::step() {
     }
   } else if (x < 97) {
     changePrice();
-  } else if (x < 99.5) {
+  } else if (x < 97.5) {
     createProduct();
-  } else {
+  } else if (x < 97.8) {
     retireProduct();
+  } else {
+    advanceOrder();
   }
 }
 

@@ -39,7 +39,7 @@ InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts,
 
 debezium::DecoderOptions InventoryHandler::decoderOptions() const {
   using debezium::bit;
-  debezium::DecoderOptions o;
+  debezium::DecoderOptions o = options_.decoding;
   o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
                                                           bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
   o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity);
@@ -288,6 +288,7 @@ Status InventoryHandler::flush() {
     auto outcome = tables_.transact(items);
     if (!outcome) return fail(outcome.error());
     ++stats_.transactions;
+    stats_.itemsWritten += items.size();
     if (!outcome->committed) {
       // Someone else wrote these items since we read them: start the batch again. What was
       // already written is recognised as applied and skipped.

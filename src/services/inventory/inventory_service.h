@@ -20,6 +20,7 @@ struct InventoryOptions {
   int64_t tombstoneRetentionSeconds = 7 * 86400;             // how long a deleted item's record stays
   bool createTables = true;                                   // CREATE_TABLES
   std::function<int64_t()> nowSeconds;                        // injected for tests; wall clock by default
+  debezium::DecoderOptions decoding;                          // schemaless reading rules (columns are ours)
 };
 
 struct InventoryStats {
@@ -27,6 +28,7 @@ struct InventoryStats {
   uint64_t itemChanges = 0;
   uint64_t duplicates = 0;    // changes already applied (redelivery, replay)
   uint64_t transactions = 0;  // store writes (one transaction per coalesced group)
+  uint64_t itemsWritten = 0;  // product and ledger items inside those transactions
   uint64_t conflicts = 0;     // optimistic-concurrency conflicts (the batch is retried)
   uint64_t alerts = 0;
 };
