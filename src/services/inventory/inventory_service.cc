@@ -188,14 +188,14 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
   }
 }
 
-void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
+int64_t InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   const auto& c = e.change;
   int64_t id = c.rowId();
   ProductState& p = product(id);
   SourcePos pos = positionOf(e);
   if (!p.pos.before(pos)) {
     ++stats_.duplicates;
-    return;
+    return 0;
   }
   ++stats_.productChanges;
   p.pos = pos;
@@ -212,9 +212,10 @@ void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   }
   touch(id, pos.tsMs);
   checkThreshold(p, pos.tsMs);
+  return id;
 }
 
-void InventoryHandler::applyItem(const runtime::InputEvent& e) {
+int64_t InventoryHandler::applyItem(const runtime::InputEvent& e) {
   const auto& c = e.change;
   int64_t itemId = c.rowId();
   TrackedLedger& t = ledger_[itemId];
@@ -223,7 +224,7 @@ void InventoryHandler::applyItem(const runtime::InputEvent& e) {
   SourcePos pos = positionOf(e);
   if (!l.pos.before(pos)) {
     ++stats_.duplicates;
-    return;
+    return 0;
   }
   ++stats_.itemChanges;
   // Take back what the item held so far, then hold what it holds now. (A first sight of an
@@ -259,6 +260,7 @@ void InventoryHandler::applyItem(const runtime::InputEvent& e) {
     t.dirty = true;
     ++groupSize_[group];
   }
+  return group;
 }
 
 Status InventoryHandler::flush() {
@@ -339,16 +341,10 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
   if (auto s = load(events, valid); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
-    if (events[i].change.table == debezium::Table::Products) {
-      applyProduct(events[i]);
-    } else {
-      applyItem(events[i]);
-    }
-    for (const auto& [r, n] : groupSize_) {
-      if (n >= kMaxGroup) {
-        if (auto s = flush(); !s) return s;
-        break;
-      }
+    int64_t joined = events[i].change.table == debezium::Table::Products ? applyProduct(events[i]) : applyItem(events[i]);
+    // Write everything before a group outgrows one transaction.
+    if (joined != 0 && groupSize_[root(joined)] >= kMaxGroup) {
+      if (auto s = flush(); !s) return s;
     }
   }
   return flush();

@@ -67,8 +67,9 @@ class InventoryHandler final : public runtime::Handler {
   // Why an event cannot be applied, or empty.
   std::string validate(const debezium::ChangeEvent& c) const;
   Status load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid);
-  void applyProduct(const runtime::InputEvent& e);
-  void applyItem(const runtime::InputEvent& e);
+  // Each returns the product whose write group the change joined (0: it was already applied).
+  int64_t applyProduct(const runtime::InputEvent& e);
+  int64_t applyItem(const runtime::InputEvent& e);
   ProductState& product(int64_t id);
   void touch(int64_t productId, int64_t sourceTsMs);
   void checkThreshold(ProductState& p, int64_t sourceTsMs);
