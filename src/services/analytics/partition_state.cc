@@ -1,0 +1,89 @@
+#include "services/analytics/partition_state.h"
+
+namespace cdc::analytics {
+namespace {
+
+using debezium::Op;
+
+// The UTC day a row counts for: its created_at, or the commit time when the column is null.
+int64_t dayOf(bool hasCreatedAt, Timestamp createdAt, const debezium::ChangeEvent& c) {
+  return hasCreatedAt ? createdAt.epochDay() : Timestamp::fromMillis(c.source.tsMs).epochDay();
+}
+
+}  // namespace
+
+Result<PartitionState::Outcome> PartitionState::apply(const debezium::ChangeEvent& change, int64_t offset) {
+  if (offset < nextOffset_) return Outcome::AlreadyApplied;
+  if (change.op == Op::Truncate) {
+    return fail(Error::poison(std::string("truncate of ") + debezium::tableName(change.table) +
+                              " is not applied: rebuild the reports from a snapshot"));
+  }
+  Result<Outcome> r = fail(Error::poison(std::string("analytics-service does not consume ") +
+                                         debezium::tableName(change.table)));
+  if (change.table == debezium::Table::Orders) r = applyOrder(change);
+  if (change.table == debezium::Table::OrderItems) r = applyItem(change);
+  // A poison change is skipped for good: the position moves past it either way.
+  nextOffset_ = offset + 1;
+  return r;
+}
+
+Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::ChangeEvent& c) {
+  int64_t id = c.rowId();
+  OrderFacts next;
+  if (c.op != Op::Delete) {
+    const auto& row = *c.afterAs<debezium::OrderRow>();
+    using Col = debezium::OrderColumn;
+    if (row.has(Col::TotalAmount) && row.totalAmount < Money{}) {
+      return fail(Error::poison("negative total_amount in order " + std::to_string(id)));
+    }
+    next.customerId = row.customerId.value;
+    next.total = row.totalAmount;
+    next.status = row.has(Col::Status) ? row.status : "unknown";
+    next.day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
+  }
+  auto it = orders_.find(id);
+  if (it != orders_.end()) {
+    aggregates_.addOrder(it->second, -1);
+    if (c.op == Op::Delete) {
+      orders_.erase(it);
+      return Outcome::Applied;
+    }
+    it->second = std::move(next);
+    aggregates_.addOrder(it->second, +1);
+  } else if (c.op != Op::Delete) {
+    aggregates_.addOrder(next, +1);
+    orders_.emplace(id, std::move(next));
+  }
+  return Outcome::Applied;
+}
+
+Result<PartitionState::Outcome> PartitionState::applyItem(const debezium::ChangeEvent& c) {
+  int64_t id = c.rowId();
+  ItemFacts next;
+  if (c.op != Op::Delete) {
+    const auto& row = *c.afterAs<debezium::OrderItemRow>();
+    using Col = debezium::OrderItemColumn;
+    if (row.quantity < 0) return fail(Error::poison("negative quantity in order item " + std::to_string(id)));
+    if (row.has(Col::Price) && row.price < Money{}) return fail(Error::poison("negative price in order item " + std::to_string(id)));
+    next.productId = row.productId.value;
+    next.quantity = row.quantity;
+    next.price = row.price;
+    next.day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
+  }
+  auto it = items_.find(id);
+  if (it != items_.end()) {
+    aggregates_.addItem(it->second, -1);
+    if (c.op == Op::Delete) {
+      items_.erase(it);
+      return Outcome::Applied;
+    }
+    it->second = next;
+    aggregates_.addItem(next, +1);
+  } else if (c.op != Op::Delete) {
+    aggregates_.addItem(next, +1);
+    items_.emplace(id, next);
+  }
+  return Outcome::Applied;
+}
+
+}  // namespace cdc::analytics
