@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "runtime/dead_letter.h"
 #include "runtime/shutdown.h"
+#include "services/analytics/analytics_service.h"
 #include "services/inventory/inventory_service.h"
 #include "workload/generator_source.h"
 
@@ -31,6 +32,42 @@ std::string inventorySummary(const runtime::Handler& h) {
       "{} product changes, {} order-item changes, {} already applied, {} store transactions ({} items), "
       "{} low-stock alerts",
       s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.itemsWritten, s.alerts);
+}
+
+std::unique_ptr<runtime::Handler> makeAnalytics(const config::Config& c, ServiceContext& ctx) {
+  analytics::AnalyticsOptions o;
+  o.topN = static_cast<int>(c.integer("top-n"));
+  o.flushIntervalSeconds = c.integer("flush-interval");
+  o.decoding = decoderOptions(c);
+  return std::make_unique<analytics::AnalyticsHandler>(*ctx.objects, o);
+}
+
+std::string analyticsSummary(const runtime::Handler& h) {
+  const auto& a = static_cast<const analytics::AnalyticsHandler&>(h);
+  const auto& s = a.stats();
+  return fmt::format("{} changes, {} already applied, {} checkpoints, {} report flushes, {} rows of keyed state",
+                     s.changes, s.alreadyApplied, s.checkpoints, s.flushes, a.rowsInMemory());
+}
+
+std::vector<int32_t> replayPartitions(const config::Config& c) {
+  std::vector<int32_t> out;
+  if (!c.has("replay-partitions")) return out;
+  std::string_view list = c.str("replay-partitions");
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string part(list.substr(0, comma));
+    try {
+      size_t used = 0;
+      int v = std::stoi(part, &used);
+      if (used != part.size() || v < 0) throw std::invalid_argument(part);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      throw config::ConfigError(c.origin("replay-partitions") + ": expected partition numbers, got '" + part + "'");
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace
@@ -66,6 +103,7 @@ inventory::InventoryOptions inventoryOptions(const config::Config& c) {
 const std::vector<ServiceDefinition>& serviceDefinitions() {
   static const std::vector<ServiceDefinition> services = {
       {"inventory-service", "inventory", {"products", "order_items"}, makeInventory, inventorySummary},
+      {"analytics-service", "analytics", {"orders", "order_items"}, makeAnalytics, analyticsSummary},
   };
   return services;
 }
@@ -135,7 +173,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       std::string source = c.has("source") ? c.str("source") : (std::getenv("KAFKA_BOOTSTRAP_SERVERS") ? "kafka" : "generate");
       std::unique_ptr<runtime::Source> src;
       if (source.starts_with("file:")) {
-        auto r = replay::ReplaySource::open(source.substr(5), topics);
+        auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(c));
         if (!r) throw config::ConfigError("--source: " + r.error().message);
         src = std::move(*r);
       } else if (source == "generate") {

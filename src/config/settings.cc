@@ -12,19 +12,19 @@ namespace {
 using C = std::vector<std::string_view>;
 
 const C kGenerate{"generate"};
-const C kServices{"inventory", "dlq replay"};
-const C kAllServices{"inventory", "dlq replay", "demo"};
+const C kServices{"inventory", "analytics", "dlq replay"};
+const C kAllServices{"inventory", "analytics", "dlq replay", "demo"};
 const C kDemo{"demo"};
 const C kStores{"dump"};
-const C kObjects{"dlq list", "dlq replay", "demo", "inventory"};
+const C kObjects{"dlq list", "dlq replay", "demo", "inventory", "analytics"};
 
 const std::vector<Setting>& table() {
   static const std::vector<Setting> settings = {
       // Workload generator (SPEC §11).
-      {"seed", "", "42", "Seed of the deterministic workload (also for --source generate)", Kind::Int, {}, {"generate", "demo", "inventory"}},
-      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo", "inventory"}},
-      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo", "inventory"}},
-      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo", "inventory"}},
+      {"seed", "", "42", "Seed of the deterministic workload (also for --source generate)", Kind::Int, {}, {"generate", "demo", "inventory", "analytics"}},
+      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
+      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
+      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
       {"events", "", "", "Stop after this many records instead of --orders", Kind::PositiveInt, {}, kGenerate},
       {"shape", "", "unwrap", "Message shape: the production flattened form or the plain Debezium envelope",
        Kind::Choice, {"unwrap", "envelope"}, kGenerate},
@@ -39,10 +39,16 @@ const std::vector<Setting>& table() {
       {"partitions", "", "3", "Partitions per topic (records are placed by Kafka's murmur2 partitioner)",
        Kind::PositiveInt, {}, kGenerate},
       {"topic-prefix", "TOPIC_PREFIX", "dbserver1", "Debezium topic.prefix: topics are <prefix>.public.<table>",
-       Kind::String, {}, {"generate", "demo", "inventory", "dlq replay"}},
+       Kind::String, {}, {"generate", "demo", "inventory", "analytics", "dlq replay"}},
       // Services (SPEC §5, §9).
       {"source", "", "", "Where records come from: kafka (the default when KAFKA_BOOTSTRAP_SERVERS is set), "
-       "file:PATH (kcat -J lines, - for stdin) or generate (the built-in workload)", Kind::Uri, {}, {"inventory"}},
+       "file:PATH (kcat -J lines, - for stdin) or generate (the built-in workload)", Kind::Uri, {}, {"inventory", "analytics"}},
+      {"replay-partitions", "REPLAY_PARTITIONS", "",
+       "With --source file: only these partitions, comma-separated (split a replay between processes)", Kind::String, {},
+       {"inventory", "analytics"}},
+      {"top-n", "TOP_N", "100", "Products and customers in the analytics rankings", Kind::PositiveInt, {}, kAllServices},
+      {"flush-interval", "FLUSH_INTERVAL", "300", "Seconds between analytics report flushes (and one at shutdown)",
+       Kind::PositiveInt, {}, kAllServices},
       {"topics", "KAFKA_TOPICS", "", "Topics to consume, comma-separated (default: the service's tables under --topic-prefix)",
        Kind::String, {}, kServices},
       {"table-name", "DYNAMODB_TABLE", "", "The service's table (inventory: inventory-realtime)", Kind::String, {},
@@ -66,7 +72,7 @@ const std::vector<Setting>& table() {
       {"create-tables", "CREATE_TABLES", "true", "Create missing tables at start-up", Kind::Bool, {}, kAllServices},
       // Stores.
       {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {},
-       {"dump", "demo", "inventory", "dlq replay"}},
+       {"dump", "demo", "inventory", "analytics", "dlq replay"}},
       {"objects", "CDC_OBJECTS", "dir:./data/lake", "Object store: dir:PATH (object key K lies at PATH/K)", Kind::Uri, {},
        kObjects},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},

@@ -1,5 +1,6 @@
 #include "adapters/replay/replay_source.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -35,11 +36,18 @@ ReplaySource::~ReplaySource() {
   if (owned_ && file_) std::fclose(file_);
 }
 
-Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path, std::vector<std::string> topics) {
-  if (path == "-") return std::unique_ptr<ReplaySource>(new ReplaySource("-", stdin, false, std::move(topics)));
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return fail(Error::fatal("cannot open replay file " + path + ": " + std::strerror(errno)));
-  return std::unique_ptr<ReplaySource>(new ReplaySource(path, f, true, std::move(topics)));
+Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path, std::vector<std::string> topics,
+                                                         std::vector<int32_t> partitions) {
+  std::unique_ptr<ReplaySource> source;
+  if (path == "-") {
+    source.reset(new ReplaySource("-", stdin, false, std::move(topics)));
+  } else {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return fail(Error::fatal("cannot open replay file " + path + ": " + std::strerror(errno)));
+    source.reset(new ReplaySource(path, f, true, std::move(topics)));
+  }
+  source->partitions_ = std::move(partitions);
+  return source;
 }
 
 bool ReplaySource::nextLine(std::string_view& line) {
@@ -160,6 +168,11 @@ Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out
     if (!subscribed(line)) continue;
     runtime::Record& r = out.emplace_back();
     parseLine(line, r);
+    if (!r.sourceError && !partitions_.empty() &&
+        std::find(partitions_.begin(), partitions_.end(), r.partition) == partitions_.end()) {
+      out.pop_back();
+      continue;
+    }
     ++n;
   }
   if (std::ferror(file_)) return fail(Error::fatal("reading " + path_ + ": " + std::strerror(errno)));

@@ -17,7 +17,10 @@ namespace cdc::replay {
 class ReplaySource final : public runtime::Source {
  public:
   // `topics`: deliver only these topics' records (a consumer's subscription); empty = all.
-  static Result<std::unique_ptr<ReplaySource>> open(const std::string& path, std::vector<std::string> topics = {});
+  // `partitions`: only these partition numbers (to split one replay between processes, as a
+  // consumer group splits a topic); empty = all.
+  static Result<std::unique_ptr<ReplaySource>> open(const std::string& path, std::vector<std::string> topics = {},
+                                                    std::vector<int32_t> partitions = {});
   ~ReplaySource() override;
 
   Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
@@ -46,7 +49,8 @@ class ReplaySource final : public runtime::Source {
   uint64_t bytesRead_ = 0;
   runtime::TopicInterner topics_;
   std::vector<runtime::Position> committed_;
-  std::vector<std::string> topicNeedles_;  // "\"topic\":\"<name>\"" per subscribed topic
+  std::vector<std::string> topicNeedles_;
+  std::vector<int32_t> partitions_;  // "\"topic\":\"<name>\"" per subscribed topic
   struct Parser;
   std::unique_ptr<Parser> parser_;
 };

@@ -86,4 +86,29 @@ Result<PartitionState::Outcome> PartitionState::applyItem(const debezium::Change
   return Outcome::Applied;
 }
 
+void PartitionState::restoreOrder(int64_t id, OrderFacts facts) {
+  auto it = orders_.find(id);
+  if (it != orders_.end()) aggregates_.addOrder(it->second, -1);
+  aggregates_.addOrder(facts, +1);
+  orders_[id] = std::move(facts);
+}
+
+void PartitionState::restoreItem(int64_t id, const ItemFacts& facts) {
+  auto it = items_.find(id);
+  if (it != items_.end()) aggregates_.addItem(it->second, -1);
+  aggregates_.addItem(facts, +1);
+  items_[id] = facts;
+}
+
+void PartitionState::restoreRemoval(int64_t id) {
+  if (auto it = orders_.find(id); it != orders_.end()) {
+    aggregates_.addOrder(it->second, -1);
+    orders_.erase(it);
+  }
+  if (auto it = items_.find(id); it != items_.end()) {
+    aggregates_.addItem(it->second, -1);
+    items_.erase(it);
+  }
+}
+
 }  // namespace cdc::analytics

@@ -30,6 +30,12 @@ class PartitionState {
   const std::unordered_map<int64_t, OrderFacts>& orderRows() const { return orders_; }
   const std::unordered_map<int64_t, ItemFacts>& itemRows() const { return items_; }
 
+ // Rebuilding from a checkpoint: rows and offset as they were saved.
+  void restoreOrder(int64_t id, OrderFacts facts);
+  void restoreItem(int64_t id, const ItemFacts& facts);
+  void restoreRemoval(int64_t id);
+  void restoreOffset(int64_t next) { nextOffset_ = next; }
+
  private:
   Result<Outcome> applyOrder(const debezium::ChangeEvent& c);
   Result<Outcome> applyItem(const debezium::ChangeEvent& c);

@@ -1,0 +1,121 @@
+#include "services/analytics/analytics_service.h"
+
+#include <chrono>
+#include <set>
+
+#include "core/log.h"
+#include "services/analytics/reports.h"
+
+namespace cdc::analytics {
+
+AnalyticsHandler::AnalyticsHandler(store::ObjectStore& objects, AnalyticsOptions options)
+    : objects_(objects), options_(std::move(options)) {}
+
+debezium::DecoderOptions AnalyticsHandler::decoderOptions() const {
+  using debezium::bit;
+  using debezium::OrderColumn;
+  using debezium::OrderItemColumn;
+  debezium::DecoderOptions o = options_.decoding;
+  o.wanted[static_cast<int>(debezium::Table::Products)] = 0;
+  o.wanted[static_cast<int>(debezium::Table::Orders)] =
+      bit(OrderColumn::CustomerId) | bit(OrderColumn::TotalAmount) | bit(OrderColumn::Status) | bit(OrderColumn::CreatedAt);
+  o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) |
+                                                            bit(OrderItemColumn::Quantity) | bit(OrderItemColumn::Price) |
+                                                            bit(OrderItemColumn::CreatedAt);
+  return o;
+}
+
+Result<AnalyticsHandler::Owned*> AnalyticsHandler::partition(std::string_view topic, int32_t partition) {
+  auto key = std::make_pair(std::string(topic), partition);
+  if (auto it = owned_.find(key); it != owned_.end()) return &it->second;
+  Owned o;
+  o.checkpoint = std::make_unique<PartitionCheckpoint>(objects_, key.first, partition);
+  if (auto s = o.checkpoint->load(o.state); !s) return fail(s.error());
+  log::event(spdlog::level::info, "partition_state_loaded",
+             {{"topic", key.first},
+              {"partition", std::to_string(partition), true},
+              {"next_offset", std::to_string(o.state.nextOffset()), true},
+              {"rows", std::to_string(o.state.orders() + o.state.items()), true}});
+  return &owned_.emplace(std::move(key), std::move(o)).first->second;
+}
+
+Status AnalyticsHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
+  std::set<Owned*> touched;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    auto owned = partition(e.record->topic, e.record->partition);
+    if (!owned) return fail(owned.error());
+    auto r = (*owned)->state.apply(e.change, e.record->offset);
+    touched.insert(*owned);
+    if (!r) {
+      if (r.error().kind != ErrorKind::Poison) return fail(r.error());
+      rejected.push_back({i, r.error().message});
+      continue;
+    }
+    if (*r == PartitionState::Outcome::AlreadyApplied) {
+      ++stats_.alreadyApplied;
+    } else {
+      ++stats_.changes;
+      if (e.change.op != debezium::Op::Truncate) (*owned)->checkpoint->markDirty(e.change.rowId());
+    }
+  }
+  for (Owned* o : touched) {
+    if (auto s = o->checkpoint->save(o->state); !s) return s;
+    ++stats_.checkpoints;
+  }
+  return {};
+}
+
+Status AnalyticsHandler::onRevoked(std::span<const TopicPartition> partitions) {
+  // Every batch is checkpointed before its positions are committed: dropping is enough.
+  for (const auto& tp : partitions) owned_.erase({tp.topic, tp.partition});
+  return {};
+}
+
+Status AnalyticsHandler::tick(Timestamp now) {
+  if (!lastFlush_) lastFlush_ = now;
+  if (now.micros - lastFlush_->micros < options_.flushIntervalSeconds * 1'000'000) return {};
+  return flush(now);
+}
+
+Status AnalyticsHandler::finish() {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return flush(Timestamp{us.count()});
+}
+
+Status AnalyticsHandler::flush(Timestamp now) {
+  auto started = std::chrono::steady_clock::now();
+  Aggregates merged;
+  for (const auto& [tp, o] : owned_) merged.merge(o.state.aggregates());
+  // Partitions that other replicas own (or that this one has not seen yet) count from their
+  // checkpoints, so that every replica's reports cover the whole topic.
+  auto checkpoints = listCheckpoints(objects_);
+  if (!checkpoints) return fail(checkpoints.error());
+  for (const auto& [topic, partition] : *checkpoints) {
+    if (owned_.contains({topic, partition})) continue;
+    PartitionState other;
+    PartitionCheckpoint reader(objects_, topic, partition);
+    if (auto s = reader.load(other); !s) return s;
+    merged.merge(other.aggregates());
+  }
+  auto reports = renderReports(merged, options_.topN, now);
+  for (const auto& [key, report] : reportKeys(reports, now)) {
+    if (auto s = objects_.put(key, report->body); !s) return s;
+  }
+  lastFlush_ = now;
+  ++stats_.flushes;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  log::event(spdlog::level::info, "reports_flushed",
+             {{"orders", std::to_string(merged.orderCount()), true},
+              {"revenue", merged.revenue().toString(), true},
+              {"duration_ms", std::to_string(ms), true}});
+  return {};
+}
+
+size_t AnalyticsHandler::rowsInMemory() const {
+  size_t n = 0;
+  for (const auto& [tp, o] : owned_) n += o.state.orders() + o.state.items();
+  return n;
+}
+
+}  // namespace cdc::analytics

@@ -1,0 +1,202 @@
+#include "services/analytics/checkpoint.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <simdjson.h>
+
+#include "core/json_writer.h"
+
+namespace cdc::analytics {
+namespace {
+
+constexpr std::string_view kStatePrefix = "analytics/_state/";
+
+// Applies state rows: {"k":id,"o":[customer,cents,status,day]} | {"k":id,"i":[product,qty,cents,day]} | {"k":id,"x":1}.
+Status applyRows(std::string_view body, PartitionState& state, const std::string& what) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::document_stream stream;
+  if (parser.parse_many(padded).get(stream)) return fail(Error::fatal("unreadable state " + what));
+  for (auto doc : stream) {
+    simdjson::dom::element row;
+    if (doc.get(row)) return fail(Error::fatal("corrupt state row in " + what));
+    int64_t key = 0;
+    if (row["k"].get_int64().get(key)) return fail(Error::fatal("state row without key in " + what));
+    simdjson::dom::array a;
+    if (!row["o"].get_array().get(a)) {
+      OrderFacts o;
+      std::string_view status;
+      int64_t cents = 0;
+      if (a.at(0).get_int64().get(o.customerId) || a.at(1).get_int64().get(cents) || a.at(2).get_string().get(status) ||
+          a.at(3).get_int64().get(o.day)) {
+        return fail(Error::fatal("corrupt order row in " + what));
+      }
+      o.total = Money::fromCents(cents);
+      o.status = std::string(status);
+      state.restoreOrder(key, std::move(o));
+    } else if (!row["i"].get_array().get(a)) {
+      ItemFacts i;
+      int64_t cents = 0;
+      if (a.at(0).get_int64().get(i.productId) || a.at(1).get_int64().get(i.quantity) || a.at(2).get_int64().get(cents) ||
+          a.at(3).get_int64().get(i.day)) {
+        return fail(Error::fatal("corrupt item row in " + what));
+      }
+      i.price = Money::fromCents(cents);
+      state.restoreItem(key, i);
+    } else {
+      state.restoreRemoval(key);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+PartitionCheckpoint::PartitionCheckpoint(store::ObjectStore& objects, std::string topic, int32_t partition)
+    : objects_(objects), topic_(std::move(topic)), partition_(partition) {}
+
+std::string PartitionCheckpoint::prefix() const {
+  return std::string(kStatePrefix) + topic_ + "/" + std::to_string(partition_) + "/";
+}
+
+Status PartitionCheckpoint::load(PartitionState& state) {
+  state = PartitionState{};
+  auto manifest = objects_.get(manifestKey());
+  if (!manifest) return fail(manifest.error());
+  if (!*manifest) return {};
+  simdjson::dom::parser parser;
+  simdjson::dom::element m;
+  if (parser.parse(**manifest).get(m)) return fail(Error::fatal("unreadable " + manifestKey()));
+  int64_t offset = 0, rows = 0;
+  std::string_view snapshot;
+  if (m["next_offset"].get_int64().get(offset)) return fail(Error::fatal("manifest without next_offset: " + manifestKey()));
+  if (!m["snapshot"].get_string().get(snapshot)) snapshot_ = std::string(snapshot);
+  if (!m["snapshot_rows"].get_int64().get(rows)) snapshotRows_ = static_cast<size_t>(rows);
+  if (!m["delta_rows"].get_int64().get(rows)) deltaRows_ = static_cast<size_t>(rows);
+  deltas_.clear();
+  simdjson::dom::array deltas;
+  if (!m["deltas"].get_array().get(deltas)) {
+    for (auto d : deltas) {
+      std::string_view k;
+      if (!d.get_string().get(k)) deltas_.emplace_back(k);
+    }
+  }
+  std::vector<std::string> parts;
+  if (!snapshot_.empty()) parts.push_back(snapshot_);
+  parts.insert(parts.end(), deltas_.begin(), deltas_.end());
+  for (const auto& key : parts) {
+    auto body = objects_.get(key);
+    if (!body) return fail(body.error());
+    if (!*body) return fail(Error::fatal("checkpoint object missing: " + key));
+    if (auto s = applyRows(**body, state, key); !s) return s;
+  }
+  state.restoreOffset(offset);
+  savedOffset_ = offset;
+  dirty_.clear();
+  return {};
+}
+
+void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vector<int64_t>& keys, std::string& out) const {
+  char buf[24];
+  auto num = [&](int64_t v) { out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr); };
+  for (int64_t k : keys) {
+    out += "{\"k\":";
+    num(k);
+    if (auto o = state.orderRows().find(k); o != state.orderRows().end()) {
+      out += ",\"o\":[";
+      num(o->second.customerId);
+      out.push_back(',');
+      num(o->second.total.cents());
+      out.push_back(',');
+      appendJsonString(out, o->second.status);
+      out.push_back(',');
+      num(o->second.day);
+      out += "]}\n";
+    } else if (auto i = state.itemRows().find(k); i != state.itemRows().end()) {
+      out += ",\"i\":[";
+      num(i->second.productId);
+      out.push_back(',');
+      num(i->second.quantity);
+      out.push_back(',');
+      num(i->second.price.cents());
+      out.push_back(',');
+      num(i->second.day);
+      out += "]}\n";
+    } else {
+      out += ",\"x\":1}\n";
+    }
+  }
+}
+
+Status PartitionCheckpoint::save(const PartitionState& state) {
+  if (state.nextOffset() == savedOffset_ && dirty_.empty()) return {};
+  std::vector<std::string> obsolete;
+  // Compact when the deltas hold more rows than the snapshot: write every row once.
+  bool compact = deltaRows_ + dirty_.size() > std::max<size_t>(snapshotRows_, 2000);
+  std::string body;
+  std::string key;
+  if (compact) {
+    std::vector<int64_t> keys;
+    keys.reserve(state.orders() + state.items());
+    for (const auto& [k, v] : state.orderRows()) keys.push_back(k);
+    for (const auto& [k, v] : state.itemRows()) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    appendRows(state, keys, body);
+    key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + ".jsonl";
+    if (!snapshot_.empty() && snapshot_ != key) obsolete.push_back(snapshot_);
+    obsolete.insert(obsolete.end(), deltas_.begin(), deltas_.end());
+    snapshot_ = key;
+    snapshotRows_ = keys.size();
+    deltas_.clear();
+    deltaRows_ = 0;
+  } else {
+    std::vector<int64_t> keys(dirty_.begin(), dirty_.end());
+    std::sort(keys.begin(), keys.end());
+    appendRows(state, keys, body);
+    key = prefix() + "delta-" + std::to_string(savedOffset_) + "-" + std::to_string(state.nextOffset()) + ".jsonl";
+    deltas_.push_back(key);
+    deltaRows_ += keys.size();
+  }
+  if (auto s = objects_.put(key, body, "application/x-ndjson"); !s) return s;
+  std::string manifest;
+  JsonWriter w(manifest);
+  w.beginObject()
+      .field("topic", topic_)
+      .field("partition", partition_)
+      .field("next_offset", state.nextOffset())
+      .field("snapshot", snapshot_)
+      .field("snapshot_rows", static_cast<int64_t>(snapshotRows_))
+      .field("delta_rows", static_cast<int64_t>(deltaRows_))
+      .key("deltas")
+      .beginArray();
+  for (const auto& d : deltas_) w.string(d);
+  w.endArray().endObject();
+  if (auto s = objects_.put(manifestKey(), manifest); !s) return s;
+  savedOffset_ = state.nextOffset();
+  dirty_.clear();
+  // Objects the new manifest no longer names; a crash before this leaves garbage, not errors.
+  for (const auto& o : obsolete) {
+    if (auto s = objects_.remove(o); !s) return s;
+  }
+  return {};
+}
+
+Result<std::vector<std::pair<std::string, int32_t>>> listCheckpoints(store::ObjectStore& objects) {
+  auto all = objects.listAll(kStatePrefix);
+  if (!all) return fail(all.error());
+  std::vector<std::pair<std::string, int32_t>> out;
+  for (const auto& o : *all) {
+    if (!o.key.ends_with("/manifest.json")) continue;
+    std::string_view rest = std::string_view(o.key).substr(kStatePrefix.size());
+    rest.remove_suffix(std::string_view("/manifest.json").size());
+    auto slash = rest.rfind('/');
+    if (slash == std::string_view::npos) continue;
+    int32_t partition = 0;
+    std::from_chars(rest.data() + slash + 1, rest.data() + rest.size(), partition);
+    out.emplace_back(std::string(rest.substr(0, slash)), partition);
+  }
+  return out;
+}
+
+}  // namespace cdc::analytics
