@@ -1,6 +1,32 @@
 #include "services/analytics/aggregates.h"
 
+#include <mutex>
+#include <vector>
+
 namespace cdc::analytics {
+
+namespace {
+std::mutex gStatusMutex;
+std::vector<std::string>& statusTable() {
+  static std::vector<std::string> names{""};
+  return names;
+}
+}  // namespace
+
+uint16_t statusId(std::string_view name) {
+  std::lock_guard lock(gStatusMutex);
+  auto& names = statusTable();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<uint16_t>(i);
+  }
+  names.emplace_back(name);
+  return static_cast<uint16_t>(names.size() - 1);
+}
+
+const std::string& statusName(uint16_t id) {
+  std::lock_guard lock(gStatusMutex);
+  return statusTable().at(id);
+}
 
 void Aggregates::addOrder(const OrderFacts& o, int sign) {
   DayTotals& d = days_[o.day];
@@ -11,9 +37,10 @@ void Aggregates::addOrder(const OrderFacts& o, int sign) {
   c.orders += sign;
   c.spent += o.total * sign;
   if (c.orders == 0 && c.spent == Money{}) customers_.erase(o.customerId);
-  int64_t& s = statuses_[o.status];
+  const std::string& name = statusName(o.status);
+  int64_t& s = statuses_[name];
   s += sign;
-  if (s == 0) statuses_.erase(o.status);
+  if (s == 0) statuses_.erase(name);
   orders_ += sign;
   revenue_ += o.total * sign;
 }

@@ -9,21 +9,26 @@
 
 namespace cdc::analytics {
 
+// Order statuses are a handful of strings: rows keep a 2-byte id of a process-wide table.
+uint16_t statusId(std::string_view name);
+const std::string& statusName(uint16_t id);
+
 // What one order row contributes to the aggregates (its last version is kept per order id).
+// 24 bytes: millions of them are kept as keyed state.
 struct OrderFacts {
   int64_t customerId = 0;
   Money total;
-  std::string status;
-  int64_t day = 0;  // UTC epoch day of created_at
+  int32_t day = 0;  // UTC epoch day of created_at
+  uint16_t status = 0;
   friend bool operator==(const OrderFacts&, const OrderFacts&) = default;
 };
 
-// What one order-item row contributes.
+// What one order-item row contributes (24 bytes).
 struct ItemFacts {
   int64_t productId = 0;
-  int64_t quantity = 0;
   Money price;
-  int64_t day = 0;  // UTC epoch day of the item's created_at
+  int32_t quantity = 0;
+  int32_t day = 0;  // UTC epoch day of the item's created_at
   Money revenue() const { return price * quantity; }
   friend bool operator==(const ItemFacts&, const ItemFacts&) = default;
 };

@@ -27,22 +27,25 @@ Status applyRows(std::string_view body, PartitionState& state, const std::string
     if (!row["o"].get_array().get(a)) {
       OrderFacts o;
       std::string_view status;
-      int64_t cents = 0;
+      int64_t cents = 0, day = 0;
       if (a.at(0).get_int64().get(o.customerId) || a.at(1).get_int64().get(cents) || a.at(2).get_string().get(status) ||
-          a.at(3).get_int64().get(o.day)) {
+          a.at(3).get_int64().get(day)) {
         return fail(Error::fatal("corrupt order row in " + what));
       }
       o.total = Money::fromCents(cents);
-      o.status = std::string(status);
-      state.restoreOrder(key, std::move(o));
+      o.status = statusId(status);
+      o.day = static_cast<int32_t>(day);
+      state.restoreOrder(key, o);
     } else if (!row["i"].get_array().get(a)) {
       ItemFacts i;
-      int64_t cents = 0;
-      if (a.at(0).get_int64().get(i.productId) || a.at(1).get_int64().get(i.quantity) || a.at(2).get_int64().get(cents) ||
-          a.at(3).get_int64().get(i.day)) {
+      int64_t cents = 0, quantity = 0, day = 0;
+      if (a.at(0).get_int64().get(i.productId) || a.at(1).get_int64().get(quantity) || a.at(2).get_int64().get(cents) ||
+          a.at(3).get_int64().get(day)) {
         return fail(Error::fatal("corrupt item row in " + what));
       }
       i.price = Money::fromCents(cents);
+      i.quantity = static_cast<int32_t>(quantity);
+      i.day = static_cast<int32_t>(day);
       state.restoreItem(key, i);
     } else {
       state.restoreRemoval(key);
@@ -103,25 +106,25 @@ void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vec
   for (int64_t k : keys) {
     out += "{\"k\":";
     num(k);
-    if (auto o = state.orderRows().find(k); o != state.orderRows().end()) {
+    if (const OrderFacts* o = state.orderRows().find(k)) {
       out += ",\"o\":[";
-      num(o->second.customerId);
+      num(o->customerId);
       out.push_back(',');
-      num(o->second.total.cents());
+      num(o->total.cents());
       out.push_back(',');
-      appendJsonString(out, o->second.status);
+      appendJsonString(out, statusName(o->status));
       out.push_back(',');
-      num(o->second.day);
+      num(o->day);
       out += "]}\n";
-    } else if (auto i = state.itemRows().find(k); i != state.itemRows().end()) {
+    } else if (const ItemFacts* i = state.itemRows().find(k)) {
       out += ",\"i\":[";
-      num(i->second.productId);
+      num(i->productId);
       out.push_back(',');
-      num(i->second.quantity);
+      num(i->quantity);
       out.push_back(',');
-      num(i->second.price.cents());
+      num(i->price.cents());
       out.push_back(',');
-      num(i->second.day);
+      num(i->day);
       out += "]}\n";
     } else {
       out += ",\"x\":1}\n";
@@ -139,8 +142,8 @@ Status PartitionCheckpoint::save(const PartitionState& state) {
   if (compact) {
     std::vector<int64_t> keys;
     keys.reserve(state.orders() + state.items());
-    for (const auto& [k, v] : state.orderRows()) keys.push_back(k);
-    for (const auto& [k, v] : state.itemRows()) keys.push_back(k);
+    state.orderRows().forEach([&](int64_t k, const OrderFacts&) { keys.push_back(k); });
+    state.itemRows().forEach([&](int64_t k, const ItemFacts&) { keys.push_back(k); });
     std::sort(keys.begin(), keys.end());
     appendRows(state, keys, body);
     key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + ".jsonl";

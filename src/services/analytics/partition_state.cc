@@ -6,8 +6,8 @@ namespace {
 using debezium::Op;
 
 // The UTC day a row counts for: its created_at, or the commit time when the column is null.
-int64_t dayOf(bool hasCreatedAt, Timestamp createdAt, const debezium::ChangeEvent& c) {
-  return hasCreatedAt ? createdAt.epochDay() : Timestamp::fromMillis(c.source.tsMs).epochDay();
+int32_t dayOf(bool hasCreatedAt, Timestamp createdAt, const debezium::ChangeEvent& c) {
+  return static_cast<int32_t>(hasCreatedAt ? createdAt.epochDay() : Timestamp::fromMillis(c.source.tsMs).epochDay());
 }
 
 }  // namespace
@@ -38,21 +38,20 @@ Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::Chang
     }
     next.customerId = row.customerId.value;
     next.total = row.totalAmount;
-    next.status = row.has(Col::Status) ? row.status : "unknown";
+    next.status = statusId(row.has(Col::Status) ? std::string_view(row.status) : std::string_view("unknown"));
     next.day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
   }
-  auto it = orders_.find(id);
-  if (it != orders_.end()) {
-    aggregates_.addOrder(it->second, -1);
+  if (OrderFacts* old = orders_.find(id)) {
+    aggregates_.addOrder(*old, -1);
     if (c.op == Op::Delete) {
-      orders_.erase(it);
+      orders_.erase(id);
       return Outcome::Applied;
     }
-    it->second = std::move(next);
-    aggregates_.addOrder(it->second, +1);
+    *old = next;
+    aggregates_.addOrder(next, +1);
   } else if (c.op != Op::Delete) {
     aggregates_.addOrder(next, +1);
-    orders_.emplace(id, std::move(next));
+    orders_.put(id, next);
   }
   return Outcome::Applied;
 }
@@ -66,48 +65,45 @@ Result<PartitionState::Outcome> PartitionState::applyItem(const debezium::Change
     if (row.quantity < 0) return fail(Error::poison("negative quantity in order item " + std::to_string(id)));
     if (row.has(Col::Price) && row.price < Money{}) return fail(Error::poison("negative price in order item " + std::to_string(id)));
     next.productId = row.productId.value;
-    next.quantity = row.quantity;
+    next.quantity = row.quantity;  // int32 in the schema
     next.price = row.price;
     next.day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
   }
-  auto it = items_.find(id);
-  if (it != items_.end()) {
-    aggregates_.addItem(it->second, -1);
+  if (ItemFacts* old = items_.find(id)) {
+    aggregates_.addItem(*old, -1);
     if (c.op == Op::Delete) {
-      items_.erase(it);
+      items_.erase(id);
       return Outcome::Applied;
     }
-    it->second = next;
+    *old = next;
     aggregates_.addItem(next, +1);
   } else if (c.op != Op::Delete) {
     aggregates_.addItem(next, +1);
-    items_.emplace(id, next);
+    items_.put(id, next);
   }
   return Outcome::Applied;
 }
 
 void PartitionState::restoreOrder(int64_t id, OrderFacts facts) {
-  auto it = orders_.find(id);
-  if (it != orders_.end()) aggregates_.addOrder(it->second, -1);
+  if (const OrderFacts* old = orders_.find(id)) aggregates_.addOrder(*old, -1);
   aggregates_.addOrder(facts, +1);
-  orders_[id] = std::move(facts);
+  orders_.put(id, facts);
 }
 
 void PartitionState::restoreItem(int64_t id, const ItemFacts& facts) {
-  auto it = items_.find(id);
-  if (it != items_.end()) aggregates_.addItem(it->second, -1);
+  if (const ItemFacts* old = items_.find(id)) aggregates_.addItem(*old, -1);
   aggregates_.addItem(facts, +1);
-  items_[id] = facts;
+  items_.put(id, facts);
 }
 
 void PartitionState::restoreRemoval(int64_t id) {
-  if (auto it = orders_.find(id); it != orders_.end()) {
-    aggregates_.addOrder(it->second, -1);
-    orders_.erase(it);
+  if (const OrderFacts* old = orders_.find(id)) {
+    aggregates_.addOrder(*old, -1);
+    orders_.erase(id);
   }
-  if (auto it = items_.find(id); it != items_.end()) {
-    aggregates_.addItem(it->second, -1);
-    items_.erase(it);
+  if (const ItemFacts* old = items_.find(id)) {
+    aggregates_.addItem(*old, -1);
+    items_.erase(id);
   }
 }
 

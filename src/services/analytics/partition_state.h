@@ -2,7 +2,7 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
+#include "core/flat_map.h"
 
 #include "core/result.h"
 #include "debezium/event.h"
@@ -27,8 +27,9 @@ class PartitionState {
   const Aggregates& aggregates() const { return aggregates_; }
   size_t orders() const { return orders_.size(); }
   size_t items() const { return items_.size(); }
-  const std::unordered_map<int64_t, OrderFacts>& orderRows() const { return orders_; }
-  const std::unordered_map<int64_t, ItemFacts>& itemRows() const { return items_; }
+  const FlatMap<OrderFacts>& orderRows() const { return orders_; }
+  const FlatMap<ItemFacts>& itemRows() const { return items_; }
+  size_t memoryBytes() const { return orders_.memoryBytes() + items_.memoryBytes(); }
 
  // Rebuilding from a checkpoint: rows and offset as they were saved.
   void restoreOrder(int64_t id, OrderFacts facts);
@@ -41,8 +42,8 @@ class PartitionState {
   Result<Outcome> applyItem(const debezium::ChangeEvent& c);
 
   int64_t nextOffset_ = 0;
-  std::unordered_map<int64_t, OrderFacts> orders_;
-  std::unordered_map<int64_t, ItemFacts> items_;
+  FlatMap<OrderFacts> orders_;
+  FlatMap<ItemFacts> items_;
   Aggregates aggregates_;
 };
 
