@@ -14,19 +14,19 @@ uint16_t statusId(std::string_view name);
 const std::string& statusName(uint16_t id);
 
 // What one order row contributes to the aggregates (its last version is kept per order id).
-// 24 bytes: millions of them are kept as keyed state.
+// 16 bytes: millions of them are kept as keyed state. customer_id is an int4 column.
 struct OrderFacts {
-  int64_t customerId = 0;
   Money total;
-  int32_t day = 0;  // UTC epoch day of created_at
+  int32_t customerId = 0;
+  uint16_t day = 0;  // UTC epoch day of created_at (1970 to 2149)
   uint16_t status = 0;
   friend bool operator==(const OrderFacts&, const OrderFacts&) = default;
 };
 
-// What one order-item row contributes (24 bytes).
+// What one order-item row contributes (24 bytes; product_id and quantity are int4 columns).
 struct ItemFacts {
-  int64_t productId = 0;
   Money price;
+  int32_t productId = 0;
   int32_t quantity = 0;
   int32_t day = 0;  // UTC epoch day of the item's created_at
   Money revenue() const { return price * quantity; }

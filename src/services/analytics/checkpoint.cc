@@ -27,23 +27,25 @@ Status applyRows(std::string_view body, PartitionState& state, const std::string
     if (!row["o"].get_array().get(a)) {
       OrderFacts o;
       std::string_view status;
-      int64_t cents = 0, day = 0;
-      if (a.at(0).get_int64().get(o.customerId) || a.at(1).get_int64().get(cents) || a.at(2).get_string().get(status) ||
+      int64_t cents = 0, day = 0, customer = 0;
+      if (a.at(0).get_int64().get(customer) || a.at(1).get_int64().get(cents) || a.at(2).get_string().get(status) ||
           a.at(3).get_int64().get(day)) {
         return fail(Error::fatal("corrupt order row in " + what));
       }
       o.total = Money::fromCents(cents);
       o.status = statusId(status);
-      o.day = static_cast<int32_t>(day);
+      o.customerId = static_cast<int32_t>(customer);
+      o.day = static_cast<uint16_t>(day);
       state.restoreOrder(key, o);
     } else if (!row["i"].get_array().get(a)) {
       ItemFacts i;
-      int64_t cents = 0, quantity = 0, day = 0;
-      if (a.at(0).get_int64().get(i.productId) || a.at(1).get_int64().get(quantity) || a.at(2).get_int64().get(cents) ||
+      int64_t cents = 0, quantity = 0, day = 0, product = 0;
+      if (a.at(0).get_int64().get(product) || a.at(1).get_int64().get(quantity) || a.at(2).get_int64().get(cents) ||
           a.at(3).get_int64().get(day)) {
         return fail(Error::fatal("corrupt item row in " + what));
       }
       i.price = Money::fromCents(cents);
+      i.productId = static_cast<int32_t>(product);
       i.quantity = static_cast<int32_t>(quantity);
       i.day = static_cast<int32_t>(day);
       state.restoreItem(key, i);

@@ -36,10 +36,15 @@ Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::Chang
     if (row.has(Col::TotalAmount) && row.totalAmount < Money{}) {
       return fail(Error::poison("negative total_amount in order " + std::to_string(id)));
     }
-    next.customerId = row.customerId.value;
+    if (row.customerId.value < INT32_MIN || row.customerId.value > INT32_MAX) {
+      return fail(Error::poison("customer_id out of the int4 range in order " + std::to_string(id)));
+    }
+    int32_t day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
+    if (day < 0 || day > UINT16_MAX) return fail(Error::poison("created_at outside 1970-2149 in order " + std::to_string(id)));
+    next.customerId = static_cast<int32_t>(row.customerId.value);
     next.total = row.totalAmount;
     next.status = statusId(row.has(Col::Status) ? std::string_view(row.status) : std::string_view("unknown"));
-    next.day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
+    next.day = static_cast<uint16_t>(day);
   }
   if (OrderFacts* old = orders_.find(id)) {
     aggregates_.addOrder(*old, -1);
@@ -64,8 +69,11 @@ Result<PartitionState::Outcome> PartitionState::applyItem(const debezium::Change
     using Col = debezium::OrderItemColumn;
     if (row.quantity < 0) return fail(Error::poison("negative quantity in order item " + std::to_string(id)));
     if (row.has(Col::Price) && row.price < Money{}) return fail(Error::poison("negative price in order item " + std::to_string(id)));
-    next.productId = row.productId.value;
-    next.quantity = row.quantity;  // int32 in the schema
+    if (row.productId.value < INT32_MIN || row.productId.value > INT32_MAX) {
+      return fail(Error::poison("product_id out of the int4 range in order item " + std::to_string(id)));
+    }
+    next.productId = static_cast<int32_t>(row.productId.value);
+    next.quantity = row.quantity;
     next.price = row.price;
     next.day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
   }
