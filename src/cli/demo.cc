@@ -14,6 +14,8 @@
 #include "cli/services.h"
 #include "runtime/runner.h"
 #include "runtime/shutdown.h"
+#include "services/analytics/analytics_service.h"
+#include "services/analytics/reports.h"
 #include "services/inventory/inventory_service.h"
 #include "store/item_codec.h"
 #include "workload/generator.h"
@@ -88,6 +90,37 @@ int runInventoryDemo(const config::Config& c, const std::filesystem::path& event
   return kExitOk;
 }
 
+int runAnalyticsDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
+  const ServiceDefinition& def = *findService("analytics");
+  auto source = replay::ReplaySource::open(events.string(), serviceTopics(def, c));
+  if (!source) throw std::runtime_error(source.error().message);
+  analytics::AnalyticsOptions o;
+  o.topN = static_cast<int>(c.integer("top-n"));
+  o.flushIntervalSeconds = c.integer("flush-interval");
+  o.decoding = decoderOptions(c);
+  analytics::AnalyticsHandler handler(*ctx.objects, o);
+  runtime::RunnerOptions ro;
+  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
+  ro.progress = ::isatty(STDERR_FILENO);
+  runtime::Runner runner(**source, handler, *ctx.objects, ro, runtime::Shutdown::flag());
+  auto stats = runner.run();
+  if (!stats) {
+    fmt::print(stderr, "cdc demo: analytics-service: {}\n", stats.error().message);
+    return kExitFailure;
+  }
+  fmt::print("\nanalytics-service: {} records in {:.2f} s ({:.0f}/s): {} changes, {} checkpoints, {} dead letters.\n",
+             stats->records, stats->seconds, stats->records / std::max(stats->seconds, 1e-9), handler.stats().changes,
+             handler.stats().checkpoints, stats->deadLetters);
+  for (const char* report : {"summary", "product_sales", "customer_metrics"}) {
+    auto body = ctx.objects->get(std::string("analytics/") + report + "/latest.json");
+    if (!body || !*body) continue;
+    std::string text = **body;
+    if (text.size() > 330) text = text.substr(0, 330) + " …";
+    fmt::print("  analytics/{}/latest.json\n    {}\n", report, text);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
@@ -108,17 +141,19 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     fmt::print("Generated {} Debezium records ({} products, {} orders, seed {}) in the production shape:\n  {}\n\n",
                written, options.products, options.orders, options.seed, events.string());
 
-    // A fresh table store each time, so that the demo shows this workload only.
+    // Fresh stores each time, so that the demo shows this workload only.
     std::string store = c.str("store");
     if (store.starts_with("sqlite:")) {
       for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store.substr(7) + suffix);
     }
+    if (c.str("objects").starts_with("dir:")) fs::remove_all(fs::path(c.str("objects").substr(4)) / "analytics");
     runtime::Shutdown::install();
     ServiceContext ctx = openContext(c);
     if (int rc = runInventoryDemo(c, events, ctx); rc != kExitOk) return rc;
+    if (int rc = runAnalyticsDemo(c, events, ctx); rc != kExitOk) return rc;
 
     fmt::print("\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime)\n"
-               "  objects  {}   (dead letters under dlq/: cdc dlq list)\n",
+               "  objects  {}   (reports under analytics/, dead letters under dlq/: cdc dlq list)\n",
                store, store, c.str("objects"));
     return kExitOk;
   };

@@ -25,7 +25,8 @@ const std::vector<Setting>& table() {
       {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
       {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
       {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
-      {"events", "", "", "Stop after this many records instead of --orders", Kind::PositiveInt, {}, kGenerate},
+      {"events", "", "", "Stop after this many records instead of --orders", Kind::PositiveInt, {},
+       {"generate", "inventory", "analytics"}},
       {"shape", "", "unwrap", "Message shape: the production flattened form or the plain Debezium envelope",
        Kind::Choice, {"unwrap", "envelope"}, kGenerate},
       {"schemas", "", "true", "Embed the JsonConverter schema in keys and values", Kind::Bool, {}, kGenerate},
@@ -135,7 +136,7 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
       return "expected one of " + list + ", got '" + std::string(v) + "'";
     }
     case Kind::Uri:
-      if (v.find(':') == std::string_view::npos && v != "dynamodb" && v != "s3" && v != "kafka") {
+      if (v.find(':') == std::string_view::npos && v != "dynamodb" && v != "s3" && v != "kafka" && v != "generate") {
         return "expected SCHEME:PATH (for example sqlite:./data/cdc.db), got '" + std::string(v) + "'";
       }
       return std::nullopt;

@@ -161,6 +161,8 @@ TEST_F(CliTest, InventoryFromAReplayFileThenDump) {
   // With no configuration at all it runs on the built-in workload and the embedded stores.
   auto embedded = run(cdc("inventory --orders 50 --products 10"));
   EXPECT_EQ(embedded.exitCode, 0) << embedded.out;
+  auto generated = run(cdc("inventory --source generate --events 300 --store sqlite:gen.db"));
+  EXPECT_EQ(generated.exitCode, 0) << generated.out;
   EXPECT_TRUE(fs::exists(dir_ / "data/cdc.db"));
   auto kafka = run("cd " + dir_.string() + " && KAFKA_BOOTSTRAP_SERVERS=localhost:1 " + cdcBinary() + " inventory");
   EXPECT_EQ(kafka.exitCode, 2);
