@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "runtime/dead_letter.h"
 #include "services/analytics/reports.h"
 
 namespace cdc::analytics {
@@ -52,7 +53,12 @@ Status AnalyticsHandler::apply(std::span<const runtime::InputEvent> events, std:
       rejected.push_back({i, r.error().message});
       continue;
     }
-    if (*r == PartitionState::Outcome::AlreadyApplied) {
+    if (*r == PartitionState::Outcome::AlreadyApplied && e.record->header(runtime::kAttemptsHeader)) {
+      // A dead letter replayed after its partition moved on: the rows keep no per-key
+      // position, so applying it could overwrite a newer row. It stays a dead letter.
+      rejected.push_back({i, "analytics-service cannot replay a dead letter below its partition's position (" +
+                                 std::to_string((*owned)->state.nextOffset()) + "); rebuild from a snapshot"});
+    } else if (*r == PartitionState::Outcome::AlreadyApplied) {
       ++stats_.alreadyApplied;
     } else {
       ++stats_.changes;

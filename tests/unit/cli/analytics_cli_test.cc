@@ -112,5 +112,21 @@ TEST_F(AnalyticsCliTest, TwoProcessesSplittingThePartitionsGiveTheSameReports) {
   for (const char* report : kReports) EXPECT_EQ(content("two", report), content("one", report)) << report;
 }
 
+TEST_F(AnalyticsCliTest, PoisonIsDeadLetteredAndNeverReplayedOverNewerRows) {
+  std::ofstream(dir_ / "poison.jsonl")
+      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"-10.00\",\"status\":\"pending\",\"__op\":\"c\"}"})" "\n"
+      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":1,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"10.00\",\"status\":\"paid\",\"__op\":\"u\"}"})" "\n";
+  std::string cmd = "cd " + dir_.string() + " && " + cdcBinary() + " analytics --source file:poison.jsonl --objects dir:p";
+  auto r = run(cmd);
+  ASSERT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_NE(r.out.find(", 1 dead letters"), std::string::npos) << r.out;
+  EXPECT_NE(content("p", "summary").find(R"("total_orders":1,"total_revenue":10.00)"), std::string::npos);
+  auto replay = run("cd " + dir_.string() + " && " + cdcBinary() + " dlq replay --service analytics-service --objects dir:p");
+  EXPECT_EQ(replay.exitCode, 0) << replay.out;
+  auto list = run("cd " + dir_.string() + " && " + cdcBinary() + " dlq list --objects dir:p", false);
+  EXPECT_NE(list.out.find(R"("attempts":2)"), std::string::npos) << list.out;  // kept, not lost
+  EXPECT_NE(content("p", "summary").find(R"("total_orders":1,"total_revenue":10.00)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cdc::test
