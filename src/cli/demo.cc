@@ -42,22 +42,29 @@ std::string text(const store::Item& item, std::string_view name) {
   return v ? v->text() : std::string();
 }
 
-int runInventoryDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
-  const ServiceDefinition& def = *findService("inventory");
+// Runs one service over the demo's replay file; prints an error and returns nullopt on failure.
+std::optional<runtime::RunStats> replayInto(const config::Config& c, const std::filesystem::path& events,
+                                            const ServiceDefinition& def, runtime::Handler& handler, ServiceContext& ctx) {
   auto source = replay::ReplaySource::open(events.string(), serviceTopics(def, c));
   if (!source) throw std::runtime_error(source.error().message);
-  inventory::InventoryOptions o = inventoryOptions(c);
-  CollectingAlerts alerts;
-  inventory::InventoryHandler handler(*ctx.tables, alerts, o);
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
   ro.progress = ::isatty(STDERR_FILENO);
   runtime::Runner runner(**source, handler, *ctx.objects, ro, runtime::Shutdown::flag());
   auto stats = runner.run();
   if (!stats) {
-    fmt::print(stderr, "cdc demo: inventory-service: {}\n", stats.error().message);
-    return kExitFailure;
+    fmt::print(stderr, "cdc demo: {}: {}\n", def.name, stats.error().message);
+    return std::nullopt;
   }
+  return *stats;
+}
+
+int runInventoryDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
+  inventory::InventoryOptions o = inventoryOptions(c);
+  CollectingAlerts alerts;
+  inventory::InventoryHandler handler(*ctx.tables, alerts, o);
+  auto stats = replayInto(c, events, *findService("inventory"), handler, ctx);
+  if (!stats) return kExitFailure;
   const auto& s = handler.stats();
   fmt::print("inventory-service: {} records in {:.2f} s ({:.0f}/s): {} product and {} order-item changes in {} "
              "store transactions, {} dead letters.\n",
@@ -91,23 +98,9 @@ int runInventoryDemo(const config::Config& c, const std::filesystem::path& event
 }
 
 int runAnalyticsDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
-  const ServiceDefinition& def = *findService("analytics");
-  auto source = replay::ReplaySource::open(events.string(), serviceTopics(def, c));
-  if (!source) throw std::runtime_error(source.error().message);
-  analytics::AnalyticsOptions o;
-  o.topN = static_cast<int>(c.integer("top-n"));
-  o.flushIntervalSeconds = c.integer("flush-interval");
-  o.decoding = decoderOptions(c);
-  analytics::AnalyticsHandler handler(*ctx.objects, o);
-  runtime::RunnerOptions ro;
-  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
-  ro.progress = ::isatty(STDERR_FILENO);
-  runtime::Runner runner(**source, handler, *ctx.objects, ro, runtime::Shutdown::flag());
-  auto stats = runner.run();
-  if (!stats) {
-    fmt::print(stderr, "cdc demo: analytics-service: {}\n", stats.error().message);
-    return kExitFailure;
-  }
+  analytics::AnalyticsHandler handler(*ctx.objects, analyticsOptions(c));
+  auto stats = replayInto(c, events, *findService("analytics"), handler, ctx);
+  if (!stats) return kExitFailure;
   fmt::print("\nanalytics-service: {} records in {:.2f} s ({:.0f}/s): {} changes, {} checkpoints, {} dead letters.\n",
              stats->records, stats->seconds, stats->records / std::max(stats->seconds, 1e-9), handler.stats().changes,
              handler.stats().checkpoints, stats->deadLetters);

@@ -35,11 +35,7 @@ std::string inventorySummary(const runtime::Handler& h) {
 }
 
 std::unique_ptr<runtime::Handler> makeAnalytics(const config::Config& c, ServiceContext& ctx) {
-  analytics::AnalyticsOptions o;
-  o.topN = static_cast<int>(c.integer("top-n"));
-  o.flushIntervalSeconds = c.integer("flush-interval");
-  o.decoding = decoderOptions(c);
-  return std::make_unique<analytics::AnalyticsHandler>(*ctx.objects, o);
+  return std::make_unique<analytics::AnalyticsHandler>(*ctx.objects, analyticsOptions(c));
 }
 
 std::string analyticsSummary(const runtime::Handler& h) {
@@ -87,6 +83,14 @@ debezium::DecoderOptions decoderOptions(const config::Config& c) {
                            : ts == "nano"  ? debezium::SchemalessTimestamps::Nano
                                            : debezium::SchemalessTimestamps::Auto;
   return d;
+}
+
+analytics::AnalyticsOptions analyticsOptions(const config::Config& c) {
+  analytics::AnalyticsOptions o;
+  o.topN = static_cast<int>(c.integer("top-n"));
+  o.flushIntervalSeconds = c.integer("flush-interval");
+  o.decoding = decoderOptions(c);
+  return o;
 }
 
 inventory::InventoryOptions inventoryOptions(const config::Config& c) {

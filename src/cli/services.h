@@ -8,6 +8,7 @@
 #include "runtime/handler.h"
 #include "runtime/runner.h"
 #include "runtime/source.h"
+#include "services/analytics/analytics_service.h"
 #include "services/inventory/inventory_service.h"
 
 namespace cdc::cli {
@@ -38,6 +39,7 @@ ServiceContext openContext(const config::Config& c);
 // The decoding rules for messages without a schema (SCHEMALESS_DECIMALS, DECIMAL_SCALE, …).
 debezium::DecoderOptions decoderOptions(const config::Config& c);
 inventory::InventoryOptions inventoryOptions(const config::Config& c);
+analytics::AnalyticsOptions analyticsOptions(const config::Config& c);
 
 // Runs a handler over a source until the source ends or SIGINT/SIGTERM; prints the summary
 // line. Returns the exit status.

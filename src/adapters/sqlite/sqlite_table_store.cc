@@ -322,37 +322,28 @@ Result<store::WriteOutcome> SqliteTableStore::removeLocked(const TableInfo& t, c
   return out;
 }
 
-Result<store::WriteOutcome> SqliteTableStore::put(const store::PutRequest& request) {
+template <class Request, class Locked>
+Result<store::WriteOutcome> SqliteTableStore::single(const Request& request, Locked locked) {
   auto t = table(request.table);
   if (!t) return fail(t.error());
   Transaction tx(*db_);
   if (auto s = tx.begin(); !s) return fail(s.error());
-  auto out = putLocked(**t, request);
+  auto out = (this->*locked)(**t, request);
   if (!out) return out;
   if (auto s = tx.commit(); !s) return fail(s.error());
   return out;
+}
+
+Result<store::WriteOutcome> SqliteTableStore::put(const store::PutRequest& request) {
+  return single(request, &SqliteTableStore::putLocked);
 }
 
 Result<store::WriteOutcome> SqliteTableStore::update(const store::UpdateRequest& request) {
-  auto t = table(request.table);
-  if (!t) return fail(t.error());
-  Transaction tx(*db_);
-  if (auto s = tx.begin(); !s) return fail(s.error());
-  auto out = updateLocked(**t, request);
-  if (!out) return out;
-  if (auto s = tx.commit(); !s) return fail(s.error());
-  return out;
+  return single(request, &SqliteTableStore::updateLocked);
 }
 
 Result<store::WriteOutcome> SqliteTableStore::remove(const store::DeleteRequest& request) {
-  auto t = table(request.table);
-  if (!t) return fail(t.error());
-  Transaction tx(*db_);
-  if (auto s = tx.begin(); !s) return fail(s.error());
-  auto out = removeLocked(**t, request);
-  if (!out) return out;
-  if (auto s = tx.commit(); !s) return fail(s.error());
-  return out;
+  return single(request, &SqliteTableStore::removeLocked);
 }
 
 Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store::TransactItem> items) {

@@ -52,6 +52,9 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r);
   Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r);
   Status purgeExpired(const TableInfo& t);
+  // One conditional write in its own SQLite transaction.
+  template <class Request, class Locked>
+  Result<store::WriteOutcome> single(const Request& request, Locked locked);
 
   static constexpr int kPurgeEvery = 4096;
   int writesSincePurge_ = 0;
