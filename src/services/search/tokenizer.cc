@@ -77,6 +77,17 @@ bool asciiLetters(std::string_view t) {
 
 }  // namespace
 
+std::string lowercase(std::string_view text) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
+  icu::UnicodeString s = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  icu::UnicodeString n = U_SUCCESS(status) ? nfkc->normalize(s, status) : s;
+  n.toLower(icu::Locale::getRoot());
+  std::string out;
+  n.toUTF8String(out);
+  return out;
+}
+
 bool isStopWord(std::string_view token) {
   return std::find(kStopWords.begin(), kStopWords.end(), token) != kStopWords.end();
 }

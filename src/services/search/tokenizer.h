@@ -25,6 +25,9 @@ std::vector<std::string> tokenize(std::string_view text);
 // "Lapt" -> "lapt". Empty when the text ends in a separator.
 std::string prefixToken(std::string_view text);
 
+// Rule 1 only, on the whole text: the `name_lower` attribute ("Café Crème" -> "café crème").
+std::string lowercase(std::string_view text);
+
 // Whether `token` (already normalised) is a stop word.
 bool isStopWord(std::string_view token);
 

@@ -1,0 +1,233 @@
+#include "services/search/indexer.h"
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "core/time.h"
+#include "services/search/tokenizer.h"
+
+namespace cdc::search {
+namespace {
+
+using debezium::Op;
+using debezium::ProductColumn;
+using debezium::ProductRow;
+using store::AttributeValue;
+using store::Condition;
+using store::Item;
+
+struct Position {
+  int32_t partition = -1;
+  int64_t offset = -1;
+  int64_t tsMs = 0;
+  bool before(const Position& incoming) const {
+    if (offset < 0) return true;
+    if (incoming.partition == partition) return incoming.offset > offset;
+    return incoming.tsMs >= tsMs;
+  }
+};
+
+Position storedPosition(const Item& item) {
+  Position p;
+  if (const auto* v = store::find(item, "src_partition")) p.partition = static_cast<int32_t>(v->asIntOr(-1));
+  if (const auto* v = store::find(item, "src_offset")) p.offset = v->asIntOr(-1);
+  if (const auto* v = store::find(item, "src_ts")) p.tsMs = v->asIntOr(0);
+  return p;
+}
+
+std::map<std::string, int64_t> storedTokens(const Item& item) {
+  std::map<std::string, int64_t> out;
+  const auto* tokens = store::find(item, "search_tokens");
+  const auto* weights = store::find(item, "token_weights");
+  if (!tokens) return out;
+  const auto& list = tokens->asList();
+  for (size_t i = 0; i < list.size(); ++i) {
+    int64_t w = 1;
+    if (weights && i < weights->asList().size()) w = weights->asList()[i].asIntOr(1);
+    out[list[i].text()] = w;
+  }
+  return out;
+}
+
+}  // namespace
+
+IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options)
+    : tables_(tables), options_(std::move(options)) {
+  if (!options_.nowSeconds) {
+    options_.nowSeconds = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+  }
+}
+
+debezium::DecoderOptions IndexerHandler::decoderOptions() const {
+  using debezium::bit;
+  debezium::DecoderOptions o = options_.decoding;
+  o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
+                                                          bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
+  o.wanted[static_cast<int>(debezium::Table::Orders)] = 0;
+  o.wanted[static_cast<int>(debezium::Table::OrderItems)] = 0;
+  return o;
+}
+
+Status IndexerHandler::start() {
+  for (const auto& spec : {itemTableSpec(options_.tables.items), postingTableSpec(options_.tables.postings),
+                           tokenTableSpec(options_.tables.tokens)}) {
+    if (options_.createTables) {
+      if (auto s = tables_.ensureTable(spec); !s) return s;
+    } else if (auto d = tables_.describeTable(spec.name); !d) {
+      if (d.error().kind == ErrorKind::NotFound) {
+        return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
+      }
+      return fail(d.error());
+    }
+  }
+  return {};
+}
+
+Status IndexerHandler::writePostings(std::vector<store::WriteRequest>& requests) {
+  // BatchWriteItem takes 25 requests; what comes back unprocessed is sent again.
+  size_t begin = 0;
+  int backoffMs = 10;
+  while (begin < requests.size()) {
+    size_t end = std::min(requests.size(), begin + 25);
+    auto unprocessed = tables_.batchWrite(options_.tables.postings, std::span(requests).subspan(begin, end - begin));
+    if (!unprocessed) return fail(unprocessed.error());
+    stats_.postingWrites += (end - begin) - unprocessed->size();
+    if (unprocessed->empty()) {
+      begin = end;
+      backoffMs = 10;
+      continue;
+    }
+    // Put the unprocessed ones back in place of this chunk and retry after a pause.
+    requests.erase(requests.begin() + static_cast<std::ptrdiff_t>(begin), requests.begin() + static_cast<std::ptrdiff_t>(end));
+    requests.insert(requests.begin() + static_cast<std::ptrdiff_t>(begin), unprocessed->begin(), unprocessed->end());
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoffMs));
+    backoffMs = std::min(backoffMs * 2, 2000);
+  }
+  return {};
+}
+
+Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
+  // The latest change of each product in this batch, by position (a redelivered stale record
+  // may come after a newer one).
+  std::map<int64_t, size_t> last;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& c = events[i].change;
+    std::string why;
+    if (c.table != debezium::Table::Products) {
+      why = std::string("search-indexer does not consume ") + debezium::tableName(c.table);
+    } else if (c.op == Op::Truncate) {
+      why = "truncate of products is not applied: rebuild the index from a snapshot";
+    } else if (const auto* p = c.afterAs<ProductRow>(); p && p->has(ProductColumn::Price) && p->price < Money{}) {
+      why = "negative price for product " + std::to_string(p->id.value);
+    }
+    if (!why.empty()) {
+      rejected.push_back({i, std::move(why)});
+      continue;
+    }
+    auto [it, inserted] = last.try_emplace(c.rowId(), i);
+    if (!inserted) {
+      const runtime::Record& kept = *events[it->second].record;
+      Position keptPos{kept.partition, kept.offset, events[it->second].change.source.tsMs};
+      Position pos{events[i].record->partition, events[i].record->offset, c.source.tsMs};
+      if (keptPos.before(pos)) it->second = i;
+    }
+  }
+  if (last.empty()) return {};
+
+  std::vector<Item> keys;
+  for (const auto& [id, i] : last) keys.push_back({{"product_id", AttributeValue::n(id)}});
+  std::map<int64_t, Item> stored;
+  for (size_t b = 0; b < keys.size(); b += 100) {
+    auto got = tables_.batchGet(options_.tables.items,
+                                std::span<const Item>(keys).subspan(b, std::min<size_t>(100, keys.size() - b)));
+    if (!got) return fail(got.error());
+    for (auto& item : *got) stored[store::find(item, "product_id")->asIntOr(0)] = std::move(item);
+  }
+
+  for (const auto& [id, index] : last) {
+    const runtime::InputEvent& e = events[index];
+    Position pos{e.record->partition, e.record->offset, e.change.source.tsMs};
+    auto it = stored.find(id);
+    const Item* old = it == stored.end() ? nullptr : &it->second;
+    if (old && !storedPosition(*old).before(pos)) {
+      ++stats_.stale;
+      continue;
+    }
+    ++stats_.changes;
+    std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
+    const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
+    std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
+
+    std::vector<store::WriteRequest> postings;
+    std::vector<std::string> newVocabulary;
+    for (const auto& [token, weight] : after) {
+      auto b = before.find(token);
+      if (b != before.end() && b->second == weight) continue;
+      postings.push_back({store::WriteRequest::Kind::Put,
+                          {{"token", AttributeValue::s(token)}, {"product_id", AttributeValue::n(id)}, {"weight", AttributeValue::n(weight)}}});
+      if (!knownTokens_.contains(token)) newVocabulary.push_back(token);
+    }
+    for (const auto& [token, weight] : before) {
+      if (after.contains(token)) continue;
+      postings.push_back({store::WriteRequest::Kind::Delete, {{"token", AttributeValue::s(token)}, {"product_id", AttributeValue::n(id)}}});
+    }
+    if (auto s = writePostings(postings); !s) return s;
+    if (!newVocabulary.empty()) {
+      std::vector<store::WriteRequest> vocab;
+      for (const auto& t : newVocabulary) {
+        vocab.push_back({store::WriteRequest::Kind::Put, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}});
+      }
+      for (size_t b = 0; b < vocab.size(); b += 25) {
+        auto span = std::span<const store::WriteRequest>(vocab).subspan(b, std::min<size_t>(25, vocab.size() - b));
+        auto r = tables_.batchWrite(options_.tables.tokens, span);
+        if (!r) return fail(r.error());
+        if (!r->empty()) return fail(Error::retry("vocabulary writes unprocessed"));
+        stats_.tokenWrites += span.size();
+      }
+      knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
+    }
+
+    Item next{{"product_id", AttributeValue::n(id)},
+              {"src_partition", AttributeValue::n(pos.partition)},
+              {"src_offset", AttributeValue::n(pos.offset)},
+              {"src_ts", AttributeValue::n(pos.tsMs)},
+              {"cdc_timestamp", AttributeValue::n(pos.tsMs)},
+              {"indexed_at", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs)))}};
+    int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
+    next["version"] = AttributeValue::n(version + 1);
+    if (row) {
+      next["name"] = AttributeValue::s(row->name);
+      if (!row->name.empty()) next["name_lower"] = AttributeValue::s(lowercase(row->name));  // no empty GSI keys
+      next["description"] = AttributeValue::s(row->description);
+      next["price"] = AttributeValue::n(row->price.cents());
+      next["price_bucket"] = AttributeValue::n(priceBucket(row->price.cents()));
+      next["price_display"] = AttributeValue::s(priceDisplay(row->price));
+      next["stock_quantity"] = AttributeValue::n(row->stockQuantity);
+      std::vector<AttributeValue> tokens, weights;
+      for (const auto& [token, weight] : after) {
+        tokens.push_back(AttributeValue::s(token));
+        weights.push_back(AttributeValue::n(weight));
+      }
+      next["search_tokens"] = AttributeValue::list(std::move(tokens));
+      next["token_weights"] = AttributeValue::list(std::move(weights));
+    } else {
+      next["deleted"] = AttributeValue::boolean(true);
+      next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);
+    }
+    Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
+    auto w = tables_.put({options_.tables.items, std::move(next), cond});
+    if (!w) return fail(w.error());
+    ++stats_.itemWrites;
+    if (w->conditionFailed) {
+      ++stats_.conflicts;
+      return fail(Error::retry("concurrent update of the search index (optimistic lock); retrying the batch"));
+    }
+  }
+  return {};
+}
+
+}  // namespace cdc::search

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "services/search/layout.h"
+#include "store/table_store.h"
+
+namespace cdc::search {
+
+struct SearchRequest {
+  std::string query;
+  std::optional<int64_t> minPriceCents;
+  std::optional<int64_t> maxPriceCents;
+  int limit = 20;      // 1..100
+  std::string cursor;  // from the previous page; empty for the first
+};
+
+struct SearchHit {
+  int64_t productId = 0;
+  int64_t score = 0;
+  store::Item item;
+};
+
+struct SearchPage {
+  std::vector<SearchHit> hits;
+  std::string nextCursor;  // empty on the last page
+  int queries = 0;         // store Queries the search made (never a Scan)
+};
+
+// Answers searches from the index, with Queries only:
+//  - every query token must match: whole tokens (after the tokenizer's rules) by one Query on
+//    the postings each; the last word as typed is a prefix (at least two characters): one
+//    Query on the vocabulary (begins_with), then one Query on the postings per matching token
+//    (the 50 first), plus its stemmed form as a whole token;
+//  - a price range alone is answered by the price-range-index, one Query per power of two;
+//  - score: the sum over the query tokens of the product's token weight (3 per occurrence in
+//    the name, 1 in the description; for the prefix, the best matching token). Results are
+//    ranked by score, then by ascending product id; a price-only search by ascending price.
+//  - pages: the cursor names the last hit of the previous page.
+// The items are read back (BatchGetItem) and checked against the query, so a product changed
+// between the postings and the item writes never shows up wrongly. Not thread-safe.
+class Searcher {
+ public:
+  Searcher(store::TableStore& tables, IndexTables names) : tables_(tables), names_(std::move(names)) {}
+  Result<SearchPage> search(const SearchRequest& request);
+
+ private:
+  Result<std::map<int64_t, int64_t>> postings(const std::string& token, int& queries);
+  Result<std::vector<store::Item>> page(store::QueryRequest q, int& queries);
+
+  store::TableStore& tables_;
+  IndexTables names_;
+};
+
+// {"product_id","name","description","price","price_display","stock_quantity","score"}.
+std::string hitJson(const SearchHit& hit);
+
+}  // namespace cdc::search

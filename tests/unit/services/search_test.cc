@@ -1,0 +1,240 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <unistd.h>
+
+#include "adapters/localfs/dir_object_store.h"
+#include "adapters/sqlite/sqlite_table_store.h"
+#include "runtime/runner.h"
+#include "services/search/indexer.h"
+#include "services/search/searcher.h"
+#include "services/search/tokenizer.h"
+#include "support/vector_source.h"
+#include "workload/generator.h"
+
+namespace cdc::search {
+namespace {
+
+namespace fs = std::filesystem;
+using store::AttributeValue;
+
+struct Product {
+  std::string name, description;
+  int64_t cents = 0;
+};
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cdc-search-" + std::to_string(::getpid()) +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    objects_ = std::make_unique<localfs::DirObjectStore>(dir_);
+    fresh();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void fresh() {
+    tables_ = std::move(*sqlite::SqliteTableStore::open(":memory:"));
+    IndexerOptions o;
+    o.nowSeconds = [] { return int64_t{1767225600}; };
+    indexer_ = std::make_unique<IndexerHandler>(*tables_, o);
+  }
+
+  void index(std::vector<runtime::Record> records, size_t batch = 200) {
+    test::VectorSource src(std::move(records));
+    runtime::RunnerOptions ro;
+    ro.batchSize = batch;
+    std::atomic<bool> stop{false};
+    auto stats = runtime::Runner(src, *indexer_, *objects_, ro, stop).run();
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    ASSERT_EQ(stats->deadLetters, 0u);
+  }
+
+  // The products topic of a generated workload (snapshot, updates, deletes) and the final rows.
+  std::vector<runtime::Record> catalogue(int64_t products, int64_t orders, std::map<int64_t, Product>& final) {
+    workload::WorkloadOptions w;
+    w.products = products;
+    w.orders = orders;
+    w.seed = 99;
+    workload::WorkloadGenerator gen(w);
+    workload::GeneratedRecord g;
+    std::vector<runtime::Record> out;
+    debezium::Decoder d;
+    while (gen.next(g)) {
+      if (g.table != debezium::Table::Products) continue;
+      runtime::Record r;
+      r.topic = topics_.intern(g.topic);
+      r.partition = g.partition;
+      r.offset = g.offset;
+      r.key = g.key;
+      r.value = g.value;
+      if (g.value) {
+        debezium::ChangeEvent ev;
+        EXPECT_TRUE(d.decode(g.topic, std::nullopt, std::string_view(*g.value), ev).has_value());
+        if (ev.op == debezium::Op::Delete) {
+          final.erase(ev.rowId());
+        } else {
+          const auto& p = *ev.afterAs<debezium::ProductRow>();
+          final[p.id.value] = {p.name, p.description, p.price.cents()};
+        }
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  // The brute-force answer: every live product, checked one by one.
+  std::vector<std::pair<int64_t, int64_t>> bruteForce(const std::map<int64_t, Product>& final, const std::string& q,
+                                                     int64_t minCents, int64_t maxCents) {
+    std::string prefix = prefixToken(q);
+    std::vector<std::string> whole = tokenize(q);
+    if (!prefix.empty() && !whole.empty() && !isStopWord(prefix)) whole.pop_back();
+    std::set<std::string> wholeSet(whole.begin(), whole.end());
+    std::vector<std::pair<int64_t, int64_t>> out;  // (-score, id)
+    for (const auto& [id, p] : final) {
+      if (p.cents < minCents || p.cents > maxCents) continue;
+      auto tokens = weightedTokens(p.name, p.description);
+      int64_t score = 0;
+      bool ok = true;
+      for (const auto& t : wholeSet) {
+        auto it = tokens.find(t);
+        if (it == tokens.end()) ok = false;
+        else score += it->second;
+      }
+      if (ok && !prefix.empty()) {
+        int64_t best = -1;
+        for (const auto& [t, w] : tokens) {
+          if (t == stem(prefix) || (prefix.size() >= 2 && t.starts_with(prefix))) best = std::max(best, w);
+        }
+        if (best < 0) ok = false;
+        else score += best;
+      }
+      if (ok) out.emplace_back(-score, id);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::vector<std::pair<int64_t, int64_t>> searchAll(const std::string& q, int64_t minCents, int64_t maxCents, int limit) {
+    Searcher s(*tables_, IndexTables{});
+    SearchRequest r;
+    r.query = q;
+    if (minCents > 0) r.minPriceCents = minCents;
+    if (maxCents < INT64_MAX) r.maxPriceCents = maxCents;
+    r.limit = limit;
+    std::vector<std::pair<int64_t, int64_t>> out;
+    do {
+      auto page = s.search(r);
+      EXPECT_TRUE(page.has_value()) << page.error().message;
+      if (!page) break;
+      EXPECT_LE(page->hits.size(), static_cast<size_t>(limit));
+      for (const auto& h : page->hits) out.emplace_back(-h.score, h.productId);
+      r.cursor = page->nextCursor;
+    } while (!r.cursor.empty());
+    return out;
+  }
+
+  fs::path dir_;
+  runtime::TopicInterner topics_;
+  std::unique_ptr<localfs::DirObjectStore> objects_;
+  std::unique_ptr<sqlite::SqliteTableStore> tables_;
+  std::unique_ptr<IndexerHandler> indexer_;
+};
+
+TEST_F(SearchTest, IndexContentsMatchTheCatalogueUnderDuplicatesAndStaleDeliveries) {
+  std::map<int64_t, Product> final;
+  auto records = catalogue(80, 3000, final);
+  ASSERT_GT(records.size(), 150u);
+  for (int iteration = 0; iteration < 12; ++iteration) {
+    std::mt19937_64 rng(static_cast<uint64_t>(iteration));
+    std::vector<runtime::Record> delivery;
+    for (size_t i = 0; i < records.size(); ++i) {
+      delivery.push_back(records[i]);
+      if (rng() % 100 < 5) delivery.push_back(records[i]);                          // duplicate
+      if (i > 0 && rng() % 100 < 5) delivery.push_back(records[rng() % i]);         // stale, late
+    }
+    fresh();
+    index(delivery, 1 + rng() % 150);
+    // Items: every live product with the seed's attributes; deleted ones only as tombstones.
+    for (const auto& [id, p] : final) {
+      auto item = tables_->get("product-search-index", {{"product_id", AttributeValue::n(id)}});
+      ASSERT_TRUE(item.has_value() && item->has_value()) << id;
+      const auto& it = **item;
+      ASSERT_EQ(store::find(it, "name")->text(), p.name);
+      ASSERT_EQ(store::find(it, "name_lower")->text(), lowercase(p.name));
+      ASSERT_EQ(store::find(it, "price")->asInt(), p.cents);
+      ASSERT_EQ(store::find(it, "price_display")->text(), std::string("$").append(Money::fromCents(p.cents).toString()));
+      ASSERT_EQ(store::find(it, "deleted"), nullptr);
+    }
+    // Postings: exactly the live products' tokens with their weights.
+    std::map<std::pair<std::string, int64_t>, int64_t> want, got;
+    for (const auto& [id, p] : final) {
+      for (const auto& [t, w] : weightedTokens(p.name, p.description)) want[{t, id}] = w;
+    }
+    auto all = tables_->scan({"product-search-index-postings", 100000, std::nullopt});
+    ASSERT_TRUE(all.has_value());
+    for (const auto& i : all->items) {
+      got[{store::find(i, "token")->text(), store::find(i, "product_id")->asIntOr(0)}] = store::find(i, "weight")->asIntOr(0);
+    }
+    ASSERT_EQ(got, want) << "iteration " << iteration;
+  }
+}
+
+TEST_F(SearchTest, AnswersMatchABruteForceSearch) {
+  std::map<int64_t, Product> final;
+  index(catalogue(300, 6000, final));
+  // Queries from the catalogue's own words: 1 to 3 whole words, prefixes, price ranges.
+  std::vector<std::string> words;
+  for (const auto& [id, p] : final) {
+    for (const auto& t : tokenize(p.name + " " + p.description)) {
+      if (t.size() >= 3 && !std::isdigit(static_cast<unsigned char>(t[0]))) words.push_back(t);
+    }
+  }
+  ASSERT_GT(words.size(), 100u);
+  std::mt19937_64 rng(3);
+  int nonEmpty = 0;
+  for (int n = 0; n < 120; ++n) {
+    std::string q;
+    int count = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < count; ++k) q += (k ? " " : "") + words[rng() % words.size()];
+    if (rng() % 2) q = q.substr(0, q.size() - rng() % 3);  // the last word cut: a prefix
+    else q += " ";                                        // complete words only
+    int64_t minCents = rng() % 3 == 0 ? static_cast<int64_t>(rng() % 5000) : 0;
+    int64_t maxCents = rng() % 3 == 0 ? minCents + static_cast<int64_t>(rng() % 20000) : INT64_MAX;
+    auto want = bruteForce(final, q, minCents, maxCents);
+    auto got = searchAll(q, minCents, maxCents, 1 + static_cast<int>(rng() % 7));
+    ASSERT_EQ(got, want) << "query '" << q << "' [" << minCents << ", " << maxCents << "]";
+    nonEmpty += !want.empty();
+  }
+  EXPECT_GT(nonEmpty, 40);
+  // Accents and case: "CAFÉ" finds what "cafe" finds.
+  EXPECT_EQ(searchAll("CAFÉ ", 0, INT64_MAX, 10), searchAll("cafe ", 0, INT64_MAX, 10));
+}
+
+TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
+  std::map<int64_t, Product> final;
+  index(catalogue(200, 2000, final));
+  Searcher s(*tables_, IndexTables{});
+  SearchRequest r;
+  r.minPriceCents = 1000;
+  r.maxPriceCents = 5000;
+  r.limit = 100;
+  auto page = s.search(r);
+  ASSERT_TRUE(page.has_value());
+  std::vector<std::pair<int64_t, int64_t>> want;
+  for (const auto& [id, p] : final) {
+    if (p.cents >= 1000 && p.cents <= 5000) want.emplace_back(p.cents, id);
+  }
+  std::sort(want.begin(), want.end());
+  ASSERT_EQ(page->hits.size(), std::min<size_t>(100, want.size()));
+  for (size_t i = 0; i < page->hits.size(); ++i) EXPECT_EQ(page->hits[i].productId, want[i].second);
+  EXPECT_LE(page->queries, 4);  // buckets 10..13: one Query each
+  EXPECT_FALSE(s.search(SearchRequest{}).has_value());  // neither a query nor a range
+}
+
+}  // namespace
+}  // namespace cdc::search
