@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Help for every command");
   std::vector<std::unique_ptr<Command>> commands;
   addServices(app, commands);
+  addSearch(app, commands);
   addGenerate(app, commands);
   addDemo(app, commands);
   addDump(app, commands);

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include "adapters/replay/replay_source.h"
@@ -11,7 +13,11 @@
 #include "runtime/dead_letter.h"
 #include "runtime/shutdown.h"
 #include "services/analytics/analytics_service.h"
+#include "adapters/http/http_server.h"
 #include "services/inventory/inventory_service.h"
+#include "services/search/indexer.h"
+#include "services/search/search_api.h"
+#include "services/search/searcher.h"
 #include "workload/generator_source.h"
 
 namespace cdc::cli {
@@ -43,6 +49,48 @@ std::string analyticsSummary(const runtime::Handler& h) {
   const auto& s = a.stats();
   return fmt::format("{} changes, {} already applied, {} checkpoints, {} report flushes, {} rows of keyed state",
                      s.changes, s.alreadyApplied, s.checkpoints, s.flushes, a.rowsInMemory());
+}
+
+std::unique_ptr<runtime::Handler> makeIndexer(const config::Config& c, ServiceContext& ctx) {
+  search::IndexerOptions o;
+  o.tables = searchTables(c);
+  o.createTables = c.boolean("create-tables");
+  o.tombstoneRetentionSeconds = c.integer("ledger-retention");
+  o.decoding = decoderOptions(c);
+  return std::make_unique<search::IndexerHandler>(*ctx.tables, o);
+}
+
+std::string indexerSummary(const runtime::Handler& h) {
+  const auto& s = static_cast<const search::IndexerHandler&>(h).stats();
+  return fmt::format("{} product changes, {} stale or repeated, {} item writes, {} posting writes, {} new tokens",
+                     s.changes, s.stale, s.itemWrites, s.postingWrites, s.tokenWrites);
+}
+
+// GET /search on HTTP_PORT, answered from a store connection of its own (the consumer's is
+// not shared across threads); requests are served one at a time on that connection.
+std::shared_ptr<void> searchApi(const config::Config& c) {
+  struct Api {
+    std::unique_ptr<store::TableStore> tables;
+    std::unique_ptr<search::Searcher> searcher;
+    std::mutex mutex;
+    http::HttpServer server;
+  };
+  auto api = std::make_shared<Api>();
+  api->tables = openTableStore(c.str("store"), c.origin("store"));
+  api->searcher = std::make_unique<search::Searcher>(*api->tables, searchTables(c));
+  Api* raw = api.get();
+  api->server.get("/search", [raw](const http::Params& params) {
+    std::lock_guard lock(raw->mutex);
+    auto [status, body] = search::handleSearch(*raw->searcher, params);
+    return http::Response{status, std::move(body)};
+  });
+  int64_t port = c.integer("http-port");
+  if (port < 0 || port > 65535) throw config::ConfigError(c.origin("http-port") + ": expected 0 to 65535");
+  if (auto s = api->server.start(c.str("http-host"), static_cast<int>(port)); !s) {
+    throw config::ConfigError(c.origin("http-port") + ": " + s.error().message);
+  }
+  log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(api->server.port()), true}, {"path", "/search"}});
+  return api;
 }
 
 std::vector<int32_t> replayPartitions(const config::Config& c) {
@@ -93,6 +141,14 @@ analytics::AnalyticsOptions analyticsOptions(const config::Config& c) {
   return o;
 }
 
+search::IndexTables searchTables(const config::Config& c) {
+  search::IndexTables t;
+  if (c.has("table-name")) t.items = c.str("table-name");
+  t.postings = t.items + "-postings";
+  t.tokens = t.items + "-tokens";
+  return t;
+}
+
 inventory::InventoryOptions inventoryOptions(const config::Config& c) {
   inventory::InventoryOptions o;
   if (c.has("table-name")) o.table = c.str("table-name");
@@ -108,6 +164,7 @@ const std::vector<ServiceDefinition>& serviceDefinitions() {
   static const std::vector<ServiceDefinition> services = {
       {"inventory-service", "inventory", {"products", "order_items"}, makeInventory, inventorySummary},
       {"analytics-service", "analytics", {"orders", "order_items"}, makeAnalytics, analyticsSummary},
+      {"search-indexer", "search-indexer", {"products"}, makeIndexer, indexerSummary, searchApi},
   };
   return services;
 }
@@ -135,6 +192,7 @@ std::vector<std::string> serviceTopics(const ServiceDefinition& service, const c
     if (topics.empty()) throw config::ConfigError(c.origin("topics") + ": no topic given");
     return topics;
   }
+  if (c.has("topic")) return {c.str("topic")};
   for (const auto& table : service.tables) topics.push_back(c.str("topic-prefix") + ".public." + table);
   return topics;
 }
@@ -189,10 +247,42 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       }
       ServiceContext ctx = openContext(c);
       auto handler = def->makeHandler(c, ctx);
+      std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c) : nullptr;
       return runService(*def, *src, *handler, *ctx.objects, c);
     };
     commands.push_back(std::move(cmd));
   }
+}
+
+void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
+  auto cmd = std::make_unique<Command>();
+  cmd->name = "search";
+  cmd->app = app.add_subcommand("search", "Search the product index: all words must match, the last one as a prefix; JSON results");
+  bindSettings(*cmd);
+  Command* raw = cmd.get();
+  cmd->app->add_option_function<std::string>(
+      "QUERY", [raw](const std::string& v) { raw->flags.insert_or_assign("query", v); }, "Search words");
+  cmd->run = [](const config::Config& c) {
+    std::map<std::string, std::string, std::less<>> params;
+    for (auto [setting, param] : {std::pair{"query", "q"}, std::pair{"min-price", "min_price"},
+                                  std::pair{"max-price", "max_price"}, std::pair{"limit", "limit"},
+                                  std::pair{"cursor", "cursor"}}) {
+      if (c.has(setting)) params[param] = c.str(setting);
+    }
+    auto request = search::parseSearchParams(params);
+    if (!request) throw config::ConfigError(request.error());
+    auto tables = openTableStore(c.str("store"), c.origin("store"));
+    search::Searcher searcher(*tables, searchTables(c));
+    auto page = searcher.search(*request);
+    if (!page) {
+      if (page.error().kind == ErrorKind::NotFound) throw config::ConfigError("--store: " + page.error().message);
+      fmt::print(stderr, "cdc search: {}\n", page.error().message);
+      return kExitFailure;
+    }
+    fmt::print("{}\n", search::searchResponseJson(*request, *page));
+    return kExitOk;
+  };
+  commands.push_back(std::move(cmd));
 }
 
 void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands) {

@@ -10,6 +10,7 @@
 #include "runtime/source.h"
 #include "services/analytics/analytics_service.h"
 #include "services/inventory/inventory_service.h"
+#include "services/search/layout.h"
 
 namespace cdc::cli {
 
@@ -28,6 +29,8 @@ struct ServiceDefinition {
   std::function<std::unique_ptr<runtime::Handler>(const config::Config&, ServiceContext&)> makeHandler;
   // A line or two for the end of a run (alerts raised, reports written …).
   std::function<std::string(const runtime::Handler&)> summary;
+  // Started beside the consumer and stopped when the returned object goes (the search API).
+  std::function<std::shared_ptr<void>(const config::Config&)> sidecar;
 };
 
 const std::vector<ServiceDefinition>& serviceDefinitions();
@@ -39,6 +42,7 @@ ServiceContext openContext(const config::Config& c);
 // The decoding rules for messages without a schema (SCHEMALESS_DECIMALS, DECIMAL_SCALE, …).
 debezium::DecoderOptions decoderOptions(const config::Config& c);
 inventory::InventoryOptions inventoryOptions(const config::Config& c);
+search::IndexTables searchTables(const config::Config& c);
 analytics::AnalyticsOptions analyticsOptions(const config::Config& c);
 
 // Runs a handler over a source until the source ends or SIGINT/SIGTERM; prints the summary

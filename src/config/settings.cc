@@ -12,21 +12,21 @@ namespace {
 using C = std::vector<std::string_view>;
 
 const C kGenerate{"generate"};
-const C kServices{"inventory", "analytics", "dlq replay"};
-const C kAllServices{"inventory", "analytics", "dlq replay", "demo"};
+const C kServices{"inventory", "analytics", "search-indexer", "dlq replay"};
+const C kAllServices{"inventory", "analytics", "search-indexer", "dlq replay", "demo"};
 const C kDemo{"demo"};
 const C kStores{"dump"};
-const C kObjects{"dlq list", "dlq replay", "demo", "inventory", "analytics"};
+const C kObjects{"dlq list", "dlq replay", "demo", "inventory", "analytics", "search-indexer"};
 
 const std::vector<Setting>& table() {
   static const std::vector<Setting> settings = {
       // Workload generator (SPEC §11).
-      {"seed", "", "42", "Seed of the deterministic workload (also for --source generate)", Kind::Int, {}, {"generate", "demo", "inventory", "analytics"}},
-      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
-      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
-      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics"}},
+      {"seed", "", "42", "Seed of the deterministic workload (also for --source generate)", Kind::Int, {}, {"generate", "demo", "inventory", "analytics", "search-indexer"}},
+      {"products", "", "1000", "Products in the initial catalogue snapshot", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics", "search-indexer"}},
+      {"customers", "", "5000", "Distinct customers placing orders", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics", "search-indexer"}},
+      {"orders", "", "10000", "Orders to create (the stream ends after the last)", Kind::PositiveInt, {}, {"generate", "demo", "inventory", "analytics", "search-indexer"}},
       {"events", "", "", "Stop after this many records instead of --orders", Kind::PositiveInt, {},
-       {"generate", "inventory", "analytics"}},
+       {"generate", "inventory", "analytics", "search-indexer"}},
       {"shape", "", "unwrap", "Message shape: the production flattened form or the plain Debezium envelope",
        Kind::Choice, {"unwrap", "envelope"}, kGenerate},
       {"schemas", "", "true", "Embed the JsonConverter schema in keys and values", Kind::Bool, {}, kGenerate},
@@ -40,20 +40,31 @@ const std::vector<Setting>& table() {
       {"partitions", "", "3", "Partitions per topic (records are placed by Kafka's murmur2 partitioner)",
        Kind::PositiveInt, {}, kGenerate},
       {"topic-prefix", "TOPIC_PREFIX", "dbserver1", "Debezium topic.prefix: topics are <prefix>.public.<table>",
-       Kind::String, {}, {"generate", "demo", "inventory", "analytics", "dlq replay"}},
+       Kind::String, {}, {"generate", "demo", "inventory", "analytics", "search-indexer", "dlq replay"}},
       // Services (SPEC §5, §9).
       {"source", "", "", "Where records come from: kafka (the default when KAFKA_BOOTSTRAP_SERVERS is set), "
-       "file:PATH (kcat -J lines, - for stdin) or generate (the built-in workload)", Kind::Uri, {}, {"inventory", "analytics"}},
+       "file:PATH (kcat -J lines, - for stdin) or generate (the built-in workload)", Kind::Uri, {}, {"inventory", "analytics", "search-indexer"}},
       {"replay-partitions", "REPLAY_PARTITIONS", "",
        "With --source file: only these partitions, comma-separated (split a replay between processes)", Kind::String, {},
-       {"inventory", "analytics"}},
+       {"inventory", "analytics", "search-indexer"}},
       {"top-n", "TOP_N", "100", "Products and customers in the analytics rankings", Kind::PositiveInt, {}, kAllServices},
       {"flush-interval", "FLUSH_INTERVAL", "300", "Seconds between analytics report flushes (and one at shutdown)",
        Kind::PositiveInt, {}, kAllServices},
       {"topics", "KAFKA_TOPICS", "", "Topics to consume, comma-separated (default: the service's tables under --topic-prefix)",
        Kind::String, {}, kServices},
-      {"table-name", "DYNAMODB_TABLE", "", "The service's table (inventory: inventory-realtime)", Kind::String, {},
-       kAllServices},
+      {"topic", "KAFKA_TOPIC", "", "The search indexer's topic (the Python service's variable; KAFKA_TOPICS wins)",
+       Kind::String, {}, {"search-indexer"}},
+      {"table-name", "DYNAMODB_TABLE", "",
+       "The service's table (inventory-realtime; product-search-index for the search indexer and cdc search)",
+       Kind::String, {}, {"inventory", "analytics", "search-indexer", "dlq replay", "demo", "search"}},
+      {"http-port", "HTTP_PORT", "8080", "The search indexer's HTTP port (GET /search); 0 picks a free port",
+       Kind::Int, {}, {"search-indexer"}},
+      {"http-host", "HTTP_HOST", "0.0.0.0", "Address the HTTP port binds to", Kind::String, {}, {"search-indexer"}},
+      {"query", "", "", "Search words: all must match, the last one as a prefix", Kind::String, {}, {"search"}},
+      {"min-price", "", "", "Lowest price, in dollars (12.50)", Kind::String, {}, {"search"}},
+      {"max-price", "", "", "Highest price, in dollars", Kind::String, {}, {"search"}},
+      {"limit", "", "20", "Results per page (1-100)", Kind::PositiveInt, {}, {"search"}},
+      {"cursor", "", "", "The next_cursor of the previous page", Kind::String, {}, {"search"}},
       {"ledger-table", "LEDGER_TABLE", "", "Inventory's order-item ledger table (default: <table>-order-items)",
        Kind::String, {}, kAllServices},
       {"ledger-retention", "LEDGER_RETENTION", "604800",
@@ -73,7 +84,7 @@ const std::vector<Setting>& table() {
       {"create-tables", "CREATE_TABLES", "true", "Create missing tables at start-up", Kind::Bool, {}, kAllServices},
       // Stores.
       {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {},
-       {"dump", "demo", "inventory", "analytics", "dlq replay"}},
+       {"dump", "demo", "inventory", "analytics", "search-indexer", "dlq replay", "search"}},
       {"objects", "CDC_OBJECTS", "dir:./data/lake", "Object store: dir:PATH (object key K lies at PATH/K)", Kind::Uri, {},
        kObjects},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},

@@ -1,0 +1,72 @@
+#include "services/search/search_api.h"
+
+#include <charconv>
+
+#include "core/json_writer.h"
+
+namespace cdc::search {
+
+std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::string, std::string, std::less<>>& params) {
+  SearchRequest r;
+  auto get = [&](std::string_view name) -> const std::string* {
+    auto it = params.find(name);
+    return it == params.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  if (const auto* q = get("q")) r.query = *q;
+  for (auto [name, target] : {std::pair{"min_price", &r.minPriceCents}, std::pair{"max_price", &r.maxPriceCents}}) {
+    if (const auto* v = get(name)) {
+      auto m = Money::parse(*v);
+      if (!m || m->cents() < 0) return std::unexpected(std::string(name) + ": expected an amount such as 12.50, got '" + *v + "'");
+      *target = m->cents();
+    }
+  }
+  if (const auto* v = get("limit")) {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > 100) {
+      return std::unexpected("limit: expected 1 to 100, got '" + *v + "'");
+    }
+    r.limit = n;
+  }
+  if (const auto* v = get("cursor")) r.cursor = *v;
+  if (r.query.empty() && !r.minPriceCents && !r.maxPriceCents) return std::unexpected("give q, or min_price and/or max_price");
+  if (r.minPriceCents && r.maxPriceCents && *r.minPriceCents > *r.maxPriceCents) {
+    return std::unexpected("min_price is above max_price");
+  }
+  return r;
+}
+
+std::string searchResponseJson(const SearchRequest& request, const SearchPage& page) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().field("query", request.query).field("count", static_cast<int64_t>(page.hits.size()));
+  w.key("results").beginArray();
+  for (const auto& h : page.hits) w.raw(hitJson(h));
+  w.endArray().key("next_cursor");
+  if (page.nextCursor.empty()) {
+    w.null();
+  } else {
+    w.string(page.nextCursor);
+  }
+  w.endObject();
+  return out;
+}
+
+std::string errorJson(std::string_view message) {
+  std::string out;
+  JsonWriter(out).beginObject().field("error", message).endObject();
+  return out;
+}
+
+std::pair<int, std::string> handleSearch(Searcher& searcher, const std::map<std::string, std::string, std::less<>>& params) {
+  auto request = parseSearchParams(params);
+  if (!request) return {400, errorJson(request.error())};
+  auto page = searcher.search(*request);
+  if (!page) {
+    int status = page.error().kind == ErrorKind::Poison ? 400 : page.error().kind == ErrorKind::Retry ? 503 : 500;
+    return {status, errorJson(page.error().message)};
+  }
+  return {200, searchResponseJson(*request, *page)};
+}
+
+}  // namespace cdc::search
