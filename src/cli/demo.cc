@@ -17,6 +17,9 @@
 #include "services/analytics/analytics_service.h"
 #include "services/analytics/reports.h"
 #include "services/inventory/inventory_service.h"
+#include "services/search/indexer.h"
+#include "services/search/search_api.h"
+#include "services/search/searcher.h"
 #include "store/item_codec.h"
 #include "workload/generator.h"
 
@@ -114,6 +117,29 @@ int runAnalyticsDemo(const config::Config& c, const std::filesystem::path& event
   return kExitOk;
 }
 
+int runSearchDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
+  search::IndexerOptions o;
+  o.tables = searchTables(c);
+  o.decoding = decoderOptions(c);
+  search::IndexerHandler handler(*ctx.tables, o);
+  auto stats = replayInto(c, events, *findService("search-indexer"), handler, ctx);
+  if (!stats) return kExitFailure;
+  const auto& s = handler.stats();
+  fmt::print("\nsearch-indexer: {} records in {:.2f} s: {} product changes, {} posting writes, {} dead letters.\n",
+             stats->records, stats->seconds, s.changes, s.postingWrites, stats->deadLetters);
+  search::Searcher searcher(*ctx.tables, o.tables);
+  for (const char* q : {"wireless head", "café"}) {
+    search::SearchRequest r;
+    r.query = q;
+    r.limit = 3;
+    auto page = searcher.search(r);
+    if (!page) throw std::runtime_error(page.error().message);
+    fmt::print("  cdc search '{}' --limit 3   ({} store Queries)\n", q, page->queries);
+    for (const auto& h : page->hits) fmt::print("    {}\n", search::hitJson(h));
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
@@ -144,10 +170,12 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     ServiceContext ctx = openContext(c);
     if (int rc = runInventoryDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runAnalyticsDemo(c, events, ctx); rc != kExitOk) return rc;
+    if (int rc = runSearchDemo(c, events, ctx); rc != kExitOk) return rc;
 
-    fmt::print("\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime)\n"
+    fmt::print("\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime; "
+               "cdc search QUERY --store {})\n"
                "  objects  {}   (reports under analytics/, dead letters under dlq/: cdc dlq list)\n",
-               store, store, c.str("objects"));
+               store, store, store, c.str("objects"));
     return kExitOk;
   };
   commands.push_back(std::move(cmd));
