@@ -120,13 +120,28 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
 
   std::vector<SearchHit> hits;
   if (textual) {
-    // Read the candidates back: only live products whose tokens still match, in the price range.
-    std::vector<Item> keys;
-    for (const auto& [id, s] : scores) keys.push_back({{"product_id", AttributeValue::n(id)}});
-    for (size_t b = 0; b < keys.size(); b += 100) {
-      auto got = tables_.batchGet(names_.items, std::span<const Item>(keys).subspan(b, std::min<size_t>(100, keys.size() - b)));
+    // Rank the candidates by their postings score, then read back only as many as the page
+    // needs (in rank order): live products whose tokens still match, in the price range.
+    std::vector<std::pair<int64_t, int64_t>> ranked;  // (score, id)
+    for (const auto& [id, score] : scores) {
+      if (after && (score > after->first || (score == after->first && id <= after->second))) continue;
+      ranked.emplace_back(score, id);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    size_t want = static_cast<size_t>(r.limit) + 1;  // one more tells whether a next page exists
+    for (size_t b = 0; b < ranked.size() && hits.size() < want; b += 100) {
+      std::vector<Item> keys;
+      for (size_t k = b; k < std::min(ranked.size(), b + 100); ++k) keys.push_back({{"product_id", AttributeValue::n(ranked[k].second)}});
+      auto got = tables_.batchGet(names_.items, keys);
       if (!got) return fail(got.error());
-      for (auto& item : *got) {
+      std::map<int64_t, Item> byId;
+      for (auto& item : *got) byId.emplace(intAttr(item, "product_id"), std::move(item));
+      for (size_t k = b; k < std::min(ranked.size(), b + 100) && hits.size() < want; ++k) {
+        auto it = byId.find(ranked[k].second);
+        if (it == byId.end()) continue;
+        Item& item = it->second;
         if (store::find(item, "deleted") || !store::find(item, "price")) continue;
         int64_t price = intAttr(item, "price");
         if (price < minPrice || price > maxPrice) continue;
@@ -140,19 +155,8 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
                  return t.starts_with(prefix) || prefixTokens.contains(t);
                });
         }
-        if (!ok) continue;
-        int64_t id = intAttr(item, "product_id");
-        hits.push_back({id, scores[id], std::move(item)});
+        if (ok) hits.push_back({ranked[k].second, ranked[k].first, std::move(item)});
       }
-    }
-    std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
-      return a.score != b.score ? a.score > b.score : a.productId < b.productId;
-    });
-    if (after) {
-      auto pos = std::find_if(hits.begin(), hits.end(), [&](const SearchHit& h) {
-        return h.score < after->first || (h.score == after->first && h.productId > after->second);
-      });
-      hits.erase(hits.begin(), pos);
     }
   } else {
     if (!r.minPriceCents && !r.maxPriceCents) return fail(Error::poison("give a query or a price range"));
