@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <algorithm>
 #include <map>
 #include <cmath>
@@ -10,6 +14,8 @@
 #include <simdjson.h>
 
 #include "debezium/decoder.h"
+#include "adapters/localfs/dir_object_store.h"
+#include "services/analytics/analytics_service.h"
 #include "services/analytics/partition_state.h"
 #include "services/analytics/reports.h"
 #include "workload/generator.h"
@@ -270,6 +276,30 @@ TEST(AnalyticsTest, AverageRoundsHalfAwayFromZeroAndKeysWriteLatestLast) {
   for (size_t i = 5; i < 10; ++i) EXPECT_TRUE(keys[i].first.ends_with("/latest.json"));
   EXPECT_EQ(keys[9].first, "analytics/summary/latest.json");
   EXPECT_NE(reports[4].body.find(R"("total_revenue":0.00)"), std::string::npos) << reports[4].body;
+}
+
+TEST(AnalyticsTest, ReportsAreFlushedEveryFlushIntervalAndAtTheEnd) {
+  auto dir = std::filesystem::temp_directory_path() / ("cdc-analytics-flush-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  localfs::DirObjectStore objects(dir);
+  AnalyticsOptions o;
+  o.flushIntervalSeconds = 300;
+  AnalyticsHandler h(objects, o);
+  const Timestamp t0{1767225600000000};
+  auto reports = [&] { return objects.listAll("analytics/summary/")->size(); };
+  ASSERT_TRUE(h.tick(t0).has_value());
+  ASSERT_TRUE(h.tick(Timestamp{t0.micros + 299'000'000}).has_value());
+  EXPECT_EQ(reports(), 0u);
+  ASSERT_TRUE(h.tick(Timestamp{t0.micros + 300'000'000}).has_value());
+  EXPECT_EQ(reports(), 2u);  // the timestamped object and latest.json
+  ASSERT_TRUE(h.tick(Timestamp{t0.micros + 450'000'000}).has_value());
+  EXPECT_EQ(reports(), 2u);
+  ASSERT_TRUE(h.tick(Timestamp{t0.micros + 601'000'000}).has_value());
+  EXPECT_EQ(reports(), 3u);
+  EXPECT_EQ(h.stats().flushes, 2u);
+  ASSERT_TRUE(h.finish().has_value());
+  EXPECT_EQ(h.stats().flushes, 3u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "services/search/searcher.h"
 #include "services/search/tokenizer.h"
 #include "support/vector_source.h"
+#include "workload/encoder.h"
 #include "workload/generator.h"
 
 namespace cdc::search {
@@ -213,6 +214,62 @@ TEST_F(SearchTest, AnswersMatchABruteForceSearch) {
   EXPECT_GT(nonEmpty, 40);
   // Accents and case: "CAFÉ" finds what "cafe" finds.
   EXPECT_EQ(searchAll("CAFÉ ", 0, INT64_MAX, 10), searchAll("cafe ", 0, INT64_MAX, 10));
+}
+
+TEST_F(SearchTest, DeletesLeaveNoPostingsAndPoisonIsDeadLettered) {
+  std::map<int64_t, Product> final;
+  auto records = catalogue(30, 100, final);
+  // A delete of product 3, then a stale update of it delivered late: it must stay deleted.
+  workload::DebeziumEncoder enc{workload::EncoderOptions{}};
+  debezium::ChangeEvent del;
+  del.table = debezium::Table::Products;
+  del.op = debezium::Op::Delete;
+  debezium::ProductRow row;
+  row.id = ProductId{3};
+  row.name = "Gone Product";
+  row.price = Money::fromCents(100);
+  row.present = debezium::kAllColumns;
+  del.before = row;
+  runtime::Record d;
+  d.topic = topics_.intern("dbserver1.public.products");
+  enc.key(debezium::Table::Products, 3, d.key.emplace());
+  d.partition = workload::kafkaPartition(*d.key, 3);  // product 3's own partition
+  d.offset = 100000;
+  d.value.emplace();
+  enc.value(del, *d.value);
+  runtime::Record stale = d;
+  stale.offset = 99999;
+  debezium::ChangeEvent upd = del;
+  upd.op = debezium::Op::Update;
+  upd.after = row;
+  upd.before.reset();
+  stale.value->clear();
+  enc.value(upd, *stale.value);
+  runtime::Record negative = stale;
+  negative.offset = 100001;
+  negative.key.reset();
+  row.id = ProductId{4};
+  row.price = Money::fromCents(-5);
+  upd.after = row;
+  negative.value->clear();
+  enc.value(upd, *negative.value);
+  records.push_back(d);
+  records.push_back(stale);
+  records.push_back(negative);
+  test::VectorSource src(records);
+  runtime::RunnerOptions ro;
+  std::atomic<bool> stop{false};
+  auto stats = runtime::Runner(src, *indexer_, *objects_, ro, stop).run();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->deadLetters, 1u);  // the negative price
+  auto item = tables_->get("product-search-index", {{"product_id", AttributeValue::n(3)}});
+  ASSERT_TRUE(item.has_value() && item->has_value());
+  EXPECT_NE(store::find(**item, "deleted"), nullptr);   // a tombstone in no index
+  EXPECT_EQ(store::find(**item, "name_lower"), nullptr);
+  EXPECT_EQ(store::find(**item, "price"), nullptr);
+  auto postings = tables_->scan({"product-search-index-postings", 100000, std::nullopt});
+  for (const auto& p : postings->items) EXPECT_NE(store::find(p, "product_id")->asIntOr(0), 3);
+  EXPECT_EQ(searchAll("gone", 0, INT64_MAX, 10).size(), 0u);
 }
 
 TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
