@@ -149,4 +149,8 @@ class TableStore {
 // The key attributes of `item` under `spec` (hash and range).
 Item keyOf(const TableSpec& spec, const Item& item);
 
+// A service's start-up: creates its missing tables when `create` (CREATE_TABLES), or fails
+// (Fatal, naming the table) when one is missing and it may not.
+Status ensureTables(TableStore& store, std::span<const TableSpec> specs, bool create);
+
 }  // namespace cdc::store

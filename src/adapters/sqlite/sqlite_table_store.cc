@@ -155,6 +155,19 @@ Status SqliteTableStore::checkKey(const TableInfo& t, const Item& key) const {
   return {};
 }
 
+Status SqliteTableStore::readItems(sqlite3_stmt* stmt, const char* what, std::vector<Item>& out) {
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
+    auto item = store::parseDynamoItem(json);
+    if (!item) return fail(item.error());
+    out.push_back(std::move(*item));
+  }
+  if (rc != SQLITE_DONE) return fail(db_->error(rc, what));
+  return {};
+}
+
 Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Item& key) {
   auto stmt = db_->prepare("SELECT item FROM " + t.sqlName + " WHERE pk = ? AND sk = ?");
   if (!stmt) return fail(stmt.error());
@@ -506,15 +519,7 @@ Result<store::Page> SqliteTableStore::query(const store::QueryRequest& request) 
   int limit = request.limit > 0 ? request.limit : kDefaultPageSize;
   sqlite3_bind_int(*stmt, col++, limit);
   store::Page page;
-  int rc;
-  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-    std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
-                          static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
-    auto item = store::parseDynamoItem(json);
-    if (!item) return fail(item.error());
-    page.items.push_back(std::move(*item));
-  }
-  if (rc != SQLITE_DONE) return fail(db_->error(rc, "query"));
+  if (auto st = readItems(*stmt, "query", page.items); !st) return fail(st.error());
   if (static_cast<int>(page.items.size()) == limit) {
     Item last = store::keyOf(spec, page.items.back());
     if (onIndex) {
@@ -549,15 +554,7 @@ Result<store::Page> SqliteTableStore::scan(const store::ScanRequest& request) {
   int limit = request.limit > 0 ? request.limit : kDefaultPageSize;
   sqlite3_bind_int(*stmt, col++, limit);
   store::Page page;
-  int rc;
-  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-    std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
-                          static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
-    auto item = store::parseDynamoItem(json);
-    if (!item) return fail(item.error());
-    page.items.push_back(std::move(*item));
-  }
-  if (rc != SQLITE_DONE) return fail(db_->error(rc, "scan"));
+  if (auto st = readItems(*stmt, "scan", page.items); !st) return fail(st.error());
   if (static_cast<int>(page.items.size()) == limit) page.lastEvaluatedKey = store::keyOf(spec, page.items.back());
   return page;
 }

@@ -52,6 +52,8 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r);
   Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r);
   Status purgeExpired(const TableInfo& t);
+  // Steps a SELECT item … statement to the end, appending the items.
+  Status readItems(sqlite3_stmt* stmt, const char* what, std::vector<store::Item>& out);
   // One conditional write in its own SQLite transaction.
   template <class Request, class Locked>
   Result<store::WriteOutcome> single(const Request& request, Locked locked);

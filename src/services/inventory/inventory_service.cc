@@ -48,17 +48,8 @@ debezium::DecoderOptions InventoryHandler::decoderOptions() const {
 }
 
 Status InventoryHandler::start() {
-  for (const auto& spec : {inventoryTableSpec(options_.table), ledgerTableSpec(options_.ledgerTable)}) {
-    if (options_.createTables) {
-      if (auto s = tables_.ensureTable(spec); !s) return s;
-    } else if (auto d = tables_.describeTable(spec.name); !d) {
-      if (d.error().kind == ErrorKind::NotFound) {
-        return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
-      }
-      return fail(d.error());
-    }
-  }
-  return {};
+  const store::TableSpec specs[] = {inventoryTableSpec(options_.table), ledgerTableSpec(options_.ledgerTable)};
+  return store::ensureTables(tables_, specs, options_.createTables);
 }
 
 std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {

@@ -4,24 +4,12 @@
 #include <string>
 
 #include "core/decimal.h"
+#include "runtime/source_position.h"
 #include "store/table_store.h"
 
 namespace cdc::inventory {
 
-// Where a change sits in its Kafka partition; orders the changes of one key.
-struct SourcePos {
-  int32_t partition = -1;
-  int64_t offset = -1;
-  int64_t tsMs = 0;  // source commit time, to compare across partitions (after a repartition)
-
-  bool known() const { return offset >= 0; }
-  // True when a change at `incoming` comes after one at this position.
-  bool before(const SourcePos& incoming) const {
-    if (!known()) return true;
-    if (incoming.partition == partition) return incoming.offset > offset;
-    return incoming.tsMs >= tsMs;
-  }
-};
+using runtime::SourcePos;
 
 // One product's inventory, as kept in the `inventory-realtime` item. Available stock is the
 // database's stock_quantity (`db_stock`, set by product changes) minus what live order items

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/time.h"
+#include "runtime/source_position.h"
 #include "services/search/tokenizer.h"
 
 namespace cdc::search {
@@ -18,16 +19,7 @@ using store::AttributeValue;
 using store::Condition;
 using store::Item;
 
-struct Position {
-  int32_t partition = -1;
-  int64_t offset = -1;
-  int64_t tsMs = 0;
-  bool before(const Position& incoming) const {
-    if (offset < 0) return true;
-    if (incoming.partition == partition) return incoming.offset > offset;
-    return incoming.tsMs >= tsMs;
-  }
-};
+using Position = runtime::SourcePos;
 
 Position storedPosition(const Item& item) {
   Position p;
@@ -73,18 +65,9 @@ debezium::DecoderOptions IndexerHandler::decoderOptions() const {
 }
 
 Status IndexerHandler::start() {
-  for (const auto& spec : {itemTableSpec(options_.tables.items), postingTableSpec(options_.tables.postings),
-                           tokenTableSpec(options_.tables.tokens)}) {
-    if (options_.createTables) {
-      if (auto s = tables_.ensureTable(spec); !s) return s;
-    } else if (auto d = tables_.describeTable(spec.name); !d) {
-      if (d.error().kind == ErrorKind::NotFound) {
-        return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
-      }
-      return fail(d.error());
-    }
-  }
-  return {};
+  const store::TableSpec specs[] = {itemTableSpec(options_.tables.items), postingTableSpec(options_.tables.postings),
+                                    tokenTableSpec(options_.tables.tokens)};
+  return store::ensureTables(tables_, specs, options_.createTables);
 }
 
 Status IndexerHandler::writePostings(std::vector<store::WriteRequest>& requests) {
