@@ -131,6 +131,12 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     for (auto& item : *got) stored[store::find(item, "product_id")->asIntOr(0)] = std::move(item);
   }
 
+  // The postings of every product first (shared BatchWrites), then the vocabulary, then the
+  // items: an item is written only once the postings it names are, so a crash in between
+  // leaves the old item, and the replay writes the same postings again.
+  std::vector<store::WriteRequest> postings;
+  std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
+  std::vector<store::PutRequest> items;
   for (const auto& [id, index] : last) {
     const runtime::InputEvent& e = events[index];
     Position pos{e.record->partition, e.record->offset, e.change.source.tsMs};
@@ -145,35 +151,17 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
     std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
 
-    std::vector<store::WriteRequest> postings;
-    std::vector<std::string> newVocabulary;
     for (const auto& [token, weight] : after) {
       auto b = before.find(token);
       if (b != before.end() && b->second == weight) continue;
       postings.push_back({store::WriteRequest::Kind::Put,
                           {{"token", AttributeValue::s(token)}, {"product_id", AttributeValue::n(id)}, {"weight", AttributeValue::n(weight)}}});
-      if (!knownTokens_.contains(token)) newVocabulary.push_back(token);
+      if (!knownTokens_.contains(token)) newVocabulary.insert(token);
     }
     for (const auto& [token, weight] : before) {
       if (after.contains(token)) continue;
       postings.push_back({store::WriteRequest::Kind::Delete, {{"token", AttributeValue::s(token)}, {"product_id", AttributeValue::n(id)}}});
     }
-    if (auto s = writePostings(postings); !s) return s;
-    if (!newVocabulary.empty()) {
-      std::vector<store::WriteRequest> vocab;
-      for (const auto& t : newVocabulary) {
-        vocab.push_back({store::WriteRequest::Kind::Put, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}});
-      }
-      for (size_t b = 0; b < vocab.size(); b += 25) {
-        auto span = std::span<const store::WriteRequest>(vocab).subspan(b, std::min<size_t>(25, vocab.size() - b));
-        auto r = tables_.batchWrite(options_.tables.tokens, span);
-        if (!r) return fail(r.error());
-        if (!r->empty()) return fail(Error::retry("vocabulary writes unprocessed"));
-        stats_.tokenWrites += span.size();
-      }
-      knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
-    }
-
     Item next{{"product_id", AttributeValue::n(id)},
               {"src_partition", AttributeValue::n(pos.partition)},
               {"src_offset", AttributeValue::n(pos.offset)},
@@ -202,7 +190,24 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);
     }
     Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
-    auto w = tables_.put({options_.tables.items, std::move(next), cond});
+    items.push_back({options_.tables.items, std::move(next), cond});
+  }
+
+  if (auto s = writePostings(postings); !s) return s;
+  std::vector<store::WriteRequest> vocab;
+  for (const auto& t : newVocabulary) {
+    vocab.push_back({store::WriteRequest::Kind::Put, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}});
+  }
+  for (size_t b = 0; b < vocab.size(); b += 25) {
+    auto span = std::span<const store::WriteRequest>(vocab).subspan(b, std::min<size_t>(25, vocab.size() - b));
+    auto r = tables_.batchWrite(options_.tables.tokens, span);
+    if (!r) return fail(r.error());
+    if (!r->empty()) return fail(Error::retry("vocabulary writes unprocessed"));
+    stats_.tokenWrites += span.size();
+  }
+  knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
+  for (auto& put : items) {
+    auto w = tables_.put(put);
     if (!w) return fail(w.error());
     ++stats_.itemWrites;
     if (w->conditionFailed) {
