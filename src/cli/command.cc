@@ -19,6 +19,11 @@ void bindSettings(Command& command) {
     if (!s.env.empty()) help += " [env " + std::string(s.env) + "]";
     if (!s.defaultValue.empty()) help += " (default " + std::string(s.defaultValue) + ")";
     std::string key(s.name);
+    if (s.kind == config::Kind::Switch) {
+      command.app->add_flag_function(
+          "--" + key, [&command, key](std::int64_t) { command.flags.insert_or_assign(key, "true"); }, help);
+      continue;
+    }
     auto* opt = command.app->add_option_function<std::string>(
         "--" + key, [&command, key](const std::string& v) { command.flags.insert_or_assign(key, v); }, help);
     if (s.kind == config::Kind::Choice) {

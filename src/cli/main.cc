@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   addServices(app, commands);
   addSearch(app, commands);
   addGenerate(app, commands);
+  addProduce(app, commands);
   addDemo(app, commands);
   addDump(app, commands);
   addDlq(app, commands);

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "adapters/kafka/alert_publisher.h"
+#include "adapters/kafka/kafka_source.h"
 #include "adapters/replay/replay_source.h"
 #include "core/log.h"
 #include "runtime/dead_letter.h"
@@ -27,9 +30,22 @@ workload::WorkloadOptions workloadOptions(const config::Config& c);
 namespace {
 
 std::unique_ptr<runtime::Handler> makeInventory(const config::Config& c, ServiceContext& ctx) {
-  // The sink outlives the handler: both live until the process ends.
-  static inventory::LogAlertSink logAlerts;
-  return std::make_unique<inventory::InventoryHandler>(*ctx.tables, logAlerts, inventoryOptions(c));
+  auto logAlerts = std::make_shared<inventory::LogAlertSink>();
+  ctx.resources.push_back(logAlerts);
+  inventory::AlertSink* sink = logAlerts.get();
+  // With a Kafka producer configured, alerts also go to ALERTS_TOPIC (empty disables).
+  if (c.has("bootstrap-servers") && c.has("alerts-topic") && !c.str("alerts-topic").empty()) {
+    kafka::Properties props = kafkaProperties(c);
+    kafka::setDefault(props, "client.id", "inventory-service-alerts");
+    auto producer = kafka::KafkaProducer::open(std::move(props));
+    if (!producer) throw config::ConfigError(producer.error().message);
+    auto kafkaAlerts = std::make_shared<kafka::KafkaAlertSink>(std::move(*producer), c.str("alerts-topic"));
+    auto both = std::make_shared<kafka::FanoutAlertSink>(std::vector<inventory::AlertSink*>{logAlerts.get(), kafkaAlerts.get()});
+    ctx.resources.push_back(kafkaAlerts);
+    ctx.resources.push_back(both);
+    sink = both.get();
+  }
+  return std::make_unique<inventory::InventoryHandler>(*ctx.tables, *sink, inventoryOptions(c));
 }
 
 std::string inventorySummary(const runtime::Handler& h) {
@@ -92,6 +108,34 @@ std::shared_ptr<void> searchApi(const config::Config& c) {
   log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(api->server.port()), true}, {"path", "/search"}});
   return api;
 }
+
+// Bounds a graceful stop: once SIGTERM/SIGINT has asked for one, the runner finishes and
+// commits the batch in hand; if that takes longer than the grace period (a store that does
+// not answer), the process exits with status 1 and the uncommitted batch is delivered again
+// to whoever owns its partitions next. Kubernetes sends SIGKILL after its own grace period.
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(std::chrono::seconds grace)
+      : thread_([this, grace](std::stop_token stop) {
+          while (!stop.stop_requested() && !runtime::Shutdown::requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+          auto deadline = std::chrono::steady_clock::now() + grace;
+          while (!stop.stop_requested()) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+              log::event(spdlog::level::err, "shutdown_grace_exceeded",
+                         {{"grace_seconds", std::to_string(grace.count()), true},
+                          {"detail", "exiting without committing the batch in hand; it will be delivered again"}});
+              std::fflush(stderr);
+              ::_exit(kExitFailure);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
 
 std::vector<int32_t> replayPartitions(const config::Config& c) {
   std::vector<int32_t> out;
@@ -197,6 +241,15 @@ std::vector<std::string> serviceTopics(const ServiceDefinition& service, const c
   return topics;
 }
 
+kafka::Properties kafkaProperties(const config::Config& c) {
+  kafka::Properties props;
+  for (const auto& [name, value] : c.kafkaPassthrough()) props.push_back({name, value, kafka::environmentName(name)});
+  if (c.has("bootstrap-servers")) {
+    kafka::setProperty(props, "bootstrap.servers", c.str("bootstrap-servers"), c.origin("bootstrap-servers"));
+  }
+  return props;
+}
+
 ServiceContext openContext(const config::Config& c) {
   ServiceContext ctx;
   ctx.tables = openTableStore(c.str("store"), c.origin("store"));
@@ -211,6 +264,7 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   ro.progress = ::isatty(STDERR_FILENO);
   runtime::Shutdown::install();
   log::event(spdlog::level::info, "service_start", {{"service", service.name}, {"source", source.describe()}});
+  ShutdownWatchdog watchdog(std::chrono::seconds(c.has("shutdown-grace") ? c.integer("shutdown-grace") : 25));
   runtime::Runner runner(source, handler, deadLetters, ro, runtime::Shutdown::flag());
   auto stats = runner.run();
   if (!stats) {
@@ -223,6 +277,30 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   return kExitOk;
 }
 
+namespace {
+
+std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& service, const config::Config& c,
+                                                 std::vector<std::string> topics) {
+  if (!c.has("bootstrap-servers")) {
+    throw config::ConfigError("--source kafka: KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
+  }
+  kafka::KafkaSourceOptions o;
+  o.properties = kafkaProperties(c);
+  if (c.has("group-id")) {
+    kafka::setProperty(o.properties, "group.id", c.str("group-id"), c.origin("group-id"));
+  } else {
+    kafka::setProperty(o.properties, "group.id", service.name + "-group", "default");
+  }
+  kafka::setDefault(o.properties, "client.id", service.name);
+  o.topics = std::move(topics);
+  o.untilCaughtUp = c.has("until-caught-up") && c.boolean("until-caught-up");
+  auto source = kafka::KafkaSource::open(std::move(o));
+  if (!source) throw config::ConfigError(source.error().message);
+  return std::move(*source);
+}
+
+}  // namespace
+
 void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   for (const auto& service : serviceDefinitions()) {
     auto cmd = std::make_unique<Command>();
@@ -232,7 +310,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
     const ServiceDefinition* def = &service;
     cmd->run = [def](const config::Config& c) {
       auto topics = serviceTopics(*def, c);
-      std::string source = c.has("source") ? c.str("source") : (std::getenv("KAFKA_BOOTSTRAP_SERVERS") ? "kafka" : "generate");
+      std::string source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
       std::unique_ptr<runtime::Source> src;
       if (source.starts_with("file:")) {
         auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(c));
@@ -241,7 +319,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       } else if (source == "generate") {
         src = std::make_unique<workload::GeneratorSource>(workloadOptions(c), topics);
       } else if (source == "kafka") {
-        throw config::ConfigError("--source kafka: this build has no Kafka source yet; use --source file:PATH or generate");
+        src = openKafkaSource(*def, c, std::move(topics));
       } else {
         throw config::ConfigError("--source: expected kafka, file:PATH or generate, got '" + source + "'");
       }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/kafka/kafka_config.h"
 #include "cli/command.h"
 #include "runtime/handler.h"
 #include "runtime/runner.h"
@@ -18,6 +19,8 @@ namespace cdc::cli {
 struct ServiceContext {
   std::unique_ptr<store::TableStore> tables;
   std::unique_ptr<store::ObjectStore> objects;
+  // Whatever else a handler refers to (alert sinks, producers), kept as long as the context.
+  std::vector<std::shared_ptr<void>> resources;
 };
 
 // A service: its default topics and how to build its handler.
@@ -39,6 +42,8 @@ const ServiceDefinition* findService(std::string_view nameOrCommand);
 // The topics a service consumes: KAFKA_TOPICS, or its tables under TOPIC_PREFIX.
 std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c);
 ServiceContext openContext(const config::Config& c);
+// librdkafka properties: every KAFKA_* passthrough variable and --bootstrap-servers.
+kafka::Properties kafkaProperties(const config::Config& c);
 // The decoding rules for messages without a schema (SCHEMALESS_DECIMALS, DECIMAL_SCALE, …).
 debezium::DecoderOptions decoderOptions(const config::Config& c);
 inventory::InventoryOptions inventoryOptions(const config::Config& c);

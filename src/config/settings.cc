@@ -52,6 +52,21 @@ const std::vector<Setting>& table() {
        Kind::PositiveInt, {}, kAllServices},
       {"topics", "KAFKA_TOPICS", "", "Topics to consume, comma-separated (default: the service's tables under --topic-prefix)",
        Kind::String, {}, kServices},
+      {"bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", "",
+       "Kafka brokers (host:port,…); any other KAFKA_* variable passes to librdkafka (KAFKA_SECURITY_PROTOCOL -> security.protocol)",
+       Kind::String, {}, {"inventory", "analytics", "search-indexer", "produce"}},
+      {"group-id", "KAFKA_GROUP_ID", "", "Consumer group (default: <service>-group, e.g. inventory-service-group)",
+       Kind::String, {}, {"inventory", "analytics", "search-indexer"}},
+      {"until-caught-up", "", "",
+       "With --source kafka: stop, after committing, once every assigned partition has reached the end offset it had at start",
+       Kind::Switch, {}, {"inventory", "analytics", "search-indexer"}},
+      {"shutdown-grace", "SHUTDOWN_GRACE", "25",
+       "Seconds a SIGTERM/SIGINT stop may take to finish and commit in-flight work before the process exits anyway",
+       Kind::PositiveInt, {}, {"inventory", "analytics", "search-indexer"}},
+      {"alerts-topic", "ALERTS_TOPIC", "inventory.low-stock-alerts",
+       "Kafka topic for low-stock alerts (JSON, keyed by product id) when KAFKA_BOOTSTRAP_SERVERS is set; empty disables",
+       Kind::String, {}, {"inventory", "dlq replay"}},
+      {"input", "", "-", "kcat -J lines to produce (a file, or - for standard input)", Kind::String, {}, {"produce"}},
       {"topic", "KAFKA_TOPIC", "", "The search indexer's topic (the Python service's variable; KAFKA_TOPICS wins)",
        Kind::String, {}, {"search-indexer"}},
       {"table-name", "DYNAMODB_TABLE", "",
@@ -138,6 +153,7 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
       return std::nullopt;
     }
     case Kind::Bool:
+    case Kind::Switch:
       if (v == "true" || v == "false" || v == "1" || v == "0" || v == "yes" || v == "no") return std::nullopt;
       return "expected true or false, got '" + std::string(v) + "'";
     case Kind::Choice: {

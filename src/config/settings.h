@@ -13,7 +13,8 @@
 namespace cdc::config {
 
 // What values a setting accepts.
-enum class Kind : uint8_t { String, Int, PositiveInt, Bool, Choice, Uri };
+// Switch: a bare --flag on the command line (true/false in the environment).
+enum class Kind : uint8_t { String, Int, PositiveInt, Bool, Switch, Choice, Uri };
 
 // One configuration setting, declared once: its flag, its environment variable, default,
 // description and validation. --help, `cdc config` and README's table come from this list.

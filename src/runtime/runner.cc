@@ -56,9 +56,12 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
                  {{"what", what}, {"attempt", std::to_string(attempt), true}, {"error", s.error().message}});
     }
     if (stop_.load(std::memory_order_relaxed)) return s;
+    // The source stops fetching meanwhile (backpressure) and keeps its group session alive.
     auto deadline = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < deadline && !stop_.load(std::memory_order_relaxed)) {
-      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(delay, std::chrono::milliseconds(50)));
+    while (!stop_.load(std::memory_order_relaxed)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      source_.idle(std::min<std::chrono::milliseconds>(left, std::chrono::milliseconds(100)));
     }
     delay = std::min(delay * 2, options_.retryMax);
   }
@@ -91,7 +94,13 @@ Status Runner::processBatch(std::vector<Record>& records) {
 
   if (!events_.empty()) {
     Status applied = withRetry("apply", [&]() -> Status {
+      // Partitions taken away while this batch was being retried belong to their new owner,
+      // which reads them again from the committed offset: their events are not applied here.
+      if (!revokedDuringBatch_.empty()) {
+        std::erase_if(events_, [&](const InputEvent& e) { return revoked(*e.record); });
+      }
       rejected_.clear();
+      if (events_.empty()) return {};
       return handler_.apply(events_, rejected_);
     });
     if (!applied) return applied;
@@ -109,7 +118,9 @@ Status Runner::processBatch(std::vector<Record>& records) {
   }
   stats_.deadLetters += poison.size();
 
-  for (const Record& r : records) notePosition(pending_, r);
+  for (const Record& r : records) {
+    if (!revoked(r)) notePosition(pending_, r);
+  }
   stats_.records += records.size();
   ++stats_.batches;
   const Record& last = records.back();
@@ -124,9 +135,20 @@ Status Runner::commitPositions() {
   return s;
 }
 
+Runner::~Runner() { source_.setRebalanceListener(nullptr); }
+
+bool Runner::revoked(const Record& r) const {
+  if (revokedDuringBatch_.empty()) return false;
+  for (const auto& tp : revokedDuringBatch_) {
+    if (tp.partition == r.partition && tp.topic == r.topic) return true;
+  }
+  return false;
+}
+
 void Runner::onAssigned(std::span<const TopicPartition> partitions) { handler_.onAssigned(partitions); }
 
 void Runner::onRevoked(std::span<const TopicPartition> partitions) {
+  revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
   // Everything polled so far has been applied (batches are processed before the next poll),
   // so the handler persists its partition state and the positions go out before the move.
   Status s = withRetry("revoke", [&]() { return handler_.onRevoked(partitions); });
@@ -159,8 +181,11 @@ Result<RunStats> Runner::run() {
   auto lastTick = std::chrono::steady_clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
     records.clear();
+    revokedDuringBatch_.clear();
     auto polled = source_.poll(records, options_.batchSize, options_.pollTimeout);
     if (!revokeStatus_) return fail(revokeStatus_.error());
+    // Records polled before their partition was revoked in the same poll go to the new owner.
+    if (!revokedDuringBatch_.empty()) std::erase_if(records, [&](const Record& r) { return revoked(r); });
     if (!polled) {
       if (polled.error().kind != ErrorKind::Retry) return fail(polled.error());
       ++stats_.retries;
@@ -186,6 +211,7 @@ Result<RunStats> Runner::run() {
   }
   if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) return fail(s.error());
   if (auto s = commitPositions(); !s) return fail(s.error());
+  if (auto s = source_.close(); !s) return fail(s.error());
   reportProgress(true);
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   return stats_;

@@ -45,7 +45,10 @@ class Runner : private RebalanceListener {
   Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterStore, RunnerOptions options,
          const std::atomic<bool>& stop);
 
-  // Runs until the source ends or a stop is requested; a Fatal error ends it early.
+  ~Runner() override;
+
+  // Runs until the source ends or a stop is requested, then closes the source; a Fatal error
+  // ends it early.
   Result<RunStats> run();
   const RunStats& stats() const { return stats_; }
 
@@ -54,6 +57,7 @@ class Runner : private RebalanceListener {
   // Retries `op` while it fails with Retry and no stop is requested.
   Status withRetry(const char* what, const std::function<Status()>& op);
   Status commitPositions();
+  bool revoked(const Record& r) const;
   void onAssigned(std::span<const TopicPartition> partitions) override;
   void onRevoked(std::span<const TopicPartition> partitions) override;
   void reportProgress(bool final);
@@ -72,6 +76,7 @@ class Runner : private RebalanceListener {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point lastProgress_;
   Status revokeStatus_;
+  std::vector<TopicPartition> revokedDuringBatch_;  // revoked while the batch in hand was retried
 };
 
 }  // namespace cdc::runtime

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/result.h"
@@ -39,6 +40,12 @@ class Source {
   // Pause or resume delivery from partitions (backpressure).
   virtual void pause(std::span<const TopicPartition> partitions) { (void)partitions; }
   virtual void resume(std::span<const TopicPartition> partitions) { (void)partitions; }
+  // Waits while the records already polled cannot be processed yet (a store is failing or
+  // slow): a source with a session to keep (Kafka) stops fetching and keeps serving it; the
+  // next poll() resumes delivery. Rebalances may be served in here.
+  virtual void idle(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
+  // Ends consumption after the last commit (a consumer leaves its group). Called once.
+  virtual Status close() { return {}; }
   // For logs: "file:events.jsonl", "kafka:localhost:9092".
   virtual std::string describe() const = 0;
 };

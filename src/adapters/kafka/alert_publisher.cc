@@ -1,0 +1,41 @@
+#include "adapters/kafka/alert_publisher.h"
+
+#include "core/log.h"
+
+namespace cdc::kafka {
+
+KafkaAlertSink::KafkaAlertSink(std::unique_ptr<KafkaProducer> producer, std::string topic,
+                               std::chrono::milliseconds deliveryTimeout)
+    : producer_(std::move(producer)), topic_(std::move(topic)), deliveryTimeout_(deliveryTimeout) {}
+
+Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts) {
+  std::vector<std::pair<std::string, std::string>> messages;
+  messages.reserve(alerts.size());
+  for (const auto& a : alerts) messages.emplace_back(std::to_string(a.productId), a.toJson());
+  size_t queued = 0;
+  for (const auto& [key, value] : messages) {
+    auto s = producer_->produce({.topic = topic_, .key = key, .value = value});
+    if (!s) {
+      log::event(spdlog::level::err, "alert_not_published", {{"topic", topic_}, {"error", s.error().message}});
+      continue;
+    }
+    ++queued;
+  }
+  rejected_ += alerts.size() - queued;
+  if (queued == 0) return {};
+  if (auto s = producer_->flush(deliveryTimeout_); !s) {
+    // Fatal: the brokers refused some (already logged one by one); Retry: still queued, and
+    // librdkafka keeps trying until message.timeout.ms.
+    log::event(spdlog::level::err, "alerts_not_delivered", {{"topic", topic_}, {"error", s.error().message}});
+  }
+  return {};
+}
+
+Status FanoutAlertSink::publish(std::span<const inventory::LowStockAlert> alerts) {
+  for (auto* sink : sinks_) {
+    if (auto s = sink->publish(alerts); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace cdc::kafka

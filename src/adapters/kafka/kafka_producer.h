@@ -1,0 +1,53 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "adapters/kafka/kafka_config.h"
+#include "core/result.h"
+
+namespace cdc::kafka {
+
+struct OutgoingMessage {
+  std::string_view topic;
+  int32_t partition = -1;  // -1: the partitioner picks (by key)
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;  // nullopt: a tombstone
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// An idempotent Kafka producer whose delivery reports are checked: flush() waits for every
+// queued message and says how many the brokers refused since the last flush.
+// One thread produces and flushes; delivery reports are served inside produce() and flush().
+class KafkaProducer {
+ public:
+  static Result<std::unique_ptr<KafkaProducer>> open(Properties properties);
+  ~KafkaProducer();
+
+  // Queues one message; waits for room when the local queue is full.
+  Status produce(const OutgoingMessage& message);
+  // Waits until every queued message is delivered or failed. Retry when some are still
+  // undelivered at the timeout; Fatal naming the first error when some failed.
+  Status flush(std::chrono::milliseconds timeout);
+
+  uint64_t delivered() const { return delivered_.load(); }
+  uint64_t failed() const { return failed_.load(); }
+
+ private:
+  explicit KafkaProducer(rd_kafka_t* rk) : rk_(rk) {}
+  static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+
+  rd_kafka_t* rk_;  // owned
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> failed_{0};
+  uint64_t failedAtFlush_ = 0;
+  std::string firstError_;
+};
+
+}  // namespace cdc::kafka

@@ -1,0 +1,452 @@
+#include "adapters/kafka/kafka_source.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/log.h"
+
+namespace cdc::kafka {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<TopicPartition> toVector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  out.reserve(static_cast<size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+PartitionListPtr toList(const std::set<TopicPartition>& partitions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  return list;
+}
+
+std::string describePartitions(std::span<const TopicPartition> partitions) {
+  std::string out;
+  for (const auto& tp : partitions) {
+    if (!out.empty()) out += ',';
+    out += tp.topic + '[' + std::to_string(tp.partition) + ']';
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions options) {
+  Properties& props = options.properties;
+  if (!findProperty(props, "bootstrap.servers")) {
+    return fail(Error::fatal("KAFKA_BOOTSTRAP_SERVERS: not set (the Kafka source needs the brokers' addresses)"));
+  }
+  if (!findProperty(props, "group.id")) return fail(Error::fatal("KAFKA_GROUP_ID: not set"));
+  if (const auto* p = findProperty(props, "enable.auto.commit"); p && p->value != "false") {
+    return fail(Error::fatal(p->origin + ": offsets are committed once their effects are durable; "
+                                         "enable.auto.commit cannot be turned on"));
+  }
+  if (options.topics.empty()) return fail(Error::fatal("no topics to consume"));
+  setProperty(props, "enable.auto.commit", "false", "the Kafka source");
+  // End-of-partition events tell --until-caught-up where the end is, control records included.
+  setProperty(props, "enable.partition.eof", "true", "the Kafka source");
+  setDefault(props, "auto.offset.reset", "earliest");
+  setDefault(props, "partition.assignment.strategy", "cooperative-sticky");
+  setDefault(props, "statistics.interval.ms", "15000");
+  // The prefetch queue is the only buffer between the broker and a batch: keep it small.
+  setDefault(props, "queued.max.messages.kbytes", "16384");
+
+  auto conf = makeConf(props);
+  if (!conf) return fail(conf.error());
+  std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
+  rd_kafka_conf_set_opaque(conf->get(), self.get());
+  rd_kafka_conf_set_rebalance_cb(conf->get(), onRebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), onCommit);
+  rd_kafka_conf_set_stats_cb(conf->get(), onStatistics);
+  rd_kafka_conf_set_error_cb(conf->get(), onError);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err);
+  if (!rk) return fail(Error::fatal(std::string("cannot create the Kafka consumer: ") + err));
+  (void)conf->release();  // owned by rk from here on
+  self->rk_ = rk;
+  // Statistics, errors and logs go through the consumer queue, served by poll().
+  rd_kafka_poll_set_consumer(rk);
+
+  PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(self->options_.topics.size())));
+  for (const auto& t : self->options_.topics) rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(rk, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return fail(Error::fatal(std::string("cannot subscribe: ") + rd_kafka_err2str(e)));
+  }
+  self->lastRebalance_ = Clock::now();
+  log::event(spdlog::level::info, "kafka_consumer_started",
+             {{"properties", kafka::describe(self->options_.properties)}, {"librdkafka", rd_kafka_version_str()}});
+  return self;
+}
+
+KafkaSource::KafkaSource(KafkaSourceOptions options, rd_kafka_t* rk) : options_(std::move(options)), rk_(rk) {}
+
+KafkaSource::~KafkaSource() {
+  if (!rk_) return;
+  (void)close();
+  rd_kafka_destroy(rk_);
+}
+
+std::string KafkaSource::describe() const {
+  const auto* servers = findProperty(options_.properties, "bootstrap.servers");
+  const auto* group = findProperty(options_.properties, "group.id");
+  return "kafka:" + (servers ? servers->value : std::string()) + " group " + (group ? group->value : std::string());
+}
+
+bool KafkaSource::cooperative() const { return std::string_view(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE"; }
+
+void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                              void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  self->inCallback_ = true;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->assign(partitions);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    self->revoke(partitions);
+  } else {
+    log::event(spdlog::level::err, "rebalance_failed", {{"error", rd_kafka_err2str(err)}});
+    self->revoke(partitions);
+  }
+  (void)rk;
+  self->joined_ = true;
+  self->lastRebalance_ = Clock::now();
+  ++self->probe_.rebalances;
+  self->inCallback_ = false;
+}
+
+void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
+  auto tps = toVector(partitions);
+  if (cooperative()) {
+    if (ErrorPtr e{rd_kafka_incremental_assign(rk_, partitions)}) {
+      fatal_ = Error::fatal(std::string("incremental assign failed: ") + rd_kafka_error_string(e.get()));
+      return;
+    }
+  } else if (auto e = rd_kafka_assign(rk_, partitions); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fatal_ = Error::fatal(std::string("assign failed: ") + rd_kafka_err2str(e));
+    return;
+  }
+  std::set<TopicPartition> added(tps.begin(), tps.end());
+  assigned_.insert(added.begin(), added.end());
+  if (options_.untilCaughtUp) {
+    for (const auto& tp : added) {
+      int64_t low = 0, high = 0;
+      auto e = rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &low, &high, 10'000);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // Without the end offset the end-of-partition event alone decides.
+        log::event(spdlog::level::warn, "end_offset_unknown",
+                   {{"partition", describePartitions(std::span(&tp, 1))}, {"error", rd_kafka_err2str(e)}});
+        continue;
+      }
+      endOffsets_[tp] = high;
+      if (high <= low) reachedEnd_.insert(tp);
+    }
+  }
+  if (idlePaused_) pauseForIdle(added);
+  probe_.assignedPartitions = assigned_.size();
+  log::event(spdlog::level::info, "partitions_assigned",
+             {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
+  if (listener_) listener_->onAssigned(tps);
+}
+
+void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
+  auto tps = toVector(partitions);
+  std::set<TopicPartition> gone(tps.begin(), tps.end());
+  bool lost = rd_kafka_assignment_lost(rk_);
+  // The runner finishes and commits the work of these partitions before they move.
+  if (listener_) listener_->onRevoked(tps);
+  if (!lost) {
+    (void)commitSync(gone);
+  } else {
+    log::event(spdlog::level::warn, "partitions_lost",
+               {{"partitions", describePartitions(tps)}, {"detail", "the group moved on without us; nothing committed"}});
+  }
+  if (cooperative()) {
+    if (ErrorPtr e{rd_kafka_incremental_unassign(rk_, partitions)}) {
+      log::event(spdlog::level::err, "unassign_failed", {{"error", rd_kafka_error_string(e.get())}});
+    }
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+  for (const auto& tp : gone) {
+    assigned_.erase(tp);
+    durable_.erase(tp);
+    endOffsets_.erase(tp);
+    reachedEnd_.erase(tp);
+    pausedByCaller_.erase(tp);
+  }
+  std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
+  probe_.assignedPartitions = assigned_.size();
+  log::event(spdlog::level::info, "partitions_revoked",
+             {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
+}
+
+void KafkaSource::onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                           void* opaque) {
+  (void)rk;
+  auto* self = static_cast<KafkaSource*>(opaque);
+  std::string failed;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets) {
+    for (int i = 0; i < offsets->cnt; ++i) {
+      if (offsets->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      failed += std::string(failed.empty() ? "" : ", ") + offsets->elems[i].topic + '[' +
+                std::to_string(offsets->elems[i].partition) + "]: " + rd_kafka_err2str(offsets->elems[i].err);
+    }
+  } else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    failed = rd_kafka_err2str(err);
+  }
+  if (failed.empty()) {
+    ++self->probe_.commits;
+    return;
+  }
+  // A later commit carries the same positions or newer ones: nothing to redo here.
+  ++self->probe_.commitFailures;
+  log::event(spdlog::level::warn, "offset_commit_failed", {{"error", failed}});
+}
+
+int KafkaSource::onStatistics(rd_kafka_t* rk, char* json, size_t len, void* opaque) {
+  (void)rk;
+  auto* self = static_cast<KafkaSource*>(opaque);
+  std::string raw(json, len);
+  if (auto s = parseStatistics(raw)) {
+    int64_t lag = 0;
+    for (const auto& p : s->partitions) lag += std::max<int64_t>(p.consumerLag, 0);
+    log::event(spdlog::level::debug, "consumer_statistics",
+               {{"partitions", std::to_string(s->partitions.size()), true}, {"lag", std::to_string(lag), true}});
+    self->probe_.setStatistics(std::move(*s), std::move(raw));
+  } else {
+    log::event(spdlog::level::warn, "consumer_statistics_unreadable", {{"error", s.error().message}});
+  }
+  return 0;  // librdkafka frees `json`
+}
+
+void KafkaSource::onError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  ++self->probe_.errors;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char detail[512];
+    rd_kafka_fatal_error(rk, detail, sizeof detail);
+    self->fatal_ = Error::fatal(std::string("Kafka consumer fatal error: ") + detail);
+    return;
+  }
+  // Brokers going away and coming back are reported here; librdkafka reconnects by itself.
+  log::event(spdlog::level::warn, "kafka_error",
+             {{"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"reason", reason}});
+}
+
+void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& out) {
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      auto end = endOffsets_.find(tp);
+      if (end == endOffsets_.end() || m->offset >= end->second) reachedEnd_.insert(std::move(tp));
+      return;
+    }
+    ++probe_.errors;
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      char detail[512];
+      rd_kafka_fatal_error(rk_, detail, sizeof detail);
+      fatal_ = Error::fatal(std::string("Kafka consumer fatal error: ") + detail);
+      return;
+    }
+    log::event(spdlog::level::warn, "consumer_error",
+               {{"topic", m->rkt ? rd_kafka_topic_name(m->rkt) : ""}, {"error", rd_kafka_message_errstr(m)}});
+    return;
+  }
+  runtime::Record& r = out.emplace_back();
+  r.topic = topics_.intern(rd_kafka_topic_name(m->rkt));
+  r.partition = m->partition;
+  r.offset = m->offset;
+  rd_kafka_timestamp_type_t type;
+  r.timestampMs = rd_kafka_message_timestamp(m, &type);
+  if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      r.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
+    }
+  }
+  ++probe_.records;
+  if (options_.untilCaughtUp) {
+    TopicPartition tp{std::string(r.topic), r.partition};
+    if (auto end = endOffsets_.find(tp); end != endOffsets_.end() && r.offset + 1 >= end->second) {
+      reachedEnd_.insert(std::move(tp));
+    }
+  }
+}
+
+bool KafkaSource::caughtUp() const {
+  if (!joined_ || !buffered_.empty()) return false;
+  if (assigned_.empty()) return Clock::now() - lastRebalance_ >= options_.idleWithoutPartitions;
+  return std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); });
+}
+
+Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out, size_t max,
+                                             std::chrono::milliseconds timeout) {
+  if (fatal_) return fail(*fatal_);
+  if (closed_) return runtime::PollStatus::End;
+  resumeAfterIdle();
+  size_t before = out.size();
+  while (!buffered_.empty() && out.size() - before < max) {
+    out.push_back(std::move(buffered_.front()));
+    buffered_.pop_front();
+  }
+  auto deadline = Clock::now() + timeout;
+  while (out.size() - before < max) {
+    int waitMs = 0;
+    if (out.size() == before) {
+      if (options_.untilCaughtUp && caughtUp()) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) break;
+      waitMs = static_cast<int>(left);
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, waitMs);
+    if (fatal_) {
+      if (m) rd_kafka_message_destroy(m);
+      return fail(*fatal_);
+    }
+    if (!m) {
+      if (waitMs == 0) break;
+      continue;
+    }
+    MessagePtr owned(m);
+    handle(m, out);
+  }
+  if (fatal_) return fail(*fatal_);
+  if (options_.untilCaughtUp && out.size() == before && caughtUp()) return runtime::PollStatus::End;
+  return runtime::PollStatus::Ok;
+}
+
+Status KafkaSource::commit(std::span<const runtime::Position> positions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    TopicPartition tp{p.topic, p.partition};
+    // A partition that has moved on is committed by its new owner.
+    if (!assigned_.contains(tp)) continue;
+    int64_t& next = durable_[tp];
+    next = std::max(next, p.nextOffset);
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = next;
+  }
+  if (list->cnt == 0) return {};
+  // Asynchronous: a failure is reported to onCommit and made good by the next commit; the
+  // commits before a revocation and at close wait for the answer.
+  if (auto e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++probe_.commitFailures;
+    log::event(spdlog::level::warn, "offset_commit_failed", {{"error", rd_kafka_err2str(e)}});
+  }
+  return {};
+}
+
+Status KafkaSource::commitSync(const std::set<TopicPartition>& partitions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) {
+    auto it = durable_.find(tp);
+    if (it == durable_.end()) continue;
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = it->second;
+  }
+  if (list->cnt == 0) return {};
+  if (auto e = rd_kafka_commit(rk_, list.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++probe_.commitFailures;
+    log::event(spdlog::level::warn, "offset_commit_failed", {{"error", rd_kafka_err2str(e)}, {"sync", "true", true}});
+    return fail(Error::retry(std::string("offset commit failed: ") + rd_kafka_err2str(e)));
+  }
+  return {};
+}
+
+void KafkaSource::pause(std::span<const TopicPartition> partitions) {
+  std::set<TopicPartition> now;
+  for (const auto& tp : partitions) {
+    if (assigned_.contains(tp) && pausedByCaller_.insert(tp).second && !idlePaused_) now.insert(tp);
+  }
+  if (now.empty()) return;
+  auto list = toList(now);
+  rd_kafka_pause_partitions(rk_, list.get());
+}
+
+void KafkaSource::resume(std::span<const TopicPartition> partitions) {
+  std::set<TopicPartition> now;
+  for (const auto& tp : partitions) {
+    if (pausedByCaller_.erase(tp) && assigned_.contains(tp) && !idlePaused_) now.insert(tp);
+  }
+  if (now.empty()) return;
+  auto list = toList(now);
+  rd_kafka_resume_partitions(rk_, list.get());
+}
+
+void KafkaSource::pauseForIdle(const std::set<TopicPartition>& partitions) {
+  std::set<TopicPartition> now;
+  for (const auto& tp : partitions) {
+    if (!pausedByCaller_.contains(tp)) now.insert(tp);
+  }
+  if (now.empty()) return;
+  auto list = toList(now);
+  rd_kafka_pause_partitions(rk_, list.get());
+}
+
+void KafkaSource::resumeAfterIdle() {
+  if (!idlePaused_) return;
+  idlePaused_ = false;
+  probe_.paused = false;
+  std::set<TopicPartition> now;
+  for (const auto& tp : assigned_) {
+    if (!pausedByCaller_.contains(tp)) now.insert(tp);
+  }
+  if (!now.empty()) {
+    auto list = toList(now);
+    rd_kafka_resume_partitions(rk_, list.get());
+  }
+  log::event(spdlog::level::info, "consumer_resumed", {{"partitions", std::to_string(now.size()), true}});
+}
+
+void KafkaSource::idle(std::chrono::milliseconds duration) {
+  // Inside a rebalance callback (a revocation whose commit is being retried) the consumer
+  // must not be polled again.
+  if (inCallback_ || closed_ || fatal_) {
+    std::this_thread::sleep_for(duration);
+    return;
+  }
+  if (!idlePaused_) {
+    idlePaused_ = true;
+    ++probe_.pauses;
+    probe_.paused = true;
+    pauseForIdle(assigned_);
+    log::event(spdlog::level::info, "consumer_paused",
+               {{"partitions", std::to_string(assigned_.size()), true},
+                {"reason", "the batch in hand cannot be completed yet; fetching stops until it is"}});
+  }
+  auto deadline = Clock::now() + duration;
+  std::vector<runtime::Record> early;
+  while (!fatal_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, static_cast<int>(left))) {
+      MessagePtr owned(m);
+      handle(m, early);
+    }
+  }
+  // Fetched before the pause took effect: delivered by the next poll, in order.
+  for (auto& r : early) buffered_.push_back(std::move(r));
+}
+
+Status KafkaSource::close() {
+  if (closed_ || !rk_) return {};
+  Status s = commitSync(assigned_);
+  // Leaving the group revokes what is left through onRebalance (the listener commits first).
+  if (auto e = rd_kafka_consumer_close(rk_); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::event(spdlog::level::warn, "consumer_close_failed", {{"error", rd_kafka_err2str(e)}});
+  }
+  closed_ = true;
+  log::event(spdlog::level::info, "kafka_consumer_closed",
+             {{"records", std::to_string(probe_.records.load()), true},
+              {"commits", std::to_string(probe_.commits.load()), true},
+              {"commit_failures", std::to_string(probe_.commitFailures.load()), true},
+              {"rebalances", std::to_string(probe_.rebalances.load()), true}});
+  return s;
+}
+
+}  // namespace cdc::kafka

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "adapters/kafka/kafka_config.h"
+#include "adapters/kafka/kafka_statistics.h"
+#include "runtime/source.h"
+
+namespace cdc::kafka {
+
+struct KafkaSourceOptions {
+  // bootstrap.servers, group.id and anything else for librdkafka. Consumer defaults
+  // (cooperative-sticky, earliest, statistics every 15 s, a bounded prefetch queue) are added
+  // where absent; enable.auto.commit is always false.
+  Properties properties;
+  std::vector<std::string> topics;
+  // Stop (poll answers End) once every assigned partition has reached the end offset it had
+  // when it was assigned. A member left without partitions stops after `idleWithoutPartitions`.
+  bool untilCaughtUp = false;
+  std::chrono::milliseconds idleWithoutPartitions{10'000};
+};
+
+// The runtime's Source on a Kafka consumer group (librdkafka's high-level consumer).
+//
+// Offsets are committed only when the runner says their effects are durable: asynchronously
+// after each batch, synchronously before partitions are revoked and when the consumer closes.
+// Rebalances (cooperative or eager, whichever the group runs) are served inside poll()/idle():
+// the listener persists and commits the work of revoked partitions before they go, and records
+// of a revoked partition still waiting here are dropped (the next owner reads them again from
+// the committed offset). idle() pauses every assigned partition (librdkafka then drops what it
+// had prefetched and stops fetching) and keeps serving the group, so a slow or failing store
+// neither grows memory nor makes the consumer miss max.poll.interval.ms; the next poll()
+// resumes them.
+//
+// Single polling thread: every method but probe() must be called from it. librdkafka
+// callbacks (rebalance, commit, statistics) run on that thread, inside poll()/idle()/close().
+class KafkaSource final : public runtime::Source {
+ public:
+  // A property librdkafka refuses is a Fatal error naming where it came from.
+  static Result<std::unique_ptr<KafkaSource>> open(KafkaSourceOptions options);
+  // Closes the consumer (leaving the group) if close() was not called.
+  ~KafkaSource() override;
+
+  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
+                                   std::chrono::milliseconds timeout) override;
+  Status commit(std::span<const runtime::Position> positions) override;
+  void setRebalanceListener(runtime::RebalanceListener* listener) override { listener_ = listener; }
+  void pause(std::span<const TopicPartition> partitions) override;
+  void resume(std::span<const TopicPartition> partitions) override;
+  void idle(std::chrono::milliseconds duration) override;
+  Status close() override;
+  std::string describe() const override;
+
+  // Counters and librdkafka's latest statistics (consumer lag per partition); any thread.
+  const ConsumerProbe& probe() const { return probe_; }
+  // The partitions assigned now.
+  std::vector<TopicPartition> assignment() const { return {assigned_.begin(), assigned_.end()}; }
+
+ private:
+  KafkaSource(KafkaSourceOptions options, rd_kafka_t* rk);
+
+  static void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                          void* opaque);
+  static void onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                       void* opaque);
+  static int onStatistics(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+
+  void assign(rd_kafka_topic_partition_list_t* partitions);
+  void revoke(rd_kafka_topic_partition_list_t* partitions);
+  // A message or an event from the consumer queue: records go to `out`.
+  void handle(rd_kafka_message_t* message, std::vector<runtime::Record>& out);
+  Status commitSync(const std::set<TopicPartition>& partitions);
+  void pauseForIdle(const std::set<TopicPartition>& partitions);
+  void resumeAfterIdle();
+  bool caughtUp() const;
+  bool cooperative() const;
+
+  KafkaSourceOptions options_;
+  rd_kafka_t* rk_;  // owned: rd_kafka_consumer_close() then rd_kafka_destroy() in the destructor
+  runtime::RebalanceListener* listener_ = nullptr;
+  runtime::TopicInterner topics_;
+  std::set<TopicPartition> assigned_;
+  std::set<TopicPartition> pausedByCaller_;
+  bool idlePaused_ = false;
+  std::map<TopicPartition, int64_t> durable_;       // next offsets the runner reported durable
+  std::map<TopicPartition, int64_t> endOffsets_;    // --until-caught-up: the end at assignment
+  std::set<TopicPartition> reachedEnd_;
+  std::deque<runtime::Record> buffered_;           // delivered while idle (before the pause took)
+  bool joined_ = false;
+  std::chrono::steady_clock::time_point lastRebalance_;
+  bool inCallback_ = false;
+  bool closed_ = false;
+  std::optional<Error> fatal_;
+  ConsumerProbe probe_;
+};
+
+}  // namespace cdc::kafka

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace cdc::kafka {
+
+// One assigned partition as librdkafka's statistics describe it.
+struct PartitionStatistics {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t consumerLag = -1;      // high watermark (or last stable offset) minus committed offset; -1 unknown
+  int64_t highWatermark = -1;
+  int64_t committedOffset = -1;
+  int64_t position = -1;         // next offset the application will be given
+  int64_t fetchQueueMessages = 0;  // pre-fetched, not yet polled
+  int64_t fetchQueueBytes = 0;
+  std::string fetchState;        // "active", "stopped" (paused), …
+};
+
+// The numbers of one librdkafka statistics event (statistics.interval.ms).
+struct ConsumerStatistics {
+  int64_t timestampMicros = 0;
+  int64_t receivedMessages = 0;   // rxmsgs: fetched from brokers since start
+  int64_t receivedBytes = 0;      // rxmsg_bytes
+  int64_t rebalances = 0;         // cgrp.rebalance_cnt
+  std::string groupState;         // cgrp.state ("up" once joined)
+  std::vector<PartitionStatistics> partitions;  // assigned partitions only, by topic and partition
+};
+
+// Parses librdkafka's statistics JSON (STATISTICS.md); keeps only the partitions this consumer
+// has been assigned (the ones with a desired/assigned fetch state).
+Result<ConsumerStatistics> parseStatistics(std::string_view json);
+
+// What the consumer counts for the metrics layer: written by the polling thread (and by
+// librdkafka's statistics callback, which runs on it), read from any thread.
+class ConsumerProbe {
+ public:
+  std::atomic<uint64_t> records{0};
+  std::atomic<uint64_t> rebalances{0};
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> commitFailures{0};
+  std::atomic<uint64_t> pauses{0};          // times the consumer paused its partitions for backpressure
+  std::atomic<bool> paused{false};          // partitions paused right now
+  std::atomic<uint64_t> assignedPartitions{0};
+  std::atomic<uint64_t> errors{0};          // consumer errors reported by librdkafka
+
+  void setStatistics(ConsumerStatistics s, std::string raw) {
+    std::lock_guard lock(mutex_);
+    statistics_ = std::move(s);
+    raw_ = std::move(raw);
+  }
+  // The latest statistics (empty until the first statistics.interval.ms has passed).
+  ConsumerStatistics statistics() const {
+    std::lock_guard lock(mutex_);
+    return statistics_;
+  }
+  // librdkafka's whole statistics document, for anything the parsed numbers leave out.
+  std::string rawStatistics() const {
+    std::lock_guard lock(mutex_);
+    return raw_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  ConsumerStatistics statistics_;
+  std::string raw_;
+};
+
+}  // namespace cdc::kafka

@@ -1,0 +1,331 @@
+// The Kafka source and the alert publisher against the real broker that `scripts/stack up
+// kafka` starts: delivery order, commits after durable effects, --until-caught-up, pausing
+// while the store fails, consumer lag from librdkafka's statistics, delivery reports.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "adapters/kafka/alert_publisher.h"
+#include "adapters/kafka/kafka_source.h"
+#include "adapters/localfs/dir_object_store.h"
+#include "adapters/replay/replay_source.h"
+#include "runtime/runner.h"
+#include "support/run.h"
+#include "support/stack.h"
+
+namespace cdc::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct Seen {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  friend bool operator==(const Seen&, const Seen&) = default;
+};
+
+// Records what it applies; fails with Retry (a store that does not answer) for the first
+// `stallFor` after its first call.
+class RecordingHandler final : public runtime::Handler {
+ public:
+  std::string_view serviceName() const override { return "recording-service"; }
+  Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>&) override {
+    auto now = std::chrono::steady_clock::now();
+    if (!firstCall_) firstCall_ = now;
+    if (now - *firstCall_ < stallFor) {
+      ++failures;
+      if (onStall) onStall(now - *firstCall_);
+      return fail(Error::retry("store unavailable"));
+    }
+    for (const auto& e : events) seen.push_back({std::string(e.record->topic), e.record->partition, e.record->offset});
+    return {};
+  }
+  Status onRevoked(std::span<const TopicPartition> partitions) override {
+    if (!finished) revokedBeforeFinish += partitions.size();
+    return {};
+  }
+  Status finish() override {
+    finished = true;
+    return {};
+  }
+
+  std::chrono::milliseconds stallFor{0};
+  std::function<void(std::chrono::steady_clock::duration)> onStall;
+  std::vector<Seen> seen;
+  uint64_t failures = 0;
+  size_t revokedBeforeFinish = 0;
+  bool finished = false;
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> firstCall_;
+};
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = kafkaBootstrap();
+    ASSERT_FALSE(bootstrap_.empty()) << "no Kafka broker: run scripts/stack up kafka";
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    prefix_ = "src" + std::to_string(::getpid()) + "-" + name;
+    dir_ = fs::temp_directory_path() / ("cdc-kafka-" + prefix_);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Generates a workload under this test's topic prefix and produces it to the broker.
+  void produceWorkload(const std::string& flags) {
+    workload_ = (dir_ / "events.jsonl").string();
+    auto g = run(cdcBinary() + " generate " + flags + " --topic-prefix " + prefix_ + " > " + workload_, false);
+    ASSERT_EQ(g.exitCode, 0);
+    auto p = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + workload_);
+    ASSERT_EQ(p.exitCode, 0) << p.out;
+  }
+
+  // The non-tombstone records of `topics` in the workload file, in file order.
+  std::vector<Seen> expected(const std::vector<std::string>& topics) {
+    auto src = replay::ReplaySource::open(workload_, topics);
+    EXPECT_TRUE(src.has_value());
+    std::vector<Seen> out;
+    std::vector<runtime::Record> batch;
+    while (true) {
+      batch.clear();
+      auto st = (*src)->poll(batch, 4096, 0ms);
+      for (const auto& r : batch) {
+        if (r.value) out.push_back({std::string(r.topic), r.partition, r.offset});
+      }
+      if (!st || *st == runtime::PollStatus::End) break;
+    }
+    return out;
+  }
+
+  kafka::KafkaSourceOptions options(const std::string& group, std::vector<std::string> topics) {
+    kafka::KafkaSourceOptions o;
+    o.properties = {{"bootstrap.servers", bootstrap_, "test"}, {"group.id", prefix_ + "-" + group, "test"}};
+    o.topics = std::move(topics);
+    return o;
+  }
+
+  std::string topic(const std::string& table) const { return prefix_ + ".public." + table; }
+
+  std::string bootstrap_;
+  std::string prefix_;
+  fs::path dir_;
+  std::string workload_;
+};
+
+// Records of each partition in the order of the partition.
+std::map<std::pair<std::string, int32_t>, std::vector<int64_t>> byPartition(const std::vector<Seen>& seen) {
+  std::map<std::pair<std::string, int32_t>, std::vector<int64_t>> out;
+  for (const auto& s : seen) out[{s.topic, s.partition}].push_back(s.offset);
+  return out;
+}
+
+TEST_F(KafkaSourceTest, DeliversEveryRecordOnceInPartitionOrderCommitsAndStopsWhenCaughtUp) {
+  produceWorkload("--products 150 --orders 1500");
+  std::vector<std::string> topics{topic("products"), topic("order_items")};
+  localfs::DirObjectStore dlq((dir_ / "lake").string());
+  std::atomic<bool> stop{false};
+
+  auto source = kafka::KafkaSource::open([&] {
+    auto o = options("g", topics);
+    o.untilCaughtUp = true;
+    return o;
+  }());
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+  RecordingHandler handler;
+  {
+    runtime::Runner runner(**source, handler, dlq, {}, stop);
+    auto stats = runner.run();
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_EQ(stats->deadLetters, 0u);
+  }
+  auto want = expected(topics);
+  ASSERT_GT(want.size(), 1000u);
+  EXPECT_EQ(byPartition(handler.seen), byPartition(want));
+  EXPECT_EQ(handler.seen.size(), want.size()) << "every record once";
+  EXPECT_EQ(handler.revokedBeforeFinish, 0u);
+  EXPECT_GE((*source)->probe().commits.load(), 1u);
+  EXPECT_EQ((*source)->probe().commitFailures.load(), 0u);
+  source->reset();
+
+  // The group's committed offsets are at the end: a new member finds nothing left to do.
+  auto again = kafka::KafkaSource::open([&] {
+    auto o = options("g", topics);
+    o.untilCaughtUp = true;
+    return o;
+  }());
+  ASSERT_TRUE(again.has_value());
+  RecordingHandler second;
+  runtime::Runner runner(**again, second, dlq, {}, stop);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(stats->records, 0u);
+  EXPECT_TRUE(second.seen.empty());
+}
+
+TEST_F(KafkaSourceTest, AFailingStorePausesThePartitionsAndKeepsTheGroupSession) {
+  produceWorkload("--products 200 --orders 3000");
+  std::vector<std::string> topics{topic("products"), topic("order_items")};
+  localfs::DirObjectStore dlq((dir_ / "lake").string());
+  std::atomic<bool> stop{false};
+
+  auto o = options("g", topics);
+  o.untilCaughtUp = true;
+  // A member that does not poll for 7 s is expelled from the group: the store stalls for 12 s.
+  o.properties.push_back({"session.timeout.ms", "6000", "test"});
+  o.properties.push_back({"heartbeat.interval.ms", "1000", "test"});
+  o.properties.push_back({"max.poll.interval.ms", "7000", "test"});
+  o.properties.push_back({"statistics.interval.ms", "500", "test"});
+  auto source = kafka::KafkaSource::open(std::move(o));
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+
+  RecordingHandler handler;
+  handler.stallFor = 12s;
+  bool pausedDuringStall = false;
+  int64_t prefetchedLate = -1;  // pre-fetched messages librdkafka holds, late in the stall
+  size_t partitionsLate = 0;
+  handler.onStall = [&](std::chrono::steady_clock::duration stalled) {
+    if (stalled > 2s) pausedDuringStall = (*source)->probe().paused.load();
+    if (stalled > 9s) {
+      auto s = (*source)->probe().statistics();
+      prefetchedLate = 0;
+      for (const auto& p : s.partitions) prefetchedLate += p.fetchQueueMessages;
+      partitionsLate = s.partitions.size();
+    }
+  };
+  runtime::RunnerOptions ro;
+  ro.retryInitial = 100ms;
+  ro.retryMax = 1s;
+  {
+    runtime::Runner runner(**source, handler, dlq, ro, stop);
+    auto stats = runner.run();
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  }
+  EXPECT_GT(handler.failures, 5u);
+  EXPECT_TRUE(pausedDuringStall);
+  EXPECT_GE((*source)->probe().pauses.load(), 1u);
+  EXPECT_EQ(handler.revokedBeforeFinish, 0u) << "the member kept its partitions through the stall";
+  EXPECT_EQ(partitionsLate, 6u);
+  EXPECT_EQ(prefetchedLate, 0) << "paused partitions hold no pre-fetched messages";
+  auto want = expected(topics);
+  EXPECT_EQ(byPartition(handler.seen), byPartition(want));
+  EXPECT_EQ(handler.seen.size(), want.size());
+}
+
+TEST_F(KafkaSourceTest, ConsumerLagPerPartitionComesFromTheStatistics) {
+  produceWorkload("--products 300 --orders 10");
+  std::vector<std::string> topics{topic("products")};
+  auto want = byPartition(expected(topics));
+  std::map<int32_t, int64_t> ends;  // the generator's offsets are the topic's: it was empty
+  for (const auto& [tp, offsets] : want) ends[tp.second] = offsets.back() + 1;
+
+  auto o = options("g", topics);
+  o.properties.push_back({"statistics.interval.ms", "500", "test"});
+  auto source = kafka::KafkaSource::open(std::move(o));
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+  std::vector<runtime::Record> records;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (records.size() < 120 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*source)->poll(records, 120 - records.size(), 200ms).has_value());
+  }
+  ASSERT_EQ(records.size(), 120u);
+  std::map<int32_t, int64_t> next;
+  for (const auto& r : records) next[r.partition] = std::max(next[r.partition], r.offset + 1);
+  std::vector<runtime::Position> positions;
+  for (const auto& [p, n] : next) positions.push_back({topic("products"), p, n});
+  ASSERT_TRUE((*source)->commit(positions).has_value());
+
+  // Statistics arrive while the consumer is served; wait for one that has seen the commit.
+  kafka::ConsumerStatistics s;
+  deadline = std::chrono::steady_clock::now() + 20s;
+  auto settled = [&] {
+    if (s.partitions.size() != 3) return false;
+    for (const auto& p : s.partitions) {
+      if (p.committedOffset != (next.contains(p.partition) ? next[p.partition] : -1001)) return false;
+    }
+    return true;
+  };
+  while (std::chrono::steady_clock::now() < deadline) {
+    (*source)->idle(250ms);
+    s = (*source)->probe().statistics();
+    if (settled()) break;
+  }
+  ASSERT_EQ(s.partitions.size(), 3u) << (*source)->probe().rawStatistics().substr(0, 2000);
+  int64_t totalLag = 0;
+  for (const auto& p : s.partitions) {
+    SCOPED_TRACE(p.partition);
+    EXPECT_EQ(p.topic, topic("products"));
+    EXPECT_EQ(p.highWatermark, ends[p.partition]);
+    if (next.contains(p.partition)) {
+      EXPECT_EQ(p.committedOffset, next[p.partition]);
+      EXPECT_EQ(p.consumerLag, ends[p.partition] - next[p.partition]);
+    }
+    totalLag += p.consumerLag;
+  }
+  int64_t total = 0;
+  for (const auto& [p, e] : ends) total += e;
+  if (next.size() == 3) {
+    EXPECT_EQ(totalLag, total - 120);
+  }
+  EXPECT_GT(s.receivedMessages, 0);
+  EXPECT_EQ(s.groupState, "up");
+}
+
+TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
+  std::string alertsTopic = prefix_ + ".alerts";
+  auto producer = kafka::KafkaProducer::open({{"bootstrap.servers", bootstrap_, "test"}});
+  ASSERT_TRUE(producer.has_value()) << producer.error().message;
+  kafka::KafkaAlertSink sink(std::move(*producer), alertsTopic);
+  std::vector<inventory::LowStockAlert> alerts = {
+      {.productId = 7, .name = "Kaffeemühle 7", .stock = 9, .threshold = 10, .sourceTsMs = 1767225600123},
+      {.productId = 8, .name = "Desk Lamp", .stock = 0, .threshold = 10, .sourceTsMs = 1767225600124},
+      {.productId = 7, .name = "Kaffeemühle 7", .stock = 3, .threshold = 10, .sourceTsMs = 1767225600125},
+  };
+  ASSERT_TRUE(sink.publish(alerts).has_value());
+  EXPECT_EQ(sink.published(), 3u);
+  EXPECT_EQ(sink.failed(), 0u);
+
+  auto o = options("reader", {alertsTopic});
+  o.untilCaughtUp = true;
+  auto reader = kafka::KafkaSource::open(std::move(o));
+  ASSERT_TRUE(reader.has_value());
+  std::vector<runtime::Record> got;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto st = (*reader)->poll(got, 100, 200ms);
+    ASSERT_TRUE(st.has_value());
+    if (*st == runtime::PollStatus::End) break;
+  }
+  ASSERT_EQ(got.size(), 3u);
+  std::multiset<std::string> values, want;
+  for (const auto& r : got) {
+    ASSERT_TRUE(r.key && r.value);
+    EXPECT_NE(r.value->find("\"product_id\":" + *r.key), std::string::npos) << *r.value;
+    values.insert(*r.value);
+  }
+  for (const auto& a : alerts) want.insert(a.toJson());
+  EXPECT_EQ(values, want);
+
+  // Nobody listens on port 1: the deliveries fail, are reported and counted, and publishing
+  // does not stop the inventory.
+  auto unreachable = kafka::KafkaProducer::open(
+      {{"bootstrap.servers", "127.0.0.1:1", "test"}, {"message.timeout.ms", "1500", "test"}});
+  ASSERT_TRUE(unreachable.has_value());
+  kafka::KafkaAlertSink down(std::move(*unreachable), alertsTopic, 10s);
+  EXPECT_TRUE(down.publish(std::span(alerts).first(2)).has_value());
+  EXPECT_EQ(down.published(), 0u);
+  EXPECT_EQ(down.failed(), 2u);
+}
+
+}  // namespace
+}  // namespace cdc::test
