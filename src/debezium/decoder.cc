@@ -598,7 +598,13 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   if (auto e = im.parser.iterate(data, value->size(), capacity).get(doc)) return failure(e, "value");
   json_type rootType;
   if (auto e = doc.type().get(rootType)) return failure(e, "value");
-  if (rootType == json_type::null) return DecodeStatus::Tombstone;
+  if (rootType == json_type::null) {
+    // The type is read off the first byte: only the literal null (a JSON null value) is one.
+    bool isNull = false;
+    if (auto e = doc.is_null().get(isNull); e || !isNull) return failure(DecodeErrc::InvalidJson, "value", "not JSON");
+    if (doc.current_location().error() == simdjson::SUCCESS) return failure(DecodeErrc::InvalidJson, "value", "trailing content after null");
+    return DecodeStatus::Tombstone;
+  }
   if (rootType != json_type::object) return failure(DecodeErrc::WrongType, "value", "expected a JSON object");
 
   Impl::State st;

@@ -13,14 +13,16 @@
 
 namespace cdc::test {
 
-// A shell command line running in the background, its stdout and stderr going to a file.
-// The process is killed (SIGKILL) if still running when the object goes.
+// A command running in the background (the shell execs it, so signals reach it), in `cwd`
+// when given, its stdout and stderr going to a file. It is killed (SIGKILL) if still running
+// when the object goes.
 class Process {
  public:
-  Process(const std::string& commandLine, std::string logPath) : log_(std::move(logPath)) {
+  Process(const std::string& commandLine, std::string logPath, const std::string& cwd = "") : log_(std::move(logPath)) {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);
+      if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
       std::string cmd = "exec " + commandLine + " > '" + log_ + "' 2>&1";
       ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);

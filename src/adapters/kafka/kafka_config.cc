@@ -48,6 +48,21 @@ const Property* findProperty(const Properties& props, std::string_view name) {
   return nullptr;
 }
 
+Properties producerProperties(Properties props) {
+  // librdkafka's CONFIGURATION.md marks these "C" (consumer only).
+  static constexpr std::string_view kConsumerOnly[] = {
+      "group.id", "group.instance.id", "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
+      "group.protocol.type", "coordinator.query.interval.ms", "max.poll.interval.ms", "enable.auto.commit",
+      "auto.commit.interval.ms", "enable.auto.offset.store", "queued.min.messages", "queued.max.messages.kbytes",
+      "fetch.wait.max.ms", "fetch.message.max.bytes", "max.partition.fetch.bytes", "fetch.max.bytes", "fetch.min.bytes",
+      "fetch.error.backoff.ms", "offset.store.method", "isolation.level", "consume.callback.max.messages",
+      "enable.partition.eof", "check.crcs", "auto.offset.reset"};
+  std::erase_if(props, [](const Property& p) {
+    return std::find(std::begin(kConsumerOnly), std::end(kConsumerOnly), p.name) != std::end(kConsumerOnly);
+  });
+  return props;
+}
+
 std::string environmentName(std::string_view property) {
   std::string out = "KAFKA_";
   for (char c : property) out += c == '.' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);

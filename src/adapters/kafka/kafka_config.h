@@ -25,6 +25,10 @@ void setDefault(Properties& props, std::string_view name, std::string_view value
 void setProperty(Properties& props, std::string_view name, std::string_view value, std::string_view origin);
 const Property* findProperty(const Properties& props, std::string_view name);
 
+// `props` without the consumer-only properties (group.id, session.timeout.ms, fetch.*, …) that
+// KAFKA_* variables may hold, for a producer sharing the same settings.
+Properties producerProperties(Properties props);
+
 // The environment variable a librdkafka property passes through from: security.protocol ->
 // KAFKA_SECURITY_PROTOCOL.
 std::string environmentName(std::string_view property);

@@ -8,6 +8,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::open(Properties props) {
   if (!findProperty(props, "bootstrap.servers")) {
     return fail(Error::fatal("KAFKA_BOOTSTRAP_SERVERS: not set (the Kafka producer needs the brokers' addresses)"));
   }
+  props = producerProperties(std::move(props));
   setDefault(props, "enable.idempotence", "true");
   setDefault(props, "linger.ms", "5");
   auto conf = makeConf(props);

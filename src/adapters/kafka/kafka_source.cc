@@ -75,7 +75,6 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
   if (auto e = rd_kafka_subscribe(rk, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return fail(Error::fatal(std::string("cannot subscribe: ") + rd_kafka_err2str(e)));
   }
-  self->lastRebalance_ = Clock::now();
   log::event(spdlog::level::info, "kafka_consumer_started",
              {{"properties", kafka::describe(self->options_.properties)}, {"librdkafka", rd_kafka_version_str()}});
   return self;
@@ -111,7 +110,6 @@ void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_
   }
   (void)rk;
   self->joined_ = true;
-  self->lastRebalance_ = Clock::now();
   ++self->probe_.rebalances;
   self->inCallback_ = false;
 }
@@ -280,10 +278,46 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
   }
 }
 
-bool KafkaSource::caughtUp() const {
+bool KafkaSource::caughtUp() {
   if (!joined_ || !buffered_.empty()) return false;
-  if (assigned_.empty()) return Clock::now() - lastRebalance_ >= options_.idleWithoutPartitions;
+  if (assigned_.empty()) return groupCaughtUp();
   return std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); });
+}
+
+bool KafkaSource::groupCaughtUp() {
+  auto now = Clock::now();
+  if (now - lastGroupCheck_ < std::chrono::seconds(1)) return false;
+  lastGroupCheck_ = now;
+  if (groupEnds_.empty()) {
+    for (const auto& name : options_.topics) {
+      rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+      const rd_kafka_metadata_t* md = nullptr;
+      auto e = rd_kafka_metadata(rk_, 0, topic, &md, 10'000);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+          int32_t partition = md->topics[0].partitions[i].id;
+          int64_t low = 0, high = 0;
+          if (rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            groupEnds_[{name, partition}] = high > low ? high : -1;  // -1: empty, nothing to commit
+          }
+        }
+      }
+      if (md) rd_kafka_metadata_destroy(md);
+      rd_kafka_topic_destroy(topic);
+    }
+    if (groupEnds_.empty()) return false;
+  }
+  std::set<TopicPartition> all;
+  for (const auto& [tp, end] : groupEnds_) all.insert(tp);
+  PartitionListPtr list = toList(all);
+  if (rd_kafka_committed(rk_, list.get(), 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  for (int i = 0; i < list->cnt; ++i) {
+    int64_t end = groupEnds_[{list->elems[i].topic, list->elems[i].partition}];
+    if (end >= 0 && list->elems[i].offset < end) return false;
+  }
+  log::event(spdlog::level::info, "group_caught_up",
+             {{"partitions", std::to_string(list->cnt), true}, {"detail", "no partitions of our own; the group has committed every end"}});
+  return true;
 }
 
 Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out, size_t max,
@@ -435,7 +469,9 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
 
 Status KafkaSource::close() {
   if (closed_ || !rk_) return {};
-  Status s = commitSync(assigned_);
+  // A commit refused now (a rebalance in progress) is logged by commitSync; the next owner of
+  // those partitions applies the uncommitted tail again, idempotently.
+  (void)commitSync(assigned_);
   // Leaving the group revokes what is left through onRebalance (the listener commits first).
   if (auto e = rd_kafka_consumer_close(rk_); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log::event(spdlog::level::warn, "consumer_close_failed", {{"error", rd_kafka_err2str(e)}});
@@ -446,7 +482,7 @@ Status KafkaSource::close() {
               {"commits", std::to_string(probe_.commits.load()), true},
               {"commit_failures", std::to_string(probe_.commitFailures.load()), true},
               {"rebalances", std::to_string(probe_.rebalances.load()), true}});
-  return s;
+  return {};
 }
 
 }  // namespace cdc::kafka

@@ -22,9 +22,10 @@ struct KafkaSourceOptions {
   Properties properties;
   std::vector<std::string> topics;
   // Stop (poll answers End) once every assigned partition has reached the end offset it had
-  // when it was assigned. A member left without partitions stops after `idleWithoutPartitions`.
+  // when it was assigned. A member without partitions stops once the group's committed offsets
+  // of every partition of its topics have reached the ends those partitions had when it
+  // first looked (the others have caught up for it).
   bool untilCaughtUp = false;
-  std::chrono::milliseconds idleWithoutPartitions{10'000};
 };
 
 // The runtime's Source on a Kafka consumer group (librdkafka's high-level consumer).
@@ -80,7 +81,10 @@ class KafkaSource final : public runtime::Source {
   Status commitSync(const std::set<TopicPartition>& partitions);
   void pauseForIdle(const std::set<TopicPartition>& partitions);
   void resumeAfterIdle();
-  bool caughtUp() const;
+  bool caughtUp();
+  // Without partitions of its own: whether the group has committed every partition of the
+  // subscribed topics up to its end. Asks the brokers at most once a second.
+  bool groupCaughtUp();
   bool cooperative() const;
 
   KafkaSourceOptions options_;
@@ -93,9 +97,10 @@ class KafkaSource final : public runtime::Source {
   std::map<TopicPartition, int64_t> durable_;       // next offsets the runner reported durable
   std::map<TopicPartition, int64_t> endOffsets_;    // --until-caught-up: the end at assignment
   std::set<TopicPartition> reachedEnd_;
+  std::map<TopicPartition, int64_t> groupEnds_;      // every partition of the topics, for groupCaughtUp()
+  std::chrono::steady_clock::time_point lastGroupCheck_;
   std::deque<runtime::Record> buffered_;           // delivered while idle (before the pause took)
   bool joined_ = false;
-  std::chrono::steady_clock::time_point lastRebalance_;
   bool inCallback_ = false;
   bool closed_ = false;
   std::optional<Error> fatal_;

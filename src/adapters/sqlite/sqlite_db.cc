@@ -37,12 +37,12 @@ Status Db::exec(std::string_view sql) {
   return {};
 }
 
-Result<sqlite3_stmt*> Db::prepare(const std::string& sql) {
+Result<Statement> Db::prepare(const std::string& sql) {
   auto it = statements_.find(sql);
   if (it != statements_.end()) {
     sqlite3_reset(it->second);
     sqlite3_clear_bindings(it->second);
-    return it->second;
+    return Statement(it->second);
   }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
@@ -52,7 +52,7 @@ Result<sqlite3_stmt*> Db::prepare(const std::string& sql) {
     return fail(e);
   }
   statements_.emplace(sql, stmt);
-  return stmt;
+  return Statement(stmt);
 }
 
 Error Db::error(int rc, std::string_view what) const {

@@ -4,12 +4,31 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <sqlite3.h>
 
 #include "core/result.h"
 
 namespace cdc::sqlite {
+
+// A cached prepared statement in use: reset when it goes out of scope, so that a SELECT that
+// was not stepped to its end does not hold its read transaction open. (An open read
+// transaction keeps an old WAL snapshot: another process's commit then makes every later
+// BEGIN IMMEDIATE of this connection fail with SQLITE_BUSY, however often it is retried.)
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (stmt_) sqlite3_reset(stmt_);
+  }
+  operator sqlite3_stmt*() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
 
 // An owned SQLite connection with a cache of prepared statements.
 // One connection per thread: SQLite objects are not shared between threads here.
@@ -24,8 +43,9 @@ class Db {
 
   sqlite3* handle() const { return db_; }
   Status exec(std::string_view sql);
-  // A cached prepared statement, reset and with bindings cleared; owned by the Db.
-  Result<sqlite3_stmt*> prepare(const std::string& sql);
+  // A cached prepared statement with bindings cleared, owned by the Db; reset again when the
+  // returned Statement goes.
+  Result<Statement> prepare(const std::string& sql);
   // Maps an SQLite result code to an error: busy/locked/full/ioerr are Retry, the rest Fatal.
   Error error(int rc, std::string_view what) const;
 

@@ -214,5 +214,25 @@ TEST(SqliteTableStoreFileTest, SurvivesReopen) {
   std::filesystem::remove(path);
 }
 
+TEST(SqliteTableStoreFileTest, ConnectionsOfSeveralProcessesTakeTurnsWriting) {
+  // Replicas of a service share one file: each write must get the lock once the other's
+  // transaction is over, whatever each connection read before.
+  auto path = std::filesystem::temp_directory_path() / ("cdc-store-shared-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  auto a = SqliteTableStore::open(path.string());
+  auto b = SqliteTableStore::open(path.string());
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_TRUE((*a)->ensureTable(inventorySpec()).has_value());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE((*b)->put({"inventory-realtime", key(100 + round), std::nullopt}).has_value()) << round;
+    ASSERT_TRUE((*b)->get("inventory-realtime", key(100 + round)).has_value());
+    ASSERT_TRUE((*a)->put({"inventory-realtime", key(200 + round), std::nullopt}).has_value()) << round;
+    ASSERT_TRUE((*a)->get("inventory-realtime", key(200 + round)).has_value());
+  }
+  EXPECT_TRUE((*a)->get("inventory-realtime", key(102))->has_value());
+  EXPECT_TRUE((*b)->get("inventory-realtime", key(202))->has_value());
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace cdc::sqlite

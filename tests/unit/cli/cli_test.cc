@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
 #include "runtime/dead_letter.h"
+#include "support/process.h"
 #include "support/run.h"
 
 namespace cdc::test {
@@ -206,6 +208,26 @@ TEST_F(CliTest, DeadLettersReplayOnceTheConfigurationIsFixed) {
   auto dump = run(cdc("dump --store sqlite:inv.db --table inventory-realtime"), false);
   EXPECT_NE(dump.out.find(R"("price":"100.00")"), std::string::npos) << dump.out;
   EXPECT_NE(dump.out.find(R"("stock_quantity":40)"), std::string::npos) << dump.out;
+}
+
+TEST_F(CliTest, AStopThatOutlastsTheGracePeriodEndsTheProcess) {
+  // A replay from a pipe that stays open without data blocks in read(): the batch in hand can
+  // never finish, so after SIGTERM the grace period runs out and the process exits with 1.
+  std::string pipe = (dir_ / "pipe").string();
+  ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
+  Process writer("sleep 60 3> " + pipe, (dir_ / "writer.log").string());
+  Process service(cdcBinary() + " inventory --source file:" + pipe + " --store sqlite:" + (dir_ / "inv.db").string() +
+                      " --objects dir:" + (dir_ / "lake").string() + " --shutdown-grace 1 --log-format text",
+                  (dir_ / "service.log").string());
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  ASSERT_TRUE(service.running()) << service.output();
+  auto sent = std::chrono::steady_clock::now();
+  service.signal(SIGTERM);
+  auto code = service.wait(std::chrono::seconds(10));
+  ASSERT_TRUE(code.has_value()) << "still running 10 s after SIGTERM";
+  EXPECT_EQ(*code, 1) << service.output();
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(5));
+  EXPECT_NE(service.output().find("shutdown_grace_exceeded"), std::string::npos) << service.output();
 }
 
 }  // namespace

@@ -269,6 +269,10 @@ TEST(DecoderMalformedTest, TruncatedJson) {
 TEST(DecoderMalformedTest, NotJson) {
   Decoder d;
   EXPECT_EQ(decodeErr(d, kProducts, "hello").code, DecodeErrc::InvalidJson);
+  // Text that starts like the literal null is no tombstone.
+  for (const char* text : {"not json at all", "nope", "nullx", "null x", "n"}) {
+    EXPECT_EQ(decodeErr(d, kProducts, text).code, DecodeErrc::InvalidJson) << text;
+  }
   EXPECT_EQ(decodeErr(d, kProducts, "[1,2]").code, DecodeErrc::WrongType);
   EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"__op":"c"} {"id":2})").code, DecodeErrc::InvalidJson);
   EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"__op":"c"}})").code, DecodeErrc::InvalidJson);

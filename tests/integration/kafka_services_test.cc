@@ -1,0 +1,287 @@
+// The three services consuming from the real broker that `scripts/stack up kafka` starts, run
+// as a user runs them (`cdc <service> --source kafka`), each compared with the replay of the
+// same workload from a file: same tables, same reports, whatever the crashes, rebalances,
+// poison messages and shutdowns in between.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "support/process.h"
+#include "support/run.h"
+#include "support/stack.h"
+
+namespace cdc::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The number before `word` in a summary line ("12 records in", "3 low-stock alerts").
+int64_t numberBefore(const std::string& text, const std::string& word) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("([0-9]+) " + word))) return -1;
+  return std::stoll(m[1]);
+}
+
+class KafkaServicesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = kafkaBootstrap();
+    ASSERT_FALSE(bootstrap_.empty()) << "no Kafka broker: run scripts/stack up kafka";
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    prefix_ = "svc" + std::to_string(::getpid()) + "-" + name;
+    dir_ = fs::temp_directory_path() / ("cdc-kafka-" + prefix_);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // Generates a workload under this test's topic prefix, adds `extraLines` (kcat -J lines),
+  // and produces it all to the broker.
+  void produceWorkload(const std::string& flags, const std::string& extraLines = "") {
+    workload_ = (dir_ / "events.jsonl").string();
+    auto g = run(cdcBinary() + " generate " + flags + " --topic-prefix " + prefix_ + " > " + workload_, false);
+    ASSERT_EQ(g.exitCode, 0);
+    std::ofstream(workload_, std::ios::app) << extraLines;
+    auto p = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + workload_);
+    ASSERT_EQ(p.exitCode, 0) << p.out;
+  }
+
+  // A cdc command line against the broker, to run in this test's directory.
+  std::string cdc(const std::string& args, const std::string& env = "") const {
+    return "env KAFKA_BOOTSTRAP_SERVERS=" + bootstrap_ + " LOG_FORMAT=text " + env + " " + cdcBinary() + " " + args;
+  }
+  RunResult runHere(const std::string& commandLine, bool withStderr = true) const {
+    return run("cd " + dir_.string() + " && " + commandLine, withStderr);
+  }
+  std::string logPath(const std::string& name) const { return (dir_ / (name + ".log")).string(); }
+
+  // `cdc <service>` from Kafka in this test's group, with its own store and objects.
+  std::string consume(const std::string& service, const std::string& where, const std::string& extra = "") const {
+    std::string args = service + " --source kafka --topic-prefix " + prefix_ + " --group-id " + prefix_ + "-" + service +
+                       " --store sqlite:" + where + ".db --objects dir:" + where + "-lake " + extra;
+    if (service == "search-indexer") args += " --http-port 0";
+    // A member killed with SIGKILL holds its partitions until its session times out: 6 s (the
+    // broker's minimum, passed through to librdkafka) rather than 45 s keeps the tests short.
+    return cdc(args, "ALERTS_TOPIC=" + prefix_ + ".alerts KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000");
+  }
+
+  // What a service produced, in a form two runs can be compared by: the tables it writes
+  // (cdc dump) or its reports (latest.json of each), without what depends on the wall clock
+  // or on how work was split into batches (versions, expiry times, generated_at).
+  std::string state(const std::string& service, const std::string& where) {
+    std::string out;
+    if (service == "analytics") {
+      for (const char* folder : {"daily_sales", "product_sales", "customer_metrics", "order_status", "summary"}) {
+        std::string report = readFile(dir_ / (where + "-lake") / "analytics" / folder / "latest.json");
+        EXPECT_FALSE(report.empty()) << where << " has no " << folder << " report";
+        out += std::regex_replace(report, std::regex("\"generated_at\":\"[^\"]*\","), "") + "\n";
+      }
+      return out;
+    }
+    std::vector<std::string> tables = service == "inventory"
+                                          ? std::vector<std::string>{"inventory-realtime", "inventory-realtime-order-items"}
+                                          : std::vector<std::string>{"product-search-index", "product-search-index-postings",
+                                                                     "product-search-index-tokens"};
+    for (const auto& t : tables) {
+      auto r = runHere(cdc("dump --store sqlite:" + where + ".db --table " + t), false);
+      EXPECT_EQ(r.exitCode, 0) << t;
+      EXPECT_GT(r.out.size(), 100u) << where << ": table " << t << " is empty";
+      out += std::regex_replace(r.out, std::regex("\"(version|expires_at)\":[0-9]+,?"), "");
+    }
+    return out;
+  }
+
+  // The same workload replayed from the file: the reference.
+  std::string replayState(const std::string& service) {
+    std::string args = service + " --source file:" + workload_ + " --topic-prefix " + prefix_ +
+                       " --store sqlite:replay.db --objects dir:replay-lake";
+    if (service == "search-indexer") args += " --http-port 0";
+    auto r = run("cd " + dir_.string() + " && " + cdcBinary() + " " + args);
+    EXPECT_EQ(r.exitCode, 0) << r.out;
+    return state(service, "replay");
+  }
+
+  // Records of the service's topics in the workload file (tombstones included).
+  int64_t recordsFor(const std::string& service) const {
+    std::vector<std::string> tables = service == "inventory"   ? std::vector<std::string>{"products", "order_items"}
+                                      : service == "analytics" ? std::vector<std::string>{"orders", "order_items"}
+                                                               : std::vector<std::string>{"products"};
+    int64_t n = 0;
+    std::ifstream in(workload_);
+    std::string line;
+    while (std::getline(in, line)) {
+      for (const auto& t : tables) {
+        if (line.find("\"topic\":\"" + prefix_ + ".public." + t + "\"") != std::string::npos) ++n;
+      }
+    }
+    return n;
+  }
+
+  // Runs a consumer to the end of its partitions; returns its output.
+  std::string consumeUntilCaughtUp(const std::string& service, const std::string& where) {
+    auto r = runHere(consume(service, where, "--until-caught-up"));
+    EXPECT_EQ(r.exitCode, 0) << r.out;
+    return r.out;
+  }
+
+  // Starts a consumer and kills it with SIGKILL once it has worked on its partitions for
+  // `after`; fails the test if it had already finished.
+  void killMidStream(const std::string& service, const std::string& where, std::chrono::milliseconds after, int n) {
+    Process p(consume(service, where), logPath(service + "-killed-" + std::to_string(n)), dir_);
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (p.output().find("partitions_assigned") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_NE(p.output().find("partitions_assigned"), std::string::npos) << p.output();
+    std::this_thread::sleep_for(after);
+    ASSERT_TRUE(p.running()) << "finished before the kill: make the workload larger\n" << p.output();
+    p.signal(SIGKILL);
+    EXPECT_EQ(p.wait(10s), 128 + SIGKILL);
+  }
+
+  std::string bootstrap_;
+  std::string prefix_;
+  fs::path dir_;
+  std::string workload_;
+};
+
+TEST_F(KafkaServicesTest, InventoryMatchesTheFileReplayAndPublishesItsAlerts) {
+  produceWorkload("--products 300 --orders 3000");
+  std::string out = consumeUntilCaughtUp("inventory", "kafka");
+  EXPECT_EQ(numberBefore(out, "records in"), recordsFor("inventory")) << out;
+  EXPECT_EQ(state("inventory", "kafka"), replayState("inventory"));
+
+  // Every alert the run raised is on ALERTS_TOPIC as JSON keyed by its product.
+  int64_t alerts = numberBefore(out, "low-stock alerts");
+  ASSERT_GT(alerts, 0) << out;
+  auto k = run("kcat -C -q -e -b " + bootstrap_ + " -t " + prefix_ + ".alerts -f '%k %s\\n'", false);
+  ASSERT_EQ(k.exitCode, 0);
+  std::istringstream lines(k.out);
+  std::string line;
+  int64_t published = 0;
+  while (std::getline(lines, line)) {
+    ++published;
+    auto space = line.find(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    EXPECT_NE(line.find("\"type\":\"low_stock\",\"product_id\":" + line.substr(0, space) + ","), std::string::npos) << line;
+  }
+  EXPECT_EQ(published, alerts);
+}
+
+TEST_F(KafkaServicesTest, AnalyticsMatchesTheFileReplay) {
+  produceWorkload("--products 300 --orders 3000");
+  std::string out = consumeUntilCaughtUp("analytics", "kafka");
+  EXPECT_EQ(numberBefore(out, "records in"), recordsFor("analytics")) << out;
+  EXPECT_EQ(state("analytics", "kafka"), replayState("analytics"));
+}
+
+TEST_F(KafkaServicesTest, SearchIndexerMatchesTheFileReplay) {
+  produceWorkload("--products 500 --orders 2000");
+  std::string out = consumeUntilCaughtUp("search-indexer", "kafka");
+  EXPECT_EQ(numberBefore(out, "records in"), recordsFor("search-indexer")) << out;
+  EXPECT_EQ(state("search-indexer", "kafka"), replayState("search-indexer"));
+}
+
+TEST_F(KafkaServicesTest, KilledWithSigkillMidStreamAndRestartedGivesTheSameState) {
+  produceWorkload("--products 1000 --orders 40000");
+  for (const std::string service : {"inventory", "analytics"}) {
+    SCOPED_TRACE(service);
+    killMidStream(service, "kafka", 2500ms, 1);
+    killMidStream(service, "kafka", 1500ms, 2);
+    consumeUntilCaughtUp(service, "kafka");
+    EXPECT_EQ(state(service, "kafka"), replayState(service));
+  }
+}
+
+TEST_F(KafkaServicesTest, GroupMembersSharePartitionsAndAThirdJoiningRebalancesWithoutLoss) {
+  produceWorkload("--products 1000 --orders 40000");
+  for (const std::string service : {"inventory", "analytics"}) {
+    SCOPED_TRACE(service);
+    Process a(consume(service, "kafka", "--until-caught-up"), logPath(service + "-a"), dir_);
+    Process b(consume(service, "kafka", "--until-caught-up"), logPath(service + "-b"), dir_);
+    std::this_thread::sleep_for(2s);
+    ASSERT_TRUE(a.running() && b.running()) << "finished before the third joined: make the workload larger";
+    Process c(consume(service, "kafka", "--until-caught-up"), logPath(service + "-c"), dir_);
+    EXPECT_EQ(a.wait(180s), 0) << a.output();
+    EXPECT_EQ(b.wait(180s), 0) << b.output();
+    EXPECT_EQ(c.wait(180s), 0) << c.output();
+    int64_t ra = numberBefore(a.output(), "records in"), rb = numberBefore(b.output(), "records in"),
+            rc = numberBefore(c.output(), "records in");
+    EXPECT_GT(ra, 0);
+    EXPECT_GT(rb, 0);
+    EXPECT_GT(rc, 0) << "the third member was given partitions mid-stream\n" << c.output();
+    // Redelivery after a rebalance is possible (a batch in hand when its partition moved),
+    // but never loss.
+    EXPECT_GE(ra + rb + rc, recordsFor(service));
+    EXPECT_EQ(state(service, "kafka"), replayState(service));
+    // Everything is committed: one more member of the group finds nothing to do.
+    std::string after = consumeUntilCaughtUp(service, "kafka");
+    EXPECT_EQ(numberBefore(after, "records in"), 0) << after;
+  }
+}
+
+TEST_F(KafkaServicesTest, PoisonMessagesGoToTheDeadLetterStoreAndConsumptionGoesOn) {
+  std::string products = prefix_ + ".public.products", items = prefix_ + ".public.order_items";
+  std::string poison =
+      R"({"topic":")" + products + R"(","partition":1,"offset":0,"key":"{\"id\":1}","payload":"{\"id\":1,\"name\":\"Mug\",\"price\":\"AfvP\"")" +
+      "}\n" + R"({"topic":")" + items + R"(","partition":0,"offset":0,"key":"{\"id\":77}","payload":"not json at all"})" + "\n";
+  produceWorkload("--products 300 --orders 3000", poison);
+  std::string out = consumeUntilCaughtUp("inventory", "kafka");
+  EXPECT_EQ(numberBefore(out, "dead letters"), 2) << out;
+  EXPECT_EQ(state("inventory", "kafka"), replayState("inventory"));
+
+  std::vector<std::string> letters;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "kafka-lake" / "dlq" / "inventory-service")) {
+    if (e.is_regular_file()) letters.push_back(readFile(e.path()));
+  }
+  ASSERT_EQ(letters.size(), 2u);
+  std::string all = letters[0] + letters[1];
+  EXPECT_NE(all.find(R"("topic":")" + products + R"(","partition":1)"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"("message":"not json at all")"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"("topic":")" + items + R"(","partition":0)"), std::string::npos) << all;
+}
+
+TEST_F(KafkaServicesTest, SigtermCommitsInFlightWorkAndExitsWithinTheGracePeriod) {
+  produceWorkload("--products 1000 --orders 40000");
+  Process p(consume("inventory", "kafka"), logPath("stopped"), dir_);
+  std::this_thread::sleep_for(2500ms);
+  ASSERT_TRUE(p.running()) << p.output();
+  auto sent = std::chrono::steady_clock::now();
+  p.signal(SIGTERM);
+  auto code = p.wait(30s);
+  auto took = std::chrono::steady_clock::now() - sent;
+  ASSERT_TRUE(code.has_value()) << "still running 30 s after SIGTERM";
+  EXPECT_EQ(*code, 0) << p.output();
+  EXPECT_LT(took, 25s) << "the default grace period";
+  std::string first = p.output();
+  EXPECT_NE(first.find("stopped by signal"), std::string::npos) << first;
+  int64_t before = numberBefore(first, "records in");
+  ASSERT_GT(before, 0);
+  ASSERT_LT(before, recordsFor("inventory")) << "stopped after the end: make the workload larger";
+
+  // What the stopped run processed was committed: the next run reads exactly the rest.
+  std::string second = consumeUntilCaughtUp("inventory", "kafka");
+  EXPECT_EQ(before + numberBefore(second, "records in"), recordsFor("inventory")) << second;
+  EXPECT_EQ(state("inventory", "kafka"), replayState("inventory"));
+}
+
+}  // namespace
+}  // namespace cdc::test
