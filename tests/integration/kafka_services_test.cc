@@ -44,7 +44,8 @@ class KafkaServicesTest : public ::testing::Test {
     bootstrap_ = kafkaBootstrap();
     ASSERT_FALSE(bootstrap_.empty()) << "no Kafka broker: run scripts/stack up kafka";
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    prefix_ = "svc" + std::to_string(::getpid()) + "-" + name;
+    static int run = 0;  // --gtest_repeat: fresh topics and groups each time
+    prefix_ = "svc" + std::to_string(::getpid()) + "-" + std::to_string(++run) + "-" + name;
     dir_ = fs::temp_directory_path() / ("cdc-kafka-" + prefix_);
     fs::remove_all(dir_);
     fs::create_directories(dir_);

@@ -469,9 +469,21 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
 
 Status KafkaSource::close() {
   if (closed_ || !rk_) return {};
-  // A commit refused now (a rebalance in progress) is logged by commitSync; the next owner of
-  // those partitions applies the uncommitted tail again, idempotently.
-  (void)commitSync(assigned_);
+  // Another member joining or leaving at this moment makes the group refuse commits until its
+  // rebalance is through: serve the group (fetching nothing) and try again for a while. What
+  // still cannot be committed is applied again, idempotently, by the partition's next owner.
+  if (!fatal_ && !assigned_.empty()) {
+    pauseForIdle(assigned_);
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (!commitSync(assigned_) && Clock::now() < deadline && !fatal_) {
+      auto until = Clock::now() + std::chrono::milliseconds(500);
+      while (Clock::now() < until) {
+        if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100)) rd_kafka_message_destroy(m);
+      }
+      // Partitions assigned meanwhile are not ours to process any more: stop them too.
+      pauseForIdle(assigned_);
+    }
+  }
   // Leaving the group revokes what is left through onRebalance (the listener commits first).
   if (auto e = rd_kafka_consumer_close(rk_); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log::event(spdlog::level::warn, "consumer_close_failed", {{"error", rd_kafka_err2str(e)}});

@@ -66,13 +66,30 @@ std::string PartitionCheckpoint::prefix() const {
 }
 
 Status PartitionCheckpoint::load(PartitionState& state) {
+  // Another replica may be checkpointing this partition while we read it (a flush merges every
+  // partition's state; a partition's former owner may still be finishing): when an object the
+  // manifest names is gone because a newer manifest replaced it, read the newer one.
+  for (int attempt = 1;; ++attempt) {
+    auto manifest = objects_.get(manifestKey());
+    if (!manifest) return fail(manifest.error());
+    auto loaded = loadFrom(*manifest, state);
+    if (loaded || loaded.error().kind != ErrorKind::NotFound) return loaded;
+    auto now = objects_.get(manifestKey());
+    if (!now) return fail(now.error());
+    if (*now == *manifest) return fail(Error::fatal(loaded.error().message));  // named and missing: corrupt
+    if (attempt == 10) return fail(Error::retry(loaded.error().message));
+  }
+}
+
+Status PartitionCheckpoint::loadFrom(const std::optional<std::string>& manifest, PartitionState& state) {
   state = PartitionState{};
-  auto manifest = objects_.get(manifestKey());
-  if (!manifest) return fail(manifest.error());
-  if (!*manifest) return {};
+  snapshot_.clear();
+  snapshotRows_ = 0;
+  deltaRows_ = 0;
+  if (!manifest) return {};
   simdjson::dom::parser parser;
   simdjson::dom::element m;
-  if (parser.parse(**manifest).get(m)) return fail(Error::fatal("unreadable " + manifestKey()));
+  if (parser.parse(*manifest).get(m)) return fail(Error::fatal("unreadable " + manifestKey()));
   int64_t offset = 0, rows = 0;
   std::string_view snapshot;
   if (m["next_offset"].get_int64().get(offset)) return fail(Error::fatal("manifest without next_offset: " + manifestKey()));
@@ -93,7 +110,7 @@ Status PartitionCheckpoint::load(PartitionState& state) {
   for (const auto& key : parts) {
     auto body = objects_.get(key);
     if (!body) return fail(body.error());
-    if (!*body) return fail(Error::fatal("checkpoint object missing: " + key));
+    if (!*body) return fail(Error::notFound("checkpoint object missing: " + key));
     if (auto s = applyRows(**body, state, key); !s) return s;
   }
   state.restoreOffset(offset);

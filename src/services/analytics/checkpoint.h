@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -34,6 +35,8 @@ class PartitionCheckpoint {
 
  private:
   std::string manifestKey() const { return prefix() + "manifest.json"; }
+  // Loads the checkpoint a manifest body describes; NotFound when an object it names is gone.
+  Status loadFrom(const std::optional<std::string>& manifest, PartitionState& state);
   void appendRows(const PartitionState& state, const std::vector<int64_t>& keys, std::string& out) const;
 
   store::ObjectStore& objects_;
