@@ -75,13 +75,17 @@ class KafkaServicesTest : public ::testing::Test {
   std::string logPath(const std::string& name) const { return (dir_ / (name + ".log")).string(); }
 
   // `cdc <service>` from Kafka in this test's group, with its own store and objects.
-  std::string consume(const std::string& service, const std::string& where, const std::string& extra = "") const {
-    std::string args = service + " --source kafka --topic-prefix " + prefix_ + " --group-id " + prefix_ + "-" + service +
+  std::string consume(const std::string& service, const std::string& where, const std::string& extra = "",
+                      const std::string& env = "") const {
+    // Topics named by KAFKA_TOPICS/KAFKA_TOPIC come without --topic-prefix (the default prefix
+    // names topics that do not exist).
+    std::string topics = env.find("KAFKA_TOPIC") == std::string::npos ? " --topic-prefix " + prefix_ : "";
+    std::string args = service + " --source kafka" + topics + " --group-id " + prefix_ + "-" + service +
                        " --store sqlite:" + where + ".db --objects dir:" + where + "-lake " + extra;
     if (service == "search-indexer") args += " --http-port 0";
     // A member killed with SIGKILL holds its partitions until its session times out: 6 s (the
     // broker's minimum, passed through to librdkafka) rather than 45 s keeps the tests short.
-    return cdc(args, "ALERTS_TOPIC=" + prefix_ + ".alerts KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000");
+    return cdc(args, "ALERTS_TOPIC=" + prefix_ + ".alerts KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 " + env);
   }
 
   // What a service produced, in a form two runs can be compared by: the tables it writes
@@ -137,8 +141,8 @@ class KafkaServicesTest : public ::testing::Test {
   }
 
   // Runs a consumer to the end of its partitions; returns its output.
-  std::string consumeUntilCaughtUp(const std::string& service, const std::string& where) {
-    auto r = runHere(consume(service, where, "--until-caught-up"));
+  std::string consumeUntilCaughtUp(const std::string& service, const std::string& where, const std::string& env = "") {
+    auto r = runHere(consume(service, where, "--until-caught-up", env));
     EXPECT_EQ(r.exitCode, 0) << r.out;
     return r.out;
   }
@@ -166,7 +170,10 @@ class KafkaServicesTest : public ::testing::Test {
 
 TEST_F(KafkaServicesTest, InventoryMatchesTheFileReplayAndPublishesItsAlerts) {
   produceWorkload("--products 300 --orders 3000");
-  std::string out = consumeUntilCaughtUp("inventory", "kafka");
+  // The Python service's variable names its topics (here in the order the seed lists them).
+  std::string out = consumeUntilCaughtUp(
+      "inventory", "kafka", "KAFKA_TOPICS=" + prefix_ + ".public.products," + prefix_ + ".public.order_items");
+  EXPECT_NE(out.find("partitions_assigned"), std::string::npos) << out;
   EXPECT_EQ(numberBefore(out, "records in"), recordsFor("inventory")) << out;
   EXPECT_EQ(state("inventory", "kafka"), replayState("inventory"));
 
@@ -196,7 +203,8 @@ TEST_F(KafkaServicesTest, AnalyticsMatchesTheFileReplay) {
 
 TEST_F(KafkaServicesTest, SearchIndexerMatchesTheFileReplay) {
   produceWorkload("--products 500 --orders 2000");
-  std::string out = consumeUntilCaughtUp("search-indexer", "kafka");
+  // The search indexer also takes the Python service's single-topic variable.
+  std::string out = consumeUntilCaughtUp("search-indexer", "kafka", "KAFKA_TOPIC=" + prefix_ + ".public.products");
   EXPECT_EQ(numberBefore(out, "records in"), recordsFor("search-indexer")) << out;
   EXPECT_EQ(state("search-indexer", "kafka"), replayState("search-indexer"));
 }
