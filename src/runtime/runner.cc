@@ -58,11 +58,10 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
     if (stop_.load(std::memory_order_relaxed)) return s;
     // The source stops fetching meanwhile (backpressure) and keeps its group session alive.
     auto deadline = std::chrono::steady_clock::now() + delay;
-    while (!stop_.load(std::memory_order_relaxed)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      source_.idle(std::min<std::chrono::milliseconds>(left, std::chrono::milliseconds(100)));
-    }
+    do {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      source_.idle(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
+    } while (!stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline);
     delay = std::min(delay * 2, options_.retryMax);
   }
 }

@@ -211,6 +211,52 @@ TEST_F(RunnerTest, DeadLettersReplayOnceTheCauseIsFixed) {
   EXPECT_TRUE(listDeadLetters(*objects_, "test-service")->empty());
 }
 
+// A source whose group takes partition 1 away while the runner waits to retry a batch, and
+// that counts the waits and whether it was closed.
+class RevokingSource final : public Source {
+ public:
+  explicit RevokingSource(std::vector<Record> records) : inner_(std::move(records)) {}
+  Result<PollStatus> poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds t) override {
+    return inner_.poll(out, max, t);
+  }
+  Status commit(std::span<const Position> positions) override { return inner_.commit(positions); }
+  void setRebalanceListener(RebalanceListener* l) override { listener_ = l; }
+  void idle(std::chrono::milliseconds) override {
+    ++idles;
+    if (listener_ && idles == 1) {
+      TopicPartition gone{std::string(kItems), 1};
+      listener_->onRevoked(std::span(&gone, 1));
+    }
+  }
+  Status close() override {
+    closed = true;
+    return {};
+  }
+  std::string describe() const override { return "revoking"; }
+  const std::vector<std::vector<Position>>& commits() const { return inner_.commits; }
+  int idles = 0;
+  bool closed = false;
+
+ private:
+  VectorSource inner_;
+  RebalanceListener* listener_ = nullptr;
+};
+
+TEST_F(RunnerTest, APartitionRevokedWhileItsBatchWaitsIsLeftToItsNewOwner) {
+  RevokingSource src({item(0, 0, 1, 1), item(1, 0, 2, 1), item(0, 1, 3, 1), item(1, 1, 4, 1)});
+  RecordingHandler h;
+  h.retriesLeft = 1;  // the store fails once: the runner waits in the source, which loses partition 1
+  options_.batchSize = 4;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_GE(src.idles, 1);
+  EXPECT_EQ(h.applied, (std::vector<int64_t>{1, 3})) << "partition 1's records are not applied here";
+  ASSERT_EQ(src.commits().size(), 1u);
+  EXPECT_EQ(src.commits()[0], (std::vector<Position>{{std::string(kItems), 0, 2}})) << "nor committed";
+  EXPECT_TRUE(src.closed);
+}
+
 TEST(DeadLetterQueueTest, EncodesTheSeedFieldsAndRoundTrips) {
   DeadLetter d;
   d.service = "inventory-service";
