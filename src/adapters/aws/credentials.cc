@@ -1,0 +1,321 @@
+#include "adapters/aws/credentials.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <pugixml.hpp>
+#include <simdjson.h>
+
+#include "adapters/aws/http_client.h"
+#include "adapters/aws/resilience.h"
+#include "core/log.h"
+#include "core/time.h"
+
+namespace cdc::aws {
+namespace {
+
+std::optional<WallClock::time_point> parseExpiration(std::string_view text) {
+  auto t = parseIsoTimestamp(text);
+  if (!t) return std::nullopt;
+  return WallClock::time_point(std::chrono::microseconds(t->micros));
+}
+
+// "scheme://host[:port]/path" into a request.
+std::optional<HttpRequest> requestFor(std::string_view url) {
+  auto colon = url.find("://");
+  if (colon == std::string_view::npos) return std::nullopt;
+  HttpRequest r;
+  r.scheme = std::string(url.substr(0, colon));
+  std::string_view rest = url.substr(colon + 3);
+  auto slash = rest.find('/');
+  r.host = std::string(rest.substr(0, slash));
+  r.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  auto q = r.path.find('?');
+  if (q != std::string::npos) {
+    std::string query = r.path.substr(q + 1);
+    r.path.resize(q);
+    std::istringstream parts(query);
+    std::string kv;
+    while (std::getline(parts, kv, '&')) {
+      auto eq = kv.find('=');
+      r.query.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+    }
+  }
+  if (r.host.empty()) return std::nullopt;
+  return r;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// {"AccessKeyId","SecretAccessKey","Token","Expiration"}, the shape of the container and
+// instance metadata endpoints.
+Result<TimedCredentials> parseJsonCredentials(const std::string& body, const std::string& from) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body).get(doc)) return fail(Error::retry(from + ": credentials response is not JSON"));
+  TimedCredentials t;
+  std::string_view v;
+  if (doc["AccessKeyId"].get_string().get(v)) return fail(Error::retry(from + ": no AccessKeyId in the response"));
+  t.credentials.accessKeyId = std::string(v);
+  if (doc["SecretAccessKey"].get_string().get(v)) return fail(Error::retry(from + ": no SecretAccessKey in the response"));
+  t.credentials.secretAccessKey = std::string(v);
+  if (!doc["Token"].get_string().get(v)) t.credentials.sessionToken = std::string(v);
+  if (!doc["Expiration"].get_string().get(v)) t.expiration = parseExpiration(v);
+  return t;
+}
+
+HttpClientOptions metadataTimeouts() { return {.connectTimeout = std::chrono::seconds(2), .requestTimeout = std::chrono::seconds(5), .maxConcurrent = 1}; }
+
+class EnvironmentSource final : public CredentialsSource {
+ public:
+  explicit EnvironmentSource(Environment env) : env_(std::move(env)) {}
+  std::string name() const override { return "environment"; }
+  Result<TimedCredentials> fetch() override {
+    TimedCredentials t;
+    t.credentials = {env_.get("AWS_ACCESS_KEY_ID"), env_.get("AWS_SECRET_ACCESS_KEY"), env_.get("AWS_SESSION_TOKEN")};
+    if (t.credentials.accessKeyId.empty() || t.credentials.secretAccessKey.empty()) {
+      return fail(Error::fatal("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set"));
+    }
+    return t;
+  }
+
+ private:
+  Environment env_;
+};
+
+class ContainerSource final : public CredentialsSource {
+ public:
+  explicit ContainerSource(Environment env) : env_(std::move(env)), http_(metadataTimeouts()) {}
+  std::string name() const override { return "container (EKS Pod Identity / ECS)"; }
+  Result<TimedCredentials> fetch() override {
+    std::string url = env_.get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    if (url.empty()) url = "http://169.254.170.2" + env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    auto request = requestFor(url);
+    if (!request) return fail(Error::fatal("AWS_CONTAINER_CREDENTIALS_FULL_URI: not a URL: " + url));
+    std::string token;
+    if (std::string file = env_.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); !file.empty()) {
+      token = readFile(file);
+      if (token.empty()) return fail(Error::retry("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: cannot read " + file));
+    } else {
+      token = env_.get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    }
+    if (!token.empty()) request->headers.emplace_back("Authorization", token);
+    auto response = http_.send(*request);
+    if (response.status != 200) return fail(Error::retry("container credentials endpoint: " + describe(response)));
+    return parseJsonCredentials(response.body, "container credentials endpoint");
+  }
+
+ private:
+  Environment env_;
+  HttpClient http_;
+};
+
+class WebIdentitySource final : public CredentialsSource {
+ public:
+  explicit WebIdentitySource(Environment env) : env_(std::move(env)), http_(metadataTimeouts()) {}
+  std::string name() const override { return "web identity (IRSA)"; }
+  Result<TimedCredentials> fetch() override {
+    std::string tokenFile = env_.get("AWS_WEB_IDENTITY_TOKEN_FILE");
+    std::string token = readFile(tokenFile);
+    if (token.empty()) return fail(Error::retry("AWS_WEB_IDENTITY_TOKEN_FILE: cannot read " + tokenFile));
+    std::string endpoint = env_.get("AWS_ENDPOINT_URL_STS");
+    if (endpoint.empty()) endpoint = env_.get("AWS_ENDPOINT_URL");
+    if (endpoint.empty()) {
+      std::string region = env_.get("AWS_REGION");
+      if (region.empty()) region = env_.get("AWS_DEFAULT_REGION");
+      endpoint = region.empty() ? "https://sts.amazonaws.com" : "https://sts." + region + ".amazonaws.com";
+    }
+    auto request = requestFor(endpoint);
+    if (!request) return fail(Error::fatal("STS endpoint is not a URL: " + endpoint));
+    std::string session = env_.get("AWS_ROLE_SESSION_NAME");
+    if (session.empty()) session = "cdc-" + std::to_string(::getpid());
+    request->method = "POST";
+    request->headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/xml"}};
+    request->body = "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" + uriEncode(env_.get("AWS_ROLE_ARN"), false) +
+                    "&RoleSessionName=" + uriEncode(session, false) + "&WebIdentityToken=" + uriEncode(token, false);
+    auto response = http_.send(*request);
+    if (response.status != 200) {
+      // A refused token is fixed by the next rotation of the file: transient as well.
+      return fail(Error::retry("STS AssumeRoleWithWebIdentity: " + describe(response)));
+    }
+    pugi::xml_document doc;
+    if (!doc.load_buffer(response.body.data(), response.body.size())) {
+      return fail(Error::retry("STS AssumeRoleWithWebIdentity: unreadable response"));
+    }
+    auto c = doc.select_node("//*[local-name()='Credentials']").node();
+    TimedCredentials t;
+    t.credentials.accessKeyId = c.child_value("AccessKeyId");
+    t.credentials.secretAccessKey = c.child_value("SecretAccessKey");
+    t.credentials.sessionToken = c.child_value("SessionToken");
+    t.expiration = parseExpiration(c.child_value("Expiration"));
+    if (t.credentials.accessKeyId.empty()) return fail(Error::retry("STS AssumeRoleWithWebIdentity: no credentials in the response"));
+    return t;
+  }
+
+ private:
+  Environment env_;
+  HttpClient http_;
+};
+
+// Sections of an INI file: [name] -> key -> value (keys lower-cased).
+std::map<std::string, std::map<std::string, std::string>> parseIni(const std::string& text) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  std::istringstream in(text);
+  std::string line, section;
+  auto trim = [](std::string s) {
+    s.erase(0, s.find_first_not_of(" \t\r"));
+    s.erase(s.find_last_not_of(" \t\r") + 1);
+    return s;
+  };
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = trim(line.substr(0, eq));
+    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out[section][key] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string homeFile(const Environment& env, const char* variable, const char* relative) {
+  if (std::string path = env.get(variable); !path.empty()) return path;
+  return env.get("HOME") + relative;
+}
+
+class ProfileSource final : public CredentialsSource {
+ public:
+  explicit ProfileSource(Environment env) : env_(std::move(env)) {}
+  std::string name() const override { return "profile " + profile(); }
+  std::string profile() const {
+    std::string p = env_.get("AWS_PROFILE");
+    return p.empty() ? "default" : p;
+  }
+  // The profile's keys from the credentials file, else from the config file.
+  std::optional<Credentials> lookup() const {
+    auto credentials = parseIni(readFile(homeFile(env_, "AWS_SHARED_CREDENTIALS_FILE", "/.aws/credentials")));
+    auto config = parseIni(readFile(homeFile(env_, "AWS_CONFIG_FILE", "/.aws/config")));
+    for (const auto* section : {credentials.contains(profile()) ? &credentials[profile()] : nullptr,
+                                config.contains("profile " + profile())   ? &config["profile " + profile()]
+                                : config.contains(profile())              ? &config[profile()]
+                                                                          : nullptr}) {
+      if (!section || !section->contains("aws_access_key_id")) continue;
+      Credentials c;
+      c.accessKeyId = section->at("aws_access_key_id");
+      if (auto it = section->find("aws_secret_access_key"); it != section->end()) c.secretAccessKey = it->second;
+      if (auto it = section->find("aws_session_token"); it != section->end()) c.sessionToken = it->second;
+      return c;
+    }
+    return std::nullopt;
+  }
+  Result<TimedCredentials> fetch() override {
+    auto c = lookup();
+    if (!c || c->secretAccessKey.empty()) return fail(Error::fatal("no keys for profile " + profile() + " in the shared AWS files"));
+    return TimedCredentials{*c, std::nullopt};
+  }
+
+ private:
+  Environment env_;
+};
+
+class ImdsSource final : public CredentialsSource {
+ public:
+  explicit ImdsSource(Environment env) : env_(std::move(env)), http_(metadataTimeouts()) {}
+  std::string name() const override { return "instance metadata (IMDSv2)"; }
+  Result<TimedCredentials> fetch() override {
+    std::string base = env_.get("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    if (base.empty()) base = "http://169.254.169.254";
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    auto tokenRequest = requestFor(base + "/latest/api/token");
+    if (!tokenRequest) return fail(Error::fatal("AWS_EC2_METADATA_SERVICE_ENDPOINT: not a URL: " + base));
+    tokenRequest->method = "PUT";
+    tokenRequest->headers = {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}};
+    auto token = http_.send(*tokenRequest);
+    if (token.status != 200) return fail(Error::retry("IMDSv2 token: " + describe(token)));
+    auto get = [&](const std::string& path) {
+      HttpRequest r = *requestFor(base + path);
+      r.headers = {{"X-aws-ec2-metadata-token", token.body}};
+      return http_.send(r);
+    };
+    auto role = get("/latest/meta-data/iam/security-credentials/");
+    if (role.status != 200) return fail(Error::retry("IMDSv2 instance role: " + describe(role)));
+    std::string name = role.body.substr(0, role.body.find('\n'));
+    auto creds = get("/latest/meta-data/iam/security-credentials/" + name);
+    if (creds.status != 200) return fail(Error::retry("IMDSv2 credentials of " + name + ": " + describe(creds)));
+    return parseJsonCredentials(creds.body, "IMDSv2");
+  }
+
+ private:
+  Environment env_;
+  HttpClient http_;
+};
+
+}  // namespace
+
+std::unique_ptr<CredentialsSource> environmentSource(const Environment& env) { return std::make_unique<EnvironmentSource>(env); }
+std::unique_ptr<CredentialsSource> containerSource(const Environment& env) { return std::make_unique<ContainerSource>(env); }
+std::unique_ptr<CredentialsSource> webIdentitySource(const Environment& env) { return std::make_unique<WebIdentitySource>(env); }
+std::unique_ptr<CredentialsSource> profileSource(const Environment& env) { return std::make_unique<ProfileSource>(env); }
+std::unique_ptr<CredentialsSource> imdsSource(const Environment& env) { return std::make_unique<ImdsSource>(env); }
+
+std::unique_ptr<CredentialsSource> defaultSource(const Environment& env) {
+  if (!env.get("AWS_ACCESS_KEY_ID").empty()) return environmentSource(env);
+  if (!env.get("AWS_WEB_IDENTITY_TOKEN_FILE").empty() && !env.get("AWS_ROLE_ARN").empty()) return webIdentitySource(env);
+  if (!env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI").empty() || !env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").empty()) {
+    return containerSource(env);
+  }
+  if (ProfileSource(env).lookup()) return profileSource(env);
+  if (env.get("AWS_EC2_METADATA_DISABLED") == "true") return environmentSource(env);  // fails, naming the variables
+  return imdsSource(env);
+}
+
+CredentialsProvider::CredentialsProvider(std::unique_ptr<CredentialsSource> source, Environment env,
+                                         std::chrono::seconds refreshBefore)
+    : source_(std::move(source)), env_(std::move(env)), refreshBefore_(refreshBefore) {}
+
+Result<Credentials> CredentialsProvider::get() {
+  std::lock_guard lock(mutex_);
+  auto now = env_.now();
+  if (cached_ && (!cached_->expiration || now + refreshBefore_ < *cached_->expiration)) return cached_->credentials;
+  ++fetches_;
+  auto fresh = source_->fetch();
+  if (!fresh) {
+    if (cached_ && cached_->expiration && now < *cached_->expiration) {
+      log::event(spdlog::level::warn, "credentials_refresh_failed",
+                 {{"source", source_->name()}, {"error", fresh.error().message}, {"detail", "using the current ones until they expire"}});
+      return cached_->credentials;
+    }
+    if (fresh.error().kind == ErrorKind::Fatal) return fail(fresh.error());
+    return fail(Error::retry("AWS credentials from " + source_->name() + ": " + fresh.error().message));
+  }
+  cached_ = std::move(*fresh);
+  log::event(spdlog::level::info, "credentials_loaded",
+             {{"source", source_->name()},
+              {"expires", cached_->expiration ? formatIsoTimestamp(Timestamp{std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                               cached_->expiration->time_since_epoch()).count()})
+                                              : std::string("never")}});
+  return cached_->credentials;
+}
+
+void CredentialsProvider::invalidate() {
+  std::lock_guard lock(mutex_);
+  cached_.reset();
+}
+
+}  // namespace cdc::aws
