@@ -4,7 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <httplib.h>
+#include "support/local_http_server.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -29,7 +30,7 @@ class CredentialsTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     // EKS Pod Identity agent: the token in the Authorization header, JSON credentials.
-    server_.Get("/v1/credentials", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Get("/v1/credentials", [this](const httplib::Request& req, httplib::Response& res) {
       ++containerCalls_;
       if (req.get_header_value("Authorization") != podToken_) {
         res.status = 401;
@@ -42,14 +43,14 @@ class CredentialsTest : public ::testing::Test {
                       "application/json");
     });
     // IMDSv2: a token first; requests without it are refused.
-    server_.Put("/latest/api/token", [](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Put("/latest/api/token", [](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("X-aws-ec2-metadata-token-ttl-seconds").empty()) {
         res.status = 400;
         return;
       }
       res.set_content("imds-token-1", "text/plain");
     });
-    server_.Get(R"(/latest/meta-data/iam/security-credentials/(.*))", [](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Get(R"(/latest/meta-data/iam/security-credentials/(.*))", [](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("X-aws-ec2-metadata-token") != "imds-token-1") {
         res.status = 401;
         return;
@@ -64,7 +65,7 @@ class CredentialsTest : public ::testing::Test {
       }
     });
     // STS AssumeRoleWithWebIdentity (form POST, XML answer).
-    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
       stsBody_ = req.body;
       if (req.body.find("Action=AssumeRoleWithWebIdentity") == std::string::npos ||
           req.body.find("WebIdentityToken=eyJ.web.token") == std::string::npos) {
@@ -79,15 +80,10 @@ class CredentialsTest : public ::testing::Test {
           "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
           "text/xml");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(5ms);
+    http_.start();
+    port_ = http_.port;
   }
-  void TearDown() override {
-    server_.stop();
-    thread_.join();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { fs::remove_all(dir_); }
 
   Environment env() {
     Environment e;
@@ -105,8 +101,7 @@ class CredentialsTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  httplib::Server server_;
-  std::thread thread_;
+  test::LocalHttpServer http_;
   int port_ = 0;
   std::map<std::string, std::string> vars_{{"HOME", "/nonexistent"}};
   WallClock::time_point now_ = WallClock::time_point(std::chrono::microseconds(parseIsoTimestamp("2026-11-25T16:00:00Z")->micros));

@@ -3,7 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <httplib.h>
+#include "support/local_http_server.h"
+
 
 #include <atomic>
 #include <mutex>
@@ -20,26 +21,26 @@ using namespace std::chrono_literals;
 class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_.Get("/hello", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Get("/hello", [this](const httplib::Request& req, httplib::Response& res) {
       note(req);
       res.set_header("X-Answer", "42");
       res.set_content("hello " + req.get_header_value("X-Name"), "text/plain");
     });
-    server_.Put(R"(/echo/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Put(R"(/echo/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
       note(req);
       res.set_content(req.method + " " + req.matches[1].str() + " " + req.body + " " + req.get_header_value("Content-Type"),
                       "text/plain");
     });
-    server_.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
       note(req);
       res.status = 400;
       res.set_content(req.body, "application/json");
     });
-    server_.Delete("/thing", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Delete("/thing", [this](const httplib::Request& req, httplib::Response& res) {
       note(req);
       res.status = 204;
     });
-    server_.Get("/slow", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Get("/slow", [this](const httplib::Request& req, httplib::Response& res) {
       note(req);
       int now = ++inFlight_;
       int seen = maxInFlight_.load();
@@ -49,13 +50,8 @@ class HttpClientTest : public ::testing::Test {
       --inFlight_;
       res.set_content(req.get_param_value("i"), "text/plain");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(5ms);
-  }
-  void TearDown() override {
-    server_.stop();
-    thread_.join();
+    http_.start();
+    port_ = http_.port;
   }
   void note(const httplib::Request& req) {
     std::lock_guard lock(mutex_);
@@ -70,8 +66,7 @@ class HttpClientTest : public ::testing::Test {
     return r;
   }
 
-  httplib::Server server_;
-  std::thread thread_;
+  test::LocalHttpServer http_;
   int port_ = 0;
   std::mutex mutex_;
   std::set<int> clientPorts_;
