@@ -1,0 +1,132 @@
+#include "adapters/aws/aws_client.h"
+
+#include <thread>
+
+#include "core/log.h"
+
+namespace cdc::aws {
+
+Result<AwsEndpoint> AwsEndpoint::resolve(std::string service, std::string region, const std::string& url,
+                                         const std::string& origin) {
+  AwsEndpoint e;
+  e.service = std::move(service);
+  e.region = std::move(region);
+  if (e.region.empty()) return fail(Error::fatal("AWS_REGION: not set (needed for " + e.service + ")"));
+  if (url.empty()) {
+    e.host = e.service + "." + e.region + ".amazonaws.com";
+    return e;
+  }
+  auto sep = url.find("://");
+  if (sep == std::string::npos || (url.compare(0, sep, "http") != 0 && url.compare(0, sep, "https") != 0)) {
+    return fail(Error::fatal(origin + ": expected http(s)://host[:port], got '" + url + "'"));
+  }
+  e.scheme = url.substr(0, sep);
+  std::string rest = url.substr(sep + 3);
+  auto slash = rest.find('/');
+  e.host = rest.substr(0, slash);
+  if (slash != std::string::npos) e.pathPrefix = rest.substr(slash);
+  while (!e.pathPrefix.empty() && e.pathPrefix.back() == '/') e.pathPrefix.pop_back();
+  if (e.host.empty()) return fail(Error::fatal(origin + ": no host in '" + url + "'"));
+  return e;
+}
+
+AwsClient::AwsClient(AwsEndpoint endpoint, std::shared_ptr<CredentialsProvider> credentials, AwsClientOptions options)
+    : endpoint_(std::move(endpoint)),
+      credentials_(std::move(credentials)),
+      options_(options),
+      http_(options.http),
+      breaker_(endpoint_.describe(), options.breaker),
+      rng_(options.seed) {}
+
+HttpRequest AwsClient::request(std::string method, std::string path) const {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.scheme = endpoint_.scheme;
+  r.host = endpoint_.host;
+  r.path = endpoint_.pathPrefix + path;
+  return r;
+}
+
+Result<HttpResponse> AwsClient::send(HttpRequest request) {
+  std::vector<HttpRequest> one;
+  one.push_back(std::move(request));
+  auto r = sendAll(std::move(one));
+  if (!r) return fail(r.error());
+  return std::move(r->front());
+}
+
+Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> requests) {
+  std::vector<HttpResponse> results(requests.size());
+  std::vector<size_t> pending(requests.size());
+  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  SigningOptions signing{endpoint_.region, endpoint_.service, "", endpoint_.service == "s3", endpoint_.service != "s3"};
+  std::string lastError;
+  for (int attempt = 0; attempt < options_.retry.maxAttempts; ++attempt) {
+    if (attempt > 0) {
+      ++probe_.retries;
+      std::this_thread::sleep_for(fullJitter(options_.retry, attempt, rng_));
+    }
+    std::chrono::milliseconds wait{0};
+    if (!breaker_.allow(Clock::now(), wait)) {
+      probe_.circuitOpen = true;
+      return fail(Error::retry(endpoint_.describe() + " is failing (circuit open, next try in " + std::to_string(wait.count()) +
+                               " ms): " + lastError));
+    }
+    auto credentials = credentials_->get();
+    if (!credentials) return fail(credentials.error());
+    signing.amzDate = amzDateNow();
+    std::vector<HttpRequest> batch;
+    batch.reserve(pending.size());
+    for (size_t i : pending) {
+      signV4(requests[i], *credentials, signing);
+      batch.push_back(requests[i]);
+    }
+    probe_.requests += batch.size();
+    auto responses = http_.sendAll(batch);
+    std::vector<size_t> again;
+    bool endpointFailed = false, endpointAnswered = false;
+    for (size_t k = 0; k < responses.size(); ++k) {
+      HttpResponse& r = responses[k];
+      switch (classify(r)) {
+        case Outcome::Ok:
+        case Outcome::Final:
+          endpointAnswered = true;
+          results[pending[k]] = std::move(r);
+          continue;
+        case Outcome::RefreshCredentials:
+          endpointAnswered = true;
+          ++probe_.credentialRefreshes;
+          credentials_->invalidate();
+          break;
+        case Outcome::Retry:
+          if (r.status == 0) {
+            ++probe_.transportErrors;
+            endpointFailed = true;
+          } else if (r.status >= 500) {
+            ++probe_.serverErrors;
+            endpointFailed = true;
+          } else {
+            ++probe_.throttled;
+            endpointAnswered = true;
+          }
+          break;
+      }
+      lastError = describe(r);
+      again.push_back(pending[k]);
+    }
+    // The breaker counts an endpoint that does not answer (or answers 5xx), not throttling.
+    if (endpointFailed && !endpointAnswered) {
+      breaker_.onFailure(Clock::now(), lastError);
+    } else {
+      breaker_.onSuccess();
+    }
+    probe_.circuitOpen = breaker_.state() == CircuitBreaker::State::Open;
+    probe_.circuitOpened = breaker_.opened();
+    if (again.empty()) return results;
+    pending = std::move(again);
+  }
+  return fail(Error::retry(endpoint_.describe() + ": " + std::to_string(pending.size()) + " requests still failing after " +
+                           std::to_string(options_.retry.maxAttempts) + " attempts: " + lastError));
+}
+
+}  // namespace cdc::aws

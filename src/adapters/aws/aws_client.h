@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "adapters/aws/credentials.h"
+#include "adapters/aws/http_client.h"
+#include "adapters/aws/resilience.h"
+
+namespace cdc::aws {
+
+// Where one AWS service answers.
+struct AwsEndpoint {
+  std::string service;  // signing name: "dynamodb", "s3"
+  std::string region;
+  std::string scheme = "https";
+  std::string host;     // "dynamodb.eu-west-1.amazonaws.com", "127.0.0.1:5000"
+  std::string pathPrefix;  // from an endpoint URL with a path ("/proxy")
+
+  // The service's endpoint: `url` (AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL) when given,
+  // else the regional AWS one. Fatal (naming `origin`) for a malformed URL or a missing region.
+  static Result<AwsEndpoint> resolve(std::string service, std::string region, const std::string& url,
+                                     const std::string& origin);
+  std::string describe() const { return service + " " + scheme + "://" + host + pathPrefix; }
+};
+
+// Counted for the metrics layer; any thread may read.
+struct AwsProbe {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> throttled{0};
+  std::atomic<uint64_t> transportErrors{0};
+  std::atomic<uint64_t> serverErrors{0};
+  std::atomic<uint64_t> credentialRefreshes{0};
+  std::atomic<uint64_t> circuitOpened{0};
+  std::atomic<bool> circuitOpen{false};
+};
+
+struct AwsClientOptions {
+  RetryPolicy retry;
+  CircuitBreaker::Options breaker;
+  HttpClientOptions http;
+  uint64_t seed = std::random_device{}();
+};
+
+// Signed requests to one AWS endpoint: each sent with fresh credentials, transient failures
+// (throttling, 5xx, timeouts, refused connections) retried with full-jitter backoff up to
+// `retry.maxAttempts` rounds, refused credentials fetched again, and a circuit breaker that
+// answers Retry at once while the endpoint is down. What is still failing after that is a
+// Retry error: the runner pauses consumption and tries the batch again later, so a transient
+// failure never becomes a dead letter. Answers about the request itself (4xx) come back as
+// responses for the caller to read. One thread at a time.
+class AwsClient {
+ public:
+  AwsClient(AwsEndpoint endpoint, std::shared_ptr<CredentialsProvider> credentials, AwsClientOptions options = {});
+
+  // The request's scheme and host are the endpoint's; its path is prefixed.
+  HttpRequest request(std::string method, std::string path) const;
+  // Responses in order: each 2xx or a final 4xx.
+  Result<std::vector<HttpResponse>> sendAll(std::vector<HttpRequest> requests);
+  Result<HttpResponse> send(HttpRequest request);
+
+  const AwsEndpoint& endpoint() const { return endpoint_; }
+  const AwsProbe& probe() const { return probe_; }
+
+ private:
+  AwsEndpoint endpoint_;
+  std::shared_ptr<CredentialsProvider> credentials_;
+  AwsClientOptions options_;
+  HttpClient http_;
+  CircuitBreaker breaker_;
+  std::mt19937_64 rng_;
+  AwsProbe probe_;
+};
+
+}  // namespace cdc::aws
