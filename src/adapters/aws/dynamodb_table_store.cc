@@ -1,0 +1,668 @@
+#include "adapters/aws/dynamodb_table_store.h"
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+#include <simdjson.h>
+
+#include "core/json_writer.h"
+#include "core/log.h"
+#include "store/item_codec.h"
+
+namespace cdc::aws {
+namespace {
+
+using store::AttributeValue;
+using store::Condition;
+using store::Item;
+
+constexpr size_t kBatchWrite = 25;
+constexpr size_t kBatchGet = 100;
+constexpr size_t kTransactMax = 100;
+
+std::string itemJson(const Item& item) { return store::toDynamoJson(item); }
+
+const char* typeName(AttributeValue::Type t) {
+  switch (t) {
+    case AttributeValue::Type::N: return "N";
+    case AttributeValue::Type::B: return "B";
+    default: return "S";
+  }
+}
+
+AttributeValue::Type typeOf(std::string_view t) {
+  return t == "N" ? AttributeValue::Type::N : t == "B" ? AttributeValue::Type::B : AttributeValue::Type::S;
+}
+
+// Items of a JSON array element ("Items", "Responses.<table>").
+Status appendItems(simdjson::dom::element array, std::vector<Item>& out) {
+  simdjson::dom::array items;
+  if (array.get_array().get(items)) return {};
+  for (auto element : items) {
+    auto item = store::parseDynamoItem(simdjson::minify(element));
+    if (!item) return fail(item.error());
+    out.push_back(std::move(*item));
+  }
+  return {};
+}
+
+Result<simdjson::dom::element> parse(simdjson::dom::parser& parser, const std::string& body, std::string_view what) {
+  simdjson::dom::element doc;
+  if (auto e = parser.parse(body).get(doc)) {
+    return fail(Error::retry(std::string(what) + ": unreadable response (" + simdjson::error_message(e) + ")"));
+  }
+  return doc;
+}
+
+const char* returnValues(store::ReturnValues r) {
+  switch (r) {
+    case store::ReturnValues::AllOld: return "ALL_OLD";
+    case store::ReturnValues::AllNew: return "ALL_NEW";
+    default: return "NONE";
+  }
+}
+
+// The body of a Put/Update/Delete/ConditionCheck, as a request or as a transaction member.
+std::string putBody(const store::PutRequest& p, bool transaction) {
+  ExpressionBuilder x;
+  std::string out = "{\"TableName\":";
+  appendJsonString(out, p.table);
+  out += ",\"Item\":" + itemJson(p.item);
+  if (p.condition) {
+    out += ",\"ConditionExpression\":";
+    appendJsonString(out, x.condition(*p.condition));
+  }
+  if (!transaction && p.returnValues != store::ReturnValues::None) out += std::string(",\"ReturnValues\":\"") + returnValues(p.returnValues) + "\"";
+  x.appendTo(out);
+  return out + "}";
+}
+
+std::string updateBody(const store::UpdateRequest& u, bool transaction) {
+  ExpressionBuilder x;
+  std::string out = "{\"TableName\":";
+  appendJsonString(out, u.table);
+  out += ",\"Key\":" + itemJson(u.key);
+  if (!u.update.empty()) {
+    out += ",\"UpdateExpression\":";
+    appendJsonString(out, x.update(u.update));
+  }
+  if (u.condition) {
+    out += ",\"ConditionExpression\":";
+    appendJsonString(out, x.condition(*u.condition));
+  }
+  if (!transaction && u.returnValues != store::ReturnValues::None) out += std::string(",\"ReturnValues\":\"") + returnValues(u.returnValues) + "\"";
+  x.appendTo(out);
+  return out + "}";
+}
+
+std::string deleteBody(const store::DeleteRequest& d, bool transaction) {
+  ExpressionBuilder x;
+  std::string out = "{\"TableName\":";
+  appendJsonString(out, d.table);
+  out += ",\"Key\":" + itemJson(d.key);
+  if (d.condition) {
+    out += ",\"ConditionExpression\":";
+    appendJsonString(out, x.condition(*d.condition));
+  }
+  if (!transaction && d.returnValues != store::ReturnValues::None) out += std::string(",\"ReturnValues\":\"") + returnValues(d.returnValues) + "\"";
+  x.appendTo(out);
+  return out + "}";
+}
+
+std::string checkBody(const store::ConditionCheck& c) {
+  ExpressionBuilder x;
+  std::string out = "{\"TableName\":";
+  appendJsonString(out, c.table);
+  out += ",\"Key\":" + itemJson(c.key) + ",\"ConditionExpression\":";
+  appendJsonString(out, x.condition(c.condition));
+  x.appendTo(out);
+  return out + "}";
+}
+
+std::string writeRequestJson(const store::WriteRequest& w) {
+  return w.kind == store::WriteRequest::Kind::Put ? "{\"PutRequest\":{\"Item\":" + itemJson(w.item) + "}}"
+                                                  : "{\"DeleteRequest\":{\"Key\":" + itemJson(w.item) + "}}";
+}
+
+}  // namespace
+
+// --- expressions -------------------------------------------------------------------------------
+
+std::string ExpressionBuilder::name(const std::string& attribute) {
+  auto it = std::find(names_.begin(), names_.end(), attribute);
+  size_t i = static_cast<size_t>(it - names_.begin());
+  if (it == names_.end()) names_.push_back(attribute);
+  return "#n" + std::to_string(i);
+}
+
+std::string ExpressionBuilder::value(const AttributeValue& v) {
+  values_.push_back(v);
+  return ":v" + std::to_string(values_.size() - 1);
+}
+
+std::string ExpressionBuilder::condition(const Condition& c) {
+  using K = Condition::Kind;
+  auto compare = [&](const char* op) { return name(c.attribute()) + " " + op + " " + value(c.operand()); };
+  switch (c.kind()) {
+    case K::Exists: return "attribute_exists(" + name(c.attribute()) + ")";
+    case K::NotExists: return "attribute_not_exists(" + name(c.attribute()) + ")";
+    case K::Eq: return compare("=");
+    case K::Ne: return compare("<>");
+    case K::Lt: return compare("<");
+    case K::Le: return compare("<=");
+    case K::Gt: return compare(">");
+    case K::Ge: return compare(">=");
+    case K::BeginsWith: return "begins_with(" + name(c.attribute()) + ", " + value(c.operand()) + ")";
+    case K::Not: return "NOT (" + condition(c.children().front()) + ")";
+    case K::And:
+    case K::Or: {
+      std::string out;
+      for (const auto& child : c.children()) {
+        if (!out.empty()) out += c.kind() == K::And ? " AND " : " OR ";
+        out += "(" + condition(child) + ")";
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+std::string ExpressionBuilder::update(const store::Update& u) {
+  using K = store::UpdateAction::Kind;
+  std::string set, add, remove, del;
+  auto join = [](std::string& clause, const std::string& part) { clause += (clause.empty() ? "" : ", ") + part; };
+  for (const auto& a : u.actions()) {
+    switch (a.kind) {
+      case K::Set: join(set, name(a.attribute) + " = " + value(a.value)); break;
+      case K::SetIfNotExists: {
+        std::string n = name(a.attribute);
+        join(set, n + " = if_not_exists(" + n + ", " + value(a.value) + ")");
+        break;
+      }
+      case K::Add: join(add, name(a.attribute) + " " + value(a.value)); break;
+      case K::Remove: join(remove, name(a.attribute)); break;
+      case K::DeleteFromSet: join(del, name(a.attribute) + " " + value(a.value)); break;
+    }
+  }
+  std::string out;
+  for (auto [keyword, clause] : {std::pair{"SET ", &set}, {"ADD ", &add}, {"REMOVE ", &remove}, {"DELETE ", &del}}) {
+    if (!clause->empty()) out += (out.empty() ? "" : " ") + std::string(keyword) + *clause;
+  }
+  return out;
+}
+
+void ExpressionBuilder::appendTo(std::string& out) const {
+  if (!names_.empty()) {
+    out += ",\"ExpressionAttributeNames\":{";
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (i) out += ',';
+      appendJsonString(out, "#n" + std::to_string(i));
+      out += ':';
+      appendJsonString(out, names_[i]);
+    }
+    out += '}';
+  }
+  if (!values_.empty()) {
+    out += ",\"ExpressionAttributeValues\":{";
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (i) out += ',';
+      appendJsonString(out, ":v" + std::to_string(i));
+      out += ':';
+      store::appendDynamoJson(out, values_[i]);
+    }
+    out += '}';
+  }
+}
+
+// --- the store -------------------------------------------------------------------------------
+
+DynamoDbTableStore::DynamoDbTableStore(std::unique_ptr<AwsClient> client, DynamoDbOptions options)
+    : client_(std::move(client)), options_(options) {}
+
+HttpRequest DynamoDbTableStore::request(std::string_view operation, std::string body) const {
+  HttpRequest r = client_->request("POST", "/");
+  r.headers = {{"Content-Type", "application/x-amz-json-1.0"}, {"X-Amz-Target", "DynamoDB_20120810." + std::string(operation)}};
+  r.body = std::move(body);
+  return r;
+}
+
+// What a final error answer means for the caller.
+static Error finalError(const HttpResponse& r, std::string_view operation, std::string_view table) {
+  std::string code = errorCode(r);
+  std::string what = std::string(operation) + " on " + std::string(table) + ": " + describe(r);
+  if (code == "ResourceNotFoundException") return Error::notFound(what);
+  // The request built from one message is refused as such (an item over 400 KB, an empty
+  // key string, a number out of range): no retry helps, the message is a dead letter.
+  if (code == "ValidationException" || code == "SerializationException" || code == "ItemCollectionSizeLimitExceededException") {
+    return Error::poison(what);
+  }
+  return Error::fatal(what);
+}
+
+Result<std::string> DynamoDbTableStore::call(std::string_view operation, std::string body, std::string_view table) {
+  auto r = client_->send(request(operation, std::move(body)));
+  if (!r) return fail(r.error());
+  if (r->status != 200) return fail(finalError(*r, operation, table));
+  return std::move(r->body);
+}
+
+Result<store::WriteOutcome> DynamoDbTableStore::write(std::string_view operation, std::string body, std::string_view table) {
+  auto r = client_->send(request(operation, std::move(body)));
+  if (!r) return fail(r.error());
+  store::WriteOutcome out;
+  if (r->status != 200) {
+    if (errorCode(*r) == "ConditionalCheckFailedException") {
+      out.conditionFailed = true;
+      return out;
+    }
+    return fail(finalError(*r, operation, table));
+  }
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r->body, operation);
+  if (!doc) return fail(doc.error());
+  simdjson::dom::element attributes;
+  if (!(*doc)["Attributes"].get(attributes)) {
+    auto item = store::parseDynamoItem(simdjson::minify(attributes));
+    if (!item) return fail(item.error());
+    out.attributes = std::move(*item);
+  }
+  return out;
+}
+
+Result<store::TableSpec> DynamoDbTableStore::describeTable(std::string_view table) {
+  std::string body = "{\"TableName\":";
+  appendJsonString(body, table);
+  body += "}";
+  auto r = call("DescribeTable", body, table);
+  if (!r) return fail(r.error());
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, *r, "DescribeTable");
+  if (!doc) return fail(doc.error());
+  simdjson::dom::element t = (*doc)["Table"];
+  std::map<std::string, AttributeValue::Type, std::less<>> types;
+  simdjson::dom::array defs;
+  if (!t["AttributeDefinitions"].get_array().get(defs)) {
+    for (auto d : defs) {
+      std::string_view n, ty;
+      if (!d["AttributeName"].get_string().get(n) && !d["AttributeType"].get_string().get(ty)) types[std::string(n)] = typeOf(ty);
+    }
+  }
+  auto keySchema = [&](simdjson::dom::element owner, store::KeyAttribute& hash, std::optional<store::KeyAttribute>& range) {
+    simdjson::dom::array keys;
+    if (owner["KeySchema"].get_array().get(keys)) return;
+    for (auto k : keys) {
+      std::string_view n, kind;
+      if (k["AttributeName"].get_string().get(n) || k["KeyType"].get_string().get(kind)) continue;
+      store::KeyAttribute a{std::string(n), types.contains(n) ? types.find(n)->second : AttributeValue::Type::S};
+      if (kind == "HASH") hash = a; else range = a;
+    }
+  };
+  store::TableSpec spec;
+  spec.name = std::string(table);
+  keySchema(t, spec.hash, spec.range);
+  simdjson::dom::array indexes;
+  if (!t["GlobalSecondaryIndexes"].get_array().get(indexes)) {
+    for (auto i : indexes) {
+      store::IndexSpec index;
+      std::string_view n;
+      if (!i["IndexName"].get_string().get(n)) index.name = std::string(n);
+      keySchema(i, index.hash, index.range);
+      spec.indexes.push_back(std::move(index));
+    }
+  }
+  return spec;
+}
+
+Result<const store::TableSpec*> DynamoDbTableStore::spec(std::string_view table) {
+  if (auto it = specs_.find(table); it != specs_.end()) return &it->second;
+  auto described = describeTable(table);
+  if (!described) return fail(described.error());
+  return &specs_.insert_or_assign(std::string(table), std::move(*described)).first->second;
+}
+
+Status DynamoDbTableStore::ensureTable(const store::TableSpec& spec) {
+  auto existing = describeTable(spec.name);
+  if (existing) {
+    if (existing->hash.name != spec.hash.name || existing->range.has_value() != spec.range.has_value()) {
+      return fail(Error::fatal("table " + spec.name + " exists with another key schema"));
+    }
+    return {};
+  }
+  if (existing.error().kind != ErrorKind::NotFound) return fail(existing.error());
+
+  std::map<std::string, AttributeValue::Type> attributes{{spec.hash.name, spec.hash.type}};
+  if (spec.range) attributes[spec.range->name] = spec.range->type;
+  for (const auto& i : spec.indexes) {
+    attributes[i.hash.name] = i.hash.type;
+    if (i.range) attributes[i.range->name] = i.range->type;
+  }
+  auto keyJson = [](const store::KeyAttribute& hash, const std::optional<store::KeyAttribute>& range) {
+    std::string out = "[{\"AttributeName\":";
+    appendJsonString(out, hash.name);
+    out += ",\"KeyType\":\"HASH\"}";
+    if (range) {
+      out += ",{\"AttributeName\":";
+      appendJsonString(out, range->name);
+      out += ",\"KeyType\":\"RANGE\"}";
+    }
+    return out + "]";
+  };
+  std::string body = "{\"TableName\":";
+  appendJsonString(body, spec.name);
+  body += ",\"BillingMode\":\"PAY_PER_REQUEST\",\"AttributeDefinitions\":[";
+  bool first = true;
+  for (const auto& [n, t] : attributes) {
+    body += first ? "{" : ",{";
+    first = false;
+    body += "\"AttributeName\":";
+    appendJsonString(body, n);
+    body += std::string(",\"AttributeType\":\"") + typeName(t) + "\"}";
+  }
+  body += "],\"KeySchema\":" + keyJson(spec.hash, spec.range);
+  if (!spec.indexes.empty()) {
+    body += ",\"GlobalSecondaryIndexes\":[";
+    for (size_t i = 0; i < spec.indexes.size(); ++i) {
+      if (i) body += ',';
+      body += "{\"IndexName\":";
+      appendJsonString(body, spec.indexes[i].name);
+      body += ",\"KeySchema\":" + keyJson(spec.indexes[i].hash, spec.indexes[i].range) + ",\"Projection\":{\"ProjectionType\":\"ALL\"}}";
+    }
+    body += "]";
+  }
+  body += "}";
+  if (auto created = call("CreateTable", body, spec.name); !created) {
+    // Another replica created it first.
+    if (created.error().message.find("ResourceInUseException") == std::string::npos) return fail(created.error());
+  }
+  log::event(spdlog::level::info, "table_created", {{"table", spec.name}, {"endpoint", client_->endpoint().describe()}});
+
+  auto deadline = std::chrono::steady_clock::now() + options_.tableActiveTimeout;
+  std::string describeBody = "{\"TableName\":";
+  appendJsonString(describeBody, spec.name);
+  describeBody += "}";
+  while (true) {
+    auto r = call("DescribeTable", describeBody, spec.name);
+    if (!r) return fail(r.error());
+    simdjson::dom::parser parser;
+    auto doc = parse(parser, *r, "DescribeTable");
+    if (!doc) return fail(doc.error());
+    std::string_view status;
+    if ((*doc)["Table"]["TableStatus"].get_string().get(status)) status = "UNKNOWN";
+    if (status == "ACTIVE") break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return fail(Error::retry("table " + spec.name + " is still " + std::string(status) + " after creation"));
+    }
+    std::this_thread::sleep_for(options_.tableActivePoll);
+  }
+  if (spec.ttlAttribute) {
+    std::string ttl = "{\"TableName\":";
+    appendJsonString(ttl, spec.name);
+    ttl += ",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":";
+    appendJsonString(ttl, *spec.ttlAttribute);
+    ttl += "}}";
+    if (auto r = call("UpdateTimeToLive", ttl, spec.name); !r) return fail(r.error());
+  }
+  return {};
+}
+
+Result<std::optional<Item>> DynamoDbTableStore::get(std::string_view table, const Item& key) {
+  std::string body = "{\"TableName\":";
+  appendJsonString(body, table);
+  body += ",\"Key\":" + itemJson(key) + ",\"ConsistentRead\":true}";
+  auto r = call("GetItem", body, table);
+  if (!r) return fail(r.error());
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, *r, "GetItem");
+  if (!doc) return fail(doc.error());
+  simdjson::dom::element item;
+  if ((*doc)["Item"].get(item)) return std::optional<Item>{};
+  auto parsed = store::parseDynamoItem(simdjson::minify(item));
+  if (!parsed) return fail(parsed.error());
+  return std::optional<Item>(std::move(*parsed));
+}
+
+Result<std::vector<Item>> DynamoDbTableStore::batchGet(std::string_view table, std::span<const Item> keys) {
+  return itemsOfTable(table, keys);
+}
+
+Result<std::vector<Item>> DynamoDbTableStore::itemsOfTable(std::string_view table, std::span<const Item> keys) {
+  std::vector<Item> out;
+  std::vector<Item> remaining(keys.begin(), keys.end());
+  for (int round = 0; !remaining.empty(); ++round) {
+    if (round == 8) return fail(Error::retry("BatchGetItem on " + std::string(table) + ": keys still unprocessed"));
+    if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 << std::min(round, 6)));
+    std::vector<HttpRequest> requests;
+    for (size_t b = 0; b < remaining.size(); b += kBatchGet) {
+      std::string body = "{\"RequestItems\":{";
+      appendJsonString(body, table);
+      body += ":{\"ConsistentRead\":true,\"Keys\":[";
+      for (size_t i = b; i < std::min(remaining.size(), b + kBatchGet); ++i) body += (i > b ? "," : "") + itemJson(remaining[i]);
+      body += "]}}}";
+      requests.push_back(request("BatchGetItem", std::move(body)));
+    }
+    auto responses = client_->sendAll(std::move(requests));
+    if (!responses) return fail(responses.error());
+    std::vector<Item> unprocessed;
+    for (const auto& r : *responses) {
+      if (r.status != 200) return fail(finalError(r, "BatchGetItem", table));
+      simdjson::dom::parser parser;
+      auto doc = parse(parser, r.body, "BatchGetItem");
+      if (!doc) return fail(doc.error());
+      simdjson::dom::element found;
+      if (!(*doc)["Responses"][table].get(found)) {
+        if (auto s = appendItems(found, out); !s) return fail(s.error());
+      }
+      simdjson::dom::array left;
+      if (!(*doc)["UnprocessedKeys"][table]["Keys"].get_array().get(left)) {
+        for (auto k : left) {
+          auto key = store::parseDynamoItem(simdjson::minify(k));
+          if (!key) return fail(key.error());
+          unprocessed.push_back(std::move(*key));
+        }
+      }
+    }
+    remaining = std::move(unprocessed);
+  }
+  return out;
+}
+
+Result<store::WriteOutcome> DynamoDbTableStore::put(const store::PutRequest& p) {
+  return write("PutItem", putBody(p, false), p.table);
+}
+
+Result<store::WriteOutcome> DynamoDbTableStore::update(const store::UpdateRequest& u) {
+  return write("UpdateItem", updateBody(u, false), u.table);
+}
+
+Result<store::WriteOutcome> DynamoDbTableStore::remove(const store::DeleteRequest& d) {
+  return write("DeleteItem", deleteBody(d, false), d.table);
+}
+
+Result<store::TransactOutcome> DynamoDbTableStore::transact(std::span<const store::TransactItem> items) {
+  if (items.size() > kTransactMax) return fail(Error::poison("a transaction holds at most 100 items"));
+  std::string body = "{\"TransactItems\":[";
+  std::string table;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) body += ',';
+    std::visit(
+        [&](const auto& member) {
+          using T = std::decay_t<decltype(member)>;
+          if constexpr (std::is_same_v<T, store::PutRequest>) {
+            body += "{\"Put\":" + putBody(member, true) + "}";
+          } else if constexpr (std::is_same_v<T, store::UpdateRequest>) {
+            body += "{\"Update\":" + updateBody(member, true) + "}";
+          } else if constexpr (std::is_same_v<T, store::DeleteRequest>) {
+            body += "{\"Delete\":" + deleteBody(member, true) + "}";
+          } else {
+            body += "{\"ConditionCheck\":" + checkBody(member) + "}";
+          }
+          if (table.empty()) table = member.table;
+        },
+        items[i]);
+  }
+  body += "]}";
+  auto r = client_->send(request("TransactWriteItems", std::move(body)));
+  if (!r) return fail(r.error());
+  store::TransactOutcome out;
+  if (r->status == 200) {
+    out.committed = true;
+    return out;
+  }
+  if (errorCode(*r) != "TransactionCanceledException") return fail(finalError(*r, "TransactWriteItems", table));
+  // CancellationReasons, one per item: a failed condition is an answer; a conflict with
+  // another transaction or throttling is transient.
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r->body, "TransactWriteItems");
+  if (!doc) return fail(doc.error());
+  simdjson::dom::array reasons;
+  if (!(*doc)["CancellationReasons"].get_array().get(reasons)) {
+    size_t i = 0;
+    for (auto reason : reasons) {
+      std::string_view code;
+      if (reason["Code"].get_string().get(code)) code = {};
+      if (code == "ConditionalCheckFailed") out.failedConditions.push_back(i);
+      if (code == "TransactionConflict" || code == "ThrottlingError" || code == "ProvisionedThroughputExceeded") {
+        return fail(Error::retry("TransactWriteItems: " + describe(*r)));
+      }
+      if (code == "ValidationError" || code == "ItemCollectionSizeLimitExceeded") {
+        return fail(Error::poison("TransactWriteItems on " + table + ": " + describe(*r)));
+      }
+      ++i;
+    }
+  }
+  if (out.failedConditions.empty()) return fail(Error::retry("TransactWriteItems: " + describe(*r)));
+  return out;
+}
+
+Result<std::vector<store::WriteRequest>> DynamoDbTableStore::batchWrite(std::string_view table,
+                                                                        std::span<const store::WriteRequest> writes) {
+  std::vector<HttpRequest> requests;
+  for (size_t b = 0; b < writes.size(); b += kBatchWrite) {
+    std::string body = "{\"RequestItems\":{";
+    appendJsonString(body, table);
+    body += ":[";
+    for (size_t i = b; i < std::min(writes.size(), b + kBatchWrite); ++i) body += (i > b ? "," : "") + writeRequestJson(writes[i]);
+    body += "]}}";
+    requests.push_back(request("BatchWriteItem", std::move(body)));
+  }
+  auto responses = client_->sendAll(std::move(requests));
+  if (!responses) return fail(responses.error());
+  std::vector<store::WriteRequest> unprocessed;
+  for (const auto& r : *responses) {
+    if (r.status != 200) return fail(finalError(r, "BatchWriteItem", table));
+    simdjson::dom::parser parser;
+    auto doc = parse(parser, r.body, "BatchWriteItem");
+    if (!doc) return fail(doc.error());
+    simdjson::dom::array left;
+    if ((*doc)["UnprocessedItems"][table].get_array().get(left)) continue;
+    for (auto w : left) {
+      simdjson::dom::element e;
+      store::WriteRequest back;
+      if (!w["PutRequest"]["Item"].get(e)) {
+        back.kind = store::WriteRequest::Kind::Put;
+      } else if (!w["DeleteRequest"]["Key"].get(e)) {
+        back.kind = store::WriteRequest::Kind::Delete;
+      } else {
+        continue;
+      }
+      auto item = store::parseDynamoItem(simdjson::minify(e));
+      if (!item) return fail(item.error());
+      back.item = std::move(*item);
+      unprocessed.push_back(std::move(back));
+    }
+  }
+  return unprocessed;
+}
+
+Result<store::Page> DynamoDbTableStore::query(const store::QueryRequest& q) {
+  ExpressionBuilder x;
+  auto known = spec(q.table);
+  if (!known) return fail(known.error());
+  const store::TableSpec& t = **known;
+  const store::KeyAttribute* hash = &t.hash;
+  const store::KeyAttribute* range = t.range ? &*t.range : nullptr;
+  if (q.index) {
+    auto it = std::find_if(t.indexes.begin(), t.indexes.end(), [&](const auto& i) { return i.name == *q.index; });
+    // DynamoDB answers ValidationException: the table does not have the specified index.
+    if (it == t.indexes.end()) return fail(Error::poison("index " + *q.index + " of " + q.table + " does not exist"));
+    hash = &it->hash;
+    range = it->range ? &*it->range : nullptr;
+  }
+  std::string keyCondition = x.name(hash->name) + " = " + x.value(q.hashValue);
+  if (q.range) {
+    if (!range) return fail(Error::fatal("a range condition on " + q.table + " which has no range key"));
+    std::string n = x.name(range->name);
+    switch (q.range->op) {
+      case store::KeyOp::Eq: keyCondition += " AND " + n + " = " + x.value(q.range->value); break;
+      case store::KeyOp::Lt: keyCondition += " AND " + n + " < " + x.value(q.range->value); break;
+      case store::KeyOp::Le: keyCondition += " AND " + n + " <= " + x.value(q.range->value); break;
+      case store::KeyOp::Gt: keyCondition += " AND " + n + " > " + x.value(q.range->value); break;
+      case store::KeyOp::Ge: keyCondition += " AND " + n + " >= " + x.value(q.range->value); break;
+      case store::KeyOp::Between:
+        keyCondition += " AND " + n + " BETWEEN " + x.value(q.range->value) + " AND " + x.value(q.range->upper);
+        break;
+      case store::KeyOp::BeginsWith: keyCondition += " AND begins_with(" + n + ", " + x.value(q.range->value) + ")"; break;
+    }
+  }
+  std::string body = "{\"TableName\":";
+  appendJsonString(body, q.table);
+  if (q.index) {
+    body += ",\"IndexName\":";
+    appendJsonString(body, *q.index);
+  } else {
+    body += ",\"ConsistentRead\":true";
+  }
+  body += ",\"KeyConditionExpression\":";
+  appendJsonString(body, keyCondition);
+  if (!q.forward) body += ",\"ScanIndexForward\":false";
+  if (q.limit > 0) body += ",\"Limit\":" + std::to_string(q.limit);
+  if (q.exclusiveStartKey) body += ",\"ExclusiveStartKey\":" + itemJson(*q.exclusiveStartKey);
+  x.appendTo(body);
+  body += "}";
+  auto r = call("Query", body, q.table);
+  if (!r) return fail(r.error());
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, *r, "Query");
+  if (!doc) return fail(doc.error());
+  store::Page page;
+  simdjson::dom::element items;
+  if (!(*doc)["Items"].get(items)) {
+    if (auto s = appendItems(items, page.items); !s) return fail(s.error());
+  }
+  simdjson::dom::element last;
+  if (!(*doc)["LastEvaluatedKey"].get(last)) {
+    auto key = store::parseDynamoItem(simdjson::minify(last));
+    if (!key) return fail(key.error());
+    page.lastEvaluatedKey = std::move(*key);
+  }
+  return page;
+}
+
+Result<store::Page> DynamoDbTableStore::scan(const store::ScanRequest& s) {
+  std::string body = "{\"TableName\":";
+  appendJsonString(body, s.table);
+  body += ",\"ConsistentRead\":true";
+  if (s.limit > 0) body += ",\"Limit\":" + std::to_string(s.limit);
+  if (s.exclusiveStartKey) body += ",\"ExclusiveStartKey\":" + itemJson(*s.exclusiveStartKey);
+  body += "}";
+  auto r = call("Scan", body, s.table);
+  if (!r) return fail(r.error());
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, *r, "Scan");
+  if (!doc) return fail(doc.error());
+  store::Page page;
+  simdjson::dom::element items;
+  if (!(*doc)["Items"].get(items)) {
+    if (auto st = appendItems(items, page.items); !st) return fail(st.error());
+  }
+  simdjson::dom::element last;
+  if (!(*doc)["LastEvaluatedKey"].get(last)) {
+    auto key = store::parseDynamoItem(simdjson::minify(last));
+    if (!key) return fail(key.error());
+    page.lastEvaluatedKey = std::move(*key);
+  }
+  return page;
+}
+
+}  // namespace cdc::aws
