@@ -55,6 +55,25 @@ Result<simdjson::dom::element> parse(simdjson::dom::parser& parser, const std::s
   return doc;
 }
 
+// A Query or Scan answer: its Items and LastEvaluatedKey.
+Result<store::Page> pageOf(const std::string& body, std::string_view operation) {
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, body, operation);
+  if (!doc) return fail(doc.error());
+  store::Page page;
+  simdjson::dom::element items;
+  if (!(*doc)["Items"].get(items)) {
+    if (auto s = appendItems(items, page.items); !s) return fail(s.error());
+  }
+  simdjson::dom::element last;
+  if (!(*doc)["LastEvaluatedKey"].get(last)) {
+    auto key = store::parseDynamoItem(simdjson::minify(last));
+    if (!key) return fail(key.error());
+    page.lastEvaluatedKey = std::move(*key);
+  }
+  return page;
+}
+
 const char* returnValues(store::ReturnValues r) {
   switch (r) {
     case store::ReturnValues::AllOld: return "ALL_OLD";
@@ -622,21 +641,7 @@ Result<store::Page> DynamoDbTableStore::query(const store::QueryRequest& q) {
   body += "}";
   auto r = call("Query", body, q.table);
   if (!r) return fail(r.error());
-  simdjson::dom::parser parser;
-  auto doc = parse(parser, *r, "Query");
-  if (!doc) return fail(doc.error());
-  store::Page page;
-  simdjson::dom::element items;
-  if (!(*doc)["Items"].get(items)) {
-    if (auto s = appendItems(items, page.items); !s) return fail(s.error());
-  }
-  simdjson::dom::element last;
-  if (!(*doc)["LastEvaluatedKey"].get(last)) {
-    auto key = store::parseDynamoItem(simdjson::minify(last));
-    if (!key) return fail(key.error());
-    page.lastEvaluatedKey = std::move(*key);
-  }
-  return page;
+  return pageOf(*r, "Query");
 }
 
 Result<store::Page> DynamoDbTableStore::scan(const store::ScanRequest& s) {
@@ -648,21 +653,7 @@ Result<store::Page> DynamoDbTableStore::scan(const store::ScanRequest& s) {
   body += "}";
   auto r = call("Scan", body, s.table);
   if (!r) return fail(r.error());
-  simdjson::dom::parser parser;
-  auto doc = parse(parser, *r, "Scan");
-  if (!doc) return fail(doc.error());
-  store::Page page;
-  simdjson::dom::element items;
-  if (!(*doc)["Items"].get(items)) {
-    if (auto st = appendItems(items, page.items); !st) return fail(st.error());
-  }
-  simdjson::dom::element last;
-  if (!(*doc)["LastEvaluatedKey"].get(last)) {
-    auto key = store::parseDynamoItem(simdjson::minify(last));
-    if (!key) return fail(key.error());
-    page.lastEvaluatedKey = std::move(*key);
-  }
-  return page;
+  return pageOf(*r, "Scan");
 }
 
 }  // namespace cdc::aws
