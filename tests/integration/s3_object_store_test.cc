@@ -1,0 +1,47 @@
+// The object store's contract on S3: the S3 adapter against moto's server (`scripts/stack up
+// aws`), the same tests the local-directory store passes, multipart upload included.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include "adapters/aws/s3_object_store.h"
+#include "support/object_store_contract.h"
+#include "support/stack.h"
+
+namespace cdc::aws {
+namespace {
+
+class StaticSource final : public CredentialsSource {
+ public:
+  std::string name() const override { return "test keys"; }
+  Result<TimedCredentials> fetch() override { return TimedCredentials{{"testing", "testing", ""}, std::nullopt}; }
+};
+
+struct FreshBucketOnMoto {
+  static std::unique_ptr<store::ObjectStore> make() {
+    std::string url = test::awsEndpoint();
+    EXPECT_FALSE(url.empty()) << "no AWS endpoint: run scripts/stack up aws";
+    if (url.empty()) return nullptr;
+    auto endpoint = AwsEndpoint::resolve("s3", "us-east-1", url, "AWS_ENDPOINT_URL");
+    if (!endpoint) return nullptr;
+    static int n = 0;
+    S3Options o;
+    o.bucket = "cdc-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
+    o.pathStyle = true;
+    o.multipartThreshold = 6u << 20;  // the 12 MiB object goes up in three parts
+    o.partSize = 5u << 20;
+    auto credentials = std::make_shared<CredentialsProvider>(std::make_unique<StaticSource>());
+    auto s3 = std::make_unique<S3ObjectStore>(std::make_unique<AwsClient>(*endpoint, credentials), o);
+    auto created = s3->ensureBucket();
+    EXPECT_TRUE(created.has_value()) << created.error().message;
+    return s3;
+  }
+};
+
+}  // namespace
+}  // namespace cdc::aws
+
+namespace cdc::test {
+INSTANTIATE_TYPED_TEST_SUITE_P(S3, ObjectStoreContract, cdc::aws::FreshBucketOnMoto);
+}  // namespace cdc::test
