@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "adapters/aws/dynamodb_table_store.h"
+#include "adapters/aws/s3_object_store.h"
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
 #include "core/log.h"
@@ -45,7 +47,37 @@ void configureLogging(const config::Config& config) {
   log::configure(spdlog::level::from_str(level), json ? log::Format::Json : log::Format::Text);
 }
 
-std::unique_ptr<store::TableStore> openTableStore(const std::string& uri, const std::string& origin) {
+namespace {
+
+// One credential chain for the process, shared by every AWS store it opens.
+std::shared_ptr<aws::CredentialsProvider> awsCredentials() {
+  static auto provider = std::make_shared<aws::CredentialsProvider>(aws::defaultSource(aws::Environment{}));
+  return provider;
+}
+
+std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::string& service, const char* endpointSetting) {
+  std::string region = c.has("aws-region") ? c.str("aws-region") : "";
+  if (region.empty()) {
+    if (const char* r = std::getenv("AWS_DEFAULT_REGION")) region = r;
+  }
+  std::string url, origin;
+  for (const char* setting : {endpointSetting, "endpoint-url"}) {
+    if (c.has(setting) && !c.str(setting).empty()) {
+      url = c.str(setting);
+      origin = c.origin(setting);
+      break;
+    }
+  }
+  auto endpoint = aws::AwsEndpoint::resolve(service, region, url, origin);
+  if (!endpoint) throw config::ConfigError(endpoint.error().message);
+  return std::make_unique<aws::AwsClient>(*endpoint, awsCredentials());
+}
+
+}  // namespace
+
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c) {
+  const std::string& uri = c.str("store");
+  const std::string& origin = c.origin("store");
   if (uri.starts_with("sqlite:")) {
     std::filesystem::path path = uri.substr(7);
     if (path.empty()) throw config::ConfigError(origin + ": sqlite: needs a path");
@@ -55,16 +87,38 @@ std::unique_ptr<store::TableStore> openTableStore(const std::string& uri, const 
     if (!s) throw config::ConfigError(origin + ": " + s.error().message);
     return std::move(*s);
   }
-  throw config::ConfigError(origin + ": unknown table store '" + uri + "' (supported: sqlite:PATH)");
+  if (uri == "dynamodb") return std::make_unique<aws::DynamoDbTableStore>(awsClient(c, "dynamodb", "endpoint-url-dynamodb"));
+  throw config::ConfigError(origin + ": unknown table store '" + uri + "' (supported: sqlite:PATH, dynamodb)");
 }
 
-std::unique_ptr<store::ObjectStore> openObjectStore(const std::string& uri, const std::string& origin) {
+std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters) {
+  const std::string& uri = c.str("objects");
+  const std::string& origin = c.origin("objects");
   if (uri.starts_with("dir:")) {
     std::string path = uri.substr(4);
     if (path.empty()) throw config::ConfigError(origin + ": dir: needs a path");
     return std::make_unique<localfs::DirObjectStore>(path);
   }
-  throw config::ConfigError(origin + ": unknown object store '" + uri + "' (supported: dir:PATH)");
+  if (uri == "s3") {
+    aws::S3Options o;
+    if (deadLetters && c.has("dlq-bucket") && !c.str("dlq-bucket").empty()) {
+      o.bucket = c.str("dlq-bucket");
+    } else if (c.has("s3-bucket") && !c.str("s3-bucket").empty()) {
+      o.bucket = c.str("s3-bucket");
+    } else {
+      throw config::ConfigError(origin + ": s3 needs " + (deadLetters ? "DLQ_S3_BUCKET or S3_BUCKET" : "S3_BUCKET"));
+    }
+    auto client = awsClient(c, "s3", "endpoint-url-s3");
+    // Emulators answer on one host: path-style; AWS itself: virtual-hosted style.
+    o.pathStyle = c.has("endpoint-url-s3") || c.has("endpoint-url");
+    auto s3 = std::make_unique<aws::S3ObjectStore>(std::move(client), o);
+    // Buckets come from infrastructure code; on an emulator the services create theirs.
+    if (o.pathStyle && c.has("create-tables") && c.boolean("create-tables")) {
+      if (auto st = s3->ensureBucket(); !st) throw config::ConfigError(origin + ": " + st.error().message);
+    }
+    return s3;
+  }
+  throw config::ConfigError(origin + ": unknown object store '" + uri + "' (supported: dir:PATH, s3)");
 }
 
 }  // namespace cdc::cli

@@ -32,9 +32,12 @@ void bindSettings(Command& command);
 // Sets up logging from the log-level and log-format settings.
 void configureLogging(const config::Config& config);
 
-// Opens the stores a URI names; a bad URI is a ConfigError naming `origin`.
-std::unique_ptr<store::TableStore> openTableStore(const std::string& uri, const std::string& origin);
-std::unique_ptr<store::ObjectStore> openObjectStore(const std::string& uri, const std::string& origin);
+// The table store --store names (sqlite:PATH or dynamodb); a bad value is a ConfigError
+// naming the flag or variable.
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c);
+// The object store --objects names (dir:PATH or s3). With s3, the reports' bucket S3_BUCKET,
+// or for `deadLetters` DLQ_S3_BUCKET (S3_BUCKET when unset).
+std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters = false);
 
 // The registered subcommands.
 void addGenerate(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);

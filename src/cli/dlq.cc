@@ -16,7 +16,7 @@ void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   cmd->app = dlq->add_subcommand("list", "List dead letters as JSON lines (object key, topic, partition, offset, error, attempts)");
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
-    auto objects = openObjectStore(c.str("objects"), c.origin("objects"));
+    auto objects = openObjectStore(c, true);  // DLQ_S3_BUCKET with --objects s3
     std::optional<std::string_view> service;
     if (c.has("service")) service = c.str("service");
     auto letters = runtime::listDeadLetters(*objects, service);

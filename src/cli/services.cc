@@ -92,7 +92,7 @@ std::shared_ptr<void> searchApi(const config::Config& c) {
     http::HttpServer server;
   };
   auto api = std::make_shared<Api>();
-  api->tables = openTableStore(c.str("store"), c.origin("store"));
+  api->tables = openTableStore(c);
   api->searcher = std::make_unique<search::Searcher>(*api->tables, searchTables(c));
   Api* raw = api.get();
   api->server.get("/search", [raw](const http::Params& params) {
@@ -252,8 +252,12 @@ kafka::Properties kafkaProperties(const config::Config& c) {
 
 ServiceContext openContext(const config::Config& c) {
   ServiceContext ctx;
-  ctx.tables = openTableStore(c.str("store"), c.origin("store"));
-  ctx.objects = openObjectStore(c.str("objects"), c.origin("objects"));
+  ctx.tables = openTableStore(c);
+  ctx.objects = openObjectStore(c);
+  if (c.str("objects") == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
+      (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
+    ctx.deadLetterObjects = openObjectStore(c, true);
+  }
   return ctx;
 }
 
@@ -326,7 +330,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       ServiceContext ctx = openContext(c);
       auto handler = def->makeHandler(c, ctx);
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c) : nullptr;
-      return runService(*def, *src, *handler, *ctx.objects, c);
+      return runService(*def, *src, *handler, ctx.deadLetters(), c);
     };
     commands.push_back(std::move(cmd));
   }
@@ -349,7 +353,7 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     auto request = search::parseSearchParams(params);
     if (!request) throw config::ConfigError(request.error());
-    auto tables = openTableStore(c.str("store"), c.origin("store"));
+    auto tables = openTableStore(c);
     search::Searcher searcher(*tables, searchTables(c));
     auto page = searcher.search(*request);
     if (!page) {
@@ -373,14 +377,14 @@ void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands
     const ServiceDefinition* def = findService(c.str("service"));
     if (!def) throw config::ConfigError("--service: unknown service '" + c.str("service") + "'");
     ServiceContext ctx = openContext(c);
-    auto letters = runtime::listDeadLetters(*ctx.objects, def->name);
+    auto letters = runtime::listDeadLetters(ctx.deadLetters(), def->name);
     if (!letters) {
       fmt::print(stderr, "cdc dlq replay: {}\n", letters.error().message);
       return kExitFailure;
     }
-    runtime::DeadLetterSource source(*ctx.objects, std::move(*letters));
+    runtime::DeadLetterSource source(ctx.deadLetters(), std::move(*letters));
     auto handler = def->makeHandler(c, ctx);
-    return runService(*def, source, *handler, *ctx.objects, c);
+    return runService(*def, source, *handler, ctx.deadLetters(), c);
   };
   commands.push_back(std::move(cmd));
 }

@@ -19,6 +19,8 @@ namespace cdc::cli {
 struct ServiceContext {
   std::unique_ptr<store::TableStore> tables;
   std::unique_ptr<store::ObjectStore> objects;
+  std::unique_ptr<store::ObjectStore> deadLetterObjects;  // a bucket of their own (DLQ_S3_BUCKET), or none
+  store::ObjectStore& deadLetters() { return deadLetterObjects ? *deadLetterObjects : *objects; }
   // Whatever else a handler refers to (alert sinks, producers), kept as long as the context.
   std::vector<std::shared_ptr<void>> resources;
 };

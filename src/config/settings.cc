@@ -17,6 +17,7 @@ const C kAllServices{"inventory", "analytics", "search-indexer", "dlq replay", "
 const C kDemo{"demo"};
 const C kStores{"dump"};
 const C kObjects{"dlq list", "dlq replay", "demo", "inventory", "analytics", "search-indexer"};
+const C kAws{"dump", "demo", "inventory", "analytics", "search-indexer", "dlq list", "dlq replay", "search"};
 
 const std::vector<Setting>& table() {
   static const std::vector<Setting> settings = {
@@ -98,10 +99,22 @@ const std::vector<Setting>& table() {
        {"auto", "micro", "milli", "nano"}, kAllServices},
       {"create-tables", "CREATE_TABLES", "true", "Create missing tables at start-up", Kind::Bool, {}, kAllServices},
       // Stores.
-      {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH", Kind::Uri, {},
+      {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH or dynamodb", Kind::Uri, {},
        {"dump", "demo", "inventory", "analytics", "search-indexer", "dlq replay", "search"}},
-      {"objects", "CDC_OBJECTS", "dir:./data/lake", "Object store: dir:PATH (object key K lies at PATH/K)", Kind::Uri, {},
-       kObjects},
+      {"objects", "CDC_OBJECTS", "dir:./data/lake",
+       "Object store: dir:PATH (object key K lies at PATH/K) or s3 (reports in S3_BUCKET, dead letters in DLQ_S3_BUCKET)",
+       Kind::Uri, {}, kObjects},
+      // AWS (SPEC §5): used by --store dynamodb and --objects s3; credentials come from the standard chain.
+      {"aws-region", "AWS_REGION", "", "AWS region (AWS_DEFAULT_REGION when unset)", Kind::String, {}, kAws},
+      {"endpoint-url", "AWS_ENDPOINT_URL", "", "Endpoint for every AWS service (local emulators); path-style S3 addressing",
+       Kind::String, {}, kAws},
+      {"endpoint-url-dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", "", "DynamoDB endpoint (wins over AWS_ENDPOINT_URL)",
+       Kind::String, {}, kAws},
+      {"endpoint-url-s3", "AWS_ENDPOINT_URL_S3", "", "S3 endpoint (wins over AWS_ENDPOINT_URL)", Kind::String, {}, kAws},
+      {"s3-bucket", "S3_BUCKET", "", "The data lake bucket with --objects s3 (cdc-platform-data-lake-<account-id>)",
+       Kind::String, {}, kObjects},
+      {"dlq-bucket", "DLQ_S3_BUCKET", "", "The dead-letter bucket with --objects s3 (cdc-platform-dlq-<account-id>; S3_BUCKET when unset)",
+       Kind::String, {}, kObjects},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},
       {"service", "", "", "Only the dead letters of this service (inventory-service, analytics-service, search-indexer)",
        Kind::String, {}, {"dlq list", "dlq replay"}},

@@ -47,7 +47,9 @@ Status S3ObjectStore::ensureBucket() {
   HttpRequest head = request("HEAD", "");
   auto r = client_->send(head);
   if (!r) return fail(r.error());
-  if (r->status == 200) return {};
+  // 403: no s3:ListBucket permission (a service that only writes dead letters): the bucket
+  // is taken to exist.
+  if (r->status == 200 || r->status == 403) return {};
   if (r->status != 404) return fail(failure(*r, "HeadBucket", ""));
   HttpRequest create = request("PUT", "");
   if (client_->endpoint().region != "us-east-1") {
