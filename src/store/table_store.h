@@ -134,13 +134,15 @@ class TableStore {
   virtual Result<TableSpec> describeTable(std::string_view table) = 0;
 
   virtual Result<std::optional<Item>> get(std::string_view table, const Item& key) = 0;
-  // BatchGetItem: items in no particular order; keys without an item are absent.
+  // BatchGetItem for any number of keys (DynamoDB's go 100 at a time, concurrently): items in
+  // no particular order; keys without an item are absent.
   virtual Result<std::vector<Item>> batchGet(std::string_view table, std::span<const Item> keys) = 0;
   virtual Result<WriteOutcome> put(const PutRequest& request) = 0;
   virtual Result<WriteOutcome> update(const UpdateRequest& request) = 0;
   virtual Result<WriteOutcome> remove(const DeleteRequest& request) = 0;
   virtual Result<TransactOutcome> transact(std::span<const TransactItem> items) = 0;
-  // BatchWriteItem: returns the requests that were not processed (to be retried).
+  // BatchWriteItem for any number of requests (DynamoDB's are sent 25 at a time, concurrently):
+  // returns the requests that were not processed, to be sent again. Not atomic as a whole.
   virtual Result<std::vector<WriteRequest>> batchWrite(std::string_view table, std::span<const WriteRequest> requests) = 0;
   virtual Result<Page> query(const QueryRequest& request) = 0;
   virtual Result<Page> scan(const ScanRequest& request) = 0;

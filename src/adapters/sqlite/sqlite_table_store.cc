@@ -444,7 +444,6 @@ Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store:
 
 Result<std::vector<store::WriteRequest>> SqliteTableStore::batchWrite(std::string_view table,
                                                                       std::span<const store::WriteRequest> requests) {
-  if (requests.size() > 25) return fail(Error::poison("a batch write holds at most 25 requests"));
   auto t = this->table(table);
   if (!t) return fail(t.error());
   Transaction tx(*db_);

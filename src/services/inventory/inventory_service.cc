@@ -16,7 +16,6 @@ using store::Condition;
 
 // A transaction holds at most 100 items; a group is written once it reaches this many.
 constexpr int kMaxGroup = 90;
-constexpr size_t kBatchGetKeys = 100;
 
 SourcePos positionOf(const runtime::InputEvent& e) {
   return SourcePos{e.record->partition, e.record->offset, e.change.source.tsMs};
@@ -87,22 +86,14 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
     }
   }
   auto batchGet = [&](const std::string& table, const std::set<int64_t>& ids, auto&& key, auto&& sink) -> Status {
+    // One call: the store splits the keys into BatchGetItems of 100 sent concurrently.
     std::vector<store::Item> keys;
-    auto drain = [&]() -> Status {
-      if (keys.empty()) return {};
-      auto got = tables_.batchGet(table, keys);
-      if (!got) return fail(got.error());
-      for (const auto& item : *got) sink(item);
-      keys.clear();
-      return {};
-    };
-    for (int64_t id : ids) {
-      keys.push_back(key(id));
-      if (keys.size() == kBatchGetKeys) {
-        if (auto s = drain(); !s) return s;
-      }
-    }
-    return drain();
+    for (int64_t id : ids) keys.push_back(key(id));
+    if (keys.empty()) return {};
+    auto got = tables_.batchGet(table, keys);
+    if (!got) return fail(got.error());
+    for (const auto& item : *got) sink(item);
+    return {};
   };
   std::vector<int64_t> missingItems;
   if (auto s = batchGet(options_.ledgerTable, itemIds, ledgerKey, [&](const store::Item& item) {

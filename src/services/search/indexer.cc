@@ -70,23 +70,16 @@ Status IndexerHandler::start() {
   return store::ensureTables(tables_, specs, options_.createTables);
 }
 
-Status IndexerHandler::writePostings(std::vector<store::WriteRequest>& requests) {
-  // BatchWriteItem takes 25 requests; what comes back unprocessed is sent again.
-  size_t begin = 0;
+Status IndexerHandler::writeAll(const std::string& table, std::vector<store::WriteRequest>& requests, uint64_t& written) {
+  // The store sends them in as many BatchWriteItems as it takes; what comes back unprocessed
+  // (throttling) is sent again after a growing pause.
   int backoffMs = 10;
-  while (begin < requests.size()) {
-    size_t end = std::min(requests.size(), begin + 25);
-    auto unprocessed = tables_.batchWrite(options_.tables.postings, std::span(requests).subspan(begin, end - begin));
+  while (!requests.empty()) {
+    auto unprocessed = tables_.batchWrite(table, requests);
     if (!unprocessed) return fail(unprocessed.error());
-    stats_.postingWrites += (end - begin) - unprocessed->size();
-    if (unprocessed->empty()) {
-      begin = end;
-      backoffMs = 10;
-      continue;
-    }
-    // Put the unprocessed ones back in place of this chunk and retry after a pause.
-    requests.erase(requests.begin() + static_cast<std::ptrdiff_t>(begin), requests.begin() + static_cast<std::ptrdiff_t>(end));
-    requests.insert(requests.begin() + static_cast<std::ptrdiff_t>(begin), unprocessed->begin(), unprocessed->end());
+    written += requests.size() - unprocessed->size();
+    if (unprocessed->empty()) break;
+    requests = std::move(*unprocessed);
     std::this_thread::sleep_for(std::chrono::milliseconds(backoffMs));
     backoffMs = std::min(backoffMs * 2, 2000);
   }
@@ -124,12 +117,9 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   std::vector<Item> keys;
   for (const auto& [id, i] : last) keys.push_back({{"product_id", AttributeValue::n(id)}});
   std::map<int64_t, Item> stored;
-  for (size_t b = 0; b < keys.size(); b += 100) {
-    auto got = tables_.batchGet(options_.tables.items,
-                                std::span<const Item>(keys).subspan(b, std::min<size_t>(100, keys.size() - b)));
-    if (!got) return fail(got.error());
-    for (auto& item : *got) stored[store::find(item, "product_id")->asIntOr(0)] = std::move(item);
-  }
+  auto got = tables_.batchGet(options_.tables.items, keys);
+  if (!got) return fail(got.error());
+  for (auto& item : *got) stored[store::find(item, "product_id")->asIntOr(0)] = std::move(item);
 
   // The postings of every product first (shared BatchWrites), then the vocabulary, then the
   // items: an item is written only once the postings it names are, so a crash in between
@@ -193,18 +183,12 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     items.push_back({options_.tables.items, std::move(next), cond});
   }
 
-  if (auto s = writePostings(postings); !s) return s;
+  if (auto s = writeAll(options_.tables.postings, postings, stats_.postingWrites); !s) return s;
   std::vector<store::WriteRequest> vocab;
   for (const auto& t : newVocabulary) {
     vocab.push_back({store::WriteRequest::Kind::Put, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}});
   }
-  for (size_t b = 0; b < vocab.size(); b += 25) {
-    auto span = std::span<const store::WriteRequest>(vocab).subspan(b, std::min<size_t>(25, vocab.size() - b));
-    auto r = tables_.batchWrite(options_.tables.tokens, span);
-    if (!r) return fail(r.error());
-    if (!r->empty()) return fail(Error::retry("vocabulary writes unprocessed"));
-    stats_.tokenWrites += span.size();
-  }
+  if (auto s = writeAll(options_.tables.tokens, vocab, stats_.tokenWrites); !s) return s;
   knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
   for (auto& put : items) {
     auto w = tables_.put(put);

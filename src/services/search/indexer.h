@@ -49,7 +49,8 @@ class IndexerHandler final : public runtime::Handler {
   const IndexerStats& stats() const { return stats_; }
 
  private:
-  Status writePostings(std::vector<store::WriteRequest>& requests);
+  // Writes every request, sending what comes back unprocessed again; counts into `written`.
+  Status writeAll(const std::string& table, std::vector<store::WriteRequest>& requests, uint64_t& written);
 
   store::TableStore& tables_;
   IndexerOptions options_;
