@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "adapters/aws/dynamodb_table_store.h"
+#include "adapters/aws/s3_object_store.h"
 #include "adapters/kafka/alert_publisher.h"
 #include "adapters/kafka/kafka_source.h"
 #include "adapters/replay/replay_source.h"
@@ -261,8 +263,27 @@ ServiceContext openContext(const config::Config& c) {
   return ctx;
 }
 
+namespace {
+
+// "; dynamodb: 812 requests (3 retried, 1 throttled); s3: 40 requests" for stores on AWS.
+std::string awsSummary(ServiceContext& ctx) {
+  std::string out;
+  auto add = [&](const char* name, const aws::AwsClient& client) {
+    const auto& p = client.probe();
+    out += fmt::format("; {}: {} requests ({} retried, {} throttled, circuit opened {} times)", name, p.requests.load(),
+                       p.retries.load(), p.throttled.load(), p.circuitOpened.load());
+  };
+  if (const auto* d = dynamic_cast<const aws::DynamoDbTableStore*>(ctx.tables.get())) add("dynamodb", d->client());
+  if (const auto* s = dynamic_cast<const aws::S3ObjectStore*>(ctx.objects.get())) add("s3", s->client());
+  if (const auto* s = dynamic_cast<const aws::S3ObjectStore*>(ctx.deadLetterObjects.get())) add("s3 dead letters", s->client());
+  return out;
+}
+
+}  // namespace
+
 int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
-               store::ObjectStore& deadLetters, const config::Config& c) {
+               ServiceContext& context, const config::Config& c) {
+  store::ObjectStore& deadLetters = context.deadLetters();
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
   ro.progress = ::isatty(STDERR_FILENO);
@@ -277,7 +298,7 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   }
   fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}; {}\n", service.name, stats->records,
              stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters,
-             runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler));
+             runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler) + awsSummary(context));
   return kExitOk;
 }
 
@@ -330,7 +351,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       ServiceContext ctx = openContext(c);
       auto handler = def->makeHandler(c, ctx);
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c) : nullptr;
-      return runService(*def, *src, *handler, ctx.deadLetters(), c);
+      return runService(*def, *src, *handler, ctx, c);
     };
     commands.push_back(std::move(cmd));
   }
@@ -384,7 +405,7 @@ void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands
     }
     runtime::DeadLetterSource source(ctx.deadLetters(), std::move(*letters));
     auto handler = def->makeHandler(c, ctx);
-    return runService(*def, source, *handler, ctx.deadLetters(), c);
+    return runService(*def, source, *handler, ctx, c);
   };
   commands.push_back(std::move(cmd));
 }

@@ -52,9 +52,9 @@ inventory::InventoryOptions inventoryOptions(const config::Config& c);
 search::IndexTables searchTables(const config::Config& c);
 analytics::AnalyticsOptions analyticsOptions(const config::Config& c);
 
-// Runs a handler over a source until the source ends or SIGINT/SIGTERM; prints the summary
-// line. Returns the exit status.
+// Runs a handler over a service context's stores until the source ends or SIGINT/SIGTERM;
+// prints the summary line (with the AWS requests it took, on AWS). Returns the exit status.
 int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
-               store::ObjectStore& deadLetters, const config::Config& c);
+               ServiceContext& context, const config::Config& c);
 
 }  // namespace cdc::cli
