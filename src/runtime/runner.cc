@@ -102,6 +102,14 @@ Status Runner::processBatch(std::vector<Record>& records) {
       if (events_.empty()) return {};
       return handler_.apply(events_, rejected_);
     });
+    if (!applied && applied.error().kind == ErrorKind::Poison) {
+      // The store refused something in the batch as invalid (an item over DynamoDB's 400 KB):
+      // find the event(s) it comes from by halving; the rest is applied (effects are idempotent).
+      log::event(spdlog::level::warn, "poison_in_batch", {{"events", std::to_string(events_.size()), true},
+                                                           {"error", applied.error().message}});
+      rejected_.clear();
+      applied = applyIsolating(events_, poison);
+    }
     if (!applied) return applied;
   }
   for (const auto& rej : rejected_) poison.emplace_back(events_[rej.index].record, rej.reason);
@@ -125,6 +133,27 @@ Status Runner::processBatch(std::vector<Record>& records) {
   const Record& last = records.back();
   stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
   return commitPositions();
+}
+
+Status Runner::applyIsolating(std::span<const InputEvent> events, std::vector<std::pair<const Record*, std::string>>& poison) {
+  std::vector<Rejection> rejected;
+  Status s = withRetry("apply", [&]() -> Status {
+    rejected.clear();
+    return handler_.apply(events, rejected);
+  });
+  if (s) {
+    for (const auto& r : rejected) poison.emplace_back(events[r.index].record, r.reason);
+    return {};
+  }
+  if (s.error().kind != ErrorKind::Poison) return s;
+  if (events.size() == 1) {
+    poison.emplace_back(events.front().record, s.error().message);
+    return {};
+  }
+  // In order: the first half's events come before the second's in every partition.
+  size_t half = events.size() / 2;
+  if (auto first = applyIsolating(events.first(half), poison); !first) return first;
+  return applyIsolating(events.subspan(half), poison);
 }
 
 Status Runner::commitPositions() {

@@ -56,6 +56,9 @@ class Runner : private RebalanceListener {
   Status processBatch(std::vector<Record>& records);
   // Retries `op` while it fails with Retry and no stop is requested.
   Status withRetry(const char* what, const std::function<Status()>& op);
+  // Applies `events`, halving the batch while the store refuses it as Poison until the events
+  // that cause it are found: those go to `poison`, the others are applied.
+  Status applyIsolating(std::span<const InputEvent> events, std::vector<std::pair<const Record*, std::string>>& poison);
   Status commitPositions();
   bool revoked(const Record& r) const;
   void onAssigned(std::span<const TopicPartition> partitions) override;

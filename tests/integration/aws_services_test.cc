@@ -153,5 +153,27 @@ TEST_F(AwsServicesTest, DeadLettersGoToTheDeadLetterBucket) {
   EXPECT_NE(listed.out.find("\"offset\":999"), std::string::npos) << listed.out;
 }
 
+TEST_F(AwsServicesTest, AnItemDynamoDbRefusesIsADeadLetterAndTheRestIsWritten) {
+  // A product whose description makes its item pass DynamoDB's 400 KB: a ValidationException
+  // concerns that message alone.
+  std::string huge(450'000, 'x');
+  std::ofstream(workload_, std::ios::app)
+      << R"({"topic":")" << prefix_ << R"(.public.products","partition":0,"offset":99999,"key":"{\"id\":99999}","payload":"{\"id\":99999,\"name\":\"Huge\",\"description\":\")"
+      << huge << R"(\",\"price\":\"10.00\",\"stock_quantity\":5,\"__op\":\"c\"}"})" << "\n";
+  auto onAws = service("inventory", true);
+  ASSERT_EQ(onAws.exitCode, 0) << onAws.out;
+  EXPECT_NE(onAws.out.find(" 1 dead letters"), std::string::npos) << onAws.out;
+  auto listed = run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " dlq list --objects s3 --s3-bucket " + bucket(), false);
+  EXPECT_NE(listed.out.find("\"offset\":99999"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("ValidationException"), std::string::npos) << listed.out;
+  // The embedded store keeps DynamoDB's limit too: both runs hold the same items.
+  auto embedded = service("inventory", false);
+  ASSERT_EQ(embedded.exitCode, 0) << embedded.out;
+  EXPECT_NE(embedded.out.find(" 1 dead letters"), std::string::npos) << embedded.out;
+  std::string awsItems = dump(table("inventory"), true);
+  EXPECT_EQ(awsItems.find("\"product_id\":99999"), std::string::npos);
+  EXPECT_EQ(awsItems, dump(table("inventory"), false));
+}
+
 }  // namespace
 }  // namespace cdc::test

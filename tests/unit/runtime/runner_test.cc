@@ -257,6 +257,44 @@ TEST_F(RunnerTest, APartitionRevokedWhileItsBatchWaitsIsLeftToItsNewOwner) {
   EXPECT_TRUE(src.closed);
 }
 
+// A store that refuses a whole write when any event of it carries quantity 13 (as DynamoDB
+// refuses a transaction holding one item over 400 KB).
+class RefusingHandler final : public Handler {
+ public:
+  std::string_view serviceName() const override { return "test-service"; }
+  Status apply(std::span<const InputEvent> events, std::vector<Rejection>&) override {
+    ++calls;
+    for (const auto& e : events) {
+      const auto* item = e.change.afterAs<debezium::OrderItemRow>();
+      if (item && item->quantity == 13) return fail(Error::poison("ValidationException: Item size has exceeded the maximum allowed size"));
+    }
+    for (const auto& e : events) applied.push_back(e.change.rowId());
+    return {};
+  }
+  int calls = 0;
+  std::vector<int64_t> applied;
+};
+
+TEST_F(RunnerTest, AnEventTheStoreRefusesIsFoundInItsBatchAndDeadLettered) {
+  std::vector<Record> records;
+  for (int i = 1; i <= 8; ++i) records.push_back(item(i % 2, i / 2, i, i == 5 ? 13 : 1));
+  VectorSource src(records);
+  RefusingHandler h;
+  options_.batchSize = 8;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(h.applied, (std::vector<int64_t>{1, 2, 3, 4, 6, 7, 8}));
+  EXPECT_EQ(stats->deadLetters, 1u);
+  auto letters = listDeadLetters(*objects_, "test-service");
+  ASSERT_TRUE(letters.has_value());
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].offset, 2);
+  EXPECT_NE((*letters)[0].error.find("ValidationException"), std::string::npos) << (*letters)[0].error;
+  EXPECT_LE(h.calls, 8) << "halving, not one call per event";
+  ASSERT_EQ(src.commits.size(), 1u);
+}
+
 TEST(DeadLetterQueueTest, EncodesTheSeedFieldsAndRoundTrips) {
   DeadLetter d;
   d.service = "inventory-service";
