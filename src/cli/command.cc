@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "adapters/aws/dynamodb_table_store.h"
@@ -107,6 +108,10 @@ std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, boo
       o.bucket = c.str("s3-bucket");
     } else {
       throw config::ConfigError(origin + ": s3 needs " + (deadLetters ? "DLQ_S3_BUCKET or S3_BUCKET" : "S3_BUCKET"));
+    }
+    if (c.has("s3-multipart-threshold")) {
+      o.multipartThreshold = static_cast<size_t>(c.integer("s3-multipart-threshold")) << 20;
+      o.partSize = std::max<size_t>(5u << 20, std::min<size_t>(8u << 20, o.multipartThreshold));  // S3's minimum part is 5 MiB
     }
     auto client = awsClient(c, "s3", "endpoint-url-s3");
     // Emulators answer on one host: path-style; AWS itself: virtual-hosted style.
