@@ -1,5 +1,8 @@
 #include "adapters/sqlite/sqlite_db.h"
 
+#include <chrono>
+#include <thread>
+
 namespace cdc::sqlite {
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
@@ -14,7 +17,14 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
   sqlite3_busy_timeout(raw, 5000);
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF",
                              "PRAGMA cache_size=-65536"}) {
-    if (auto s = db->exec(pragma); !s) return fail(s.error());
+    // Turning a new file to WAL takes an exclusive lock without waiting on the busy handler:
+    // replicas starting together on one file take turns.
+    for (int attempt = 0;; ++attempt) {
+      auto s = db->exec(pragma);
+      if (s) break;
+      if (s.error().kind != ErrorKind::Retry || attempt == 200) return fail(s.error());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
   return db;
 }

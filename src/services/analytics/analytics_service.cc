@@ -1,8 +1,12 @@
 #include "services/analytics/analytics_service.h"
 
 #include <chrono>
+#include <map>
+
+#include <simdjson.h>
 #include <set>
 
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "runtime/dead_letter.h"
 #include "services/analytics/reports.h"
@@ -89,10 +93,52 @@ Status AnalyticsHandler::finish() {
   return flush(Timestamp{us.count()});
 }
 
+namespace {
+
+constexpr std::string_view kReportPositions = "analytics/_state/report-positions.json";
+
+using Positions = std::map<std::string, int64_t>;  // "topic/partition" -> next offset
+
+std::string positionsJson(const Positions& p) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key("positions").beginObject();
+  for (const auto& [k, v] : p) w.field(k, v);
+  w.endObject().endObject();
+  return out;
+}
+
+Positions parsePositions(const std::string& body) {
+  Positions out;
+  simdjson::dom::parser parser;
+  simdjson::dom::object positions;
+  if (parser.parse(body)["positions"].get_object().get(positions)) return out;
+  for (auto [k, v] : positions) {
+    int64_t n = 0;
+    if (!v.get_int64().get(n)) out[std::string(k)] = n;
+  }
+  return out;
+}
+
+// True when `a` holds at least every position of `b`.
+bool covers(const Positions& a, const Positions& b) {
+  for (const auto& [k, v] : b) {
+    auto it = a.find(k);
+    if (it == a.end() || it->second < v) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status AnalyticsHandler::flush(Timestamp now) {
   auto started = std::chrono::steady_clock::now();
   Aggregates merged;
-  for (const auto& [tp, o] : owned_) merged.merge(o.state.aggregates());
+  Positions positions;
+  for (const auto& [tp, o] : owned_) {
+    merged.merge(o.state.aggregates());
+    positions[tp.first + "/" + std::to_string(tp.second)] = o.state.nextOffset();
+  }
   // Partitions that other replicas own (or that this one has not seen yet) count from their
   // checkpoints, so that every replica's reports cover the whole topic.
   auto checkpoints = listCheckpoints(objects_);
@@ -103,10 +149,24 @@ Status AnalyticsHandler::flush(Timestamp now) {
     PartitionCheckpoint reader(objects_, topic, partition);
     if (auto s = reader.load(other); !s) return s;
     merged.merge(other.aggregates());
+    positions[topic + "/" + std::to_string(partition)] = other.nextOffset();
   }
+  // Another replica may have flushed a newer state meanwhile (replicas flush independently):
+  // latest.json is not set back to an older one. (A replica checking while another writes
+  // can still lose the race; the next flush puts it right.)
+  auto current = objects_.get(kReportPositions);
+  if (!current) return fail(current.error());
+  Positions theirs = *current ? parsePositions(**current) : Positions{};
+  bool superseded = !theirs.empty() && covers(theirs, positions) && theirs != positions;
   auto reports = renderReports(merged, options_.topN, now);
   for (const auto& [key, report] : reportKeys(reports, now)) {
+    if (superseded && key.ends_with("/latest.json")) continue;
     if (auto s = objects_.put(key, report->body); !s) return s;
+  }
+  if (superseded) {
+    log::event(spdlog::level::info, "reports_superseded", {{"detail", "a newer flush of another replica stays latest.json"}});
+  } else if (auto s = objects_.put(kReportPositions, positionsJson(positions)); !s) {
+    return s;
   }
   lastFlush_ = now;
   ++stats_.flushes;
