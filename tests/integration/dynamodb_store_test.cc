@@ -6,27 +6,16 @@
 #include <unistd.h>
 
 #include "adapters/aws/dynamodb_table_store.h"
-#include "support/stack.h"
+#include "support/moto.h"
 #include "support/table_store_contract.h"
 
 namespace cdc::aws {
 namespace {
 
-class StaticSource final : public CredentialsSource {
- public:
-  std::string name() const override { return "test keys"; }
-  Result<TimedCredentials> fetch() override { return TimedCredentials{{"testing", "testing", ""}, std::nullopt}; }
-};
-
 struct DynamoDbOnMoto {
   static std::unique_ptr<store::TableStore> make() {
-    std::string url = test::awsEndpoint();
-    EXPECT_FALSE(url.empty()) << "no AWS endpoint: run scripts/stack up aws";
-    if (url.empty()) return nullptr;
-    auto endpoint = AwsEndpoint::resolve("dynamodb", "us-east-1", url, "AWS_ENDPOINT_URL");
-    if (!endpoint) return nullptr;
-    auto credentials = std::make_shared<CredentialsProvider>(std::make_unique<StaticSource>());
-    return std::make_unique<DynamoDbTableStore>(std::make_unique<AwsClient>(*endpoint, credentials));
+    auto client = test::motoClient("dynamodb");
+    return client ? std::make_unique<DynamoDbTableStore>(std::move(client)) : nullptr;
   }
   // moto keeps its tables for the whole run: fresh names for every test.
   static std::string prefix() {

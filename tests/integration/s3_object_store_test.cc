@@ -7,32 +7,22 @@
 
 #include "adapters/aws/s3_object_store.h"
 #include "support/object_store_contract.h"
-#include "support/stack.h"
+#include "support/moto.h"
 
 namespace cdc::aws {
 namespace {
 
-class StaticSource final : public CredentialsSource {
- public:
-  std::string name() const override { return "test keys"; }
-  Result<TimedCredentials> fetch() override { return TimedCredentials{{"testing", "testing", ""}, std::nullopt}; }
-};
-
 struct FreshBucketOnMoto {
   static std::unique_ptr<store::ObjectStore> make() {
-    std::string url = test::awsEndpoint();
-    EXPECT_FALSE(url.empty()) << "no AWS endpoint: run scripts/stack up aws";
-    if (url.empty()) return nullptr;
-    auto endpoint = AwsEndpoint::resolve("s3", "us-east-1", url, "AWS_ENDPOINT_URL");
-    if (!endpoint) return nullptr;
+    auto client = test::motoClient("s3");
+    if (!client) return nullptr;
     static int n = 0;
     S3Options o;
     o.bucket = "cdc-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
     o.pathStyle = true;
     o.multipartThreshold = 6u << 20;  // the 12 MiB object goes up in three parts
     o.partSize = 5u << 20;
-    auto credentials = std::make_shared<CredentialsProvider>(std::make_unique<StaticSource>());
-    auto s3 = std::make_unique<S3ObjectStore>(std::make_unique<AwsClient>(*endpoint, credentials), o);
+    auto s3 = std::make_unique<S3ObjectStore>(std::move(client), o);
     auto created = s3->ensureBucket();
     EXPECT_TRUE(created.has_value()) << created.error().message;
     return s3;
