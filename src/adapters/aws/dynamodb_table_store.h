@@ -7,26 +7,10 @@
 #include <vector>
 
 #include "adapters/aws/aws_client.h"
+#include "adapters/aws/dynamodb_expressions.h"
 #include "store/table_store.h"
 
 namespace cdc::aws {
-
-// ConditionExpression / UpdateExpression text with its placeholders: attribute names become
-// #n0, #n1 … (so reserved words never clash) and values :v0, :v1 ….
-class ExpressionBuilder {
- public:
-  std::string condition(const store::Condition& c);
-  std::string update(const store::Update& u);
-  // Appends "ExpressionAttributeNames" and "ExpressionAttributeValues" fields (when any) to
-  // a JSON object being written: `out` ends inside that object, after at least one field.
-  void appendTo(std::string& out) const;
-  std::string name(const std::string& attribute);
-  std::string value(const store::AttributeValue& v);
-
- private:
-  std::vector<std::string> names_;
-  std::vector<store::AttributeValue> values_;
-};
 
 struct DynamoDbOptions {
   std::chrono::milliseconds tableActiveTimeout{std::chrono::minutes(5)};
