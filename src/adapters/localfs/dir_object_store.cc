@@ -87,8 +87,10 @@ Result<std::optional<std::string>> DirObjectStore::get(std::string_view key) {
   fs::path target = root_ / fs::path(std::string(key));
   std::ifstream in(target, std::ios::binary);
   if (!in) {
-    if (errno == ENOENT || !fs::exists(target)) return std::optional<std::string>{};
-    return fail(ioError("read " + target.string(), errno));
+    int err = errno;
+    std::error_code ec;
+    if (err == ENOENT || (!fs::exists(target, ec) && !ec)) return std::optional<std::string>{};
+    return fail(ioError("read " + target.string(), err));
   }
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -102,20 +104,30 @@ Result<store::ObjectPage> DirObjectStore::list(std::string_view prefix,
   auto slash = p.rfind('/');
   fs::path start = slash == std::string::npos ? root_ : root_ / p.substr(0, slash);
   store::ObjectPage page;
-  std::error_code ec;
-  if (!fs::is_directory(start, ec)) return page;
   std::vector<store::ObjectInfo> found;
-  for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    std::string name = it->path().filename().string();
-    if (name.starts_with(".tmp-")) continue;
-    std::string key = fs::relative(it->path(), root_).generic_string();
-    if (!key.starts_with(p)) continue;
-    if (continuationToken && key <= *continuationToken) continue;
-    found.push_back({std::move(key), static_cast<uint64_t>(it->file_size()), mtimeMs(*it)});
+  // Another process may delete objects (and empty directories) while we walk: a file that
+  // vanishes is not listed, and a directory that vanishes under the iterator restarts the walk.
+  std::error_code ec;
+  for (int attempt = 1;; ++attempt) {
+    found.clear();
+    ec.clear();
+    if (!fs::is_directory(start, ec)) return page;
+    for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      std::error_code entryError;
+      if (!it->is_regular_file(entryError)) continue;
+      std::string name = it->path().filename().string();
+      if (name.starts_with(".tmp-")) continue;
+      std::string key = fs::relative(it->path(), root_, entryError).generic_string();
+      if (entryError || !key.starts_with(p)) continue;
+      if (continuationToken && key <= *continuationToken) continue;
+      auto size = it->file_size(entryError);
+      if (entryError) continue;  // deleted since the directory was read
+      found.push_back({std::move(key), static_cast<uint64_t>(size), mtimeMs(*it)});
+    }
+    if (!ec) break;
+    if (ec != std::errc::no_such_file_or_directory || attempt == 5) return fail(ioError("list " + start.string(), ec.value()));
   }
-  if (ec) return fail(ioError("list " + start.string(), ec.value()));
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   size_t limit = maxKeys > 0 ? static_cast<size_t>(maxKeys) : 1000;
   if (found.size() > limit) {

@@ -4,6 +4,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "support/object_store_contract.h"
 
 namespace cdc::localfs {
@@ -33,6 +36,39 @@ TEST_F(DirObjectStoreTest, RejectsKeysThatEscapeTheRoot) {
   EXPECT_EQ(s.put("../evil", "x", "").error().kind, ErrorKind::Poison);
   EXPECT_EQ(s.put("/abs", "x", "").error().kind, ErrorKind::Poison);
   EXPECT_EQ(s.put("a//b", "x", "").error().kind, ErrorKind::Poison);
+}
+
+// Another process deleting objects while we list (a replica compacting a checkpoint while a
+// flush lists the checkpoints) leaves the listing whole: the vanished objects are not in it.
+TEST_F(DirObjectStoreTest, ListingWhileAnotherWriterDeletesNeverFails) {
+  DirObjectStore reader(root_);
+  DirObjectStore writer(root_);
+  ASSERT_TRUE(writer.put("state/t/0/manifest.json", "{}", "").has_value());
+  std::atomic<bool> done{false};
+  std::thread churn([&] {
+    for (int i = 1; i <= 3000; ++i) {
+      std::string body(100, 'x');
+      if (!writer.put("state/t/0/delta-" + std::to_string(i), body, "").has_value()) break;
+      if (!writer.remove("state/t/0/delta-" + std::to_string(i - 1)).has_value()) break;
+    }
+    done = true;
+  });
+  int listings = 0;
+  while (!done) {
+    auto all = reader.listAll("state/");
+    ASSERT_TRUE(all.has_value()) << all.error().message;
+    ++listings;
+    bool manifest = false;
+    for (const auto& o : *all) manifest |= o.key == "state/t/0/manifest.json";
+    EXPECT_TRUE(manifest);
+    EXPECT_LE(all->size(), 3u);
+  }
+  churn.join();
+  EXPECT_GT(listings, 0);
+  auto all = reader.listAll("state/");
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].key, "state/t/0/manifest.json");
 }
 
 // The contract of every object store, on a fresh directory.
