@@ -59,7 +59,7 @@ const std::vector<Setting>& table() {
       {"group-id", "KAFKA_GROUP_ID", "", "Consumer group (default: <service>-group, e.g. inventory-service-group)",
        Kind::String, {}, {"inventory", "analytics", "search-indexer"}},
       {"until-caught-up", "", "",
-       "With --source kafka: stop, after committing, once every assigned partition has reached the end offset it had at start",
+       "With --source kafka: stop once the group has read and committed every partition up to the end offset it had at start",
        Kind::Switch, {}, {"inventory", "analytics", "search-indexer"}},
       {"shutdown-grace", "SHUTDOWN_GRACE", "25",
        "Seconds a SIGTERM/SIGINT stop may take to finish and commit in-flight work before the process exits anyway",

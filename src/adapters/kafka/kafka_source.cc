@@ -57,7 +57,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
 
   auto conf = makeConf(props);
   if (!conf) return fail(conf.error());
+  bool cooperative = findProperty(props, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
   std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
+  self->cooperative_ = cooperative;
   rd_kafka_conf_set_opaque(conf->get(), self.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), onRebalance);
   rd_kafka_conf_set_offset_commit_cb(conf->get(), onCommit);
@@ -95,7 +97,15 @@ std::string KafkaSource::describe() const {
   return "kafka:" + (servers ? servers->value : std::string()) + " group " + (group ? group->value : std::string());
 }
 
-bool KafkaSource::cooperative() const { return std::string_view(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE"; }
+bool KafkaSource::cooperative() {
+  // "NONE" (or NULL) once the member is out of the group (leaving it at close, or fenced): the
+  // protocol the group last used still decides how to give partitions back; an eager unassign
+  // of a cooperative assignment would leave rd_kafka_consumer_close() waiting for good.
+  const char* protocol = rd_kafka_rebalance_protocol(rk_);
+  std::string_view p = protocol ? protocol : "";
+  if (p == "COOPERATIVE" || p == "EAGER") cooperative_ = p == "COOPERATIVE";
+  return cooperative_;
+}
 
 void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
                               void* opaque) {
@@ -161,6 +171,16 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     log::event(spdlog::level::warn, "partitions_lost",
                {{"partitions", describePartitions(tps)}, {"detail", "the group moved on without us; nothing committed"}});
   }
+  // librdkafka keeps a partition's pause flag after it is taken away: were it given back to us
+  // later, it would stay paused for good. Resume what we paused before letting it go.
+  std::set<TopicPartition> pausedHere;
+  for (const auto& tp : gone) {
+    if (idlePaused_ || pausedByCaller_.contains(tp)) pausedHere.insert(tp);
+  }
+  if (!pausedHere.empty()) {
+    auto list = toList(pausedHere);
+    rd_kafka_resume_partitions(rk_, list.get());
+  }
   if (cooperative()) {
     if (ErrorPtr e{rd_kafka_incremental_unassign(rk_, partitions)}) {
       log::event(spdlog::level::err, "unassign_failed", {{"error", rd_kafka_error_string(e.get())}});
@@ -173,6 +193,8 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     durable_.erase(tp);
     endOffsets_.erase(tp);
     reachedEnd_.erase(tp);
+    eofOffsets_.erase(tp);
+    synced_.erase(tp);
     pausedByCaller_.erase(tp);
   }
   std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
@@ -239,6 +261,7 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
       auto end = endOffsets_.find(tp);
+      eofOffsets_[tp] = m->offset;
       if (end == endOffsets_.end() || m->offset >= end->second) reachedEnd_.insert(std::move(tp));
       return;
     }
@@ -279,18 +302,52 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
   }
 }
 
-bool KafkaSource::caughtUp() {
+bool KafkaSource::finished() {
   if (!joined_ || !buffered_.empty()) return false;
-  if (assigned_.empty()) return groupCaughtUp();
-  return std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); });
+  if (!std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); })) {
+    return false;
+  }
+  // Every record delivered so far has been processed (the runner polls again only then), so
+  // the end-of-partition position is durable too: it lies past control records (transaction
+  // markers) that no record's position covers.
+  for (const auto& tp : assigned_) {
+    auto eof = eofOffsets_.find(tp);
+    if (eof == eofOffsets_.end()) continue;
+    auto [it, added] = durable_.try_emplace(tp, eof->second);
+    if (!added) it->second = std::max(it->second, eof->second);
+  }
+  if (!ownPositionsCommitted()) return false;
+  return groupCaughtUp();
+}
+
+bool KafkaSource::ownPositionsCommitted() {
+  std::set<TopicPartition> stale;
+  for (const auto& tp : assigned_) {
+    auto d = durable_.find(tp);
+    if (d == durable_.end()) continue;
+    auto s = synced_.find(tp);
+    if (s == synced_.end() || s->second < d->second) stale.insert(tp);
+  }
+  if (stale.empty()) return true;
+  auto now = Clock::now();
+  if (now - lastOwnCommit_ < std::chrono::milliseconds(200)) return false;
+  lastOwnCommit_ = now;
+  if (!commitSync(stale)) return false;
+  for (const auto& tp : stale) synced_[tp] = durable_[tp];
+  return true;
 }
 
 bool KafkaSource::groupCaughtUp() {
   auto now = Clock::now();
   if (now - lastGroupCheck_ < std::chrono::seconds(1)) return false;
   lastGroupCheck_ = now;
+  // Topics named by a pattern cannot be listed here: their own partitions decide alone.
+  if (std::all_of(options_.topics.begin(), options_.topics.end(), [](const auto& t) { return t.starts_with('^'); })) {
+    return true;
+  }
   if (groupEnds_.empty()) {
     for (const auto& name : options_.topics) {
+      if (name.starts_with('^')) continue;
       rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
       const rd_kafka_metadata_t* md = nullptr;
       auto e = rd_kafka_metadata(rk_, 0, topic, &md, 10'000);
@@ -317,7 +374,8 @@ bool KafkaSource::groupCaughtUp() {
     if (end >= 0 && list->elems[i].offset < end) return false;
   }
   log::event(spdlog::level::info, "group_caught_up",
-             {{"partitions", std::to_string(list->cnt), true}, {"detail", "no partitions of our own; the group has committed every end"}});
+             {{"partitions", std::to_string(list->cnt), true},
+              {"detail", "the group has committed every partition of the topics up to its end"}});
   return true;
 }
 
@@ -332,10 +390,14 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
     buffered_.pop_front();
   }
   auto deadline = Clock::now() + timeout;
+  bool done = false;
   while (out.size() - before < max) {
     int waitMs = 0;
     if (out.size() == before) {
-      if (options_.untilCaughtUp && caughtUp()) break;
+      if (options_.untilCaughtUp && finished()) {
+        done = true;
+        break;
+      }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) break;
       waitMs = static_cast<int>(left);
@@ -353,7 +415,7 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
     handle(m, out);
   }
   if (fatal_) return fail(*fatal_);
-  if (options_.untilCaughtUp && out.size() == before && caughtUp()) return runtime::PollStatus::End;
+  if (done && out.size() == before) return runtime::PollStatus::End;
   return runtime::PollStatus::Ok;
 }
 

@@ -22,9 +22,10 @@ struct KafkaSourceOptions {
   Properties properties;
   std::vector<std::string> topics;
   // Stop (poll answers End) once every assigned partition has reached the end offset it had
-  // when it was assigned. A member without partitions stops once the group's committed offsets
-  // of every partition of its topics have reached the ends those partitions had when it
-  // first looked (the others have caught up for it).
+  // when it was assigned, its positions are committed, and the group's committed offsets of
+  // every partition of the topics have reached the ends those partitions had when this member
+  // first looked. Members of a group stop together: a partition whose owner left it
+  // uncommitted (lost in a rebalance) is read again by one of those still there.
   bool untilCaughtUp = false;
 };
 
@@ -81,11 +82,16 @@ class KafkaSource final : public runtime::Source {
   Status commitSync(const std::set<TopicPartition>& partitions);
   void pauseForIdle(const std::set<TopicPartition>& partitions);
   void resumeAfterIdle();
-  bool caughtUp();
-  // Without partitions of its own: whether the group has committed every partition of the
-  // subscribed topics up to its end. Asks the brokers at most once a second.
+  // --until-caught-up: this member's partitions are read to their end and committed, and so
+  // is every partition of the group (see KafkaSourceOptions::untilCaughtUp).
+  bool finished();
+  // Commits the positions of the assigned partitions not yet known to be committed; false when
+  // the group refuses (a rebalance under way). Tries at most every 200 ms.
+  bool ownPositionsCommitted();
+  // Whether the group has committed every partition of the subscribed topics up to its end.
+  // Asks the brokers at most once a second.
   bool groupCaughtUp();
-  bool cooperative() const;
+  bool cooperative();
 
   KafkaSourceOptions options_;
   rd_kafka_t* rk_;  // owned: rd_kafka_consumer_close() then rd_kafka_destroy() in the destructor
@@ -97,10 +103,14 @@ class KafkaSource final : public runtime::Source {
   std::map<TopicPartition, int64_t> durable_;       // next offsets the runner reported durable
   std::map<TopicPartition, int64_t> endOffsets_;    // --until-caught-up: the end at assignment
   std::set<TopicPartition> reachedEnd_;
+  std::map<TopicPartition, int64_t> eofOffsets_;    // where end-of-partition was last reported
+  std::map<TopicPartition, int64_t> synced_;        // positions a synchronous commit has stored
+  std::chrono::steady_clock::time_point lastOwnCommit_;
   std::map<TopicPartition, int64_t> groupEnds_;      // every partition of the topics, for groupCaughtUp()
   std::chrono::steady_clock::time_point lastGroupCheck_;
   std::deque<runtime::Record> buffered_;           // delivered while idle (before the pause took)
   bool joined_ = false;
+  bool cooperative_ = false;  // the group's rebalance protocol when last known
   bool inCallback_ = false;
   bool closed_ = false;
   std::optional<Error> fatal_;
