@@ -223,6 +223,75 @@ TEST_F(KafkaSourceTest, AFailingStorePausesThePartitionsAndKeepsTheGroupSession)
   EXPECT_EQ(handler.seen.size(), want.size());
 }
 
+// A partition paused by the backpressure (idle) and taken away by a rebalance comes back
+// fetching when the group gives it back: librdkafka keeps the pause flag of a partition it no
+// longer assigns, so a source that did not resume it would never read it again.
+TEST_F(KafkaSourceTest, APartitionPausedWhenTakenAwayIsReadWhenGivenBack) {
+  produceWorkload("--products 300 --orders 10");
+  std::vector<std::string> topics{topic("products")};
+  auto want = byPartition(expected(topics));
+  ASSERT_EQ(want.size(), 3u);
+
+  auto a = kafka::KafkaSource::open([&] {
+    auto o = options("g", topics);
+    o.untilCaughtUp = true;
+    return o;
+  }());
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  std::map<std::pair<std::string, int32_t>, std::vector<int64_t>> seen;
+  auto take = [&](std::vector<runtime::Record>& records) {
+    std::map<std::pair<std::string, int32_t>, int64_t> next;
+    for (const auto& r : records) {
+      if (r.value) seen[{std::string(r.topic), r.partition}].push_back(r.offset);
+      next[{std::string(r.topic), r.partition}] = r.offset + 1;
+    }
+    std::vector<runtime::Position> positions;
+    for (const auto& [tp, n] : next) positions.push_back({tp.first, tp.second, n});
+    if (!positions.empty()) {
+      EXPECT_TRUE((*a)->commit(positions).has_value());
+    }
+    records.clear();
+  };
+  // A owns the three partitions and has read a little of them.
+  std::vector<runtime::Record> records;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (((*a)->assignment().size() < 3 || records.size() < 30) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*a)->poll(records, 30, 200ms).has_value());
+  }
+  ASSERT_EQ((*a)->assignment().size(), 3u);
+  take(records);
+
+  // While A is paused (a batch it cannot complete), B joins and takes partitions from it.
+  auto b = kafka::KafkaSource::open(options("g", topics));
+  ASSERT_TRUE(b.has_value()) << b.error().message;
+  std::vector<runtime::Record> ignored;
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while ((*a)->assignment().size() == 3 && std::chrono::steady_clock::now() < deadline) {
+    (*a)->idle(100ms);
+    ASSERT_TRUE((*b)->poll(ignored, 1, 100ms).has_value());  // B commits nothing
+    ignored.clear();
+  }
+  ASSERT_LT((*a)->assignment().size(), 3u) << "B never took a partition from A";
+
+  // B leaves; its partitions come back to A, which is fetching again.
+  ASSERT_TRUE((*b)->close().has_value());
+  b->reset();
+  deadline = std::chrono::steady_clock::now() + 60s;
+  bool end = false;
+  while (!end && std::chrono::steady_clock::now() < deadline) {
+    auto st = (*a)->poll(records, 500, 200ms);
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    take(records);
+    end = *st == runtime::PollStatus::End;
+  }
+  ASSERT_TRUE(end) << "A did not read its partitions to the end after getting them back";
+  for (const auto& [tp, offsets] : want) {
+    SCOPED_TRACE(tp.second);
+    ASSERT_FALSE(seen[tp].empty());
+    EXPECT_EQ(seen[tp].back(), offsets.back()) << "partition read to its end";
+  }
+}
+
 TEST_F(KafkaSourceTest, ConsumerLagPerPartitionComesFromTheStatistics) {
   produceWorkload("--products 300 --orders 10");
   std::vector<std::string> topics{topic("products")};
