@@ -152,6 +152,9 @@ void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
       if (high <= low) reachedEnd_.insert(tp);
     }
   }
+  // The ends of every partition of the topics, as of the member's first assignment: asked now,
+  // before fetching starts (later the queries wait behind the fetches' long polls).
+  if (options_.untilCaughtUp && groupEnds_.empty()) loadGroupEnds();
   if (idlePaused_) pauseForIdle(added);
   probe_.assignedPartitions = assigned_.size();
   log::event(spdlog::level::info, "partitions_assigned",
@@ -337,6 +340,26 @@ bool KafkaSource::ownPositionsCommitted() {
   return true;
 }
 
+void KafkaSource::loadGroupEnds() {
+  for (const auto& name : options_.topics) {
+    if (name.starts_with('^')) continue;
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    auto e = rd_kafka_metadata(rk_, 0, topic, &md, 10'000);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+        int32_t partition = md->topics[0].partitions[i].id;
+        int64_t low = 0, high = 0;
+        if (rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          groupEnds_[{name, partition}] = high > low ? high : -1;  // -1: empty, nothing to commit
+        }
+      }
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(topic);
+  }
+}
+
 bool KafkaSource::groupCaughtUp() {
   auto now = Clock::now();
   if (now - lastGroupCheck_ < std::chrono::seconds(1)) return false;
@@ -346,23 +369,7 @@ bool KafkaSource::groupCaughtUp() {
     return true;
   }
   if (groupEnds_.empty()) {
-    for (const auto& name : options_.topics) {
-      if (name.starts_with('^')) continue;
-      rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
-      const rd_kafka_metadata_t* md = nullptr;
-      auto e = rd_kafka_metadata(rk_, 0, topic, &md, 10'000);
-      if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-          int32_t partition = md->topics[0].partitions[i].id;
-          int64_t low = 0, high = 0;
-          if (rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            groupEnds_[{name, partition}] = high > low ? high : -1;  // -1: empty, nothing to commit
-          }
-        }
-      }
-      if (md) rd_kafka_metadata_destroy(md);
-      rd_kafka_topic_destroy(topic);
-    }
+    loadGroupEnds();
     if (groupEnds_.empty()) return false;
   }
   std::set<TopicPartition> all;

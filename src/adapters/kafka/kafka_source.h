@@ -88,6 +88,8 @@ class KafkaSource final : public runtime::Source {
   // Commits the positions of the assigned partitions not yet known to be committed; false when
   // the group refuses (a rebalance under way). Tries at most every 200 ms.
   bool ownPositionsCommitted();
+  // Fills groupEnds_: the end offset of every partition of the subscribed topics.
+  void loadGroupEnds();
   // Whether the group has committed every partition of the subscribed topics up to its end.
   // Asks the brokers at most once a second.
   bool groupCaughtUp();
