@@ -57,6 +57,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
 
   auto conf = makeConf(props);
   if (!conf) return fail(conf.error());
+  // librdkafka does not mix eager and cooperative assignors, so the configured strategy names
+  // the group's protocol; asking librdkafka instead answers NULL or "NONE" once the member is out
+  // of the group (at close, or fenced), when the revocation still has to use the right unassign.
   bool cooperative = findProperty(props, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
   std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
   self->cooperative_ = cooperative;
@@ -97,16 +100,6 @@ std::string KafkaSource::describe() const {
   return "kafka:" + (servers ? servers->value : std::string()) + " group " + (group ? group->value : std::string());
 }
 
-bool KafkaSource::cooperative() {
-  // "NONE" (or NULL) once the member is out of the group (leaving it at close, or fenced): the
-  // protocol the group last used still decides how to give partitions back; an eager unassign
-  // of a cooperative assignment would leave rd_kafka_consumer_close() waiting for good.
-  const char* protocol = rd_kafka_rebalance_protocol(rk_);
-  std::string_view p = protocol ? protocol : "";
-  if (p == "COOPERATIVE" || p == "EAGER") cooperative_ = p == "COOPERATIVE";
-  return cooperative_;
-}
-
 void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
                               void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
@@ -127,7 +120,7 @@ void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_
 
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
   auto tps = toVector(partitions);
-  if (cooperative()) {
+  if (cooperative_) {
     if (ErrorPtr e{rd_kafka_incremental_assign(rk_, partitions)}) {
       fatal_ = Error::fatal(std::string("incremental assign failed: ") + rd_kafka_error_string(e.get()));
       return;
@@ -184,7 +177,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     auto list = toList(pausedHere);
     rd_kafka_resume_partitions(rk_, list.get());
   }
-  if (cooperative()) {
+  if (cooperative_) {
     if (ErrorPtr e{rd_kafka_incremental_unassign(rk_, partitions)}) {
       log::event(spdlog::level::err, "unassign_failed", {{"error", rd_kafka_error_string(e.get())}});
     }

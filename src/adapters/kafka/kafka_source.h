@@ -93,7 +93,6 @@ class KafkaSource final : public runtime::Source {
   // Whether the group has committed every partition of the subscribed topics up to its end.
   // Asks the brokers at most once a second.
   bool groupCaughtUp();
-  bool cooperative();
 
   KafkaSourceOptions options_;
   rd_kafka_t* rk_;  // owned: rd_kafka_consumer_close() then rd_kafka_destroy() in the destructor
@@ -112,7 +111,7 @@ class KafkaSource final : public runtime::Source {
   std::chrono::steady_clock::time_point lastGroupCheck_;
   std::deque<runtime::Record> buffered_;           // delivered while idle (before the pause took)
   bool joined_ = false;
-  bool cooperative_ = false;  // the group's rebalance protocol when last known
+  bool cooperative_ = false;  // the group's rebalance protocol, from partition.assignment.strategy
   bool inCallback_ = false;
   bool closed_ = false;
   std::optional<Error> fatal_;
