@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -84,30 +85,51 @@ std::string indexerSummary(const runtime::Handler& h) {
                      s.changes, s.stale, s.itemWrites, s.postingWrites, s.tokenWrites);
 }
 
-// GET /search on HTTP_PORT, answered from a store connection of its own (the consumer's is
-// not shared across threads); requests are served one at a time on that connection.
+// GET /search on HTTP_PORT, answered on the server's workers, each with a store connection
+// of its own (the consumer's is not shared across threads).
 std::shared_ptr<void> searchApi(const config::Config& c) {
   struct Api {
-    std::unique_ptr<store::TableStore> tables;
-    std::unique_ptr<search::Searcher> searcher;
+    struct Lane {
+      std::unique_ptr<store::TableStore> tables;
+      std::unique_ptr<search::Searcher> searcher;
+    };
     std::mutex mutex;
-    http::HttpServer server;
+    std::condition_variable freed;
+    std::vector<Lane*> idle;  // guarded by mutex
+    std::vector<std::unique_ptr<Lane>> all;
+    std::unique_ptr<http::HttpServer> server;
   };
+  http::HttpServerOptions options;
   auto api = std::make_shared<Api>();
-  api->tables = openTableStore(c);
-  api->searcher = std::make_unique<search::Searcher>(*api->tables, searchTables(c));
+  for (size_t i = 0; i < options.workers; ++i) {
+    auto lane = std::make_unique<Api::Lane>();
+    lane->tables = openTableStore(c);
+    lane->searcher = std::make_unique<search::Searcher>(*lane->tables, searchTables(c));
+    api->idle.push_back(lane.get());
+    api->all.push_back(std::move(lane));
+  }
+  api->server = std::make_unique<http::HttpServer>(options);
   Api* raw = api.get();
-  api->server.get("/search", [raw](const http::Params& params) {
-    std::lock_guard lock(raw->mutex);
-    auto [status, body] = search::handleSearch(*raw->searcher, params);
+  api->server->get("/search", [raw](const http::Params& params) {
+    Api::Lane* lane = nullptr;
+    {
+      std::unique_lock lock(raw->mutex);
+      raw->freed.wait(lock, [raw] { return !raw->idle.empty(); });
+      lane = raw->idle.back();
+      raw->idle.pop_back();
+    }
+    auto [status, body] = search::handleSearch(*lane->searcher, params);
+    {
+      std::lock_guard lock(raw->mutex);
+      raw->idle.push_back(lane);
+    }
+    raw->freed.notify_one();
     return http::Response{status, std::move(body)};
   });
-  int64_t port = c.integer("http-port");
-  if (port < 0 || port > 65535) throw config::ConfigError(c.origin("http-port") + ": expected 0 to 65535");
-  if (auto s = api->server.start(c.str("http-host"), static_cast<int>(port)); !s) {
+  if (auto s = api->server->start(c.str("http-host"), static_cast<int>(c.integer("http-port"))); !s) {
     throw config::ConfigError(c.origin("http-port") + ": " + s.error().message);
   }
-  log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(api->server.port()), true}, {"path", "/search"}});
+  log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(api->server->port()), true}, {"path", "/search"}});
   return api;
 }
 

@@ -55,7 +55,7 @@ const std::vector<Setting>& table() {
        Kind::String, {}, kServices},
       {"bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", "",
        "Kafka brokers (host:port,…); any other KAFKA_* variable passes to librdkafka (KAFKA_SECURITY_PROTOCOL -> security.protocol)",
-       Kind::String, {}, {"inventory", "analytics", "search-indexer", "produce"}},
+       Kind::Brokers, {}, {"inventory", "analytics", "search-indexer", "produce"}},
       {"group-id", "KAFKA_GROUP_ID", "", "Consumer group (default: <service>-group, e.g. inventory-service-group)",
        Kind::String, {}, {"inventory", "analytics", "search-indexer"}},
       {"until-caught-up", "", "",
@@ -72,9 +72,9 @@ const std::vector<Setting>& table() {
        Kind::String, {}, {"search-indexer"}},
       {"table-name", "DYNAMODB_TABLE", "",
        "The service's table (inventory-realtime; product-search-index for the search indexer and cdc search)",
-       Kind::String, {}, {"inventory", "analytics", "search-indexer", "dlq replay", "demo", "search"}},
+       Kind::TableName, {}, {"inventory", "analytics", "search-indexer", "dlq replay", "demo", "search"}},
       {"http-port", "HTTP_PORT", "8080", "The search indexer's HTTP port (GET /search); 0 picks a free port",
-       Kind::Int, {}, {"search-indexer"}},
+       Kind::Port, {}, {"search-indexer"}},
       {"http-host", "HTTP_HOST", "0.0.0.0", "Address the HTTP port binds to", Kind::String, {}, {"search-indexer"}},
       {"query", "", "", "Search words: all must match, the last one as a prefix", Kind::String, {}, {"search"}},
       {"min-price", "", "", "Lowest price, in dollars (12.50)", Kind::String, {}, {"search"}},
@@ -82,17 +82,17 @@ const std::vector<Setting>& table() {
       {"limit", "", "20", "Results per page (1-100)", Kind::PositiveInt, {}, {"search"}},
       {"cursor", "", "", "The next_cursor of the previous page", Kind::String, {}, {"search"}},
       {"ledger-table", "LEDGER_TABLE", "", "Inventory's order-item ledger table (default: <table>-order-items)",
-       Kind::String, {}, kAllServices},
+       Kind::TableName, {}, kAllServices},
       {"ledger-retention", "LEDGER_RETENTION", "604800",
        "Seconds a deleted order item's ledger record is kept (DynamoDB TTL) to recognise redeliveries",
        Kind::PositiveInt, {}, kAllServices},
-      {"low-stock-threshold", "LOW_STOCK_THRESHOLD", "10", "Alert when available stock falls below this", Kind::Int, {},
+      {"low-stock-threshold", "LOW_STOCK_THRESHOLD", "10", "Alert when available stock falls below this", Kind::NonNegativeInt, {},
        kAllServices},
       {"schemaless-decimals", "SCHEMALESS_DECIMALS", "auto",
        "How to read numeric columns of messages without a schema: auto (a string with a '.' is decimal.handling.mode=string, "
        "any other string precise base64), precise or string",
        Kind::Choice, {"auto", "precise", "string"}, kAllServices},
-      {"decimal-scale", "DECIMAL_SCALE", "2", "Scale of precise (base64) decimals in messages without a schema", Kind::Int, {},
+      {"decimal-scale", "DECIMAL_SCALE", "2", "Scale of precise (base64) decimals in messages without a schema", Kind::NonNegativeInt, {},
        kAllServices},
       {"schemaless-timestamps", "SCHEMALESS_TIMESTAMPS", "auto",
        "How to read integer timestamps without a schema: auto (by magnitude), micro, milli or nano", Kind::Choice,
@@ -159,12 +159,62 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
     case Kind::String:
       return std::nullopt;
     case Kind::Int:
-    case Kind::PositiveInt: {
+    case Kind::PositiveInt:
+    case Kind::NonNegativeInt:
+    case Kind::Port: {
       int64_t n = 0;
       auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      const char* what = s.kind == Kind::PositiveInt ? "expected a positive integer" : "expected an integer";
-      if (ec != std::errc() || ptr != v.data() + v.size() || (s.kind == Kind::PositiveInt && n <= 0)) {
-        return std::string(what) + ", got '" + std::string(v) + "'";
+      bool parsed = ec == std::errc() && ptr == v.data() + v.size();
+      switch (s.kind) {
+        case Kind::PositiveInt:
+          if (!parsed || n <= 0) return "expected a positive integer, got '" + std::string(v) + "'";
+          break;
+        case Kind::NonNegativeInt:
+          if (!parsed || n < 0) return "expected an integer of 0 or more, got '" + std::string(v) + "'";
+          break;
+        case Kind::Port:
+          if (!parsed || n < 0 || n > 65535) return "expected a port number (0 to 65535), got '" + std::string(v) + "'";
+          break;
+        default:
+          if (!parsed) return "expected an integer, got '" + std::string(v) + "'";
+      }
+      return std::nullopt;
+    }
+    case Kind::Brokers: {
+      // librdkafka takes an empty or comma-only list and then waits for brokers forever.
+      std::string_view rest = v;
+      bool any = false;
+      while (true) {
+        auto comma = rest.find(',');
+        std::string_view one = rest.substr(0, comma);
+        while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+        while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+        auto colon = one.rfind(':');
+        if (!one.empty()) {
+          std::string_view port = colon == std::string_view::npos ? std::string_view{} : one.substr(colon + 1);
+          int n = 0;
+          auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+          if (colon == 0 || port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n <= 0 || n > 65535) {
+            return "expected host:port[,host:port…], got '" + std::string(v) + "' ('" + std::string(one) + "' has no valid port)";
+          }
+          any = true;
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      if (!any) return "expected host:port[,host:port…], got '" + std::string(v) + "'";
+      return std::nullopt;
+    }
+    case Kind::TableName: {
+      // DynamoDB's rule (3 to 255 of [A-Za-z0-9_.-]), less the longest companion suffix.
+      constexpr size_t kMax = 255 - std::string_view("-order-items").size();
+      bool ok = v.size() >= 3 && v.size() <= kMax && std::all_of(v.begin(), v.end(), [](char ch) {
+                  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                         ch == '-' || ch == '.';
+                });
+      if (!ok) {
+        return "expected a DynamoDB table name (3 to " + std::to_string(kMax) +
+               " characters of A-Z, a-z, 0-9, '_', '-', '.'), got '" + std::string(v) + "'";
       }
       return std::nullopt;
     }

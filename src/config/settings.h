@@ -14,7 +14,9 @@ namespace cdc::config {
 
 // What values a setting accepts.
 // Switch: a bare --flag on the command line (true/false in the environment).
-enum class Kind : uint8_t { String, Int, PositiveInt, Bool, Switch, Choice, Uri };
+// Brokers: host:port[,host:port…]; TableName: a DynamoDB table name with room for the companion
+// tables' suffixes; Port: 0 to 65535.
+enum class Kind : uint8_t { String, Int, PositiveInt, NonNegativeInt, Port, Bool, Switch, Choice, Uri, Brokers, TableName };
 
 // One configuration setting, declared once: its flag, its environment variable, default,
 // description and validation. --help, `cdc config` and README's table come from this list.

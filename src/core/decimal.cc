@@ -147,7 +147,12 @@ std::string formatDecimal(const Decimal& d) {
 std::expected<Money, DecimalErrc> Money::fromDecimal(const Decimal& d) {
   __int128 cents = d.unscaled;
   if (d.scale <= 2) {
-    cents *= pow10(2 - d.scale);
+    // The range check comes before the multiplication: 38 digits times 100 overflow __int128.
+    if (cents == 0) return Money();
+    if (2 - d.scale > 18) return std::unexpected(DecimalErrc::OutOfRange);
+    __int128 factor = pow10(2 - d.scale);
+    if (cents > INT64_MAX / factor || cents < INT64_MIN / factor) return std::unexpected(DecimalErrc::OutOfRange);
+    cents *= factor;
   } else {
     __int128 div = pow10(d.scale - 2);
     if (cents % div != 0) return std::unexpected(DecimalErrc::Inexact);

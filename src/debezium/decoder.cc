@@ -1,5 +1,6 @@
 #include "debezium/decoder.h"
 
+#include <bit>
 #include <cstring>
 
 #include <simdjson.h>
@@ -93,25 +94,6 @@ std::expected<Money, DecodeError> moneyFromBase64(std::string_view text, int32_t
   return moneyFromDecimal(decimalFromTwosComplement({bytes, static_cast<size_t>(n)}, scale), field);
 }
 
-// The `id` of a message key: {"id":1} or {"schema":…,"payload":{"id":1}}.
-std::expected<int64_t, DecodeError> parseKeyId(simdjson::ondemand::parser& parser, std::string_view key) {
-  simdjson::padded_string padded(key);
-  simdjson::ondemand::document doc;
-  if (auto e = parser.iterate(padded).get(doc)) return failure(e, "key");
-  object o;
-  if (doc.get_object().get(o)) return failure(DecodeErrc::BadKey, "key", "not an object");
-  int64_t id = 0;
-  value payload;
-  if (o.find_field_unordered("payload").get(payload) == simdjson::SUCCESS) {
-    object p;
-    if (payload.get_object().get(p)) return failure(DecodeErrc::BadKey, "key.payload", "not an object");
-    if (auto e = p.find_field_unordered("id").get_int64().get(id)) return failure(e, "key.id", "an integer");
-    return id;
-  }
-  if (auto e = o.find_field_unordered("id").get_int64().get(id)) return failure(e, "key.id", "an integer");
-  return id;
-}
-
 // A field's key without unescaping it: Debezium's keys are plain identifiers. A key that holds
 // an escape sequence is returned as a string that matches none of ours (it is skipped).
 std::string_view rawKey(simdjson::ondemand::field& field) {
@@ -121,6 +103,51 @@ std::string_view rawKey(simdjson::ondemand::field& field) {
   std::string_view k(start, static_cast<size_t>(end - start));
   if (k.find('\\') != std::string_view::npos) return "\x01";
   return k;
+}
+
+// The `id` of a message key: {"id":1} or {"schema":…,"payload":{"id":1}}. Every field is read
+// in order and every error is returned at once: simdjson's iterator must not be used again
+// after an error (a truncated key such as {"a":{} once crashed a second field look-up).
+std::expected<int64_t, DecodeError> parseKeyId(simdjson::ondemand::parser& parser, std::string_view key) {
+  simdjson::padded_string padded(key);
+  simdjson::ondemand::document doc;
+  if (auto e = parser.iterate(padded).get(doc)) return failure(e, "key");
+  object o;
+  if (doc.get_object().get(o)) return failure(DecodeErrc::BadKey, "key", "not an object");
+  std::optional<int64_t> id;
+  bool wrapped = false;
+  auto readId = [&](value& v, std::string_view field) -> std::expected<void, DecodeError> {
+    int64_t n = 0;
+    auto present = readInt64(v, field, n);
+    if (!present) return std::unexpected(present.error());
+    if (!*present) return failure(DecodeErrc::BadKey, field, "null");
+    id = n;
+    return {};
+  };
+  for (auto member : o) {
+    simdjson::ondemand::field f;
+    if (auto e = std::move(member).get(f)) return failure(e, "key");
+    std::string_view k = rawKey(f);
+    value v = f.value();
+    if (k == "payload") {
+      object p;
+      if (v.get_object().get(p) != simdjson::SUCCESS) return failure(DecodeErrc::BadKey, "key.payload", "not an object");
+      wrapped = true;
+      id.reset();
+      for (auto inner : p) {
+        simdjson::ondemand::field pf;
+        if (auto e = std::move(inner).get(pf)) return failure(e, "key.payload");
+        value pv = pf.value();
+        if (rawKey(pf) != "id") continue;
+        if (auto r = readId(pv, "key.id"); !r) return std::unexpected(r.error());
+      }
+    } else if (k == "id" && !wrapped) {
+      if (auto r = readId(v, "key.id"); !r) return std::unexpected(r.error());
+    }
+  }
+  if (doc.current_location().error() == simdjson::SUCCESS) return failure(DecodeErrc::InvalidJson, "key", "trailing content after the JSON object");
+  if (!id) return failure(DecodeErrc::MissingField, "key.id", "the key has no id");
+  return *id;
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -353,9 +380,28 @@ struct Decoder::Impl {
   // A column of `row` by name; unknown and unwanted columns are skipped.
   std::expected<void, DecodeError> column(Row& row, State& st, std::string_view name, value& v) {
     int idx = columnIndex(st.table, name);
-    if (idx < 0 || (idx != 0 && (st.wanted & (ColumnMask{1} << idx)) == 0)) return {};
-    const ColumnType& t = st.schema->columns[idx];
-    return std::visit([&](auto& r) { return setColumn(r, idx, v, name, t); }, row);
+    if (idx < 0) return {};
+    ColumnMask b = ColumnMask{1} << idx;
+    return std::visit([&](auto& r) -> std::expected<void, DecodeError> {
+      r.seen |= b;
+      if (idx != 0 && (st.wanted & b) == 0) return {};
+      return setColumn(r, idx, v, name, st.schema->columns[idx]);
+    }, row);
+  }
+
+  // A row must carry its id and every column the service reads (null or not): a JSON object
+  // that is not a row of the table (`{"foo":"bar"}`) would otherwise replace the stored row
+  // with one whose columns are all missing.
+  static std::expected<void, DecodeError> requireColumns(const Row& row, Table table, ColumnMask wanted,
+                                                         std::string_view field) {
+    auto names = columnNames(table);
+    ColumnMask all = (ColumnMask{1} << names.size()) - 1;
+    ColumnMask seen = std::visit([](const auto& r) { return r.seen; }, row);
+    ColumnMask missing = (wanted | 1) & all & ~seen;
+    if (missing == 0) return {};
+    std::string column(names[static_cast<size_t>(std::countr_zero(missing))]);
+    return failure(DecodeErrc::MissingField, field.empty() ? column : std::string(field) + "." + column,
+                   std::string("the message is not a ") + tableName(table) + " row");
   }
 
   static Row emptyRow(Table table) {
@@ -521,6 +567,7 @@ std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(State& st, std::o
       case Op::Read:
       case Op::Update:
         if (!out.after) return failure(DecodeErrc::MissingField, "after", "required for op " + std::string(1, opCode(out.op)));
+        if (auto r = requireColumns(*out.after, st.table, st.wanted, "after"); !r) return std::unexpected(r.error());
         break;
       case Op::Delete:
         if (!out.before) {
@@ -542,9 +589,13 @@ std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(State& st, std::o
     } else {
       out.op = Op::Update;  // without `__op` a flattened record is an upsert of the row
     }
+    // A rewritten delete carries the old row, which with the default replica identity holds
+    // only its key columns: it needs its id, not the service's columns.
     if (out.op == Op::Delete) {
+      if (auto r = requireColumns(st.flatRow, st.table, 0, ""); !r) return std::unexpected(r.error());
       out.before = std::move(st.flatRow);
     } else {
+      if (auto r = requireColumns(st.flatRow, st.table, st.wanted, ""); !r) return std::unexpected(r.error());
       out.after = std::move(st.flatRow);
     }
   }

@@ -26,7 +26,7 @@ enum class Op : uint8_t { Create, Update, Delete, Read, Truncate };
 char opCode(Op op);  // 'c', 'u', 'd', 'r', 't'
 std::optional<Op> opFromCode(std::string_view code);
 
-// Bit i set when column i held a non-null value in the message (and was decoded).
+// Bit i set for column i of a table (see `present` and `seen` below).
 using ColumnMask = uint32_t;
 inline constexpr ColumnMask kAllColumns = ~ColumnMask{0};
 
@@ -41,7 +41,8 @@ constexpr ColumnMask bit(E column) {
 
 template <class Column>
 struct RowBase {
-  ColumnMask present = 0;
+  ColumnMask present = 0;  // the column held a non-null value in the message (and was decoded)
+  ColumnMask seen = 0;     // the column was in the message, null or not
   bool has(Column c) const { return (present & bit(c)) != 0; }
   void set(Column c) { present |= bit(c); }
 };

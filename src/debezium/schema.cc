@@ -116,6 +116,15 @@ simdjson::error_code readFields(simdjson::ondemand::array fields, Table table, S
 
 }  // namespace
 
+std::span<const std::string_view> columnNames(Table table) {
+  switch (table) {
+    case Table::Products: return kProductColumns;
+    case Table::Orders: return kOrderColumns;
+    case Table::OrderItems: return kOrderItemColumns;
+  }
+  return {};
+}
+
 int columnIndex(Table table, std::string_view name) {
   switch (table) {
     case Table::Products: return indexIn(kProductColumns, name);

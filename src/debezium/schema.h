@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <expected>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,5 +45,7 @@ std::expected<SchemaInfo, DecodeError> parseSchema(std::string_view schemaJson, 
 
 // Column index of `name` in `table`, or -1 for a column we do not model.
 int columnIndex(Table table, std::string_view name);
+// The names of `table`'s columns, by index.
+std::span<const std::string_view> columnNames(Table table);
 
 }  // namespace cdc::debezium

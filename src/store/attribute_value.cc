@@ -171,6 +171,47 @@ bool operator==(const AttributeValue& a, const AttributeValue& b) {
   return false;
 }
 
+namespace {
+
+size_t valueSize(const AttributeValue& v) {
+  using T = AttributeValue::Type;
+  switch (v.type()) {
+    case T::S:
+    case T::B:
+      return v.text().size();
+    case T::N:
+      return (v.text().size() + 1) / 2 + 1;
+    case T::BOOL:
+    case T::NUL:
+      return 1;
+    case T::L: {
+      size_t n = 3;
+      for (const auto& e : v.asList()) n += 1 + valueSize(e);
+      return n;
+    }
+    case T::M: {
+      size_t n = 3;
+      for (const auto& [k, e] : v.asMap()) n += 1 + k.size() + valueSize(e);
+      return n;
+    }
+    case T::SS:
+    case T::NS: {
+      size_t n = 0;
+      for (const auto& m : v.members()) n += v.type() == T::SS ? m.size() : (m.size() + 1) / 2 + 1;
+      return n;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+size_t itemSize(const Item& item) {
+  size_t n = 0;
+  for (const auto& [name, v] : item) n += name.size() + valueSize(v);
+  return n;
+}
+
 const AttributeValue* find(const Item& item, std::string_view name) {
   auto it = item.find(name);
   return it == item.end() ? nullptr : &it->second;

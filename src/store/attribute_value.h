@@ -68,4 +68,15 @@ using Item = std::map<std::string, AttributeValue, std::less<>>;
 // Finds an attribute of an item, or null.
 const AttributeValue* find(const Item& item, std::string_view name);
 
+// DynamoDB's limits on what one item may hold: its size (names and values), and the bytes of
+// a partition (hash) key and a sort (range) key value, GSI keys included.
+inline constexpr size_t kMaxItemBytes = 400 * 1024;
+inline constexpr size_t kMaxHashKeyBytes = 2048;
+inline constexpr size_t kMaxRangeKeyBytes = 1024;
+
+// An item's size as DynamoDB counts it against kMaxItemBytes (an upper bound for numbers):
+// each attribute's name plus its value, strings and bytes by length, a number 1 byte per two
+// significant digits plus 1, a list or map 3 bytes plus 1 per element plus the elements.
+size_t itemSize(const Item& item);
+
 }  // namespace cdc::store

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "adapters/http/http_request.h"
 #include "core/result.h"
 
 namespace cdc::http {
@@ -16,22 +16,40 @@ struct Response {
   std::string contentType = "application/json";
 };
 
-// Query parameters of a GET request (the last value of a repeated name).
-using Params = std::map<std::string, std::string, std::less<>>;
 using GetHandler = std::function<Response(const Params&)>;
 
-// A small HTTP/1.1 server on cpp-httplib for the service's endpoints (the search API, later the
-// probes and metrics). Handlers run on the server's worker threads: they must be thread-safe.
-// The server stops in its destructor.
+struct HttpServerOptions {
+  size_t workers = 4;              // threads that run the slow handlers (get())
+  size_t queueLimit = 64;          // requests waiting for a worker; beyond that a 503
+  size_t maxHeadBytes = 8192;      // request line and headers; beyond that 414 or 431
+  size_t maxConnections = 1024;    // beyond that the longest-idle connection is closed
+  // A request must arrive whole this soon after its first byte (or after the connection
+  // opened): a client that sends half a request is answered 408 and closed.
+  std::chrono::milliseconds requestTimeout{5000};
+  std::chrono::milliseconds idleTimeout{30000};   // a kept-alive connection with nothing pending
+  std::chrono::milliseconds writeTimeout{10000};  // a client that does not read its answer
+};
+
+// The service's HTTP/1.1 server (the search API, the probes and metrics): one event-loop
+// thread (epoll) reads every connection without blocking, parses request heads within their
+// size and time bounds, answers pipelined requests in order, and writes answers back; complete
+// requests for get() handlers run on a bounded pool of workers, getInline() handlers on the
+// loop itself. So idle, slow or half-sent clients cost a buffer each, never a thread, and the
+// probes answer while every worker is busy with slow searches.
+// Handlers run concurrently (get() on several workers): they must be thread-safe. start() and
+// stop() from one thread; the server stops in its destructor.
 class HttpServer {
  public:
-  HttpServer();
+  explicit HttpServer(HttpServerOptions options = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // A handler that may take time (a search): run on a worker. Register before start().
   void get(const std::string& path, GetHandler handler);
-  // Binds host:port (port 0 picks a free one) and serves in a background thread.
+  // A handler that answers at once without blocking (probes, metrics): run on the event loop.
+  void getInline(const std::string& path, GetHandler handler);
+  // Binds host:port (port 0 picks a free one) and serves in the background.
   Status start(const std::string& host, int port);
   void stop();
   int port() const { return port_; }
@@ -39,7 +57,6 @@ class HttpServer {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::thread thread_;
   int port_ = 0;
 };
 

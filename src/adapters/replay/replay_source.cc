@@ -112,10 +112,12 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
     } else if (k == "partition") {
       int64_t n;
       if (v.get_int64().get(n)) return bad("partition is not an integer");
+      if (n < 0 || n > INT32_MAX) return bad("partition " + std::to_string(n) + " is not a Kafka partition number");
       out.partition = static_cast<int32_t>(n);
       havePartition = true;
     } else if (k == "offset") {
       if (v.get_int64().get(out.offset)) return bad("offset is not an integer");
+      if (out.offset < 0) return bad("offset " + std::to_string(out.offset) + " is negative");
       haveOffset = true;
     } else if (k == "ts") {
       if (v.get_int64().get(out.timestampMs)) return bad("ts is not an integer");
@@ -157,6 +159,20 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
     }
   }
   if (!haveTopic || !havePartition || !haveOffset) return bad("needs topic, partition and offset");
+  // Kafka's offsets increase within a partition: a line that goes back would be taken as an
+  // already applied change (or overwrite another record's dead letter).
+  auto it = std::find_if(seen_.begin(), seen_.end(),
+                         [&](const runtime::Position& p) { return p.partition == out.partition && p.topic == out.topic; });
+  if (it == seen_.end()) {
+    seen_.push_back(runtime::Position{std::string(out.topic), out.partition, out.offset + 1});
+  } else if (out.offset < it->nextOffset) {
+    std::string why = "offset " + std::to_string(out.offset) + " of " + std::string(out.topic) + "[" +
+                      std::to_string(out.partition) + "] does not follow offset " + std::to_string(it->nextOffset - 1) +
+                      " (offsets increase within a partition)";
+    return bad(std::move(why));
+  } else {
+    it->nextOffset = out.offset + 1;
+  }
 }
 
 Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out, size_t max,

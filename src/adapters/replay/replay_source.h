@@ -12,7 +12,9 @@ namespace cdc::replay {
 // Reads Kafka records from a file of `kcat -C -J` lines (SPEC §1), or standard input for "-".
 // Ends at the end of the file. A line that is not a kcat record becomes a record with
 // `sourceError` set (topic "_replay", partition 0, offset = line number) so that it reaches
-// the dead-letter queue instead of stopping the run. Commits are remembered, not persisted:
+// the dead-letter queue instead of stopping the run; so does a line whose position is no Kafka
+// position (a negative partition or offset, an offset not after the previous one of its
+// partition). Commits are remembered, not persisted:
 // a replay always starts at the top of the file.
 class ReplaySource final : public runtime::Source {
  public:
@@ -49,8 +51,9 @@ class ReplaySource final : public runtime::Source {
   uint64_t bytesRead_ = 0;
   runtime::TopicInterner topics_;
   std::vector<runtime::Position> committed_;
-  std::vector<std::string> topicNeedles_;
-  std::vector<int32_t> partitions_;  // "\"topic\":\"<name>\"" per subscribed topic
+  std::vector<runtime::Position> seen_;  // per topic and partition: the offset after the last line read
+  std::vector<std::string> topicNeedles_;  // "\"topic\":\"<name>\"" per subscribed topic
+  std::vector<int32_t> partitions_;
   struct Parser;
   std::unique_ptr<Parser> parser_;
 };

@@ -21,6 +21,18 @@ SourcePos positionOf(const runtime::InputEvent& e) {
   return SourcePos{e.record->partition, e.record->offset, e.change.source.tsMs};
 }
 
+// The bytes of a product item besides its name and description, at the largest values of
+// its numbers and position.
+size_t productItemOverhead() {
+  static const size_t bytes = [] {
+    ProductState p{.productId = INT64_MIN, .stored = true, .version = INT64_MIN, .known = true, .deleted = true,
+                   .price = Money::fromCents(INT64_MIN), .dbStock = INT64_MIN, .ordered = INT64_MIN, .lowStock = true,
+                   .pos = SourcePos{INT32_MAX, INT64_MAX, INT64_MIN}, .cdcTimestampMs = 253402300799999};  // 9999-12-31
+    return store::itemSize(p.toItem());
+  }();
+  return bytes;
+}
+
 Condition versionCondition(bool stored, int64_t version, const char* keyName) {
   return stored ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists(keyName);
 }
@@ -59,6 +71,12 @@ std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {
     if (!p->has(ProductColumn::StockQuantity)) return "product " + std::to_string(p->id.value) + " without stock_quantity";
     if (p->stockQuantity < 0) return "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
     if (p->has(ProductColumn::Price) && p->price < Money{}) return "negative price for product " + std::to_string(p->id.value);
+    // Checked here, not left to the store: an item DynamoDB refuses would make the runner look
+    // for it by halving the batch, writing the good changes of the batch several times.
+    if (size_t bytes = p->name.size() + p->description.size() + productItemOverhead(); bytes > store::kMaxItemBytes) {
+      return "product " + std::to_string(p->id.value) + ": an item of " + std::to_string(bytes) +
+             " bytes exceeds DynamoDB's 400 KB item size (name and description too long)";
+    }
     return {};
   }
   if (c.table == debezium::Table::OrderItems) {

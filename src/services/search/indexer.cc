@@ -43,6 +43,46 @@ std::map<std::string, int64_t> storedTokens(const Item& item) {
   return out;
 }
 
+// The attributes an item holds for a live product: its columns, its GSI keys and its tokens.
+void putProduct(Item& item, const ProductRow& row, const std::map<std::string, int64_t>& tokens) {
+  item["name"] = AttributeValue::s(row.name);
+  if (!row.name.empty()) item["name_lower"] = AttributeValue::s(lowercase(row.name));  // no empty GSI keys
+  item["description"] = AttributeValue::s(row.description);
+  item["price"] = AttributeValue::n(row.price.cents());
+  item["price_bucket"] = AttributeValue::n(priceBucket(row.price.cents()));
+  item["price_display"] = AttributeValue::s(priceDisplay(row.price));
+  item["stock_quantity"] = AttributeValue::n(row.stockQuantity);
+  std::vector<AttributeValue> names, weights;
+  for (const auto& [token, weight] : tokens) {
+    names.push_back(AttributeValue::s(token));
+    weights.push_back(AttributeValue::n(weight));
+  }
+  item["search_tokens"] = AttributeValue::list(std::move(names));
+  item["token_weights"] = AttributeValue::list(std::move(weights));
+}
+
+// Why DynamoDB would refuse the product's item, or empty. Checked before anything is written:
+// a refused item would make the runner look for it by halving the batch, writing the good
+// changes several times and the postings of a product whose item never lands.
+std::string oversized(const ProductRow& row) {
+  // NFKC expands a character to 18 at most: below these sizes no limit can be reached.
+  if (row.name.size() > store::kMaxHashKeyBytes / 18) {
+    if (size_t bytes = lowercase(row.name).size(); bytes > store::kMaxHashKeyBytes) {
+      return "product " + std::to_string(row.id.value) + ": a name of " + std::to_string(bytes) +
+             " bytes exceeds DynamoDB's 2048-byte key size (name-index)";
+    }
+  }
+  if (row.name.size() + row.description.size() <= 8 * 1024) return {};
+  Item probe;
+  putProduct(probe, row, weightedTokens(row.name, row.description));
+  // The position, version and timestamps add less than 300 bytes.
+  if (size_t bytes = store::itemSize(probe) + 300; bytes > store::kMaxItemBytes) {
+    return "product " + std::to_string(row.id.value) + ": an item of " + std::to_string(bytes) +
+           " bytes exceeds DynamoDB's 400 KB item size (name and description too long)";
+  }
+  return {};
+}
+
 }  // namespace
 
 IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options)
@@ -99,6 +139,10 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       why = "truncate of products is not applied: rebuild the index from a snapshot";
     } else if (const auto* p = c.afterAs<ProductRow>(); p && p->has(ProductColumn::Price) && p->price < Money{}) {
       why = "negative price for product " + std::to_string(p->id.value);
+    } else if (p && p->stockQuantity < 0) {
+      why = "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
+    } else if (p) {
+      why = oversized(*p);
     }
     if (!why.empty()) {
       rejected.push_back({i, std::move(why)});
@@ -161,20 +205,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
     next["version"] = AttributeValue::n(version + 1);
     if (row) {
-      next["name"] = AttributeValue::s(row->name);
-      if (!row->name.empty()) next["name_lower"] = AttributeValue::s(lowercase(row->name));  // no empty GSI keys
-      next["description"] = AttributeValue::s(row->description);
-      next["price"] = AttributeValue::n(row->price.cents());
-      next["price_bucket"] = AttributeValue::n(priceBucket(row->price.cents()));
-      next["price_display"] = AttributeValue::s(priceDisplay(row->price));
-      next["stock_quantity"] = AttributeValue::n(row->stockQuantity);
-      std::vector<AttributeValue> tokens, weights;
-      for (const auto& [token, weight] : after) {
-        tokens.push_back(AttributeValue::s(token));
-        weights.push_back(AttributeValue::n(weight));
-      }
-      next["search_tokens"] = AttributeValue::list(std::move(tokens));
-      next["token_weights"] = AttributeValue::list(std::move(weights));
+      putProduct(next, *row, after);
     } else {
       next["deleted"] = AttributeValue::boolean(true);
       next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);

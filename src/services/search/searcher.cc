@@ -58,6 +58,9 @@ Result<std::map<int64_t, int64_t>> Searcher::postings(const std::string& token, 
 
 Result<SearchPage> Searcher::search(const SearchRequest& r) {
   if (r.limit < 1 || r.limit > 100) return fail(Error::poison("limit must be between 1 and 100"));
+  if (r.query.size() > kMaxQueryBytes) {
+    return fail(Error::poison("q: at most " + std::to_string(kMaxQueryBytes) + " bytes, got " + std::to_string(r.query.size())));
+  }
   std::optional<std::pair<int64_t, int64_t>> after;
   if (!r.cursor.empty()) {
     after = decodeCursor(r.cursor);
@@ -73,6 +76,9 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
   if (!prefix.empty() && !whole.empty() && !isStopWord(prefix)) whole.pop_back();  // the last word is the prefix
   std::sort(whole.begin(), whole.end());
   whole.erase(std::unique(whole.begin(), whole.end()), whole.end());
+  if (whole.size() + (prefix.empty() ? 0 : 1) > kMaxQueryWords) {
+    return fail(Error::poison("q: at most " + std::to_string(kMaxQueryWords) + " distinct words"));
+  }
 
   std::map<int64_t, int64_t> scores;  // candidate -> score
   bool textual = !whole.empty() || !prefix.empty();

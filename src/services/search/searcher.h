@@ -44,6 +44,10 @@ struct SearchPage {
 // between the postings and the item writes never shows up wrongly. Not thread-safe.
 class Searcher {
  public:
+  // A query beyond these is refused (a 400): each word costs a Query on the postings.
+  static constexpr size_t kMaxQueryBytes = 1024;
+  static constexpr size_t kMaxQueryWords = 16;
+
   Searcher(store::TableStore& tables, IndexTables names) : tables_(tables), names_(std::move(names)) {}
   Result<SearchPage> search(const SearchRequest& request);
 

@@ -106,7 +106,7 @@ std::string stem(std::string_view t) {
 std::vector<std::string> tokenize(std::string_view text) {
   std::vector<std::string> out;
   for (auto& w : words(normalise(text))) {
-    if (isStopWord(w)) continue;
+    if (w.size() > kMaxTokenBytes || isStopWord(w)) continue;
     out.push_back(stem(w));
   }
   return out;

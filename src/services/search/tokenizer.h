@@ -18,8 +18,12 @@ namespace cdc::search {
 //     "cables"→"cable"; words ending in ss/us/is and words of three letters or less are kept.
 //     Irregular plurals ("mice", "children") are not mapped: a search for "mouse" does not
 //     find "mice".
+//  6. Words longer than kMaxTokenBytes (UTF-8) are not indexed: such a run is a code or a blob,
+//     not a search term, and DynamoDB bounds the key values that tokens become.
 // Tokens keep their order of appearance; duplicates are kept (callers count them).
 std::vector<std::string> tokenize(std::string_view text);
+
+inline constexpr size_t kMaxTokenBytes = 64;
 
 // A query's last word as typed (rules 1-3 only, no stemming), for prefix matching:
 // "Lapt" -> "lapt". Empty when the text ends in a separator.

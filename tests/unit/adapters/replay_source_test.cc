@@ -78,5 +78,35 @@ TEST(ReplaySourceTest, MissingFileIsAClearError) {
   EXPECT_NE(src.error().message.find("/nonexistent/events.jsonl"), std::string::npos);
 }
 
+// A position Kafka never gives (a negative offset or partition, an offset that goes back) is a
+// malformed line: a dead letter, not a record at a made-up position.
+TEST(ReplaySourceTest, PositionsKafkaNeverGivesAreMalformedLines) {
+  auto line = [](int64_t partition, int64_t offset) {
+    return R"({"topic":"dbserver1.public.products","partition":)" + std::to_string(partition) + R"(,"offset":)" +
+           std::to_string(offset) + R"(,"key":null,"payload":"{}"})" + "\n";
+  };
+  std::string path = writeTemp(line(0, 5) + line(0, -3) + line(-1, 7) + line(0, 4) + line(0, 5) + line(1, 4) +
+                               line(0, 6) + line(4294967296, 1));
+  auto src = ReplaySource::open(path);
+  std::vector<runtime::Record> records;
+  ASSERT_TRUE((*src)->poll(records, 20, std::chrono::milliseconds(0)).has_value());
+  ASSERT_EQ(records.size(), 8u);
+  std::vector<std::string> errors;
+  for (const auto& r : records) errors.push_back(r.sourceError.value_or(""));
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "malformed replay line 2: offset -3 is negative");
+  EXPECT_EQ(errors[2], "malformed replay line 3: partition -1 is not a Kafka partition number");
+  EXPECT_EQ(errors[3], "malformed replay line 4: offset 4 of dbserver1.public.products[0] does not follow offset 5 "
+                       "(offsets increase within a partition)");
+  EXPECT_NE(errors[4].find("offset 5 of dbserver1.public.products[0] does not follow offset 5"), std::string::npos);
+  EXPECT_EQ(errors[5], "");  // another partition
+  EXPECT_EQ(errors[6], "");
+  EXPECT_NE(errors[7].find("partition 4294967296 is not a Kafka partition number"), std::string::npos);
+  // Malformed lines stand at their line number in the "_replay" topic, with the line as value.
+  EXPECT_EQ(records[1].topic, "_replay");
+  EXPECT_EQ(records[1].offset, 2);
+  EXPECT_EQ(*records[1].value + "\n", line(0, -3));
+}
+
 }  // namespace
 }  // namespace cdc::replay

@@ -114,8 +114,8 @@ TEST_F(AnalyticsCliTest, TwoProcessesSplittingThePartitionsGiveTheSameReports) {
 
 TEST_F(AnalyticsCliTest, PoisonIsDeadLetteredAndNeverReplayedOverNewerRows) {
   std::ofstream(dir_ / "poison.jsonl")
-      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"-10.00\",\"status\":\"pending\",\"__op\":\"c\"}"})" "\n"
-      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":1,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"10.00\",\"status\":\"paid\",\"__op\":\"u\"}"})" "\n";
+      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"-10.00\",\"status\":\"pending\",\"created_at\":1767225600000000,\"__op\":\"c\"}"})" "\n"
+      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":1,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"10.00\",\"status\":\"paid\",\"created_at\":1767225600000000,\"__op\":\"u\"}"})" "\n";
   std::string cmd = "cd " + dir_.string() + " && " + cdcBinary() + " analytics --source file:poison.jsonl --objects dir:p";
   auto r = run(cmd);
   ASSERT_EQ(r.exitCode, 0) << r.out;

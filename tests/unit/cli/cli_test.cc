@@ -190,7 +190,7 @@ TEST_F(CliTest, DeadLettersReplayOnceTheConfigurationIsFixed) {
   // Schemaless string-mode decimals without a '.' are read as base64 by default: this one
   // ("100") is a dead letter until SCHEMALESS_DECIMALS=string says how the connector writes them.
   std::ofstream(dir_ / "events.jsonl")
-      << R"({"topic":"dbserver1.public.products","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":5}","payload":"{\"id\":5,\"name\":\"Mug\",\"price\":\"100\",\"stock_quantity\":40,\"__op\":\"r\"}"})"
+      << R"({"topic":"dbserver1.public.products","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":5}","payload":"{\"id\":5,\"name\":\"Mug\",\"description\":null,\"price\":\"100\",\"stock_quantity\":40,\"__op\":\"r\"}"})"
       << "\n";
   auto r = run(cdc("inventory --source file:events.jsonl --store sqlite:inv.db --objects dir:lake"));
   EXPECT_EQ(r.exitCode, 0) << r.out;
@@ -231,4 +231,23 @@ TEST_F(CliTest, AStopThatOutlastsTheGracePeriodEndsTheProcess) {
 }
 
 }  // namespace
+// An empty broker list used to start an alerts producer with no brokers (each alert batch then
+// waited 10 s) or, with --source kafka, to wait forever: now exit 2 at once.
+TEST_F(CliTest, UnusableKafkaAndTableSettingsExitWithTwo) {
+  ASSERT_EQ(run(cdc("generate --products 20 --orders 20 > events.jsonl"), false).exitCode, 0);
+  for (const char* vars : {"KAFKA_BOOTSTRAP_SERVERS=", "KAFKA_BOOTSTRAP_SERVERS=,,,"}) {
+    for (const char* args : {"inventory --source file:events.jsonl", "inventory --source kafka"}) {
+      auto r = run("cd " + dir_.string() + " && " + vars + " timeout 20 " + cdcBinary() + " " + args);
+      EXPECT_EQ(r.exitCode, 2) << vars << " " << args << ": " << r.out;
+      EXPECT_NE(r.out.find("KAFKA_BOOTSTRAP_SERVERS: expected host:port"), std::string::npos) << r.out;
+    }
+  }
+  auto r = run("cd " + dir_.string() + " && LOW_STOCK_THRESHOLD=-5 " + cdcBinary() + " inventory --source file:events.jsonl");
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.out.find("LOW_STOCK_THRESHOLD"), std::string::npos) << r.out;
+  r = run("cd " + dir_.string() + " && DYNAMODB_TABLE='bad table!' " + cdcBinary() + " inventory --source file:events.jsonl");
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.out.find("DYNAMODB_TABLE"), std::string::npos) << r.out;
+}
+
 }  // namespace cdc::test

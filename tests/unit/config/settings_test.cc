@@ -61,5 +61,33 @@ TEST(SettingsTest, ReadmeHoldsTheGeneratedTable) {
       << "README's configuration table is stale: regenerate it with `build/cdc config`";
 }
 
+// Values that start a service that can never work are refused at start-up, naming the variable.
+TEST(SettingsTest, BrokersThresholdsPortsAndTableNamesAreChecked) {
+  auto refused = [](std::string_view command, std::map<std::string, std::string> vars) -> std::string {
+    try {
+      Config::resolve(command, {}, env(vars));
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  for (const char* brokers : {"", ",,,", " , ", "localhost", "localhost:", "localhost:port", ":9092", "a:1,b"}) {
+    std::string why = refused("inventory", {{"KAFKA_BOOTSTRAP_SERVERS", brokers}});
+    EXPECT_TRUE(why.starts_with("KAFKA_BOOTSTRAP_SERVERS: expected host:port")) << "'" << brokers << "': " << why;
+  }
+  EXPECT_EQ(refused("inventory", {{"KAFKA_BOOTSTRAP_SERVERS", "b-1.kafka:9092, b-2.kafka:9092,[::1]:9093"}}), "accepted");
+  EXPECT_EQ(refused("inventory", {{"LOW_STOCK_THRESHOLD", "-5"}}),
+            "LOW_STOCK_THRESHOLD: expected an integer of 0 or more, got '-5'");
+  EXPECT_EQ(refused("inventory", {{"LOW_STOCK_THRESHOLD", "0"}}), "accepted");
+  for (std::string table : {std::string("bad table!"), std::string("ab"), std::string(300, 'x'), std::string("tab/le")}) {
+    std::string why = refused("inventory", {{"DYNAMODB_TABLE", table}});
+    EXPECT_TRUE(why.starts_with("DYNAMODB_TABLE: expected a DynamoDB table name (3 to 243 characters")) << table << ": " << why;
+  }
+  EXPECT_EQ(refused("inventory", {{"DYNAMODB_TABLE", "cdc-platform-inventory-realtime"}}), "accepted");
+  EXPECT_TRUE(refused("inventory", {{"LEDGER_TABLE", "x"}}).starts_with("LEDGER_TABLE:"));
+  EXPECT_EQ(refused("search-indexer", {{"HTTP_PORT", "70000"}}), "HTTP_PORT: expected a port number (0 to 65535), got '70000'");
+  EXPECT_EQ(refused("search-indexer", {{"HTTP_PORT", "-1"}}), "HTTP_PORT: expected a port number (0 to 65535), got '-1'");
+}
+
 }  // namespace
 }  // namespace cdc::config

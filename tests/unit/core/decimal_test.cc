@@ -86,5 +86,19 @@ TEST(Base64Test, StrictDecoding) {
   EXPECT_EQ(out, "hello");
 }
 
+TEST(DecimalTest, MoneyOutOfRangeIsAnErrorNeverAWrap) {
+  __int128 huge = (__int128{1} << 126) + 123;
+  EXPECT_EQ(Money::fromDecimal(Decimal{huge, 0}).error(), DecimalErrc::OutOfRange);
+  EXPECT_EQ(Money::fromDecimal(Decimal{-huge, 1}).error(), DecimalErrc::OutOfRange);
+  EXPECT_EQ(Money::parse("85070591730234615865843651857942052987").error(), DecimalErrc::OutOfRange);
+  EXPECT_EQ(Money::parse("92233720368547758.08").error(), DecimalErrc::OutOfRange);
+  EXPECT_EQ(Money::parse("-92233720368547758.09").error(), DecimalErrc::OutOfRange);
+  EXPECT_EQ(Money::parse("92233720368547758.07")->cents(), INT64_MAX);
+  EXPECT_EQ(Money::parse("-92233720368547758.08")->cents(), INT64_MIN);
+  EXPECT_EQ(Money::fromDecimal(Decimal{0, -30})->cents(), 0);
+  EXPECT_EQ(Money::fromDecimal(Decimal{1, -30}).error(), DecimalErrc::OutOfRange);
+  EXPECT_EQ(Money::fromDecimal(Decimal{5, -3})->cents(), 500000);
+}
+
 }  // namespace
 }  // namespace cdc

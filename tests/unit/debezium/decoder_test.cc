@@ -364,5 +364,77 @@ TEST(DecoderMalformedTest, ErrorMessagesNameTheField) {
   EXPECT_EQ(e.message(), "wrong_type: field 'quantity': expected an integer");
 }
 
+// A malformed key once crashed the decoder (simdjson's iterator used again after an error):
+// every key is an answer, an id or a typed error.
+TEST(DecoderMalformedTest, MalformedKeysAreErrorsNeverCrashes) {
+  Decoder d;
+  const char* keys[] = {R"({"a":{})", R"({"a":{}})", R"({"payload":{"id":1})", R"({"payload":)", R"({"id":)",
+                        R"({"id":1,"id")", "[", "", "{", R"({"payload":null})", R"({"payload":{"id":null}})",
+                        R"({"id":1} x)", R"({"schema":{"a":[}, "payload":{"id":1}})", R"({"id":"x"})",
+                        R"({"payload":{"id":1,"id":{}})", "\"id\"", R"({"a":[[[[[[[[[[]]]]]]]]]]})"};
+  // A delete without a before image needs the key for its id.
+  const std::string value = R"({"before":null,"after":null,"op":"d","source":{"ts_ms":1}})";
+  for (const char* key : keys) {
+    ChangeEvent ev;
+    auto r = d.decode(kProducts, std::string_view(key), value, ev);
+    EXPECT_FALSE(r.has_value()) << key;
+    EXPECT_FALSE(d.decodeKey(key).has_value()) << key;
+  }
+  // A key whose payload and top level disagree takes the payload (the schema form).
+  auto wrapped = d.decodeKey(R"({"schema":{"type":"struct"},"payload":{"id":9}})");
+  ASSERT_TRUE(wrapped.has_value()) << wrapped.error().message();
+  EXPECT_EQ(*wrapped, 9);
+  // The decoder goes on decoding good messages after bad keys.
+  ChangeEvent ev;
+  auto r = d.decode(kProducts, std::string_view(R"({"id":5})"), value, ev);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(ev.rowId(), 5);
+}
+
+// A JSON object that is not a row of the table is poison, not a row with every column missing.
+TEST(DecoderMalformedTest, ObjectsThatAreNotRowsArePoison) {
+  DecoderOptions opts;
+  opts.wanted[static_cast<int>(Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Price);
+  Decoder d(opts);
+  auto e = decodeErr(d, kProducts, R"({"foo":"bar"})");
+  EXPECT_EQ(e.code, DecodeErrc::MissingField);
+  EXPECT_EQ(e.message(), "missing_field: field 'id': the message is not a products row");
+  e = decodeErr(d, kProducts, R"({"schema":null,"payload":{"id":3,"foo":"bar","__op":"u"}})");
+  EXPECT_EQ(e.message(), "missing_field: field 'name': the message is not a products row");
+  e = decodeErr(d, kProducts, R"({"id":3,"name":"Lamp","__op":"c"})");
+  EXPECT_EQ(e.message(), "missing_field: field 'price': the message is not a products row");
+  e = decodeErr(d, kProducts, R"({"before":null,"after":{"foo":"bar"},"op":"c"})");
+  EXPECT_EQ(e.message(), "missing_field: field 'after.id': the message is not a products row");
+  // A column the service does not read may be absent; a column it reads may be null.
+  auto ev = decodeOk(d, kProducts, R"({"id":3,"name":"Lamp","price":null,"__op":"c"})");
+  EXPECT_FALSE(ev.afterAs<ProductRow>()->has(ProductColumn::Price));
+  // A rewritten delete needs only its id (the default replica identity sends key columns only).
+  ev = decodeOk(d, kProducts, R"({"id":3,"__op":"d","__deleted":"true"})");
+  EXPECT_EQ(ev.op, Op::Delete);
+  EXPECT_EQ(ev.rowId(), 3);
+  EXPECT_EQ(decodeErr(d, kProducts, R"({"x":3,"__op":"d","__deleted":"true"})").code, DecodeErrc::MissingField);
+}
+
+// A price beyond 64-bit cents once wrapped (2^126+123 stored as 123.00): in every decimal mode
+// it is out of range.
+TEST(DecoderMalformedTest, MoneyBeyondCentsIsOutOfRangeInEveryMode) {
+  Decoder d;
+  auto row = [](std::string price) {
+    return R"({"id":1,"name":"x","description":null,"price":)" + price +
+           R"(,"stock_quantity":1,"created_at":null,"updated_at":null,"__op":"c"})";
+  };
+  for (std::string price : {std::string(R"("QAAAAAAAAAAAAAAAAAAAew==")"), std::string(R"("v///////////////////hQ==")"),
+                            std::string(R"("85070591730234615865843651857942052987.0")"),
+                            std::string("85070591730234615865843651857942052987"),
+                            std::string("85070591730234615865843651857942052987.00"),
+                            std::string(R"({"scale":0,"value":"QAAAAAAAAAAAAAAAAAAAew=="})"),
+                            std::string("92233720368547758.08")}) {
+    auto e = decodeErr(d, kProducts, row(price));
+    EXPECT_EQ(e.code, DecodeErrc::NumberOutOfRange) << price << ": " << e.message();
+    EXPECT_EQ(e.field, "price") << price;
+  }
+  EXPECT_EQ(decodeOk(d, kProducts, row("92233720368547758.07")).afterAs<ProductRow>()->price.cents(), INT64_MAX);
+}
+
 }  // namespace
 }  // namespace cdc::debezium

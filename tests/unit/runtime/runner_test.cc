@@ -15,9 +15,18 @@ namespace fs = std::filesystem;
 using test::VectorSource;
 
 // Records what it applied; fails with Retry a set number of times; rejects negative quantities.
+// The columns the test handlers read (a message must carry them to be a row).
+debezium::DecoderOptions itemColumns() {
+  debezium::DecoderOptions o;
+  o.wanted[static_cast<int>(debezium::Table::OrderItems)] =
+      debezium::bit(debezium::OrderItemColumn::ProductId) | debezium::bit(debezium::OrderItemColumn::Quantity);
+  return o;
+}
+
 class RecordingHandler final : public Handler {
  public:
   std::string_view serviceName() const override { return "test-service"; }
+  debezium::DecoderOptions decoderOptions() const override { return itemColumns(); }
   Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) override {
     ++calls;
     if (retriesLeft > 0) {
@@ -199,6 +208,7 @@ TEST_F(RunnerTest, DeadLettersReplayOnceTheCauseIsFixed) {
   class Accepting final : public Handler {
    public:
     std::string_view serviceName() const override { return "test-service"; }
+    debezium::DecoderOptions decoderOptions() const override { return itemColumns(); }
     Status apply(std::span<const InputEvent> events, std::vector<Rejection>&) override {
       for (const auto& e : events) ids.push_back(e.change.rowId());
       return {};
@@ -262,6 +272,7 @@ TEST_F(RunnerTest, APartitionRevokedWhileItsBatchWaitsIsLeftToItsNewOwner) {
 class RefusingHandler final : public Handler {
  public:
   std::string_view serviceName() const override { return "test-service"; }
+  debezium::DecoderOptions decoderOptions() const override { return itemColumns(); }
   Status apply(std::span<const InputEvent> events, std::vector<Rejection>&) override {
     ++calls;
     for (const auto& e : events) {

@@ -434,5 +434,24 @@ TEST_F(InventoryTest, PropertyAnyInterleavingWithDuplicatesGivesTheReferenceTabl
   }
 }
 
+// A product DynamoDB would refuse (a 10 MB description) is rejected before anything is written:
+// the rest of the batch is applied once, not re-applied while the runner halves the batch.
+TEST_F(InventoryTest, AnItemTooLargeForDynamoDbIsRejectedBeforeAnyWrite) {
+  auto huge = productRow(2, 40);
+  huge.description = std::string(10 << 20, 'x');
+  auto stats = run({rec_.product(Op::Read, productRow(1, 50)), rec_.product(Op::Read, huge),
+                    rec_.item(Op::Create, itemRow(10, 1, 3)), rec_.product(Op::Read, productRow(3, 20))});
+  EXPECT_EQ(stats.deadLetters, 1u);
+  EXPECT_EQ(handler_->stats().duplicates, 0u);  // nothing applied twice
+  EXPECT_EQ(stock(1), 47);
+  EXPECT_EQ(stock(3), 20);
+  EXPECT_FALSE(item(2).has_value());
+  auto letters = runtime::listDeadLetters(*objects_, "inventory-service");
+  ASSERT_TRUE(letters.has_value());
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_NE(letters->front().error.find("product 2: an item of 10486"), std::string::npos) << letters->front().error;
+  EXPECT_NE(letters->front().error.find("exceeds DynamoDB's 400 KB item size"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cdc::inventory

@@ -8,6 +8,7 @@
 
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
+#include "runtime/dead_letter.h"
 #include "runtime/runner.h"
 #include "services/search/indexer.h"
 #include "services/search/searcher.h"
@@ -291,6 +292,88 @@ TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
   for (size_t i = 0; i < page->hits.size(); ++i) EXPECT_EQ(page->hits[i].productId, want[i].second);
   EXPECT_LE(page->queries, 4);  // buckets 10..13: one Query each
   EXPECT_FALSE(s.search(SearchRequest{}).has_value());  // neither a query nor a range
+}
+
+// Products DynamoDB would refuse (a 10 MB description, a name too long for the name-index key)
+// and a negative stock are dead letters decided before any write: no postings or vocabulary of
+// theirs are left behind and the good products are indexed once.
+TEST_F(SearchTest, OversizedAndNegativeProductsAreRejectedBeforeAnyWrite) {
+  workload::DebeziumEncoder enc{workload::EncoderOptions{}};
+  std::vector<runtime::Record> records;
+  auto add = [&](int64_t id, std::string name, std::string description, int32_t stock) {
+    debezium::ChangeEvent c;
+    c.table = debezium::Table::Products;
+    c.op = debezium::Op::Read;
+    debezium::ProductRow row;
+    row.id = ProductId{id};
+    row.name = std::move(name);
+    row.description = std::move(description);
+    row.price = Money::fromCents(1999);
+    row.stockQuantity = stock;
+    row.present = debezium::kAllColumns;
+    c.after = row;
+    c.source.tsMs = 1767225600000 + id;
+    runtime::Record r;
+    r.topic = topics_.intern("dbserver1.public.products");
+    r.partition = 0;
+    r.offset = static_cast<int64_t>(records.size());
+    enc.key(debezium::Table::Products, id, r.key.emplace());
+    r.value.emplace();
+    enc.value(c, *r.value);
+    records.push_back(std::move(r));
+  };
+  add(1, "Desk Lamp", "warm light", 5);
+  std::string huge = "zebrahuge ";
+  while (huge.size() < (10u << 20)) huge += "lorem ipsum dolor sit amet ";
+  add(2, "Huge Lamp", huge, 5);
+  add(3, "Longname " + std::string(3000, 'q') + " zebraname", "a lamp", 5);
+  add(4, "Negative zebraneg Lamp", "a lamp", -1);
+  add(5, "Floor Lamp", "tall light", 5);
+  test::VectorSource src(records);
+  runtime::RunnerOptions ro;
+  std::atomic<bool> stop{false};
+  auto stats = runtime::Runner(src, *indexer_, *objects_, ro, stop).run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(stats->deadLetters, 3u);
+  EXPECT_EQ(indexer_->stats().changes, 2u);  // 1 and 5, once each
+  EXPECT_EQ(indexer_->stats().stale, 0u);
+  auto letters = runtime::listDeadLetters(*objects_, "search-indexer");
+  ASSERT_TRUE(letters.has_value());
+  std::string errors;
+  for (const auto& d : *letters) errors += d.error + "\n";
+  EXPECT_NE(errors.find("product 2: an item of"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("exceeds DynamoDB's 400 KB item size"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("product 3: a name of"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("negative stock_quantity -1 for product 4"), std::string::npos) << errors;
+  for (const char* table : {"product-search-index-postings", "product-search-index-tokens"}) {
+    auto scanned = tables_->scan({table, 100000, std::nullopt});
+    ASSERT_TRUE(scanned.has_value());
+    for (const auto& item : scanned->items) {
+      EXPECT_FALSE(store::find(item, "token")->text().starts_with("zebra")) << table;
+      if (const auto* id = store::find(item, "product_id")) {
+        EXPECT_TRUE(id->asIntOr(0) == 1 || id->asIntOr(0) == 5);
+      }
+    }
+  }
+  EXPECT_EQ(searchAll("lamp", 0, INT64_MAX, 10).size(), 2u);
+}
+
+// Words longer than kMaxTokenBytes are not tokens; queries beyond the bounds are refused.
+TEST_F(SearchTest, LongWordsAreNotIndexedAndHugeQueriesAreRefused) {
+  EXPECT_EQ(tokenize("lamp " + std::string(65, 'a') + " " + std::string(64, 'b')),
+            (std::vector<std::string>{"lamp", std::string(64, 'b')}));
+  Searcher s(*tables_, IndexTables{});
+  SearchRequest r;
+  r.query = std::string(200 * 1024, 'q');
+  auto refused = s.search(r);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Poison);
+  EXPECT_EQ(refused.error().message, "q: at most 1024 bytes, got 204800");
+  r.query.clear();
+  for (int i = 0; i < 17; ++i) r.query += "word" + std::to_string(i) + " ";
+  refused = s.search(r);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message, "q: at most 16 distinct words");
 }
 
 }  // namespace
