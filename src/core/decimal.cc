@@ -81,8 +81,11 @@ std::expected<Decimal, DecimalErrc> parseDecimal(std::string_view s) {
     scale -= exponent;
   }
   if (scale < 0) {
-    if (digits - scale > kMaxDigits && unscaled != 0) return std::unexpected(DecimalErrc::OutOfRange);
-    unscaled *= pow10(-scale);
+    // Zero times any power of ten is zero: 10^400 itself must never be computed.
+    if (unscaled != 0) {
+      if (digits - scale > kMaxDigits) return std::unexpected(DecimalErrc::OutOfRange);
+      unscaled *= pow10(-scale);
+    }
     scale = 0;
   }
   if (scale > kMaxDigits) {

@@ -570,6 +570,8 @@ std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(State& st, std::o
         if (auto r = requireColumns(*out.after, st.table, st.wanted, "after"); !r) return std::unexpected(r.error());
         break;
       case Op::Delete:
+        // A delete's new row is null: one that carries a row is not a Debezium delete.
+        if (out.after) return failure(DecodeErrc::WrongType, "after", "a delete (op d) has a null after");
         if (!out.before) {
           // Without a before image (replica identity NOTHING) the key still names the row.
           if (!key) return failure(DecodeErrc::MissingField, "before", "a delete needs the old row or a key");

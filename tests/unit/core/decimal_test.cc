@@ -98,6 +98,11 @@ TEST(DecimalTest, MoneyOutOfRangeIsAnErrorNeverAWrap) {
   EXPECT_EQ(Money::fromDecimal(Decimal{0, -30})->cents(), 0);
   EXPECT_EQ(Money::fromDecimal(Decimal{1, -30}).error(), DecimalErrc::OutOfRange);
   EXPECT_EQ(Money::fromDecimal(Decimal{5, -3})->cents(), 500000);
+  // Found by the fuzzer: a zero with a huge exponent computed 10^400 (an __int128 overflow).
+  EXPECT_EQ(Money::parse("0e400")->cents(), 0);
+  EXPECT_EQ(Money::parse("-0.000E+999")->cents(), 0);
+  EXPECT_EQ(Money::parse("0e-400")->cents(), 0);
+  EXPECT_EQ(Money::parse("1e400").error(), DecimalErrc::OutOfRange);
 }
 
 }  // namespace

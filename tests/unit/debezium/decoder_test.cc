@@ -415,6 +415,14 @@ TEST(DecoderMalformedTest, ObjectsThatAreNotRowsArePoison) {
   EXPECT_EQ(decodeErr(d, kProducts, R"({"x":3,"__op":"d","__deleted":"true"})").code, DecodeErrc::MissingField);
 }
 
+// Found by the fuzzer: an envelope delete that also carried a new row took its id from the new
+// row and left the old one without it.
+TEST(DecoderMalformedTest, AnEnvelopeDeleteWithANewRowIsPoison) {
+  Decoder d;
+  auto e = decodeErr(d, kProducts, R"({"before":{"name":"x"},"after":{"id":2},"op":"d"})");
+  EXPECT_EQ(e.message(), "wrong_type: field 'after': a delete (op d) has a null after");
+}
+
 // A price beyond 64-bit cents once wrapped (2^126+123 stored as 123.00): in every decimal mode
 // it is out of range.
 TEST(DecoderMalformedTest, MoneyBeyondCentsIsOutOfRangeInEveryMode) {
