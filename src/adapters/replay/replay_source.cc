@@ -97,7 +97,7 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
   if (auto e = p.parser.iterate(p.padded.data(), line.size(), p.padded.size()).get(doc)) {
     return bad(simdjson::error_message(e));
   }
-  if (auto e = doc.get_object().get(obj)) return bad(simdjson::error_message(e));
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return bad("the line is not a kcat -J record (a JSON object)");
   bool haveTopic = false, havePartition = false, haveOffset = false;
   for (auto field : obj) {
     std::string_view k;

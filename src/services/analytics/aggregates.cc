@@ -23,6 +23,18 @@ uint16_t statusId(std::string_view name) {
   return static_cast<uint16_t>(names.size() - 1);
 }
 
+std::optional<uint16_t> newStatusId(std::string_view name) {
+  {
+    std::lock_guard lock(gStatusMutex);
+    auto& names = statusTable();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == name) return static_cast<uint16_t>(i);
+    }
+    if (names.size() >= kMaxStatuses) return std::nullopt;
+  }
+  return statusId(name);
+}
+
 const std::string& statusName(uint16_t id) {
   std::lock_guard lock(gStatusMutex);
   return statusTable().at(id);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -11,6 +12,10 @@ namespace cdc::analytics {
 
 // Order statuses are a handful of strings: rows keep a 2-byte id of a process-wide table.
 uint16_t statusId(std::string_view name);
+// statusId for a name from a message: nullopt for a new name once kMaxStatuses are known (a
+// stream of made-up statuses must not grow the table without bound or wrap its ids).
+inline constexpr size_t kMaxStatuses = 1024;
+std::optional<uint16_t> newStatusId(std::string_view name);
 const std::string& statusName(uint16_t id);
 
 // What one order row contributes to the aggregates (its last version is kept per order id).

@@ -27,6 +27,16 @@ Result<PartitionState::Outcome> PartitionState::apply(const debezium::ChangeEven
   return r;
 }
 
+namespace {
+
+// Bounds on one row's amount and status: the sums over every row of a partition stay exact in
+// 64-bit cents (about 92,000 rows at the bound), and a status is a varchar(50).
+constexpr int64_t kMaxRowCents = 100'000'000'000'000;  // $1,000,000,000,000.00
+constexpr const char* kMaxRowText = "$1,000,000,000,000.00";
+constexpr size_t kMaxStatusBytes = 200;
+
+}  // namespace
+
 Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::ChangeEvent& c) {
   int64_t id = c.rowId();
   OrderFacts next;
@@ -39,11 +49,24 @@ Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::Chang
     if (row.customerId.value < INT32_MIN || row.customerId.value > INT32_MAX) {
       return fail(Error::poison("customer_id out of the int4 range in order " + std::to_string(id)));
     }
+    if (row.totalAmount.cents() > kMaxRowCents) {
+      return fail(Error::poison("total_amount of order " + std::to_string(id) + " above the " + kMaxRowText + " a row may count"));
+    }
     int32_t day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
     if (day < 0 || day > UINT16_MAX) return fail(Error::poison("created_at outside 1970-2149 in order " + std::to_string(id)));
+    std::string_view statusText = row.has(Col::Status) ? std::string_view(row.status) : std::string_view("unknown");
+    if (statusText.size() > kMaxStatusBytes) {
+      return fail(Error::poison("status of " + std::to_string(statusText.size()) + " bytes in order " + std::to_string(id) +
+                                " (varchar(50): at most " + std::to_string(kMaxStatusBytes) + " bytes)"));
+    }
+    auto status = newStatusId(statusText);
+    if (!status) {
+      return fail(Error::poison("order " + std::to_string(id) + ": more than " + std::to_string(kMaxStatuses) +
+                                " distinct statuses"));
+    }
     next.customerId = static_cast<int32_t>(row.customerId.value);
     next.total = row.totalAmount;
-    next.status = statusId(row.has(Col::Status) ? std::string_view(row.status) : std::string_view("unknown"));
+    next.status = *status;
     next.day = static_cast<uint16_t>(day);
   }
   if (OrderFacts* old = orders_.find(id)) {
@@ -69,6 +92,11 @@ Result<PartitionState::Outcome> PartitionState::applyItem(const debezium::Change
     using Col = debezium::OrderItemColumn;
     if (row.quantity < 0) return fail(Error::poison("negative quantity in order item " + std::to_string(id)));
     if (row.has(Col::Price) && row.price < Money{}) return fail(Error::poison("negative price in order item " + std::to_string(id)));
+    int64_t lineCents = 0;
+    if (__builtin_mul_overflow(row.price.cents(), int64_t{row.quantity}, &lineCents) || lineCents > kMaxRowCents) {
+      return fail(Error::poison("quantity × price of order item " + std::to_string(id) + " above the " + kMaxRowText +
+                                " a row may count"));
+    }
     if (row.productId.value < INT32_MIN || row.productId.value > INT32_MAX) {
       return fail(Error::poison("product_id out of the int4 range in order item " + std::to_string(id)));
     }

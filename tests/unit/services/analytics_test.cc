@@ -302,5 +302,39 @@ TEST(AnalyticsTest, ReportsAreFlushedEveryFlushIntervalAndAtTheEnd) {
   std::filesystem::remove_all(dir);
 }
 
+// Amounts whose sums could leave 64-bit cents, and statuses no varchar(50) holds, are poison:
+// they never reach the aggregates (quantity × price once overflowed silently). Last in the
+// file: it fills the process-wide status table.
+TEST(AnalyticsTest, AmountsAndStatusesBeyondTheirBoundsArePoison) {
+  PartitionState s;
+  auto huge = s.apply(order(Op::Create, 1, 7, 100'000'000'000'001, "paid"), 0);
+  ASSERT_FALSE(huge.has_value());
+  EXPECT_EQ(huge.error().message, "total_amount of order 1 above the $1,000,000,000,000.00 a row may count");
+  EXPECT_TRUE(s.apply(order(Op::Create, 2, 7, 100'000'000'000'000, "paid"), 1).has_value());
+  auto longStatus = s.apply(order(Op::Create, 3, 7, 100, std::string(201, 's')), 2);
+  ASSERT_FALSE(longStatus.has_value());
+  EXPECT_EQ(longStatus.error().message, "status of 201 bytes in order 3 (varchar(50): at most 200 bytes)");
+  for (int i = 0; i < 1100; ++i) (void)s.apply(order(Op::Create, 10 + i, 7, 100, "made-up-" + std::to_string(i)), 3 + i);
+  auto many = s.apply(order(Op::Create, 5000, 7, 100, "one-too-many"), 5000);
+  ASSERT_FALSE(many.has_value());
+  EXPECT_EQ(many.error().message, "order 5000: more than 1024 distinct statuses");
+
+  debezium::ChangeEvent item;
+  item.table = debezium::Table::OrderItems;
+  item.op = Op::Create;
+  debezium::OrderItemRow row;
+  row.id = OrderItemId{9};
+  row.productId = ProductId{1};
+  row.quantity = INT32_MAX;
+  row.price = Money::fromCents(INT64_MAX / 2);
+  row.createdAt = Timestamp{1767225600000000};
+  row.present = debezium::kAllColumns;
+  item.after = row;
+  auto overflow = s.apply(item, 6000);
+  ASSERT_FALSE(overflow.has_value());
+  EXPECT_EQ(overflow.error().message, "quantity × price of order item 9 above the $1,000,000,000,000.00 a row may count");
+  EXPECT_EQ(s.aggregates().products().size(), 0u);
+}
+
 }  // namespace
 }  // namespace cdc::analytics
