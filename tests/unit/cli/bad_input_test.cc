@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <iostream>
 #include <sstream>
 
@@ -17,6 +16,7 @@
 #include "core/json_writer.h"
 #include "runtime/dead_letter.h"
 #include "support/run.h"
+#include "support/service_state.h"
 
 namespace cdc::test {
 namespace {
@@ -128,28 +128,19 @@ class BadInputTest : public ::testing::TestWithParam<Service> {
                (GetParam().command == "search-indexer" ? " --http-port 0" : ""));
   }
 
-  // What a run produced, without wall-clock fields and write counters (an item's `version`
-  // counts its writes, which depends on how records fall into batches): every table of the
-  // store, or the reports.
+  // What a run produced, in a form two runs can be compared by: every table, or the reports.
   std::string produced(const std::string& name) {
     std::string out;
     if (GetParam().command == "analytics") {
-      for (const char* report : {"daily_sales", "product_sales", "customer_metrics", "order_status", "summary"}) {
-        std::ifstream in(dir_ / name / "analytics" / report / "latest.json");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        out += ss.str() + "\n";
+      for (const auto& report : reportFolders()) {
+        out += readWholeFile((dir_ / name / "analytics" / report / "latest.json").string()) + "\n";
       }
     } else {
-      auto tables = GetParam().command == "inventory"
-                        ? std::vector<std::string>{"inventory-realtime", "inventory-realtime-order-items"}
-                        : std::vector<std::string>{"product-search-index", "product-search-index-postings",
-                                                   "product-search-index-tokens"};
-      for (const auto& t : tables) {
+      for (const auto& t : tablesOf(GetParam().command)) {
         out += run("cd " + dir_.string() + " && " + cdcBinary() + " dump --store sqlite:" + name + ".db --table " + t, false).out;
       }
     }
-    return std::regex_replace(out, std::regex(R"re("(generated_at|expires_at|version)":("[^"]*"|\d+))re"), "\"$1\":_");
+    return comparable(out);
   }
 
   fs::path dir_;
