@@ -38,6 +38,15 @@ class Process {
   }
 
   void signal(int sig) const { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
+  // Resident memory now (VmRSS), in KiB; 0 once the process is gone.
+  int64_t rssKiB() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    }
+    return 0;
+  }
   bool running() {
     if (status_) return false;
     int st = 0;

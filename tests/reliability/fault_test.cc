@@ -1,0 +1,121 @@
+// Server faults mid-run, from Kafka to DynamoDB and S3 (the broker and moto scripts/stack
+// starts): moto is stopped (SIGSTOP) for FAULT_PAUSE_SECONDS (default 60) and resumed, then the
+// broker is killed (SIGKILL) and restarted with its data. The three services, running all the
+// while with --until-caught-up, must lose and double nothing (their tables and reports equal an
+// embedded run over the same records), keep their memory bounded (RSS sampled all along, under
+// the seed's 512 MiB limit) and finish on their own.
+// Runs with the reliability suite; FAULT_PAUSE_SECONDS shortens the outage for a quick look.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "reliability/crash_fixture.h"
+
+namespace cdc::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+int serverPid(const std::string& server) {
+  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack pid " + server, false);
+  return r.exitCode == 0 ? std::stoi(r.out) : -1;
+}
+
+TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
+  std::string bootstrap = kafkaBootstrap(), endpoint = awsEndpoint(), awsCli = stackVariable("CDC_AWS_CLI");
+  ASSERT_FALSE(bootstrap.empty()) << "no Kafka broker: run scripts/stack up kafka";
+  ASSERT_FALSE(endpoint.empty()) << "no AWS endpoint: run scripts/stack up aws";
+  std::string prefix = "fault" + std::to_string(::getpid());
+  auto dir = std::filesystem::temp_directory_path() / ("cdc-" + prefix);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto here = [&](const std::string& c) { return "cd " + dir.string() + " && " + c; };
+  std::string awsEnv = "env AWS_ENDPOINT_URL=" + endpoint +
+                       " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
+  ASSERT_EQ(run(here(cdcBinary() + " generate --products 150 --customers 800 --orders 1500 --topic-prefix " + prefix +
+                     " > events.jsonl"),
+                false)
+                .exitCode,
+            0);
+  auto produced = run(here(cdcBinary() + " produce --bootstrap-servers " + bootstrap + " --input events.jsonl"));
+  ASSERT_EQ(produced.exitCode, 0) << produced.out;
+
+  const std::vector<std::string> services{"inventory", "analytics", "search-indexer"};
+  auto http = [](const std::string& s) { return s == "search-indexer" ? std::string(" --http-port 0") : std::string(); };
+  std::map<std::string, std::unique_ptr<Process>> running;
+  for (const auto& s : services) {
+    std::string cmd = awsEnv + "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap +
+                      " KAFKA_SESSION_TIMEOUT_MS=10000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix + ".alerts " +
+                      cdcBinary() + " " + s + " --source kafka --until-caught-up --topic-prefix " + prefix + " --group-id " +
+                      prefix + "-" + s + " --table-name " + prefix + "-" + s + " --store dynamodb --objects s3 --s3-bucket " +
+                      prefix + "-lake --batch-size 100 --flush-interval 5 --log-level warn" + http(s);
+    running[s] = std::make_unique<Process>(cmd, (dir / (s + ".log")).string(), dir.string());
+  }
+  std::map<std::string, int64_t> peakKiB;
+  auto sample = [&](std::chrono::milliseconds d) {
+    for (auto until = std::chrono::steady_clock::now() + d; std::chrono::steady_clock::now() < until;) {
+      for (auto& [s, p] : running) peakKiB[s] = std::max(peakKiB[s], p->rssKiB());
+      std::this_thread::sleep_for(200ms);
+    }
+  };
+  sample(6s);  // joined their groups and applying batches
+  for (auto& [s, p] : running) ASSERT_TRUE(p->running()) << s << " ended before the faults:\n" << p->output();
+
+  int moto = serverPid("aws");
+  ASSERT_GT(moto, 0);
+  ::kill(moto, SIGSTOP);
+  sample(std::chrono::seconds(envInt("FAULT_PAUSE_SECONDS", 60)));
+  ::kill(moto, SIGCONT);
+  for (auto& [s, p] : running) EXPECT_TRUE(p->running()) << s << " did not ride out the AWS outage:\n" << p->output();
+  sample(3s);
+
+  int broker = serverPid("kafka");
+  ASSERT_GT(broker, 0);
+  ::kill(broker, SIGKILL);
+  sample(3s);
+  auto restarted = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack up kafka");
+  ASSERT_EQ(restarted.exitCode, 0) << restarted.out;
+
+  for (auto& [s, p] : running) {
+    std::optional<int> code;
+    for (int i = 0; i < 300 * 5 && !(code = p->wait(0ms)); ++i) sample(200ms);
+    EXPECT_EQ(code, 0) << s << " did not finish after the faults:\n" << p->output();
+  }
+  for (const auto& s : services) {
+    SCOPED_TRACE(s);
+    EXPECT_LT(peakKiB[s], 512 * 1024) << "peak RSS " << peakKiB[s] << " KiB";
+    EXPECT_GT(peakKiB[s], 0);
+    // The outage was felt: retries and the circuit breaker show in the log.
+    std::string log = running[s]->output();
+    EXPECT_NE(log.find("retrying"), std::string::npos) << log;
+    // Reference: the same records replayed from the file onto the embedded stores.
+    auto ref = run(here(cdcBinary() + " " + s + " --source file:events.jsonl --topic-prefix " + prefix +
+                        " --store sqlite:ref.db --objects dir:ref --log-level warn" + http(s)));
+    ASSERT_EQ(ref.exitCode, 0) << ref.out;
+    std::string want, got;
+    if (s == "analytics") {
+      for (const auto& f : reportFolders()) {
+        want += readWholeFile((dir / "ref/analytics" / f / "latest.json").string()) + "\n";
+        got += run(awsEnv + awsCli + " s3 cp s3://" + prefix + "-lake/analytics/" + f + "/latest.json -", false).out + "\n";
+      }
+    } else {
+      auto tables = tablesOf(s, prefix + "-" + s);
+      auto refTables = tablesOf(s);
+      for (size_t i = 0; i < tables.size(); ++i) {
+        got += run(here(awsEnv + cdcBinary() + " dump --store dynamodb --table " + tables[i]), false).out;
+        want += run(here(cdcBinary() + " dump --store sqlite:ref.db --table " + refTables[i]), false).out;
+      }
+    }
+    EXPECT_GT(want.size(), 1000u);
+    EXPECT_TRUE(sameLines(comparable(got), comparable(want)));
+  }
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cdc::test
