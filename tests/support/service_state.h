@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,6 +33,34 @@ inline std::vector<std::string> tablesOf(const std::string& service, std::string
 inline std::string comparable(const std::string& text) {
   static const std::regex volatileFields(R"re("(version|expires_at)":[0-9]+,?|"generated_at":"[^"]*",?)re");
   return std::regex_replace(text, volatileFields, "");
+}
+
+// The dumps of a service's tables (in tablesOf order) as one comparable text. The search
+// indexer's vocabulary (<table>-tokens) is never cleaned, so which unused tokens it keeps
+// depends on how changes fell into batches: only the tokens some posting uses are compared,
+// and every one of them must be there (a prefix search finds a token through it).
+inline std::string comparableTables(const std::string& service, const std::vector<std::string>& dumps) {
+  std::string out;
+  if (service != "search-indexer" || dumps.size() != 3) {
+    for (const auto& d : dumps) out += d;
+    return comparable(out);
+  }
+  static const std::regex token(R"re("token":"((?:[^"\\]|\\.)*)")re");
+  std::set<std::string> used;
+  for (std::sregex_iterator it(dumps[1].begin(), dumps[1].end(), token), end; it != end; ++it) used.insert((*it)[1]);
+  std::set<std::string> known;
+  std::string vocabulary;
+  std::istringstream lines(dumps[2]);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, token)) continue;
+    known.insert(m[1]);
+    if (used.contains(m[1])) vocabulary += line + "\n";
+  }
+  for (const auto& t : used) {
+    if (!known.contains(t)) vocabulary += "MISSING FROM THE VOCABULARY: " + t + "\n";
+  }
+  return comparable(dumps[0] + dumps[1] + vocabulary);
 }
 
 inline std::string readWholeFile(const std::string& path) {

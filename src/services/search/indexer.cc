@@ -128,8 +128,9 @@ Status IndexerHandler::writeAll(const std::string& table, std::vector<store::Wri
 
 Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
   // The latest change of each product in this batch, by position (a redelivered stale record
-  // may come after a newer one).
+  // may come after a newer one), and every change of it.
   std::map<int64_t, size_t> last;
+  std::map<int64_t, std::vector<size_t>> all;
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& c = events[i].change;
     std::string why;
@@ -148,6 +149,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       rejected.push_back({i, std::move(why)});
       continue;
     }
+    all[c.rowId()].push_back(i);
     auto [it, inserted] = last.try_emplace(c.rowId(), i);
     if (!inserted) {
       const runtime::Record& kept = *events[it->second].record;
@@ -182,6 +184,17 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     }
     ++stats_.changes;
     std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
+    // An earlier change of the product in this batch may have had its postings written by an
+    // attempt that crashed before its item write: its tokens count as possibly written (weight
+    // 0 never matches), so those the product no longer has are deleted, never left orphaned.
+    for (size_t j : all[id]) {
+      if (j == index) continue;
+      const runtime::InputEvent& earlier = events[j];
+      Position at{earlier.record->partition, earlier.record->offset, earlier.change.source.tsMs};
+      const ProductRow* r = earlier.change.afterAs<ProductRow>();
+      if (!r || (old && !storedPosition(*old).before(at))) continue;
+      for (const auto& [token, weight] : weightedTokens(r->name, r->description)) before.try_emplace(token, 0);
+    }
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
     std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
 

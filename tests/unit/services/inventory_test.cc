@@ -10,6 +10,7 @@
 #include "adapters/sqlite/sqlite_table_store.h"
 #include "runtime/dead_letter.h"
 #include "runtime/runner.h"
+#include "support/forwarding_table_store.h"
 #include "support/vector_source.h"
 #include "workload/encoder.h"
 #include "workload/generator.h"
@@ -282,18 +283,9 @@ TEST_F(InventoryTest, ManyChangesToOneProductInABatchAreOneWrite) {
 // conditional transaction fails, the batch is retried, nothing is lost or counted twice.
 TEST_F(InventoryTest, OptimisticConflictRetriesTheBatch) {
   run({rec_.product(Op::Read, productRow(1, 50))});
-  class Interfering final : public store::TableStore {
+  class Interfering final : public test::ForwardingTableStore {
    public:
-    Interfering(store::TableStore& inner, Records& rec) : inner_(inner) { (void)rec; }
-    Status ensureTable(const store::TableSpec& s) override { return inner_.ensureTable(s); }
-    Result<store::TableSpec> describeTable(std::string_view t) override { return inner_.describeTable(t); }
-    Result<std::optional<store::Item>> get(std::string_view t, const store::Item& k) override { return inner_.get(t, k); }
-    Result<std::vector<store::Item>> batchGet(std::string_view t, std::span<const store::Item> k) override {
-      return inner_.batchGet(t, k);
-    }
-    Result<store::WriteOutcome> put(const store::PutRequest& r) override { return inner_.put(r); }
-    Result<store::WriteOutcome> update(const store::UpdateRequest& r) override { return inner_.update(r); }
-    Result<store::WriteOutcome> remove(const store::DeleteRequest& r) override { return inner_.remove(r); }
+    using ForwardingTableStore::ForwardingTableStore;
     Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
       if (!interfered) {
         // The other replica bumps the product's version first.
@@ -304,16 +296,8 @@ TEST_F(InventoryTest, OptimisticConflictRetriesTheBatch) {
       }
       return inner_.transact(items);
     }
-    Result<std::vector<store::WriteRequest>> batchWrite(std::string_view t, std::span<const store::WriteRequest> r) override {
-      return inner_.batchWrite(t, r);
-    }
-    Result<store::Page> query(const store::QueryRequest& r) override { return inner_.query(r); }
-    Result<store::Page> scan(const store::ScanRequest& r) override { return inner_.scan(r); }
     bool interfered = false;
-
-   private:
-    store::TableStore& inner_;
-  } interfering(*tables_, rec_);
+  } interfering(*tables_);
   InventoryOptions o;
   InventoryHandler h(interfering, alerts_, o);
   test::VectorSource src({rec_.item(Op::Create, itemRow(10, 1, 3))});

@@ -13,6 +13,7 @@
 #include "services/search/indexer.h"
 #include "services/search/searcher.h"
 #include "services/search/tokenizer.h"
+#include "support/forwarding_table_store.h"
 #include "support/vector_source.h"
 #include "workload/encoder.h"
 #include "workload/generator.h"
@@ -138,6 +139,40 @@ class SearchTest : public ::testing::Test {
       r.cursor = page->nextCursor;
     } while (!r.cursor.empty());
     return out;
+  }
+
+  // A products record in the production shape, on partition 0 at `offset`.
+  runtime::Record productRecord(debezium::Op op, int64_t id, std::string name, std::string description, int32_t stock,
+                                int64_t offset) {
+    workload::DebeziumEncoder enc{workload::EncoderOptions{}};
+    debezium::ChangeEvent c;
+    c.table = debezium::Table::Products;
+    c.op = op;
+    debezium::ProductRow row;
+    row.id = ProductId{id};
+    row.name = std::move(name);
+    row.description = std::move(description);
+    row.price = Money::fromCents(1999);
+    row.stockQuantity = stock;
+    row.present = debezium::kAllColumns;
+    (op == debezium::Op::Delete ? c.before : c.after) = row;
+    c.source.tsMs = 1767225600000 + offset;
+    runtime::Record r;
+    r.topic = topics_.intern("dbserver1.public.products");
+    r.partition = 0;
+    r.offset = offset;
+    enc.key(debezium::Table::Products, id, r.key.emplace());
+    r.value.emplace();
+    enc.value(c, *r.value);
+    return r;
+  }
+
+  size_t postingsOf(int64_t productId) {
+    auto scanned = tables_->scan({"product-search-index-postings", 100000, std::nullopt});
+    EXPECT_TRUE(scanned.has_value());
+    size_t n = 0;
+    for (const auto& p : scanned->items) n += store::find(p, "product_id")->asIntOr(0) == productId;
+    return n;
   }
 
   fs::path dir_;
@@ -298,29 +333,10 @@ TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
 // and a negative stock are dead letters decided before any write: no postings or vocabulary of
 // theirs are left behind and the good products are indexed once.
 TEST_F(SearchTest, OversizedAndNegativeProductsAreRejectedBeforeAnyWrite) {
-  workload::DebeziumEncoder enc{workload::EncoderOptions{}};
   std::vector<runtime::Record> records;
   auto add = [&](int64_t id, std::string name, std::string description, int32_t stock) {
-    debezium::ChangeEvent c;
-    c.table = debezium::Table::Products;
-    c.op = debezium::Op::Read;
-    debezium::ProductRow row;
-    row.id = ProductId{id};
-    row.name = std::move(name);
-    row.description = std::move(description);
-    row.price = Money::fromCents(1999);
-    row.stockQuantity = stock;
-    row.present = debezium::kAllColumns;
-    c.after = row;
-    c.source.tsMs = 1767225600000 + id;
-    runtime::Record r;
-    r.topic = topics_.intern("dbserver1.public.products");
-    r.partition = 0;
-    r.offset = static_cast<int64_t>(records.size());
-    enc.key(debezium::Table::Products, id, r.key.emplace());
-    r.value.emplace();
-    enc.value(c, *r.value);
-    records.push_back(std::move(r));
+    records.push_back(productRecord(debezium::Op::Read, id, std::move(name), std::move(description), stock,
+                                    static_cast<int64_t>(records.size())));
   };
   add(1, "Desk Lamp", "warm light", 5);
   std::string huge = "zebrahuge ";
@@ -374,6 +390,36 @@ TEST_F(SearchTest, LongWordsAreNotIndexedAndHugeQueriesAreRefused) {
   refused = s.search(r);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().message, "q: at most 16 distinct words");
+}
+
+// Found by the crash test on Kafka + moto: an attempt that crashed between a product's postings
+// and its item write, then the same change redelivered in one batch with a later change of the
+// product (here its delete), left the first change's postings behind for good.
+TEST_F(SearchTest, PostingsOfACrashedAttemptAreCleanedWhenALaterChangeSupersedesIt) {
+  class CrashBeforeTheItem final : public test::ForwardingTableStore {
+   public:
+    using ForwardingTableStore::ForwardingTableStore;
+    Result<store::WriteOutcome> put(const store::PutRequest&) override {
+      return fail(Error::fatal("the process died before the item write"));
+    }
+  } crashing(*tables_);
+  auto create = productRecord(debezium::Op::Create, 101, "Brass Desk Lamp", "warm light", 5, 0);
+  auto update = productRecord(debezium::Op::Update, 101, "Steel Lamp", "cold light", 5, 1);
+  auto remove = productRecord(debezium::Op::Delete, 101, "Steel Lamp", "cold light", 5, 2);
+  {
+    IndexerOptions o;
+    IndexerHandler crashed(crashing, o);
+    test::VectorSource src({create});
+    runtime::RunnerOptions ro;
+    std::atomic<bool> stop{false};
+    EXPECT_FALSE(runtime::Runner(src, crashed, *objects_, ro, stop).run().has_value());
+  }
+  ASSERT_GT(postingsOf(101), 0u);  // written before the "crash"
+  index({create, update});         // redelivered with a later change of the product
+  EXPECT_EQ(searchAll("brass", 0, INT64_MAX, 10).size(), 0u);
+  EXPECT_EQ(searchAll("steel", 0, INT64_MAX, 10).size(), 1u);
+  index({remove});
+  EXPECT_EQ(postingsOf(101), 0u);
 }
 
 }  // namespace
