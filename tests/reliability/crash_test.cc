@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 
 #include "reliability/crash_fixture.h"
 
@@ -27,7 +28,9 @@ TEST_P(EmbeddedCrashTest, KilledAtRandomMomentsAndRestartedEqualsACrashFreeRun) 
   // Moments spread over the first half of a clean run's time: a restart replays the file from
   // its top but skips what is applied, so runs get shorter as the crashed one makes progress.
   int landed = crashRepeatedly(embedded("crashed"), kills, 10ms, std::max(took / 2, std::chrono::milliseconds(50)), 300s);
-  EXPECT_GE(landed, kills / 3) << "kills must land mid-run (clean run: " << took.count() << " ms)";
+  // Later runs get short (what is applied is skipped), so not every kill finds one working.
+  EXPECT_GE(landed, std::max(1, kills / 5)) << "kills must land mid-run (clean run: " << took.count() << " ms)";
+  std::cout << service() << ": " << landed << " of " << kills << " kills landed mid-run\n";
   std::string want = embeddedState("clean");
   std::string got = embeddedState("crashed");
   EXPECT_TRUE(sameLines(got, want)) << landed << " kills, seed " << seed_;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 
 #include "reliability/crash_fixture.h"
 #include "support/stack.h"
@@ -80,6 +81,7 @@ TEST_P(KafkaAwsCrashTest, KilledAtRandomMomentsAndRestartedEqualsACrashFreeRun) 
   // starts applying batches, and each restart goes on from what the last one committed.
   int landed = crashRepeatedly(onKafkaAndAws(), kills, 1s, 9s, 600s);
   EXPECT_GE(landed, 1);
+  std::cout << service() << ": " << landed << " of " << kills << " kills landed mid-run\n";
   EXPECT_TRUE(sameLines(awsState(), embeddedState("reference"))) << landed << " kills, seed " << seed_;
 }
 
