@@ -22,7 +22,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
     if (!c.has("bootstrap-servers")) throw config::ConfigError("KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
-    auto source = replay::ReplaySource::open(c.str("input"));
+    auto source = replay::ReplaySource::open(c.str("input"), {}, {}, /*offsets=*/false);  // the topic gives new ones
     if (!source) throw config::ConfigError("--input: " + source.error().message);
     kafka::Properties props = kafkaProperties(c);
     kafka::setDefault(props, "client.id", "cdc-produce");

@@ -37,7 +37,7 @@ ReplaySource::~ReplaySource() {
 }
 
 Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path, std::vector<std::string> topics,
-                                                         std::vector<int32_t> partitions) {
+                                                         std::vector<int32_t> partitions, bool offsets) {
   std::unique_ptr<ReplaySource> source;
   if (path == "-") {
     source.reset(new ReplaySource("-", stdin, false, std::move(topics)));
@@ -47,6 +47,7 @@ Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path
     source.reset(new ReplaySource(path, f, true, std::move(topics)));
   }
   source->partitions_ = std::move(partitions);
+  source->checkOffsets_ = offsets;
   return source;
 }
 
@@ -117,7 +118,7 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
       havePartition = true;
     } else if (k == "offset") {
       if (v.get_int64().get(out.offset)) return bad("offset is not an integer");
-      if (out.offset < 0) return bad("offset " + std::to_string(out.offset) + " is negative");
+      if (out.offset < 0 && checkOffsets_) return bad("offset " + std::to_string(out.offset) + " is negative");
       haveOffset = true;
     } else if (k == "ts") {
       if (v.get_int64().get(out.timestampMs)) return bad("ts is not an integer");
@@ -159,6 +160,7 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
     }
   }
   if (!haveTopic || !havePartition || !haveOffset) return bad("needs topic, partition and offset");
+  if (!checkOffsets_) return;
   // Kafka's offsets increase within a partition: a line that goes back would be taken as an
   // already applied change (or overwrite another record's dead letter).
   auto it = std::find_if(seen_.begin(), seen_.end(),

@@ -21,8 +21,10 @@ class ReplaySource final : public runtime::Source {
   // `topics`: deliver only these topics' records (a consumer's subscription); empty = all.
   // `partitions`: only these partition numbers (to split one replay between processes, as a
   // consumer group splits a topic); empty = all.
+  // `offsets`: check that offsets are Kafka positions (a consumer's view); false for input
+  // whose offsets are not kept (records produced to a topic get new ones).
   static Result<std::unique_ptr<ReplaySource>> open(const std::string& path, std::vector<std::string> topics = {},
-                                                    std::vector<int32_t> partitions = {});
+                                                    std::vector<int32_t> partitions = {}, bool offsets = true);
   ~ReplaySource() override;
 
   Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
@@ -54,6 +56,7 @@ class ReplaySource final : public runtime::Source {
   std::vector<runtime::Position> seen_;  // per topic and partition: the offset after the last line read
   std::vector<std::string> topicNeedles_;  // "\"topic\":\"<name>\"" per subscribed topic
   std::vector<int32_t> partitions_;
+  bool checkOffsets_ = true;
   struct Parser;
   std::unique_ptr<Parser> parser_;
 };

@@ -108,5 +108,18 @@ TEST(ReplaySourceTest, PositionsKafkaNeverGivesAreMalformedLines) {
   EXPECT_EQ(*records[1].value + "\n", line(0, -3));
 }
 
+// `cdc produce` reads offsets it does not keep (the topic gives new ones): no position check.
+TEST(ReplaySourceTest, WithoutOffsetChecksAnyOffsetIsARecord) {
+  std::string path = writeTemp(
+      R"({"topic":"t","partition":0,"offset":5,"key":null,"payload":"{}"})" "\n"
+      R"({"topic":"t","partition":0,"offset":0,"key":null,"payload":"{}"})" "\n"
+      R"({"topic":"t","partition":0,"offset":-1,"key":null,"payload":"{}"})" "\n");
+  auto src = ReplaySource::open(path, {}, {}, false);
+  std::vector<runtime::Record> records;
+  ASSERT_TRUE((*src)->poll(records, 10, std::chrono::milliseconds(0)).has_value());
+  ASSERT_EQ(records.size(), 3u);
+  for (const auto& r : records) EXPECT_FALSE(r.sourceError.has_value()) << *r.sourceError;
+}
+
 }  // namespace
 }  // namespace cdc::replay
