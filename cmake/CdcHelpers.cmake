@@ -3,7 +3,10 @@
 
 # GCC 12 gives false positives for these: partial aggregate initialisation, and -Wrestrict on
 # string concatenation (GCC bug 105329).
-set(CDC_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-maybe-uninitialized -Wno-restrict)
+set(CDC_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND CDC_WARNINGS -Wno-maybe-uninitialized -Wno-restrict)
+endif()
 if(CDC_WERROR)
   list(APPEND CDC_WARNINGS -Werror)
 endif()
