@@ -166,7 +166,6 @@ ParseResult parseRequestHead(std::string_view buffer, size_t maxHeadBytes) {
 const char* reasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
-    case 204: return "No Content";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -175,7 +174,6 @@ const char* reasonPhrase(int status) {
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";

@@ -1,5 +1,6 @@
 #include "services/analytics/aggregates.h"
 
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -11,29 +12,24 @@ std::vector<std::string>& statusTable() {
   static std::vector<std::string> names{""};
   return names;
 }
-}  // namespace
 
-uint16_t statusId(std::string_view name) {
+// The name's id; a new name is added while the table holds fewer than `limit`.
+std::optional<uint16_t> findOrAdd(std::string_view name, size_t limit) {
   std::lock_guard lock(gStatusMutex);
   auto& names = statusTable();
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == name) return static_cast<uint16_t>(i);
   }
+  if (names.size() >= limit) return std::nullopt;
   names.emplace_back(name);
   return static_cast<uint16_t>(names.size() - 1);
 }
 
-std::optional<uint16_t> newStatusId(std::string_view name) {
-  {
-    std::lock_guard lock(gStatusMutex);
-    auto& names = statusTable();
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == name) return static_cast<uint16_t>(i);
-    }
-    if (names.size() >= kMaxStatuses) return std::nullopt;
-  }
-  return statusId(name);
-}
+}  // namespace
+
+uint16_t statusId(std::string_view name) { return *findOrAdd(name, SIZE_MAX); }
+
+std::optional<uint16_t> newStatusId(std::string_view name) { return findOrAdd(name, kMaxStatuses); }
 
 const std::string& statusName(uint16_t id) {
   std::lock_guard lock(gStatusMutex);

@@ -21,6 +21,10 @@ using store::Item;
 
 using Position = runtime::SourcePos;
 
+Position positionOf(const runtime::InputEvent& e) {
+  return Position{e.record->partition, e.record->offset, e.change.source.tsMs};
+}
+
 Position storedPosition(const Item& item) {
   Position p;
   if (const auto* v = store::find(item, "src_partition")) p.partition = static_cast<int32_t>(v->asIntOr(-1));
@@ -127,10 +131,9 @@ Status IndexerHandler::writeAll(const std::string& table, std::vector<store::Wri
 }
 
 Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
-  // The latest change of each product in this batch, by position (a redelivered stale record
-  // may come after a newer one), and every change of it.
-  std::map<int64_t, size_t> last;
-  std::map<int64_t, std::vector<size_t>> all;
+  // Every change of each product in this batch; the latest by position is applied (a
+  // redelivered stale record may come after a newer one).
+  std::map<int64_t, std::vector<size_t>> changes;
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& c = events[i].change;
     std::string why;
@@ -149,19 +152,12 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       rejected.push_back({i, std::move(why)});
       continue;
     }
-    all[c.rowId()].push_back(i);
-    auto [it, inserted] = last.try_emplace(c.rowId(), i);
-    if (!inserted) {
-      const runtime::Record& kept = *events[it->second].record;
-      Position keptPos{kept.partition, kept.offset, events[it->second].change.source.tsMs};
-      Position pos{events[i].record->partition, events[i].record->offset, c.source.tsMs};
-      if (keptPos.before(pos)) it->second = i;
-    }
+    changes[c.rowId()].push_back(i);
   }
-  if (last.empty()) return {};
+  if (changes.empty()) return {};
 
   std::vector<Item> keys;
-  for (const auto& [id, i] : last) keys.push_back({{"product_id", AttributeValue::n(id)}});
+  for (const auto& [id, indexes] : changes) keys.push_back({{"product_id", AttributeValue::n(id)}});
   std::map<int64_t, Item> stored;
   auto got = tables_.batchGet(options_.tables.items, keys);
   if (!got) return fail(got.error());
@@ -173,9 +169,13 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   std::vector<store::WriteRequest> postings;
   std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
   std::vector<store::PutRequest> items;
-  for (const auto& [id, index] : last) {
+  for (const auto& [id, indexes] : changes) {
+    size_t index = indexes.front();
+    for (size_t j : indexes) {
+      if (positionOf(events[index]).before(positionOf(events[j]))) index = j;
+    }
     const runtime::InputEvent& e = events[index];
-    Position pos{e.record->partition, e.record->offset, e.change.source.tsMs};
+    Position pos = positionOf(e);
     auto it = stored.find(id);
     const Item* old = it == stored.end() ? nullptr : &it->second;
     if (old && !storedPosition(*old).before(pos)) {
@@ -187,12 +187,10 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     // An earlier change of the product in this batch may have had its postings written by an
     // attempt that crashed before its item write: its tokens count as possibly written (weight
     // 0 never matches), so those the product no longer has are deleted, never left orphaned.
-    for (size_t j : all[id]) {
+    for (size_t j : indexes) {
       if (j == index) continue;
-      const runtime::InputEvent& earlier = events[j];
-      Position at{earlier.record->partition, earlier.record->offset, earlier.change.source.tsMs};
-      const ProductRow* r = earlier.change.afterAs<ProductRow>();
-      if (!r || (old && !storedPosition(*old).before(at))) continue;
+      const ProductRow* r = events[j].change.afterAs<ProductRow>();
+      if (!r || (old && !storedPosition(*old).before(positionOf(events[j])))) continue;
       for (const auto& [token, weight] : weightedTokens(r->name, r->description)) before.try_emplace(token, 0);
     }
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
