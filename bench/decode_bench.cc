@@ -42,7 +42,7 @@ const Corpus& corpus(int shape) {
   workload::WorkloadOptions o;
   o.products = 2000;
   o.events = 20000;
-  o.tombstones = false;
+  o.deletes = workload::WorkloadOptions::Deletes::Rewrite;
   o.encoder.shape = kShapes[shape].shape;
   o.encoder.schemas = kShapes[shape].schemas;
   o.encoder.decimals = kShapes[shape].decimals;

@@ -20,7 +20,11 @@ workload::WorkloadOptions workloadOptions(const config::Config& c) {
   o.orders = c.integer("orders");
   if (c.has("events")) o.events = c.integer("events");
   if (c.has("partitions")) o.partitions = static_cast<int32_t>(c.integer("partitions"));
-  if (c.has("tombstones")) o.tombstones = c.boolean("tombstones");
+  if (c.has("deletes")) {
+    const auto& d = c.str("deletes");
+    using Deletes = workload::WorkloadOptions::Deletes;
+    o.deletes = d == "rewrite" ? Deletes::Rewrite : d == "tombstone" ? Deletes::Tombstone : Deletes::RewriteWithTombstone;
+  }
   o.encoder.topicPrefix = c.str("topic-prefix");
   if (c.has("shape")) {
     o.encoder.shape = c.str("shape") == "envelope" ? workload::MessageShape::Envelope : workload::MessageShape::Unwrap;

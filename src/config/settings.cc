@@ -37,7 +37,10 @@ const std::vector<Setting>& table() {
        Kind::Choice, {"micro", "milli", "nano", "zoned"}, kGenerate},
       {"before", "", "full", "Envelope `before` image: REPLICA IDENTITY FULL or DEFAULT (key only)", Kind::Choice,
        {"full", "key"}, kGenerate},
-      {"tombstones", "", "true", "Write a null-value record after each delete", Kind::Bool, {}, kGenerate},
+      {"deletes", "", "rewrite-with-tombstone",
+       "How deletes are sent (delete.tombstone.handling.mode): the old row then a tombstone, the old row only, or only a "
+       "tombstone (Debezium 3.x's default)",
+       Kind::Choice, {"rewrite-with-tombstone", "rewrite", "tombstone"}, kGenerate},
       {"partitions", "", "3", "Partitions per topic (records are placed by Kafka's murmur2 partitioner)",
        Kind::PositiveInt, {}, kGenerate},
       {"topic-prefix", "TOPIC_PREFIX", "dbserver1", "Debezium topic.prefix: topics are <prefix>.public.<table>",

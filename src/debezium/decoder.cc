@@ -413,6 +413,23 @@ struct Decoder::Impl {
     return ProductRow{};
   }
 
+  // A delete without a row (a Kafka null value, or `payload: null` with schemas on): the key
+  // names the row, the services act on it from their own keyed state.
+  std::expected<DecodeStatus, DecodeError> tombstone(std::optional<std::string_view> key, ChangeEvent& out) {
+    if (!key) return failure(DecodeErrc::MissingField, "key", "a tombstone (a delete without a row) needs its key");
+    auto id = parseKeyId(keyParser, *key);
+    if (!id) return std::unexpected(id.error());
+    out.op = Op::Delete;
+    out.tombstone = true;
+    out.before = emptyRow(out.table);
+    std::visit([&](auto& r) {
+      r.id.value = *id;
+      r.set(std::decay_t<decltype(r)>::Column::Id);
+      r.seen |= bit(std::decay_t<decltype(r)>::Column::Id);
+    }, *out.before);
+    return DecodeStatus::Tombstone;
+  }
+
   std::expected<void, DecodeError> rowObject(value& v, std::string_view name, State& st, std::optional<Row>& out) {
     auto present = isNull(v, name);
     if (!present) return std::unexpected(present.error());
@@ -634,9 +651,9 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   }
   auto table = im.lastTable;
   if (!table) return failure(DecodeErrc::UnknownTable, "topic", "'" + std::string(topic) + "' is not products, orders or order_items");
-  if (!value) return DecodeStatus::Tombstone;
   out = ChangeEvent{};
   out.table = *table;
+  if (!value) return im.tombstone(key, out);
 
   // Parse in place when the caller's buffer has simdjson's padding, else from a padded copy.
   const char* data = value->data();
@@ -656,7 +673,7 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
     bool isNull = false;
     if (auto e = doc.is_null().get(isNull); e || !isNull) return failure(DecodeErrc::InvalidJson, "value", "not JSON");
     if (doc.current_location().error() == simdjson::SUCCESS) return failure(DecodeErrc::InvalidJson, "value", "trailing content after null");
-    return DecodeStatus::Tombstone;
+    return im.tombstone(key, out);
   }
   if (rootType != json_type::object) return failure(DecodeErrc::WrongType, "value", "expected a JSON object");
 
@@ -702,7 +719,7 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
     }
   }
   if (doc.current_location().error() == simdjson::SUCCESS) return failure(DecodeErrc::InvalidJson, "value", "trailing content after the JSON object");
-  if (payloadNull) return DecodeStatus::Tombstone;
+  if (payloadNull) return im.tombstone(key, out);
   return im.finish(st, key, out);
 }
 

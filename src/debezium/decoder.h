@@ -41,7 +41,8 @@ inline constexpr size_t kDecoderPadding = 64;
 
 enum class DecodeStatus : uint8_t {
   Event,      // `out` holds the change
-  Tombstone,  // a null value after a delete: nothing to do
+  Tombstone,  // a delete without a row (Kafka null value, `payload: null`): `out` is a delete of
+              // the key's id (op d, `before` holds only the id, `tombstone` set)
 };
 
 // Decodes Debezium JSON messages (every shape of SPEC §1) into ChangeEvents with simdjson's
@@ -55,7 +56,8 @@ class Decoder {
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
-  // `value` null is a tombstone. `key` is read only when the value lacks the row id.
+  // `value` null is a tombstone. `key` is read only when the value lacks the row id (a
+  // tombstone, a key-only delete); a tombstone without a usable key is an error.
   // When the memory behind `value` extends to `valueCapacity` bytes (at least
   // kDecoderPadding more than its size), it is parsed in place instead of being copied.
   std::expected<DecodeStatus, DecodeError> decode(std::string_view topic, std::optional<std::string_view> key,

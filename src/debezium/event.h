@@ -103,6 +103,9 @@ struct ChangeEvent {
   Op op = Op::Create;
   Shape shape = Shape::Envelope;
   bool hadSchema = false;
+  // A delete that came as a tombstone (no row: Kafka null value or `payload: null`); `before`
+  // holds only the key's id. After a rewritten delete it repeats what was already done.
+  bool tombstone = false;
   std::optional<Row> before;
   std::optional<Row> after;
   SourceInfo source;

@@ -83,9 +83,9 @@ Status Runner::processBatch(std::vector<Record>& records) {
     auto decoded = decoder_.decode(r.topic, key, value, ev.change, r.value ? r.value->capacity() : 0);
     if (!decoded) {
       poison.emplace_back(&r, decoded.error().message());
-    } else if (*decoded == debezium::DecodeStatus::Tombstone) {
-      ++stats_.tombstones;
     } else {
+      // A tombstone is a delete of its key (SPEC §1): the service acts on it from its state.
+      if (*decoded == debezium::DecodeStatus::Tombstone) ++stats_.tombstones;
       events_.push_back(std::move(ev));
     }
   }

@@ -102,7 +102,18 @@ void WorkloadGenerator::emit(Op op, std::optional<debezium::Row> before, std::op
   std::string value;
   encoder_.value(c, value);
   rec.value = std::move(value);
-  bool tombstone = op == Op::Delete && options_.tombstones;
+  using Deletes = WorkloadOptions::Deletes;
+  if (op == Op::Delete && options_.deletes == Deletes::Tombstone) {
+    // Only the tombstone: with schemas the transform's own record, `payload: null`.
+    if (options_.encoder.schemas) {
+      rec.value = R"({"schema":{"type":"struct","fields":[],"optional":true,"name":")" + rec.topic + R"(.Value"},"payload":null})";
+    } else {
+      rec.value.reset();
+    }
+    queue_.push_back(std::move(rec));
+    return;
+  }
+  bool tombstone = op == Op::Delete && options_.deletes == Deletes::RewriteWithTombstone;
   GeneratedRecord tomb;
   if (tombstone) {
     tomb = rec;

@@ -19,7 +19,11 @@ struct WorkloadOptions {
   int64_t orders = 10000;     // stop after this many orders have been created ...
   std::optional<int64_t> events;  // ... or after this many records, when set
   int32_t partitions = 3;
-  bool tombstones = true;     // a null-value record after each delete (Debezium's default)
+  // How a delete is sent, as ExtractNewRecordState's delete.tombstone.handling.mode:
+  // the old row then a tombstone, the old row only, or only a tombstone (Debezium 3.x's default:
+  // a `payload: null` value with schemas on, a Kafka null value without).
+  enum class Deletes : uint8_t { RewriteWithTombstone, Rewrite, Tombstone };
+  Deletes deletes = Deletes::RewriteWithTombstone;
   Timestamp start{1767225600000000};  // 2026-01-01T00:00:00Z
   double meanGapSeconds = 2.0;        // average time between two database transactions
   EncoderOptions encoder;

@@ -18,6 +18,7 @@ struct ReplaySource::Parser {
 ReplaySource::ReplaySource(std::string path, FILE* file, bool owned, std::vector<std::string> topics)
     : path_(std::move(path)), file_(file), owned_(owned), buffer_(1 << 20), parser_(std::make_unique<Parser>()) {
   for (const auto& t : topics) topicNeedles_.push_back("\"topic\":\"" + t + "\"");
+  subscription_ = std::move(topics);
 }
 
 bool ReplaySource::subscribed(std::string_view line) const {
@@ -81,14 +82,21 @@ bool ReplaySource::nextLine(std::string_view& line) {
   }
 }
 
-void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
+bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
+  bool haveTopic = false, havePartition = false, haveOffset = false;
+  auto ours = [&] {
+    return subscription_.empty() || std::find(subscription_.begin(), subscription_.end(), out.topic) != subscription_.end();
+  };
   auto bad = [&](std::string why) {
+    // A broken line of a topic the consumer does not read is not its concern.
+    if (haveTopic && !ours()) return false;
     out = runtime::Record{};
     out.topic = topics_.intern("_replay");
     out.partition = 0;
     out.offset = static_cast<int64_t>(lineNumber_);
     out.value = std::string(line);
     out.sourceError = "malformed replay line " + std::to_string(lineNumber_) + ": " + why;
+    return true;
   };
   Parser& p = *parser_;
   p.padded.assign(line);
@@ -99,7 +107,6 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
     return bad(simdjson::error_message(e));
   }
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return bad("the line is not a kcat -J record (a JSON object)");
-  bool haveTopic = false, havePartition = false, haveOffset = false;
   for (auto field : obj) {
     std::string_view k;
     if (auto e = field.unescaped_key().get(k)) return bad(simdjson::error_message(e));
@@ -159,8 +166,11 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
       }
     }
   }
+  // A record of a topic the consumer does not subscribe to is skipped, however the line is
+  // spaced (json.dumps and jq write `"topic": "…"`, which the quick look above cannot see).
+  if (haveTopic && !ours()) return false;
   if (!haveTopic || !havePartition || !haveOffset) return bad("needs topic, partition and offset");
-  if (!checkOffsets_) return;
+  if (!checkOffsets_) return true;
   // Kafka's offsets increase within a partition: a line that goes back would be taken as an
   // already applied change (or overwrite another record's dead letter).
   auto it = std::find_if(seen_.begin(), seen_.end(),
@@ -175,6 +185,7 @@ void ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
   } else {
     it->nextOffset = out.offset + 1;
   }
+  return true;
 }
 
 Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out, size_t max,
@@ -185,7 +196,10 @@ Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out
     if (line.empty() || line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (!subscribed(line)) continue;
     runtime::Record& r = out.emplace_back();
-    parseLine(line, r);
+    if (!parseLine(line, r)) {
+      out.pop_back();
+      continue;
+    }
     if (!r.sourceError && !partitions_.empty() &&
         std::find(partitions_.begin(), partitions_.end(), r.partition) == partitions_.end()) {
       out.pop_back();

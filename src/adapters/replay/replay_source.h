@@ -40,7 +40,8 @@ class ReplaySource final : public runtime::Source {
   bool subscribed(std::string_view line) const;
   // The next line without its newline; false at the end of the input.
   bool nextLine(std::string_view& line);
-  void parseLine(std::string_view line, runtime::Record& out);
+  // False when the line is a record of a topic not subscribed to (skipped).
+  bool parseLine(std::string_view line, runtime::Record& out);
 
   std::string path_;
   FILE* file_;
@@ -54,6 +55,7 @@ class ReplaySource final : public runtime::Source {
   runtime::TopicInterner topics_;
   std::vector<runtime::Position> committed_;
   std::vector<runtime::Position> seen_;  // per topic and partition: the offset after the last line read
+  std::vector<std::string> subscription_;  // empty: every topic
   std::vector<std::string> topicNeedles_;  // "\"topic\":\"<name>\"" per subscribed topic
   std::vector<int32_t> partitions_;
   bool checkOffsets_ = true;

@@ -14,8 +14,13 @@ using debezium::ProductRow;
 using store::AttributeValue;
 using store::Condition;
 
-// A transaction holds at most 100 items; a group is written once it reaches this many.
-constexpr int kMaxGroup = 90;
+// A TransactWriteItems holds at most 100 items. A product counts for two (a product that is
+// deleted or re-created moves between tables: a delete and a put); an order-item change adds
+// at most two products and one ledger entry to a group, so a group is written before a change
+// would take it past the limit.
+constexpr int kMaxTransactItems = 100;
+constexpr int kProductSlots = 2;
+constexpr int kMaxChangeSlots = 2 * kProductSlots + 1;
 
 SourcePos positionOf(const runtime::InputEvent& e) {
   return SourcePos{e.record->partition, e.record->offset, e.change.source.tsMs};
@@ -25,10 +30,11 @@ SourcePos positionOf(const runtime::InputEvent& e) {
 // its numbers and position.
 size_t productItemOverhead() {
   static const size_t bytes = [] {
-    ProductState p{.productId = INT64_MIN, .stored = true, .version = INT64_MIN, .known = true, .deleted = true,
-                   .price = Money::fromCents(INT64_MIN), .dbStock = INT64_MIN, .ordered = INT64_MIN, .lowStock = true,
-                   .pos = SourcePos{INT32_MAX, INT64_MAX, INT64_MIN}, .cdcTimestampMs = 253402300799999};  // 9999-12-31
-    return store::itemSize(p.toItem());
+    ProductState p{.productId = INT64_MIN + 1, .stored = true, .version = INT64_MIN, .known = true, .deleted = true,
+                   .name = "", .description = "", .price = Money::fromCents(INT64_MIN), .dbStock = INT64_MIN,
+                   .ordered = INT64_MIN, .lowStock = true, .pos = SourcePos{INT32_MAX, INT64_MAX, INT64_MIN},
+                   .cdcTimestampMs = 253402300799999, .expiresAt = INT64_MIN};  // 9999-12-31
+    return std::max(store::itemSize(p.toItem()), store::itemSize(p.toDeletedRecord()));
   }();
   return bytes;
 }
@@ -132,6 +138,18 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
       !s) {
     return s;
   }
+  // A product without an item may have been deleted: its record recognises late changes.
+  std::set<int64_t> absent;
+  for (int64_t id : productIds) {
+    if (!products_.contains(id)) absent.insert(id);
+  }
+  if (auto s = batchGet(options_.ledgerTable, absent, deletedProductKey, [&](const store::Item& item) {
+        ProductState p = ProductState::fromItem(item);
+        products_[p.productId] = {p, false};
+      });
+      !s) {
+    return s;
+  }
   for (int64_t id : productIds) {
     if (!products_.contains(id)) products_[id] = {ProductState{.productId = id}, false};
   }
@@ -171,7 +189,7 @@ void InventoryHandler::touch(int64_t productId, int64_t sourceTsMs) {
   t.state.productId = productId;
   if (!t.dirty) {
     t.dirty = true;
-    ++groupSize_[root(productId)];
+    groupSize_[root(productId)] += kProductSlots;
   }
   t.state.cdcTimestampMs = std::max(t.state.cdcTimestampMs, sourceTsMs);
 }
@@ -181,7 +199,8 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
   if (p.stock() < options_.lowStockThreshold) {
     if (!p.lowStock) {
       p.lowStock = true;
-      pendingAlerts_[p.productId].push_back({p.productId, p.name, p.stock(), options_.lowStockThreshold, sourceTsMs});
+      pendingAlerts_[p.productId].push_back(
+          {p.productId, p.name.value_or(""), p.stock(), options_.lowStockThreshold, sourceTsMs});
     }
   } else if (p.lowStock) {
     p.lowStock = false;  // recovered: the next crossing raises a new alert
@@ -193,7 +212,10 @@ int64_t InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   int64_t id = c.rowId();
   ProductState& p = product(id);
   SourcePos pos = positionOf(e);
-  if (!p.pos.before(pos)) {
+  // A delete of a product already deleted (the tombstone after a rewritten delete) or never
+  // seen changes nothing.
+  bool nothingToDelete = p.deleted || (!p.stored && !p.known && p.ordered == 0 && !products_[id].dirty);
+  if (!p.pos.before(pos) || (c.op == Op::Delete && nothingToDelete)) {
     ++stats_.duplicates;
     return 0;
   }
@@ -201,13 +223,20 @@ int64_t InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   p.pos = pos;
   if (c.op == Op::Delete) {
     p.deleted = true;
+    p.expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds;
   } else {
+    using debezium::bit;
     const auto& row = *c.afterAs<ProductRow>();
     p.known = true;
     p.deleted = false;
-    if (row.has(ProductColumn::Name)) p.name = row.name;
-    if (row.has(ProductColumn::Description)) p.description = row.description;
-    if (row.has(ProductColumn::Price)) p.price = row.price;
+    p.expiresAt = 0;
+    // A column in the message replaces the stored value; a NULL clears it.
+    auto column = [&](ProductColumn col) { return (row.seen & bit(col)) != 0; };
+    if (column(ProductColumn::Name)) p.name = row.has(ProductColumn::Name) ? std::optional(row.name) : std::nullopt;
+    if (column(ProductColumn::Description)) {
+      p.description = row.has(ProductColumn::Description) ? std::optional(row.description) : std::nullopt;
+    }
+    if (column(ProductColumn::Price)) p.price = row.has(ProductColumn::Price) ? std::optional(row.price) : std::nullopt;
     p.dbStock = row.stockQuantity;
   }
   touch(id, pos.tsMs);
@@ -222,7 +251,10 @@ int64_t InventoryHandler::applyItem(const runtime::InputEvent& e) {
   LedgerEntry& l = t.entry;
   l.orderItemId = itemId;
   SourcePos pos = positionOf(e);
-  if (!l.pos.before(pos)) {
+  // A delete of an item already deleted (the tombstone after a rewritten delete) or never seen
+  // changes nothing.
+  bool nothingToDelete = l.deleted || (!t.entry.stored && l.productId == 0);
+  if (!l.pos.before(pos) || (c.op == Op::Delete && nothingToDelete)) {
     ++stats_.duplicates;
     return 0;
   }
@@ -273,8 +305,27 @@ Status InventoryHandler::flush() {
     int64_t r = root(id);
     ProductState next = t.state;
     next.version = t.state.version + 1;
-    groups[r].emplace_back(store::PutRequest{options_.table, next.toItem(),
-                                             versionCondition(t.state.stored, t.state.version, "product_id")});
+    const ProductState& was = t.state;
+    auto& group = groups[r];
+    bool toDeleted = next.deleted;
+    store::Item item = toDeleted ? next.toDeletedRecord() : next.toItem();
+    const std::string& table = toDeleted ? options_.ledgerTable : options_.table;
+    const char* keyName = toDeleted ? "order_item_id" : "product_id";
+    if (!was.stored) {
+      group.emplace_back(store::PutRequest{table, std::move(item), Condition::notExists(keyName)});
+    } else if (was.tombstoned == toDeleted) {
+      group.emplace_back(store::PutRequest{table, std::move(item), versionCondition(true, was.version, keyName)});
+    } else {
+      // Deleted (or re-created): the item moves to the other table. The conditional delete of
+      // where it was makes the move safe against a concurrent writer.
+      if (was.tombstoned) {
+        group.emplace_back(store::DeleteRequest{options_.ledgerTable, deletedProductKey(id),
+                                                versionCondition(true, was.version, "order_item_id")});
+      } else {
+        group.emplace_back(store::DeleteRequest{options_.table, productKey(id), versionCondition(true, was.version, "product_id")});
+      }
+      group.emplace_back(store::PutRequest{table, std::move(item), std::nullopt});
+    }
     groupProducts[r].push_back(id);
   }
   for (auto& [id, t] : ledger_) {
@@ -302,6 +353,7 @@ Status InventoryHandler::flush() {
       Tracked& t = products_[id];
       t.state.version += 1;
       t.state.stored = true;
+      t.state.tombstoned = t.state.deleted;
       t.dirty = false;
       if (auto it = pendingAlerts_.find(id); it != pendingAlerts_.end()) {
         alerts.insert(alerts.end(), it->second.begin(), it->second.end());
@@ -341,13 +393,34 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
   if (auto s = load(events, valid); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
-    int64_t joined = events[i].change.table == debezium::Table::Products ? applyProduct(events[i]) : applyItem(events[i]);
-    // Write everything before a group outgrows one transaction.
-    if (joined != 0 && groupSize_[root(joined)] >= kMaxGroup) {
+    // Write what is pending before a change could take its group past one transaction.
+    if (slotsAfter(events[i].change) > kMaxTransactItems) {
       if (auto s = flush(); !s) return s;
+    }
+    if (events[i].change.table == debezium::Table::Products) {
+      applyProduct(events[i]);
+    } else {
+      applyItem(events[i]);
     }
   }
   return flush();
+}
+
+int InventoryHandler::slotsAfter(const debezium::ChangeEvent& c) {
+  std::set<int64_t> roots;
+  if (c.table == debezium::Table::Products) {
+    roots.insert(root(c.rowId()));
+  } else {
+    if (auto it = ledger_.find(c.rowId()); it != ledger_.end() && it->second.entry.productId != 0) {
+      roots.insert(root(it->second.entry.productId));
+    }
+    if (const auto* row = c.afterAs<OrderItemRow>()) roots.insert(root(row->productId.value));
+  }
+  int slots = kMaxChangeSlots;
+  for (int64_t r : roots) {
+    if (auto it = groupSize_.find(r); it != groupSize_.end()) slots += it->second;
+  }
+  return slots;
 }
 
 }  // namespace cdc::inventory

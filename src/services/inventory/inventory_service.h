@@ -67,6 +67,8 @@ class InventoryHandler final : public runtime::Handler {
   // Why an event cannot be applied, or empty.
   std::string validate(const debezium::ChangeEvent& c) const;
   Status load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid);
+  // Transaction items the groups a change touches would hold after it (an upper bound).
+  int slotsAfter(const debezium::ChangeEvent& c);
   // Each returns the product whose write group the change joined (0: it was already applied).
   int64_t applyProduct(const runtime::InputEvent& e);
   int64_t applyItem(const runtime::InputEvent& e);
@@ -85,7 +87,7 @@ class InventoryHandler final : public runtime::Handler {
   std::unordered_map<int64_t, Tracked> products_;
   std::unordered_map<int64_t, TrackedLedger> ledger_;
   std::unordered_map<int64_t, int64_t> parent_;   // union-find over products written together
-  std::unordered_map<int64_t, int> groupSize_;   // dirty items per group root
+  std::unordered_map<int64_t, int> groupSize_;   // transaction items per group root (products count 2)
   std::map<int64_t, std::vector<LowStockAlert>> pendingAlerts_;  // by product
 };
 

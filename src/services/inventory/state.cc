@@ -37,22 +37,40 @@ SourcePos posOf(const store::Item& item) {
 store::Item productKey(int64_t productId) { return {{"product_id", AttributeValue::n(productId)}}; }
 store::Item ledgerKey(int64_t orderItemId) { return {{"order_item_id", AttributeValue::n(orderItemId)}}; }
 
+store::Item deletedProductKey(int64_t productId) { return ledgerKey(-productId); }
+
+namespace {
+
+void putProductAttributes(store::Item& item, const ProductState& p) {
+  if (p.known) {
+    if (p.name) item["name"] = AttributeValue::s(*p.name);
+    if (p.description) item["description"] = AttributeValue::s(*p.description);
+    if (p.price) item["price"] = AttributeValue::s(p.price->toString());
+    item["db_stock"] = AttributeValue::n(p.dbStock);
+  }
+  item["stock_quantity"] = AttributeValue::n(p.stock());
+  item["ordered"] = AttributeValue::n(p.ordered);
+  item["cdc_timestamp"] = AttributeValue::n(p.cdcTimestampMs);
+  item["last_updated"] = AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(p.cdcTimestampMs)));
+  item["low_stock_alert"] = AttributeValue::boolean(p.lowStock);
+  item["version"] = AttributeValue::n(p.version);
+  putPos(item, p.pos);
+}
+
+}  // namespace
+
 store::Item ProductState::toItem() const {
   store::Item item = productKey(productId);
-  if (known) {
-    item["name"] = AttributeValue::s(name);
-    item["description"] = AttributeValue::s(description);
-    item["price"] = AttributeValue::s(price.toString());
-    item["db_stock"] = AttributeValue::n(dbStock);
-  }
-  item["stock_quantity"] = AttributeValue::n(stock());
-  item["ordered"] = AttributeValue::n(ordered);
-  item["cdc_timestamp"] = AttributeValue::n(cdcTimestampMs);
-  item["last_updated"] = AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(cdcTimestampMs)));
-  item["low_stock_alert"] = AttributeValue::boolean(lowStock);
-  if (deleted) item["deleted"] = AttributeValue::boolean(true);
-  item["version"] = AttributeValue::n(version);
-  putPos(item, pos);
+  putProductAttributes(item, *this);
+  return item;
+}
+
+store::Item ProductState::toDeletedRecord() const {
+  store::Item item = deletedProductKey(productId);
+  item["product_id"] = AttributeValue::n(productId);
+  putProductAttributes(item, *this);
+  item["deleted"] = AttributeValue::boolean(true);
+  item["expires_at"] = AttributeValue::n(expiresAt);
   return item;
 }
 
@@ -60,6 +78,7 @@ ProductState ProductState::fromItem(const store::Item& item) {
   ProductState p;
   p.productId = intOf(item, "product_id");
   p.stored = true;
+  p.tombstoned = store::find(item, "order_item_id") != nullptr;
   p.version = intOf(item, "version");
   if (const auto* db = store::find(item, "db_stock")) {
     p.known = true;
@@ -71,6 +90,7 @@ ProductState ProductState::fromItem(const store::Item& item) {
   p.ordered = intOf(item, "ordered");
   p.lowStock = boolOf(item, "low_stock_alert");
   p.deleted = boolOf(item, "deleted");
+  p.expiresAt = intOf(item, "expires_at");
   p.cdcTimestampMs = intOf(item, "cdc_timestamp");
   p.pos = posOf(item);
   return p;

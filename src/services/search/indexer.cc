@@ -194,6 +194,13 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       for (const auto& [token, weight] : weightedTokens(r->name, r->description)) before.try_emplace(token, 0);
     }
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
+    // A delete of a product already deleted (the tombstone after a rewritten delete) or never
+    // indexed, with no posting possibly written by this batch, changes nothing.
+    if (!row && before.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
+      --stats_.changes;
+      ++stats_.repeatedDeletes;
+      continue;
+    }
     std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
 
     for (const auto& [token, weight] : after) {

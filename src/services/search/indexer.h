@@ -21,6 +21,7 @@ struct IndexerOptions {
 struct IndexerStats {
   uint64_t changes = 0;
   uint64_t stale = 0;            // at or before the product's recorded position
+  uint64_t repeatedDeletes = 0;  // deletes of a product already deleted or never indexed
   uint64_t itemWrites = 0;
   uint64_t postingWrites = 0;    // puts and deletes of postings
   uint64_t tokenWrites = 0;      // new vocabulary entries

@@ -121,5 +121,28 @@ TEST(ReplaySourceTest, WithoutOffsetChecksAnyOffsetIsARecord) {
   for (const auto& r : records) EXPECT_FALSE(r.sourceError.has_value()) << *r.sourceError;
 }
 
+// json.dumps and jq write `"topic": "…"` with a space: records of other topics are skipped
+// whatever the spacing, and a broken line of another topic is not the consumer's concern.
+TEST(ReplaySourceTest, OtherTopicsAreSkippedWhateverTheSpacing) {
+  std::string path = writeTemp(
+      R"({"topic": "dbserver1.public.orders", "partition": 0, "offset": 1, "key": null, "payload": "{}"})" "\n"
+      R"({ "topic" : "dbserver1.public.orders" , "partition" : 1, "offset" : 0, "key" : null, "payload" : "{}" })" "\n"
+      R"({"partition": 0, "offset": 3, "topic": "dbserver1.public.orders", "payload": null})" "\n"
+      R"({"topic": "dbserver1.public.orders", "partition": "x"})" "\n"
+      R"({"topic": "dbserver1.public.orders", "partition": 0, "offset": 0, "key": null, "payload": "{}"})" "\n"
+      R"({"topic": "dbserver1.public.products", "partition": 0, "offset": 9, "key": "{\"id\":1}", "payload": null})" "\n"
+      R"({"topic": "dbserver1.public.products", "partition": "y"})" "\n");
+  auto src = ReplaySource::open(path, {"dbserver1.public.products", "dbserver1.public.order_items"});
+  ASSERT_TRUE(src.has_value());
+  std::vector<runtime::Record> records;
+  ASSERT_TRUE((*src)->poll(records, 10, std::chrono::milliseconds(0)).has_value());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].topic, "dbserver1.public.products");
+  EXPECT_EQ(records[0].offset, 9);
+  EXPECT_FALSE(records[0].sourceError.has_value());
+  ASSERT_TRUE(records[1].sourceError.has_value());  // a broken line of a subscribed topic
+  EXPECT_NE(records[1].sourceError->find("partition is not an integer"), std::string::npos) << *records[1].sourceError;
+}
+
 }  // namespace
 }  // namespace cdc::replay

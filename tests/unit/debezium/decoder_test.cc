@@ -199,15 +199,44 @@ TEST(DecoderTest, Truncate) {
   EXPECT_EQ(ev.rowId(), 0);
 }
 
-TEST(DecoderTest, TombstoneIsSkippedNotAnError) {
+TEST(DecoderTest, TombstonesAreDeletesOfTheirKey) {
+  // A Kafka null value, the literal null, and Debezium 3.6's default `payload: null` value
+  // (delete.tombstone.handling.mode=tombstone, schemas on) are each a delete of the key's row.
+  const std::string payloadNull =
+      R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"default":0,"field":"id"}],)"
+      R"("optional":true,"name":"dbserver1.public.order_items.Value"},"payload":null})";
+  const std::optional<std::string_view> values[] = {std::nullopt, std::string_view("null"), std::string_view(payloadNull)};
+  const std::string_view keys[] = {R"({"id":7})", R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"dbserver1.public.order_items.Key"},"payload":{"id":7}})"};
+  for (auto key : keys) {
+    for (const auto& value : values) {
+      Decoder d;
+      ChangeEvent ev;
+      auto r = d.decode(kItems, key, value, ev);
+      ASSERT_TRUE(r.has_value()) << r.error().message();
+      EXPECT_EQ(*r, DecodeStatus::Tombstone);
+      EXPECT_EQ(ev.table, Table::OrderItems);
+      EXPECT_EQ(ev.op, Op::Delete);
+      EXPECT_TRUE(ev.tombstone);
+      EXPECT_EQ(ev.after, std::nullopt);
+      ASSERT_NE(ev.beforeAs<OrderItemRow>(), nullptr);
+      EXPECT_EQ(ev.rowId(), 7);
+      EXPECT_TRUE(ev.beforeAs<OrderItemRow>()->has(OrderItemColumn::Id));
+      EXPECT_FALSE(ev.beforeAs<OrderItemRow>()->has(OrderItemColumn::Quantity));
+    }
+  }
+}
+
+TEST(DecoderTest, ATombstoneWithoutAUsableKeyIsAnErrorNeverACrash) {
   Decoder d;
   ChangeEvent ev;
-  auto r = d.decode(kProducts, std::string_view(R"({"id":1})"), std::nullopt, ev);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, DecodeStatus::Tombstone);
-  auto literalNull = d.decode(kProducts, std::nullopt, std::string_view("null"), ev);
-  ASSERT_TRUE(literalNull.has_value());
-  EXPECT_EQ(*literalNull, DecodeStatus::Tombstone);
+  auto noKey = d.decode(kProducts, std::nullopt, std::nullopt, ev);
+  ASSERT_FALSE(noKey.has_value());
+  EXPECT_EQ(noKey.error().code, DecodeErrc::MissingField);
+  EXPECT_NE(noKey.error().message().find("key"), std::string::npos);
+  for (std::string_view key : {R"({"uuid":"x"})", "{", "[]", R"({"id":"x"})"}) {
+    auto r = d.decode(kProducts, key, std::string_view(R"({"schema":null,"payload":null})"), ev);
+    EXPECT_FALSE(r.has_value()) << key;
+  }
 }
 
 TEST(DecoderTest, KeysWithAndWithoutSchema) {

@@ -69,13 +69,22 @@ class Records {
   runtime::Record item(Op op, const debezium::OrderItemRow& row, int32_t partition = 0) {
     return make(kItems, op, row, partition);
   }
-  runtime::Record raw(std::string_view topic, std::string value, int32_t partition = 0) {
+  runtime::Record raw(std::string_view topic, std::optional<std::string> value, int32_t partition = 0) {
     runtime::Record r;
     r.topic = topic;
     r.partition = partition;
     r.offset = offsets_[{std::string(topic), partition}]++;
     r.timestampMs = 1767225600000 + r.offset;
     r.value = std::move(value);
+    return r;
+  }
+  // A delete as Debezium 3.x's default sends it: the key and no row, as a Kafka null value or
+  // (schemas on) a value whose payload is null.
+  runtime::Record tombstone(std::string_view topic, int64_t id, bool payloadNull = false, int32_t partition = 0) {
+    std::optional<std::string> value;
+    if (payloadNull) value = R"({"schema":{"type":"struct","fields":[],"optional":true,"name":"v"},"payload":null})";
+    auto r = raw(topic, std::move(value), partition);
+    r.key = "{\"id\":" + std::to_string(id) + "}";
     return r;
   }
 
@@ -215,11 +224,78 @@ TEST_F(InventoryTest, AnItemMovedToAnotherProduct) {
   EXPECT_EQ(stock(2), 46);
 }
 
-TEST_F(InventoryTest, ProductDeleteMarksTheItemDeleted) {
-  run({rec_.product(Op::Read, productRow(1, 50)), rec_.product(Op::Delete, productRow(1, 50))});
-  auto i = item(1);
-  ASSERT_TRUE(i.has_value());
-  EXPECT_EQ(*store::find(*i, "deleted"), AttributeValue::boolean(true));
+TEST_F(InventoryTest, ProductDeleteRemovesTheItemAndKeepsAnExpiringRecord) {
+  run({rec_.product(Op::Read, productRow(1, 50)), rec_.product(Op::Read, productRow(2, 50)),
+       rec_.product(Op::Delete, productRow(1, 50))});
+  EXPECT_FALSE(item(1).has_value());  // as the Python service: no item for a deleted product
+  EXPECT_EQ(stock(2), 50);
+  auto record = tables_->get("inventory-realtime-order-items", deletedProductKey(1));
+  ASSERT_TRUE(record.has_value() && record->has_value());
+  EXPECT_EQ(store::find(**record, "product_id")->asInt(), 1);
+  EXPECT_EQ(*store::find(**record, "deleted"), AttributeValue::boolean(true));
+  EXPECT_EQ(store::find(**record, "expires_at")->asInt(), 1767225600 + 7 * 86400);  // LEDGER_RETENTION
+  // A late or redelivered change of the product is recognised: it does not bring it back.
+  auto stale = rec_.product(Op::Update, productRow(1, 70));
+  stale.offset = 1;
+  run({stale});
+  EXPECT_FALSE(item(1).has_value());
+  // An order item of the deleted product still arriving on the other topic is counted on the
+  // record, and given back when its delete arrives.
+  run({rec_.item(Op::Create, itemRow(10, 1, 3)), rec_.item(Op::Delete, itemRow(10, 1, 3))});
+  EXPECT_FALSE(item(1).has_value());
+  auto after = tables_->get("inventory-realtime-order-items", deletedProductKey(1));
+  ASSERT_TRUE(after.has_value() && after->has_value());
+  EXPECT_EQ(store::find(**after, "ordered")->asInt(), 0);
+  // Re-created (a row inserted again with that id): the item is back and the record gone.
+  run({rec_.product(Op::Create, productRow(1, 20))});
+  EXPECT_EQ(stock(1), 20);
+  auto gone = tables_->get("inventory-realtime-order-items", deletedProductKey(1));
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->has_value());
+}
+
+// Debezium 3.x's default (delete.tombstone.handling.mode=tombstone): a delete is only a
+// tombstone, acted on from the key and the service's own state.
+TEST_F(InventoryTest, TombstoneOnlyDeletesGiveStockBackAndRemoveProducts) {
+  run({rec_.product(Op::Read, productRow(1, 50)), rec_.product(Op::Read, productRow(2, 30)),
+       rec_.item(Op::Create, itemRow(10, 1, 3)), rec_.item(Op::Create, itemRow(11, 1, 4))});
+  EXPECT_EQ(stock(1), 43);
+  run({rec_.tombstone(kItems, 10), rec_.tombstone(kItems, 11, /*payloadNull=*/true)});
+  EXPECT_EQ(stock(1), 50);
+  run({rec_.tombstone(kProducts, 2, true)});
+  EXPECT_FALSE(item(2).has_value());
+  EXPECT_EQ(stock(1), 50);
+}
+
+// rewrite-with-tombstone: the row with __deleted, then the tombstone, which changes nothing more.
+TEST_F(InventoryTest, ATombstoneAfterARewrittenDeleteChangesNothingMore) {
+  run({rec_.product(Op::Read, productRow(1, 50)), rec_.item(Op::Create, itemRow(10, 1, 3)),
+       rec_.product(Op::Read, productRow(2, 5))});
+  uint64_t writes = handler_->stats().transactions;
+  run({rec_.item(Op::Delete, itemRow(10, 1, 3)), rec_.product(Op::Delete, productRow(2, 5))});
+  EXPECT_EQ(stock(1), 50);
+  uint64_t afterDeletes = handler_->stats().transactions;
+  EXPECT_GT(afterDeletes, writes);
+  auto stats = run({rec_.tombstone(kItems, 10), rec_.tombstone(kProducts, 2)});
+  EXPECT_EQ(stats.deadLetters, 0u);
+  EXPECT_EQ(handler_->stats().transactions, afterDeletes);  // nothing written
+  EXPECT_EQ(stock(1), 50);
+  // A tombstone of a row never seen (its create compacted away) is nothing to do either.
+  run({rec_.tombstone(kItems, 99), rec_.tombstone(kProducts, 98)});
+  EXPECT_EQ(handler_->stats().transactions, afterDeletes);
+  EXPECT_FALSE(item(98).has_value());
+}
+
+TEST_F(InventoryTest, AColumnUpdatedToNullClearsTheAttribute) {
+  run({rec_.product(Op::Read, productRow(1, 50))});
+  ASSERT_NE(store::find(*item(1), "description"), nullptr);
+  auto cleared = productRow(1, 50);
+  cleared.present &= ~debezium::bit(debezium::ProductColumn::Description);  // NULL in the message
+  run({rec_.product(Op::Update, cleared)});
+  EXPECT_EQ(store::find(*item(1), "description"), nullptr);
+  EXPECT_EQ(store::find(*item(1), "name")->text(), "Laptop");
+  run({rec_.product(Op::Update, productRow(1, 50))});
+  EXPECT_EQ(store::find(*item(1), "description")->text(), "High-performance laptop");
 }
 
 TEST_F(InventoryTest, LowStockAlertsOncePerCrossingOnEveryPath) {
@@ -279,6 +355,41 @@ TEST_F(InventoryTest, ManyChangesToOneProductInABatchAreOneWrite) {
   EXPECT_EQ(handler_->stats().transactions, 4u);
 }
 
+// Two groups of 60 joined by an order item moving between their products: no transaction of
+// more than 100 items is ever sent (DynamoDB refuses them), nothing is re-applied.
+TEST_F(InventoryTest, GroupsMergedByAMovingItemStayWithinOneTransaction) {
+  class Counting final : public test::ForwardingTableStore {
+   public:
+    using ForwardingTableStore::ForwardingTableStore;
+    Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
+      largest = std::max(largest, items.size());
+      if (items.size() > 100) return fail(Error::poison("ValidationException: more than 100 items"));
+      return inner_.transact(items);
+    }
+    size_t largest = 0;
+  } counting(*tables_);
+  InventoryOptions o;
+  InventoryHandler h(counting, alerts_, o);
+  std::vector<runtime::Record> records{rec_.product(Op::Read, productRow(1, 1000)), rec_.product(Op::Read, productRow(2, 1000))};
+  records.push_back(rec_.item(Op::Create, itemRow(1, 1, 1)));
+  for (int i = 0; i < 60; ++i) records.push_back(rec_.item(Op::Create, itemRow(100 + i, 1, 1)));
+  for (int i = 0; i < 60; ++i) records.push_back(rec_.item(Op::Create, itemRow(200 + i, 2, 1)));
+  records.push_back(rec_.item(Op::Update, itemRow(1, 2, 5)));  // moves: joins the two groups
+  for (int i = 0; i < 60; ++i) records.push_back(rec_.item(Op::Create, itemRow(300 + i, i % 2 + 1, 1)));
+  test::VectorSource src(std::move(records));
+  runtime::RunnerOptions ro;
+  ro.batchSize = 1000;
+  std::atomic<bool> stop{false};
+  auto stats = runtime::Runner(src, h, *objects_, ro, stop).run();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->deadLetters, 0u);
+  EXPECT_LE(counting.largest, 100u);
+  EXPECT_EQ(h.stats().duplicates, 0u);
+  EXPECT_EQ(h.stats().conflicts, 0u);
+  EXPECT_EQ(stock(1), 1000 - 60 - 30);
+  EXPECT_EQ(stock(2), 1000 - 60 - 5 - 30);
+}
+
 // A concurrent writer (another replica) changes an item between our read and our write: the
 // conditional transaction fails, the batch is retried, nothing is lost or counted twice.
 TEST_F(InventoryTest, OptimisticConflictRetriesTheBatch) {
@@ -320,8 +431,16 @@ struct Reference {
   std::map<int64_t, std::optional<debezium::OrderItemRow>> items;  // nullopt: deleted
 };
 
-TEST_F(InventoryTest, PropertyAnyInterleavingWithDuplicatesGivesTheReferenceTable) {
+// Each way Debezium sends deletes (rewrite-with-tombstone, the 3.x default tombstone only).
+class InventoryDeletesTest : public InventoryTest, public ::testing::WithParamInterface<workload::WorkloadOptions::Deletes> {};
+
+INSTANTIATE_TEST_SUITE_P(Deletes, InventoryDeletesTest,
+                         ::testing::Values(workload::WorkloadOptions::Deletes::RewriteWithTombstone,
+                                           workload::WorkloadOptions::Deletes::Tombstone));
+
+TEST_P(InventoryDeletesTest, PropertyAnyInterleavingWithDuplicatesGivesTheReferenceTable) {
   workload::WorkloadOptions w;
+  w.deletes = GetParam();
   w.products = 25;
   w.customers = 40;
   w.orders = 200;
@@ -344,11 +463,14 @@ TEST_F(InventoryTest, PropertyAnyInterleavingWithDuplicatesGivesTheReferenceTabl
   // The reference: the database's final rows, from each record once in partition order.
   Reference ref;
   debezium::Decoder decoder;
+  size_t tombstones = 0;
   for (const auto& [tp, records] : streams) {
     for (const auto& r : records) {
-      if (!r.value) continue;
       debezium::ChangeEvent ev;
-      ASSERT_TRUE(decoder.decode(r.topic, std::string_view(*r.key), std::string_view(*r.value), ev).has_value());
+      std::optional<std::string_view> value;
+      if (r.value) value = *r.value;
+      ASSERT_TRUE(decoder.decode(r.topic, std::string_view(*r.key), value, ev).has_value());
+      if (ev.tombstone) ++tombstones;
       if (ev.table == debezium::Table::Products) {
         if (ev.op == Op::Delete) {
           ref.productDeleted[ev.rowId()] = true;
@@ -371,6 +493,7 @@ TEST_F(InventoryTest, PropertyAnyInterleavingWithDuplicatesGivesTheReferenceTabl
   size_t total = 0;
   for (const auto& [tp, records] : streams) total += records.size();
   ASSERT_GT(total, 400u);
+  ASSERT_GT(tombstones, 10u);
 
   for (int iteration = 0; iteration < 200; ++iteration) {
     std::mt19937_64 rng(static_cast<uint64_t>(iteration) * 7919 + 1);
@@ -404,17 +527,26 @@ TEST_F(InventoryTest, PropertyAnyInterleavingWithDuplicatesGivesTheReferenceTabl
     auto stats = run(std::move(delivery), batch);
     ASSERT_EQ(stats.deadLetters, 0u);
     for (const auto& [id, want] : expected) {
+      if (ref.productDeleted[id]) continue;
       ASSERT_EQ(stock(id), want) << "product " << id << ", iteration " << iteration << ", batch " << batch;
     }
+    size_t deletedProducts = 0;
     for (const auto& [id, p] : ref.products) {
       auto it = item(id);
+      if (ref.productDeleted[id]) {
+        ++deletedProducts;
+        ASSERT_FALSE(it.has_value()) << "deleted product " << id << " still has an item";
+        continue;
+      }
+      ASSERT_TRUE(it.has_value()) << "product " << id;
       ASSERT_EQ(store::find(*it, "price")->text(), p.price.toString()) << "product " << id;
-      ASSERT_EQ(store::find(*it, "deleted") != nullptr, ref.productDeleted[id]) << "product " << id;
+      ASSERT_EQ(store::find(*it, "deleted"), nullptr) << "product " << id;
     }
-    // Bounded bookkeeping: one ledger record per order item, never one per event.
+    // Bounded bookkeeping: one ledger record per order item and per deleted product, never
+    // one per event.
     auto ledger = tables_->scan({"inventory-realtime-order-items", 0, std::nullopt});
     ASSERT_TRUE(ledger.has_value());
-    ASSERT_EQ(ledger->items.size(), ref.items.size());
+    ASSERT_EQ(ledger->items.size(), ref.items.size() + deletedProducts);
   }
 }
 

@@ -308,6 +308,38 @@ TEST_F(SearchTest, DeletesLeaveNoPostingsAndPoisonIsDeadLettered) {
   EXPECT_EQ(searchAll("gone", 0, INT64_MAX, 10).size(), 0u);
 }
 
+// Debezium 3.x's default sends a delete only as a tombstone: the product and every posting of
+// it go, from the key and what the index holds; after a rewritten delete it changes nothing.
+TEST_F(SearchTest, TombstonesDeleteFromTheKeyAndRepeatNothing) {
+  index({productRecord(debezium::Op::Read, 101, "Steel Lamp", "warm light", 5, 1),
+         productRecord(debezium::Op::Read, 102, "Steel Desk", "oak top", 5, 2)});
+  ASSERT_GT(postingsOf(101), 0u);
+  runtime::Record tomb;
+  tomb.topic = topics_.intern("dbserver1.public.products");
+  tomb.offset = 3;
+  tomb.key = R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"k"},"payload":{"id":101}})";
+  tomb.value = R"({"schema":{"type":"struct","fields":[],"optional":true,"name":"dbserver1.public.products.Value"},"payload":null})";
+  index({tomb});
+  EXPECT_EQ(postingsOf(101), 0u);
+  EXPECT_EQ(searchAll("lamp", 0, INT64_MAX, 10).size(), 0u);
+  EXPECT_EQ(searchAll("steel", 0, INT64_MAX, 10).size(), 1u);
+  auto item = tables_->get("product-search-index", {{"product_id", AttributeValue::n(101)}});
+  ASSERT_TRUE(item.has_value() && item->has_value());
+  EXPECT_NE(store::find(**item, "deleted"), nullptr);
+  // The rewritten delete of 102, then its Kafka tombstone: one item write, not two.
+  index({productRecord(debezium::Op::Delete, 102, "Steel Desk", "oak top", 5, 4)});
+  uint64_t writes = indexer_->stats().itemWrites;
+  runtime::Record kafkaNull = tomb;
+  kafkaNull.offset = 5;
+  kafkaNull.key = R"({"id":102})";
+  kafkaNull.value.reset();
+  index({kafkaNull});
+  EXPECT_EQ(indexer_->stats().itemWrites, writes);
+  EXPECT_EQ(indexer_->stats().repeatedDeletes, 1u);
+  EXPECT_EQ(postingsOf(102), 0u);
+  EXPECT_EQ(searchAll("steel", 0, INT64_MAX, 10).size(), 0u);
+}
+
 TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
   std::map<int64_t, Product> final;
   index(catalogue(200, 2000, final));
