@@ -1,0 +1,190 @@
+#pragma once
+
+// The real pipeline of SPEC §8 for the end-to-end suite: PostgreSQL, Kafka Connect with
+// Debezium, Kafka and moto, all started by `scripts/stack up all`; rows written with psql, the
+// services run as users run them, and their results compared with what SQL computes from
+// PostgreSQL's final state.
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/process.h"
+#include "support/run.h"
+#include "support/stack.h"
+
+namespace cdc::test::e2e {
+
+inline std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// The stack's servers, read once from `scripts/stack env`.
+struct Stack {
+  std::string kafka, aws, awsCli, pgHost, pgPort, connectUrl, toolsPath;
+
+  static const Stack& get() {
+    static const Stack s = [] {
+      Stack st;
+      st.kafka = kafkaBootstrap();
+      st.aws = awsEndpoint();
+      st.awsCli = stackVariable("CDC_AWS_CLI");
+      st.pgHost = stackVariable("PGHOST");
+      st.pgPort = stackVariable("PGPORT");
+      st.connectUrl = stackVariable("CONNECT_URL");
+      return st;
+    }();
+    return s;
+  }
+  bool complete() const { return !kafka.empty() && !aws.empty() && !pgPort.empty() && !connectUrl.empty(); }
+
+  std::string awsEnv() const {
+    return "env AWS_ENDPOINT_URL=" + aws +
+           " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
+  }
+  std::string pgEnv() const { return "env PGHOST=" + pgHost + " PGPORT=" + pgPort + " PGUSER=postgres PGDATABASE=ecommerce "; }
+  // The environment a service gets: the seed's variables, pointed at the stack.
+  std::string serviceEnv() const { return awsEnv() + "KAFKA_BOOTSTRAP_SERVERS=" + kafka + " "; }
+
+  // psql's unaligned output (fields split by '|'), failing the test on an SQL error.
+  RunResult psql(const std::string& sql) const {
+    return run(pgEnv() + "psql -X -q -At -v ON_ERROR_STOP=1 -c " + quote(sql), true);
+  }
+  RunResult awsCliRun(const std::string& args) const { return run(awsEnv() + awsCli + " " + args, false); }
+  RunResult stackScript(const std::string& args) const { return run(std::string(CDC_SOURCE_DIR) + "/scripts/stack " + args); }
+};
+
+// Polls `check` (an empty string means done) until it holds or `timeout` passes; returns the
+// last complaint.
+template <class F>
+std::string eventually(std::chrono::seconds timeout, F&& check, std::chrono::milliseconds every = std::chrono::milliseconds(500)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string why;
+  while (true) {
+    why = check();
+    if (why.empty() || std::chrono::steady_clock::now() >= deadline) return why;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+// Splits psql's unaligned output into rows of fields.
+inline std::vector<std::vector<std::string>> rows(const std::string& out) {
+  std::vector<std::vector<std::string>> result;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    std::vector<std::string> fields;
+    size_t start = 0;
+    while (true) {
+      size_t bar = line.find('|', start);
+      fields.push_back(line.substr(start, bar - start));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    result.push_back(std::move(fields));
+  }
+  return result;
+}
+
+// A money value of a report (a JSON number with two decimals) as cents.
+inline int64_t cents(simdjson::dom::element e) {
+  double d = 0;
+  if (e.is_double()) d = double(e);
+  else if (e.is_int64()) d = double(int64_t(e));
+  else if (e.is_uint64()) d = double(uint64_t(e));
+  return std::llround(d * 100);
+}
+
+// A decimal from SQL ("1299.99", "0.29") as cents.
+inline int64_t sqlCents(const std::string& s) {
+  if (s.empty()) return 0;
+  bool negative = s[0] == '-';
+  std::string t = negative ? s.substr(1) : s;
+  auto dot = t.find('.');
+  int64_t whole = std::stoll(t.substr(0, dot));
+  int64_t frac = 0;
+  if (dot != std::string::npos) {
+    std::string f = t.substr(dot + 1);
+    f.resize(2, '0');
+    frac = std::stoll(f);
+  }
+  int64_t v = whole * 100 + frac;
+  return negative ? -v : v;
+}
+
+// Prints how long the suite's steps take (to stderr, in the test's log).
+class Steps {
+ public:
+  void operator()(const std::string& what) {
+    auto now = std::chrono::steady_clock::now();
+    fmt::print(stderr, "[e2e] {:7.1f} s  {}\n", std::chrono::duration<double>(now - start_).count(), what);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Registers a connector configuration of deploy/debezium under its own topic prefix; empty
+// string when it runs.
+inline std::string registerConnector(const Stack& stack, const std::string& file, const std::string& prefix) {
+  auto r = stack.stackScript("connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" + file + " " + prefix);
+  return r.exitCode == 0 ? std::string() : r.out;
+}
+
+// Waits until connectors have sent everything committed before this call: a product row written
+// now must reach each one's products topic (Debezium sends the WAL in commit order).
+inline std::string waitForConnectors(const Stack& stack, const std::string& tag, const std::vector<std::string>& prefixes) {
+  auto id = stack.psql("INSERT INTO products (name, description, price, stock_quantity) VALUES ('sentinel " + tag +
+                       "', NULL, 1.00, 1) RETURNING id");
+  if (id.exitCode != 0) return id.out;
+  std::string key = "\"id\":" + rows(id.out).at(0).at(0) + "}";
+  for (const auto& prefix : prefixes) {
+    std::string why = eventually(std::chrono::seconds(180), [&]() -> std::string {
+      auto r = run("kcat -C -q -e -b " + stack.kafka + " -t " + prefix + ".public.products -o -20 -f '%k\\n'", false);
+      return r.out.find(key) == std::string::npos ? "the sentinel has not reached " + prefix + ".public.products" : "";
+    });
+    if (!why.empty()) return why;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // what the producer sent just before, to other partitions
+  return {};
+}
+
+// Runs the workload's sessions concurrently (tests/e2e/workload.sql), `steps` transactions
+// each; their logs go to `dir`.
+inline std::string sessions(const Stack& stack, const std::string& dir, int count, int steps) {
+  std::vector<std::unique_ptr<Process>> running;
+  for (int s = 0; s < count; ++s) {
+    running.push_back(std::make_unique<Process>(
+        stack.pgEnv() + "psql -X -q -v ON_ERROR_STOP=1 -c " +
+            quote("CALL e2e_session(" + std::to_string(s) + ", " + std::to_string(count) + ", " + std::to_string(steps) + ")"),
+        dir + "/session" + std::to_string(s) + ".log"));
+  }
+  std::string errors;
+  for (auto& p : running) {
+    if (p->wait(std::chrono::seconds(300)) != std::optional<int>(0)) errors += p->output();
+  }
+  return errors;
+}
+
+// Loads the workload's procedures (CREATE OR REPLACE: any number of times).
+inline std::string loadWorkload(const Stack& stack) {
+  auto r = run(stack.pgEnv() + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/tests/e2e/workload.sql");
+  return r.exitCode == 0 ? std::string() : r.out;
+}
+
+}  // namespace cdc::test::e2e
