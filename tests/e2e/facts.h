@@ -45,9 +45,9 @@ class Database {
 // later against a capture of the topics, without a server.
 class LiveDatabase final : public Database {
  public:
-  explicit LiveDatabase(const Stack& stack) : stack_(stack) {}
+  LiveDatabase(const Stack& stack, std::string database = "ecommerce") : stack_(stack), database_(std::move(database)) {}
   std::string rows(const std::string& sql) override {
-    auto r = stack_.psql(sql);
+    auto r = stack_.psql(sql, database_);
     std::string out = r.exitCode == 0 ? r.out : "psql failed: " + r.out;
     recorded_[sql] = out;
     return out;
@@ -65,6 +65,7 @@ class LiveDatabase final : public Database {
 
  private:
   const Stack& stack_;
+  std::string database_;
   std::map<std::string, std::string> recorded_;
 };
 

@@ -57,13 +57,15 @@ struct Stack {
     return "env AWS_ENDPOINT_URL=" + aws +
            " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
   }
-  std::string pgEnv() const { return "env PGHOST=" + pgHost + " PGPORT=" + pgPort + " PGUSER=postgres PGDATABASE=ecommerce "; }
+  std::string pgEnv(const std::string& database = "ecommerce") const {
+    return "env PGHOST=" + pgHost + " PGPORT=" + pgPort + " PGUSER=postgres PGDATABASE=" + database + " ";
+  }
   // The environment a service gets: the seed's variables, pointed at the stack.
   std::string serviceEnv() const { return awsEnv() + "KAFKA_BOOTSTRAP_SERVERS=" + kafka + " "; }
 
   // psql's unaligned output (fields split by '|'), failing the test on an SQL error.
-  RunResult psql(const std::string& sql) const {
-    return run(pgEnv() + "psql -X -q -At -v ON_ERROR_STOP=1 -c " + quote(sql), true);
+  RunResult psql(const std::string& sql, const std::string& database = "ecommerce") const {
+    return run(pgEnv(database) + "psql -X -q -At -v ON_ERROR_STOP=1 -c " + quote(sql), true);
   }
   RunResult awsCliRun(const std::string& args) const { return run(awsEnv() + awsCli + " " + args, false); }
   RunResult stackScript(const std::string& args) const { return run(std::string(CDC_SOURCE_DIR) + "/scripts/stack " + args); }
@@ -139,18 +141,29 @@ class Steps {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// Registers a connector configuration of deploy/debezium under its own topic prefix; empty
-// string when it runs.
-inline std::string registerConnector(const Stack& stack, const std::string& file, const std::string& prefix) {
-  auto r = stack.stackScript("connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" + file + " " + prefix);
-  return r.exitCode == 0 ? std::string() : r.out;
+// Registers a connector configuration of deploy/debezium under its own topic prefix and waits
+// until it runs; its name goes to `name`. Empty string when it runs.
+inline std::string registerConnector(const Stack& stack, const std::string& file, const std::string& prefix, std::string& name,
+                                     const std::string& database = "ecommerce") {
+  (void)stack;
+  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" + file +
+               " " + prefix + " " + database + " 2>" + "/dev/null");
+  if (r.exitCode != 0) return "could not register " + file + " (scripts/stack connector " + file + " " + prefix + ")";
+  name = r.out.substr(0, r.out.find('\n'));
+  return {};
+}
+
+// Removes connectors with their replication slots (a slot left behind keeps the WAL forever).
+inline void deleteConnectors(const Stack& stack, const std::vector<std::string>& names) {
+  for (const auto& name : names) (void)stack.stackScript("connector-delete " + name);
 }
 
 // Waits until connectors have sent everything committed before this call: a product row written
 // now must reach each one's products topic (Debezium sends the WAL in commit order).
-inline std::string waitForConnectors(const Stack& stack, const std::string& tag, const std::vector<std::string>& prefixes) {
+inline std::string waitForConnectors(const Stack& stack, const std::string& tag, const std::vector<std::string>& prefixes,
+                                     const std::string& database = "ecommerce") {
   auto id = stack.psql("INSERT INTO products (name, description, price, stock_quantity) VALUES ('sentinel " + tag +
-                       "', NULL, 1.00, 1) RETURNING id");
+                       "', NULL, 1.00, 1) RETURNING id", database);
   if (id.exitCode != 0) return id.out;
   std::string key = "\"id\":" + rows(id.out).at(0).at(0) + "}";
   for (const auto& prefix : prefixes) {
@@ -166,11 +179,12 @@ inline std::string waitForConnectors(const Stack& stack, const std::string& tag,
 
 // Runs the workload's sessions concurrently (tests/e2e/workload.sql), `steps` transactions
 // each; their logs go to `dir`.
-inline std::string sessions(const Stack& stack, const std::string& dir, int count, int steps) {
+inline std::string sessions(const Stack& stack, const std::string& dir, int count, int steps,
+                            const std::string& database = "ecommerce") {
   std::vector<std::unique_ptr<Process>> running;
   for (int s = 0; s < count; ++s) {
     running.push_back(std::make_unique<Process>(
-        stack.pgEnv() + "psql -X -q -v ON_ERROR_STOP=1 -c " +
+        stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -c " +
             quote("CALL e2e_session(" + std::to_string(s) + ", " + std::to_string(count) + ", " + std::to_string(steps) + ")"),
         dir + "/session" + std::to_string(s) + ".log"));
   }
@@ -182,9 +196,24 @@ inline std::string sessions(const Stack& stack, const std::string& dir, int coun
 }
 
 // Loads the workload's procedures (CREATE OR REPLACE: any number of times).
-inline std::string loadWorkload(const Stack& stack) {
-  auto r = run(stack.pgEnv() + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/tests/e2e/workload.sql");
+inline std::string loadWorkload(const Stack& stack, const std::string& database = "ecommerce") {
+  auto r = run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/tests/e2e/workload.sql");
   return r.exitCode == 0 ? std::string() : r.out;
+}
+
+// A database of its own with the shop's schema (sql/schema.sql) and the workload's procedures:
+// what one test writes and checks, whatever else the stack's `ecommerce` holds.
+inline std::string createDatabase(const Stack& stack, const std::string& database) {
+  auto r = stack.psql("CREATE DATABASE " + database, "postgres");
+  if (r.exitCode != 0) return r.out;
+  r = run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/sql/schema.sql");
+  if (r.exitCode != 0) return r.out;
+  return loadWorkload(stack, database);
+}
+
+// Drops a test's database (its connectors deleted first: their slots hold it).
+inline void dropDatabase(const Stack& stack, const std::string& database) {
+  (void)stack.psql("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)", "postgres");
 }
 
 }  // namespace cdc::test::e2e
