@@ -147,7 +147,7 @@ inline std::string registerConnector(const Stack& stack, const std::string& file
                                      const std::string& database = "ecommerce") {
   (void)stack;
   auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" + file +
-               " " + prefix + " " + database + " 2>" + "/dev/null");
+               " " + prefix + " " + database, /*withStderr=*/false);
   if (r.exitCode != 0) return "could not register " + file + " (scripts/stack connector " + file + " " + prefix + ")";
   name = r.out.substr(0, r.out.find('\n'));
   return {};
