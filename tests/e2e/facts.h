@@ -178,6 +178,19 @@ class Differences {
   std::string text_;
 };
 
+// Every key of `want` with its value in `got`, and nothing else (`what {key}: …`).
+template <class K>
+void compareEntries(Differences& d, const char* what, const std::map<K, std::string>& want, const std::map<K, std::string>& got) {
+  for (const auto& [k, w] : want) {
+    auto it = got.find(k);
+    if (it == got.end()) d.add("{} {}: missing (want {})", what, k, w);
+    else if (it->second != w) d.add("{} {}: {} (want {})", what, k, it->second, w);
+  }
+  for (const auto& [k, g] : got) {
+    if (!want.contains(k)) d.add("{} {}: {} but nothing in the database", what, k, g);
+  }
+}
+
 // inventory-realtime: an item for every product in the database (none for a deleted one), with
 // its name, description (absent when NULL), exact price, and available stock: stock_quantity
 // minus what the live order items hold.
@@ -206,14 +219,7 @@ inline std::string inventoryDifferences(Database& db, Outputs& out, const Sinks&
     got[id] = text("name") + " | " + text("description") + " | " + text("price") + " | " + std::to_string(stock);
   }
   Differences d;
-  for (const auto& [id, w] : want) {
-    auto it = got.find(id);
-    if (it == got.end()) d.add("inventory: product {} missing (want {})", id, w);
-    else if (it->second != w) d.add("inventory: product {}: {} (want {})", id, it->second, w);
-  }
-  for (const auto& [id, g] : got) {
-    if (!want.contains(id)) d.add("inventory: product {} is not in the database but has an item: {}", id, g);
-  }
+  compareEntries(d, "inventory: product", want, got);  // name | description | price | available stock
   return d.str();
 }
 
@@ -283,14 +289,7 @@ inline std::string analyticsDifferences(Database& db, Outputs& out, int topN = 1
                                             int64_t(v["units_sold"]), cents(v["item_revenue"]));
       }
     }
-    for (const auto& [day, w] : want) {
-      auto it = got.find(day);
-      if (it == got.end()) d.add("daily_sales {}: missing (want {})", day, w);
-      else if (it->second != w) d.add("daily_sales {}: {} (want {}: orders, revenue, units, item revenue)", day, it->second, w);
-    }
-    for (const auto& [day, g] : got) {
-      if (!want.contains(day)) d.add("daily_sales {}: {} but no such day in the database", day, g);
-    }
+    compareEntries(d, "daily_sales (orders, revenue, units, item revenue)", want, got);
   }
   // product_sales and customer_metrics: the top N, in rank order (ties by ascending id)
   auto ranking = [&](const std::string& folder, const std::string& sql, const char* count, const char* money) {
