@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -173,6 +174,16 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     size_t index = indexes.front();
     for (size_t j : indexes) {
       if (positionOf(events[index]).before(positionOf(events[j]))) index = j;
+    }
+    // A tombstone right after a rewritten delete repeats it: the delete stays the product's last
+    // change, as when the two arrive in different batches.
+    if (events[index].change.tombstone) {
+      std::optional<size_t> previous;
+      for (size_t j : indexes) {
+        if (events[j].change.tombstone || !positionOf(events[j]).before(positionOf(events[index]))) continue;
+        if (!previous || positionOf(events[*previous]).before(positionOf(events[j]))) previous = j;
+      }
+      if (previous && events[*previous].change.op == Op::Delete) index = *previous;
     }
     const runtime::InputEvent& e = events[index];
     Position pos = positionOf(e);

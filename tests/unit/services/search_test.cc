@@ -338,6 +338,20 @@ TEST_F(SearchTest, TombstonesDeleteFromTheKeyAndRepeatNothing) {
   EXPECT_EQ(indexer_->stats().repeatedDeletes, 1u);
   EXPECT_EQ(postingsOf(102), 0u);
   EXPECT_EQ(searchAll("steel", 0, INT64_MAX, 10).size(), 0u);
+  // The same delete and tombstone within one batch leave the same item as across two batches:
+  // the delete stays the product's last change.
+  index({productRecord(debezium::Op::Read, 103, "Steel Chair", "oak", 5, 6)});
+  runtime::Record sameBatch = kafkaNull;
+  sameBatch.offset = 8;
+  sameBatch.key = R"({"id":103})";
+  index({productRecord(debezium::Op::Delete, 103, "Steel Chair", "oak", 5, 7), sameBatch});
+  auto deleted102 = tables_->get("product-search-index", {{"product_id", AttributeValue::n(102)}});
+  auto deleted103 = tables_->get("product-search-index", {{"product_id", AttributeValue::n(103)}});
+  ASSERT_TRUE(deleted102.has_value() && deleted102->has_value() && deleted103.has_value() && deleted103->has_value());
+  EXPECT_EQ(store::find(**deleted102, "src_offset")->asInt(), 4);  // the delete's, not the tombstone's (5)
+  EXPECT_EQ(store::find(**deleted103, "src_offset")->asInt(), 7);  // the delete's, not the tombstone's (8)
+  EXPECT_EQ(*store::find(**deleted103, "cdc_timestamp"), AttributeValue::n(1767225600000 + 7));
+  EXPECT_EQ(postingsOf(103), 0u);
 }
 
 TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
