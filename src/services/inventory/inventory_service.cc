@@ -210,11 +210,13 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
 int64_t InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   const auto& c = e.change;
   int64_t id = c.rowId();
-  ProductState& p = product(id);
+  Tracked& t = products_[id];
+  ProductState& p = t.state;
+  p.productId = id;
   SourcePos pos = positionOf(e);
   // A delete of a product already deleted (the tombstone after a rewritten delete) or never
-  // seen changes nothing.
-  bool nothingToDelete = p.deleted || (!p.stored && !p.known && p.ordered == 0 && !products_[id].dirty);
+  // seen (neither stored nor changed in this batch) changes nothing.
+  bool nothingToDelete = p.deleted || (!p.stored && !t.dirty);
   if (!p.pos.before(pos) || (c.op == Op::Delete && nothingToDelete)) {
     ++stats_.duplicates;
     return 0;
@@ -253,7 +255,7 @@ int64_t InventoryHandler::applyItem(const runtime::InputEvent& e) {
   SourcePos pos = positionOf(e);
   // A delete of an item already deleted (the tombstone after a rewritten delete) or never seen
   // changes nothing.
-  bool nothingToDelete = l.deleted || (!t.entry.stored && l.productId == 0);
+  bool nothingToDelete = l.deleted || (!l.stored && l.productId == 0);
   if (!l.pos.before(pos) || (c.op == Op::Delete && nothingToDelete)) {
     ++stats_.duplicates;
     return 0;
@@ -307,24 +309,21 @@ Status InventoryHandler::flush() {
     next.version = t.state.version + 1;
     const ProductState& was = t.state;
     auto& group = groups[r];
-    bool toDeleted = next.deleted;
-    store::Item item = toDeleted ? next.toDeletedRecord() : next.toItem();
-    const std::string& table = toDeleted ? options_.ledgerTable : options_.table;
-    const char* keyName = toDeleted ? "order_item_id" : "product_id";
+    // A live product is an item of the table; a deleted one a record of the ledger table.
+    auto tableOf = [&](bool deleted) -> const std::string& { return deleted ? options_.ledgerTable : options_.table; };
+    auto keyNameOf = [](bool deleted) { return deleted ? "order_item_id" : "product_id"; };
+    store::Item item = next.deleted ? next.toDeletedRecord() : next.toItem();
     if (!was.stored) {
-      group.emplace_back(store::PutRequest{table, std::move(item), Condition::notExists(keyName)});
-    } else if (was.tombstoned == toDeleted) {
-      group.emplace_back(store::PutRequest{table, std::move(item), versionCondition(true, was.version, keyName)});
+      group.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
+    } else if (was.tombstoned == next.deleted) {
+      group.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item),
+                                           versionCondition(true, was.version, keyNameOf(next.deleted))});
     } else {
       // Deleted (or re-created): the item moves to the other table. The conditional delete of
       // where it was makes the move safe against a concurrent writer.
-      if (was.tombstoned) {
-        group.emplace_back(store::DeleteRequest{options_.ledgerTable, deletedProductKey(id),
-                                                versionCondition(true, was.version, "order_item_id")});
-      } else {
-        group.emplace_back(store::DeleteRequest{options_.table, productKey(id), versionCondition(true, was.version, "product_id")});
-      }
-      group.emplace_back(store::PutRequest{table, std::move(item), std::nullopt});
+      group.emplace_back(store::DeleteRequest{tableOf(was.tombstoned), was.tombstoned ? deletedProductKey(id) : productKey(id),
+                                              versionCondition(true, was.version, keyNameOf(was.tombstoned))});
+      group.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), std::nullopt});
     }
     groupProducts[r].push_back(id);
   }
