@@ -193,7 +193,6 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       ++stats_.stale;
       continue;
     }
-    ++stats_.changes;
     std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
     // An earlier change of the product in this batch may have had its postings written by an
     // attempt that crashed before its item write: its tokens count as possibly written (weight
@@ -208,10 +207,10 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     // A delete of a product already deleted (the tombstone after a rewritten delete) or never
     // indexed, with no posting possibly written by this batch, changes nothing.
     if (!row && before.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
-      --stats_.changes;
       ++stats_.repeatedDeletes;
       continue;
     }
+    ++stats_.changes;
     std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
 
     for (const auto& [token, weight] : after) {
