@@ -54,9 +54,9 @@ std::unique_ptr<runtime::Handler> makeInventory(const config::Config& c, Service
 std::string inventorySummary(const runtime::Handler& h) {
   const auto& s = static_cast<const inventory::InventoryHandler&>(h).stats();
   return fmt::format(
-      "{} product changes, {} order-item changes, {} already applied, {} store transactions ({} items), "
+      "{} product changes, {} order-item changes, {} already applied, {} store transactions ({} items, {} write units), "
       "{} low-stock alerts",
-      s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.itemsWritten, s.alerts);
+      s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.itemsWritten, s.writeUnits, s.alerts);
 }
 
 std::unique_ptr<runtime::Handler> makeAnalytics(const config::Config& c, ServiceContext& ctx) {
@@ -220,7 +220,7 @@ search::IndexTables searchTables(const config::Config& c) {
 inventory::InventoryOptions inventoryOptions(const config::Config& c) {
   inventory::InventoryOptions o;
   if (c.has("table-name")) o.table = c.str("table-name");
-  o.ledgerTable = c.has("ledger-table") ? c.str("ledger-table") : o.table + "-order-items";
+  o.ledgerTable = c.has("ledger-table") ? c.str("ledger-table") : o.table + "-ledger";
   o.lowStockThreshold = c.integer("low-stock-threshold");
   o.tombstoneRetentionSeconds = c.integer("ledger-retention");
   o.createTables = c.boolean("create-tables");

@@ -84,10 +84,10 @@ const std::vector<Setting>& table() {
       {"max-price", "", "", "Highest price, in dollars", Kind::String, {}, {"search"}},
       {"limit", "", "20", "Results per page (1-100)", Kind::PositiveInt, {}, {"search"}},
       {"cursor", "", "", "The next_cursor of the previous page", Kind::String, {}, {"search"}},
-      {"ledger-table", "LEDGER_TABLE", "", "Inventory's order-item ledger table (default: <table>-order-items)",
+      {"ledger-table", "LEDGER_TABLE", "", "Inventory's ledger table: order items' holdings and deleted products (default: <table>-ledger)",
        Kind::TableName, {}, kAllServices},
       {"ledger-retention", "LEDGER_RETENTION", "604800",
-       "Seconds a deleted order item's ledger record is kept (DynamoDB TTL) to recognise redeliveries",
+       "Seconds the ledger keeps a deleted order item or product (DynamoDB TTL) to recognise late and redelivered changes",
        Kind::PositiveInt, {}, kAllServices},
       {"low-stock-threshold", "LOW_STOCK_THRESHOLD", "10", "Alert when available stock falls below this", Kind::NonNegativeInt, {},
        kAllServices},
@@ -210,7 +210,7 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
     }
     case Kind::TableName: {
       // DynamoDB's rule (3 to 255 of [A-Za-z0-9_.-]), less the longest companion suffix.
-      constexpr size_t kMax = 255 - std::string_view("-order-items").size();
+      constexpr size_t kMax = 255 - std::string_view("-postings").size();
       bool ok = v.size() >= 3 && v.size() <= kMax && std::all_of(v.begin(), v.end(), [](char ch) {
                   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
                          ch == '-' || ch == '.';

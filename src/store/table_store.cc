@@ -2,6 +2,13 @@
 
 namespace cdc::store {
 
+std::vector<Result<TransactOutcome>> TableStore::transactAll(std::span<const std::vector<TransactItem>> transactions) {
+  std::vector<Result<TransactOutcome>> out;
+  out.reserve(transactions.size());
+  for (const auto& t : transactions) out.push_back(transact(t));
+  return out;
+}
+
 Item keyOf(const TableSpec& spec, const Item& item) {
   Item key;
   if (const auto* h = find(item, spec.hash.name)) key.emplace(spec.hash.name, *h);
@@ -11,15 +18,38 @@ Item keyOf(const TableSpec& spec, const Item& item) {
   return key;
 }
 
+namespace {
+
+std::string describeKey(const KeyAttribute& k) { return k.name + " (" + toString(k.type) + ")"; }
+
+std::string describeKeys(const TableSpec& t) {
+  return "hash key " + describeKey(t.hash) + (t.range ? ", range key " + describeKey(*t.range) : std::string());
+}
+
+bool sameKeys(const TableSpec& a, const TableSpec& b) {
+  auto same = [](const KeyAttribute& x, const KeyAttribute& y) { return x.name == y.name && x.type == y.type; };
+  if (!same(a.hash, b.hash) || a.range.has_value() != b.range.has_value()) return false;
+  return !a.range || same(*a.range, *b.range);
+}
+
+}  // namespace
+
 Status ensureTables(TableStore& store, std::span<const TableSpec> specs, bool create) {
   for (const auto& spec : specs) {
     if (create) {
       if (auto s = store.ensureTable(spec); !s) return s;
-    } else if (auto d = store.describeTable(spec.name); !d) {
+    }
+    auto d = store.describeTable(spec.name);
+    if (!d) {
       if (d.error().kind == ErrorKind::NotFound) {
         return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
       }
       return fail(d.error());
+    }
+    // A table of the same name made for something else (or by an older layout) is not written to.
+    if (!sameKeys(*d, spec)) {
+      return fail(Error::fatal("table " + spec.name + " has " + describeKeys(*d) + ", but this service keeps " +
+                               describeKeys(spec) + " there: a table of another layout; give the service another table"));
     }
   }
   return {};

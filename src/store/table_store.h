@@ -141,6 +141,9 @@ class TableStore {
   virtual Result<WriteOutcome> update(const UpdateRequest& request) = 0;
   virtual Result<WriteOutcome> remove(const DeleteRequest& request) = 0;
   virtual Result<TransactOutcome> transact(std::span<const TransactItem> items) = 0;
+  // Independent transactions, each all or nothing, none atomic with another (DynamoDB's are
+  // sent concurrently): an outcome or an error for each, in order. By default one by one.
+  virtual std::vector<Result<TransactOutcome>> transactAll(std::span<const std::vector<TransactItem>> transactions);
   // BatchWriteItem for any number of requests (DynamoDB's are sent 25 at a time, concurrently):
   // returns the requests that were not processed, to be sent again. Not atomic as a whole.
   virtual Result<std::vector<WriteRequest>> batchWrite(std::string_view table, std::span<const WriteRequest> requests) = 0;

@@ -246,7 +246,7 @@ TEST_F(AwsFaultsTest, AnEndpointStoppedMidRunLosesNothingAndTheRunCompletesWhenI
   EXPECT_NE(out.find("circuit_open"), std::string::npos) << "the outage is visible in the log\n" << out;
   EXPECT_NE(out.find(" 0 dead letters"), std::string::npos) << out;
   ASSERT_EQ(run("cd " + dir_.string() + " && " + command("inventory", false)).exitCode, 0);
-  for (const std::string suffix : {"", "-order-items"}) {
+  for (const std::string suffix : {"", "-ledger"}) {
     SCOPED_TRACE(suffix);
     std::string table = prefix_ + "-inventory" + suffix;
     EXPECT_TRUE(sameLines(dump(table, true), dump(table, false)));

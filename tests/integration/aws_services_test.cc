@@ -85,7 +85,7 @@ TEST_F(AwsServicesTest, InventoryOnDynamoDbMatchesTheEmbeddedRun) {
   ASSERT_EQ(onAws.exitCode, 0) << onAws.out;
   auto embedded = service("inventory", false);
   ASSERT_EQ(embedded.exitCode, 0) << embedded.out;
-  for (const std::string& t : std::vector<std::string>{table("inventory"), table("inventory") + "-order-items"}) {
+  for (const std::string& t : std::vector<std::string>{table("inventory"), table("inventory") + "-ledger"}) {
     SCOPED_TRACE(t);
     std::string items = dump(t, true);
     EXPECT_EQ(items, dump(t, false));

@@ -103,7 +103,7 @@ class KafkaServicesTest : public ::testing::Test {
       return out;
     }
     std::vector<std::string> tables = service == "inventory"
-                                          ? std::vector<std::string>{"inventory-realtime", "inventory-realtime-order-items"}
+                                          ? std::vector<std::string>{"inventory-realtime", "inventory-realtime-ledger"}
                                           : std::vector<std::string>{"product-search-index", "product-search-index-postings",
                                                                      "product-search-index-tokens"};
     for (const auto& t : tables) {

@@ -21,6 +21,10 @@ class ForwardingTableStore : public store::TableStore {
   Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
     return inner_.transact(items);
   }
+  // One by one through transact(), so that a test overriding transact() sees every transaction.
+  std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> t) override {
+    return TableStore::transactAll(t);
+  }
   Result<std::vector<store::WriteRequest>> batchWrite(std::string_view t, std::span<const store::WriteRequest> r) override {
     return inner_.batchWrite(t, r);
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include "core/json_writer.h"
@@ -410,10 +411,9 @@ Result<store::WriteOutcome> DynamoDbTableStore::remove(const store::DeleteReques
   return write("DeleteItem", deleteBody(d, false), d.table);
 }
 
-Result<store::TransactOutcome> DynamoDbTableStore::transact(std::span<const store::TransactItem> items) {
+Result<HttpRequest> DynamoDbTableStore::transactRequest(std::span<const store::TransactItem> items) {
   if (items.size() > kTransactMax) return fail(Error::poison("a transaction holds at most 100 items"));
   std::string body = "{\"TransactItems\":[";
-  std::string table;
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) body += ',';
     std::visit(
@@ -428,23 +428,27 @@ Result<store::TransactOutcome> DynamoDbTableStore::transact(std::span<const stor
           } else {
             body += "{\"ConditionCheck\":" + checkBody(member) + "}";
           }
-          if (table.empty()) table = member.table;
         },
         items[i]);
   }
-  body += "]}";
-  auto r = client_->send(request("TransactWriteItems", std::move(body)));
-  if (!r) return fail(r.error());
+  // The same token on every retry of this request: DynamoDB applies it once (for 10 minutes).
+  body += "],\"ClientRequestToken\":\"" + fmt::format("{:016x}{:016x}", tokens_(), tokens_()) + "\"}";
+  return request("TransactWriteItems", std::move(body));
+}
+
+Result<store::TransactOutcome> DynamoDbTableStore::transactOutcome(const HttpResponse& r, std::span<const store::TransactItem> items) {
+  std::string table;
+  if (!items.empty()) std::visit([&](const auto& member) { table = member.table; }, items.front());
   store::TransactOutcome out;
-  if (r->status == 200) {
+  if (r.status == 200) {
     out.committed = true;
     return out;
   }
-  if (errorCode(*r) != "TransactionCanceledException") return fail(finalError(*r, "TransactWriteItems", table));
+  if (errorCode(r) != "TransactionCanceledException") return fail(finalError(r, "TransactWriteItems", table));
   // CancellationReasons, one per item: a failed condition is an answer; a conflict with
   // another transaction or throttling is transient.
   simdjson::dom::parser parser;
-  auto doc = parse(parser, r->body, "TransactWriteItems");
+  auto doc = parse(parser, r.body, "TransactWriteItems");
   if (!doc) return fail(doc.error());
   simdjson::dom::array reasons;
   if (!(*doc)["CancellationReasons"].get_array().get(reasons)) {
@@ -454,15 +458,44 @@ Result<store::TransactOutcome> DynamoDbTableStore::transact(std::span<const stor
       if (reason["Code"].get_string().get(code)) code = {};
       if (code == "ConditionalCheckFailed") out.failedConditions.push_back(i);
       if (code == "TransactionConflict" || code == "ThrottlingError" || code == "ProvisionedThroughputExceeded") {
-        return fail(Error::retry("TransactWriteItems: " + describe(*r)));
+        return fail(Error::retry("TransactWriteItems: " + describe(r)));
       }
       if (code == "ValidationError" || code == "ItemCollectionSizeLimitExceeded") {
-        return fail(Error::poison("TransactWriteItems on " + table + ": " + describe(*r)));
+        return fail(Error::poison("TransactWriteItems on " + table + ": " + describe(r)));
       }
       ++i;
     }
   }
-  if (out.failedConditions.empty()) return fail(Error::retry("TransactWriteItems: " + describe(*r)));
+  if (out.failedConditions.empty()) return fail(Error::retry("TransactWriteItems: " + describe(r)));
+  return out;
+}
+
+Result<store::TransactOutcome> DynamoDbTableStore::transact(std::span<const store::TransactItem> items) {
+  auto req = transactRequest(items);
+  if (!req) return fail(req.error());
+  auto r = client_->send(std::move(*req));
+  if (!r) return fail(r.error());
+  return transactOutcome(*r, items);
+}
+
+std::vector<Result<store::TransactOutcome>> DynamoDbTableStore::transactAll(
+    std::span<const std::vector<store::TransactItem>> transactions) {
+  std::vector<Result<store::TransactOutcome>> out(transactions.size(), fail(Error::fatal("not sent")));
+  std::vector<HttpRequest> requests;
+  std::vector<size_t> sent;
+  for (size_t i = 0; i < transactions.size(); ++i) {
+    auto req = transactRequest(transactions[i]);
+    if (!req) {
+      out[i] = fail(req.error());
+      continue;
+    }
+    requests.push_back(std::move(*req));
+    sent.push_back(i);
+  }
+  auto responses = client_->sendAll(std::move(requests));
+  for (size_t k = 0; k < sent.size(); ++k) {
+    out[sent[k]] = responses ? transactOutcome((*responses)[k], transactions[sent[k]]) : fail(responses.error());
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ class DynamoDbTableStore final : public store::TableStore {
   Result<store::WriteOutcome> update(const store::UpdateRequest& request) override;
   Result<store::WriteOutcome> remove(const store::DeleteRequest& request) override;
   Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override;
+  // Sent concurrently, each with its own ClientRequestToken (a retry after a lost answer is
+  // not applied twice).
+  std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> transactions) override;
   Result<std::vector<store::WriteRequest>> batchWrite(std::string_view table,
                                                       std::span<const store::WriteRequest> requests) override;
   Result<store::Page> query(const store::QueryRequest& request) override;
@@ -48,6 +52,9 @@ class DynamoDbTableStore final : public store::TableStore {
 
  private:
   HttpRequest request(std::string_view operation, std::string body) const;
+  // The TransactWriteItems request of `items` (Poison when there are too many), and its answer.
+  Result<HttpRequest> transactRequest(std::span<const store::TransactItem> items);
+  Result<store::TransactOutcome> transactOutcome(const HttpResponse& r, std::span<const store::TransactItem> items);
   // One call; a final error answer becomes an Error (NotFound, Poison, Fatal).
   Result<std::string> call(std::string_view operation, std::string body, std::string_view table);
   Result<store::WriteOutcome> write(std::string_view operation, std::string body, std::string_view table);
@@ -56,6 +63,7 @@ class DynamoDbTableStore final : public store::TableStore {
   Result<const store::TableSpec*> spec(std::string_view table);
 
   std::unique_ptr<AwsClient> client_;
+  std::mt19937_64 tokens_{std::random_device{}()};  // ClientRequestTokens
   DynamoDbOptions options_;
   std::map<std::string, store::TableSpec, std::less<>> specs_;
 };

@@ -1,5 +1,7 @@
 #include "services/inventory/inventory_service.h"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <set>
 
@@ -14,13 +16,9 @@ using debezium::ProductRow;
 using store::AttributeValue;
 using store::Condition;
 
-// A TransactWriteItems holds at most 100 items. A product counts for two (a product that is
-// deleted or re-created moves between tables: a delete and a put); an order-item change adds
-// at most two products and one ledger entry to a group, so a group is written before a change
-// would take it past the limit.
-constexpr int kMaxTransactItems = 100;
-constexpr int kProductSlots = 2;
-constexpr int kMaxChangeSlots = 2 * kProductSlots + 1;
+// What one TransactWriteItems may hold: 100 items of 4 MB in all.
+constexpr size_t kMaxTransactItems = 100;
+constexpr size_t kMaxTransactBytes = 4'000'000;
 
 SourcePos positionOf(const runtime::InputEvent& e) {
   return SourcePos{e.record->partition, e.record->offset, e.change.source.tsMs};
@@ -38,6 +36,10 @@ size_t productItemOverhead() {
   }();
   return bytes;
 }
+
+// DynamoDB's charge for writing one item in a transaction: 2 units per started KB of the
+// larger of the item before and after.
+uint64_t transactUnits(size_t before, size_t after) { return 2 * ((std::max(before, after) + 1023) / 1024); }
 
 Condition versionCondition(bool stored, int64_t version, const char* keyName) {
   return stored ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists(keyName);
@@ -97,7 +99,7 @@ std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {
 }
 
 Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid) {
-  std::set<int64_t> itemIds;
+  std::set<int64_t> bucketIds;
   std::set<int64_t> productIds;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
@@ -105,53 +107,55 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
     if (c.table == debezium::Table::Products) {
       productIds.insert(c.rowId());
     } else {
-      itemIds.insert(c.rowId());
+      bucketIds.insert(ledgerBucketOf(c.rowId()));
       if (const auto* row = c.afterAs<OrderItemRow>()) productIds.insert(row->productId.value);
     }
   }
-  auto batchGet = [&](const std::string& table, const std::set<int64_t>& ids, auto&& key, auto&& sink) -> Status {
-    // One call: the store splits the keys into BatchGetItems of 100 sent concurrently.
+  // One call per table: the store splits the keys into BatchGetItems of 100 sent concurrently.
+  auto batchGet = [&](const std::string& table, const std::set<int64_t>& ids, auto&& key) -> Result<std::vector<store::Item>> {
     std::vector<store::Item> keys;
+    keys.reserve(ids.size());
     for (int64_t id : ids) keys.push_back(key(id));
-    if (keys.empty()) return {};
-    auto got = tables_.batchGet(table, keys);
-    if (!got) return fail(got.error());
-    for (const auto& item : *got) sink(item);
-    return {};
+    if (keys.empty()) return std::vector<store::Item>{};
+    return tables_.batchGet(table, keys);
   };
-  std::vector<int64_t> missingItems;
-  if (auto s = batchGet(options_.ledgerTable, itemIds, ledgerKey, [&](const store::Item& item) {
-        LedgerEntry e = LedgerEntry::fromItem(item);
-        productIds.insert(e.productId);
-        ledger_[e.orderItemId] = {e, false};
-      });
-      !s) {
-    return s;
+  auto got = batchGet(options_.ledgerTable, bucketIds, ledgerBucketKey);
+  if (!got) return fail(got.error());
+  for (int64_t first : bucketIds) buckets_[first];
+  for (const auto& item : *got) {
+    auto first = ledgerBucketFirst(item);
+    if (!first) continue;
+    Bucket& bucket = buckets_[*first];
+    for (const auto& [name, value] : item) {
+      int64_t id = 0;
+      auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+      if (ec != std::errc() || end != name.data() + name.size() || ledgerBucketOf(id) != *first) continue;
+      auto h = value.isString() ? Holding::decode(value.text()) : std::nullopt;
+      if (!h) {
+        return fail(Error::fatal("ledger table " + options_.ledgerTable + ": unreadable holding of order item " + name +
+                                 " in bucket order_items:" + std::to_string(*first)));
+      }
+      bucket.stored[id] = value.text();
+      if (!h->deleted) productIds.insert(h->productId);
+      holdings_[id] = *h;
+    }
   }
-  for (int64_t id : itemIds) {
-    if (!ledger_.contains(id)) ledger_[id] = {LedgerEntry{.orderItemId = id}, false};
-  }
-  if (auto s = batchGet(options_.table, productIds, productKey, [&](const store::Item& item) {
-        ProductState p = ProductState::fromItem(item);
-        products_[p.productId] = {p, false};
-      });
-      !s) {
-    return s;
+  got = batchGet(options_.table, productIds, productKey);
+  if (!got) return fail(got.error());
+  for (const auto& item : *got) {
+    ProductState p = ProductState::fromItem(item);
+    products_[p.productId] = {p, false};
   }
   // A product without an item may have been deleted: its record recognises late changes.
   std::set<int64_t> absent;
   for (int64_t id : productIds) {
     if (!products_.contains(id)) absent.insert(id);
   }
-  if (auto s = batchGet(options_.ledgerTable, absent, deletedProductKey, [&](const store::Item& item) {
-        ProductState p = ProductState::fromItem(item);
-        products_[p.productId] = {p, false};
-      });
-      !s) {
-    return s;
-  }
-  for (int64_t id : productIds) {
-    if (!products_.contains(id)) products_[id] = {ProductState{.productId = id}, false};
+  got = batchGet(options_.ledgerTable, absent, deletedProductKey);
+  if (!got) return fail(got.error());
+  for (const auto& item : *got) {
+    ProductState p = ProductState::fromItem(item);
+    products_[p.productId] = {p, false};
   }
   return {};
 }
@@ -162,35 +166,8 @@ ProductState& InventoryHandler::product(int64_t id) {
   return it->second.state;
 }
 
-int64_t InventoryHandler::root(int64_t productId) {
-  auto it = parent_.find(productId);
-  if (it == parent_.end()) {
-    parent_[productId] = productId;
-    return productId;
-  }
-  while (it->second != productId) {
-    productId = it->second;
-    it = parent_.find(productId);
-  }
-  return productId;
-}
-
-int64_t InventoryHandler::unite(int64_t a, int64_t b) {
-  int64_t ra = root(a), rb = root(b);
-  if (ra == rb) return ra;
-  parent_[rb] = ra;
-  groupSize_[ra] += groupSize_[rb];
-  groupSize_.erase(rb);
-  return ra;
-}
-
-void InventoryHandler::touch(int64_t productId, int64_t sourceTsMs) {
-  Tracked& t = products_[productId];
-  t.state.productId = productId;
-  if (!t.dirty) {
-    t.dirty = true;
-    groupSize_[root(productId)] += kProductSlots;
-  }
+void InventoryHandler::touch(Tracked& t, int64_t sourceTsMs) {
+  t.dirty = true;
   t.state.cdcTimestampMs = std::max(t.state.cdcTimestampMs, sourceTsMs);
 }
 
@@ -207,19 +184,19 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
   }
 }
 
-int64_t InventoryHandler::applyProduct(const runtime::InputEvent& e) {
+void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   const auto& c = e.change;
   int64_t id = c.rowId();
+  product(id);
   Tracked& t = products_[id];
   ProductState& p = t.state;
-  p.productId = id;
   SourcePos pos = positionOf(e);
   // A delete of a product already deleted (the tombstone after a rewritten delete) or never
   // seen (neither stored nor changed in this batch) changes nothing.
   bool nothingToDelete = p.deleted || (!p.stored && !t.dirty);
   if (!p.pos.before(pos) || (c.op == Op::Delete && nothingToDelete)) {
     ++stats_.duplicates;
-    return 0;
+    return;
   }
   ++stats_.productChanges;
   p.pos = pos;
@@ -241,145 +218,217 @@ int64_t InventoryHandler::applyProduct(const runtime::InputEvent& e) {
     if (column(ProductColumn::Price)) p.price = row.has(ProductColumn::Price) ? std::optional(row.price) : std::nullopt;
     p.dbStock = row.stockQuantity;
   }
-  touch(id, pos.tsMs);
+  touch(t, pos.tsMs);
   checkThreshold(p, pos.tsMs);
-  return id;
 }
 
-int64_t InventoryHandler::applyItem(const runtime::InputEvent& e) {
+void InventoryHandler::hold(int64_t productId, int64_t quantity, int32_t partition, int64_t offset, int64_t sourceTsMs) {
+  product(productId);
+  Tracked& t = products_[productId];
+  if (t.state.itemOffset(partition) >= offset) return;  // the product counts this change already
+  t.state.ordered += quantity;
+  touch(t, sourceTsMs);
+  checkThreshold(t.state, sourceTsMs);
+}
+
+void InventoryHandler::applyItem(const runtime::InputEvent& e) {
   const auto& c = e.change;
   int64_t itemId = c.rowId();
-  TrackedLedger& t = ledger_[itemId];
-  LedgerEntry& l = t.entry;
-  l.orderItemId = itemId;
-  SourcePos pos = positionOf(e);
-  // A delete of an item already deleted (the tombstone after a rewritten delete) or never seen
+  int32_t partition = e.record->partition;
+  int64_t offset = e.record->offset;
+  int64_t ts = c.source.tsMs;
+  std::optional<Holding>& h = holdings_[itemId];
+  // Applied already: the holding comes from this change or a later one of its partition. A
+  // delete of an item already deleted (the tombstone after a rewritten delete) or never seen
   // changes nothing.
-  bool nothingToDelete = l.deleted || (!l.stored && l.productId == 0);
-  if (!l.pos.before(pos) || (c.op == Op::Delete && nothingToDelete)) {
+  bool applied = h && h->partition == partition && h->offset >= offset;
+  bool nothingToDelete = c.op == Op::Delete && (!h || h->deleted);
+  if (applied || nothingToDelete) {
     ++stats_.duplicates;
-    return 0;
+    return;
   }
   ++stats_.itemChanges;
-  // Take back what the item held so far, then hold what it holds now. (A first sight of an
-  // item holds nothing: product 0, quantity 0.)
-  int64_t oldProduct = l.deleted ? 0 : l.productId;
-  if (oldProduct != 0 && l.quantity != 0) {
-    ProductState& p = product(oldProduct);
-    p.ordered -= l.quantity;
-    touch(oldProduct, pos.tsMs);
-    checkThreshold(p, pos.tsMs);
-  }
-  l.pos = pos;
+  // Take back what the item held so far, then hold what it holds now.
+  if (h && !h->deleted && h->quantity != 0) hold(h->productId, -h->quantity, partition, offset, ts);
   if (c.op == Op::Delete) {
-    l.deleted = true;
-    l.quantity = 0;
-    l.expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds;
+    h = Holding{.deleted = true, .partition = partition, .offset = offset,
+                .expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds};
   } else {
     const auto& row = *c.afterAs<OrderItemRow>();
-    l.deleted = false;
-    l.expiresAt = 0;
-    l.productId = row.productId.value;
-    l.quantity = row.quantity;
-    ProductState& p = product(l.productId);
-    p.ordered += l.quantity;
-    touch(l.productId, pos.tsMs);
-    checkThreshold(p, pos.tsMs);
+    h = Holding{.productId = row.productId.value, .quantity = row.quantity, .partition = partition, .offset = offset};
+    hold(row.productId.value, row.quantity, partition, offset, ts);
   }
-  // The ledger entry is written with its product; an item moved to another product ties the
-  // two products into one transaction.
-  int64_t group = root(l.productId);
-  if (oldProduct != 0 && oldProduct != l.productId) group = unite(oldProduct, l.productId);
-  if (!t.dirty) {
-    t.dirty = true;
-    ++groupSize_[group];
-  }
-  return group;
+  buckets_[ledgerBucketOf(itemId)].changed.insert(itemId);
 }
 
-Status InventoryHandler::flush() {
-  // Group the dirty items by union-find root: a ledger entry goes with its product(s).
-  std::map<int64_t, std::vector<store::TransactItem>> groups;
-  std::map<int64_t, std::vector<int64_t>> groupProducts;
-  std::map<int64_t, std::vector<int64_t>> groupItems;
-  for (auto& [id, t] : products_) {
-    if (!t.dirty) continue;
-    int64_t r = root(id);
-    ProductState next = t.state;
-    next.version = t.state.version + 1;
-    const ProductState& was = t.state;
-    auto& group = groups[r];
-    // A live product is an item of the table; a deleted one a record of the ledger table.
-    auto tableOf = [&](bool deleted) -> const std::string& { return deleted ? options_.ledgerTable : options_.table; };
-    auto keyNameOf = [](bool deleted) { return deleted ? "order_item_id" : "product_id"; };
-    store::Item item = next.deleted ? next.toDeletedRecord() : next.toItem();
-    if (!was.stored) {
-      group.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
-    } else if (was.tombstoned == next.deleted) {
-      group.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item),
-                                           versionCondition(true, was.version, keyNameOf(next.deleted))});
+Status InventoryHandler::send(std::vector<std::vector<store::TransactItem>>& transactions,
+                              const std::function<Status(size_t)>& committed) {
+  if (transactions.empty()) return {};
+  auto outcomes = tables_.transactAll(transactions);
+  stats_.transactions += transactions.size();
+  Status status;
+  bool conflict = false;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i]) {
+      if (status) status = fail(outcomes[i].error());
+    } else if (!outcomes[i]->committed) {
+      conflict = true;
     } else {
-      // Deleted (or re-created): the item moves to the other table. The conditional delete of
-      // where it was makes the move safe against a concurrent writer.
-      group.emplace_back(store::DeleteRequest{tableOf(was.tombstoned), was.tombstoned ? deletedProductKey(id) : productKey(id),
-                                              versionCondition(true, was.version, keyNameOf(was.tombstoned))});
-      group.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), std::nullopt});
+      stats_.itemsWritten += transactions[i].size();
+      if (i < units_.size()) stats_.writeUnits += units_[i];
+      if (auto s = committed(i); !s && status) status = s;
     }
-    groupProducts[r].push_back(id);
   }
-  for (auto& [id, t] : ledger_) {
-    if (!t.dirty) continue;
-    int64_t r = root(t.entry.productId);
-    LedgerEntry next = t.entry;
-    next.version = t.entry.version + 1;
-    groups[r].emplace_back(store::PutRequest{options_.ledgerTable, next.toItem(),
-                                             versionCondition(t.entry.stored, t.entry.version, "order_item_id")});
-    groupItems[r].push_back(id);
+  if (!status) return status;
+  if (conflict) {
+    // Someone else wrote these items since we read them: start the batch again. What was
+    // already written is recognised as applied and skipped.
+    ++stats_.conflicts;
+    return fail(Error::retry("concurrent update of the inventory (optimistic lock); retrying the batch"));
   }
-  for (auto& [r, items] : groups) {
-    auto outcome = tables_.transact(items);
-    if (!outcome) return fail(outcome.error());
-    ++stats_.transactions;
-    stats_.itemsWritten += items.size();
-    if (!outcome->committed) {
-      // Someone else wrote these items since we read them: start the batch again. What was
-      // already written is recognised as applied and skipped.
-      ++stats_.conflicts;
-      return fail(Error::retry("concurrent update of the inventory (optimistic lock); retrying the batch"));
+  return {};
+}
+
+Status InventoryHandler::writeProducts() {
+  std::vector<int64_t> ids;
+  for (const auto& [id, t] : products_) {
+    if (t.dirty) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::vector<store::TransactItem>> transactions;
+  std::vector<std::vector<int64_t>> members;
+  units_.clear();
+  size_t bytes = 0;
+  // A live product is an item of the table; a deleted one a record of the ledger table.
+  auto tableOf = [&](bool deleted) -> const std::string& { return deleted ? options_.ledgerTable : options_.table; };
+  auto keyNameOf = [](bool deleted) { return deleted ? "ledger_key" : "product_id"; };
+  for (int64_t id : ids) {
+    const ProductState& was = products_[id].state;
+    ProductState next = was;
+    next.version = was.version + 1;
+    for (const auto& [partition, offset] : batchItemOffsets_) next.raiseItemOffset(partition, offset);
+    store::Item item = next.deleted ? next.toDeletedRecord() : next.toItem();
+    size_t size = store::itemSize(item);
+    size_t wasSize = was.stored ? store::itemSize(was.tombstoned ? was.toDeletedRecord() : was.toItem()) : 0;
+    uint64_t units = was.stored && was.tombstoned != next.deleted ? transactUnits(wasSize, 0) + transactUnits(0, size)
+                                                                  : transactUnits(wasSize, size);
+    std::vector<store::TransactItem> writes;
+    if (!was.stored) {
+      writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
+    } else if (was.tombstoned == next.deleted) {
+      writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item),
+                                            versionCondition(true, was.version, keyNameOf(next.deleted))});
+    } else {
+      // Deleted (or re-created): the item moves to the other table, in one transaction. The
+      // conditional delete of where it was makes the move safe against a concurrent writer.
+      writes.emplace_back(store::DeleteRequest{tableOf(was.tombstoned), was.tombstoned ? deletedProductKey(id) : productKey(id),
+                                               versionCondition(true, was.version, keyNameOf(was.tombstoned))});
+      writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), std::nullopt});
     }
+    if (transactions.empty() || transactions.back().size() + writes.size() > kMaxTransactItems || bytes + size > kMaxTransactBytes) {
+      transactions.emplace_back();
+      members.emplace_back();
+      units_.push_back(0);
+      bytes = 0;
+    }
+    units_.back() += units;
+    for (auto& w : writes) transactions.back().push_back(std::move(w));
+    members.back().push_back(id);
+    bytes += size;
+  }
+  return send(transactions, [&](size_t i) -> Status {
     std::vector<LowStockAlert> alerts;
-    for (int64_t id : groupProducts[r]) {
+    for (int64_t id : members[i]) {
       Tracked& t = products_[id];
       t.state.version += 1;
       t.state.stored = true;
       t.state.tombstoned = t.state.deleted;
+      for (const auto& [partition, offset] : batchItemOffsets_) t.state.raiseItemOffset(partition, offset);
       t.dirty = false;
       if (auto it = pendingAlerts_.find(id); it != pendingAlerts_.end()) {
         alerts.insert(alerts.end(), it->second.begin(), it->second.end());
         pendingAlerts_.erase(it);
       }
     }
-    for (int64_t id : groupItems[r]) {
-      TrackedLedger& t = ledger_[id];
-      t.entry.version += 1;
-      t.entry.stored = true;
-      t.dirty = false;
+    if (alerts.empty()) return {};
+    stats_.alerts += alerts.size();
+    return alerts_.publish(alerts);
+  });
+}
+
+Status InventoryHandler::writeBuckets() {
+  const int64_t now = options_.nowSeconds();
+  std::vector<std::vector<store::TransactItem>> transactions;
+  units_.clear();
+  for (auto& [first, bucket] : buckets_) {
+    if (bucket.changed.empty()) continue;
+    store::UpdateRequest u{options_.ledgerTable, ledgerBucketKey(first), {}, std::nullopt};
+    const size_t keyBytes = store::itemSize(u.key);
+    auto require = [&](Condition c) { u.condition = u.condition ? std::move(*u.condition) && std::move(c) : std::move(c); };
+    bool live = false;
+    int64_t expiresAt = 0;
+    // Sizes as DynamoDB counts them: the key, then each holding's name and value (expires_at
+    // is not counted: a few bytes).
+    size_t bytesBefore = 0, bytesAfter = 0;
+    std::vector<std::string> untouched;  // order items of the bucket this write leaves as they are
+    for (int64_t id = first; id < first + kLedgerBucket; ++id) {
+      std::string name = std::to_string(id);
+      auto stored = bucket.stored.find(id);
+      std::optional<Holding> after;
+      if (bucket.changed.contains(id)) {
+        after = holdings_[id];
+        u.update.set(name, AttributeValue::s(after->encode()));
+        require(stored != bucket.stored.end() ? Condition::eq(name, AttributeValue::s(stored->second)) : Condition::notExists(name));
+      } else if (stored != bucket.stored.end()) {
+        after = holdings_[id];
+        if (after && after->deleted && after->expiresAt <= now) {
+          // A deleted item's holding past its retention goes with this write.
+          u.update.remove(name);
+          require(Condition::eq(name, AttributeValue::s(stored->second)));
+          after.reset();
+        } else {
+          untouched.push_back(name);
+        }
+      } else {
+        untouched.push_back(name);
+      }
+      if (after && !after->deleted) live = true;
+      if (after && after->deleted) expiresAt = std::max(expiresAt, after->expiresAt);
+      if (stored != bucket.stored.end()) bytesBefore += name.size() + stored->second.size();
+      if (after) bytesAfter += name.size() + after->encode().size();
     }
-    if (!alerts.empty()) {
-      stats_.alerts += alerts.size();
-      if (auto s = alerts_.publish(alerts); !s) return s;
+    bytesBefore += keyBytes;
+    bytesAfter += keyBytes;
+    if (live) {
+      u.update.remove("expires_at");
+    } else {
+      // Only deleted items' holdings remain: the bucket expires with the last of them (DynamoDB
+      // TTL), unless another writer has given one of its other items a live holding meanwhile.
+      u.update.set("expires_at", AttributeValue::n(std::max(expiresAt, now)));
+      for (auto& name : untouched) {
+        require(Condition::notExists(name) || Condition::beginsWith(name, AttributeValue::s("d:")));
+      }
     }
+    if (transactions.empty() || transactions.back().size() == kMaxTransactItems) {
+      transactions.emplace_back();
+      units_.push_back(0);
+    }
+    units_.back() += transactUnits(bytesBefore, bytesAfter);
+    transactions.back().emplace_back(std::move(u));
   }
-  parent_.clear();
-  groupSize_.clear();
-  return {};
+  return send(transactions, [](size_t) -> Status { return {}; });
+}
+
+Status InventoryHandler::flush() {
+  if (auto s = writeProducts(); !s) return s;
+  return writeBuckets();
 }
 
 Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
   products_.clear();
-  ledger_.clear();
-  parent_.clear();
-  groupSize_.clear();
+  holdings_.clear();
+  buckets_.clear();
+  batchItemOffsets_.clear();
   pendingAlerts_.clear();
   std::vector<bool> valid(events.size(), true);
   for (size_t i = 0; i < events.size(); ++i) {
@@ -387,15 +436,19 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
     if (!why.empty()) {
       valid[i] = false;
       rejected.push_back({i, std::move(why)});
+    } else if (events[i].change.table == debezium::Table::OrderItems) {
+      const runtime::Record& r = *events[i].record;
+      auto it = std::find_if(batchItemOffsets_.begin(), batchItemOffsets_.end(), [&](const auto& p) { return p.first == r.partition; });
+      if (it == batchItemOffsets_.end()) {
+        batchItemOffsets_.emplace_back(r.partition, r.offset);
+      } else {
+        it->second = std::max(it->second, r.offset);
+      }
     }
   }
   if (auto s = load(events, valid); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
-    // Write what is pending before a change could take its group past one transaction.
-    if (slotsAfter(events[i].change) > kMaxTransactItems) {
-      if (auto s = flush(); !s) return s;
-    }
     if (events[i].change.table == debezium::Table::Products) {
       applyProduct(events[i]);
     } else {
@@ -403,23 +456,6 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
     }
   }
   return flush();
-}
-
-int InventoryHandler::slotsAfter(const debezium::ChangeEvent& c) {
-  std::set<int64_t> roots;
-  if (c.table == debezium::Table::Products) {
-    roots.insert(root(c.rowId()));
-  } else {
-    if (auto it = ledger_.find(c.rowId()); it != ledger_.end() && it->second.entry.productId != 0) {
-      roots.insert(root(it->second.entry.productId));
-    }
-    if (const auto* row = c.afterAs<OrderItemRow>()) roots.insert(root(row->productId.value));
-  }
-  int slots = kMaxChangeSlots;
-  for (int64_t r : roots) {
-    if (auto it = groupSize_.find(r); it != groupSize_.end()) slots += it->second;
-  }
-  return slots;
 }
 
 }  // namespace cdc::inventory

@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,34 +16,45 @@
 namespace cdc::inventory {
 
 struct InventoryOptions {
-  std::string table = "inventory-realtime";                 // DYNAMODB_TABLE
-  std::string ledgerTable = "inventory-realtime-order-items";  // exactly-once bookkeeping
-  int64_t lowStockThreshold = 10;                            // LOW_STOCK_THRESHOLD
-  int64_t tombstoneRetentionSeconds = 7 * 86400;             // how long a deleted item's record stays
-  bool createTables = true;                                   // CREATE_TABLES
-  std::function<int64_t()> nowSeconds;                        // injected for tests; wall clock by default
-  debezium::DecoderOptions decoding;                          // schemaless reading rules (columns are ours)
+  std::string table = "inventory-realtime";           // DYNAMODB_TABLE
+  std::string ledgerTable = "inventory-realtime-ledger";  // exactly-once bookkeeping
+  int64_t lowStockThreshold = 10;                      // LOW_STOCK_THRESHOLD
+  int64_t tombstoneRetentionSeconds = 7 * 86400;       // how long a deleted item's record stays
+  bool createTables = true;                             // CREATE_TABLES
+  std::function<int64_t()> nowSeconds;                  // injected for tests; wall clock by default
+  debezium::DecoderOptions decoding;                    // schemaless reading rules (columns are ours)
 };
 
 struct InventoryStats {
   uint64_t productChanges = 0;
   uint64_t itemChanges = 0;
   uint64_t duplicates = 0;    // changes already applied (redelivery, replay)
-  uint64_t transactions = 0;  // store writes (one transaction per coalesced group)
-  uint64_t itemsWritten = 0;  // product and ledger items inside those transactions
+  uint64_t transactions = 0;  // TransactWriteItems sent (committed or not)
+  uint64_t itemsWritten = 0;  // product items and ledger buckets inside committed transactions
   uint64_t conflicts = 0;     // optimistic-concurrency conflicts (the batch is retried)
   uint64_t alerts = 0;
+  // DynamoDB write capacity units of the committed writes, as DynamoDB charges them: per item,
+  // 1 per started KB of the larger of the item before and after, doubled in a transaction.
+  uint64_t writeUnits = 0;
 };
 
 // inventory-service (SPEC §2): products and order_items changes into available stock.
 //
-// Each batch is applied in three steps: read the items it touches (BatchGet of products and
-// of the order-item ledger), apply every change in order to that in-memory copy (skipping
-// changes at or before the recorded position: exactly-once), then write each group of touched
-// items as one TransactWriteItems whose conditions require the versions read (optimistic
-// concurrency: a concurrent writer makes the batch retry, never a lost update). Many changes
-// to one product in a batch become one write of that product. Low-stock alerts are decided on
-// every change, in order, and published after their write is durable.
+// Each batch is applied in three steps: read what it touches (BatchGet of the ledger buckets of
+// its order items, then of the products), apply every change in order to that in-memory copy,
+// then write. Exactly once without a transaction per change (see ProductState and Holding):
+//   1. every touched product is written with a condition on the version read (optimistic
+//      concurrency: a concurrent writer makes the batch retry, never a lost update), its
+//      `order_item_offsets` raised to the batch's last offset of each order_items partition;
+//   2. only when all of them are durable, the changed ledger buckets, each holding with a
+//      condition on the value read.
+// A crash between the steps, or a redelivery, finds products that already count the batch
+// (their offsets say so) and holdings as before it: applying the batch again changes the
+// products not at all and writes the same holdings. Products of a batch are packed into
+// TransactWriteItems of up to 100 items and 4 MB (a product moving between the table and its
+// deleted record needs two), sent concurrently; so are the buckets. Many changes to one product
+// in a batch become one write of it. Low-stock alerts are decided on every change, in order,
+// and published once the product's write is durable.
 // Runs on the runner's thread; not thread-safe.
 class InventoryHandler final : public runtime::Handler {
  public:
@@ -59,36 +72,40 @@ class InventoryHandler final : public runtime::Handler {
     ProductState state;
     bool dirty = false;
   };
-  struct TrackedLedger {
-    LedgerEntry entry;
-    bool dirty = false;
+  struct Bucket {
+    std::map<int64_t, std::string> stored;  // holdings as read, encoded, by order item id
+    std::set<int64_t> changed;               // order items whose holding the batch changed
   };
 
   // Why an event cannot be applied, or empty.
   std::string validate(const debezium::ChangeEvent& c) const;
   Status load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid);
-  // Transaction items the groups a change touches would hold after it (an upper bound).
-  int slotsAfter(const debezium::ChangeEvent& c);
-  // Each returns the product whose write group the change joined (0: it was already applied).
-  int64_t applyProduct(const runtime::InputEvent& e);
-  int64_t applyItem(const runtime::InputEvent& e);
+  void applyProduct(const runtime::InputEvent& e);
+  void applyItem(const runtime::InputEvent& e);
   ProductState& product(int64_t id);
-  void touch(int64_t productId, int64_t sourceTsMs);
+  // Adds `quantity` to what order items hold of the product, unless the product already counts
+  // the change at `partition`/`offset`.
+  void hold(int64_t productId, int64_t quantity, int32_t partition, int64_t offset, int64_t sourceTsMs);
+  void touch(Tracked& t, int64_t sourceTsMs);
   void checkThreshold(ProductState& p, int64_t sourceTsMs);
-  int64_t unite(int64_t a, int64_t b);
-  int64_t root(int64_t productId);
-  // Writes every dirty group, each as one transaction; Retry on a conflict.
+  // Writes the touched products, then the changed buckets; Retry on a conflict.
   Status flush();
+  Status writeProducts();
+  Status writeBuckets();
+  // Sends packed transactions; `committed(i)` is called for each one that committed. A conflict
+  // or an error of any is returned after all were answered.
+  Status send(std::vector<std::vector<store::TransactItem>>& transactions, const std::function<Status(size_t)>& committed);
 
   store::TableStore& tables_;
   AlertSink& alerts_;
   InventoryOptions options_;
   InventoryStats stats_;
   std::unordered_map<int64_t, Tracked> products_;
-  std::unordered_map<int64_t, TrackedLedger> ledger_;
-  std::unordered_map<int64_t, int64_t> parent_;   // union-find over products written together
-  std::unordered_map<int64_t, int> groupSize_;   // transaction items per group root (products count 2)
-  std::map<int64_t, std::vector<LowStockAlert>> pendingAlerts_;  // by product
+  std::unordered_map<int64_t, std::optional<Holding>> holdings_;  // by order item; nullopt: none
+  std::map<int64_t, Bucket> buckets_;                             // by first order item id
+  std::vector<std::pair<int32_t, int64_t>> batchItemOffsets_;     // order_items partition -> last offset
+  std::map<int64_t, std::vector<LowStockAlert>> pendingAlerts_;   // by product
+  std::vector<uint64_t> units_;  // the write units of each transaction being sent
 };
 
 }  // namespace cdc::inventory

@@ -1,5 +1,10 @@
 #include "services/inventory/state.h"
 
+#include <charconv>
+#include <map>
+
+#include <fmt/format.h>
+
 #include "core/time.h"
 
 namespace cdc::inventory {
@@ -35,9 +40,57 @@ SourcePos posOf(const store::Item& item) {
 }  // namespace
 
 store::Item productKey(int64_t productId) { return {{"product_id", AttributeValue::n(productId)}}; }
-store::Item ledgerKey(int64_t orderItemId) { return {{"order_item_id", AttributeValue::n(orderItemId)}}; }
 
-store::Item deletedProductKey(int64_t productId) { return ledgerKey(-productId); }
+namespace {
+
+constexpr std::string_view kLedgerKey = "ledger_key";
+constexpr std::string_view kBucketPrefix = "order_items:";
+constexpr std::string_view kProductPrefix = "product:";
+
+std::optional<int64_t> parseInt(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+int64_t ledgerBucketOf(int64_t orderItemId) {
+  int64_t r = orderItemId % kLedgerBucket;
+  return orderItemId - (r < 0 ? r + kLedgerBucket : r);
+}
+
+store::Item ledgerBucketKey(int64_t firstOrderItemId) {
+  return {{std::string(kLedgerKey), AttributeValue::s(std::string(kBucketPrefix) + std::to_string(firstOrderItemId))}};
+}
+
+store::Item deletedProductKey(int64_t productId) {
+  return {{std::string(kLedgerKey), AttributeValue::s(std::string(kProductPrefix) + std::to_string(productId))}};
+}
+
+std::optional<int64_t> ledgerBucketFirst(const store::Item& item) {
+  const AttributeValue* key = store::find(item, kLedgerKey);
+  if (!key || !key->isString() || !key->text().starts_with(kBucketPrefix)) return std::nullopt;
+  return parseInt(std::string_view(key->text()).substr(kBucketPrefix.size()));
+}
+
+int64_t ProductState::itemOffset(int32_t partition) const {
+  for (const auto& [p, offset] : itemOffsets) {
+    if (p == partition) return offset;
+  }
+  return -1;
+}
+
+void ProductState::raiseItemOffset(int32_t partition, int64_t offset) {
+  for (auto& [p, o] : itemOffsets) {
+    if (p == partition) {
+      o = std::max(o, offset);
+      return;
+    }
+  }
+  itemOffsets.emplace_back(partition, offset);
+}
 
 namespace {
 
@@ -55,6 +108,11 @@ void putProductAttributes(store::Item& item, const ProductState& p) {
   item["low_stock_alert"] = AttributeValue::boolean(p.lowStock);
   item["version"] = AttributeValue::n(p.version);
   putPos(item, p.pos);
+  if (!p.itemOffsets.empty()) {
+    std::map<std::string, AttributeValue, std::less<>> offsets;
+    for (const auto& [partition, offset] : p.itemOffsets) offsets[std::to_string(partition)] = AttributeValue::n(offset);
+    item["order_item_offsets"] = AttributeValue::map(std::move(offsets));
+  }
 }
 
 }  // namespace
@@ -78,7 +136,7 @@ ProductState ProductState::fromItem(const store::Item& item) {
   ProductState p;
   p.productId = intOf(item, "product_id");
   p.stored = true;
-  p.tombstoned = store::find(item, "order_item_id") != nullptr;
+  p.tombstoned = store::find(item, kLedgerKey) != nullptr;
   p.version = intOf(item, "version");
   if (const auto* db = store::find(item, "db_stock")) {
     p.known = true;
@@ -93,33 +151,46 @@ ProductState ProductState::fromItem(const store::Item& item) {
   p.expiresAt = intOf(item, "expires_at");
   p.cdcTimestampMs = intOf(item, "cdc_timestamp");
   p.pos = posOf(item);
+  if (const auto* offsets = store::find(item, "order_item_offsets"); offsets && offsets->type() == AttributeValue::Type::M) {
+    for (const auto& [partition, offset] : offsets->asMap()) {
+      if (auto k = parseInt(partition)) p.itemOffsets.emplace_back(static_cast<int32_t>(*k), offset.asIntOr(-1));
+    }
+  }
   return p;
 }
 
-store::Item LedgerEntry::toItem() const {
-  store::Item item = ledgerKey(orderItemId);
-  item["product_id"] = AttributeValue::n(productId);
-  item["quantity"] = AttributeValue::n(quantity);
-  item["version"] = AttributeValue::n(version);
-  if (deleted) {
-    item["deleted"] = AttributeValue::boolean(true);
-    item["expires_at"] = AttributeValue::n(expiresAt);
-  }
-  putPos(item, pos);
-  return item;
+std::string Holding::encode() const {
+  if (deleted) return fmt::format("d:{}:{}:{}", partition, offset, expiresAt);
+  return fmt::format("{}:{}:{}:{}", productId, quantity, partition, offset);
 }
 
-LedgerEntry LedgerEntry::fromItem(const store::Item& item) {
-  LedgerEntry e;
-  e.orderItemId = intOf(item, "order_item_id");
-  e.stored = true;
-  e.version = intOf(item, "version");
-  e.productId = intOf(item, "product_id");
-  e.quantity = intOf(item, "quantity");
-  e.deleted = boolOf(item, "deleted");
-  e.expiresAt = intOf(item, "expires_at");
-  e.pos = posOf(item);
-  return e;
+std::optional<Holding> Holding::decode(std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    size_t colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() != 4) return std::nullopt;
+  Holding h;
+  h.deleted = parts[0] == "d";
+  std::optional<int64_t> n[4];
+  for (size_t i = h.deleted ? 1 : 0; i < 4; ++i) {
+    n[i] = parseInt(parts[i]);
+    if (!n[i]) return std::nullopt;
+  }
+  if (h.deleted) {
+    h.partition = static_cast<int32_t>(*n[1]);
+    h.offset = *n[2];
+    h.expiresAt = *n[3];
+  } else {
+    h.productId = *n[0];
+    h.quantity = *n[1];
+    h.partition = static_cast<int32_t>(*n[2]);
+    h.offset = *n[3];
+  }
+  return h;
 }
 
 store::TableSpec inventoryTableSpec(const std::string& name) {
@@ -127,7 +198,7 @@ store::TableSpec inventoryTableSpec(const std::string& name) {
 }
 
 store::TableSpec ledgerTableSpec(const std::string& name) {
-  return {name, {"order_item_id", AttributeValue::Type::N}, std::nullopt, {}, std::string("expires_at")};
+  return {name, {std::string(kLedgerKey), AttributeValue::Type::S}, std::nullopt, {}, std::string("expires_at")};
 }
 
 }  // namespace cdc::inventory

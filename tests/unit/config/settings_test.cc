@@ -81,7 +81,7 @@ TEST(SettingsTest, BrokersThresholdsPortsAndTableNamesAreChecked) {
   EXPECT_EQ(refused("inventory", {{"LOW_STOCK_THRESHOLD", "0"}}), "accepted");
   for (std::string table : {std::string("bad table!"), std::string("ab"), std::string(300, 'x'), std::string("tab/le")}) {
     std::string why = refused("inventory", {{"DYNAMODB_TABLE", table}});
-    EXPECT_TRUE(why.starts_with("DYNAMODB_TABLE: expected a DynamoDB table name (3 to 243 characters")) << table << ": " << why;
+    EXPECT_TRUE(why.starts_with("DYNAMODB_TABLE: expected a DynamoDB table name (3 to 246 characters")) << table << ": " << why;
   }
   EXPECT_EQ(refused("inventory", {{"DYNAMODB_TABLE", "cdc-platform-inventory-realtime"}}), "accepted");
   EXPECT_TRUE(refused("inventory", {{"LEDGER_TABLE", "x"}}).starts_with("LEDGER_TABLE:"));

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <unistd.h>
 
 #include "adapters/localfs/dir_object_store.h"
@@ -229,7 +230,7 @@ TEST_F(InventoryTest, ProductDeleteRemovesTheItemAndKeepsAnExpiringRecord) {
        rec_.product(Op::Delete, productRow(1, 50))});
   EXPECT_FALSE(item(1).has_value());  // as the Python service: no item for a deleted product
   EXPECT_EQ(stock(2), 50);
-  auto record = tables_->get("inventory-realtime-order-items", deletedProductKey(1));
+  auto record = tables_->get("inventory-realtime-ledger", deletedProductKey(1));
   ASSERT_TRUE(record.has_value() && record->has_value());
   EXPECT_EQ(store::find(**record, "product_id")->asInt(), 1);
   EXPECT_EQ(*store::find(**record, "deleted"), AttributeValue::boolean(true));
@@ -243,13 +244,13 @@ TEST_F(InventoryTest, ProductDeleteRemovesTheItemAndKeepsAnExpiringRecord) {
   // record, and given back when its delete arrives.
   run({rec_.item(Op::Create, itemRow(10, 1, 3)), rec_.item(Op::Delete, itemRow(10, 1, 3))});
   EXPECT_FALSE(item(1).has_value());
-  auto after = tables_->get("inventory-realtime-order-items", deletedProductKey(1));
+  auto after = tables_->get("inventory-realtime-ledger", deletedProductKey(1));
   ASSERT_TRUE(after.has_value() && after->has_value());
   EXPECT_EQ(store::find(**after, "ordered")->asInt(), 0);
   // Re-created (a row inserted again with that id): the item is back and the record gone.
   run({rec_.product(Op::Create, productRow(1, 20))});
   EXPECT_EQ(stock(1), 20);
-  auto gone = tables_->get("inventory-realtime-order-items", deletedProductKey(1));
+  auto gone = tables_->get("inventory-realtime-ledger", deletedProductKey(1));
   ASSERT_TRUE(gone.has_value());
   EXPECT_FALSE(gone->has_value());
 }
@@ -346,18 +347,31 @@ TEST_F(InventoryTest, ManyChangesToOneProductInABatchAreOneWrite) {
   for (int i = 0; i < 60; ++i) records.push_back(rec_.item(Op::Create, itemRow(100 + i, 1, 1)));
   run(records, 1000);
   EXPECT_EQ(stock(1), 940);
-  EXPECT_EQ(handler_->stats().transactions, 1u);  // the product and its 60 ledger entries together
-  // Beyond a transaction's 100 items the group is written in several transactions.
+  // One transaction for the product, then one for the ledger: the 60 holdings in 4 buckets.
+  EXPECT_EQ(handler_->stats().transactions, 2u);
+  EXPECT_EQ(handler_->stats().itemsWritten, 1u + 4u);
   std::vector<runtime::Record> more;
   for (int i = 0; i < 200; ++i) more.push_back(rec_.item(Op::Create, itemRow(1000 + i, 1, 1)));
   run(more, 1000);
   EXPECT_EQ(stock(1), 740);
   EXPECT_EQ(handler_->stats().transactions, 4u);
+  EXPECT_EQ(handler_->stats().itemsWritten, 5u + 1u + 13u);  // 200 consecutive ids: 13 buckets
 }
 
-// Two groups of 60 joined by an order item moving between their products: no transaction of
-// more than 100 items is ever sent (DynamoDB refuses them), nothing is re-applied.
-TEST_F(InventoryTest, GroupsMergedByAMovingItemStayWithinOneTransaction) {
+// Products of a batch are packed into TransactWriteItems of at most 100 items, sent together.
+TEST_F(InventoryTest, ProductsArePackedIntoTransactionsOfAtMostAHundredItems) {
+  std::vector<runtime::Record> records;
+  for (int p = 1; p <= 250; ++p) records.push_back(rec_.product(Op::Read, productRow(p, 100)));
+  for (int i = 0; i < 250; ++i) records.push_back(rec_.item(Op::Create, itemRow(1 + i, 1 + i, 2)));
+  run(records, 1000);
+  EXPECT_EQ(handler_->stats().transactions, 3u + 1u);  // 250 products in 3, 16 buckets in 1
+  EXPECT_EQ(handler_->stats().itemsWritten, 250u + 16u);
+  for (int p = 1; p <= 250; p += 83) EXPECT_EQ(stock(p), 98);
+}
+
+// Products and buckets tied by items moving between products: no transaction of more than 100
+// items is ever sent (DynamoDB refuses them), nothing is re-applied.
+TEST_F(InventoryTest, NoTransactionHoldsMoreThanAHundredItems) {
   class Counting final : public test::ForwardingTableStore {
    public:
     using ForwardingTableStore::ForwardingTableStore;
@@ -388,6 +402,101 @@ TEST_F(InventoryTest, GroupsMergedByAMovingItemStayWithinOneTransaction) {
   EXPECT_EQ(h.stats().conflicts, 0u);
   EXPECT_EQ(stock(1), 1000 - 60 - 30);
   EXPECT_EQ(stock(2), 1000 - 60 - 5 - 30);
+}
+
+// The products are durable, the ledger is not (the process dies between the two steps): the
+// batch applied again by a new process counts nothing twice and writes the same holdings.
+TEST_F(InventoryTest, ACrashBetweenProductsAndLedgerCountsNothingTwice) {
+  run({rec_.product(Op::Read, productRow(1, 50)), rec_.product(Op::Read, productRow(2, 50)),
+       rec_.item(Op::Create, itemRow(10, 1, 3))});
+  std::vector<runtime::Record> batch{rec_.item(Op::Update, itemRow(10, 2, 4)), rec_.item(Op::Create, itemRow(11, 1, 5)),
+                                     rec_.product(Op::Update, productRow(1, 60)), rec_.item(Op::Create, itemRow(40, 2, 1))};
+  class DyingBeforeTheLedger final : public test::ForwardingTableStore {
+   public:
+    using ForwardingTableStore::ForwardingTableStore;
+    Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
+      if (std::holds_alternative<store::UpdateRequest>(items.front())) return fail(Error::fatal("killed"));
+      return inner_.transact(items);
+    }
+  } dying(*tables_);
+  InventoryHandler first(dying, alerts_, InventoryOptions{});
+  test::VectorSource src(batch);
+  std::atomic<bool> stop{false};
+  auto died = runtime::Runner(src, first, *objects_, runtime::RunnerOptions{}, stop).run();
+  ASSERT_FALSE(died.has_value());
+  EXPECT_EQ(stock(1), 60 - 5);  // the products are written, the holdings are not
+  EXPECT_EQ(stock(2), 50 - 4 - 1);
+  run(batch);  // the next process, from the last committed position
+  EXPECT_EQ(stock(1), 55);
+  EXPECT_EQ(stock(2), 45);
+  run({rec_.item(Op::Delete, itemRow(10, 2, 4)), rec_.item(Op::Delete, itemRow(11, 1, 5))});
+  EXPECT_EQ(stock(1), 60);
+  EXPECT_EQ(stock(2), 49);
+}
+
+// Two replicas write holdings of different order items of one bucket at the same time (their
+// ids are consecutive, their partitions differ): neither conflicts nor loses the other's.
+TEST_F(InventoryTest, ReplicasWritingOneBucketNeitherConflictNorLoseEachOther) {
+  run({rec_.product(Op::Read, productRow(1, 50)), rec_.product(Op::Read, productRow(2, 50))});
+  InventoryHandler other(*tables_, alerts_, InventoryOptions{});
+  std::vector<runtime::Record> otherBatch{rec_.item(Op::Create, itemRow(33, 2, 7), 1)};
+  class Interleaving final : public test::ForwardingTableStore {
+   public:
+    using ForwardingTableStore::ForwardingTableStore;
+    Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
+      if (before) std::exchange(before, nullptr)();  // the other replica's whole batch, after our reads
+      return inner_.transact(items);
+    }
+    std::function<void()> before;
+  } interleaving(*tables_);
+  interleaving.before = [&] {
+    test::VectorSource src(otherBatch);
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE(runtime::Runner(src, other, *objects_, runtime::RunnerOptions{}, stop).run().has_value());
+  };
+  InventoryHandler h(interleaving, alerts_, InventoryOptions{});
+  test::VectorSource src({rec_.item(Op::Create, itemRow(32, 1, 3), 0)});
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(runtime::Runner(src, h, *objects_, runtime::RunnerOptions{}, stop).run().has_value());
+  EXPECT_EQ(h.stats().conflicts, 0u);
+  EXPECT_EQ(stock(1), 47);
+  EXPECT_EQ(stock(2), 43);
+  auto bucket = tables_->get("inventory-realtime-ledger", ledgerBucketKey(32));
+  ASSERT_TRUE(bucket.has_value() && bucket->has_value());
+  EXPECT_EQ(store::find(**bucket, "32")->text(), "1:3:0:0");
+  EXPECT_EQ(store::find(**bucket, "33")->text(), "2:7:1:0");
+}
+
+// A bucket whose order items are all deleted expires (DynamoDB TTL) with the last of them; a
+// new live holding in it cancels that; a deleted holding past the retention goes with the next
+// write of its bucket.
+TEST_F(InventoryTest, TheLedgerKeepsDeletedItemsForTheRetentionOnly) {
+  int64_t now = 1767225600;
+  InventoryOptions o;
+  o.nowSeconds = [&] { return now; };
+  handler_ = std::make_unique<InventoryHandler>(*tables_, alerts_, o);
+  auto bucket = [&] {
+    auto b = tables_->get("inventory-realtime-ledger", ledgerBucketKey(16));
+    EXPECT_TRUE(b.has_value() && b->has_value());
+    return b.value_or(std::nullopt).value_or(store::Item{});
+  };
+  run({rec_.product(Op::Read, productRow(1, 50)), rec_.item(Op::Create, itemRow(17, 1, 1)),
+       rec_.item(Op::Create, itemRow(18, 1, 2))});
+  EXPECT_EQ(store::find(bucket(), "expires_at"), nullptr);
+  run({rec_.item(Op::Delete, itemRow(17, 1, 1))});
+  now += 100;
+  run({rec_.item(Op::Delete, itemRow(18, 1, 2))});
+  EXPECT_EQ(store::find(bucket(), "expires_at")->asInt(), now + 7 * 86400);  // with the later delete
+  EXPECT_EQ(stock(1), 50);
+  run({rec_.item(Op::Create, itemRow(19, 1, 4))});
+  EXPECT_EQ(store::find(bucket(), "expires_at"), nullptr);
+  EXPECT_NE(store::find(bucket(), "17"), nullptr);
+  now += 8 * 86400;
+  run({rec_.item(Op::Update, itemRow(19, 1, 5))});
+  EXPECT_EQ(store::find(bucket(), "17"), nullptr);
+  EXPECT_EQ(store::find(bucket(), "18"), nullptr);
+  EXPECT_EQ(store::find(bucket(), "19")->text().substr(0, 4), "1:5:");
+  EXPECT_EQ(stock(1), 45);
 }
 
 // A concurrent writer (another replica) changes an item between our read and our write: the
@@ -542,11 +651,30 @@ TEST_P(InventoryDeletesTest, PropertyAnyInterleavingWithDuplicatesGivesTheRefere
       ASSERT_EQ(store::find(*it, "price")->text(), p.price.toString()) << "product " << id;
       ASSERT_EQ(store::find(*it, "deleted"), nullptr) << "product " << id;
     }
-    // Bounded bookkeeping: one ledger record per order item and per deleted product, never
-    // one per event.
-    auto ledger = tables_->scan({"inventory-realtime-order-items", 0, std::nullopt});
+    // The ledger: one bucket per 16 consecutive order item ids and one record per deleted
+    // product, never one per event; each order item's holding is its last row (or deleted).
+    auto ledger = tables_->scan({"inventory-realtime-ledger", 0, std::nullopt});
     ASSERT_TRUE(ledger.has_value());
-    ASSERT_EQ(ledger->items.size(), ref.items.size() + deletedProducts);
+    std::set<int64_t> buckets;
+    for (const auto& [id, i] : ref.items) buckets.insert(ledgerBucketOf(id));
+    ASSERT_EQ(ledger->items.size(), buckets.size() + deletedProducts);
+    std::map<int64_t, Holding> holdings;
+    for (const auto& bucket : ledger->items) {
+      auto first = ledgerBucketFirst(bucket);
+      if (!first) continue;
+      for (const auto& [name, value] : bucket) {
+        if (name == "ledger_key" || name == "expires_at") continue;
+        auto h = Holding::decode(value.text());
+        ASSERT_TRUE(h.has_value()) << name << " = " << value.text();
+        holdings[std::stoll(name)] = *h;
+      }
+    }
+    for (const auto& [id, i] : ref.items) {
+      ASSERT_TRUE(holdings.contains(id)) << "order item " << id;
+      ASSERT_EQ(holdings[id].deleted, !i.has_value()) << "order item " << id;
+      if (i) ASSERT_EQ(holdings[id].quantity, i->quantity) << "order item " << id;
+      if (i) ASSERT_EQ(holdings[id].productId, i->productId.value) << "order item " << id;
+    }
   }
 }
 
