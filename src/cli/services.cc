@@ -318,8 +318,9 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
     log::event(spdlog::level::err, "service_failed", {{"service", service.name}, {"error", stats.error().message}});
     return kExitFailure;
   }
-  fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}; {}\n", service.name, stats->records,
-             stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters,
+  std::string cuts = stats->cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats->cuts) : "";
+  fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}; {}\n", service.name, stats->records,
+             stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters, cuts,
              runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler) + awsSummary(context));
   return kExitOk;
 }

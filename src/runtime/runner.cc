@@ -61,12 +61,60 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
     do {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       source_.idle(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
+      lastServed_ = std::chrono::steady_clock::now();
     } while (!stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline);
     delay = std::min(delay * 2, options_.retryMax);
   }
 }
 
 Status Runner::processBatch(std::vector<Record>& records) {
+  // A source that must be served within an interval (Kafka's max.poll.interval.ms) gets the
+  // batch applied in parts, each sized to take about a third of the interval at the pace of
+  // the parts before it. When the next part would end past half the interval since the source
+  // was last served, what is durable is committed and the source served first (its partitions
+  // paused: nothing more is fetched meanwhile).
+  auto interval = source_.servingInterval();
+  std::span<Record> all(records);
+  size_t begin = 0;
+  while (begin < all.size()) {
+    size_t planned = interval ? partSize(*interval) : all.size();
+    size_t n = std::min(planned, all.size() - begin);
+    if (begin > 0 && interval) {
+      auto expected = std::chrono::duration<double>(partSeconds_ * static_cast<double>(n) / static_cast<double>(partRecords_));
+      if (std::chrono::steady_clock::now() - lastServed_ + expected > *interval / 2) {
+        if (auto s = commitPositions(); !s) return s;
+        source_.keepAlive();
+        lastServed_ = std::chrono::steady_clock::now();
+        ++stats_.cuts;
+      }
+    }
+    auto started = std::chrono::steady_clock::now();
+    if (auto s = processPart(all.subspan(begin, n)); !s) return s;
+    // The pace is kept for the planned size (the last part of a batch is often smaller).
+    partRecords_ = planned;
+    partSeconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() *
+                   static_cast<double>(planned) / static_cast<double>(n);
+    begin += n;
+  }
+  stats_.records += records.size();
+  ++stats_.batches;
+  const Record& last = records.back();
+  stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
+  return commitPositions();
+}
+
+size_t Runner::partSize(std::chrono::milliseconds interval) const {
+  // Nothing measured yet: a small first part gives the first measure.
+  if (partRecords_ == 0) return std::min<size_t>(options_.batchSize, 256);
+  // Scaled from the last part towards a third of the interval, at most halved or doubled at a
+  // time (a part has fixed costs, reads and writes, that do not shrink with it).
+  double third = std::chrono::duration<double>(interval).count() / 3;
+  double scaled = static_cast<double>(partRecords_) * third / std::max(partSeconds_, 1e-6);
+  size_t n = static_cast<size_t>(std::clamp(scaled, static_cast<double>(partRecords_) / 2, static_cast<double>(partRecords_) * 2));
+  return std::clamp<size_t>(n, 1, std::max<size_t>(options_.batchSize, 1));
+}
+
+Status Runner::processPart(std::span<Record> records) {
   events_.clear();
   rejected_.clear();
   std::vector<std::pair<const Record*, std::string>> poison;
@@ -128,11 +176,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
   for (const Record& r : records) {
     if (!revoked(r)) notePosition(pending_, r);
   }
-  stats_.records += records.size();
-  ++stats_.batches;
-  const Record& last = records.back();
-  stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
-  return commitPositions();
+  return {};
 }
 
 Status Runner::applyIsolating(std::span<const InputEvent> events, std::vector<std::pair<const Record*, std::string>>& poison) {
@@ -211,6 +255,7 @@ Result<RunStats> Runner::run() {
     records.clear();
     revokedDuringBatch_.clear();
     auto polled = source_.poll(records, options_.batchSize, options_.pollTimeout);
+    lastServed_ = std::chrono::steady_clock::now();
     if (!revokeStatus_) return fail(revokeStatus_.error());
     // Records polled before their partition was revoked in the same poll go to the new owner.
     if (!revokedDuringBatch_.empty()) std::erase_if(records, [&](const Record& r) { return revoked(r); });

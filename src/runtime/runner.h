@@ -30,6 +30,7 @@ struct RunStats {
   uint64_t deadLetters = 0;
   uint64_t batches = 0;
   uint64_t retries = 0;
+  uint64_t cuts = 0;  // batches committed in parts to serve the source within its interval
   double seconds = 0;
   std::string lastPosition;  // "topic[partition]@offset" of the last record processed
 };
@@ -54,6 +55,10 @@ class Runner : private RebalanceListener {
 
  private:
   Status processBatch(std::vector<Record>& records);
+  // Decodes, applies and dead-letters a run of records; notes their positions (uncommitted).
+  Status processPart(std::span<Record> records);
+  // Records of the next part of a batch: about a third of `interval` at the measured pace.
+  size_t partSize(std::chrono::milliseconds interval) const;
   // Retries `op` while it fails with Retry and no stop is requested.
   Status withRetry(const char* what, const std::function<Status()>& op);
   // Applies `events`, halving the batch while the store refuses it as Poison until the events
@@ -80,6 +85,9 @@ class Runner : private RebalanceListener {
   std::chrono::steady_clock::time_point lastProgress_;
   Status revokeStatus_;
   std::vector<TopicPartition> revokedDuringBatch_;  // revoked while the batch in hand was retried
+  std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive
+  size_t partRecords_ = 0;                            // the last part applied: its records
+  double partSeconds_ = 0;                            // and how long it took
 };
 
 }  // namespace cdc::runtime

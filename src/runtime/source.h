@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -44,6 +45,14 @@ class Source {
   // slow): a source with a session to keep (Kafka) stops fetching and keeps serving it; the
   // next poll() resumes delivery. Rebalances may be served in here.
   virtual void idle(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
+  // How long the records of one poll may stay in hand before the source must be served again
+  // (Kafka: max.poll.interval.ms, past which the member is thrown out of its group and its
+  // partitions go to another); nullopt: as long as it takes.
+  virtual std::optional<std::chrono::milliseconds> servingInterval() const { return std::nullopt; }
+  // Serves the source's session now (a group member's poll) without delivering records: a
+  // batch that takes long calls it between its parts. Records fetched meanwhile come with the
+  // next poll(), in order.
+  virtual void keepAlive() {}
   // Ends consumption after the last commit (a consumer leaves its group). Called once.
   virtual Status close() { return {}; }
   // For logs: "file:events.jsonl", "kafka:localhost:9092".

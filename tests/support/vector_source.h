@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "runtime/source.h"
@@ -19,7 +20,11 @@ class VectorSource final : public runtime::Source {
     return {};
   }
   std::string describe() const override { return "vector"; }
+  std::optional<std::chrono::milliseconds> servingInterval() const override { return interval; }
+  void keepAlive() override { ++keepAlives; }
   std::vector<std::vector<runtime::Position>> commits;
+  std::optional<std::chrono::milliseconds> interval;  // none: the runner may take its time
+  int keepAlives = 0;
 
  private:
   std::vector<runtime::Record> records_;

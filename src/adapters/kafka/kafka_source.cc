@@ -1,7 +1,9 @@
 #include "adapters/kafka/kafka_source.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include "core/log.h"
 
@@ -61,8 +63,14 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
   // the group's protocol; asking librdkafka instead answers NULL or "NONE" once the member is out
   // of the group (at close, or fenced), when the revocation still has to use the right unassign.
   bool cooperative = findProperty(props, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
+  std::chrono::milliseconds maxPollInterval{300'000};  // librdkafka's default
+  if (const auto* p = findProperty(props, "max.poll.interval.ms")) {
+    maxPollInterval = std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10));
+  }
   std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
+  self->maxPollInterval_ = maxPollInterval;
   self->cooperative_ = cooperative;
+
   rd_kafka_conf_set_opaque(conf->get(), self.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), onRebalance);
   rd_kafka_conf_set_offset_commit_cb(conf->get(), onCommit);
@@ -488,6 +496,7 @@ void KafkaSource::pauseForIdle(const std::set<TopicPartition>& partitions) {
 void KafkaSource::resumeAfterIdle() {
   if (!idlePaused_) return;
   idlePaused_ = false;
+  bool quiet = std::exchange(quietPause_, false);
   probe_.paused = false;
   std::set<TopicPartition> now;
   for (const auto& tp : assigned_) {
@@ -497,7 +506,22 @@ void KafkaSource::resumeAfterIdle() {
     auto list = toList(now);
     rd_kafka_resume_partitions(rk_, list.get());
   }
-  log::event(spdlog::level::info, "consumer_resumed", {{"partitions", std::to_string(now.size()), true}});
+  if (!quiet) log::event(spdlog::level::info, "consumer_resumed", {{"partitions", std::to_string(now.size()), true}});
+}
+
+void KafkaSource::keepAlive() {
+  if (inCallback_ || closed_ || fatal_) return;
+  if (!idlePaused_) {
+    idlePaused_ = true;
+    quietPause_ = true;
+    pauseForIdle(assigned_);
+  }
+  std::vector<runtime::Record> early;
+  if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0)) {
+    MessagePtr owned(m);
+    handle(m, early);
+  }
+  for (auto& r : early) buffered_.push_back(std::move(r));
 }
 
 void KafkaSource::idle(std::chrono::milliseconds duration) {
@@ -507,8 +531,9 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
     std::this_thread::sleep_for(duration);
     return;
   }
-  if (!idlePaused_) {
+  if (!idlePaused_ || quietPause_) {
     idlePaused_ = true;
+    quietPause_ = false;
     ++probe_.pauses;
     probe_.paused = true;
     pauseForIdle(assigned_);

@@ -57,6 +57,10 @@ class KafkaSource final : public runtime::Source {
   void pause(std::span<const TopicPartition> partitions) override;
   void resume(std::span<const TopicPartition> partitions) override;
   void idle(std::chrono::milliseconds duration) override;
+  // max.poll.interval.ms (librdkafka's default: 300000).
+  std::optional<std::chrono::milliseconds> servingInterval() const override { return maxPollInterval_; }
+  // One poll of the consumer with every partition paused (quietly: no pause is logged).
+  void keepAlive() override;
   Status close() override;
   std::string describe() const override;
 
@@ -101,6 +105,8 @@ class KafkaSource final : public runtime::Source {
   std::set<TopicPartition> assigned_;
   std::set<TopicPartition> pausedByCaller_;
   bool idlePaused_ = false;
+  bool quietPause_ = false;  // paused by keepAlive(), not by idle()
+  std::chrono::milliseconds maxPollInterval_{300'000};
   std::map<TopicPartition, int64_t> durable_;       // next offsets the runner reported durable
   std::map<TopicPartition, int64_t> endOffsets_;    // --until-caught-up: the end at assignment
   std::set<TopicPartition> reachedEnd_;

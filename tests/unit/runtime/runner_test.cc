@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include "adapters/localfs/dir_object_store.h"
 #include "support/vector_source.h"
 
@@ -29,6 +31,7 @@ class RecordingHandler final : public Handler {
   debezium::DecoderOptions decoderOptions() const override { return itemColumns(); }
   Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) override {
     ++calls;
+    std::this_thread::sleep_for(perEvent * events.size());
     if (retriesLeft > 0) {
       --retriesLeft;
       return fail(Error::retry("store throttled"));
@@ -52,6 +55,7 @@ class RecordingHandler final : public Handler {
   int retriesLeft = 0;
   bool fatal = false;
   bool finished = false;
+  std::chrono::microseconds perEvent{0};  // a slow store
   std::vector<int64_t> applied;
 };
 
@@ -100,6 +104,55 @@ TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
   EXPECT_EQ(src.commits[0], (std::vector<Position>{{std::string(kItems), 0, 1}, {std::string(kItems), 1, 1}}));
   EXPECT_EQ(src.commits[1], (std::vector<Position>{{std::string(kItems), 0, 3}}));
   EXPECT_EQ(src.commits[2], (std::vector<Position>{{std::string(kItems), 1, 2}}));
+}
+
+// A store slow enough that one batch would outlast the source's serving interval (Kafka's
+// max.poll.interval.ms, past which the member loses its partitions): the batch is applied in
+// parts; between them what is durable is committed and the source served. Every record is
+// applied once, in order, and the commits only move forward.
+TEST_F(RunnerTest, ABatchTheStoreMakesSlowIsCommittedInPartsAndTheSourceServedMeanwhile) {
+  std::vector<Record> records;
+  for (int i = 0; i < 600; ++i) records.push_back(item(i % 2, i / 2, i + 1, 1));
+  VectorSource src(records);
+  src.interval = std::chrono::milliseconds(100);
+  RecordingHandler h;
+  h.perEvent = std::chrono::microseconds(1000);
+  options_.batchSize = 600;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  std::vector<int64_t> all;
+  for (int i = 1; i <= 600; ++i) all.push_back(i);
+  EXPECT_EQ(h.applied, all);
+  EXPECT_EQ(stats->batches, 1u);
+  EXPECT_GT(h.calls, 2);  // parts
+  EXPECT_GE(stats->cuts, 1u);
+  EXPECT_EQ(src.keepAlives, static_cast<int>(stats->cuts));
+  ASSERT_EQ(src.commits.size(), stats->cuts + 1);
+  int64_t previous = 0;
+  for (const auto& commit : src.commits) {
+    int64_t next = 0;
+    for (const auto& p : commit) next += p.nextOffset;
+    EXPECT_GT(next, previous);
+    previous = next;
+  }
+  EXPECT_EQ(previous, 600);  // 300 in each partition
+}
+
+// Without a serving interval (a file, stdin) a batch is applied whole.
+TEST_F(RunnerTest, ABatchIsAppliedWholeWhenTheSourceCanWait) {
+  std::vector<Record> records;
+  for (int i = 0; i < 300; ++i) records.push_back(item(0, i, i + 1, 1));
+  VectorSource src(records);
+  RecordingHandler h;
+  h.perEvent = std::chrono::microseconds(200);
+  options_.batchSize = 300;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(h.calls, 1);
+  EXPECT_EQ(stats->cuts, 0u);
+  EXPECT_EQ(src.commits.size(), 1u);
 }
 
 TEST_F(RunnerTest, TransientFailuresAreRetriedNeverDeadLettered) {
