@@ -81,8 +81,9 @@ std::unique_ptr<runtime::Handler> makeIndexer(const config::Config& c, ServiceCo
 
 std::string indexerSummary(const runtime::Handler& h) {
   const auto& s = static_cast<const search::IndexerHandler&>(h).stats();
-  return fmt::format("{} product changes, {} stale or repeated, {} item writes, {} posting writes, {} new tokens",
-                     s.changes, s.stale, s.itemWrites, s.postingWrites, s.tokenWrites);
+  return fmt::format(
+      "{} product changes, {} stale or repeated, {} item writes, {} posting writes, {} new tokens, {} store transactions",
+      s.changes, s.stale + s.repeatedDeletes, s.itemWrites, s.postingWrites, s.tokenWrites, s.transactions);
 }
 
 // GET /search on HTTP_PORT, answered on the server's workers, each with a store connection

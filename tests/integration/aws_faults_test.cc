@@ -95,6 +95,10 @@ TEST_F(AwsFaultsTest, ThrottlingAndUnprocessedItemsAreRetriedWithoutLoss) {
 
 TEST_F(AwsFaultsTest, AnEndpointStoppedMidRunLosesNothingAndTheRunCompletesWhenItReturns) {
   generate("--products 60 --orders 600");
+  // Slowed down (one request at a time, 200 ms each: a few seconds in all) so that the outage
+  // falls in the middle of the run.
+  proxy_->delay = 200ms;
+  proxy_->oneAtATime = true;
   Process service(command("inventory", true), (dir_ / "inventory.log").string(), dir_.string());
   std::this_thread::sleep_for(1500ms);
   ASSERT_TRUE(service.running()) << "finished before the outage: make the workload larger\n" << service.output();

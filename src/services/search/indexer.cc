@@ -22,6 +22,10 @@ using store::Item;
 
 using Position = runtime::SourcePos;
 
+// What one TransactWriteItems may hold: 100 items of 4 MB in all.
+constexpr size_t kMaxTransactItems = 100;
+constexpr size_t kMaxTransactBytes = 4'000'000;
+
 Position positionOf(const runtime::InputEvent& e) {
   return Position{e.record->partition, e.record->offset, e.change.source.tsMs};
 }
@@ -115,22 +119,6 @@ Status IndexerHandler::start() {
   return store::ensureTables(tables_, specs, options_.createTables);
 }
 
-Status IndexerHandler::writeAll(const std::string& table, std::vector<store::WriteRequest>& requests, uint64_t& written) {
-  // The store sends them in as many BatchWriteItems as it takes; what comes back unprocessed
-  // (throttling) is sent again after a growing pause.
-  int backoffMs = 10;
-  while (!requests.empty()) {
-    auto unprocessed = tables_.batchWrite(table, requests);
-    if (!unprocessed) return fail(unprocessed.error());
-    written += requests.size() - unprocessed->size();
-    if (unprocessed->empty()) break;
-    requests = std::move(*unprocessed);
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoffMs));
-    backoffMs = std::min(backoffMs * 2, 2000);
-  }
-  return {};
-}
-
 Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
   // Every change of each product in this batch; the latest by position is applied (a
   // redelivered stale record may come after a newer one).
@@ -167,7 +155,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   // The postings of every product first (shared BatchWrites), then the vocabulary, then the
   // items: an item is written only once the postings it names are, so a crash in between
   // leaves the old item, and the replay writes the same postings again.
-  std::vector<store::WriteRequest> postings;
+  std::map<std::pair<std::string, int64_t>, ShardChange> shards;  // by (token, shard)
   std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
   std::vector<store::PutRequest> items;
   for (const auto& [id, indexes] : changes) {
@@ -213,16 +201,31 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     ++stats_.changes;
     std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
 
+    // Into the product's shard of each token: added to the set of its new weight, removed from
+    // that of its old one (weight 0: possibly written by an earlier attempt, in no set).
+    const std::string pid = std::to_string(id);
+    const int64_t shard = postingShardOf(id);
     for (const auto& [token, weight] : after) {
       auto b = before.find(token);
       if (b != before.end() && b->second == weight) continue;
-      postings.push_back({store::WriteRequest::Kind::Put,
-                          {{"token", AttributeValue::s(token)}, {"product_id", AttributeValue::n(id)}, {"weight", AttributeValue::n(weight)}}});
+      ShardChange& change = shards[{token, shard}];
+      change.added[weight].push_back(pid);
+      if (b != before.end() && b->second != 0) change.removed[b->second].push_back(pid);
+      // Possibly written by an attempt that crashed, at a weight not known here.
+      if (b != before.end() && b->second == 0) change.removedAnyWeight.emplace_back(pid, weight);
+      ++stats_.postingWrites;
       if (!knownTokens_.contains(token)) newVocabulary.insert(token);
     }
     for (const auto& [token, weight] : before) {
       if (after.contains(token)) continue;
-      postings.push_back({store::WriteRequest::Kind::Delete, {{"token", AttributeValue::s(token)}, {"product_id", AttributeValue::n(id)}}});
+      ShardChange& change = shards[{token, shard}];
+      if (weight != 0) {
+        change.removed[weight].push_back(pid);
+      } else {
+        // Possibly written by an attempt that crashed, at a weight not known here: out of every set.
+        change.removedAnyWeight.emplace_back(pid, 0);
+      }
+      ++stats_.postingWrites;
     }
     Item next{{"product_id", AttributeValue::n(id)},
               {"src_partition", AttributeValue::n(pos.partition)},
@@ -242,21 +245,86 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     items.push_back({options_.tables.items, std::move(next), cond});
   }
 
-  if (auto s = writeAll(options_.tables.postings, postings, stats_.postingWrites); !s) return s;
-  std::vector<store::WriteRequest> vocab;
+  if (auto s = writePostings(shards); !s) return s;
+  std::vector<std::vector<store::TransactItem>> vocabulary;
   for (const auto& t : newVocabulary) {
-    vocab.push_back({store::WriteRequest::Kind::Put, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}});
+    if (vocabulary.empty() || vocabulary.back().size() == kMaxTransactItems) vocabulary.emplace_back();
+    vocabulary.back().emplace_back(
+        store::PutRequest{options_.tables.tokens, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}, std::nullopt});
   }
-  if (auto s = writeAll(options_.tables.tokens, vocab, stats_.tokenWrites); !s) return s;
+  if (auto s = send(vocabulary); !s) return s;
+  stats_.tokenWrites += newVocabulary.size();
   knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
+  // The items last, packed by count and size, each conditioned on the version read.
+  std::vector<std::vector<store::TransactItem>> writes;
+  size_t bytes = 0;
   for (auto& put : items) {
-    auto w = tables_.put(put);
-    if (!w) return fail(w.error());
-    ++stats_.itemWrites;
-    if (w->conditionFailed) {
-      ++stats_.conflicts;
-      return fail(Error::retry("concurrent update of the search index (optimistic lock); retrying the batch"));
+    size_t size = store::itemSize(put.item);
+    if (writes.empty() || writes.back().size() == kMaxTransactItems || bytes + size > kMaxTransactBytes) {
+      writes.emplace_back();
+      bytes = 0;
     }
+    bytes += size;
+    writes.back().emplace_back(std::move(put));
+  }
+  return send(writes, &stats_.itemWrites);
+}
+
+Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, ShardChange>& shards) {
+  // DynamoDB refuses an update that both adds to and deletes from one set: those deletes go in
+  // a second round (they concern other products than the adds, so the order does not matter).
+  std::vector<std::vector<store::TransactItem>> first, second;
+  auto append = [](std::vector<std::vector<store::TransactItem>>& to, store::UpdateRequest u) {
+    if (to.empty() || to.back().size() == kMaxTransactItems) to.emplace_back();
+    to.back().emplace_back(std::move(u));
+  };
+  for (auto& [key, change] : shards) {
+    store::Item shardKey{{"token", AttributeValue::s(key.first)}, {"shard", AttributeValue::n(key.second)}};
+    store::UpdateRequest now{options_.tables.postings, shardKey, {}, std::nullopt};
+    store::UpdateRequest later{options_.tables.postings, shardKey, {}, std::nullopt};
+    for (auto& [weight, ids] : change.added) now.update.add(weightAttribute(weight), AttributeValue::numberSet(ids));
+    // Out of every set of the shard but the one it is added to: the sets the shard item holds,
+    // read back first (a rare path: a product changed twice in a batch that is applied again).
+    if (!change.removedAnyWeight.empty()) {
+      auto stored = tables_.get(options_.tables.postings, shardKey);
+      if (!stored) return fail(stored.error());
+      for (const auto& [name, value] : stored->value_or(store::Item{})) {
+        auto w = weightOf(name);
+        if (!w) continue;
+        for (const auto& [pid, keep] : change.removedAnyWeight) {
+          if (*w != keep) change.removed[*w].push_back(pid);
+        }
+      }
+    }
+    for (auto& [weight, ids] : change.removed) {
+      (change.added.contains(weight) ? later : now).update.deleteFromSet(weightAttribute(weight), AttributeValue::numberSet(ids));
+    }
+    if (!now.update.empty()) append(first, std::move(now));
+    if (!later.update.empty()) append(second, std::move(later));
+  }
+  if (auto s = send(first); !s) return s;
+  return send(second);
+}
+
+Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written) {
+  if (transactions.empty()) return {};
+  auto outcomes = tables_.transactAll(transactions);
+  stats_.transactions += transactions.size();
+  Status status;
+  bool conflict = false;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i]) {
+      if (status) status = fail(outcomes[i].error());
+    } else if (!outcomes[i]->committed) {
+      conflict = true;
+    } else if (written) {
+      *written += transactions[i].size();
+    }
+  }
+  if (!status) return status;
+  if (conflict) {
+    ++stats_.conflicts;
+    return fail(Error::retry("concurrent update of the search index (optimistic lock); retrying the batch"));
   }
   return {};
 }

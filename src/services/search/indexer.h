@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <unordered_set>
 
@@ -23,18 +24,22 @@ struct IndexerStats {
   uint64_t stale = 0;            // at or before the product's recorded position
   uint64_t repeatedDeletes = 0;  // deletes of a product already deleted or never indexed
   uint64_t itemWrites = 0;
-  uint64_t postingWrites = 0;    // puts and deletes of postings
+  uint64_t postingWrites = 0;    // products added to or removed from a token's postings
   uint64_t tokenWrites = 0;      // new vocabulary entries
+  uint64_t transactions = 0;     // TransactWriteItems sent (postings, vocabulary, items)
   uint64_t conflicts = 0;
 };
 
 // search-indexer (SPEC §4): products into the search index.
 //
 // Per batch, the last change of each product is applied (earlier ones in the batch are
-// superseded), against the stored item: the postings of tokens the product gained or whose
-// weight changed are written, those of tokens it lost are deleted, then the item is written
-// with a condition on the version read. The item write is the commit point: a crash before it
-// replays the same diff (idempotent writes), a crash after it finds the position applied.
+// superseded), against the stored item: the product is added to the postings of tokens it
+// gained or whose weight changed and removed from those of tokens it lost, then the new
+// vocabulary is written, then the item with a condition on the version read. The item write is
+// the commit point: a crash before it replays the same diff (set ADD/DELETE repeat harmlessly),
+// a crash after it finds the position applied. Each step is one round of TransactWriteItems of
+// up to 100 items sent concurrently: the products of a batch sharing a token's shard share its
+// update.
 // A change at or before the item's recorded position is stale and ignored, so a duplicate or
 // an out-of-order delivery never resurrects a deleted product or overwrites a newer one.
 // Runs on the runner's thread; not thread-safe.
@@ -50,8 +55,16 @@ class IndexerHandler final : public runtime::Handler {
   const IndexerStats& stats() const { return stats_; }
 
  private:
-  // Writes every request, sending what comes back unprocessed again; counts into `written`.
-  Status writeAll(const std::string& table, std::vector<store::WriteRequest>& requests, uint64_t& written);
+  // The postings changes of one (token, shard): product ids by weight.
+  struct ShardChange {
+    std::map<int64_t, std::vector<std::string>> added;
+    std::map<int64_t, std::vector<std::string>> removed;
+    std::vector<std::pair<std::string, int64_t>> removedAnyWeight;  // product, the weight it keeps (0: none)
+  };
+  Status writePostings(std::map<std::pair<std::string, int64_t>, ShardChange>& shards);
+  // Sends the transactions concurrently; counts the items of those committed into `written`.
+  // Retry when a condition failed (a concurrent writer).
+  Status send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written = nullptr);
 
   store::TableStore& tables_;
   IndexerOptions options_;

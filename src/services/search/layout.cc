@@ -1,6 +1,7 @@
 #include "services/search/layout.h"
 
 #include <bit>
+#include <charconv>
 
 #include "services/search/tokenizer.h"
 
@@ -18,7 +19,38 @@ store::TableSpec itemTableSpec(const std::string& name) {
 }
 
 store::TableSpec postingTableSpec(const std::string& name) {
-  return {name, {"token", AttributeValue::Type::S}, store::KeyAttribute{"product_id", AttributeValue::Type::N}, {}, std::nullopt};
+  return {name, {"token", AttributeValue::Type::S}, store::KeyAttribute{"shard", AttributeValue::Type::N}, {}, std::nullopt};
+}
+
+int64_t postingShardOf(int64_t productId) {
+  int64_t q = productId / kPostingShard;
+  return productId % kPostingShard < 0 ? q - 1 : q;
+}
+
+std::string weightAttribute(int64_t weight) { return "w" + std::to_string(weight); }
+
+std::optional<int64_t> weightOf(std::string_view attribute) {
+  if (attribute.size() < 2 || attribute[0] != 'w') return std::nullopt;
+  int64_t w = 0;
+  auto [end, ec] = std::from_chars(attribute.data() + 1, attribute.data() + attribute.size(), w);
+  if (ec != std::errc() || end != attribute.data() + attribute.size()) return std::nullopt;
+  return w;
+}
+
+std::vector<Posting> postingsOf(const store::Item& shard) {
+  std::vector<Posting> out;
+  const AttributeValue* token = store::find(shard, "token");
+  if (!token) return out;
+  for (const auto& [name, value] : shard) {
+    auto weight = weightOf(name);
+    if (!weight || value.type() != AttributeValue::Type::NS) continue;
+    for (const auto& member : value.members()) {
+      int64_t id = 0;
+      auto [end, ec] = std::from_chars(member.data(), member.data() + member.size(), id);
+      if (ec == std::errc() && end == member.data() + member.size()) out.push_back({token->text(), id, *weight});
+    }
+  }
+  return out;
 }
 
 store::TableSpec tokenTableSpec(const std::string& name) {

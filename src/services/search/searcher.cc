@@ -52,7 +52,9 @@ Result<std::map<int64_t, int64_t>> Searcher::postings(const std::string& token, 
   auto items = page(q, queries);
   if (!items) return fail(items.error());
   std::map<int64_t, int64_t> out;
-  for (const auto& i : *items) out[intAttr(i, "product_id")] = intAttr(i, "weight");
+  for (const auto& shard : *items) {
+    for (const auto& p : postingsOf(shard)) out[p.productId] = p.weight;
+  }
   return out;
 }
 
