@@ -18,7 +18,8 @@
 namespace cdc::test {
 
 // Forwards to moto (which does not check signatures, so a request can be changed on the way)
-// and injects faults: every `throttleEvery`-th request is refused with a throttling error,
+// and injects faults: every `throttleEvery`-th request is refused with a throttling error, every
+// `conflictEvery`-th TransactWriteItems is cancelled as conflicting with another transaction,
 // BatchWriteItem gets only its first half through (the rest comes back as UnprocessedItems),
 // stop()/start() make the endpoint refuse connections for a while, and `delay` makes every
 // request wait before it is forwarded (with `oneAtATime`, requests wait for each other too: an
@@ -60,10 +61,11 @@ class FaultProxy {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   int throttleEvery = 0;
+  int conflictEvery = 0;
   bool splitBatches = false;
   std::chrono::milliseconds delay{0};
   bool oneAtATime = false;
-  std::atomic<int> requests{0}, throttled{0}, split{0};
+  std::atomic<int> requests{0}, throttled{0}, split{0}, transactions{0}, conflicts{0};
 
  private:
   void handle(const httplib::Request& req, httplib::Response& res) {
@@ -91,6 +93,15 @@ class FaultProxy {
         res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"})",
                         "application/x-amz-json-1.0");
       }
+      return;
+    }
+    if (conflictEvery > 0 && target.ends_with(".TransactWriteItems") && ++transactions % conflictEvery == 0) {
+      ++conflicts;
+      res.status = 400;
+      res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",)"
+                      R"("Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",)"
+                      R"("CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]})",
+                      "application/x-amz-json-1.0");
       return;
     }
     std::string body = req.body;

@@ -39,9 +39,10 @@ inline std::string comparable(const std::string& text) {
 }
 
 // The dumps of a service's tables (in tablesOf order) as one comparable text. The search
-// indexer's vocabulary (<table>-tokens) is never cleaned, so which unused tokens it keeps
-// depends on how changes fell into batches: only the tokens some posting uses are compared,
-// and every one of them must be there (a prefix search finds a token through it).
+// indexer's vocabulary (<table>-tokens) is never cleaned, nor are posting shards whose sets all
+// emptied, so which of them it keeps depends on how changes fell into batches: only shards that
+// hold postings and the tokens they use are compared, and every one of those tokens must be in
+// the vocabulary (a prefix search finds a token through it).
 inline std::string comparableTables(const std::string& service, const std::vector<std::string>& dumps) {
   std::string out;
   if (service != "search-indexer" || dumps.size() != 3) {
@@ -49,8 +50,16 @@ inline std::string comparableTables(const std::string& service, const std::vecto
     return comparable(out);
   }
   static const std::regex token(R"re("token":"((?:[^"\\]|\\.)*)")re");
+  static const std::regex weightSet(R"re("w[0-9]+":)re");
   std::set<std::string> used;
-  for (std::sregex_iterator it(dumps[1].begin(), dumps[1].end(), token), end; it != end; ++it) used.insert((*it)[1]);
+  std::string postings;
+  std::istringstream shards(dumps[1]);
+  for (std::string line; std::getline(shards, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, weightSet) || !std::regex_search(line, m, token)) continue;
+    used.insert(m[1]);
+    postings += line + "\n";
+  }
   std::set<std::string> known;
   std::string vocabulary;
   std::istringstream lines(dumps[2]);
@@ -63,7 +72,7 @@ inline std::string comparableTables(const std::string& service, const std::vecto
   for (const auto& t : used) {
     if (!known.contains(t)) vocabulary += "MISSING FROM THE VOCABULARY: " + t + "\n";
   }
-  return comparable(dumps[0] + dumps[1] + vocabulary);
+  return comparable(dumps[0] + postings + vocabulary);
 }
 
 inline std::string readWholeFile(const std::string& path) {

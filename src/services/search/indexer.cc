@@ -183,18 +183,19 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     }
     std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
     // An earlier change of the product in this batch may have had its postings written by an
-    // attempt that crashed before its item write: its tokens count as possibly written (weight
-    // 0 never matches), so those the product no longer has are deleted, never left orphaned.
+    // attempt that crashed before its item write: the weights it would have given its tokens
+    // count as possibly written, so that no posting is left orphaned or doubled.
+    std::map<std::string, std::set<int64_t>> maybe;
     for (size_t j : indexes) {
       if (j == index) continue;
       const ProductRow* r = events[j].change.afterAs<ProductRow>();
       if (!r || (old && !storedPosition(*old).before(positionOf(events[j])))) continue;
-      for (const auto& [token, weight] : weightedTokens(r->name, r->description)) before.try_emplace(token, 0);
+      for (const auto& [token, weight] : weightedTokens(r->name, r->description)) maybe[token].insert(weight);
     }
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
     // A delete of a product already deleted (the tombstone after a rewritten delete) or never
     // indexed, with no posting possibly written by this batch, changes nothing.
-    if (!row && before.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
+    if (!row && before.empty() && maybe.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
       ++stats_.repeatedDeletes;
       continue;
     }
@@ -202,29 +203,35 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
 
     // Into the product's shard of each token: added to the set of its new weight, removed from
-    // that of its old one (weight 0: possibly written by an earlier attempt, in no set).
+    // those of any other weight it has or may have there.
     const std::string pid = std::to_string(id);
     const int64_t shard = postingShardOf(id);
+    auto weightsHeld = [&](const std::string& token) {
+      std::set<int64_t> held;
+      if (auto b = before.find(token); b != before.end()) held.insert(b->second);
+      if (auto m = maybe.find(token); m != maybe.end()) held.insert(m->second.begin(), m->second.end());
+      return held;
+    };
     for (const auto& [token, weight] : after) {
-      auto b = before.find(token);
-      if (b != before.end() && b->second == weight) continue;
+      std::set<int64_t> held = weightsHeld(token);
+      bool add = !before.contains(token) || before[token] != weight;
+      held.erase(weight);
+      if (!add && held.empty()) continue;
       ShardChange& change = shards[{token, shard}];
-      change.added[weight].push_back(pid);
-      if (b != before.end() && b->second != 0) change.removed[b->second].push_back(pid);
-      // Possibly written by an attempt that crashed, at a weight not known here.
-      if (b != before.end() && b->second == 0) change.removedAnyWeight.emplace_back(pid, weight);
+      if (add) {
+        change.added[weight].push_back(pid);
+        if (!knownTokens_.contains(token)) newVocabulary.insert(token);
+      }
+      for (int64_t w : held) change.removed[w].push_back(pid);
       ++stats_.postingWrites;
-      if (!knownTokens_.contains(token)) newVocabulary.insert(token);
     }
-    for (const auto& [token, weight] : before) {
+    std::set<std::string> gone;
+    for (const auto& [token, weight] : before) gone.insert(token);
+    for (const auto& [token, weights] : maybe) gone.insert(token);
+    for (const auto& token : gone) {
       if (after.contains(token)) continue;
       ShardChange& change = shards[{token, shard}];
-      if (weight != 0) {
-        change.removed[weight].push_back(pid);
-      } else {
-        // Possibly written by an attempt that crashed, at a weight not known here: out of every set.
-        change.removedAnyWeight.emplace_back(pid, 0);
-      }
+      for (int64_t w : weightsHeld(token)) change.removed[w].push_back(pid);
       ++stats_.postingWrites;
     }
     Item next{{"product_id", AttributeValue::n(id)},
@@ -283,19 +290,6 @@ Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, S
     store::UpdateRequest now{options_.tables.postings, shardKey, {}, std::nullopt};
     store::UpdateRequest later{options_.tables.postings, shardKey, {}, std::nullopt};
     for (auto& [weight, ids] : change.added) now.update.add(weightAttribute(weight), AttributeValue::numberSet(ids));
-    // Out of every set of the shard but the one it is added to: the sets the shard item holds,
-    // read back first (a rare path: a product changed twice in a batch that is applied again).
-    if (!change.removedAnyWeight.empty()) {
-      auto stored = tables_.get(options_.tables.postings, shardKey);
-      if (!stored) return fail(stored.error());
-      for (const auto& [name, value] : stored->value_or(store::Item{})) {
-        auto w = weightOf(name);
-        if (!w) continue;
-        for (const auto& [pid, keep] : change.removedAnyWeight) {
-          if (*w != keep) change.removed[*w].push_back(pid);
-        }
-      }
-    }
     for (auto& [weight, ids] : change.removed) {
       (change.added.contains(weight) ? later : now).update.deleteFromSet(weightAttribute(weight), AttributeValue::numberSet(ids));
     }

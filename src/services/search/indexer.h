@@ -59,7 +59,6 @@ class IndexerHandler final : public runtime::Handler {
   struct ShardChange {
     std::map<int64_t, std::vector<std::string>> added;
     std::map<int64_t, std::vector<std::string>> removed;
-    std::vector<std::pair<std::string, int64_t>> removedAnyWeight;  // product, the weight it keeps (0: none)
   };
   Status writePostings(std::map<std::pair<std::string, int64_t>, ShardChange>& shards);
   // Sends the transactions concurrently; counts the items of those committed into `written`.
