@@ -65,6 +65,13 @@ Result<Statement> Db::prepare(const std::string& sql) {
   return Statement(stmt);
 }
 
+Status Db::run(const std::string& sql) {
+  auto stmt = prepare(sql);
+  if (!stmt) return fail(stmt.error());
+  if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(error(rc, sql));
+  return {};
+}
+
 Error Db::error(int rc, std::string_view what) const {
   int primary = rc & 0xFF;
   std::string msg = "SQLite " + std::string(what) + ": " + sqlite3_errmsg(db_);
@@ -85,17 +92,17 @@ std::string quoteIdentifier(std::string_view name) {
 }
 
 Transaction::~Transaction() {
-  if (open_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (open_ && !db_.run("ROLLBACK")) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 Status Transaction::begin() {
-  if (auto s = db_.exec("BEGIN IMMEDIATE"); !s) return s;
+  if (auto s = db_.run("BEGIN IMMEDIATE"); !s) return s;
   open_ = true;
   return {};
 }
 
 Status Transaction::commit() {
-  auto s = db_.exec("COMMIT");
+  auto s = db_.run("COMMIT");
   if (s) open_ = false;
   return s;
 }

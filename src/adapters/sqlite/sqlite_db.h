@@ -46,6 +46,8 @@ class Db {
   // A cached prepared statement with bindings cleared, owned by the Db; reset again when the
   // returned Statement goes.
   Result<Statement> prepare(const std::string& sql);
+  // Runs one statement without results through the cache (BEGIN, COMMIT: parsed once).
+  Status run(const std::string& sql);
   // Maps an SQLite result code to an error: busy/locked/full/ioerr are Retry, the rest Fatal.
   Error error(int rc, std::string_view what) const;
 

@@ -64,6 +64,18 @@ bool isScalarKeyType(AttributeValue::Type t) {
 
 }  // namespace
 
+SqliteTableStore::TableInfo::TableInfo(store::TableSpec s, std::string name) : spec(std::move(s)), sqlName(std::move(name)) {
+  selectSql = "SELECT item FROM " + sqlName + " WHERE pk = ? AND sk = ?";
+  deleteSql = "DELETE FROM " + sqlName + " WHERE pk = ? AND sk = ?";
+  writeSql = "INSERT OR REPLACE INTO " + sqlName + " (pk, sk, item, ttl";
+  std::string values = "?, ?, ?, ?";
+  for (size_t i = 0; i < spec.indexes.size(); ++i) {
+    writeSql += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
+    values += ", ?, ?";
+  }
+  writeSql += ") VALUES (" + values + ")";
+}
+
 Result<std::unique_ptr<SqliteTableStore>> SqliteTableStore::open(const std::string& path) {
   auto db = Db::open(path);
   if (!db) return fail(db.error());
@@ -116,7 +128,7 @@ Status SqliteTableStore::ensureTable(const store::TableSpec& spec) {
   sqlite3_bind_text(*stmt, 2, json.c_str(), -1, SQLITE_TRANSIENT);
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "create table"));
   if (auto s = tx.commit(); !s) return s;
-  tables_.emplace(spec.name, TableInfo{spec, sqlName});
+  tables_.emplace(spec.name, TableInfo(spec, sqlName));
   return {};
 }
 
@@ -137,7 +149,7 @@ Result<const SqliteTableStore::TableInfo*> SqliteTableStore::table(std::string_v
   auto spec = store::tableSpecFromJson(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)));
   if (!spec) return fail(spec.error());
   std::string sqlName = quoteIdentifier("t:" + spec->name);
-  auto [it, _] = tables_.emplace(std::string(name), TableInfo{std::move(*spec), std::move(sqlName)});
+  auto [it, _] = tables_.emplace(std::string(name), TableInfo(std::move(*spec), std::move(sqlName)));
   return &it->second;
 }
 
@@ -169,7 +181,7 @@ Status SqliteTableStore::readItems(sqlite3_stmt* stmt, const char* what, std::ve
 }
 
 Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Item& key) {
-  auto stmt = db_->prepare("SELECT item FROM " + t.sqlName + " WHERE pk = ? AND sk = ?");
+  auto stmt = db_->prepare(t.selectSql);
   if (!stmt) return fail(stmt.error());
   bindKey(*stmt, 1, store::find(key, t.spec.hash.name));
   if (t.spec.range) {
@@ -188,14 +200,7 @@ Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Ite
 }
 
 Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
-  std::string sql = "INSERT OR REPLACE INTO " + t.sqlName + " (pk, sk, item, ttl";
-  std::string values = "?, ?, ?, ?";
-  for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
-    sql += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
-    values += ", ?, ?";
-  }
-  sql += ") VALUES (" + values + ")";
-  auto stmt = db_->prepare(sql);
+  auto stmt = db_->prepare(t.writeSql);
   if (!stmt) return fail(stmt.error());
   bindKey(*stmt, 1, store::find(item, t.spec.hash.name));
   if (t.spec.range) {
@@ -244,7 +249,7 @@ Status SqliteTableStore::purgeExpired(const TableInfo& t) {
 }
 
 Status SqliteTableStore::erase(const TableInfo& t, const Item& key) {
-  auto stmt = db_->prepare("DELETE FROM " + t.sqlName + " WHERE pk = ? AND sk = ?");
+  auto stmt = db_->prepare(t.deleteSql);
   if (!stmt) return fail(stmt.error());
   bindKey(*stmt, 1, store::find(key, t.spec.hash.name));
   if (t.spec.range) {
@@ -359,7 +364,7 @@ Result<store::WriteOutcome> SqliteTableStore::remove(const store::DeleteRequest&
   return single(request, &SqliteTableStore::removeLocked);
 }
 
-Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store::TransactItem> items) {
+Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const store::TransactItem> items) {
   if (items.size() > 100) return fail(Error::poison("a transaction holds at most 100 items"));
   // DynamoDB refuses two actions on one item in a transaction; so do we, to stay faithful.
   std::set<std::string> touched;
@@ -381,8 +386,6 @@ Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store:
     std::string id = *tableName + "\x1f" + store::toDynamoJson(store::keyOf((*t)->spec, *key));
     if (!touched.insert(id).second) return fail(Error::poison("transaction touches one item twice"));
   }
-  Transaction tx(*db_);
-  if (auto s = tx.begin(); !s) return fail(s.error());
   store::TransactOutcome out;
   // Conditions are checked against the state before the transaction, then all writes apply.
   for (size_t i = 0; i < items.size(); ++i) {
@@ -412,7 +415,7 @@ Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store:
     if (!cur) return fail(cur.error());
     if (!cond->evaluate(*cur ? &**cur : nullptr)) out.failedConditions.push_back(i);
   }
-  if (!out.failedConditions.empty()) return out;  // rolled back by the guard
+  if (!out.failedConditions.empty()) return out;  // nothing written
   for (size_t i = 0; i < items.size(); ++i) {
     const TableInfo& t = *infos[i];
     Result<store::WriteOutcome> r = std::visit(
@@ -437,8 +440,34 @@ Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store:
         items[i]);
     if (!r) return fail(r.error());
   }
-  if (auto s = tx.commit(); !s) return fail(s.error());
   out.committed = true;
+  return out;
+}
+
+Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store::TransactItem> items) {
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return fail(s.error());
+  auto out = transactLocked(items);
+  if (!out || !out->committed) return out;  // rolled back by the guard
+  if (auto s = tx.commit(); !s) return fail(s.error());
+  return out;
+}
+
+std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAll(
+    std::span<const std::vector<store::TransactItem>> transactions) {
+  std::vector<Result<store::TransactOutcome>> out;
+  auto allFail = [&](const Error& e) {
+    out.assign(transactions.size(), fail(e));
+    return out;
+  };
+  Transaction tx(*db_);
+  if (auto s = tx.begin(); !s) return allFail(s.error());
+  for (const auto& t : transactions) {
+    auto one = transactLocked(t);
+    if (!one) return allFail(one.error());  // rolled back, all of them
+    out.push_back(std::move(one));
+  }
+  if (auto s = tx.commit(); !s) return allFail(s.error());
   return out;
 }
 

@@ -26,6 +26,8 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> update(const store::UpdateRequest& request) override;
   Result<store::WriteOutcome> remove(const store::DeleteRequest& request) override;
   Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override;
+  // In one SQLite transaction (one commit for all); an error rolls all of them back.
+  std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> transactions) override;
   Result<std::vector<store::WriteRequest>> batchWrite(std::string_view table,
                                                       std::span<const store::WriteRequest> requests) override;
   Result<store::Page> query(const store::QueryRequest& request) override;
@@ -37,8 +39,11 @@ class SqliteTableStore final : public store::TableStore {
 
  private:
   struct TableInfo {
+    TableInfo(store::TableSpec s, std::string name);
     store::TableSpec spec;
     std::string sqlName;
+    // Statements of every request, built once (and prepared once by the Db's cache).
+    std::string selectSql, writeSql, deleteSql;
   };
 
   explicit SqliteTableStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
@@ -51,6 +56,8 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> putLocked(const TableInfo& t, const store::PutRequest& r);
   Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r);
   Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r);
+  // A transaction inside an open SQLite transaction: its conditions, then (all holding) its writes.
+  Result<store::TransactOutcome> transactLocked(std::span<const store::TransactItem> items);
   Status purgeExpired(const TableInfo& t);
   // Steps a SELECT item … statement to the end, appending the items.
   Status readItems(sqlite3_stmt* stmt, const char* what, std::vector<store::Item>& out);
