@@ -9,6 +9,24 @@ std::vector<Result<TransactOutcome>> TableStore::transactAll(std::span<const std
   return out;
 }
 
+TransactAllOutcome transactEach(TableStore& store, std::span<const std::vector<TransactItem>> transactions,
+                                const std::function<Status(size_t)>& committed) {
+  TransactAllOutcome out;
+  if (transactions.empty()) return out;
+  auto outcomes = store.transactAll(transactions);
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i]) {
+      if (out.error) out.error = fail(outcomes[i].error());
+    } else if (!outcomes[i]->committed) {
+      out.conflict = true;
+    } else {
+      out.items += transactions[i].size();
+      if (auto s = committed(i); !s && out.error) out.error = s;
+    }
+  }
+  return out;
+}
+
 Item keyOf(const TableSpec& spec, const Item& item) {
   Item key;
   if (const auto* h = find(item, spec.hash.name)) key.emplace(spec.hash.name, *h);

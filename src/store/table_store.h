@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -150,6 +151,17 @@ class TableStore {
   virtual Result<Page> query(const QueryRequest& request) = 0;
   virtual Result<Page> scan(const ScanRequest& request) = 0;
 };
+
+// transactAll summed up for a caller that applies a batch: `committed(i)` is called for each
+// transaction that committed; `error` is the first error of any (or of a callback); `conflict`
+// says a condition failed in one (a concurrent writer: the caller applies its batch again).
+struct TransactAllOutcome {
+  Status error;
+  bool conflict = false;
+  uint64_t items = 0;  // items of the committed transactions
+};
+TransactAllOutcome transactEach(TableStore& store, std::span<const std::vector<TransactItem>> transactions,
+                                const std::function<Status(size_t)>& committed);
 
 // The key attributes of `item` under `spec` (hash and range).
 Item keyOf(const TableSpec& spec, const Item& item);

@@ -263,24 +263,14 @@ void InventoryHandler::applyItem(const runtime::InputEvent& e) {
 
 Status InventoryHandler::send(std::vector<std::vector<store::TransactItem>>& transactions,
                               const std::function<Status(size_t)>& committed) {
-  if (transactions.empty()) return {};
-  auto outcomes = tables_.transactAll(transactions);
+  auto sent = store::transactEach(tables_, transactions, [&](size_t i) {
+    if (i < units_.size()) stats_.writeUnits += units_[i];
+    return committed(i);
+  });
   stats_.transactions += transactions.size();
-  Status status;
-  bool conflict = false;
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (!outcomes[i]) {
-      if (status) status = fail(outcomes[i].error());
-    } else if (!outcomes[i]->committed) {
-      conflict = true;
-    } else {
-      stats_.itemsWritten += transactions[i].size();
-      if (i < units_.size()) stats_.writeUnits += units_[i];
-      if (auto s = committed(i); !s && status) status = s;
-    }
-  }
-  if (!status) return status;
-  if (conflict) {
+  stats_.itemsWritten += sent.items;
+  if (!sent.error) return sent.error;
+  if (sent.conflict) {
     // Someone else wrote these items since we read them: start the batch again. What was
     // already written is recognised as applied and skipped.
     ++stats_.conflicts;

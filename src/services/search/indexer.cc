@@ -301,22 +301,11 @@ Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, S
 }
 
 Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written) {
-  if (transactions.empty()) return {};
-  auto outcomes = tables_.transactAll(transactions);
+  auto sent = store::transactEach(tables_, transactions, [](size_t) -> Status { return {}; });
   stats_.transactions += transactions.size();
-  Status status;
-  bool conflict = false;
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (!outcomes[i]) {
-      if (status) status = fail(outcomes[i].error());
-    } else if (!outcomes[i]->committed) {
-      conflict = true;
-    } else if (written) {
-      *written += transactions[i].size();
-    }
-  }
-  if (!status) return status;
-  if (conflict) {
+  if (written) *written += sent.items;
+  if (!sent.error) return sent.error;
+  if (sent.conflict) {
     ++stats_.conflicts;
     return fail(Error::retry("concurrent update of the search index (optimistic lock); retrying the batch"));
   }

@@ -109,50 +109,45 @@ TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
 // A store slow enough that one batch would outlast the source's serving interval (Kafka's
 // max.poll.interval.ms, past which the member loses its partitions): the batch is applied in
 // parts; between them what is durable is committed and the source served. Every record is
-// applied once, in order, and the commits only move forward.
-TEST_F(RunnerTest, ABatchTheStoreMakesSlowIsCommittedInPartsAndTheSourceServedMeanwhile) {
+// applied once, in order, and the commits only move forward. Without a serving interval (a
+// file, stdin) the same batch is applied whole.
+TEST_F(RunnerTest, ABatchTheStoreMakesSlowIsCommittedInPartsWhenTheSourceCannotWait) {
   std::vector<Record> records;
-  for (int i = 0; i < 600; ++i) records.push_back(item(i % 2, i / 2, i + 1, 1));
-  VectorSource src(records);
-  src.interval = std::chrono::milliseconds(100);
-  RecordingHandler h;
-  h.perEvent = std::chrono::microseconds(1000);
-  options_.batchSize = 600;
-  Runner runner(src, h, *objects_, options_, stop_);
-  auto stats = runner.run();
-  ASSERT_TRUE(stats.has_value()) << stats.error().message;
   std::vector<int64_t> all;
-  for (int i = 1; i <= 600; ++i) all.push_back(i);
-  EXPECT_EQ(h.applied, all);
-  EXPECT_EQ(stats->batches, 1u);
-  EXPECT_GT(h.calls, 2);  // parts
-  EXPECT_GE(stats->cuts, 1u);
-  EXPECT_EQ(src.keepAlives, static_cast<int>(stats->cuts));
-  ASSERT_EQ(src.commits.size(), stats->cuts + 1);
-  int64_t previous = 0;
-  for (const auto& commit : src.commits) {
-    int64_t next = 0;
-    for (const auto& p : commit) next += p.nextOffset;
-    EXPECT_GT(next, previous);
-    previous = next;
+  for (int i = 0; i < 600; ++i) {
+    records.push_back(item(i % 2, i / 2, i + 1, 1));
+    all.push_back(i + 1);
   }
-  EXPECT_EQ(previous, 600);  // 300 in each partition
-}
-
-// Without a serving interval (a file, stdin) a batch is applied whole.
-TEST_F(RunnerTest, ABatchIsAppliedWholeWhenTheSourceCanWait) {
-  std::vector<Record> records;
-  for (int i = 0; i < 300; ++i) records.push_back(item(0, i, i + 1, 1));
-  VectorSource src(records);
-  RecordingHandler h;
-  h.perEvent = std::chrono::microseconds(200);
-  options_.batchSize = 300;
-  Runner runner(src, h, *objects_, options_, stop_);
-  auto stats = runner.run();
-  ASSERT_TRUE(stats.has_value()) << stats.error().message;
-  EXPECT_EQ(h.calls, 1);
-  EXPECT_EQ(stats->cuts, 0u);
-  EXPECT_EQ(src.commits.size(), 1u);
+  options_.batchSize = 600;
+  for (bool canWait : {true, false}) {
+    SCOPED_TRACE(canWait ? "no serving interval" : "a 100 ms serving interval");
+    VectorSource src(records);
+    if (!canWait) src.interval = std::chrono::milliseconds(100);
+    RecordingHandler h;
+    h.perEvent = std::chrono::microseconds(1000);
+    auto stats = Runner(src, h, *objects_, options_, stop_).run();
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    EXPECT_EQ(h.applied, all);
+    EXPECT_EQ(stats->batches, 1u);
+    if (canWait) {
+      EXPECT_EQ(h.calls, 1);
+      EXPECT_EQ(stats->cuts, 0u);
+      EXPECT_EQ(src.commits.size(), 1u);
+      continue;
+    }
+    EXPECT_GT(h.calls, 2);  // parts
+    EXPECT_GE(stats->cuts, 1u);
+    EXPECT_EQ(src.keepAlives, static_cast<int>(stats->cuts));
+    ASSERT_EQ(src.commits.size(), stats->cuts + 1);
+    int64_t previous = 0;
+    for (const auto& commit : src.commits) {
+      int64_t next = 0;
+      for (const auto& p : commit) next += p.nextOffset;
+      EXPECT_GT(next, previous);
+      previous = next;
+    }
+    EXPECT_EQ(previous, 600);  // 300 in each partition
+  }
 }
 
 TEST_F(RunnerTest, TransientFailuresAreRetriedNeverDeadLettered) {
