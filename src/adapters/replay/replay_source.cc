@@ -12,23 +12,31 @@ namespace cdc::replay {
 
 struct ReplaySource::Parser {
   simdjson::ondemand::parser parser;
-  std::string padded;
 };
+
+namespace {
+constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+}  // namespace
 
 ReplaySource::ReplaySource(std::string path, FILE* file, bool owned, std::vector<std::string> topics)
     : path_(std::move(path)), file_(file), owned_(owned), buffer_(1 << 20), parser_(std::make_unique<Parser>()) {
-  for (const auto& t : topics) topicNeedles_.push_back("\"topic\":\"" + t + "\"");
   subscription_ = std::move(topics);
 }
 
 bool ReplaySource::subscribed(std::string_view line) const {
-  // A cheap look at the line before parsing it: kcat writes the topic first. A line whose
-  // topic cannot be seen this way is parsed (and, if malformed, dead-lettered).
-  if (topicNeedles_.empty()) return true;
-  std::string_view head = line.substr(0, 512);
-  if (head.find("\"topic\":\"") == std::string_view::npos) return true;
-  for (const auto& n : topicNeedles_) {
-    if (head.find(n) != std::string_view::npos) return true;
+  // A cheap look at the line before parsing it: kcat writes the topic first, so the name after
+  // the first `"topic":"` is compared with the subscription. A line whose topic cannot be seen
+  // this way (spaced, escaped) is parsed, and the topic checked then.
+  if (subscription_.empty()) return true;
+  static constexpr std::string_view kTopic = "\"topic\":\"";
+  size_t at = line.substr(0, 512).find(kTopic);
+  if (at == std::string_view::npos) return true;
+  std::string_view rest = line.substr(at + kTopic.size());
+  size_t end = rest.find_first_of("\"\\");
+  if (end == std::string_view::npos || rest[end] != '"') return true;
+  std::string_view topic = rest.substr(0, end);
+  for (const auto& t : subscription_) {
+    if (t == topic) return true;
   }
   return false;
 }
@@ -74,8 +82,10 @@ bool ReplaySource::nextLine(std::string_view& line) {
     std::memmove(buffer_.data(), start, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
-    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-    size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+    // The last kPadding bytes are never filled: every line has them after it, so that the
+    // parser reads it in place.
+    if (end_ == buffer_.size() - kPadding) buffer_.resize(buffer_.size() * 2);
+    size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - kPadding - end_, file_);
     bytesRead_ += n;
     end_ += n;
     if (n == 0) eof_ = true;
@@ -99,11 +109,10 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
     return true;
   };
   Parser& p = *parser_;
-  p.padded.assign(line);
-  p.padded.resize(line.size() + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
-  if (auto e = p.parser.iterate(p.padded.data(), line.size(), p.padded.size()).get(doc)) {
+  // In place: the line lies in buffer_, followed by at least kPadding readable bytes.
+  if (auto e = p.parser.iterate(line.data(), line.size(), line.size() + kPadding).get(doc)) {
     return bad(simdjson::error_message(e));
   }
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return bad("the line is not a kcat -J record (a JSON object)");

@@ -56,7 +56,6 @@ class ReplaySource final : public runtime::Source {
   std::vector<runtime::Position> committed_;
   std::vector<runtime::Position> seen_;  // per topic and partition: the offset after the last line read
   std::vector<std::string> subscription_;  // empty: every topic
-  std::vector<std::string> topicNeedles_;  // "\"topic\":\"<name>\"" per subscribed topic
   std::vector<int32_t> partitions_;
   bool checkOffsets_ = true;
   struct Parser;
