@@ -54,21 +54,18 @@ bool sameKeys(const TableSpec& a, const TableSpec& b) {
 
 Status ensureTables(TableStore& store, std::span<const TableSpec> specs, bool create) {
   for (const auto& spec : specs) {
-    if (create) {
-      if (auto s = store.ensureTable(spec); !s) return s;
-    }
     auto d = store.describeTable(spec.name);
-    if (!d) {
-      if (d.error().kind == ErrorKind::NotFound) {
-        return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
+    if (d) {
+      // A table of the same name made for something else (or by an older layout) is not written to.
+      if (!sameKeys(*d, spec)) {
+        return fail(Error::fatal("table " + spec.name + " has " + describeKeys(*d) + ", but this service keeps " +
+                                 describeKeys(spec) + " there: a table of another layout; give the service another table"));
       }
-      return fail(d.error());
+      continue;
     }
-    // A table of the same name made for something else (or by an older layout) is not written to.
-    if (!sameKeys(*d, spec)) {
-      return fail(Error::fatal("table " + spec.name + " has " + describeKeys(*d) + ", but this service keeps " +
-                               describeKeys(spec) + " there: a table of another layout; give the service another table"));
-    }
+    if (d.error().kind != ErrorKind::NotFound) return fail(d.error());
+    if (!create) return fail(Error::fatal("table " + spec.name + " does not exist and CREATE_TABLES is false"));
+    if (auto s = store.ensureTable(spec); !s) return s;
   }
   return {};
 }

@@ -678,6 +678,20 @@ TEST_P(InventoryDeletesTest, PropertyAnyInterleavingWithDuplicatesGivesTheRefere
   }
 }
 
+// A ledger table of the earlier layout (one record per order item, hash key order_item_id) is
+// refused at start-up, naming the table and both key schemas: never written in the new layout.
+TEST_F(InventoryTest, ALedgerTableOfAnotherLayoutIsRefusedAtStart) {
+  ASSERT_TRUE(tables_->ensureTable({"inventory-realtime-ledger", {"order_item_id", AttributeValue::Type::N}, std::nullopt, {},
+                                    std::string("expires_at")})
+                  .has_value());
+  auto started = makeHandler()->start();
+  ASSERT_FALSE(started.has_value());
+  EXPECT_EQ(started.error().kind, ErrorKind::Fatal);
+  EXPECT_EQ(started.error().message,
+            "table inventory-realtime-ledger has hash key order_item_id (N), but this service keeps hash key ledger_key (S) "
+            "there: a table of another layout; give the service another table");
+}
+
 // A product DynamoDB would refuse (a 10 MB description) is rejected before anything is written:
 // the rest of the batch is applied once, not re-applied while the runner halves the batch.
 TEST_F(InventoryTest, AnItemTooLargeForDynamoDbIsRejectedBeforeAnyWrite) {
