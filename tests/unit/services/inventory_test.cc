@@ -672,8 +672,10 @@ TEST_P(InventoryDeletesTest, PropertyAnyInterleavingWithDuplicatesGivesTheRefere
     for (const auto& [id, i] : ref.items) {
       ASSERT_TRUE(holdings.contains(id)) << "order item " << id;
       ASSERT_EQ(holdings[id].deleted, !i.has_value()) << "order item " << id;
-      if (i) ASSERT_EQ(holdings[id].quantity, i->quantity) << "order item " << id;
-      if (i) ASSERT_EQ(holdings[id].productId, i->productId.value) << "order item " << id;
+      if (i) {
+        ASSERT_EQ(holdings[id].quantity, i->quantity) << "order item " << id;
+        ASSERT_EQ(holdings[id].productId, i->productId.value) << "order item " << id;
+      }
     }
   }
 }
