@@ -106,6 +106,89 @@ void BM_SimdjsonDomParse(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * c.bytes));
 }
 
+// Every value of a document read once through simdjson's On-Demand API (keys and strings
+// unescaped, numbers parsed): what a decoder that touches everything at least costs.
+simdjson::error_code walk(simdjson::ondemand::value v, size_t& sink);
+
+simdjson::error_code walkObject(simdjson::ondemand::object o, size_t& sink) {
+  for (auto field : o) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    sink += key.size();
+    simdjson::ondemand::value v;
+    if (auto e = field.value().get(v)) return e;
+    if (auto e = walk(v, sink)) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code walk(simdjson::ondemand::value v, size_t& sink) {
+  simdjson::ondemand::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  switch (type) {
+    case simdjson::ondemand::json_type::object: {
+      simdjson::ondemand::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      return walkObject(o, sink);
+    }
+    case simdjson::ondemand::json_type::array: {
+      simdjson::ondemand::array a;
+      if (auto e = v.get_array().get(a)) return e;
+      for (auto element : a) {
+        simdjson::ondemand::value x;
+        if (auto e = element.get(x)) return e;
+        if (auto e = walk(x, sink)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::string: {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return e;
+      sink += s.size();
+      return simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::number: {
+      simdjson::ondemand::number n;
+      if (auto e = v.get_number().get(n)) return e;
+      sink += static_cast<size_t>(n.get_number_type());
+      return simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::boolean: {
+      bool b = false;
+      if (auto e = v.get_bool().get(b)) return e;
+      sink += b;
+      return simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::null: {
+      bool null = false;
+      return v.is_null().get(null);
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+void BM_SimdjsonOnDemandWalk(benchmark::State& state) {
+  const Corpus& c = corpus(static_cast<int>(state.range(0)));
+  simdjson::ondemand::parser parser;
+  std::vector<simdjson::padded_string> padded;
+  for (const auto& v : c.values) padded.emplace_back(v);
+  size_t sink = 0;
+  for (auto _ : state) {
+    for (const auto& p : padded) {
+      simdjson::ondemand::document doc;
+      simdjson::ondemand::object o;
+      auto err = parser.iterate(p).get(doc);
+      if (!err) err = doc.get_object().get(o);
+      if (!err) err = walkObject(o, sink);
+      if (err) state.SkipWithError(simdjson::error_message(err));
+    }
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetLabel(kShapes[state.range(0)].name);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.values.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * c.bytes));
+}
+
 void shapes(benchmark::internal::Benchmark* b) {
   for (int i = 0; i < static_cast<int>(std::size(kShapes)); ++i) b->Arg(i);
 }
@@ -113,6 +196,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Decode)->Apply(shapes)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeInventoryColumns)->Apply(shapes)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimdjsonDomParse)->Apply(shapes)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimdjsonOnDemandWalk)->Apply(shapes)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
