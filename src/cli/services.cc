@@ -206,6 +206,7 @@ analytics::AnalyticsOptions analyticsOptions(const config::Config& c) {
   analytics::AnalyticsOptions o;
   o.topN = static_cast<int>(c.integer("top-n"));
   o.flushIntervalSeconds = c.integer("flush-interval");
+  o.checkpointIntervalMs = c.integer("checkpoint-interval-ms");
   o.decoding = decoderOptions(c);
   return o;
 }

@@ -36,10 +36,19 @@ class Handler {
   virtual debezium::DecoderOptions decoderOptions() const { return {}; }
   // Before the first batch (create tables, load state).
   virtual Status start() { return {}; }
-  // Applies a batch (each partition's events in order). Effects are durable on return.
+  // Applies a batch (each partition's events in order). Effects are durable on return, or
+  // once persisted() says so.
   // A Retry error means nothing needs to be undone: the same batch will be applied again.
   virtual Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) = 0;
   virtual void onAssigned(std::span<const TopicPartition> partitions) { (void)partitions; }
+  // Whether the effects of the batches applied so far are durable, so that their positions
+  // may be committed. A handler that persists less often than every batch (the analytics
+  // checkpoints) answers false until its next save is due; `force` makes it save now (before a
+  // commit that must not wait: partitions leaving, the end of the run).
+  virtual Result<bool> persisted(bool force) {
+    (void)force;
+    return true;
+  }
   // Partitions leave this process: persist what belongs to them.
   virtual Status onRevoked(std::span<const TopicPartition> partitions) {
     (void)partitions;

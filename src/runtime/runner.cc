@@ -200,8 +200,17 @@ Status Runner::applyIsolating(std::span<const InputEvent> events, std::vector<st
   return applyIsolating(events.subspan(half), poison);
 }
 
-Status Runner::commitPositions() {
+Status Runner::commitPositions(bool force) {
   if (pending_.empty()) return {};
+  bool durable = false;
+  Status persisted = withRetry("persist", [&]() -> Status {
+    auto d = handler_.persisted(force);
+    if (!d) return fail(d.error());
+    durable = *d;
+    return {};
+  });
+  if (!persisted) return persisted;
+  if (!durable) return {};  // later, with the handler's next save
   Status s = withRetry("commit", [&]() { return source_.commit(pending_); });
   if (s) pending_.clear();
   return s;
@@ -224,7 +233,7 @@ void Runner::onRevoked(std::span<const TopicPartition> partitions) {
   // Everything polled so far has been applied (batches are processed before the next poll),
   // so the handler persists its partition state and the positions go out before the move.
   Status s = withRetry("revoke", [&]() { return handler_.onRevoked(partitions); });
-  if (s) s = commitPositions();
+  if (s) s = commitPositions(true);
   if (!s) revokeStatus_ = s;
 }
 
@@ -278,12 +287,17 @@ Result<RunStats> Runner::run() {
         if (s.error().kind == ErrorKind::Retry && stop_.load()) break;
         return fail(s.error());
       }
+      // A handler that persists on a timer may be due while no batch comes.
+      if (auto s = commitPositions(); !s) {
+        if (s.error().kind == ErrorKind::Retry && stop_.load()) break;
+        return fail(s.error());
+      }
     }
     reportProgress(false);
     if (*polled == PollStatus::End) break;
   }
   if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) return fail(s.error());
-  if (auto s = commitPositions(); !s) return fail(s.error());
+  if (auto s = commitPositions(true); !s) return fail(s.error());
   if (auto s = source_.close(); !s) return fail(s.error());
   reportProgress(true);
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

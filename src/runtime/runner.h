@@ -64,7 +64,9 @@ class Runner : private RebalanceListener {
   // Applies `events`, halving the batch while the store refuses it as Poison until the events
   // that cause it are found: those go to `poison`, the others are applied.
   Status applyIsolating(std::span<const InputEvent> events, std::vector<std::pair<const Record*, std::string>>& poison);
-  Status commitPositions();
+  // Commits the positions processed so far once the handler says their effects are durable
+  // (`force`: it must make them so now).
+  Status commitPositions(bool force = false);
   bool revoked(const Record& r) const;
   void onAssigned(std::span<const TopicPartition> partitions) override;
   void onRevoked(std::span<const TopicPartition> partitions) override;

@@ -34,6 +34,7 @@ Result<AnalyticsHandler::Owned*> AnalyticsHandler::partition(std::string_view to
   auto key = std::make_pair(std::string(topic), partition);
   if (auto it = owned_.find(key); it != owned_.end()) return &it->second;
   Owned o;
+  o.key = key;
   o.checkpoint = std::make_unique<PartitionCheckpoint>(objects_, key.first, partition);
   if (auto s = o.checkpoint->load(o.state); !s) return fail(s.error());
   log::event(spdlog::level::info, "partition_state_loaded",
@@ -69,16 +70,39 @@ Status AnalyticsHandler::apply(std::span<const runtime::InputEvent> events, std:
       if (e.change.op != debezium::Op::Truncate) (*owned)->checkpoint->markDirty(e.change.rowId());
     }
   }
-  for (Owned* o : touched) {
-    if (auto s = o->checkpoint->save(o->state); !s) return s;
-    ++stats_.checkpoints;
-  }
+  for (Owned* o : touched) unsaved_.insert(o->key);
   return {};
 }
 
+Result<bool> AnalyticsHandler::persisted(bool force) {
+  if (unsaved_.empty()) return true;
+  auto now = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+  if (!force && now - lastSave_ < std::chrono::milliseconds(options_.checkpointIntervalMs)) return false;
+  for (auto it = unsaved_.begin(); it != unsaved_.end();) {
+    if (auto o = owned_.find(*it); o != owned_.end()) {
+      if (auto s = o->second.checkpoint->save(o->second.state); !s) return fail(s.error());
+      ++stats_.checkpoints;
+    }
+    it = unsaved_.erase(it);
+  }
+  lastSave_ = now;
+  return true;
+}
+
 Status AnalyticsHandler::onRevoked(std::span<const TopicPartition> partitions) {
-  // Every batch is checkpointed before its positions are committed: dropping is enough.
-  for (const auto& tp : partitions) owned_.erase({tp.topic, tp.partition});
+  // What the partitions hold goes to their checkpoints before they go (their positions are
+  // committed next), then their state is dropped.
+  for (const auto& tp : partitions) {
+    std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    auto o = owned_.find(key);
+    if (o == owned_.end()) continue;
+    if (unsaved_.contains(key)) {
+      if (auto s = o->second.checkpoint->save(o->second.state); !s) return s;
+      ++stats_.checkpoints;
+      unsaved_.erase(key);
+    }
+    owned_.erase(o);
+  }
   return {};
 }
 

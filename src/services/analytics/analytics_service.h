@@ -1,6 +1,9 @@
 #pragma once
 
+#include <functional>
+#include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -14,6 +17,10 @@ namespace cdc::analytics {
 struct AnalyticsOptions {
   int topN = 100;                     // TOP_N
   int64_t flushIntervalSeconds = 300;  // FLUSH_INTERVAL
+  // Checkpoints are saved at most this often (CHECKPOINT_INTERVAL_MS); positions are committed
+  // with them. 0: after every batch.
+  int64_t checkpointIntervalMs = 1000;
+  std::function<std::chrono::steady_clock::time_point()> clock;  // injected for tests
   debezium::DecoderOptions decoding;  // schemaless reading rules (columns are ours)
 };
 
@@ -27,9 +34,12 @@ struct AnalyticsStats {
 // analytics-service (SPEC §3): orders and order_items into the data-lake reports.
 //
 // State belongs to partitions, not to the process: each (topic, partition) has its keyed rows
-// and aggregates, loaded from its checkpoint when the partition is first seen and checkpointed
-// after every batch, before the batch's positions are committed. A restart after a kill -9
-// resumes every partition from its checkpoint and skips what it already holds. A flush merges
+// and aggregates, loaded from its checkpoint when the partition is first seen. The partitions a
+// batch changed are checkpointed at most once per `checkpointIntervalMs` (and whenever
+// partitions leave or the run ends), and the runner commits positions only once persisted()
+// says the changes before them are checkpointed: the committed offsets never pass the
+// checkpoints. A restart after a kill -9 resumes every partition from its checkpoint, skips what
+// it already holds and applies the rest again from the committed offset. A flush merges
 // the aggregates of every partition that has a checkpoint (this process's from memory, the
 // others' from the object store), so every replica writes the same reports.
 // Runs on the runner's thread; not thread-safe.
@@ -40,6 +50,7 @@ class AnalyticsHandler final : public runtime::Handler {
   std::string_view serviceName() const override { return "analytics-service"; }
   debezium::DecoderOptions decoderOptions() const override;
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
+  Result<bool> persisted(bool force) override;
   Status onRevoked(std::span<const TopicPartition> partitions) override;
   Status tick(Timestamp now) override;
   Status finish() override;
@@ -51,6 +62,7 @@ class AnalyticsHandler final : public runtime::Handler {
 
  private:
   struct Owned {
+    std::pair<std::string, int32_t> key;  // (topic, partition)
     PartitionState state;
     std::unique_ptr<PartitionCheckpoint> checkpoint;
   };
@@ -61,6 +73,8 @@ class AnalyticsHandler final : public runtime::Handler {
   AnalyticsStats stats_;
   std::map<std::pair<std::string, int32_t>, Owned> owned_;
   std::optional<Timestamp> lastFlush_;
+  std::set<std::pair<std::string, int32_t>> unsaved_;  // partitions changed since their checkpoint
+  std::chrono::steady_clock::time_point lastSave_{};
 };
 
 }  // namespace cdc::analytics
