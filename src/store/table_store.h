@@ -152,6 +152,37 @@ class TableStore {
   virtual Result<Page> scan(const ScanRequest& request) = 0;
 };
 
+// What one TransactWriteItems may hold: 100 items, 4 MB of items in all.
+inline constexpr size_t kMaxTransactItems = 100;
+inline constexpr size_t kMaxTransactBytes = 4'000'000;
+
+// Packs writes into as few transactions as the limits above allow, in the order given; the
+// writes of one add() stay in one transaction (a move: a delete and a put).
+class TransactionPacker {
+ public:
+  // Returns the position of the transaction the writes went into.
+  size_t add(std::vector<TransactItem> writes, size_t bytes = 0) {
+    if (transactions_.empty() || transactions_.back().size() + writes.size() > kMaxTransactItems ||
+        bytes_ + bytes > kMaxTransactBytes) {
+      transactions_.emplace_back();
+      bytes_ = 0;
+    }
+    for (auto& w : writes) transactions_.back().push_back(std::move(w));
+    bytes_ += bytes;
+    return transactions_.size() - 1;
+  }
+  size_t add(TransactItem write, size_t bytes = 0) {
+    std::vector<TransactItem> one;
+    one.push_back(std::move(write));
+    return add(std::move(one), bytes);
+  }
+  std::vector<std::vector<TransactItem>>& transactions() { return transactions_; }
+
+ private:
+  std::vector<std::vector<TransactItem>> transactions_;
+  size_t bytes_ = 0;  // of the last transaction
+};
+
 // transactAll summed up for a caller that applies a batch: `committed(i)` is called for each
 // transaction that committed; `error` is the first error of any (or of a callback); `conflict`
 // says a condition failed in one (a concurrent writer: the caller applies its batch again).

@@ -20,7 +20,6 @@ using store::Item;
 
 constexpr size_t kBatchWrite = 25;
 constexpr size_t kBatchGet = 100;
-constexpr size_t kTransactMax = 100;
 
 std::string itemJson(const Item& item) { return store::toDynamoJson(item); }
 
@@ -412,7 +411,7 @@ Result<store::WriteOutcome> DynamoDbTableStore::remove(const store::DeleteReques
 }
 
 Result<HttpRequest> DynamoDbTableStore::transactRequest(std::span<const store::TransactItem> items) {
-  if (items.size() > kTransactMax) return fail(Error::poison("a transaction holds at most 100 items"));
+  if (items.size() > store::kMaxTransactItems) return fail(Error::poison("a transaction holds at most 100 items"));
   std::string body = "{\"TransactItems\":[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) body += ',';

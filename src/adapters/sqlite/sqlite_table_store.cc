@@ -365,7 +365,7 @@ Result<store::WriteOutcome> SqliteTableStore::remove(const store::DeleteRequest&
 }
 
 Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const store::TransactItem> items) {
-  if (items.size() > 100) return fail(Error::poison("a transaction holds at most 100 items"));
+  if (items.size() > store::kMaxTransactItems) return fail(Error::poison("a transaction holds at most 100 items"));
   // DynamoDB refuses two actions on one item in a transaction; so do we, to stay faithful.
   std::set<std::string> touched;
   std::vector<const TableInfo*> infos;

@@ -16,10 +16,6 @@ using debezium::ProductRow;
 using store::AttributeValue;
 using store::Condition;
 
-// What one TransactWriteItems may hold: 100 items of 4 MB in all.
-constexpr size_t kMaxTransactItems = 100;
-constexpr size_t kMaxTransactBytes = 4'000'000;
-
 SourcePos positionOf(const runtime::InputEvent& e) {
   return SourcePos{e.record->partition, e.record->offset, e.change.source.tsMs};
 }
@@ -121,7 +117,6 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
   };
   auto got = batchGet(options_.ledgerTable, bucketIds, ledgerBucketKey);
   if (!got) return fail(got.error());
-  for (int64_t first : bucketIds) buckets_[first];
   for (const auto& item : *got) {
     auto first = ledgerBucketFirst(item);
     if (!first) continue;
@@ -144,7 +139,7 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
   if (!got) return fail(got.error());
   for (const auto& item : *got) {
     ProductState p = ProductState::fromItem(item);
-    products_[p.productId] = {p, false};
+    products_[p.productId] = {p, false, store::itemSize(item)};
   }
   // A product without an item may have been deleted: its record recognises late changes.
   std::set<int64_t> absent;
@@ -155,15 +150,15 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
   if (!got) return fail(got.error());
   for (const auto& item : *got) {
     ProductState p = ProductState::fromItem(item);
-    products_[p.productId] = {p, false};
+    products_[p.productId] = {p, false, store::itemSize(item)};
   }
   return {};
 }
 
-ProductState& InventoryHandler::product(int64_t id) {
+InventoryHandler::Tracked& InventoryHandler::tracked(int64_t id) {
   auto [it, inserted] = products_.try_emplace(id);
   if (inserted) it->second.state.productId = id;
-  return it->second.state;
+  return it->second;
 }
 
 void InventoryHandler::touch(Tracked& t, int64_t sourceTsMs) {
@@ -187,8 +182,7 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
 void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   const auto& c = e.change;
   int64_t id = c.rowId();
-  product(id);
-  Tracked& t = products_[id];
+  Tracked& t = tracked(id);
   ProductState& p = t.state;
   SourcePos pos = positionOf(e);
   // A delete of a product already deleted (the tombstone after a rewritten delete) or never
@@ -223,8 +217,7 @@ void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
 }
 
 void InventoryHandler::hold(int64_t productId, int64_t quantity, int32_t partition, int64_t offset, int64_t sourceTsMs) {
-  product(productId);
-  Tracked& t = products_[productId];
+  Tracked& t = tracked(productId);
   if (t.state.itemOffset(partition) >= offset) return;  // the product counts this change already
   t.state.ordered += quantity;
   touch(t, sourceTsMs);
@@ -285,27 +278,26 @@ Status InventoryHandler::writeProducts() {
     if (t.dirty) ids.push_back(id);
   }
   std::sort(ids.begin(), ids.end());
-  std::vector<std::vector<store::TransactItem>> transactions;
-  std::vector<std::vector<int64_t>> members;
+  store::TransactionPacker packer;
+  std::vector<std::vector<int64_t>> members;  // the products of each transaction
   units_.clear();
-  size_t bytes = 0;
   // A live product is an item of the table; a deleted one a record of the ledger table.
   auto tableOf = [&](bool deleted) -> const std::string& { return deleted ? options_.ledgerTable : options_.table; };
   auto keyNameOf = [](bool deleted) { return deleted ? "ledger_key" : "product_id"; };
   for (int64_t id : ids) {
-    const ProductState& was = products_[id].state;
+    const Tracked& t = products_[id];
+    const ProductState& was = t.state;
     ProductState next = was;
     next.version = was.version + 1;
     for (const auto& [partition, offset] : batchItemOffsets_) next.raiseItemOffset(partition, offset);
     store::Item item = next.deleted ? next.toDeletedRecord() : next.toItem();
     size_t size = store::itemSize(item);
-    size_t wasSize = was.stored ? store::itemSize(was.tombstoned ? was.toDeletedRecord() : was.toItem()) : 0;
-    uint64_t units = was.stored && was.tombstoned != next.deleted ? transactUnits(wasSize, 0) + transactUnits(0, size)
-                                                                  : transactUnits(wasSize, size);
+    bool moves = was.stored && was.tombstoned != next.deleted;
+    uint64_t units = moves ? transactUnits(t.storedBytes, 0) + transactUnits(0, size) : transactUnits(t.storedBytes, size);
     std::vector<store::TransactItem> writes;
     if (!was.stored) {
       writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
-    } else if (was.tombstoned == next.deleted) {
+    } else if (!moves) {
       writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item),
                                             versionCondition(true, was.version, keyNameOf(next.deleted))});
     } else {
@@ -315,17 +307,15 @@ Status InventoryHandler::writeProducts() {
                                                versionCondition(true, was.version, keyNameOf(was.tombstoned))});
       writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), std::nullopt});
     }
-    if (transactions.empty() || transactions.back().size() + writes.size() > kMaxTransactItems || bytes + size > kMaxTransactBytes) {
-      transactions.emplace_back();
+    size_t at = packer.add(std::move(writes), size);
+    if (at == members.size()) {
       members.emplace_back();
       units_.push_back(0);
-      bytes = 0;
     }
-    units_.back() += units;
-    for (auto& w : writes) transactions.back().push_back(std::move(w));
-    members.back().push_back(id);
-    bytes += size;
+    members[at].push_back(id);
+    units_[at] += units;
   }
+  auto& transactions = packer.transactions();
   return send(transactions, [&](size_t i) -> Status {
     std::vector<LowStockAlert> alerts;
     for (int64_t id : members[i]) {
@@ -348,7 +338,7 @@ Status InventoryHandler::writeProducts() {
 
 Status InventoryHandler::writeBuckets() {
   const int64_t now = options_.nowSeconds();
-  std::vector<std::vector<store::TransactItem>> transactions;
+  store::TransactionPacker packer;
   units_.clear();
   for (auto& [first, bucket] : buckets_) {
     if (bucket.changed.empty()) continue;
@@ -365,9 +355,11 @@ Status InventoryHandler::writeBuckets() {
       std::string name = std::to_string(id);
       auto stored = bucket.stored.find(id);
       std::optional<Holding> after;
+      std::string encoded;
       if (bucket.changed.contains(id)) {
         after = holdings_[id];
-        u.update.set(name, AttributeValue::s(after->encode()));
+        encoded = after->encode();
+        u.update.set(name, AttributeValue::s(encoded));
         require(stored != bucket.stored.end() ? Condition::eq(name, AttributeValue::s(stored->second)) : Condition::notExists(name));
       } else if (stored != bucket.stored.end()) {
         after = holdings_[id];
@@ -377,6 +369,7 @@ Status InventoryHandler::writeBuckets() {
           require(Condition::eq(name, AttributeValue::s(stored->second)));
           after.reset();
         } else {
+          encoded = stored->second;
           untouched.push_back(name);
         }
       } else {
@@ -385,7 +378,7 @@ Status InventoryHandler::writeBuckets() {
       if (after && !after->deleted) live = true;
       if (after && after->deleted) expiresAt = std::max(expiresAt, after->expiresAt);
       if (stored != bucket.stored.end()) bytesBefore += name.size() + stored->second.size();
-      if (after) bytesAfter += name.size() + after->encode().size();
+      if (after) bytesAfter += name.size() + encoded.size();
     }
     bytesBefore += keyBytes;
     bytesAfter += keyBytes;
@@ -399,14 +392,11 @@ Status InventoryHandler::writeBuckets() {
         require(Condition::notExists(name) || Condition::beginsWith(name, AttributeValue::s("d:")));
       }
     }
-    if (transactions.empty() || transactions.back().size() == kMaxTransactItems) {
-      transactions.emplace_back();
-      units_.push_back(0);
-    }
-    units_.back() += transactUnits(bytesBefore, bytesAfter);
-    transactions.back().emplace_back(std::move(u));
+    size_t at = packer.add(std::move(u), bytesAfter);
+    if (at == units_.size()) units_.push_back(0);
+    units_[at] += transactUnits(bytesBefore, bytesAfter);
   }
-  return send(transactions, [](size_t) -> Status { return {}; });
+  return send(packer.transactions(), [](size_t) -> Status { return {}; });
 }
 
 Status InventoryHandler::flush() {

@@ -71,6 +71,7 @@ class InventoryHandler final : public runtime::Handler {
   struct Tracked {
     ProductState state;
     bool dirty = false;
+    size_t storedBytes = 0;  // of the item as read (DynamoDB's size), for the write units
   };
   struct Bucket {
     std::map<int64_t, std::string> stored;  // holdings as read, encoded, by order item id
@@ -82,7 +83,7 @@ class InventoryHandler final : public runtime::Handler {
   Status load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid);
   void applyProduct(const runtime::InputEvent& e);
   void applyItem(const runtime::InputEvent& e);
-  ProductState& product(int64_t id);
+  Tracked& tracked(int64_t id);
   // Adds `quantity` to what order items hold of the product, unless the product already counts
   // the change at `partition`/`offset`.
   void hold(int64_t productId, int64_t quantity, int32_t partition, int64_t offset, int64_t sourceTsMs);

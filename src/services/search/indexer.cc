@@ -22,9 +22,6 @@ using store::Item;
 
 using Position = runtime::SourcePos;
 
-// What one TransactWriteItems may hold: 100 items of 4 MB in all.
-constexpr size_t kMaxTransactItems = 100;
-constexpr size_t kMaxTransactBytes = 4'000'000;
 
 Position positionOf(const runtime::InputEvent& e) {
   return Position{e.record->partition, e.record->offset, e.change.source.tsMs};
@@ -157,7 +154,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   // leaves the old item, and the replay writes the same postings again.
   std::map<std::pair<std::string, int64_t>, ShardChange> shards;  // by (token, shard)
   std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
-  std::vector<store::PutRequest> items;
+  store::TransactionPacker items;  // written last, each conditioned on the version read
   for (const auto& [id, indexes] : changes) {
     size_t index = indexes.front();
     for (size_t j : indexes) {
@@ -249,42 +246,26 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);
     }
     Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
-    items.push_back({options_.tables.items, std::move(next), cond});
+    size_t size = store::itemSize(next);
+    items.add(store::PutRequest{options_.tables.items, std::move(next), cond}, size);
   }
 
   if (auto s = writePostings(shards); !s) return s;
-  std::vector<std::vector<store::TransactItem>> vocabulary;
+  store::TransactionPacker vocabulary;
   for (const auto& t : newVocabulary) {
-    if (vocabulary.empty() || vocabulary.back().size() == kMaxTransactItems) vocabulary.emplace_back();
-    vocabulary.back().emplace_back(
+    vocabulary.add(
         store::PutRequest{options_.tables.tokens, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}, std::nullopt});
   }
-  if (auto s = send(vocabulary); !s) return s;
+  if (auto s = send(vocabulary.transactions()); !s) return s;
   stats_.tokenWrites += newVocabulary.size();
   knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
-  // The items last, packed by count and size, each conditioned on the version read.
-  std::vector<std::vector<store::TransactItem>> writes;
-  size_t bytes = 0;
-  for (auto& put : items) {
-    size_t size = store::itemSize(put.item);
-    if (writes.empty() || writes.back().size() == kMaxTransactItems || bytes + size > kMaxTransactBytes) {
-      writes.emplace_back();
-      bytes = 0;
-    }
-    bytes += size;
-    writes.back().emplace_back(std::move(put));
-  }
-  return send(writes, &stats_.itemWrites);
+  return send(items.transactions(), &stats_.itemWrites);
 }
 
 Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, ShardChange>& shards) {
   // DynamoDB refuses an update that both adds to and deletes from one set: those deletes go in
   // a second round (they concern other products than the adds, so the order does not matter).
-  std::vector<std::vector<store::TransactItem>> first, second;
-  auto append = [](std::vector<std::vector<store::TransactItem>>& to, store::UpdateRequest u) {
-    if (to.empty() || to.back().size() == kMaxTransactItems) to.emplace_back();
-    to.back().emplace_back(std::move(u));
-  };
+  store::TransactionPacker first, second;
   for (auto& [key, change] : shards) {
     store::Item shardKey{{"token", AttributeValue::s(key.first)}, {"shard", AttributeValue::n(key.second)}};
     store::UpdateRequest now{options_.tables.postings, shardKey, {}, std::nullopt};
@@ -293,11 +274,11 @@ Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, S
     for (auto& [weight, ids] : change.removed) {
       (change.added.contains(weight) ? later : now).update.deleteFromSet(weightAttribute(weight), AttributeValue::numberSet(ids));
     }
-    if (!now.update.empty()) append(first, std::move(now));
-    if (!later.update.empty()) append(second, std::move(later));
+    if (!now.update.empty()) first.add(std::move(now));
+    if (!later.update.empty()) second.add(std::move(later));
   }
-  if (auto s = send(first); !s) return s;
-  return send(second);
+  if (auto s = send(first.transactions()); !s) return s;
+  return send(second.transactions());
 }
 
 Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written) {
