@@ -19,10 +19,16 @@ const __int128 kMaxUnscaled = pow10(kMaxDigits) - 1;
 void appendUnsigned(std::string& out, unsigned __int128 v, int minDigits) {
   char buf[48];
   int n = 0;
-  do {
+  // 128-bit division is a library call: divide in 64 bits once the value fits.
+  while (v > UINT64_MAX) {
     buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
     v /= 10;
-  } while (v != 0);
+  }
+  uint64_t small = static_cast<uint64_t>(v);
+  do {
+    buf[n++] = static_cast<char>('0' + static_cast<int>(small % 10));
+    small /= 10;
+  } while (small != 0);
   while (n < minDigits) buf[n++] = '0';
   for (int i = n - 1; i >= 0; --i) out.push_back(buf[i]);
 }

@@ -1,11 +1,30 @@
 #include "store/attribute_value.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/decimal.h"
 
 namespace cdc::store {
+
+struct AttributeValue::Compound {
+  std::vector<AttributeValue> list;
+  std::map<std::string, AttributeValue, std::less<>> map;
+  std::vector<std::string> members;
+};
+
 namespace {
+
+// A number's text as an int64 when it is a plain integer of at most 18 digits (what counters,
+// ids and versions are): the common case, read without a decimal parse.
+std::optional<int64_t> plainInteger(std::string_view text) {
+  size_t digits = text.size() - (!text.empty() && text[0] == '-' ? 1 : 0);
+  if (digits == 0 || digits > 18) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
 
 std::string canonicalNumber(std::string_view text) {
   auto d = parseDecimal(text);
@@ -75,14 +94,14 @@ AttributeValue AttributeValue::null() { return AttributeValue(); }
 AttributeValue AttributeValue::list(std::vector<AttributeValue> items) {
   AttributeValue a;
   a.type_ = Type::L;
-  a.list_ = std::move(items);
+  a.compound_ = std::make_shared<const Compound>(Compound{.list = std::move(items)});
   return a;
 }
 
 AttributeValue AttributeValue::map(std::map<std::string, AttributeValue, std::less<>> items) {
   AttributeValue a;
   a.type_ = Type::M;
-  a.map_ = std::move(items);
+  a.compound_ = std::make_shared<const Compound>(Compound{.map = std::move(items)});
   return a;
 }
 
@@ -91,7 +110,7 @@ AttributeValue AttributeValue::stringSet(std::vector<std::string> members) {
   a.type_ = Type::SS;
   std::sort(members.begin(), members.end());
   members.erase(std::unique(members.begin(), members.end()), members.end());
-  a.members_ = std::move(members);
+  a.compound_ = std::make_shared<const Compound>(Compound{.members = std::move(members)});
   return a;
 }
 
@@ -101,12 +120,28 @@ AttributeValue AttributeValue::numberSet(std::vector<std::string> members) {
   for (auto& m : members) m = canonicalNumber(m);
   std::sort(members.begin(), members.end());
   members.erase(std::unique(members.begin(), members.end()), members.end());
-  a.members_ = std::move(members);
+  a.compound_ = std::make_shared<const Compound>(Compound{.members = std::move(members)});
   return a;
+}
+
+const std::vector<AttributeValue>& AttributeValue::asList() const {
+  static const std::vector<AttributeValue> none;
+  return compound_ ? compound_->list : none;
+}
+
+const std::map<std::string, AttributeValue, std::less<>>& AttributeValue::asMap() const {
+  static const std::map<std::string, AttributeValue, std::less<>> none;
+  return compound_ ? compound_->map : none;
+}
+
+const std::vector<std::string>& AttributeValue::members() const {
+  static const std::vector<std::string> none;
+  return compound_ ? compound_->members : none;
 }
 
 std::optional<int64_t> AttributeValue::asInt() const {
   if (type_ != Type::N) return std::nullopt;
+  if (auto v = plainInteger(text_)) return v;
   auto d = parseDecimal(text_);
   if (!d || d->scale != 0 || d->unscaled > INT64_MAX || d->unscaled < INT64_MIN) return std::nullopt;
   return static_cast<int64_t>(d->unscaled);
@@ -132,6 +167,9 @@ std::optional<std::strong_ordering> AttributeValue::compare(const AttributeValue
   if (a.type_ != b.type_) return std::nullopt;
   switch (a.type_) {
     case Type::N: {
+      if (auto i = plainInteger(a.text_)) {
+        if (auto j = plainInteger(b.text_)) return *i <=> *j;
+      }
       auto x = parseDecimal(a.text_);
       auto y = parseDecimal(b.text_);
       if (!x || !y) return std::nullopt;
@@ -163,10 +201,10 @@ bool operator==(const AttributeValue& a, const AttributeValue& b) {
     case AttributeValue::Type::B: return a.text_ == b.text_;
     case AttributeValue::Type::BOOL: return a.bool_ == b.bool_;
     case AttributeValue::Type::NUL: return true;
-    case AttributeValue::Type::L: return a.list_ == b.list_;
-    case AttributeValue::Type::M: return a.map_ == b.map_;
+    case AttributeValue::Type::L: return a.asList() == b.asList();
+    case AttributeValue::Type::M: return a.asMap() == b.asMap();
     case AttributeValue::Type::SS:
-    case AttributeValue::Type::NS: return a.members_ == b.members_;
+    case AttributeValue::Type::NS: return a.members() == b.members();
   }
   return false;
 }

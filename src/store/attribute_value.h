@@ -3,6 +3,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,7 +12,9 @@
 namespace cdc::store {
 
 // A DynamoDB attribute value. Numbers keep their exact decimal text, as DynamoDB does
-// (up to 38 digits), so money and counters never pass through a binary float.
+// (up to 38 digits), so money and counters never pass through a binary float. A value is
+// immutable once built: the elements of a list, map or set are shared by its copies, so that
+// copying an item copies its scalars' text and nothing deeper.
 class AttributeValue {
  public:
   enum class Type : uint8_t { S, N, B, BOOL, NUL, L, M, SS, NS };
@@ -39,10 +42,11 @@ class AttributeValue {
   std::optional<int64_t> asInt() const;
   int64_t asIntOr(int64_t fallback) const { return asInt().value_or(fallback); }
   bool asBool() const { return bool_; }
-  const std::vector<AttributeValue>& asList() const { return list_; }
-  const std::map<std::string, AttributeValue, std::less<>>& asMap() const { return map_; }
+  // L's elements, M's entries (empty for other types).
+  const std::vector<AttributeValue>& asList() const;
+  const std::map<std::string, AttributeValue, std::less<>>& asMap() const;
   // SS and NS members, sorted and unique.
-  const std::vector<std::string>& members() const { return members_; }
+  const std::vector<std::string>& members() const;
 
   // Exact numeric sum of two N values (DynamoDB's ADD and SET a = a + b).
   static std::optional<AttributeValue> add(const AttributeValue& a, const AttributeValue& b);
@@ -53,12 +57,12 @@ class AttributeValue {
   friend bool operator==(const AttributeValue& a, const AttributeValue& b);
 
  private:
+  struct Compound;  // the elements of an L, M, SS or NS
+
   Type type_;
   bool bool_ = false;
   std::string text_;
-  std::vector<AttributeValue> list_;
-  std::map<std::string, AttributeValue, std::less<>> map_;
-  std::vector<std::string> members_;
+  std::shared_ptr<const Compound> compound_;  // L, M, SS and NS only
 };
 
 const char* toString(AttributeValue::Type t);

@@ -62,7 +62,46 @@ bool isScalarKeyType(AttributeValue::Type t) {
   return t == AttributeValue::Type::S || t == AttributeValue::Type::N || t == AttributeValue::Type::B;
 }
 
+// About what a value takes in memory: its object (a node of its map) and its text, nested
+// values and members.
+size_t memoryOf(const AttributeValue& v) {
+  size_t bytes = sizeof(AttributeValue) + 64 + (v.text().size() > 15 ? v.text().size() : 0);
+  for (const auto& e : v.asList()) bytes += memoryOf(e);
+  for (const auto& [name, e] : v.asMap()) bytes += name.size() + memoryOf(e);
+  for (const auto& m : v.members()) bytes += 32 + m.size();
+  return bytes;
+}
+
+size_t memoryOf(const Item& item) {
+  size_t bytes = 128;
+  for (const auto& [name, v] : item) bytes += name.size() + memoryOf(v);
+  return bytes;
+}
+
 }  // namespace
+
+class SqliteTableStore::Tx {
+ public:
+  explicit Tx(SqliteTableStore& store) : store_(store), tx_(*store.db_) {}
+  ~Tx() {
+    if (open_) store_.forgetAll();  // rolled back: what was remembered inside may not hold
+  }
+  Status begin() {
+    if (auto s = tx_.begin(); !s) return s;
+    open_ = true;
+    return store_.syncCache();
+  }
+  Status commit() {
+    if (auto s = tx_.commit(); !s) return s;
+    open_ = false;
+    return {};
+  }
+
+ private:
+  SqliteTableStore& store_;
+  Transaction tx_;
+  bool open_ = false;
+};
 
 SqliteTableStore::TableInfo::TableInfo(store::TableSpec s, std::string name) : spec(std::move(s)), sqlName(std::move(name)) {
   selectSql = "SELECT item FROM " + sqlName + " WHERE pk = ? AND sk = ?";
@@ -76,10 +115,10 @@ SqliteTableStore::TableInfo::TableInfo(store::TableSpec s, std::string name) : s
   writeSql += ") VALUES (" + values + ")";
 }
 
-Result<std::unique_ptr<SqliteTableStore>> SqliteTableStore::open(const std::string& path) {
+Result<std::unique_ptr<SqliteTableStore>> SqliteTableStore::open(const std::string& path, size_t cacheBytes) {
   auto db = Db::open(path);
   if (!db) return fail(db.error());
-  std::unique_ptr<SqliteTableStore> s(new SqliteTableStore(std::move(*db)));
+  std::unique_ptr<SqliteTableStore> s(new SqliteTableStore(std::move(*db), cacheBytes));
   if (auto st = s->db_->exec("CREATE TABLE IF NOT EXISTS cdc_tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)"); !st) {
     return fail(st.error());
   }
@@ -110,7 +149,7 @@ Status SqliteTableStore::ensureTable(const store::TableSpec& spec) {
   std::string ddl = "CREATE TABLE IF NOT EXISTS " + sqlName + " (pk NOT NULL, sk NOT NULL DEFAULT '', item TEXT NOT NULL, ttl";
   for (size_t i = 0; i < spec.indexes.size(); ++i) ddl += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
   ddl += ", PRIMARY KEY (pk, sk)) WITHOUT ROWID";
-  Transaction tx(*db_);
+  Tx tx(*this);
   if (auto s = tx.begin(); !s) return s;
   if (auto s = db_->exec(ddl); !s) return s;
   for (size_t i = 0; i < spec.indexes.size(); ++i) {
@@ -180,7 +219,64 @@ Status SqliteTableStore::readItems(sqlite3_stmt* stmt, const char* what, std::ve
   return {};
 }
 
-Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Item& key) {
+std::string SqliteTableStore::cacheKey(const TableInfo& t, const Item& key) const {
+  std::string k = t.sqlName;
+  k.push_back('\x1f');
+  k += store::find(key, t.spec.hash.name)->text();
+  if (t.spec.range) {
+    k.push_back('\x1f');
+    k += store::find(key, t.spec.range->name)->text();
+  }
+  return k;
+}
+
+const std::optional<Item>& SqliteTableStore::remember(std::string key, std::optional<Item> item) {
+  size_t bytes = 2 * key.size() + 160 + (item ? memoryOf(*item) : 0);
+  auto [it, inserted] = cache_.try_emplace(std::move(key));
+  Cached& c = it->second;
+  if (inserted) {
+    recent_.push_front(it->first);
+    c.recent = recent_.begin();
+  } else {
+    cacheBytes_ -= c.bytes;
+    recent_.splice(recent_.begin(), recent_, c.recent);
+  }
+  c.item = std::move(item);
+  c.bytes = bytes;
+  cacheBytes_ += bytes;
+  return c.item;
+}
+
+void SqliteTableStore::forgetAll() {
+  cache_.clear();
+  recent_.clear();
+  cacheBytes_ = 0;
+}
+
+Status SqliteTableStore::syncCache() {
+  auto stmt = db_->prepare("PRAGMA data_version");
+  if (!stmt) return fail(stmt.error());
+  if (int rc = sqlite3_step(*stmt); rc != SQLITE_ROW) return fail(db_->error(rc, "data_version"));
+  int64_t version = sqlite3_column_int64(*stmt, 0);
+  if (version != dataVersion_) {
+    forgetAll();
+    dataVersion_ = version;
+  }
+  while (cacheBytes_ > cacheBudget_ && !recent_.empty()) {
+    auto it = cache_.find(recent_.back());
+    cacheBytes_ -= it->second.bytes;
+    cache_.erase(it);
+    recent_.pop_back();
+  }
+  return {};
+}
+
+Result<const std::optional<Item>*> SqliteTableStore::lookup(const TableInfo& t, const Item& key) {
+  std::string k = cacheKey(t, key);
+  if (auto it = cache_.find(k); it != cache_.end()) {
+    recent_.splice(recent_.begin(), recent_, it->second.recent);
+    return &it->second.item;
+  }
   auto stmt = db_->prepare(t.selectSql);
   if (!stmt) return fail(stmt.error());
   bindKey(*stmt, 1, store::find(key, t.spec.hash.name));
@@ -190,16 +286,22 @@ Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Ite
     sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
   }
   int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return std::optional<Item>{};
+  if (rc == SQLITE_DONE) return &remember(std::move(k), std::nullopt);
   if (rc != SQLITE_ROW) return fail(db_->error(rc, "get"));
   std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
                         static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
   auto item = store::parseDynamoItem(json);
   if (!item) return fail(item.error());
-  return std::optional<Item>(std::move(*item));
+  return &remember(std::move(k), std::move(*item));
 }
 
-Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
+Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Item& key) {
+  auto found = lookup(t, key);
+  if (!found) return fail(found.error());
+  return **found;
+}
+
+Status SqliteTableStore::write(const TableInfo& t, Item item) {
   auto stmt = db_->prepare(t.writeSql);
   if (!stmt) return fail(stmt.error());
   bindKey(*stmt, 1, store::find(item, t.spec.hash.name));
@@ -232,6 +334,8 @@ Status SqliteTableStore::write(const TableInfo& t, const Item& item) {
     }
   }
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "put"));
+  std::string key = cacheKey(t, item);
+  remember(std::move(key), std::move(item));
   // Time to Live housekeeping, as DynamoDB does it in the background: now and then.
   if (t.spec.ttlAttribute && ++writesSincePurge_ >= kPurgeEvery) {
     writesSincePurge_ = 0;
@@ -245,6 +349,7 @@ Status SqliteTableStore::purgeExpired(const TableInfo& t) {
   if (!stmt) return fail(stmt.error());
   sqlite3_bind_int64(*stmt, 1, static_cast<int64_t>(std::time(nullptr)));
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "ttl purge"));
+  if (sqlite3_changes(db_->handle()) > 0) forgetAll();
   return {};
 }
 
@@ -258,6 +363,7 @@ Status SqliteTableStore::erase(const TableInfo& t, const Item& key) {
     sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
   }
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "delete"));
+  remember(cacheKey(t, key), std::nullopt);
   return {};
 }
 
@@ -265,78 +371,81 @@ Result<std::optional<Item>> SqliteTableStore::get(std::string_view table, const 
   auto t = this->table(table);
   if (!t) return fail(t.error());
   if (auto s = checkKey(**t, key); !s) return fail(s.error());
+  if (auto s = syncCache(); !s) return fail(s.error());
   return read(**t, key);
 }
 
 Result<std::vector<Item>> SqliteTableStore::batchGet(std::string_view table, std::span<const Item> keys) {
   auto t = this->table(table);
   if (!t) return fail(t.error());
+  if (auto s = syncCache(); !s) return fail(s.error());
   std::vector<Item> items;
+  items.reserve(keys.size());
   for (const auto& key : keys) {
     if (auto s = checkKey(**t, key); !s) return fail(s.error());
-    auto item = read(**t, key);
+    auto item = lookup(**t, key);
     if (!item) return fail(item.error());
-    if (*item) items.push_back(std::move(**item));
+    if (**item) items.push_back(***item);
   }
   return items;
 }
 
-Result<store::WriteOutcome> SqliteTableStore::putLocked(const TableInfo& t, const store::PutRequest& r) {
+Result<store::WriteOutcome> SqliteTableStore::putLocked(const TableInfo& t, const store::PutRequest& r, bool checked) {
   if (auto s = checkKey(t, r.item); !s) return fail(s.error());
   store::WriteOutcome out;
-  std::optional<Item> old;
-  if (r.condition || r.returnValues == store::ReturnValues::AllOld) {
-    auto cur = read(t, store::keyOf(t.spec, r.item));
+  const bool condition = r.condition && !checked;
+  if (condition || r.returnValues == store::ReturnValues::AllOld) {
+    auto cur = lookup(t, r.item);
     if (!cur) return fail(cur.error());
-    old = std::move(*cur);
-  }
-  if (r.condition && !r.condition->evaluate(old ? &*old : nullptr)) {
-    out.conditionFailed = true;
-    return out;
+    const std::optional<Item>& old = **cur;
+    if (condition && !r.condition->evaluate(old ? &*old : nullptr)) {
+      out.conditionFailed = true;
+      return out;
+    }
+    if (r.returnValues == store::ReturnValues::AllOld) out.attributes = old;
   }
   if (auto s = write(t, r.item); !s) return fail(s.error());
-  if (r.returnValues == store::ReturnValues::AllOld) out.attributes = std::move(old);
   return out;
 }
 
-Result<store::WriteOutcome> SqliteTableStore::updateLocked(const TableInfo& t, const store::UpdateRequest& r) {
+Result<store::WriteOutcome> SqliteTableStore::updateLocked(const TableInfo& t, const store::UpdateRequest& r, bool checked) {
   if (auto s = checkKey(t, r.key); !s) return fail(s.error());
   for (const auto& a : r.update.actions()) {
     if (a.attribute == t.spec.hash.name || (t.spec.range && a.attribute == t.spec.range->name)) {
       return fail(Error::poison("cannot update key attribute " + a.attribute));
     }
   }
-  auto cur = read(t, r.key);
+  auto cur = lookup(t, r.key);
   if (!cur) return fail(cur.error());
   store::WriteOutcome out;
-  const Item* existing = *cur ? &**cur : nullptr;
-  if (r.condition && !r.condition->evaluate(existing)) {
+  const Item* existing = **cur ? &***cur : nullptr;
+  if (r.condition && !checked && !r.condition->evaluate(existing)) {
     out.conditionFailed = true;
     return out;
   }
+  if (r.returnValues == store::ReturnValues::AllOld && existing) out.attributes = *existing;
   Item next = existing ? *existing : r.key;
   if (auto s = r.update.applyTo(next); !s) return fail(s.error());
-  if (auto s = write(t, next); !s) return fail(s.error());
-  if (r.returnValues == store::ReturnValues::AllNew) out.attributes = std::move(next);
-  if (r.returnValues == store::ReturnValues::AllOld) out.attributes = std::move(*cur);
+  if (r.returnValues == store::ReturnValues::AllNew) out.attributes = next;
+  if (auto s = write(t, std::move(next)); !s) return fail(s.error());
   return out;
 }
 
-Result<store::WriteOutcome> SqliteTableStore::removeLocked(const TableInfo& t, const store::DeleteRequest& r) {
+Result<store::WriteOutcome> SqliteTableStore::removeLocked(const TableInfo& t, const store::DeleteRequest& r, bool checked) {
   if (auto s = checkKey(t, r.key); !s) return fail(s.error());
   store::WriteOutcome out;
-  std::optional<Item> old;
-  if (r.condition || r.returnValues == store::ReturnValues::AllOld) {
-    auto cur = read(t, r.key);
+  const bool condition = r.condition && !checked;
+  if (condition || r.returnValues == store::ReturnValues::AllOld) {
+    auto cur = lookup(t, r.key);
     if (!cur) return fail(cur.error());
-    old = std::move(*cur);
-  }
-  if (r.condition && !r.condition->evaluate(old ? &*old : nullptr)) {
-    out.conditionFailed = true;
-    return out;
+    const std::optional<Item>& old = **cur;
+    if (condition && !r.condition->evaluate(old ? &*old : nullptr)) {
+      out.conditionFailed = true;
+      return out;
+    }
+    if (r.returnValues == store::ReturnValues::AllOld) out.attributes = old;
   }
   if (auto s = erase(t, r.key); !s) return fail(s.error());
-  if (r.returnValues == store::ReturnValues::AllOld) out.attributes = std::move(old);
   return out;
 }
 
@@ -344,9 +453,9 @@ template <class Request, class Locked>
 Result<store::WriteOutcome> SqliteTableStore::single(const Request& request, Locked locked) {
   auto t = table(request.table);
   if (!t) return fail(t.error());
-  Transaction tx(*db_);
+  Tx tx(*this);
   if (auto s = tx.begin(); !s) return fail(s.error());
-  auto out = (this->*locked)(**t, request);
+  auto out = (this->*locked)(**t, request, false);
   if (!out) return out;
   if (auto s = tx.commit(); !s) return fail(s.error());
   return out;
@@ -382,23 +491,21 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
         ti);
     auto t = table(*tableName);
     if (!t) return fail(t.error());
+    if (auto s = checkKey(**t, *key); !s) return fail(s.error());
     infos.push_back(*t);
-    std::string id = *tableName + "\x1f" + store::toDynamoJson(store::keyOf((*t)->spec, *key));
-    if (!touched.insert(id).second) return fail(Error::poison("transaction touches one item twice"));
+    if (!touched.insert(cacheKey(**t, *key)).second) return fail(Error::poison("transaction touches one item twice"));
   }
   store::TransactOutcome out;
   // Conditions are checked against the state before the transaction, then all writes apply.
   for (size_t i = 0; i < items.size(); ++i) {
     const TableInfo& t = *infos[i];
     const store::Condition* cond = nullptr;
-    const Item* key = nullptr;
-    Item keyStorage;
+    const Item* key = nullptr;  // an item or its key: only the key attributes are read
     std::visit(
         [&](const auto& r) {
           using R = std::decay_t<decltype(r)>;
           if constexpr (std::is_same_v<R, store::PutRequest>) {
-            keyStorage = store::keyOf(t.spec, r.item);
-            key = &keyStorage;
+            key = &r.item;
             if (r.condition) cond = &*r.condition;
           } else if constexpr (std::is_same_v<R, store::ConditionCheck>) {
             key = &r.key;
@@ -409,30 +516,24 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
           }
         },
         items[i]);
-    if (auto s = checkKey(t, *key); !s) return fail(s.error());
     if (!cond) continue;
-    auto cur = read(t, *key);
+    auto cur = lookup(t, *key);
     if (!cur) return fail(cur.error());
-    if (!cond->evaluate(*cur ? &**cur : nullptr)) out.failedConditions.push_back(i);
+    if (!cond->evaluate(**cur ? &***cur : nullptr)) out.failedConditions.push_back(i);
   }
   if (!out.failedConditions.empty()) return out;  // nothing written
   for (size_t i = 0; i < items.size(); ++i) {
     const TableInfo& t = *infos[i];
+    // The conditions held: the writes apply without checking them again.
     Result<store::WriteOutcome> r = std::visit(
         [&](const auto& req) -> Result<store::WriteOutcome> {
           using R = std::decay_t<decltype(req)>;
           if constexpr (std::is_same_v<R, store::PutRequest>) {
-            store::PutRequest p = req;
-            p.condition.reset();
-            return putLocked(t, p);
+            return putLocked(t, req, true);
           } else if constexpr (std::is_same_v<R, store::UpdateRequest>) {
-            store::UpdateRequest u = req;
-            u.condition.reset();
-            return updateLocked(t, u);
+            return updateLocked(t, req, true);
           } else if constexpr (std::is_same_v<R, store::DeleteRequest>) {
-            store::DeleteRequest d = req;
-            d.condition.reset();
-            return removeLocked(t, d);
+            return removeLocked(t, req, true);
           } else {
             return store::WriteOutcome{};
           }
@@ -445,7 +546,7 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
 }
 
 Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store::TransactItem> items) {
-  Transaction tx(*db_);
+  Tx tx(*this);
   if (auto s = tx.begin(); !s) return fail(s.error());
   auto out = transactLocked(items);
   if (!out || !out->committed) return out;  // rolled back by the guard
@@ -460,7 +561,7 @@ std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAll(
     out.assign(transactions.size(), fail(e));
     return out;
   };
-  Transaction tx(*db_);
+  Tx tx(*this);
   if (auto s = tx.begin(); !s) return allFail(s.error());
   for (const auto& t : transactions) {
     auto one = transactLocked(t);
@@ -475,7 +576,7 @@ Result<std::vector<store::WriteRequest>> SqliteTableStore::batchWrite(std::strin
                                                                       std::span<const store::WriteRequest> requests) {
   auto t = this->table(table);
   if (!t) return fail(t.error());
-  Transaction tx(*db_);
+  Tx tx(*this);
   if (auto s = tx.begin(); !s) return fail(s.error());
   for (const auto& r : requests) {
     if (auto s = checkKey(**t, r.item); !s) return fail(s.error());

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "adapters/sqlite/sqlite_db.h"
 #include "store/table_store.h"
@@ -14,9 +17,19 @@ namespace cdc::sqlite {
 // an SQLite index, sparse like DynamoDB's (items without the index key are not in it).
 // Conditions and updates are evaluated inside one SQLite transaction per request, so every
 // request is atomic, as in DynamoDB. Not thread-safe: one store per thread.
+//
+// Items read or written are kept in memory (up to a budget, least recently used first out), so
+// that reading an item again, a condition on it or an update of it costs neither SQL nor a JSON
+// parse. SQLite stays the truth: every write goes through to it in the same transaction. The
+// copy in memory is dropped when another connection (another process) has committed to the
+// database since (PRAGMA data_version, checked at the start of every request, inside the write
+// lock for writes), and when a transaction rolls back.
 class SqliteTableStore final : public store::TableStore {
  public:
-  static Result<std::unique_ptr<SqliteTableStore>> open(const std::string& path);
+  // About what the items kept in memory may take by default.
+  static constexpr size_t kDefaultCacheBytes = 16 << 20;
+
+  static Result<std::unique_ptr<SqliteTableStore>> open(const std::string& path, size_t cacheBytes = kDefaultCacheBytes);
 
   Status ensureTable(const store::TableSpec& spec) override;
   Result<store::TableSpec> describeTable(std::string_view table) override;
@@ -46,16 +59,35 @@ class SqliteTableStore final : public store::TableStore {
     std::string selectSql, writeSql, deleteSql;
   };
 
-  explicit SqliteTableStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  struct Cached {
+    std::optional<store::Item> item;  // nullopt: the table has no item of this key
+    size_t bytes = 0;                 // about what it takes in memory
+    std::list<std::string>::iterator recent;
+  };
+
+  SqliteTableStore(std::unique_ptr<Db> db, size_t cacheBytes) : db_(std::move(db)), cacheBudget_(cacheBytes) {}
   Result<const TableInfo*> table(std::string_view name);
   Status checkKey(const TableInfo& t, const store::Item& key) const;
+  // The item of `key` as this connection knows it, read from SQLite when not in memory. The
+  // pointer is valid until the next request starts.
+  Result<const std::optional<store::Item>*> lookup(const TableInfo& t, const store::Item& key);
   Result<std::optional<store::Item>> read(const TableInfo& t, const store::Item& key);
-  Status write(const TableInfo& t, const store::Item& item);
+  // Keeps `item` (or its absence) as the current state of its key.
+  const std::optional<store::Item>& remember(std::string key, std::optional<store::Item> item);
+  std::string cacheKey(const TableInfo& t, const store::Item& key) const;
+  // At the start of a request (inside the write lock for a write): forgets what another
+  // connection may have changed, and the least recently used items beyond the budget.
+  Status syncCache();
+  void forgetAll();
+  // A transaction that forgets the items in memory when it rolls back.
+  class Tx;
+  Status write(const TableInfo& t, store::Item item);
   Status erase(const TableInfo& t, const store::Item& key);
-  // The write of one transact/batch entry, inside an open transaction.
-  Result<store::WriteOutcome> putLocked(const TableInfo& t, const store::PutRequest& r);
-  Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r);
-  Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r);
+  // The write of one request or transaction entry, inside an open transaction; `checked`: its
+  // condition was found to hold already.
+  Result<store::WriteOutcome> putLocked(const TableInfo& t, const store::PutRequest& r, bool checked);
+  Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r, bool checked);
+  Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r, bool checked);
   // A transaction inside an open SQLite transaction: its conditions, then (all holding) its writes.
   Result<store::TransactOutcome> transactLocked(std::span<const store::TransactItem> items);
   Status purgeExpired(const TableInfo& t);
@@ -70,6 +102,11 @@ class SqliteTableStore final : public store::TableStore {
 
   std::unique_ptr<Db> db_;
   std::map<std::string, TableInfo, std::less<>> tables_;
+  std::unordered_map<std::string, Cached> cache_;  // by table and key (cacheKey)
+  std::list<std::string> recent_;                  // keys of cache_, most recently used first
+  size_t cacheBytes_ = 0;
+  size_t cacheBudget_;
+  int64_t dataVersion_ = -1;  // PRAGMA data_version when the cache was last known valid
 };
 
 }  // namespace cdc::sqlite

@@ -20,15 +20,28 @@ struct InMemorySqlite {
   }
   static std::string prefix() { return ""; }
 };
+// The same with no room for items in memory: every read goes to SQLite.
+struct InMemorySqliteWithoutCache {
+  static std::unique_ptr<store::TableStore> make() {
+    auto s = SqliteTableStore::open(":memory:", 0);
+    return s ? std::unique_ptr<store::TableStore>(std::move(*s)) : nullptr;
+  }
+  static std::string prefix() { return ""; }
+};
 }  // namespace
 }  // namespace cdc::sqlite
 
 namespace cdc::test {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, TableStoreContract, cdc::sqlite::InMemorySqlite);
+INSTANTIATE_TYPED_TEST_SUITE_P(SqliteWithoutCache, TableStoreContract, cdc::sqlite::InMemorySqliteWithoutCache);
 }  // namespace cdc::test
 
 namespace cdc::sqlite {
 namespace {
+
+using store::AttributeValue;
+using store::Condition;
+using store::Item;
 
 TEST(SqliteTableStoreFileTest, SurvivesReopen) {
   auto path = std::filesystem::temp_directory_path() / ("cdc-store-test-" + std::to_string(::getpid()) + ".db");
@@ -66,6 +79,107 @@ TEST(SqliteTableStoreFileTest, ConnectionsOfSeveralProcessesTakeTurnsWriting) {
   }
   EXPECT_TRUE((*a)->get("inventory-realtime", key(102))->has_value());
   EXPECT_TRUE((*b)->get("inventory-realtime", key(202))->has_value());
+  std::filesystem::remove(path);
+}
+
+Item product(int64_t id, int64_t version) {
+  Item item = key(id);
+  item["version"] = AttributeValue::n(version);
+  return item;
+}
+
+int64_t versionOf(store::TableStore& s, int64_t id) {
+  auto got = s.get("inventory-realtime", key(id));
+  if (!got || !*got) return -1;
+  return store::find(**got, "version")->asIntOr(-2);
+}
+
+std::filesystem::path freshPath(const std::string& name) {
+  auto path = std::filesystem::temp_directory_path() / ("cdc-store-" + name + "-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  return path;
+}
+
+TEST(SqliteTableStoreMemoryTest, AnotherConnectionsCommitReplacesWhatThisOneKeptInMemory) {
+  // Two processes on one file: what one has in memory must not hide the other's writes from
+  // its reads, its conditions or its updates.
+  auto path = freshPath("memory");
+  auto a = SqliteTableStore::open(path.string());
+  auto b = SqliteTableStore::open(path.string());
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_TRUE((*a)->ensureTable(inventorySpec()).has_value());
+  ASSERT_TRUE((*a)->put({"inventory-realtime", product(5, 1), std::nullopt}).has_value());
+  ASSERT_EQ(versionOf(**a, 5), 1);  // now in a's memory
+  ASSERT_EQ(versionOf(**b, 5), 1);
+  ASSERT_TRUE((*b)->put({"inventory-realtime", product(5, 2), std::nullopt}).has_value());
+
+  EXPECT_EQ(versionOf(**a, 5), 2);
+  store::TransactItem stale = store::PutRequest{"inventory-realtime", product(5, 3), Condition::eq("version", AttributeValue::n(1))};
+  auto out = (*a)->transact(std::span(&stale, 1));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_FALSE(out->committed);
+  EXPECT_EQ(out->failedConditions, std::vector<size_t>{0});
+
+  // Another write by b, then an update by a: it applies to b's item, not to a's memory.
+  ASSERT_TRUE((*b)->put({"inventory-realtime", product(5, 7), std::nullopt}).has_value());
+  store::UpdateRequest add{"inventory-realtime", key(5), {}, Condition::eq("version", AttributeValue::n(7))};
+  add.update.add("version", AttributeValue::n(1));
+  auto updated = (*a)->update(add);
+  ASSERT_TRUE(updated.has_value());
+  EXPECT_FALSE(updated->conditionFailed);
+  EXPECT_EQ(versionOf(**b, 5), 8);
+  EXPECT_EQ(versionOf(**a, 5), 8);
+
+  // A delete by b is seen by a's batch read.
+  ASSERT_TRUE((*b)->remove({"inventory-realtime", key(5), std::nullopt}).has_value());
+  Item keys[] = {key(5)};
+  auto batch = (*a)->batchGet("inventory-realtime", keys);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_TRUE(batch->empty());
+  std::filesystem::remove(path);
+}
+
+TEST(SqliteTableStoreMemoryTest, WritesOfARolledBackTransactionAreForgotten) {
+  auto s = SqliteTableStore::open(":memory:");
+  ASSERT_TRUE(s.has_value());
+  ASSERT_TRUE((*s)->ensureTable(inventorySpec()).has_value());
+  ASSERT_TRUE((*s)->put({"inventory-realtime", product(1, 1), std::nullopt}).has_value());
+  ASSERT_EQ(versionOf(**s, 1), 1);
+  // The first transaction writes (into SQLite's open transaction and into memory); the second
+  // is refused, so both roll back.
+  std::vector<std::vector<store::TransactItem>> transactions(2);
+  transactions[0].push_back(store::PutRequest{"inventory-realtime", product(1, 2), std::nullopt});
+  transactions[0].push_back(store::PutRequest{"inventory-realtime", product(2, 1), std::nullopt});
+  transactions[1].push_back(store::PutRequest{"inventory-realtime", product(3, 1), std::nullopt});
+  transactions[1].push_back(store::PutRequest{"inventory-realtime", product(3, 2), std::nullopt});  // one item twice
+  auto outcomes = (*s)->transactAll(transactions);
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0].has_value());
+  EXPECT_FALSE(outcomes[1].has_value());
+  EXPECT_EQ(versionOf(**s, 1), 1);
+  EXPECT_EQ(versionOf(**s, 2), -1);
+  EXPECT_EQ(versionOf(**s, 3), -1);
+}
+
+TEST(SqliteTableStoreMemoryTest, ItemsBeyondTheBudgetAreReadBackFromTheFile) {
+  auto path = freshPath("budget");
+  auto s = SqliteTableStore::open(path.string(), 4096);  // a few items at most
+  ASSERT_TRUE(s.has_value());
+  ASSERT_TRUE((*s)->ensureTable(inventorySpec()).has_value());
+  for (int64_t id = 1; id <= 200; ++id) {
+    ASSERT_TRUE((*s)->put({"inventory-realtime", product(id, id * 10), std::nullopt}).has_value());
+  }
+  for (int64_t id = 1; id <= 200; ++id) {
+    store::UpdateRequest bump{"inventory-realtime", key(id), {}, Condition::eq("version", AttributeValue::n(id * 10))};
+    bump.update.add("version", AttributeValue::n(1));
+    auto out = (*s)->update(bump);
+    ASSERT_TRUE(out.has_value());
+    ASSERT_FALSE(out->conditionFailed) << id;
+  }
+  for (int64_t id = 1; id <= 200; ++id) EXPECT_EQ(versionOf(**s, id), id * 10 + 1) << id;
+  auto again = SqliteTableStore::open(path.string());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(versionOf(**again, 200), 2001);
   std::filesystem::remove(path);
 }
 
