@@ -93,20 +93,50 @@ std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
   return Timestamp{seconds * 1'000'000 + micros};
 }
 
+namespace {
+
+// Writes `v` (non-negative) as exactly `width` digits at `out`.
+void putDigits(char* out, int64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
+}  // namespace
+
 std::string formatIsoTimestamp(Timestamp t) {
   int64_t day = t.epochDay();
   int64_t microsOfDay = t.micros - day * 86'400'000'000LL;
   Civil c = civilFromDays(day);
   int64_t secs = microsOfDay / 1'000'000;
   int64_t frac = microsOfDay % 1'000'000;
-  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", c.year, c.month, c.day, secs / 3600,
-                                (secs / 60) % 60, secs % 60);
-  if (frac != 0) {
-    if (frac % 1000 == 0) {
-      out += fmt::format(".{:03d}", frac / 1000);
-    } else {
-      out += fmt::format(".{:06d}", frac);
+  std::string out;
+  if (c.year >= 0 && c.year <= 9999) {
+    // Called for every item written: digits by hand, not through a format string.
+    char buf[27] = "0000-00-00T00:00:00.000000";
+    putDigits(buf, c.year, 4);
+    putDigits(buf + 5, c.month, 2);
+    putDigits(buf + 8, c.day, 2);
+    putDigits(buf + 11, secs / 3600, 2);
+    putDigits(buf + 14, (secs / 60) % 60, 2);
+    putDigits(buf + 17, secs % 60, 2);
+    size_t size = 19;
+    if (frac != 0) {
+      if (frac % 1000 == 0) {
+        putDigits(buf + 20, frac / 1000, 3);
+        size = 23;
+      } else {
+        putDigits(buf + 20, frac, 6);
+        size = 26;
+      }
     }
+    out.reserve(size + 1);
+    out.assign(buf, size);
+  } else {
+    out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", c.year, c.month, c.day, secs / 3600,
+                      (secs / 60) % 60, secs % 60);
+    if (frac != 0) out += frac % 1000 == 0 ? fmt::format(".{:03d}", frac / 1000) : fmt::format(".{:06d}", frac);
   }
   out.push_back('Z');
   return out;

@@ -1,5 +1,6 @@
 #include "services/inventory/state.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -20,13 +21,6 @@ int64_t intOf(const store::Item& item, std::string_view name, int64_t fallback =
 bool boolOf(const store::Item& item, std::string_view name) {
   const AttributeValue* v = store::find(item, name);
   return v && v->type() == AttributeValue::Type::BOOL && v->asBool();
-}
-
-void putPos(store::Item& item, const SourcePos& pos) {
-  if (!pos.known()) return;
-  item["src_partition"] = AttributeValue::n(pos.partition);
-  item["src_offset"] = AttributeValue::n(pos.offset);
-  item["src_ts"] = AttributeValue::n(pos.tsMs);
 }
 
 SourcePos posOf(const store::Item& item) {
@@ -94,42 +88,59 @@ void ProductState::raiseItemOffset(int32_t partition, int64_t offset) {
 
 namespace {
 
-void putProductAttributes(store::Item& item, const ProductState& p) {
+using Attributes = std::vector<std::pair<std::string, AttributeValue>>;
+
+void putProductAttributes(Attributes& a, const ProductState& p) {
   if (p.known) {
-    if (p.name) item["name"] = AttributeValue::s(*p.name);
-    if (p.description) item["description"] = AttributeValue::s(*p.description);
-    if (p.price) item["price"] = AttributeValue::s(p.price->toString());
-    item["db_stock"] = AttributeValue::n(p.dbStock);
+    if (p.name) a.emplace_back("name", AttributeValue::s(*p.name));
+    if (p.description) a.emplace_back("description", AttributeValue::s(*p.description));
+    if (p.price) a.emplace_back("price", AttributeValue::s(p.price->toString()));
+    a.emplace_back("db_stock", AttributeValue::n(p.dbStock));
   }
-  item["stock_quantity"] = AttributeValue::n(p.stock());
-  item["ordered"] = AttributeValue::n(p.ordered);
-  item["cdc_timestamp"] = AttributeValue::n(p.cdcTimestampMs);
-  item["last_updated"] = AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(p.cdcTimestampMs)));
-  item["low_stock_alert"] = AttributeValue::boolean(p.lowStock);
-  item["version"] = AttributeValue::n(p.version);
-  putPos(item, p.pos);
+  a.emplace_back("stock_quantity", AttributeValue::n(p.stock()));
+  a.emplace_back("ordered", AttributeValue::n(p.ordered));
+  a.emplace_back("cdc_timestamp", AttributeValue::n(p.cdcTimestampMs));
+  a.emplace_back("last_updated", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(p.cdcTimestampMs))));
+  a.emplace_back("low_stock_alert", AttributeValue::boolean(p.lowStock));
+  a.emplace_back("version", AttributeValue::n(p.version));
+  if (p.pos.known()) {
+    a.emplace_back("src_partition", AttributeValue::n(p.pos.partition));
+    a.emplace_back("src_offset", AttributeValue::n(p.pos.offset));
+    a.emplace_back("src_ts", AttributeValue::n(p.pos.tsMs));
+  }
   if (!p.itemOffsets.empty()) {
     std::map<std::string, AttributeValue, std::less<>> offsets;
     for (const auto& [partition, offset] : p.itemOffsets) offsets[std::to_string(partition)] = AttributeValue::n(offset);
-    item["order_item_offsets"] = AttributeValue::map(std::move(offsets));
+    a.emplace_back("order_item_offsets", AttributeValue::map(std::move(offsets)));
   }
+}
+
+// The item of `attributes` (distinct names): sorted first, so that the map is built in one
+// pass instead of a search per attribute.
+store::Item itemOf(Attributes& attributes) {
+  std::sort(attributes.begin(), attributes.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  return store::Item(std::make_move_iterator(attributes.begin()), std::make_move_iterator(attributes.end()));
 }
 
 }  // namespace
 
 store::Item ProductState::toItem() const {
-  store::Item item = productKey(productId);
-  putProductAttributes(item, *this);
-  return item;
+  Attributes a;
+  a.reserve(20);
+  a.emplace_back("product_id", AttributeValue::n(productId));
+  putProductAttributes(a, *this);
+  return itemOf(a);
 }
 
 store::Item ProductState::toDeletedRecord() const {
-  store::Item item = deletedProductKey(productId);
-  item["product_id"] = AttributeValue::n(productId);
-  putProductAttributes(item, *this);
-  item["deleted"] = AttributeValue::boolean(true);
-  item["expires_at"] = AttributeValue::n(expiresAt);
-  return item;
+  Attributes a;
+  a.reserve(22);
+  a.emplace_back(std::string(kLedgerKey), AttributeValue::s(std::string(kProductPrefix) + std::to_string(productId)));
+  a.emplace_back("product_id", AttributeValue::n(productId));
+  putProductAttributes(a, *this);
+  a.emplace_back("deleted", AttributeValue::boolean(true));
+  a.emplace_back("expires_at", AttributeValue::n(expiresAt));
+  return itemOf(a);
 }
 
 ProductState ProductState::fromItem(const store::Item& item) {

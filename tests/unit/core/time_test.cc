@@ -29,6 +29,8 @@ TEST(TimeTest, Formats) {
   EXPECT_EQ(formatIsoTimestamp(Timestamp{kMidnight + 123000}), "2026-01-01T00:00:00.123Z");
   EXPECT_EQ(formatIsoTimestamp(Timestamp{kMidnight + 1}), "2026-01-01T00:00:00.000001Z");
   EXPECT_EQ(formatIsoTimestamp(Timestamp{kMidnight - 1}), "2025-12-31T23:59:59.999999Z");
+  EXPECT_EQ(formatIsoTimestamp(Timestamp::fromMillis(253402300799999)), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(formatIsoTimestamp(Timestamp::fromMillis(253402300800000)), "10000-01-01T00:00:00Z");
   EXPECT_EQ(formatIsoDate(Timestamp{kMidnight}.epochDay()), "2026-01-01");
   EXPECT_EQ(formatCompactStamp(Timestamp{kMidnight + 3723000000}), "20260101_010203");
   EXPECT_EQ(Timestamp{-1}.epochDay(), -1);
