@@ -1,5 +1,7 @@
 #include "store/item_codec.h"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include "core/base64.h"
@@ -136,8 +138,16 @@ void appendDynamoJson(std::string& out, const AttributeValue& v) {
   out += toString(v.type());
   out += "\":";
   switch (v.type()) {
-    case AttributeValue::Type::S:
-    case AttributeValue::Type::N: appendJsonString(out, v.text()); break;
+    case AttributeValue::Type::S: appendJsonString(out, v.text()); break;
+    case AttributeValue::Type::N:
+      if (std::all_of(v.text().begin(), v.text().end(), [](char c) { return (c >= '0' && c <= '9') || c == '-' || c == '.'; })) {
+        out.push_back('"');  // a canonical number: nothing to escape
+        out += v.text();
+        out.push_back('"');
+      } else {
+        appendJsonString(out, v.text());
+      }
+      break;
     case AttributeValue::Type::B: appendJsonString(out, base64Encode(v.text())); break;
     case AttributeValue::Type::BOOL: out += v.asBool() ? "true" : "false"; break;
     case AttributeValue::Type::NUL: out += "true"; break;
@@ -184,6 +194,7 @@ void appendDynamoJson(std::string& out, const Item& item) {
 
 std::string toDynamoJson(const Item& item) {
   std::string out;
+  out.reserve(512);
   appendDynamoJson(out, item);
   return out;
 }

@@ -9,6 +9,16 @@ std::vector<Result<TransactOutcome>> TableStore::transactAll(std::span<const std
   return out;
 }
 
+Status TableStore::batchGetEach(std::string_view table, std::span<const Item> keys,
+                                const std::function<Status(const Item&)>& visit) {
+  auto items = batchGet(table, keys);
+  if (!items) return fail(items.error());
+  for (const auto& item : *items) {
+    if (auto s = visit(item); !s) return s;
+  }
+  return {};
+}
+
 TransactAllOutcome transactEach(TableStore& store, std::span<const std::vector<TransactItem>> transactions,
                                 const std::function<Status(size_t)>& committed) {
   TransactAllOutcome out;

@@ -138,6 +138,11 @@ class TableStore {
   // BatchGetItem for any number of keys (DynamoDB's go 100 at a time, concurrently): items in
   // no particular order; keys without an item are absent.
   virtual Result<std::vector<Item>> batchGet(std::string_view table, std::span<const Item> keys) = 0;
+  // batchGet for a caller that only reads what it gets: `visit` sees each item found (in no
+  // particular order; valid during the call only), so that a store keeping items in memory
+  // need not copy them. An error of `visit` ends the call with it. By default: batchGet.
+  virtual Status batchGetEach(std::string_view table, std::span<const Item> keys,
+                              const std::function<Status(const Item&)>& visit);
   virtual Result<WriteOutcome> put(const PutRequest& request) = 0;
   virtual Result<WriteOutcome> update(const UpdateRequest& request) = 0;
   virtual Result<WriteOutcome> remove(const DeleteRequest& request) = 0;

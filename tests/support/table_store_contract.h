@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -158,6 +159,24 @@ TYPED_TEST_P(TableStoreContract, BatchWriteAndScanPagination) {
   ASSERT_TRUE(this->store_->batchWrite(this->name("inventory-realtime"), deletes).has_value());
   EXPECT_FALSE(this->store_->get(this->name("inventory-realtime"), key(3))->has_value());
   EXPECT_EQ(this->store_->batchGet(this->name("inventory-realtime"), std::vector<Item>{key(1), key(3), key(4)})->size(), 2u);
+  // The visiting read sees the same items, and stops at its visitor's error.
+  std::map<int64_t, int64_t> seen;
+  auto visited = this->store_->batchGetEach(this->name("inventory-realtime"), std::vector<Item>{key(1), key(3), key(4)},
+                                            [&](const Item& it) -> Status {
+                                              seen[*store::find(it, "product_id")->asInt()] = *store::find(it, "v")->asInt();
+                                              return {};
+                                            });
+  ASSERT_TRUE(visited.has_value());
+  EXPECT_EQ(seen, (std::map<int64_t, int64_t>{{1, 10}, {4, 40}}));
+  int calls = 0;
+  auto stopped = this->store_->batchGetEach(this->name("inventory-realtime"), std::vector<Item>{key(1), key(2)},
+                                            [&](const Item&) -> Status {
+                                              ++calls;
+                                              return fail(Error::fatal("enough"));
+                                            });
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(stopped.error().message, "enough");
+  EXPECT_EQ(calls, 1);
 }
 
 TYPED_TEST_P(TableStoreContract, QueriesOnSparseIndexesWithRangesAndPagination) {

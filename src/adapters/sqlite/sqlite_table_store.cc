@@ -390,6 +390,21 @@ Result<std::vector<Item>> SqliteTableStore::batchGet(std::string_view table, std
   return items;
 }
 
+Status SqliteTableStore::batchGetEach(std::string_view table, std::span<const Item> keys,
+                                      const std::function<Status(const Item&)>& visit) {
+  auto t = this->table(table);
+  if (!t) return fail(t.error());
+  if (auto s = syncCache(); !s) return fail(s.error());
+  for (const auto& key : keys) {
+    if (auto s = checkKey(**t, key); !s) return fail(s.error());
+    auto item = lookup(**t, key);
+    if (!item) return fail(item.error());
+    if (!**item) continue;
+    if (auto s = visit(***item); !s) return s;
+  }
+  return {};
+}
+
 Result<store::WriteOutcome> SqliteTableStore::putLocked(const TableInfo& t, const store::PutRequest& r, bool checked) {
   if (auto s = checkKey(t, r.item); !s) return fail(s.error());
   store::WriteOutcome out;

@@ -35,6 +35,9 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::TableSpec> describeTable(std::string_view table) override;
   Result<std::optional<store::Item>> get(std::string_view table, const store::Item& key) override;
   Result<std::vector<store::Item>> batchGet(std::string_view table, std::span<const store::Item> keys) override;
+  // Visits the items in memory without copying them.
+  Status batchGetEach(std::string_view table, std::span<const store::Item> keys,
+                      const std::function<Status(const store::Item&)>& visit) override;
   Result<store::WriteOutcome> put(const store::PutRequest& request) override;
   Result<store::WriteOutcome> update(const store::UpdateRequest& request) override;
   Result<store::WriteOutcome> remove(const store::DeleteRequest& request) override;

@@ -108,18 +108,17 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
     }
   }
   // One call per table: the store splits the keys into BatchGetItems of 100 sent concurrently.
-  auto batchGet = [&](const std::string& table, const std::set<int64_t>& ids, auto&& key) -> Result<std::vector<store::Item>> {
+  auto batchGet = [&](const std::string& table, const std::set<int64_t>& ids, auto&& key,
+                      const std::function<Status(const store::Item&)>& visit) -> Status {
+    if (ids.empty()) return {};
     std::vector<store::Item> keys;
     keys.reserve(ids.size());
     for (int64_t id : ids) keys.push_back(key(id));
-    if (keys.empty()) return std::vector<store::Item>{};
-    return tables_.batchGet(table, keys);
+    return tables_.batchGetEach(table, keys, visit);
   };
-  auto got = batchGet(options_.ledgerTable, bucketIds, ledgerBucketKey);
-  if (!got) return fail(got.error());
-  for (const auto& item : *got) {
+  auto bucketRead = [&](const store::Item& item) -> Status {
     auto first = ledgerBucketFirst(item);
-    if (!first) continue;
+    if (!first) return {};
     Bucket& bucket = buckets_[*first];
     for (const auto& [name, value] : item) {
       int64_t id = 0;
@@ -134,25 +133,21 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
       if (!h->deleted) productIds.insert(h->productId);
       holdings_[id] = *h;
     }
-  }
-  got = batchGet(options_.table, productIds, productKey);
-  if (!got) return fail(got.error());
-  for (const auto& item : *got) {
+    return {};
+  };
+  if (auto s = batchGet(options_.ledgerTable, bucketIds, ledgerBucketKey, bucketRead); !s) return s;
+  auto productRead = [&](const store::Item& item) -> Status {
     ProductState p = ProductState::fromItem(item);
     products_[p.productId] = {p, false, store::itemSize(item)};
-  }
+    return {};
+  };
+  if (auto s = batchGet(options_.table, productIds, productKey, productRead); !s) return s;
   // A product without an item may have been deleted: its record recognises late changes.
   std::set<int64_t> absent;
   for (int64_t id : productIds) {
     if (!products_.contains(id)) absent.insert(id);
   }
-  got = batchGet(options_.ledgerTable, absent, deletedProductKey);
-  if (!got) return fail(got.error());
-  for (const auto& item : *got) {
-    ProductState p = ProductState::fromItem(item);
-    products_[p.productId] = {p, false, store::itemSize(item)};
-  }
-  return {};
+  return batchGet(options_.ledgerTable, absent, deletedProductKey, productRead);
 }
 
 InventoryHandler::Tracked& InventoryHandler::tracked(int64_t id) {
