@@ -14,6 +14,7 @@ struct ConditionBuilder {
     c.children_ = std::move(children);
     return c;
   }
+  static std::vector<Condition>& children(Condition& c) { return c.children_; }
 };
 
 namespace {
@@ -36,11 +37,29 @@ Condition Condition::beginsWith(std::string attr, AttributeValue prefix) {
   return make(Kind::BeginsWith, std::move(attr), std::move(prefix));
 }
 
+namespace {
+
+// `a` AND/OR `b` as one node with all the operands: a chain of them grows one list instead of
+// copying every earlier operand into a new node at each step.
+Condition combine(Condition::Kind kind, Condition a, Condition b) {
+  if (a.kind() == kind) {
+    ConditionBuilder::children(a).push_back(std::move(b));
+    return a;
+  }
+  std::vector<Condition> operands;
+  operands.reserve(2);
+  operands.push_back(std::move(a));
+  operands.push_back(std::move(b));
+  return ConditionBuilder::make(kind, {}, {}, std::move(operands));
+}
+
+}  // namespace
+
 Condition operator&&(Condition a, Condition b) {
-  return ConditionBuilder::make(Condition::Kind::And, {}, {}, {std::move(a), std::move(b)});
+  return combine(Condition::Kind::And, std::move(a), std::move(b));
 }
 Condition operator||(Condition a, Condition b) {
-  return ConditionBuilder::make(Condition::Kind::Or, {}, {}, {std::move(a), std::move(b)});
+  return combine(Condition::Kind::Or, std::move(a), std::move(b));
 }
 Condition operator!(Condition a) { return ConditionBuilder::make(Condition::Kind::Not, {}, {}, {std::move(a)}); }
 
@@ -63,8 +82,8 @@ bool Condition::evaluate(const Item* item) const {
     case Kind::BeginsWith:
       return attr != nullptr && attr->type() == value_.type() &&
              (attr->isString() || attr->type() == AttributeValue::Type::B) && attr->text().starts_with(value_.text());
-    case Kind::And: return children_[0].evaluate(item) && children_[1].evaluate(item);
-    case Kind::Or: return children_[0].evaluate(item) || children_[1].evaluate(item);
+    case Kind::And: return std::all_of(children_.begin(), children_.end(), [&](const Condition& c) { return c.evaluate(item); });
+    case Kind::Or: return std::any_of(children_.begin(), children_.end(), [&](const Condition& c) { return c.evaluate(item); });
     case Kind::Not: return !children_[0].evaluate(item);
   }
   return false;

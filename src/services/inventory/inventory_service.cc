@@ -138,7 +138,8 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
   if (auto s = batchGet(options_.ledgerTable, bucketIds, ledgerBucketKey, bucketRead); !s) return s;
   auto productRead = [&](const store::Item& item) -> Status {
     ProductState p = ProductState::fromItem(item);
-    products_[p.productId] = {p, false, store::itemSize(item)};
+    int64_t id = p.productId;
+    products_[id] = {std::move(p), false, store::itemSize(item)};
     return {};
   };
   if (auto s = batchGet(options_.table, productIds, productKey, productRead); !s) return s;

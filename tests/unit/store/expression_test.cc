@@ -20,6 +20,27 @@ TEST(ConditionTest, EvaluatesLikeDynamoDb) {
   EXPECT_TRUE(Condition::ne("missing", AttributeValue::n(1)).evaluate(&item));
 }
 
+TEST(ConditionTest, ChainsOfAndOrKeepTheirMeaning) {
+  Item item{{"a", AttributeValue::n(1)}, {"b", AttributeValue::n(2)}};
+  auto a = Condition::exists("a"), b = Condition::exists("b"), c = Condition::exists("c");
+  // A chain of one operator is one node with every operand.
+  Condition all = a && b && Condition::eq("a", AttributeValue::n(1));
+  EXPECT_EQ(all.kind(), Condition::Kind::And);
+  EXPECT_EQ(all.children().size(), 3u);
+  EXPECT_TRUE(all.evaluate(&item));
+  EXPECT_FALSE((all && c).evaluate(&item));
+  EXPECT_TRUE((c || c || a).evaluate(&item));
+  EXPECT_FALSE((c || c || !a).evaluate(&item));
+  // Mixed operators keep their grouping: (c OR a) AND b, c OR (a AND b), (a AND c) OR b.
+  Condition grouped = (c || a) && b;
+  EXPECT_EQ(grouped.children().size(), 2u);
+  EXPECT_TRUE(grouped.evaluate(&item));
+  EXPECT_FALSE(((c || a) && c).evaluate(&item));
+  EXPECT_TRUE((c || (a && b)).evaluate(&item));
+  EXPECT_TRUE(((a && c) || b).evaluate(&item));
+  EXPECT_FALSE(((a && c) || c).evaluate(&item));
+}
+
 TEST(UpdateTest, SetsAndDeletes) {
   Item item{{"tokens", AttributeValue::stringSet({"usb", "cable"})}};
   Update u;
