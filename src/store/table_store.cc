@@ -19,11 +19,11 @@ Status TableStore::batchGetEach(std::string_view table, std::span<const Item> ke
   return {};
 }
 
-TransactAllOutcome transactEach(TableStore& store, std::span<const std::vector<TransactItem>> transactions,
+TransactAllOutcome transactEach(TableStore& store, std::span<std::vector<TransactItem>> transactions,
                                 const std::function<Status(size_t)>& committed) {
   TransactAllOutcome out;
   if (transactions.empty()) return out;
-  auto outcomes = store.transactAll(transactions);
+  auto outcomes = store.transactAllTaking(transactions);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i]) {
       if (out.error) out.error = fail(outcomes[i].error());

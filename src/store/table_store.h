@@ -150,6 +150,11 @@ class TableStore {
   // Independent transactions, each all or nothing, none atomic with another (DynamoDB's are
   // sent concurrently): an outcome or an error for each, in order. By default one by one.
   virtual std::vector<Result<TransactOutcome>> transactAll(std::span<const std::vector<TransactItem>> transactions);
+  // transactAll for a caller that is done with the requests once they are answered: the store
+  // may take the items out of them instead of copying them. By default: transactAll.
+  virtual std::vector<Result<TransactOutcome>> transactAllTaking(std::span<std::vector<TransactItem>> transactions) {
+    return transactAll(transactions);
+  }
   // BatchWriteItem for any number of requests (DynamoDB's are sent 25 at a time, concurrently):
   // returns the requests that were not processed, to be sent again. Not atomic as a whole.
   virtual Result<std::vector<WriteRequest>> batchWrite(std::string_view table, std::span<const WriteRequest> requests) = 0;
@@ -188,7 +193,8 @@ class TransactionPacker {
   size_t bytes_ = 0;  // of the last transaction
 };
 
-// transactAll summed up for a caller that applies a batch: `committed(i)` is called for each
+// transactAllTaking summed up for a caller that applies a batch (the requests may lose their
+// items; the transactions keep their sizes): `committed(i)` is called for each
 // transaction that committed; `error` is the first error of any (or of a callback); `conflict`
 // says a condition failed in one (a concurrent writer: the caller applies its batch again).
 struct TransactAllOutcome {
@@ -196,7 +202,7 @@ struct TransactAllOutcome {
   bool conflict = false;
   uint64_t items = 0;  // items of the committed transactions
 };
-TransactAllOutcome transactEach(TableStore& store, std::span<const std::vector<TransactItem>> transactions,
+TransactAllOutcome transactEach(TableStore& store, std::span<std::vector<TransactItem>> transactions,
                                 const std::function<Status(size_t)>& committed);
 
 // The key attributes of `item` under `spec` (hash and range).

@@ -488,7 +488,8 @@ Result<store::WriteOutcome> SqliteTableStore::remove(const store::DeleteRequest&
   return single(request, &SqliteTableStore::removeLocked);
 }
 
-Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const store::TransactItem> items) {
+Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const store::TransactItem> items,
+                                                               store::TransactItem* owned) {
   if (items.size() > store::kMaxTransactItems) return fail(Error::poison("a transaction holds at most 100 items"));
   // DynamoDB refuses two actions on one item in a transaction; so do we, to stay faithful.
   std::set<std::string> touched;
@@ -544,6 +545,10 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
         [&](const auto& req) -> Result<store::WriteOutcome> {
           using R = std::decay_t<decltype(req)>;
           if constexpr (std::is_same_v<R, store::PutRequest>) {
+            if (owned) {
+              if (auto s = write(t, std::move(std::get<store::PutRequest>(owned[i]).item)); !s) return fail(s.error());
+              return store::WriteOutcome{};
+            }
             return putLocked(t, req, true);
           } else if constexpr (std::is_same_v<R, store::UpdateRequest>) {
             return updateLocked(t, req, true);
@@ -569,8 +574,8 @@ Result<store::TransactOutcome> SqliteTableStore::transact(std::span<const store:
   return out;
 }
 
-std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAll(
-    std::span<const std::vector<store::TransactItem>> transactions) {
+template <class Transactions>
+std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAllLocked(Transactions transactions, bool take) {
   std::vector<Result<store::TransactOutcome>> out;
   auto allFail = [&](const Error& e) {
     out.assign(transactions.size(), fail(e));
@@ -578,13 +583,27 @@ std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAll(
   };
   Tx tx(*this);
   if (auto s = tx.begin(); !s) return allFail(s.error());
-  for (const auto& t : transactions) {
-    auto one = transactLocked(t);
+  for (auto& t : transactions) {
+    store::TransactItem* owned = nullptr;
+    if constexpr (!std::is_const_v<std::remove_reference_t<decltype(t)>>) {
+      if (take) owned = t.data();
+    }
+    auto one = transactLocked(t, owned);
     if (!one) return allFail(one.error());  // rolled back, all of them
     out.push_back(std::move(one));
   }
   if (auto s = tx.commit(); !s) return allFail(s.error());
   return out;
+}
+
+std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAll(
+    std::span<const std::vector<store::TransactItem>> transactions) {
+  return transactAllLocked(transactions, false);
+}
+
+std::vector<Result<store::TransactOutcome>> SqliteTableStore::transactAllTaking(
+    std::span<std::vector<store::TransactItem>> transactions) {
+  return transactAllLocked(transactions, true);
 }
 
 Result<std::vector<store::WriteRequest>> SqliteTableStore::batchWrite(std::string_view table,

@@ -44,6 +44,8 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override;
   // In one SQLite transaction (one commit for all); an error rolls all of them back.
   std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> transactions) override;
+  // The same, moving the items it writes into memory instead of copying them.
+  std::vector<Result<store::TransactOutcome>> transactAllTaking(std::span<std::vector<store::TransactItem>> transactions) override;
   Result<std::vector<store::WriteRequest>> batchWrite(std::string_view table,
                                                       std::span<const store::WriteRequest> requests) override;
   Result<store::Page> query(const store::QueryRequest& request) override;
@@ -92,7 +94,10 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> updateLocked(const TableInfo& t, const store::UpdateRequest& r, bool checked);
   Result<store::WriteOutcome> removeLocked(const TableInfo& t, const store::DeleteRequest& r, bool checked);
   // A transaction inside an open SQLite transaction: its conditions, then (all holding) its writes.
-  Result<store::TransactOutcome> transactLocked(std::span<const store::TransactItem> items);
+  // `owned`: the same items, which it may move from (or null).
+  Result<store::TransactOutcome> transactLocked(std::span<const store::TransactItem> items, store::TransactItem* owned = nullptr);
+  template <class Transactions>
+  std::vector<Result<store::TransactOutcome>> transactAllLocked(Transactions transactions, bool take);
   Status purgeExpired(const TableInfo& t);
   // Steps a SELECT item … statement to the end, appending the items.
   Status readItems(sqlite3_stmt* stmt, const char* what, std::vector<store::Item>& out);
