@@ -179,6 +179,15 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       continue;
     }
     std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
+    // The tokens of a row: those of the stored item when its text is the same (a price or stock
+    // change, the most common update), without tokenizing it again.
+    const AttributeValue* oldName = old ? store::find(*old, "name") : nullptr;
+    const AttributeValue* oldDescription = old ? store::find(*old, "description") : nullptr;
+    auto sameText = [&](const ProductRow& r) {
+      return oldName && oldDescription && store::find(*old, "search_tokens") && oldName->text() == r.name &&
+             oldDescription->text() == r.description;
+    };
+    auto tokensOf = [&](const ProductRow& r) { return sameText(r) ? before : weightedTokens(r.name, r.description); };
     // An earlier change of the product in this batch may have had its postings written by an
     // attempt that crashed before its item write: the weights it would have given its tokens
     // count as possibly written, so that no posting is left orphaned or doubled.
@@ -187,7 +196,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       if (j == index) continue;
       const ProductRow* r = events[j].change.afterAs<ProductRow>();
       if (!r || (old && !storedPosition(*old).before(positionOf(events[j])))) continue;
-      for (const auto& [token, weight] : weightedTokens(r->name, r->description)) maybe[token].insert(weight);
+      for (const auto& [token, weight] : tokensOf(*r)) maybe[token].insert(weight);
     }
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
     // A delete of a product already deleted (the tombstone after a rewritten delete) or never
@@ -197,7 +206,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       continue;
     }
     ++stats_.changes;
-    std::map<std::string, int64_t> after = row ? weightedTokens(row->name, row->description) : std::map<std::string, int64_t>{};
+    std::map<std::string, int64_t> after = row ? tokensOf(*row) : std::map<std::string, int64_t>{};
 
     // Into the product's shard of each token: added to the set of its new weight, removed from
     // those of any other weight it has or may have there.
@@ -239,7 +248,12 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
               {"indexed_at", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs)))}};
     int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
     next["version"] = AttributeValue::n(version + 1);
-    if (row) {
+    if (row && sameText(*row)) {
+      // The same text: the same tokens (their lists are shared with the stored item, not copied).
+      putProduct(next, *row, {});
+      next["search_tokens"] = *store::find(*old, "search_tokens");
+      next["token_weights"] = old->contains("token_weights") ? *store::find(*old, "token_weights") : AttributeValue::list({});
+    } else if (row) {
       putProduct(next, *row, after);
     } else {
       next["deleted"] = AttributeValue::boolean(true);
