@@ -62,19 +62,24 @@ bool isScalarKeyType(AttributeValue::Type t) {
   return t == AttributeValue::Type::S || t == AttributeValue::Type::N || t == AttributeValue::Type::B;
 }
 
-// About what a value takes in memory: its object (a node of its map) and its text, nested
-// values and members.
+// About what a value holds in memory beyond its own object: a long text, and the elements of
+// a list, map or set with their allocation (counted in every item that shares them).
+size_t heapOf(const std::string& text) { return text.size() > 15 ? text.size() + 1 : 0; }
+
 size_t memoryOf(const AttributeValue& v) {
-  size_t bytes = sizeof(AttributeValue) + 64 + (v.text().size() > 15 ? v.text().size() : 0);
-  for (const auto& e : v.asList()) bytes += memoryOf(e);
-  for (const auto& [name, e] : v.asMap()) bytes += name.size() + memoryOf(e);
-  for (const auto& m : v.members()) bytes += 32 + m.size();
+  size_t bytes = heapOf(v.text());
+  if (v.asList().empty() && v.asMap().empty() && v.members().empty()) return bytes;
+  bytes += 128;  // the shared elements' block
+  for (const auto& e : v.asList()) bytes += sizeof(AttributeValue) + memoryOf(e);
+  for (const auto& [name, e] : v.asMap()) bytes += 120 + heapOf(name) + memoryOf(e);
+  for (const auto& m : v.members()) bytes += sizeof(std::string) + heapOf(m);
   return bytes;
 }
 
+// An item: a map node (about 120 bytes) per attribute and what the values hold.
 size_t memoryOf(const Item& item) {
-  size_t bytes = 128;
-  for (const auto& [name, v] : item) bytes += name.size() + memoryOf(v);
+  size_t bytes = 48;
+  for (const auto& [name, v] : item) bytes += 120 + heapOf(name) + memoryOf(v);
   return bytes;
 }
 

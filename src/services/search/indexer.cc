@@ -1,5 +1,6 @@
 #include "services/search/indexer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -171,6 +172,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       if (previous && events[*previous].change.op == Op::Delete) index = *previous;
     }
     const runtime::InputEvent& e = events[index];
+    std::map<std::string, int64_t> tokens;  // the product's tokens and weights after the change, when they change
     Position pos = positionOf(e);
     auto it = stored.find(id);
     const Item* old = it == stored.end() ? nullptr : &it->second;
@@ -178,7 +180,6 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       ++stats_.stale;
       continue;
     }
-    std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
     // The tokens of a row: those of the stored item when its text is the same (a price or stock
     // change, the most common update), without tokenizing it again.
     const AttributeValue* oldName = old ? store::find(*old, "name") : nullptr;
@@ -187,59 +188,71 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       return oldName && oldDescription && store::find(*old, "search_tokens") && oldName->text() == r.name &&
              oldDescription->text() == r.description;
     };
-    auto tokensOf = [&](const ProductRow& r) { return sameText(r) ? before : weightedTokens(r.name, r.description); };
-    // An earlier change of the product in this batch may have had its postings written by an
-    // attempt that crashed before its item write: the weights it would have given its tokens
-    // count as possibly written, so that no posting is left orphaned or doubled.
-    std::map<std::string, std::set<int64_t>> maybe;
+    // The earlier changes of the product in this batch that the stored item does not count yet.
+    std::vector<const ProductRow*> earlier;
     for (size_t j : indexes) {
       if (j == index) continue;
       const ProductRow* r = events[j].change.afterAs<ProductRow>();
       if (!r || (old && !storedPosition(*old).before(positionOf(events[j])))) continue;
-      for (const auto& [token, weight] : tokensOf(*r)) maybe[token].insert(weight);
+      earlier.push_back(r);
     }
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
-    // A delete of a product already deleted (the tombstone after a rewritten delete) or never
-    // indexed, with no posting possibly written by this batch, changes nothing.
-    if (!row && before.empty() && maybe.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
-      ++stats_.repeatedDeletes;
-      continue;
+    // When this change and every earlier one keep the stored text, the tokens and their
+    // weights stay what the postings already hold: no posting changes.
+    const bool keepsTokens = row && sameText(*row) && std::all_of(earlier.begin(), earlier.end(), [&](const ProductRow* r) { return sameText(*r); });
+    if (!keepsTokens) {
+      std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
+      auto tokensOf = [&](const ProductRow& r) { return sameText(r) ? before : weightedTokens(r.name, r.description); };
+      // An earlier change of the product in this batch may have had its postings written by an
+      // attempt that crashed before its item write: the weights it would have given its tokens
+      // count as possibly written, so that no posting is left orphaned or doubled.
+      std::map<std::string, std::set<int64_t>> maybe;
+      for (const ProductRow* r : earlier) {
+        for (const auto& [token, weight] : tokensOf(*r)) maybe[token].insert(weight);
+      }
+      // A delete of a product already deleted (the tombstone after a rewritten delete) or never
+      // indexed, with no posting possibly written by this batch, changes nothing.
+      if (!row && before.empty() && maybe.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
+        ++stats_.repeatedDeletes;
+        continue;
+      }
+      std::map<std::string, int64_t> after = row ? tokensOf(*row) : std::map<std::string, int64_t>{};
+
+      // Into the product's shard of each token: added to the set of its new weight, removed from
+      // those of any other weight it has or may have there.
+      const std::string pid = std::to_string(id);
+      const int64_t shard = postingShardOf(id);
+      auto weightsHeld = [&](const std::string& token) {
+        std::set<int64_t> held;
+        if (auto b = before.find(token); b != before.end()) held.insert(b->second);
+        if (auto m = maybe.find(token); m != maybe.end()) held.insert(m->second.begin(), m->second.end());
+        return held;
+      };
+      for (const auto& [token, weight] : after) {
+        std::set<int64_t> held = weightsHeld(token);
+        bool add = !before.contains(token) || before[token] != weight;
+        held.erase(weight);
+        if (!add && held.empty()) continue;
+        ShardChange& change = shards[{token, shard}];
+        if (add) {
+          change.added[weight].push_back(pid);
+          if (!knownTokens_.contains(token)) newVocabulary.insert(token);
+        }
+        for (int64_t w : held) change.removed[w].push_back(pid);
+        ++stats_.postingWrites;
+      }
+      std::set<std::string> gone;
+      for (const auto& [token, weight] : before) gone.insert(token);
+      for (const auto& [token, weights] : maybe) gone.insert(token);
+      for (const auto& token : gone) {
+        if (after.contains(token)) continue;
+        ShardChange& change = shards[{token, shard}];
+        for (int64_t w : weightsHeld(token)) change.removed[w].push_back(pid);
+        ++stats_.postingWrites;
+      }
+      tokens = std::move(after);
     }
     ++stats_.changes;
-    std::map<std::string, int64_t> after = row ? tokensOf(*row) : std::map<std::string, int64_t>{};
-
-    // Into the product's shard of each token: added to the set of its new weight, removed from
-    // those of any other weight it has or may have there.
-    const std::string pid = std::to_string(id);
-    const int64_t shard = postingShardOf(id);
-    auto weightsHeld = [&](const std::string& token) {
-      std::set<int64_t> held;
-      if (auto b = before.find(token); b != before.end()) held.insert(b->second);
-      if (auto m = maybe.find(token); m != maybe.end()) held.insert(m->second.begin(), m->second.end());
-      return held;
-    };
-    for (const auto& [token, weight] : after) {
-      std::set<int64_t> held = weightsHeld(token);
-      bool add = !before.contains(token) || before[token] != weight;
-      held.erase(weight);
-      if (!add && held.empty()) continue;
-      ShardChange& change = shards[{token, shard}];
-      if (add) {
-        change.added[weight].push_back(pid);
-        if (!knownTokens_.contains(token)) newVocabulary.insert(token);
-      }
-      for (int64_t w : held) change.removed[w].push_back(pid);
-      ++stats_.postingWrites;
-    }
-    std::set<std::string> gone;
-    for (const auto& [token, weight] : before) gone.insert(token);
-    for (const auto& [token, weights] : maybe) gone.insert(token);
-    for (const auto& token : gone) {
-      if (after.contains(token)) continue;
-      ShardChange& change = shards[{token, shard}];
-      for (int64_t w : weightsHeld(token)) change.removed[w].push_back(pid);
-      ++stats_.postingWrites;
-    }
     Item next{{"product_id", AttributeValue::n(id)},
               {"src_partition", AttributeValue::n(pos.partition)},
               {"src_offset", AttributeValue::n(pos.offset)},
@@ -248,13 +261,13 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
               {"indexed_at", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs)))}};
     int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
     next["version"] = AttributeValue::n(version + 1);
-    if (row && sameText(*row)) {
+    if (keepsTokens) {
       // The same text: the same tokens (their lists are shared with the stored item, not copied).
       putProduct(next, *row, {});
       next["search_tokens"] = *store::find(*old, "search_tokens");
       next["token_weights"] = old->contains("token_weights") ? *store::find(*old, "token_weights") : AttributeValue::list({});
     } else if (row) {
-      putProduct(next, *row, after);
+      putProduct(next, *row, tokens);
     } else {
       next["deleted"] = AttributeValue::boolean(true);
       next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);
