@@ -27,7 +27,7 @@ namespace cdc::sqlite {
 class SqliteTableStore final : public store::TableStore {
  public:
   // About what the items kept in memory may take by default.
-  static constexpr size_t kDefaultCacheBytes = 32 << 20;
+  static constexpr size_t kDefaultCacheBytes = 16 << 20;
 
   static Result<std::unique_ptr<SqliteTableStore>> open(const std::string& path, size_t cacheBytes = kDefaultCacheBytes);
 
