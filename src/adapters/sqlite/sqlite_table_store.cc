@@ -307,17 +307,61 @@ Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Ite
 }
 
 Status SqliteTableStore::write(const TableInfo& t, Item item) {
-  auto stmt = db_->prepare(t.writeSql);
+  std::string json = store::toDynamoJson(item);
+  if (json.size() > 400 * 1024) {
+    return fail(Error::poison("item of " + std::to_string(json.size()) + " bytes exceeds DynamoDB's 400 KB"));
+  }
+  // An index's key columns for `of`: null when the item is not in the index (sparse).
+  auto indexColumns = [](const store::IndexSpec& idx, const Item& of) -> std::pair<const AttributeValue*, const AttributeValue*> {
+    const AttributeValue* h = indexKey(of, idx.hash);
+    const AttributeValue* r = idx.range ? indexKey(of, *idx.range) : nullptr;
+    if (!h || (idx.range && !r)) return {nullptr, nullptr};
+    return {h, r};
+  };
+  auto bindIndex = [&](sqlite3_stmt* stmt, int col, const store::IndexSpec& idx) {
+    auto [h, r] = indexColumns(idx, item);
+    bindKey(stmt, col, h);
+    if (h && !idx.range) {
+      sqlite3_bind_text(stmt, col + 1, "", 0, SQLITE_STATIC);
+    } else {
+      bindKey(stmt, col + 1, r);
+    }
+  };
+  std::string key = cacheKey(t, item);
+  // A row this connection knows to exist is updated in place, with only the indexes whose key
+  // changed: a change of price or stock leaves the name's index alone.
+  auto known = cache_.find(key);
+  uint32_t changed = 0;
+  bool update = known != cache_.end() && known->second.item && t.spec.indexes.size() <= 16;
+  if (update) {
+    for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
+      auto before = indexColumns(t.spec.indexes[i], *known->second.item);
+      auto after = indexColumns(t.spec.indexes[i], item);
+      auto same = [](const AttributeValue* x, const AttributeValue* y) { return x == y || (x && y && *x == *y && x->type() == y->type()); };
+      if (!same(before.first, after.first) || !same(before.second, after.second)) changed |= 1u << i;
+    }
+  }
+  const std::string* sql = &t.writeSql;
+  if (update) {
+    std::string& text = updateSql_[{&t, changed}];
+    if (text.empty()) {
+      text = "UPDATE " + t.sqlName + " SET item = ?3, ttl = ?4";
+      for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
+        if (!(changed & (1u << i))) continue;
+        std::string g = "g" + std::to_string(i), n = std::to_string(5 + 2 * i);
+        text += ", " + g + "pk = ?" + n + ", " + g + "sk = ?" + std::to_string(6 + 2 * i);
+      }
+      text += " WHERE pk = ?1 AND sk = ?2";
+    }
+    sql = &text;
+  }
+  auto stmt = db_->prepare(*sql);
   if (!stmt) return fail(stmt.error());
   bindKey(*stmt, 1, store::find(item, t.spec.hash.name));
   if (t.spec.range) {
     bindKey(*stmt, 2, store::find(item, t.spec.range->name));
   } else {
     sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
-  }
-  std::string json = store::toDynamoJson(item);
-  if (json.size() > 400 * 1024) {
-    return fail(Error::poison("item of " + std::to_string(json.size()) + " bytes exceeds DynamoDB's 400 KB"));
   }
   sqlite3_bind_text(*stmt, 3, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
   const AttributeValue* ttl = t.spec.ttlAttribute ? store::find(item, *t.spec.ttlAttribute) : nullptr;
@@ -326,20 +370,15 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
   } else {
     sqlite3_bind_null(*stmt, 4);
   }
-  int col = 5;
-  for (const auto& idx : t.spec.indexes) {
-    const AttributeValue* h = indexKey(item, idx.hash);
-    const AttributeValue* r = idx.range ? indexKey(item, *idx.range) : nullptr;
-    bool inIndex = h && (!idx.range || r);
-    bindKey(*stmt, col++, inIndex ? h : nullptr);
-    if (inIndex && !idx.range) {
-      sqlite3_bind_text(*stmt, col++, "", 0, SQLITE_STATIC);
-    } else {
-      bindKey(*stmt, col++, inIndex ? r : nullptr);
-    }
+  for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
+    if (!update || (changed & (1u << i))) bindIndex(*stmt, static_cast<int>(5 + 2 * i), t.spec.indexes[i]);
   }
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "put"));
-  std::string key = cacheKey(t, item);
+  if (update && sqlite3_changes(db_->handle()) != 1) {
+    // Not there after all: written whole instead (cannot happen while the memory is in step).
+    remember(std::move(key), std::nullopt);
+    return write(t, std::move(item));
+  }
   remember(std::move(key), std::move(item));
   // Time to Live housekeeping, as DynamoDB does it in the background: now and then.
   if (t.spec.ttlAttribute && ++writesSincePurge_ >= kPurgeEvery) {

@@ -111,6 +111,8 @@ class SqliteTableStore final : public store::TableStore {
   std::unique_ptr<Db> db_;
   std::map<std::string, TableInfo, std::less<>> tables_;
   std::unordered_map<std::string, Cached> cache_;  // by table and key (cacheKey)
+  // UPDATE statements of a table by the indexes whose keys they change (a bit per index).
+  std::map<std::pair<const TableInfo*, uint32_t>, std::string> updateSql_;
   std::list<std::string> recent_;                  // keys of cache_, most recently used first
   size_t cacheBytes_ = 0;
   size_t cacheBudget_;

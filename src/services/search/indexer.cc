@@ -51,9 +51,15 @@ std::map<std::string, int64_t> storedTokens(const Item& item) {
 }
 
 // The attributes an item holds for a live product: its columns, its GSI keys and its tokens.
-void putProduct(Item& item, const ProductRow& row, const std::map<std::string, int64_t>& tokens) {
+// `nameLower`: the stored item's, when the name is the one stored.
+void putProduct(Item& item, const ProductRow& row, const std::map<std::string, int64_t>& tokens,
+                const AttributeValue* nameLower = nullptr) {
   item["name"] = AttributeValue::s(row.name);
-  if (!row.name.empty()) item["name_lower"] = AttributeValue::s(lowercase(row.name));  // no empty GSI keys
+  if (nameLower) {
+    item["name_lower"] = *nameLower;
+  } else if (!row.name.empty()) {
+    item["name_lower"] = AttributeValue::s(lowercase(row.name));  // no empty GSI keys
+  }
   item["description"] = AttributeValue::s(row.description);
   item["price"] = AttributeValue::n(row.price.cents());
   item["price_bucket"] = AttributeValue::n(priceBucket(row.price.cents()));
@@ -263,7 +269,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     next["version"] = AttributeValue::n(version + 1);
     if (keepsTokens) {
       // The same text: the same tokens (their lists are shared with the stored item, not copied).
-      putProduct(next, *row, {});
+      putProduct(next, *row, {}, store::find(*old, "name_lower"));
       next["search_tokens"] = *store::find(*old, "search_tokens");
       next["token_weights"] = old->contains("token_weights") ? *store::find(*old, "token_weights") : AttributeValue::list({});
     } else if (row) {

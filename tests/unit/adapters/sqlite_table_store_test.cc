@@ -161,6 +161,39 @@ TEST(SqliteTableStoreMemoryTest, WritesOfARolledBackTransactionAreForgotten) {
   EXPECT_EQ(versionOf(**s, 3), -1);
 }
 
+TEST(SqliteTableStoreMemoryTest, AnUpdateInPlaceMovesTheItemInTheIndexesWhoseKeysChangedOnly) {
+  auto s = SqliteTableStore::open(":memory:");
+  ASSERT_TRUE(s.has_value());
+  ASSERT_TRUE((*s)->ensureTable(test::searchSpec()).has_value());
+  auto put = [&](const std::string& name, int64_t price, std::optional<std::string> bucket) {
+    Item item = key(1);
+    item["name_lower"] = AttributeValue::s(name);
+    item["price"] = AttributeValue::n(price);
+    if (bucket) item["bucket"] = AttributeValue::s(*bucket);
+    ASSERT_TRUE((*s)->put({"product-search-index", item, std::nullopt}).has_value());
+  };
+  auto found = [&](const std::string& index, AttributeValue value) {
+    store::QueryRequest q{"product-search-index", index, std::move(value), std::nullopt};
+    auto page = (*s)->query(q);
+    return page.has_value() ? page->items.size() : size_t{99};
+  };
+  put("mouse", 100, "b1");
+  put("mouse", 200, "b1");  // the price changes: the name's index keeps its entry
+  EXPECT_EQ(found("name-index", AttributeValue::s("mouse")), 1u);
+  EXPECT_EQ(found("price-index", AttributeValue::n(100)), 0u);
+  EXPECT_EQ(found("price-index", AttributeValue::n(200)), 1u);
+  EXPECT_EQ(found("bucket-price", AttributeValue::s("b1")), 1u);
+  put("keyboard", 200, std::nullopt);  // the name changes, the bucket goes (sparse)
+  EXPECT_EQ(found("name-index", AttributeValue::s("mouse")), 0u);
+  EXPECT_EQ(found("name-index", AttributeValue::s("keyboard")), 1u);
+  EXPECT_EQ(found("price-index", AttributeValue::n(200)), 1u);
+  EXPECT_EQ(found("bucket-price", AttributeValue::s("b1")), 0u);
+  auto item = (*s)->get("product-search-index", key(1));
+  ASSERT_TRUE(item.has_value() && item->has_value());
+  EXPECT_EQ(store::find(**item, "name_lower")->text(), "keyboard");
+  EXPECT_EQ(store::find(**item, "bucket"), nullptr);
+}
+
 TEST(SqliteTableStoreMemoryTest, ItemsBeyondTheBudgetAreReadBackFromTheFile) {
   auto path = freshPath("budget");
   auto s = SqliteTableStore::open(path.string(), 4096);  // a few items at most
