@@ -2,33 +2,28 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <map>
 #include <string>
 
 namespace cdc {
 namespace {
 
-// What appendJsonString must produce, one byte at a time.
+// What appendJsonString must produce, one byte at a time: RFC 8259's short escapes, \u00XX for
+// the other control characters, every other byte as it is.
 std::string reference(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  const std::map<char, std::string> shortEscapes{{'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\r', "\\r"},
+                                                 {'\t', "\\t"}, {'\b', "\\b"}, {'\f', "\\f"}};
   std::string out = "\"";
   for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
+    if (auto e = shortEscapes.find(ch); e != shortEscapes.end()) {
+      out += e->second;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(ch)));
+      out += buf;
+    } else {
+      out.push_back(ch);
     }
   }
   return out + "\"";
