@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -32,6 +33,13 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
 
     auto started = std::chrono::steady_clock::now();
     uint64_t records = 0, unreadable = 0, bytes = 0;
+    // --rate: record n leaves no earlier than n / rate seconds after the start.
+    const int64_t rate = c.integer("rate");
+    auto pace = [&] {
+      if (rate <= 0) return;
+      auto due = started + std::chrono::nanoseconds(static_cast<int64_t>(records * 1e9 / static_cast<double>(rate)));
+      if (due > std::chrono::steady_clock::now()) std::this_thread::sleep_until(due);
+    };
     std::set<std::string, std::less<>> topics;
     std::vector<runtime::Record> batch;
     while (true) {
@@ -47,6 +55,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
           log::event(spdlog::level::err, "unreadable_line", {{"line", std::to_string(r.offset), true}, {"error", *r.sourceError}});
           continue;
         }
+        pace();
         kafka::OutgoingMessage m{.topic = r.topic, .partition = r.partition, .headers = r.headers};
         if (r.key) m.key = *r.key;
         if (r.value) m.value = *r.value;

@@ -321,8 +321,12 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
     return kExitFailure;
   }
   std::string cuts = stats->cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats->cuts) : "";
-  fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}; {}\n", service.name, stats->records,
-             stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters, cuts,
+  const auto& latency = stats->appendToDurable;
+  std::string durable = latency.count() == 0 ? ""
+                        : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms", latency.quantile(0.5),
+                                      latency.quantile(0.99), latency.max());
+  fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}\n", service.name, stats->records,
+             stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters, cuts, durable,
              runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler) + awsSummary(context));
   return kExitOk;
 }

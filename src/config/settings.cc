@@ -74,6 +74,8 @@ const std::vector<Setting>& table() {
        "Kafka topic for low-stock alerts (JSON, keyed by product id) when KAFKA_BOOTSTRAP_SERVERS is set; empty disables",
        Kind::String, {}, {"inventory", "dlq replay"}},
       {"input", "", "-", "kcat -J lines to produce (a file, or - for standard input)", Kind::String, {}, {"produce"}},
+      {"rate", "", "0", "Records per second at most, evenly paced (0: as fast as the broker takes them)", Kind::NonNegativeInt,
+       {}, {"produce"}},
       {"topic", "KAFKA_TOPIC", "", "The search indexer's topic (the Python service's variable; KAFKA_TOPICS wins)",
        Kind::String, {}, {"search-indexer"}},
       {"table-name", "DYNAMODB_TABLE", "",

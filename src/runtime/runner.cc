@@ -173,8 +173,11 @@ Status Runner::processPart(std::span<Record> records) {
   }
   stats_.deadLetters += poison.size();
 
+  const bool live = source_.liveTimestamps();
   for (const Record& r : records) {
-    if (!revoked(r)) notePosition(pending_, r);
+    if (revoked(r)) continue;
+    notePosition(pending_, r);
+    if (live && r.timestampMs > 0) pendingTimestamps_.push_back(r.timestampMs);
   }
   return {};
 }
@@ -211,6 +214,9 @@ Status Runner::commitPositions(bool force) {
   });
   if (!persisted) return persisted;
   if (!durable) return {};  // later, with the handler's next save
+  const int64_t durableAtMs = now().micros / 1000;
+  for (int64_t ts : pendingTimestamps_) stats_.appendToDurable.add(durableAtMs - ts);
+  pendingTimestamps_.clear();
   Status s = withRetry("commit", [&]() { return source_.commit(pending_); });
   if (s) pending_.clear();
   return s;

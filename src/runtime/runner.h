@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
+#include "runtime/latency.h"
 #include "runtime/source.h"
 
 namespace cdc::runtime {
@@ -33,6 +34,9 @@ struct RunStats {
   uint64_t cuts = 0;  // batches committed in parts to serve the source within its interval
   double seconds = 0;
   std::string lastPosition;  // "topic[partition]@offset" of the last record processed
+  // From each record's Kafka timestamp to the moment its effect was durable (its position
+  // committable), with a source of live timestamps only.
+  LatencyHistogram appendToDurable;
 };
 
 // The processing loop every service runs on: poll a batch, decode it, let the handler apply
@@ -81,6 +85,7 @@ class Runner : private RebalanceListener {
   debezium::Decoder decoder_;
   RunStats stats_;
   std::vector<Position> pending_;  // positions processed but not yet committed
+  std::vector<int64_t> pendingTimestamps_;  // their records' timestamps (live sources only)
   std::vector<InputEvent> events_;
   std::vector<Rejection> rejected_;
   std::chrono::steady_clock::time_point started_;

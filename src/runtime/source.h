@@ -53,6 +53,9 @@ class Source {
   // batch that takes long calls it between its parts. Records fetched meanwhile come with the
   // next poll(), in order.
   virtual void keepAlive() {}
+  // Whether records carry the time they were appended (Kafka's timestamps), so that the time
+  // from append to durable effect means something; a replay file's timestamps are history.
+  virtual bool liveTimestamps() const { return false; }
   // Ends consumption after the last commit (a consumer leaves its group). Called once.
   virtual Status close() { return {}; }
   // For logs: "file:events.jsonl", "kafka:localhost:9092".

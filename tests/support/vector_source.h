@@ -22,6 +22,8 @@ class VectorSource final : public runtime::Source {
   std::string describe() const override { return "vector"; }
   std::optional<std::chrono::milliseconds> servingInterval() const override { return interval; }
   void keepAlive() override { ++keepAlives; }
+  bool liveTimestamps() const override { return live; }
+  bool live = false;  // the records' timestamps are append times
   std::vector<std::vector<runtime::Position>> commits;
   std::optional<std::chrono::milliseconds> interval;  // none: the runner may take its time
   int keepAlives = 0;

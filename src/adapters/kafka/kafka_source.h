@@ -63,6 +63,8 @@ class KafkaSource final : public runtime::Source {
   void keepAlive() override;
   Status close() override;
   std::string describe() const override;
+  // Kafka's timestamps: the producer's (CreateTime) or the broker's (LogAppendTime).
+  bool liveTimestamps() const override { return true; }
 
   // Counters and librdkafka's latest statistics (consumer lag per partition); any thread.
   const ConsumerProbe& probe() const { return probe_; }

@@ -106,6 +106,30 @@ TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
   EXPECT_EQ(src.commits[2], (std::vector<Position>{{std::string(kItems), 1, 2}}));
 }
 
+TEST_F(RunnerTest, TheTimeFromAppendToDurableIsMeasuredForLiveTimestampsOnly) {
+  const int64_t nowMs = 1767225700000;
+  options_.clock = [&] { return Timestamp::fromMillis(nowMs); };
+  std::vector<Record> records;
+  for (int i = 0; i < 5; ++i) {
+    records.push_back(item(0, i, i + 1, 1));
+    records.back().timestampMs = nowMs - 10 * (i + 1);  // appended 10 … 50 ms before their batch is durable
+  }
+  VectorSource live(records);
+  live.live = true;
+  RecordingHandler h;
+  auto stats = Runner(live, h, *objects_, options_, stop_).run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(stats->appendToDurable.count(), 5u);
+  EXPECT_EQ(stats->appendToDurable.quantile(0.5), 30);
+  EXPECT_EQ(stats->appendToDurable.max(), 50);
+
+  VectorSource replay(records);  // a file's timestamps are history: nothing measured
+  RecordingHandler h2;
+  auto replayed = Runner(replay, h2, *objects_, options_, stop_).run();
+  ASSERT_TRUE(replayed.has_value());
+  EXPECT_EQ(replayed->appendToDurable.count(), 0u);
+}
+
 // A store slow enough that one batch would outlast the source's serving interval (Kafka's
 // max.poll.interval.ms, past which the member loses its partitions): the batch is applied in
 // parts; between them what is durable is committed and the source served. Every record is
