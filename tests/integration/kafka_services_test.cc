@@ -230,7 +230,7 @@ TEST_F(KafkaServicesTest, GroupMembersSharePartitionsAndAThirdJoiningRebalancesW
     // A member starts alone; a second and then a third join while it works: each join is a
     // rebalance that moves partitions mid-stream. Small batches keep the members busy long
     // enough for the rebalances (a few seconds each) to finish before the end.
-    const std::string member = "--until-caught-up --batch-size 100";
+    const std::string member = "--until-caught-up --batch-size 50";
     auto working = [](Process& p) { return std::regex_search(p.output(), std::regex("partitions_assigned partitions=\\S")); };
     Process a(consume(service, "kafka", member), logPath(service + "-a"), dir_);
     auto deadline = std::chrono::steady_clock::now() + 60s;

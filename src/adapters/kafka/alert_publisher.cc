@@ -22,13 +22,24 @@ Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts)
     ++queued;
   }
   rejected_ += alerts.size() - queued;
-  if (queued == 0) return {};
-  if (auto s = producer_->flush(deliveryTimeout_); !s) {
-    // Fatal: the brokers refused some (already logged one by one); Retry: still queued, and
-    // librdkafka keeps trying until message.timeout.ms.
+  return {};
+}
+
+bool KafkaAlertSink::settled(bool force) {
+  if (!force && producer_->outstanding() > 0) return false;
+  // Nothing queued (a flush returns at once) or forced: what failed is reported once.
+  if (auto s = producer_->flush(force ? deliveryTimeout_ : std::chrono::milliseconds(0)); !s) {
+    // Fatal: the brokers refused some (already logged one by one); Retry: still queued at the
+    // timeout, and librdkafka keeps trying until message.timeout.ms.
     log::event(spdlog::level::err, "alerts_not_delivered", {{"topic", topic_}, {"error", s.error().message}});
   }
-  return {};
+  return true;
+}
+
+bool FanoutAlertSink::settled(bool force) {
+  bool all = true;
+  for (auto* sink : sinks_) all = sink->settled(force) && all;
+  return all;
 }
 
 Status FanoutAlertSink::publish(std::span<const inventory::LowStockAlert> alerts) {

@@ -17,7 +17,10 @@ class KafkaAlertSink final : public inventory::AlertSink {
  public:
   KafkaAlertSink(std::unique_ptr<KafkaProducer> producer, std::string topic,
                  std::chrono::milliseconds deliveryTimeout = std::chrono::seconds(10));
+  // Queues the alerts: the pipeline does not wait for the brokers.
   Status publish(std::span<const inventory::LowStockAlert> alerts) override;
+  // Delivered when nothing is queued; `force` flushes for up to the delivery timeout.
+  bool settled(bool force) override;
 
   uint64_t published() const { return producer_->delivered(); }
   // Refused when queued or reported failed by the brokers.
@@ -35,6 +38,7 @@ class FanoutAlertSink final : public inventory::AlertSink {
  public:
   explicit FanoutAlertSink(std::vector<inventory::AlertSink*> sinks) : sinks_(std::move(sinks)) {}
   Status publish(std::span<const inventory::LowStockAlert> alerts) override;
+  bool settled(bool force) override;
 
  private:
   std::vector<inventory::AlertSink*> sinks_;

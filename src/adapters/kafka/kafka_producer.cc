@@ -75,6 +75,11 @@ Status KafkaProducer::produce(const OutgoingMessage& msg) {
   }
 }
 
+size_t KafkaProducer::outstanding() {
+  rd_kafka_poll(rk_, 0);
+  return static_cast<size_t>(rd_kafka_outq_len(rk_));
+}
+
 Status KafkaProducer::flush(std::chrono::milliseconds timeout) {
   rd_kafka_resp_err_t e = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
   uint64_t failed = failed_.load();

@@ -36,6 +36,9 @@ class KafkaProducer {
   // undelivered at the timeout; Fatal naming the first error when some failed.
   Status flush(std::chrono::milliseconds timeout);
 
+  // Messages queued and not yet delivered or failed (serving the delivery reports first).
+  size_t outstanding();
+
   uint64_t delivered() const { return delivered_.load(); }
   uint64_t failed() const { return failed_.load(); }
 

@@ -26,7 +26,15 @@ struct LowStockAlert {
 class AlertSink {
  public:
   virtual ~AlertSink() = default;
+  // Hands the alerts over without waiting for a broker.
   virtual Status publish(std::span<const LowStockAlert> alerts) = 0;
+  // Whether every alert published so far is delivered (or given up on, and logged), so that
+  // the positions of the changes that raised them may be committed; `force`: wait for that now
+  // (a bounded wait, then give up on what is left).
+  virtual bool settled(bool force) {
+    (void)force;
+    return true;
+  }
 };
 
 // Logs each alert as one structured line and counts them.

@@ -64,6 +64,8 @@ class InventoryHandler final : public runtime::Handler {
   debezium::DecoderOptions decoderOptions() const override;
   Status start() override;
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
+  // The tables are written by apply(); the alerts it raised may still be on their way.
+  Result<bool> persisted(bool force) override { return alerts_.settled(force); }
 
   const InventoryStats& stats() const { return stats_; }
 

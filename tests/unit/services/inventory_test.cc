@@ -31,9 +31,18 @@ class RecordingAlerts final : public AlertSink {
  public:
   Status publish(std::span<const LowStockAlert> alerts) override {
     received.insert(received.end(), alerts.begin(), alerts.end());
+    if (!alerts.empty()) undelivered = deliverOnlyWhenForced;
     return {};
   }
+  bool settled(bool force) override {
+    if (force) ++forced;
+    if (force) undelivered = false;
+    return !undelivered;
+  }
   std::vector<LowStockAlert> received;
+  bool deliverOnlyWhenForced = false;  // a broker slower than the batches
+  bool undelivered = false;
+  int forced = 0;
 };
 
 debezium::ProductRow productRow(int64_t id, int32_t stock, int64_t priceCents = 129999, std::string name = "Laptop") {
@@ -297,6 +306,29 @@ TEST_F(InventoryTest, AColumnUpdatedToNullClearsTheAttribute) {
   EXPECT_EQ(store::find(*item(1), "name")->text(), "Laptop");
   run({rec_.product(Op::Update, productRow(1, 50))});
   EXPECT_EQ(store::find(*item(1), "description")->text(), "High-performance laptop");
+}
+
+// Publishing an alert does not wait for its broker; the positions of the change that raised it
+// are committed only once it is delivered (here: when the end of the run forces it).
+TEST_F(InventoryTest, PositionsAreCommittedOnlyOnceTheirAlertsAreDelivered) {
+  alerts_.deliverOnlyWhenForced = true;
+  test::VectorSource src({rec_.product(Op::Read, productRow(1, 12, 100, "Mouse")), rec_.product(Op::Read, productRow(2, 50)),
+                          rec_.item(Op::Create, itemRow(10, 1, 3)), rec_.item(Op::Create, itemRow(11, 2, 1)),
+                          rec_.item(Op::Create, itemRow(12, 2, 1))});
+  runtime::RunnerOptions ro;
+  ro.batchSize = 2;
+  std::atomic<bool> stop{false};
+  auto stats = runtime::Runner(src, *handler_, *objects_, ro, stop).run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  ASSERT_EQ(alerts_.received.size(), 1u);
+  // Batches 1 and 2 raised none and were committed; batch 2 raised the alert, so its positions
+  // and those of batch 3 waited for the forced delivery at the end.
+  ASSERT_EQ(src.commits.size(), 2u);
+  EXPECT_EQ(alerts_.forced, 1);
+  ASSERT_EQ(src.commits[0].size(), 1u);
+  EXPECT_EQ(src.commits[0][0].topic, kProducts);
+  ASSERT_EQ(src.commits[1].size(), 1u);  // the order items of batches 2 and 3 together
+  EXPECT_EQ(src.commits[1][0].topic, kItems);
 }
 
 TEST_F(InventoryTest, LowStockAlertsOncePerCrossingOnEveryPath) {
