@@ -367,9 +367,11 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
       {.productId = 8, .name = "Desk Lamp", .stock = 0, .threshold = 10, .sourceTsMs = 1767225600124},
       {.productId = 7, .name = "Kaffeemühle 7", .stock = 3, .threshold = 10, .sourceTsMs = 1767225600125},
   };
-  ASSERT_TRUE(sink.publish(alerts).has_value());
+  ASSERT_TRUE(sink.publish(alerts).has_value());  // handed over, not waited for
+  EXPECT_TRUE(sink.settled(true));                // waits for the delivery reports
   EXPECT_EQ(sink.published(), 3u);
   EXPECT_EQ(sink.failed(), 0u);
+  EXPECT_TRUE(sink.settled(false));  // nothing left on its way
 
   auto o = options("reader", {alertsTopic});
   o.untilCaughtUp = true;
@@ -399,6 +401,8 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
   ASSERT_TRUE(unreachable.has_value());
   kafka::KafkaAlertSink down(std::move(*unreachable), alertsTopic, 10s);
   EXPECT_TRUE(down.publish(std::span(alerts).first(2)).has_value());
+  EXPECT_FALSE(down.settled(false));  // still trying: the positions would wait
+  EXPECT_TRUE(down.settled(true));    // given up on after message.timeout.ms, and logged
   EXPECT_EQ(down.published(), 0u);
   EXPECT_EQ(down.failed(), 2u);
 }
