@@ -337,7 +337,7 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
     for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
       auto before = indexColumns(t.spec.indexes[i], *known->second.item);
       auto after = indexColumns(t.spec.indexes[i], item);
-      auto same = [](const AttributeValue* x, const AttributeValue* y) { return x == y || (x && y && *x == *y && x->type() == y->type()); };
+      auto same = [](const AttributeValue* x, const AttributeValue* y) { return x == y || (x && y && *x == *y); };
       if (!same(before.first, after.first) || !same(before.second, after.second)) changed |= 1u << i;
     }
   }
@@ -420,17 +420,13 @@ Result<std::optional<Item>> SqliteTableStore::get(std::string_view table, const 
 }
 
 Result<std::vector<Item>> SqliteTableStore::batchGet(std::string_view table, std::span<const Item> keys) {
-  auto t = this->table(table);
-  if (!t) return fail(t.error());
-  if (auto s = syncCache(); !s) return fail(s.error());
   std::vector<Item> items;
   items.reserve(keys.size());
-  for (const auto& key : keys) {
-    if (auto s = checkKey(**t, key); !s) return fail(s.error());
-    auto item = lookup(**t, key);
-    if (!item) return fail(item.error());
-    if (**item) items.push_back(***item);
-  }
+  auto visited = batchGetEach(table, keys, [&](const Item& item) -> Status {
+    items.push_back(item);
+    return {};
+  });
+  if (!visited) return fail(visited.error());
   return items;
 }
 
