@@ -31,10 +31,15 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     auto producer = kafka::KafkaProducer::open(std::move(props));
     if (!producer) throw config::ConfigError(producer.error().message);
 
+    const int64_t rate = c.integer("rate");
+    // --rate: the pace starts once the brokers answer (the messages queued while the producer
+    // connects would otherwise go out in one burst).
+    if (rate > 0 && !(*producer)->connected(std::chrono::seconds(30))) {
+      log::event(spdlog::level::warn, "brokers_not_answering", {{"detail", "the paced run starts anyway"}});
+    }
     auto started = std::chrono::steady_clock::now();
     uint64_t records = 0, unreadable = 0, bytes = 0;
     // --rate: record n leaves no earlier than n / rate seconds after the start.
-    const int64_t rate = c.integer("rate");
     auto pace = [&] {
       if (rate <= 0) return;
       auto due = started + std::chrono::nanoseconds(static_cast<int64_t>(records * 1e9 / static_cast<double>(rate)));

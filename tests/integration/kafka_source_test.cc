@@ -3,10 +3,12 @@
 // while the store fails, consumer lag from librdkafka's statistics, delivery reports.
 
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -405,6 +407,44 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
   EXPECT_TRUE(down.settled(true));    // given up on after message.timeout.ms, and logged
   EXPECT_EQ(down.published(), 0u);
   EXPECT_EQ(down.failed(), 2u);
+}
+
+// The partitions of `topic` the brokers report (0: no such topic), through a producer of its own.
+int partitionsOf(const std::string& bootstrap, const std::string& topic) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) return 0;
+  int partitions = 0;
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk, 1, nullptr, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) partitions = md->topics[i].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_destroy(rk);
+  return partitions;
+}
+
+TEST_F(KafkaSourceTest, TheAlertTopicIsLookedUpBeforeTheFirstAlert) {
+  // The inventory's positions wait for its alerts' delivery: the first alert of a run must not
+  // also wait for the topic's look-up (here, its creation by the broker's auto-create).
+  std::string alertsTopic = prefix_ + ".early-alerts";
+  ASSERT_EQ(partitionsOf(bootstrap_, alertsTopic), 0);
+  auto producer = kafka::KafkaProducer::open({{"bootstrap.servers", bootstrap_, "test"}});
+  ASSERT_TRUE(producer.has_value()) << producer.error().message;
+  kafka::KafkaAlertSink sink(std::move(*producer), alertsTopic);
+  int partitions = 0;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((partitions = partitionsOf(bootstrap_, alertsTopic)) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(partitions, 3);  // the stack's num.partitions
+  EXPECT_TRUE(sink.settled(false));  // nothing was published
+  EXPECT_EQ(sink.published(), 0u);
 }
 
 }  // namespace

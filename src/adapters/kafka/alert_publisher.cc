@@ -6,7 +6,11 @@ namespace cdc::kafka {
 
 KafkaAlertSink::KafkaAlertSink(std::unique_ptr<KafkaProducer> producer, std::string topic,
                                std::chrono::milliseconds deliveryTimeout)
-    : producer_(std::move(producer)), topic_(std::move(topic)), deliveryTimeout_(deliveryTimeout) {}
+    : producer_(std::move(producer)), topic_(std::move(topic)), deliveryTimeout_(deliveryTimeout) {
+  // The first alert of a run is then not held up by the topic's look-up (or creation): the
+  // inventory's positions wait for its delivery.
+  producer_->prepare(topic_);
+}
 
 Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts) {
   std::vector<std::pair<std::string, std::string>> messages;

@@ -30,6 +30,7 @@ KafkaProducer::~KafkaProducer() {
   if (int left = rd_kafka_outq_len(rk_); left > 0) {
     log::event(spdlog::level::warn, "kafka_producer_closed_with_undelivered", {{"messages", std::to_string(left), true}});
   }
+  for (rd_kafka_topic_t* t : prepared_) rd_kafka_topic_destroy(t);
   rd_kafka_destroy(rk_);
 }
 
@@ -73,6 +74,18 @@ Status KafkaProducer::produce(const OutgoingMessage& msg) {
     if (headers) rd_kafka_headers_destroy(headers);
     return fail(Error::fatal("cannot produce to " + topic + ": " + rd_kafka_err2str(e)));
   }
+}
+
+void KafkaProducer::prepare(const std::string& topic) {
+  // A new topic handle starts an asynchronous metadata request for it.
+  if (rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, topic.c_str(), nullptr)) prepared_.push_back(t);
+}
+
+bool KafkaProducer::connected(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  rd_kafka_metadata_destroy(md);
+  return true;
 }
 
 size_t KafkaProducer::outstanding() {

@@ -36,6 +36,14 @@ class KafkaProducer {
   // undelivered at the timeout; Fatal naming the first error when some failed.
   Status flush(std::chrono::milliseconds timeout);
 
+  // Looks up `topic` now, in the background (the brokers create it if they auto-create topics),
+  // so that the first message to it does not wait for the metadata round trips.
+  void prepare(const std::string& topic);
+
+  // Waits for a round trip to the brokers (a metadata request), up to `timeout`: false when none
+  // answered. A producer that paces its messages starts its clock after it.
+  bool connected(std::chrono::milliseconds timeout);
+
   // Messages queued and not yet delivered or failed (serving the delivery reports first).
   size_t outstanding();
 
@@ -47,6 +55,7 @@ class KafkaProducer {
   static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
 
   rd_kafka_t* rk_;  // owned
+  std::vector<rd_kafka_topic_t*> prepared_;  // owned, destroyed before rk_
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> failed_{0};
   uint64_t failedAtFlush_ = 0;

@@ -67,8 +67,15 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
   if (const auto* p = findProperty(props, "max.poll.interval.ms")) {
     maxPollInterval = std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10));
   }
+  // enable.auto.commit is off; its interval paces the asynchronous commits of what the runner
+  // reports durable (a commit per batch would queue thousands a second at the coordinator).
+  std::chrono::milliseconds commitInterval{1000};
+  if (const auto* p = findProperty(props, "auto.commit.interval.ms")) {
+    commitInterval = std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10));
+  }
   std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
   self->maxPollInterval_ = maxPollInterval;
+  self->commitInterval_ = commitInterval;
   self->cooperative_ = cooperative;
 
   rd_kafka_conf_set_opaque(conf->get(), self.get());
@@ -195,6 +202,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
   for (const auto& tp : gone) {
     assigned_.erase(tp);
     durable_.erase(tp);
+    unsent_.erase(tp);
     endOffsets_.erase(tp);
     reachedEnd_.erase(tp);
     eofOffsets_.erase(tp);
@@ -392,6 +400,7 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
   if (fatal_) return fail(*fatal_);
   if (closed_) return runtime::PollStatus::End;
   resumeAfterIdle();
+  sendCommits();
   size_t before = out.size();
   while (!buffered_.empty() && out.size() - before < max) {
     out.push_back(std::move(buffered_.front()));
@@ -428,23 +437,39 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
 }
 
 Status KafkaSource::commit(std::span<const runtime::Position> positions) {
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
   for (const auto& p : positions) {
     TopicPartition tp{p.topic, p.partition};
     // A partition that has moved on is committed by its new owner.
     if (!assigned_.contains(tp)) continue;
     int64_t& next = durable_[tp];
-    next = std::max(next, p.nextOffset);
-    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = next;
+    if (p.nextOffset > next) {
+      next = p.nextOffset;
+      unsent_.insert(std::move(tp));
+    }
   }
-  if (list->cnt == 0) return {};
+  sendCommits();
+  return {};
+}
+
+void KafkaSource::sendCommits() {
+  if (unsent_.empty()) return;
+  auto now = Clock::now();
+  if (now - lastAsyncCommit_ < commitInterval_) return;  // the next poll sends them
+  lastAsyncCommit_ = now;
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(unsent_.size())));
+  for (const auto& tp : unsent_) {
+    auto d = durable_.find(tp);
+    if (d == durable_.end() || !assigned_.contains(tp)) continue;
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = d->second;
+  }
+  unsent_.clear();
+  if (list->cnt == 0) return;
   // Asynchronous: a failure is reported to onCommit and made good by the next commit; the
   // commits before a revocation and at close wait for the answer.
   if (auto e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++probe_.commitFailures;
     log::event(spdlog::level::warn, "offset_commit_failed", {{"error", rd_kafka_err2str(e)}});
   }
-  return {};
 }
 
 Status KafkaSource::commitSync(const std::set<TopicPartition>& partitions) {
@@ -460,6 +485,7 @@ Status KafkaSource::commitSync(const std::set<TopicPartition>& partitions) {
     log::event(spdlog::level::warn, "offset_commit_failed", {{"error", rd_kafka_err2str(e)}, {"sync", "true", true}});
     return fail(Error::retry(std::string("offset commit failed: ") + rd_kafka_err2str(e)));
   }
+  for (const auto& tp : partitions) unsent_.erase(tp);
   return {};
 }
 

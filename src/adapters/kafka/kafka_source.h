@@ -31,8 +31,9 @@ struct KafkaSourceOptions {
 
 // The runtime's Source on a Kafka consumer group (librdkafka's high-level consumer).
 //
-// Offsets are committed only when the runner says their effects are durable: asynchronously
-// after each batch, synchronously before partitions are revoked and when the consumer closes.
+// Offsets are committed only when the runner says their effects are durable: asynchronously at
+// most every auto.commit.interval.ms (1 s here by default; enable.auto.commit itself stays off),
+// synchronously before partitions are revoked and when the consumer closes.
 // Rebalances (cooperative or eager, whichever the group runs) are served inside poll()/idle():
 // the listener persists and commits the work of revoked partitions before they go, and records
 // of a revoked partition still waiting here are dropped (the next owner reads them again from
@@ -86,6 +87,9 @@ class KafkaSource final : public runtime::Source {
   // A message or an event from the consumer queue: records go to `out`.
   void handle(rd_kafka_message_t* message, std::vector<runtime::Record>& out);
   Status commitSync(const std::set<TopicPartition>& partitions);
+  // Sends the positions reported durable since the last asynchronous commit, when
+  // commitInterval_ has passed since it.
+  void sendCommits();
   void pauseForIdle(const std::set<TopicPartition>& partitions);
   void resumeAfterIdle();
   // --until-caught-up: this member's partitions are read to their end and committed, and so
@@ -109,6 +113,9 @@ class KafkaSource final : public runtime::Source {
   bool idlePaused_ = false;
   bool quietPause_ = false;  // paused by keepAlive(), not by idle()
   std::chrono::milliseconds maxPollInterval_{300'000};
+  std::chrono::milliseconds commitInterval_{1000};
+  std::set<TopicPartition> unsent_;                 // durable_ moved on since the last commit sent
+  std::chrono::steady_clock::time_point lastAsyncCommit_;
   std::map<TopicPartition, int64_t> durable_;       // next offsets the runner reported durable
   std::map<TopicPartition, int64_t> endOffsets_;    // --until-caught-up: the end at assignment
   std::set<TopicPartition> reachedEnd_;

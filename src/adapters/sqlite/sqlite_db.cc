@@ -5,7 +5,91 @@
 
 namespace cdc::sqlite {
 
-Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
+Checkpointer::~Checkpointer() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Checkpointer::attach(sqlite3* writer) { sqlite3_wal_hook(writer, &Checkpointer::onCommit, this); }
+
+uint64_t Checkpointer::checkpoints() const {
+  std::lock_guard lock(mutex_);
+  return checkpoints_;
+}
+
+uint64_t Checkpointer::restarts() const {
+  std::lock_guard lock(mutex_);
+  return restarts_;
+}
+
+uint64_t Checkpointer::writerCheckpoints() const {
+  std::lock_guard lock(mutex_);
+  return writerCheckpoints_;
+}
+
+int Checkpointer::onCommit(void* opaque, sqlite3* db, const char* name, int pages) {
+  auto* self = static_cast<Checkpointer*>(opaque);
+  // On the writer's thread. Commits arriving during every checkpoint keep the log from being
+  // wholly copied back when a transaction starts, and only then does it start again from its
+  // beginning: past 16x the threshold the writer copies back itself the little that the
+  // checkpointer has not (busy when the checkpointer is at it: then at a later commit), and
+  // its next transaction starts the log anew.
+  if (pages < self->lastPages_) {  // the log started again from its beginning
+    self->nextWake_ = self->pages_;
+    std::lock_guard lock(self->mutex_);
+    ++self->restarts_;
+  }
+  self->lastPages_ = pages;
+  if (pages >= 16 * self->pages_) {
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
+      std::lock_guard lock(self->mutex_);
+      ++self->writerCheckpoints_;
+    }
+    return SQLITE_OK;
+  }
+  // Otherwise the checkpointer is woken each time the log has grown by `pages_` since its last
+  // wake-up.
+  if (pages < self->nextWake_) return SQLITE_OK;
+  self->nextWake_ = pages + self->pages_;
+  {
+    std::lock_guard lock(self->mutex_);
+    self->due_ = true;
+    if (!self->thread_.joinable()) self->thread_ = std::thread([self] { self->loop(); });
+  }
+  self->wake_.notify_one();
+  return SQLITE_OK;
+}
+
+void Checkpointer::loop() {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return;  // the commits go on; the log is copied back when the writer closes
+  }
+  // A connection learns that the database is in WAL mode when it first reads it: before
+  // that, a checkpoint does nothing. Its syncs are the writer's (synchronous=NORMAL).
+  sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA schema_version", nullptr, nullptr, nullptr);
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [&] { return stop_ || due_; });
+    if (stop_) break;
+    due_ = false;
+    lock.unlock();
+    // A failure (busy: the writer is copying back itself, or an I/O error) is left to the next
+    // wake-up and to the writer's own checkpoint when it closes: the log stays valid meanwhile.
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    lock.lock();
+    ++checkpoints_;
+  }
+  lock.unlock();
+  sqlite3_close(db);
+}
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, int checkpointPages) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
@@ -26,10 +110,15 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
+  if (checkpointPages > 0 && path != ":memory:" && !path.empty()) {
+    db->checkpointer_ = std::make_unique<Checkpointer>(path, checkpointPages);
+    db->checkpointer_->attach(raw);
+  }
   return db;
 }
 
 Db::~Db() {
+  checkpointer_.reset();
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }

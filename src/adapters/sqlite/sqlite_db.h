@@ -1,9 +1,12 @@
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include <sqlite3.h>
@@ -30,18 +33,65 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// Copies the write-ahead log of a database back into its file from a thread and connection of
+// its own, so that a commit does not wait for a checkpoint's writes and fsyncs. The writing
+// connection's WAL hook wakes it each time the log has grown by `pages` pages (SQLite's own
+// automatic checkpoint, which runs inside the COMMIT that crosses its threshold, is off).
+// Its checkpoints are PASSIVE: they never block the writer.
+// The writer starts the log again from its beginning only when a transaction starts with all
+// of it copied back; commits arriving during every checkpoint would keep that from happening,
+// so once the log reaches 16x `pages` the writer copies back the rest itself after its commit
+// (a few frames: the checkpointer has done the bulk, but with its own fsyncs), and its next
+// transaction starts anew. (A RESTART checkpoint from the thread instead would hold the
+// writer's lock while it waits for the writer's read lock: measured, over a second.)
+class Checkpointer {
+ public:
+  Checkpointer(std::string path, int pages) : path_(std::move(path)), pages_(pages), nextWake_(pages) {}
+  ~Checkpointer();
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Installs the hook on the writing connection.
+  void attach(sqlite3* writer);
+  // Checkpoints done so far by the thread and by the writer, and the times the log started
+  // again from its beginning (for tests).
+  uint64_t checkpoints() const;
+  uint64_t writerCheckpoints() const;
+  uint64_t restarts() const;
+
+ private:
+  static int onCommit(void* self, sqlite3* db, const char* name, int pages);
+  void loop();
+
+  std::string path_;
+  int pages_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool due_ = false;   // a checkpoint is wanted
+  int lastPages_ = 0;  // writer's thread only: the log's size at its last commit
+  int nextWake_ = 0;   // writer's thread only
+  bool stop_ = false;
+  uint64_t checkpoints_ = 0;
+  uint64_t writerCheckpoints_ = 0;
+  uint64_t restarts_ = 0;
+  std::thread thread_;  // started by the first commit that crosses the threshold
+};
+
 // An owned SQLite connection with a cache of prepared statements.
 // One connection per thread: SQLite objects are not shared between threads here.
 class Db {
  public:
   // Opens (creating) `path` in WAL mode with synchronous=NORMAL: a committed transaction
-  // survives a process crash (kill -9); `:memory:` opens a private in-memory database.
-  static Result<std::unique_ptr<Db>> open(const std::string& path);
+  // survives a process crash (kill -9); `:memory:` opens a private in-memory database. The WAL
+  // is checkpointed in the background once it holds `checkpointPages` pages (SQLite's default
+  // threshold, 1000 pages of 4 KiB); 0 leaves SQLite's automatic checkpoint in the commit.
+  static Result<std::unique_ptr<Db>> open(const std::string& path, int checkpointPages = 1000);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
   sqlite3* handle() const { return db_; }
+  const Checkpointer* checkpointer() const { return checkpointer_.get(); }
   Status exec(std::string_view sql);
   // A cached prepared statement with bindings cleared, owned by the Db; reset again when the
   // returned Statement goes.
@@ -55,6 +105,7 @@ class Db {
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // stopped before the connection closes
 };
 
 // Quotes an identifier for SQL ("my-table" -> "\"my-table\"").

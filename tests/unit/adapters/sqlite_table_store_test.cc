@@ -1,8 +1,12 @@
 #include "adapters/sqlite/sqlite_table_store.h"
 
+#include "adapters/sqlite/sqlite_db.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <thread>
 
 #include "support/table_store_contract.h"
 
@@ -214,6 +218,82 @@ TEST(SqliteTableStoreMemoryTest, ItemsBeyondTheBudgetAreReadBackFromTheFile) {
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(versionOf(**again, 200), 2001);
   std::filesystem::remove(path);
+}
+
+// Writes transactions of a 4 KiB row each (three pages of log: the row's two and its leaf), the
+// checkpointer waking every 8 pages, pausing 20 ms after every `burst` commits (0: never), until
+// `done` says so (at most 60 s); then everything reads back from another connection and after
+// the writer is gone.
+void writeRows(const std::filesystem::path& path, int burst, const std::function<bool(const Checkpointer&, int)>& done) {
+  int rows = 0;
+  {
+    auto db = Db::open(path.string(), 8);
+    ASSERT_TRUE(db.has_value()) << db.error().message;
+    const Checkpointer* checkpointer = (*db)->checkpointer();
+    ASSERT_NE(checkpointer, nullptr);
+    ASSERT_TRUE((*db)->exec("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)").has_value());
+    std::string page(4096, 'x');
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done(*checkpointer, rows) && std::chrono::steady_clock::now() < deadline) {
+      Transaction tx(**db);
+      ASSERT_TRUE(tx.begin().has_value());
+      auto stmt = (*db)->prepare("INSERT INTO t(k, v) VALUES (?, ?)");
+      ASSERT_TRUE(stmt.has_value());
+      sqlite3_bind_int(*stmt, 1, rows);
+      sqlite3_bind_blob(*stmt, 2, page.data(), static_cast<int>(page.size()), SQLITE_STATIC);
+      ASSERT_EQ(sqlite3_step(*stmt), SQLITE_DONE);
+      ASSERT_TRUE(tx.commit().has_value());
+      ++rows;
+      if (burst > 0 && rows % burst == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(done(*checkpointer, rows)) << rows << " rows in 60 s";
+
+    auto reader = Db::open(path.string(), 0);
+    ASSERT_TRUE(reader.has_value());
+    auto count = (*reader)->prepare("SELECT count(*), sum(length(v)) FROM t");
+    ASSERT_TRUE(count.has_value());
+    ASSERT_EQ(sqlite3_step(*count), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(*count, 0), rows);
+    EXPECT_EQ(sqlite3_column_int64(*count, 1), int64_t{rows} * 4096);
+  }
+  auto reopened = Db::open(path.string(), 0);
+  ASSERT_TRUE(reopened.has_value());
+  auto count = (*reopened)->prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count.has_value());
+  ASSERT_EQ(sqlite3_step(*count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(*count, 0), rows);
+}
+
+TEST(SqliteDbTest, TheLogIsCopiedBackInTheBackgroundAndStartsAgainInThePauses) {
+  // The checkpointer's copies, and the pauses between bursts of commits, let the log start
+  // again from its beginning: it does not grow with what is written.
+  auto path = freshPath("checkpoint");
+  writeRows(path, 20, [](const Checkpointer& c, int rows) { return rows >= 300 && c.checkpoints() > 0 && c.restarts() >= 2; });
+  std::filesystem::remove(path);
+}
+
+TEST(SqliteDbTest, CommitsWithoutAPauseStillStartTheLogAgain) {
+  // With commits arriving during every checkpoint, the writer copies back the rest itself once
+  // the log is 16x the threshold (128 pages), and the log starts again: over 3,000 rows (9,000
+  // pages of log) it never holds more than 2,000 (a checkpoint under way when the log reaches
+  // 128 pages delays the writer's copy). On tmpfs when there is one: fsyncs take no time there.
+  std::filesystem::path dir = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  auto path = dir / ("cdc-store-checkpoint-busy-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  uintmax_t largest = 0;
+  writeRows(path, 0, [&](const Checkpointer&, int rows) {
+    std::error_code ec;
+    largest = std::max(largest, std::filesystem::file_size(path.string() + "-wal", ec));
+    return rows >= 3000;
+  });
+  EXPECT_LT(largest, 2000u * (4096 + 24)) << "the log grew with the commits";
+  std::filesystem::remove(path);
+}
+
+TEST(SqliteDbTest, AnInMemoryDatabaseHasNoCheckpointer) {
+  auto db = Db::open(":memory:", 8);
+  ASSERT_TRUE(db.has_value());
+  EXPECT_EQ((*db)->checkpointer(), nullptr);
 }
 
 }  // namespace
