@@ -177,6 +177,49 @@ TEST_F(KafkaSourceTest, DeliversEveryRecordOnceInPartitionOrderCommitsAndStopsWh
   EXPECT_TRUE(second.seen.empty());
 }
 
+TEST_F(KafkaSourceTest, SmallBatchesAreCommittedAtMostOncePerIntervalAndCompletelyAtTheEnd) {
+  // A commit per batch would queue at the group coordinator (thousands a second under a steady
+  // trickle) and the closing synchronous commit would wait behind them all.
+  produceWorkload("--products 100 --orders 1000");
+  std::vector<std::string> topics{topic("products"), topic("order_items")};
+  localfs::DirObjectStore dlq((dir_ / "lake").string());
+  std::atomic<bool> stop{false};
+  auto member = [&] {
+    auto o = options("g", topics);
+    o.properties.push_back({"auto.commit.interval.ms", "500", "test"});
+    o.untilCaughtUp = true;
+    return kafka::KafkaSource::open(std::move(o));
+  };
+  auto source = member();
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+  RecordingHandler handler;
+  runtime::RunnerOptions ro;
+  ro.batchSize = 5;
+  uint64_t batches = 0;
+  {
+    runtime::Runner runner(**source, handler, dlq, ro, stop);
+    auto stats = runner.run();
+    ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    batches = stats->batches;
+  }
+  auto want = expected(topics);
+  EXPECT_EQ(handler.seen.size(), want.size());
+  ASSERT_GT(batches, 100u);
+  uint64_t commits = (*source)->probe().commits.load();
+  EXPECT_GE(commits, 1u);
+  EXPECT_LT(commits, batches / 10) << batches << " batches";
+  EXPECT_EQ((*source)->probe().commitFailures.load(), 0u);
+  source->reset();
+
+  auto again = member();
+  ASSERT_TRUE(again.has_value());
+  RecordingHandler second;
+  runtime::Runner runner(**again, second, dlq, ro, stop);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(stats->records, 0u) << "the last positions were committed";
+}
+
 TEST_F(KafkaSourceTest, AFailingStorePausesThePartitionsAndKeepsTheGroupSession) {
   produceWorkload("--products 200 --orders 3000");
   std::vector<std::string> topics{topic("products"), topic("order_items")};
