@@ -1,6 +1,7 @@
 #include "services/search/indexer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -50,6 +51,40 @@ std::map<std::string, int64_t> storedTokens(const Item& item) {
   return out;
 }
 
+// Where the item comes from: the change's position, its timestamp and when it was indexed.
+void setPosition(Item& item, const Position& pos) {
+  item["src_partition"] = AttributeValue::n(pos.partition);
+  item["src_offset"] = AttributeValue::n(pos.offset);
+  item["src_ts"] = AttributeValue::n(pos.tsMs);
+  item["cdc_timestamp"] = AttributeValue::n(pos.tsMs);
+  item["indexed_at"] = AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs)));
+}
+
+void setPriceAndStock(Item& item, const ProductRow& row) {
+  item["price"] = AttributeValue::n(row.price.cents());
+  item["price_bucket"] = AttributeValue::n(priceBucket(row.price.cents()));
+  item["price_display"] = AttributeValue::s(priceDisplay(row.price));
+  item["stock_quantity"] = AttributeValue::n(row.stockQuantity);
+}
+
+// Whether a stored item holds exactly the attributes of a live product's item (what
+// setPosition, putProduct and the version make; name_lower only with a name): one written by
+// this version of the indexer, not a deleted product's nor one with attributes of another.
+bool holdsLiveLayout(const Item& item, bool named) {
+  static const std::array<std::string_view, 16> kLive = {
+      "cdc_timestamp", "description", "indexed_at",    "name",          "name_lower",  "price",
+      "price_bucket",  "price_display", "product_id", "search_tokens", "src_offset", "src_partition",
+      "src_ts",        "stock_quantity", "token_weights", "version"};
+  if (item.size() != (named ? kLive.size() : kLive.size() - 1)) return false;
+  auto it = item.begin();
+  for (std::string_view name : kLive) {
+    if (!named && name == "name_lower") continue;
+    if (it->first != name) return false;
+    ++it;
+  }
+  return true;
+}
+
 // The attributes an item holds for a live product: its columns, its GSI keys and its tokens.
 // `nameLower`: the stored item's, when the name is the one stored.
 void putProduct(Item& item, const ProductRow& row, const std::map<std::string, int64_t>& tokens,
@@ -61,10 +96,7 @@ void putProduct(Item& item, const ProductRow& row, const std::map<std::string, i
     item["name_lower"] = AttributeValue::s(lowercase(row.name));  // no empty GSI keys
   }
   item["description"] = AttributeValue::s(row.description);
-  item["price"] = AttributeValue::n(row.price.cents());
-  item["price_bucket"] = AttributeValue::n(priceBucket(row.price.cents()));
-  item["price_display"] = AttributeValue::s(priceDisplay(row.price));
-  item["stock_quantity"] = AttributeValue::n(row.stockQuantity);
+  setPriceAndStock(item, row);
   std::vector<AttributeValue> names, weights;
   for (const auto& [token, weight] : tokens) {
     names.push_back(AttributeValue::s(token));
@@ -259,13 +291,22 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       tokens = std::move(after);
     }
     ++stats_.changes;
-    Item next{{"product_id", AttributeValue::n(id)},
-              {"src_partition", AttributeValue::n(pos.partition)},
-              {"src_offset", AttributeValue::n(pos.offset)},
-              {"src_ts", AttributeValue::n(pos.tsMs)},
-              {"cdc_timestamp", AttributeValue::n(pos.tsMs)},
-              {"indexed_at", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs)))}};
     int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
+    Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
+    if (keepsTokens && holdsLiveLayout(*old, !row->name.empty())) {
+      // The same text, and the stored item holds just what a live product's item holds: it
+      // becomes the next one, its name, description, name_lower and token lists kept as they
+      // are, the rest set anew (no attribute allocated again).
+      Item next = std::move(it->second);
+      setPosition(next, pos);
+      next.find("version")->second = AttributeValue::n(version + 1);
+      setPriceAndStock(next, *row);
+      size_t size = store::itemSize(next);
+      items.add(store::PutRequest{options_.tables.items, std::move(next), std::move(cond)}, size);
+      continue;
+    }
+    Item next{{"product_id", AttributeValue::n(id)}};
+    setPosition(next, pos);
     next["version"] = AttributeValue::n(version + 1);
     if (keepsTokens) {
       // The same text: the same tokens (their lists are shared with the stored item, not copied).
@@ -278,9 +319,8 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       next["deleted"] = AttributeValue::boolean(true);
       next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);
     }
-    Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
     size_t size = store::itemSize(next);
-    items.add(store::PutRequest{options_.tables.items, std::move(next), cond}, size);
+    items.add(store::PutRequest{options_.tables.items, std::move(next), std::move(cond)}, size);
   }
 
   if (auto s = writePostings(shards); !s) return s;

@@ -360,6 +360,48 @@ TEST_F(SearchTest, TombstonesDeleteFromTheKeyAndRepeatNothing) {
   EXPECT_EQ(postingsOf(103), 0u);
 }
 
+TEST_F(SearchTest, AStockChangeKeepsTheTokensAndRenewsTheRestOfTheItem) {
+  auto itemOf = [&](int64_t id) {
+    auto got = tables_->get("product-search-index", {{"product_id", AttributeValue::n(id)}});
+    EXPECT_TRUE(got.has_value() && got->has_value());
+    return got.has_value() && got->has_value() ? **got : store::Item{};
+  };
+  index({productRecord(debezium::Op::Read, 201, "Oak Table", "solid wood", 5, 1)});
+  store::Item first = itemOf(201);
+  size_t postings = postingsOf(201);
+  ASSERT_GT(postings, 0u);
+
+  // The same text: the stored item is renewed in place (the tokens kept).
+  index({productRecord(debezium::Op::Update, 201, "Oak Table", "solid wood", 3, 2)});
+  store::Item second = itemOf(201);
+  EXPECT_EQ(*store::find(second, "stock_quantity"), AttributeValue::n(3));
+  EXPECT_EQ(*store::find(second, "version"), AttributeValue::n(store::find(first, "version")->asIntOr(0) + 1));
+  EXPECT_EQ(*store::find(second, "src_offset"), AttributeValue::n(2));
+  EXPECT_EQ(*store::find(second, "cdc_timestamp"), AttributeValue::n(1767225600000 + 2));
+  EXPECT_EQ(*store::find(second, "indexed_at"), AttributeValue::s("2026-01-01T00:00:00.002Z"));
+  for (const char* kept : {"name", "name_lower", "description", "search_tokens", "token_weights", "price", "price_display"}) {
+    ASSERT_NE(store::find(second, kept), nullptr) << kept;
+    EXPECT_EQ(*store::find(second, kept), *store::find(first, kept)) << kept;
+  }
+  EXPECT_EQ(second.size(), first.size());
+  EXPECT_EQ(postingsOf(201), postings);
+  EXPECT_EQ(searchAll("oak", 0, INT64_MAX, 10).size(), 1u);
+
+  // An item with an attribute this indexer does not write (another version's) is written whole
+  // again: the next item holds exactly the live product's attributes.
+  store::Item legacy = second;
+  legacy["legacy_rank"] = AttributeValue::n(7);
+  ASSERT_TRUE(tables_->put({"product-search-index", legacy, std::nullopt}).has_value());
+  index({productRecord(debezium::Op::Update, 201, "Oak Table", "solid wood", 1, 3)});
+  store::Item third = itemOf(201);
+  EXPECT_EQ(store::find(third, "legacy_rank"), nullptr);
+  EXPECT_EQ(*store::find(third, "stock_quantity"), AttributeValue::n(1));
+  EXPECT_EQ(*store::find(third, "version"), AttributeValue::n(store::find(second, "version")->asIntOr(0) + 1));
+  EXPECT_EQ(*store::find(third, "search_tokens"), *store::find(first, "search_tokens"));
+  EXPECT_EQ(third.size(), first.size());
+  EXPECT_EQ(postingsOf(201), postings);
+}
+
 TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
   std::map<int64_t, Product> final;
   index(catalogue(200, 2000, final));
