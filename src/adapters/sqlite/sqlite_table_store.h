@@ -26,8 +26,10 @@ namespace cdc::sqlite {
 // lock for writes), and when a transaction rolls back.
 class SqliteTableStore final : public store::TableStore {
  public:
-  // About what the items kept in memory may take by default.
-  static constexpr size_t kDefaultCacheBytes = 16 << 20;
+  // About what the items kept in memory may take by default. With SQLite's own page cache at
+  // 4 MiB (a page read again costs a pread; an item read again a JSON parse) both services stay
+  // under 64 MiB at 1M records (bench/RESULTS.md).
+  static constexpr size_t kDefaultCacheBytes = 24 << 20;
 
   static Result<std::unique_ptr<SqliteTableStore>> open(const std::string& path, size_t cacheBytes = kDefaultCacheBytes);
 
