@@ -26,11 +26,6 @@ uint64_t Checkpointer::restarts() const {
   return restarts_;
 }
 
-uint64_t Checkpointer::writerCheckpoints() const {
-  std::lock_guard lock(mutex_);
-  return writerCheckpoints_;
-}
-
 int Checkpointer::onCommit(void* opaque, sqlite3* db, const char* name, int pages) {
   auto* self = static_cast<Checkpointer*>(opaque);
   // On the writer's thread. Commits arriving during every checkpoint keep the log from being
@@ -45,10 +40,7 @@ int Checkpointer::onCommit(void* opaque, sqlite3* db, const char* name, int page
   }
   self->lastPages_ = pages;
   if (pages >= 16 * self->pages_) {
-    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
-      std::lock_guard lock(self->mutex_);
-      ++self->writerCheckpoints_;
-    }
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
   // Otherwise the checkpointer is woken each time the log has grown by `pages_` since its last

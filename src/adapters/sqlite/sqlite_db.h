@@ -53,10 +53,9 @@ class Checkpointer {
 
   // Installs the hook on the writing connection.
   void attach(sqlite3* writer);
-  // Checkpoints done so far by the thread and by the writer, and the times the log started
-  // again from its beginning (for tests).
+  // Checkpoints done so far by the thread, and the times the log started again from its
+  // beginning (for tests).
   uint64_t checkpoints() const;
-  uint64_t writerCheckpoints() const;
   uint64_t restarts() const;
 
  private:
@@ -72,7 +71,6 @@ class Checkpointer {
   int nextWake_ = 0;   // writer's thread only
   bool stop_ = false;
   uint64_t checkpoints_ = 0;
-  uint64_t writerCheckpoints_ = 0;
   uint64_t restarts_ = 0;
   std::thread thread_;  // started by the first commit that crosses the threshold
 };

@@ -293,22 +293,16 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     ++stats_.changes;
     int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
     Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
-    if (keepsTokens && holdsLiveLayout(*old, !row->name.empty())) {
-      // The same text, and the stored item holds just what a live product's item holds: it
-      // becomes the next one, its name, description, name_lower and token lists kept as they
-      // are, the rest set anew (no attribute allocated again).
-      Item next = std::move(it->second);
-      setPosition(next, pos);
-      next.find("version")->second = AttributeValue::n(version + 1);
-      setPriceAndStock(next, *row);
-      size_t size = store::itemSize(next);
-      items.add(store::PutRequest{options_.tables.items, std::move(next), std::move(cond)}, size);
-      continue;
-    }
-    Item next{{"product_id", AttributeValue::n(id)}};
+    // The same text, and the stored item holds just what a live product's item holds: it
+    // becomes the next one, its name, description, name_lower and token lists kept as they are,
+    // the rest set anew (no attribute allocated again).
+    const bool renew = keepsTokens && holdsLiveLayout(*old, !row->name.empty());
+    Item next = renew ? std::move(it->second) : Item{{"product_id", AttributeValue::n(id)}};
     setPosition(next, pos);
     next["version"] = AttributeValue::n(version + 1);
-    if (keepsTokens) {
+    if (renew) {
+      setPriceAndStock(next, *row);
+    } else if (keepsTokens) {
       // The same text: the same tokens (their lists are shared with the stored item, not copied).
       putProduct(next, *row, {}, store::find(*old, "name_lower"));
       next["search_tokens"] = *store::find(*old, "search_tokens");
