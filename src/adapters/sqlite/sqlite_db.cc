@@ -1,5 +1,6 @@
 #include "adapters/sqlite/sqlite_db.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -26,41 +27,60 @@ uint64_t Checkpointer::restarts() const {
   return restarts_;
 }
 
+uint64_t Checkpointer::writerCopies() const {
+  std::lock_guard lock(mutex_);
+  return writerCopies_;
+}
+
 int Checkpointer::onCommit(void* opaque, sqlite3* db, const char* name, int pages) {
   auto* self = static_cast<Checkpointer*>(opaque);
-  // On the writer's thread. Commits arriving during every checkpoint keep the log from being
-  // wholly copied back when a transaction starts, and only then does it start again from its
-  // beginning: past 16x the threshold the writer copies back itself the little that the
-  // checkpointer has not (busy when the checkpointer is at it: then at a later commit), and
-  // its next transaction starts the log anew.
-  if (pages < self->lastPages_) {  // the log started again from its beginning
-    self->nextWake_ = self->pages_;
-    std::lock_guard lock(self->mutex_);
-    ++self->restarts_;
-  }
+  // On the writer's thread, after each commit.
+  bool restarted = pages < self->lastPages_;  // the log started again from its beginning
   self->lastPages_ = pages;
-  if (pages >= 16 * self->pages_) {
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    return SQLITE_OK;
+  if (restarted) {
+    self->nextWake_ = self->pages_;
+    self->long_ = false;
   }
-  // Otherwise the checkpointer is woken each time the log has grown by `pages_` since its last
-  // wake-up.
-  if (pages < self->nextWake_) return SQLITE_OK;
-  self->nextWake_ = pages + self->pages_;
+  if (pages >= 16 * self->pages_) self->long_ = true;
+  bool wake = self->long_ || pages >= self->nextWake_;
+  if (wake) self->nextWake_ = pages + self->pages_;
   {
     std::lock_guard lock(self->mutex_);
-    self->due_ = true;
-    if (!self->thread_.joinable()) self->thread_ = std::thread([self] { self->loop(); });
+    ++self->commits_;
+    if (restarted) ++self->restarts_;
+    if (wake) {
+      self->due_ = true;
+      if (!self->thread_.joinable()) self->thread_ = std::thread([self] { self->loop(); });
+    }
   }
-  self->wake_.notify_one();
+  if (wake) self->wake_.notify_one();
+  if (pages >= 32 * self->pages_) {
+    // The checkpointer has not found a moment for a whole copy for long: the writer copies back
+    // the rest itself (busy when the checkpointer is at it: then at a later commit).
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
+      std::lock_guard lock(self->mutex_);
+      ++self->writerCopies_;
+    }
+  }
   return SQLITE_OK;
+}
+
+void Checkpointer::beforeBegin() {
+  if (!long_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now < nextTry_) return;
+  std::unique_lock lock(mutex_);
+  if (!copied_.wait_for(lock, kCopyWait, [&] { return covered_ == commits_ || stop_; })) nextTry_ = now + kCopyRetry;
 }
 
 void Checkpointer::loop() {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
-    return;  // the commits go on; the log is copied back when the writer closes
+    std::lock_guard lock(mutex_);
+    stop_ = true;  // nobody copies: the writer waits for nothing and copies back itself at 32x
+    copied_.notify_all();
+    return;
   }
   // A connection learns that the database is in WAL mode when it first reads it: before
   // that, a checkpoint does nothing. Its syncs are the writer's (synchronous=NORMAL).
@@ -70,12 +90,17 @@ void Checkpointer::loop() {
     wake_.wait(lock, [&] { return stop_ || due_; });
     if (stop_) break;
     due_ = false;
+    uint64_t upTo = commits_;  // each of these commits is in the log the checkpoint sees
     lock.unlock();
     // A failure (busy: the writer is copying back itself, or an I/O error) is left to the next
     // wake-up and to the writer's own checkpoint when it closes: the log stays valid meanwhile.
-    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int log = -1;
+    int copied = -1;
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     lock.lock();
     ++checkpoints_;
+    if (rc == SQLITE_OK && log == copied) covered_ = std::max(covered_, upTo);
+    copied_.notify_all();
   }
   lock.unlock();
   sqlite3_close(db);
@@ -177,6 +202,7 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::begin() {
+  if (auto* checkpointer = db_.checkpointer()) checkpointer->beforeBegin();
   if (auto s = db_.run("BEGIN IMMEDIATE"); !s) return s;
   open_ = true;
   return {};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -38,14 +39,20 @@ class Statement {
 // connection's WAL hook wakes it each time the log has grown by `pages` pages (SQLite's own
 // automatic checkpoint, which runs inside the COMMIT that crosses its threshold, is off).
 // Its checkpoints are PASSIVE: they never block the writer.
-// The writer starts the log again from its beginning only when a transaction starts with all
-// of it copied back; commits arriving during every checkpoint would keep that from happening,
-// so once the log reaches 16x `pages` the writer copies back the rest itself after its commit
-// (a few frames: the checkpointer has done the bulk, but with its own fsyncs), and its next
-// transaction starts anew. (A RESTART checkpoint from the thread instead would hold the
-// writer's lock while it waits for the writer's read lock: measured, over a second.)
+// The log starts again from its beginning only when a write transaction starts with all of it
+// copied back, and commits arriving during every checkpoint would keep that from happening. So
+// once the log reaches 16x `pages`, each commit asks for a copy at once, and the writer's next
+// transaction gives that copy a short while (`kCopyWait`) to finish before it begins: then it
+// starts the log anew. The wait is bounded: when this disk's fsyncs are slow, the writer goes on
+// and tries again `kCopyRetry` later. Only a log of 32x `pages` (fsyncs slow for seconds on end)
+// makes the writer copy back the rest itself, on its own thread, so that the log stays bounded.
+// (A RESTART checkpoint from the thread instead would hold the writer's lock while it waits for
+// the writer's read lock: measured, over a second.)
 class Checkpointer {
  public:
+  static constexpr std::chrono::milliseconds kCopyWait{25};
+  static constexpr std::chrono::milliseconds kCopyRetry{250};
+
   Checkpointer(std::string path, int pages) : path_(std::move(path)), pages_(pages), nextWake_(pages) {}
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
@@ -53,10 +60,14 @@ class Checkpointer {
 
   // Installs the hook on the writing connection.
   void attach(sqlite3* writer);
-  // Checkpoints done so far by the thread, and the times the log started again from its
-  // beginning (for tests).
+  // On the writer's thread, before BEGIN: once the log is long, waits at most kCopyWait for
+  // the copy of everything committed so far.
+  void beforeBegin();
+  // Checkpoints done so far by the thread, the times the log started again from its
+  // beginning, and the copies the writer made itself (for tests).
   uint64_t checkpoints() const;
   uint64_t restarts() const;
+  uint64_t writerCopies() const;
 
  private:
   static int onCommit(void* self, sqlite3* db, const char* name, int pages);
@@ -65,13 +76,20 @@ class Checkpointer {
   std::string path_;
   int pages_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool due_ = false;   // a checkpoint is wanted
-  int lastPages_ = 0;  // writer's thread only: the log's size at its last commit
-  int nextWake_ = 0;   // writer's thread only
+  std::condition_variable wake_;    // to the thread: a copy is due
+  std::condition_variable copied_;  // to the writer: a copy ended
+  bool due_ = false;                // a checkpoint is wanted
+  uint64_t commits_ = 0;            // the writer's commits
+  uint64_t covered_ = 0;            // commits wholly copied back by a finished checkpoint
   bool stop_ = false;
   uint64_t checkpoints_ = 0;
   uint64_t restarts_ = 0;
+  uint64_t writerCopies_ = 0;
+  // The writer's thread only:
+  int lastPages_ = 0;  // the log's size at its last commit
+  int nextWake_ = 0;
+  bool long_ = false;  // the log reached 16x pages_ since it last started again
+  std::chrono::steady_clock::time_point nextTry_{};
   std::thread thread_;  // started by the first commit that crosses the threshold
 };
 
@@ -90,6 +108,7 @@ class Db {
 
   sqlite3* handle() const { return db_; }
   const Checkpointer* checkpointer() const { return checkpointer_.get(); }
+  Checkpointer* checkpointer() { return checkpointer_.get(); }
   Status exec(std::string_view sql);
   // A cached prepared statement with bindings cleared, owned by the Db; reset again when the
   // returned Statement goes.
