@@ -124,6 +124,20 @@ AttributeValue AttributeValue::numberSet(std::vector<std::string> members) {
   return a;
 }
 
+AttributeValue AttributeValue::storedNumber(std::string text) {
+  AttributeValue a;
+  a.type_ = Type::N;
+  a.text_ = std::move(text);
+  return a;
+}
+
+AttributeValue AttributeValue::storedSet(Type type, std::vector<std::string> members) {
+  AttributeValue a;
+  a.type_ = type;
+  a.compound_ = std::make_shared<const Compound>(Compound{.members = std::move(members)});
+  return a;
+}
+
 const std::vector<AttributeValue>& AttributeValue::asList() const {
   static const std::vector<AttributeValue> none;
   return compound_ ? compound_->list : none;

@@ -31,6 +31,10 @@ class AttributeValue {
   static AttributeValue map(std::map<std::string, AttributeValue, std::less<>> items);
   static AttributeValue stringSet(std::vector<std::string> members);
   static AttributeValue numberSet(std::vector<std::string> members);
+  // As read back from a store that wrote them: a number's text already canonical (as text()
+  // gives it), a set's members already canonical, sorted and unique. Nothing is checked.
+  static AttributeValue storedNumber(std::string text);
+  static AttributeValue storedSet(Type type, std::vector<std::string> members);
 
   Type type() const { return type_; }
   bool isNumber() const { return type_ == Type::N; }

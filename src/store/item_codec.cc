@@ -1,6 +1,8 @@
 #include "store/item_codec.h"
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 
 #include <simdjson.h>
 
@@ -215,6 +217,222 @@ Result<AttributeValue> parseDynamoValue(std::string_view json) {
     return fail(Error::fatal(std::string("attribute JSON: ") + simdjson::error_message(e)));
   }
   return fromElement(root);
+}
+
+namespace {
+
+enum RowTag : uint8_t { kS = 1, kN, kB, kFalse, kTrue, kNull, kL, kM, kSS, kNS };
+constexpr char kRowFormat = '\x01';
+
+// At most the bytes a value takes in a row (a varint takes at most 10 bytes).
+size_t rowBound(const AttributeValue& v) {
+  using T = AttributeValue::Type;
+  switch (v.type()) {
+    case T::S:
+    case T::N:
+    case T::B: return 11 + v.text().size();
+    case T::BOOL:
+    case T::NUL: return 1;
+    case T::L: {
+      size_t n = 11;
+      for (const auto& e : v.asList()) n += rowBound(e);
+      return n;
+    }
+    case T::M: {
+      size_t n = 11;
+      for (const auto& [name, e] : v.asMap()) n += 10 + name.size() + rowBound(e);
+      return n;
+    }
+    case T::SS:
+    case T::NS: {
+      size_t n = 11;
+      for (const auto& m : v.members()) n += 10 + m.size();
+      return n;
+    }
+  }
+  return 1;
+}
+
+// Writes into room made beforehand (rowBound), so that no byte is checked against a capacity.
+class RowWriter {
+ public:
+  explicit RowWriter(char* at) : at_(at) {}
+  char* at() const { return at_; }
+
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      *at_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *at_++ = static_cast<char>(v);
+  }
+  void bytes(std::string_view b) {
+    varint(b.size());
+    std::memcpy(at_, b.data(), b.size());
+    at_ += b.size();
+  }
+  void tag(RowTag t) { *at_++ = static_cast<char>(t); }
+
+  void value(const AttributeValue& v) {
+    using T = AttributeValue::Type;
+    switch (v.type()) {
+      case T::S: tag(kS); bytes(v.text()); return;
+      case T::N: tag(kN); bytes(v.text()); return;
+      case T::B: tag(kB); bytes(v.text()); return;
+      case T::BOOL: tag(v.asBool() ? kTrue : kFalse); return;
+      case T::NUL: tag(kNull); return;
+      case T::L:
+        tag(kL);
+        varint(v.asList().size());
+        for (const auto& e : v.asList()) value(e);
+        return;
+      case T::M:
+        tag(kM);
+        varint(v.asMap().size());
+        for (const auto& [name, e] : v.asMap()) {
+          bytes(name);
+          value(e);
+        }
+        return;
+      case T::SS:
+      case T::NS:
+        tag(v.type() == T::SS ? kSS : kNS);
+        varint(v.members().size());
+        for (const auto& m : v.members()) bytes(m);
+        return;
+    }
+  }
+
+ private:
+  char* at_;
+};
+
+// Reads format 1 from `at`, never past `end`; nullopt when the bytes end early or hold an
+// unknown tag.
+class RowReader {
+ public:
+  RowReader(const char* at, const char* end) : at_(at), end_(end) {}
+  bool done() const { return at_ == end_; }
+
+  std::optional<uint64_t> varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && at_ != end_; shift += 7) {
+      auto byte = static_cast<uint8_t>(*at_++);
+      v |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if (!(byte & 0x80)) return v;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> bytes() {
+    auto n = varint();
+    if (!n || *n > static_cast<uint64_t>(end_ - at_)) return std::nullopt;
+    std::string s(at_, *n);
+    at_ += *n;
+    return s;
+  }
+
+  std::optional<AttributeValue> value(int depth = 0) {
+    using T = AttributeValue::Type;
+    if (at_ == end_ || depth > 64) return std::nullopt;
+    switch (static_cast<uint8_t>(*at_++)) {
+      case kS:
+        if (auto s = bytes()) return AttributeValue::s(std::move(*s));
+        return std::nullopt;
+      case kN:
+        if (auto s = bytes()) return AttributeValue::storedNumber(std::move(*s));
+        return std::nullopt;
+      case kB:
+        if (auto s = bytes()) return AttributeValue::b(std::move(*s));
+        return std::nullopt;
+      case kFalse: return AttributeValue::boolean(false);
+      case kTrue: return AttributeValue::boolean(true);
+      case kNull: return AttributeValue::null();
+      case kL: {
+        auto n = count();
+        if (!n) return std::nullopt;
+        std::vector<AttributeValue> list;
+        list.reserve(*n);
+        for (uint64_t i = 0; i < *n; ++i) {
+          auto e = value(depth + 1);
+          if (!e) return std::nullopt;
+          list.push_back(std::move(*e));
+        }
+        return AttributeValue::list(std::move(list));
+      }
+      case kM: {
+        auto n = count();
+        if (!n) return std::nullopt;
+        std::map<std::string, AttributeValue, std::less<>> map;
+        for (uint64_t i = 0; i < *n; ++i) {
+          auto name = bytes();
+          auto e = name ? value(depth + 1) : std::nullopt;
+          if (!e) return std::nullopt;
+          map.emplace_hint(map.end(), std::move(*name), std::move(*e));
+        }
+        return AttributeValue::map(std::move(map));
+      }
+      case kSS:
+      case kNS: {
+        T type = static_cast<uint8_t>(at_[-1]) == kSS ? T::SS : T::NS;
+        auto n = count();
+        if (!n) return std::nullopt;
+        std::vector<std::string> members;
+        members.reserve(*n);
+        for (uint64_t i = 0; i < *n; ++i) {
+          auto m = bytes();
+          if (!m) return std::nullopt;
+          members.push_back(std::move(*m));
+        }
+        return AttributeValue::storedSet(type, std::move(members));
+      }
+      default: return std::nullopt;
+    }
+  }
+
+ private:
+  // An element count, at most one per remaining byte (each element takes at least one).
+  std::optional<uint64_t> count() {
+    auto n = varint();
+    if (!n || *n > static_cast<uint64_t>(end_ - at_)) return std::nullopt;
+    return n;
+  }
+
+  const char* at_;
+  const char* end_;
+};
+
+}  // namespace
+
+void appendItemRow(std::string& out, const Item& item) {
+  size_t bound = 1;
+  for (const auto& [name, v] : item) bound += 10 + name.size() + rowBound(v);
+  size_t start = out.size();
+  out.resize(start + bound);
+  RowWriter w(out.data() + start);
+  *w.at() = kRowFormat;
+  w = RowWriter(w.at() + 1);
+  for (const auto& [name, v] : item) {
+    w.bytes(name);
+    w.value(v);
+  }
+  out.resize(static_cast<size_t>(w.at() - out.data()));
+}
+
+Result<Item> parseItemRow(std::string_view row) {
+  if (!row.empty() && row.front() == '{') return parseDynamoItem(row);
+  if (row.empty() || row.front() != kRowFormat) {
+    return fail(Error::fatal("stored item of unknown format (first byte " + std::to_string(row.empty() ? -1 : static_cast<uint8_t>(row.front())) + ")"));
+  }
+  RowReader reader(row.data() + 1, row.data() + row.size());
+  Item item;
+  while (!reader.done()) {
+    auto name = reader.bytes();
+    auto v = name ? reader.value() : std::nullopt;
+    if (!v) return fail(Error::fatal("stored item is damaged (" + std::to_string(row.size()) + " bytes)"));
+    item.emplace_hint(item.end(), std::move(*name), std::move(*v));
+  }
+  return item;
 }
 
 void appendPlainJson(std::string& out, const Item& item) {

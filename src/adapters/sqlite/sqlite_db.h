@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include <sqlite3.h>
@@ -121,7 +122,7 @@ class Db {
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // by SQL text
   std::unique_ptr<Checkpointer> checkpointer_;  // stopped before the connection closes
 };
 

@@ -1,5 +1,7 @@
 #include "adapters/sqlite/sqlite_table_store.h"
 
+#include <algorithm>
+#include <array>
 #include <ctime>
 #include <set>
 
@@ -62,12 +64,20 @@ bool isScalarKeyType(AttributeValue::Type t) {
   return t == AttributeValue::Type::S || t == AttributeValue::Type::N || t == AttributeValue::Type::B;
 }
 
+// The item column of the current row: format 1 (a blob) or DynamoDB JSON (text, older rows).
+std::string_view rowOf(sqlite3_stmt* stmt) {
+  const void* bytes = sqlite3_column_blob(stmt, 0);
+  return {static_cast<const char*>(bytes), static_cast<size_t>(sqlite3_column_bytes(stmt, 0))};
+}
+
 // About what a value holds in memory beyond its own object: a long text, and the elements of
 // a list, map or set with their allocation (counted in every item that shares them).
 size_t heapOf(const std::string& text) { return text.size() > 15 ? text.size() + 1 : 0; }
 
 size_t memoryOf(const AttributeValue& v) {
+  using T = AttributeValue::Type;
   size_t bytes = heapOf(v.text());
+  if (v.type() != T::L && v.type() != T::M && v.type() != T::SS && v.type() != T::NS) return bytes;
   if (v.asList().empty() && v.asMap().empty() && v.members().empty()) return bytes;
   bytes += 128;  // the shared elements' block
   for (const auto& e : v.asList()) bytes += sizeof(AttributeValue) + memoryOf(e);
@@ -108,7 +118,8 @@ class SqliteTableStore::Tx {
   bool open_ = false;
 };
 
-SqliteTableStore::TableInfo::TableInfo(store::TableSpec s, std::string name) : spec(std::move(s)), sqlName(std::move(name)) {
+SqliteTableStore::TableInfo::TableInfo(store::TableSpec s, std::string name, uint16_t n)
+    : spec(std::move(s)), sqlName(std::move(name)), id(n) {
   selectSql = "SELECT item FROM " + sqlName + " WHERE pk = ? AND sk = ?";
   deleteSql = "DELETE FROM " + sqlName + " WHERE pk = ? AND sk = ?";
   writeSql = "INSERT OR REPLACE INTO " + sqlName + " (pk, sk, item, ttl";
@@ -151,7 +162,7 @@ Status SqliteTableStore::ensureTable(const store::TableSpec& spec) {
   }
   if (!isScalarKeyType(spec.hash.type)) return fail(Error::fatal("hash key must be S, N or B"));
   std::string sqlName = quoteIdentifier("t:" + spec.name);
-  std::string ddl = "CREATE TABLE IF NOT EXISTS " + sqlName + " (pk NOT NULL, sk NOT NULL DEFAULT '', item TEXT NOT NULL, ttl";
+  std::string ddl = "CREATE TABLE IF NOT EXISTS " + sqlName + " (pk NOT NULL, sk NOT NULL DEFAULT '', item BLOB NOT NULL, ttl";
   for (size_t i = 0; i < spec.indexes.size(); ++i) ddl += ", g" + std::to_string(i) + "pk, g" + std::to_string(i) + "sk";
   ddl += ", PRIMARY KEY (pk, sk)) WITHOUT ROWID";
   Tx tx(*this);
@@ -172,7 +183,7 @@ Status SqliteTableStore::ensureTable(const store::TableSpec& spec) {
   sqlite3_bind_text(*stmt, 2, json.c_str(), -1, SQLITE_TRANSIENT);
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "create table"));
   if (auto s = tx.commit(); !s) return s;
-  tables_.emplace(spec.name, TableInfo(spec, sqlName));
+  tables_.emplace(spec.name, TableInfo(spec, sqlName, nextTableId()));
   return {};
 }
 
@@ -193,7 +204,7 @@ Result<const SqliteTableStore::TableInfo*> SqliteTableStore::table(std::string_v
   auto spec = store::tableSpecFromJson(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)));
   if (!spec) return fail(spec.error());
   std::string sqlName = quoteIdentifier("t:" + spec->name);
-  auto [it, _] = tables_.emplace(std::string(name), TableInfo(std::move(*spec), std::move(sqlName)));
+  auto [it, _] = tables_.emplace(std::string(name), TableInfo(std::move(*spec), std::move(sqlName), nextTableId()));
   return &it->second;
 }
 
@@ -214,9 +225,7 @@ Status SqliteTableStore::checkKey(const TableInfo& t, const Item& key) const {
 Status SqliteTableStore::readItems(sqlite3_stmt* stmt, const char* what, std::vector<Item>& out) {
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-                          static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
-    auto item = store::parseDynamoItem(json);
+    auto item = store::parseItemRow(rowOf(stmt));
     if (!item) return fail(item.error());
     out.push_back(std::move(*item));
   }
@@ -224,9 +233,16 @@ Status SqliteTableStore::readItems(sqlite3_stmt* stmt, const char* what, std::ve
   return {};
 }
 
+uint16_t SqliteTableStore::nextTableId() const {
+  // Tables are only ever added: their number is a fresh id (65,536 tables are far beyond use).
+  return static_cast<uint16_t>(tables_.size());
+}
+
 std::string SqliteTableStore::cacheKey(const TableInfo& t, const Item& key) const {
-  std::string k = t.sqlName;
-  k.push_back('\x1f');
+  // Two bytes of table id, then the key's text: short keys stay within the string's own buffer.
+  std::string k(2, '\0');
+  k[0] = static_cast<char>(t.id & 0xFF);
+  k[1] = static_cast<char>(t.id >> 8);
   k += store::find(key, t.spec.hash.name)->text();
   if (t.spec.range) {
     k.push_back('\x1f');
@@ -293,9 +309,7 @@ Result<const std::optional<Item>*> SqliteTableStore::lookup(const TableInfo& t, 
   int rc = sqlite3_step(*stmt);
   if (rc == SQLITE_DONE) return &remember(std::move(k), std::nullopt);
   if (rc != SQLITE_ROW) return fail(db_->error(rc, "get"));
-  std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(*stmt, 0)),
-                        static_cast<size_t>(sqlite3_column_bytes(*stmt, 0)));
-  auto item = store::parseDynamoItem(json);
+  auto item = store::parseItemRow(rowOf(*stmt));
   if (!item) return fail(item.error());
   return &remember(std::move(k), std::move(*item));
 }
@@ -307,9 +321,13 @@ Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Ite
 }
 
 Status SqliteTableStore::write(const TableInfo& t, Item item) {
-  std::string json = store::toDynamoJson(item);
-  if (json.size() > 400 * 1024) {
-    return fail(Error::poison("item of " + std::to_string(json.size()) + " bytes exceeds DynamoDB's 400 KB"));
+  row_.clear();
+  store::appendItemRow(row_, item);
+  // The row holds the names and values and a few bytes more: exact only when near the limit.
+  if (row_.size() > store::kMaxItemBytes) {
+    if (size_t bytes = store::itemSize(item); bytes > store::kMaxItemBytes) {
+      return fail(Error::poison("item of " + std::to_string(bytes) + " bytes exceeds DynamoDB's 400 KB"));
+    }
   }
   // An index's key columns for `of`: null when the item is not in the index (sparse).
   auto indexColumns = [](const store::IndexSpec& idx, const Item& of) -> std::pair<const AttributeValue*, const AttributeValue*> {
@@ -318,10 +336,14 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
     if (!h || (idx.range && !r)) return {nullptr, nullptr};
     return {h, r};
   };
-  auto bindIndex = [&](sqlite3_stmt* stmt, int col, const store::IndexSpec& idx) {
-    auto [h, r] = indexColumns(idx, item);
+  // The item's key columns of each index, found once.
+  std::array<std::pair<const AttributeValue*, const AttributeValue*>, 16> columns{};
+  const size_t indexes = std::min<size_t>(t.spec.indexes.size(), columns.size());
+  for (size_t i = 0; i < indexes; ++i) columns[i] = indexColumns(t.spec.indexes[i], item);
+  auto bindIndex = [&](sqlite3_stmt* stmt, int col, size_t i) {
+    auto [h, r] = i < indexes ? columns[i] : indexColumns(t.spec.indexes[i], item);
     bindKey(stmt, col, h);
-    if (h && !idx.range) {
+    if (h && !t.spec.indexes[i].range) {
       sqlite3_bind_text(stmt, col + 1, "", 0, SQLITE_STATIC);
     } else {
       bindKey(stmt, col + 1, r);
@@ -336,7 +358,7 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
   if (update) {
     for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
       auto before = indexColumns(t.spec.indexes[i], *known->second.item);
-      auto after = indexColumns(t.spec.indexes[i], item);
+      auto after = columns[i];
       auto same = [](const AttributeValue* x, const AttributeValue* y) { return x == y || (x && y && *x == *y); };
       if (!same(before.first, after.first) || !same(before.second, after.second)) changed |= 1u << i;
     }
@@ -363,7 +385,7 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
   } else {
     sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
   }
-  sqlite3_bind_text(*stmt, 3, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(*stmt, 3, row_.data(), static_cast<int>(row_.size()), SQLITE_STATIC);  // stepped below
   const AttributeValue* ttl = t.spec.ttlAttribute ? store::find(item, *t.spec.ttlAttribute) : nullptr;
   if (ttl && ttl->asInt()) {
     sqlite3_bind_int64(*stmt, 4, *ttl->asInt());
@@ -371,7 +393,7 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
     sqlite3_bind_null(*stmt, 4);
   }
   for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
-    if (!update || (changed & (1u << i))) bindIndex(*stmt, static_cast<int>(5 + 2 * i), t.spec.indexes[i]);
+    if (!update || (changed & (1u << i))) bindIndex(*stmt, static_cast<int>(5 + 2 * i), i);
   }
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "put"));
   if (update && sqlite3_changes(db_->handle()) != 1) {
@@ -532,7 +554,8 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
                                                                store::TransactItem* owned) {
   if (items.size() > store::kMaxTransactItems) return fail(Error::poison("a transaction holds at most 100 items"));
   // DynamoDB refuses two actions on one item in a transaction; so do we, to stay faithful.
-  std::set<std::string> touched;
+  std::vector<std::string> touched;
+  touched.reserve(items.size());
   std::vector<const TableInfo*> infos;
   for (const auto& ti : items) {
     auto [tableName, key] = std::visit(
@@ -549,7 +572,11 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
     if (!t) return fail(t.error());
     if (auto s = checkKey(**t, *key); !s) return fail(s.error());
     infos.push_back(*t);
-    if (!touched.insert(cacheKey(**t, *key)).second) return fail(Error::poison("transaction touches one item twice"));
+    touched.push_back(cacheKey(**t, *key));
+  }
+  std::sort(touched.begin(), touched.end());
+  if (std::adjacent_find(touched.begin(), touched.end()) != touched.end()) {
+    return fail(Error::poison("transaction touches one item twice"));
   }
   store::TransactOutcome out;
   // Conditions are checked against the state before the transaction, then all writes apply.

@@ -13,7 +13,8 @@
 namespace cdc::sqlite {
 
 // The embedded table store: DynamoDB tables mapped onto SQLite. Each table is an SQLite table
-// keyed by (hash, range) holding the item in DynamoDB JSON; each GSI is a pair of columns with
+// keyed by (hash, range) holding the item in its row form (store::appendItemRow: compact binary;
+// rows of older files in DynamoDB JSON read as well); each GSI is a pair of columns with
 // an SQLite index, sparse like DynamoDB's (items without the index key are not in it).
 // Conditions and updates are evaluated inside one SQLite transaction per request, so every
 // request is atomic, as in DynamoDB. Not thread-safe: one store per thread.
@@ -59,9 +60,10 @@ class SqliteTableStore final : public store::TableStore {
 
  private:
   struct TableInfo {
-    TableInfo(store::TableSpec s, std::string name);
+    TableInfo(store::TableSpec s, std::string name, uint16_t id);
     store::TableSpec spec;
     std::string sqlName;
+    uint16_t id;  // the table's part of its items' keys in memory (cacheKey)
     // Statements of every request, built once (and prepared once by the Db's cache).
     std::string selectSql, writeSql, deleteSql;
   };
@@ -82,6 +84,7 @@ class SqliteTableStore final : public store::TableStore {
   // Keeps `item` (or its absence) as the current state of its key.
   const std::optional<store::Item>& remember(std::string key, std::optional<store::Item> item);
   std::string cacheKey(const TableInfo& t, const store::Item& key) const;
+  uint16_t nextTableId() const;
   // At the start of a request (inside the write lock for a write): forgets what another
   // connection may have changed, and the least recently used items beyond the budget.
   Status syncCache();
@@ -115,6 +118,7 @@ class SqliteTableStore final : public store::TableStore {
   std::unordered_map<std::string, Cached> cache_;  // by table and key (cacheKey)
   // UPDATE statements of a table by the indexes whose keys they change (a bit per index).
   std::map<std::pair<const TableInfo*, uint32_t>, std::string> updateSql_;
+  std::string row_;  // the row being written (store::appendItemRow), its buffer kept
   std::list<std::string> recent_;                  // keys of cache_, most recently used first
   size_t cacheBytes_ = 0;
   size_t cacheBudget_;

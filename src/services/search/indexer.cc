@@ -51,20 +51,29 @@ std::map<std::string, int64_t> storedTokens(const Item& item) {
   return out;
 }
 
+// Sets an attribute, most often one the item holds already (found without building its name).
+void set(Item& item, std::string_view name, AttributeValue v) {
+  if (auto it = item.find(name); it != item.end()) {
+    it->second = std::move(v);
+  } else {
+    item.emplace(std::string(name), std::move(v));
+  }
+}
+
 // Where the item comes from: the change's position, its timestamp and when it was indexed.
 void setPosition(Item& item, const Position& pos) {
-  item["src_partition"] = AttributeValue::n(pos.partition);
-  item["src_offset"] = AttributeValue::n(pos.offset);
-  item["src_ts"] = AttributeValue::n(pos.tsMs);
-  item["cdc_timestamp"] = AttributeValue::n(pos.tsMs);
-  item["indexed_at"] = AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs)));
+  set(item, "src_partition", AttributeValue::n(pos.partition));
+  set(item, "src_offset", AttributeValue::n(pos.offset));
+  set(item, "src_ts", AttributeValue::n(pos.tsMs));
+  set(item, "cdc_timestamp", AttributeValue::n(pos.tsMs));
+  set(item, "indexed_at", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(pos.tsMs))));
 }
 
 void setPriceAndStock(Item& item, const ProductRow& row) {
-  item["price"] = AttributeValue::n(row.price.cents());
-  item["price_bucket"] = AttributeValue::n(priceBucket(row.price.cents()));
-  item["price_display"] = AttributeValue::s(priceDisplay(row.price));
-  item["stock_quantity"] = AttributeValue::n(row.stockQuantity);
+  set(item, "price", AttributeValue::n(row.price.cents()));
+  set(item, "price_bucket", AttributeValue::n(priceBucket(row.price.cents())));
+  set(item, "price_display", AttributeValue::s(priceDisplay(row.price)));
+  set(item, "stock_quantity", AttributeValue::n(row.stockQuantity));
 }
 
 // Whether a stored item holds exactly the attributes of a live product's item (what
@@ -299,7 +308,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     const bool renew = keepsTokens && holdsLiveLayout(*old, !row->name.empty());
     Item next = renew ? std::move(it->second) : Item{{"product_id", AttributeValue::n(id)}};
     setPosition(next, pos);
-    next["version"] = AttributeValue::n(version + 1);
+    set(next, "version", AttributeValue::n(version + 1));
     if (renew) {
       setPriceAndStock(next, *row);
     } else if (keepsTokens) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "store/item_codec.h"
 #include "support/table_store_contract.h"
 
 namespace cdc::sqlite {
@@ -196,6 +197,53 @@ TEST(SqliteTableStoreMemoryTest, AnUpdateInPlaceMovesTheItemInTheIndexesWhoseKey
   ASSERT_TRUE(item.has_value() && item->has_value());
   EXPECT_EQ(store::find(**item, "name_lower")->text(), "keyboard");
   EXPECT_EQ(store::find(**item, "bucket"), nullptr);
+}
+
+// The first byte of each stored row of the inventory table, read through a connection of its own.
+std::string rowFormats(const std::filesystem::path& path) {
+  auto db = Db::open(path.string(), 0);
+  if (!db) return "?";
+  auto stmt = (*db)->prepare("SELECT substr(item, 1, 1) FROM \"t:inventory-realtime\" ORDER BY pk");
+  std::string out;
+  while (stmt && sqlite3_step(*stmt) == SQLITE_ROW) out.push_back(*static_cast<const char*>(sqlite3_column_blob(*stmt, 0)));
+  return out;
+}
+
+TEST(SqliteTableStoreFileTest, RowsOfAnOlderFileInDynamoJsonAreReadAndWrittenBackCompact) {
+  auto path = freshPath("json-rows");
+  {
+    auto s = SqliteTableStore::open(path.string());
+    ASSERT_TRUE(s.has_value());
+    ASSERT_TRUE((*s)->ensureTable(inventorySpec()).has_value());
+    ASSERT_TRUE((*s)->put({"inventory-realtime", product(1, 10), std::nullopt}).has_value());
+    ASSERT_TRUE((*s)->put({"inventory-realtime", product(2, 20), std::nullopt}).has_value());
+  }
+  EXPECT_EQ(rowFormats(path), "\x01\x01");
+  {  // as a file written before the compact rows holds them
+    auto db = Db::open(path.string(), 0);
+    ASSERT_TRUE(db.has_value());
+    auto stmt = (*db)->prepare("UPDATE \"t:inventory-realtime\" SET item = ? WHERE pk = ?");
+    ASSERT_TRUE(stmt.has_value());
+    std::string json = store::toDynamoJson(product(1, 11));
+    sqlite3_bind_text(*stmt, 1, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(*stmt, 2, 1);
+    ASSERT_EQ(sqlite3_step(*stmt), SQLITE_DONE);
+  }
+  EXPECT_EQ(rowFormats(path), "{\x01");
+  auto s = SqliteTableStore::open(path.string());
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(versionOf(**s, 1), 11);
+  EXPECT_EQ(versionOf(**s, 2), 20);
+  store::UpdateRequest bump{"inventory-realtime", key(1), {}, Condition::eq("version", AttributeValue::n(11))};
+  bump.update.add("version", AttributeValue::n(1));
+  auto out = (*s)->update(bump);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_FALSE(out->conditionFailed);
+  EXPECT_EQ(rowFormats(path), "\x01\x01");
+  auto again = SqliteTableStore::open(path.string());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(versionOf(**again, 1), 12);
+  std::filesystem::remove(path);
 }
 
 TEST(SqliteTableStoreMemoryTest, ItemsBeyondTheBudgetAreReadBackFromTheFile) {
