@@ -9,7 +9,7 @@ namespace cdc::store {
 
 struct AttributeValue::Compound {
   std::vector<AttributeValue> list;
-  std::map<std::string, AttributeValue, std::less<>> map;
+  AttributeMap map;
   std::vector<std::string> members;
 };
 
@@ -98,7 +98,7 @@ AttributeValue AttributeValue::list(std::vector<AttributeValue> items) {
   return a;
 }
 
-AttributeValue AttributeValue::map(std::map<std::string, AttributeValue, std::less<>> items) {
+AttributeValue AttributeValue::map(AttributeMap items) {
   AttributeValue a;
   a.type_ = Type::M;
   a.compound_ = std::make_shared<const Compound>(Compound{.map = std::move(items)});
@@ -143,8 +143,8 @@ const std::vector<AttributeValue>& AttributeValue::asList() const {
   return compound_ ? compound_->list : none;
 }
 
-const std::map<std::string, AttributeValue, std::less<>>& AttributeValue::asMap() const {
-  static const std::map<std::string, AttributeValue, std::less<>> none;
+const AttributeMap& AttributeValue::asMap() const {
+  static const AttributeMap none;
   return compound_ ? compound_->map : none;
 }
 

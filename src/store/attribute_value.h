@@ -11,6 +11,22 @@
 
 namespace cdc::store {
 
+// Orders attribute names bytewise, as std::less does, comparing the first bytes inline: names
+// mostly differ there, and a library call per comparison was a tenth of a search update's cost.
+struct NameLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept {
+    if (!a.empty() && !b.empty() && a.front() != b.front()) {
+      return static_cast<unsigned char>(a.front()) < static_cast<unsigned char>(b.front());
+    }
+    return a < b;
+  }
+};
+
+class AttributeValue;
+// An item, and the entries of an M value: by name.
+using AttributeMap = std::map<std::string, AttributeValue, NameLess>;
+
 // A DynamoDB attribute value. Numbers keep their exact decimal text, as DynamoDB does
 // (up to 38 digits), so money and counters never pass through a binary float. A value is
 // immutable once built: the elements of a list, map or set are shared by its copies, so that
@@ -28,7 +44,7 @@ class AttributeValue {
   static AttributeValue boolean(bool v);
   static AttributeValue null();
   static AttributeValue list(std::vector<AttributeValue> items);
-  static AttributeValue map(std::map<std::string, AttributeValue, std::less<>> items);
+  static AttributeValue map(AttributeMap items);
   static AttributeValue stringSet(std::vector<std::string> members);
   static AttributeValue numberSet(std::vector<std::string> members);
   // As read back from a store that wrote them: a number's text already canonical (as text()
@@ -48,7 +64,7 @@ class AttributeValue {
   bool asBool() const { return bool_; }
   // L's elements, M's entries (empty for other types).
   const std::vector<AttributeValue>& asList() const;
-  const std::map<std::string, AttributeValue, std::less<>>& asMap() const;
+  const AttributeMap& asMap() const;
   // SS and NS members, sorted and unique.
   const std::vector<std::string>& members() const;
 
@@ -71,7 +87,7 @@ class AttributeValue {
 
 const char* toString(AttributeValue::Type t);
 
-using Item = std::map<std::string, AttributeValue, std::less<>>;
+using Item = AttributeMap;
 
 // Finds an attribute of an item, or null.
 const AttributeValue* find(const Item& item, std::string_view name);

@@ -363,7 +363,7 @@ class RowReader {
       case kM: {
         auto n = count();
         if (!n) return std::nullopt;
-        std::map<std::string, AttributeValue, std::less<>> map;
+        AttributeMap map;
         for (uint64_t i = 0; i < *n; ++i) {
           auto name = bytes();
           auto e = name ? value(depth + 1) : std::nullopt;

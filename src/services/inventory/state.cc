@@ -103,7 +103,7 @@ store::Item productItem(const ProductState& p, bool deleted) {
   put("low_stock_alert", AttributeValue::boolean(p.lowStock));
   if (p.known && p.name) put("name", AttributeValue::s(*p.name));
   if (!p.itemOffsets.empty()) {
-    std::map<std::string, AttributeValue, std::less<>> offsets;
+    store::AttributeMap offsets;
     for (const auto& [partition, offset] : p.itemOffsets) offsets[std::to_string(partition)] = AttributeValue::n(offset);
     put("order_item_offsets", AttributeValue::map(std::move(offsets)));
   }

@@ -11,7 +11,7 @@ namespace {
 // bytes, bytes that are not UTF-8, and empty compounds.
 Item everyKind() {
   std::string bytes("\x00\x01\xff\x80 binary", 12);
-  std::map<std::string, AttributeValue, std::less<>> inner{
+  AttributeMap inner{
       {"deep", AttributeValue::list({AttributeValue::n("-0.5"), AttributeValue::null(), AttributeValue::boolean(true)})},
       {"", AttributeValue::s("empty name")},
   };
