@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "runtime/runner_probe.h"
 
 namespace cdc::runtime {
 namespace {
@@ -49,6 +50,7 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
     Status s = op();
     if (s || s.error().kind != ErrorKind::Retry) return s;
     ++stats_.retries;
+    if (options_.probe) options_.probe->retried(what);
     ++attempt;
     // Logged on the first failure and then at growing intervals, not once per retry.
     if ((attempt & (attempt - 1)) == 0) {
@@ -62,6 +64,7 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       source_.idle(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
       lastServed_ = std::chrono::steady_clock::now();
+      if (options_.health) options_.health->beat();
     } while (!stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline);
     delay = std::min(delay * 2, options_.retryMax);
   }
@@ -74,6 +77,8 @@ Status Runner::processBatch(std::vector<Record>& records) {
   // was last served, what is durable is committed and the source served first (its partitions
   // paused: nothing more is fetched meanwhile).
   auto interval = source_.servingInterval();
+  const auto batchStarted = std::chrono::steady_clock::now();
+  if (options_.probe) countConsumed(records);
   std::span<Record> all(records);
   size_t begin = 0;
   while (begin < all.size()) {
@@ -86,6 +91,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
         source_.keepAlive();
         lastServed_ = std::chrono::steady_clock::now();
         ++stats_.cuts;
+        if (options_.probe) options_.probe->cut();
       }
     }
     auto started = std::chrono::steady_clock::now();
@@ -100,7 +106,11 @@ Status Runner::processBatch(std::vector<Record>& records) {
   ++stats_.batches;
   const Record& last = records.back();
   stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
-  return commitPositions();
+  Status committed = commitPositions();
+  if (committed && options_.probe) {
+    options_.probe->batch(records.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - batchStarted).count());
+  }
+  return committed;
 }
 
 size_t Runner::partSize(std::chrono::milliseconds interval) const {
@@ -117,10 +127,10 @@ size_t Runner::partSize(std::chrono::milliseconds interval) const {
 Status Runner::processPart(std::span<Record> records) {
   events_.clear();
   rejected_.clear();
-  std::vector<std::pair<const Record*, std::string>> poison;
+  std::vector<Poison> poison;
   for (const Record& r : records) {
     if (r.sourceError) {
-      poison.emplace_back(&r, *r.sourceError);
+      poison.push_back({&r, *r.sourceError, "source"});
       continue;
     }
     InputEvent ev;
@@ -130,7 +140,7 @@ Status Runner::processPart(std::span<Record> records) {
     if (r.value) value = *r.value;
     auto decoded = decoder_.decode(r.topic, key, value, ev.change, r.value ? r.value->capacity() : 0);
     if (!decoded) {
-      poison.emplace_back(&r, decoded.error().message());
+      poison.push_back({&r, decoded.error().message(), "decode"});
     } else {
       // A tombstone is a delete of its key (SPEC §1): the service acts on it from its state.
       if (*decoded == debezium::DecodeStatus::Tombstone) ++stats_.tombstones;
@@ -160,9 +170,10 @@ Status Runner::processPart(std::span<Record> records) {
     }
     if (!applied) return applied;
   }
-  for (const auto& rej : rejected_) poison.emplace_back(events_[rej.index].record, rej.reason);
+  for (const auto& rej : rejected_) poison.push_back({events_[rej.index].record, rej.reason, "rejected"});
+  if (options_.probe) countApplied();
 
-  for (const auto& [record, reason] : poison) {
+  for (const auto& [record, reason, kind] : poison) {
     log::event(spdlog::level::warn, "dead_letter",
                {{"topic", record->topic},
                 {"partition", std::to_string(record->partition), true},
@@ -170,6 +181,7 @@ Status Runner::processPart(std::span<Record> records) {
                 {"error", reason}});
     Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now()); });
     if (!written) return written;
+    if (options_.probe) options_.probe->deadLettered(record->topic, kind, 1);
   }
   stats_.deadLetters += poison.size();
 
@@ -182,19 +194,19 @@ Status Runner::processPart(std::span<Record> records) {
   return {};
 }
 
-Status Runner::applyIsolating(std::span<const InputEvent> events, std::vector<std::pair<const Record*, std::string>>& poison) {
+Status Runner::applyIsolating(std::span<const InputEvent> events, std::vector<Poison>& poison) {
   std::vector<Rejection> rejected;
   Status s = withRetry("apply", [&]() -> Status {
     rejected.clear();
     return handler_.apply(events, rejected);
   });
   if (s) {
-    for (const auto& r : rejected) poison.emplace_back(events[r.index].record, r.reason);
+    for (const auto& r : rejected) poison.push_back({events[r.index].record, r.reason, "rejected"});
     return {};
   }
   if (s.error().kind != ErrorKind::Poison) return s;
   if (events.size() == 1) {
-    poison.emplace_back(events.front().record, s.error().message);
+    poison.push_back({events.front().record, s.error().message, "store"});
     return {};
   }
   // In order: the first half's events come before the second's in every partition.
@@ -215,11 +227,51 @@ Status Runner::commitPositions(bool force) {
   if (!persisted) return persisted;
   if (!durable) return {};  // later, with the handler's next save
   const int64_t durableAtMs = now().micros / 1000;
-  for (int64_t ts : pendingTimestamps_) stats_.appendToDurable.add(durableAtMs - ts);
+  for (int64_t& ts : pendingTimestamps_) {
+    ts = durableAtMs - ts;  // from now on the latency
+    stats_.appendToDurable.add(ts);
+  }
+  if (options_.probe) options_.probe->durable(pendingTimestamps_);
   pendingTimestamps_.clear();
   Status s = withRetry("commit", [&]() { return source_.commit(pending_); });
   if (s) pending_.clear();
   return s;
+}
+
+void Runner::countConsumed(const std::vector<Record>& records) {
+  // Runs of one topic at a time (topics are interned: equal names share their bytes).
+  size_t begin = 0;
+  for (size_t i = 1; i <= records.size(); ++i) {
+    if (i < records.size() && records[i].topic.data() == records[begin].topic.data()) continue;
+    options_.probe->consumed(records[begin].topic, i - begin);
+    begin = i;
+  }
+}
+
+void Runner::countApplied() {
+  // A tally of the part's events by topic and op, then one increment each.
+  struct Tally {
+    std::string_view topic;
+    char op;
+    uint64_t n;
+  };
+  std::vector<Tally> tally;
+  std::vector<bool> refused(events_.size(), false);  // dead letters, counted there
+  for (const auto& r : rejected_) {
+    if (r.index < refused.size()) refused[r.index] = true;
+  }
+  for (size_t i = 0; i < events_.size(); ++i) {
+    if (refused[i]) continue;
+    const InputEvent& e = events_[i];
+    char op = e.change.tombstone ? 'x' : debezium::opCode(e.change.op);
+    auto it = std::find_if(tally.begin(), tally.end(), [&](const Tally& t) { return t.op == op && t.topic.data() == e.record->topic.data(); });
+    if (it == tally.end()) {
+      tally.push_back({e.record->topic, op, 1});
+    } else {
+      ++it->n;
+    }
+  }
+  for (const auto& t : tally) options_.probe->applied(t.topic, t.op == 'x' ? "tombstone" : std::string_view(&t.op, 1), t.n);
 }
 
 Runner::~Runner() { source_.setRebalanceListener(nullptr); }
@@ -232,9 +284,13 @@ bool Runner::revoked(const Record& r) const {
   return false;
 }
 
-void Runner::onAssigned(std::span<const TopicPartition> partitions) { handler_.onAssigned(partitions); }
+void Runner::onAssigned(std::span<const TopicPartition> partitions) {
+  if (options_.probe) options_.probe->rebalance("assigned", partitions.size());
+  handler_.onAssigned(partitions);
+}
 
 void Runner::onRevoked(std::span<const TopicPartition> partitions) {
+  if (options_.probe) options_.probe->rebalance("revoked", partitions.size());
   revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
   // Everything polled so far has been applied (batches are processed before the next poll),
   // so the handler persists its partition state and the positions go out before the move.
@@ -271,6 +327,7 @@ Result<RunStats> Runner::run() {
     revokedDuringBatch_.clear();
     auto polled = source_.poll(records, options_.batchSize, options_.pollTimeout);
     lastServed_ = std::chrono::steady_clock::now();
+    if (options_.health) options_.health->beat();
     if (!revokeStatus_) return fail(revokeStatus_.error());
     // Records polled before their partition was revoked in the same poll go to the new owner.
     if (!revokedDuringBatch_.empty()) std::erase_if(records, [&](const Record& r) { return revoked(r); });

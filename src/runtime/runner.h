@@ -9,10 +9,13 @@
 #include "core/result.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
+#include "metrics/health.h"
 #include "runtime/latency.h"
 #include "runtime/source.h"
 
 namespace cdc::runtime {
+
+class RunnerProbe;
 
 struct RunnerOptions {
   size_t batchSize = 2000;                        // records per batch (BATCH_SIZE)
@@ -22,6 +25,8 @@ struct RunnerOptions {
   std::chrono::milliseconds retryMax{30'000};
   bool progress = false;                          // a progress line on stderr (when it is a terminal)
   std::function<Timestamp()> clock;               // injected for tests; wall clock by default
+  RunnerProbe* probe = nullptr;                   // the service's series; none when metrics are off
+  metrics::Health* health = nullptr;              // told at every turn of the loop (liveness)
 };
 
 struct RunStats {
@@ -47,6 +52,14 @@ struct RunStats {
 // it takes or until a stop is requested. Single-threaded.
 class Runner : private RebalanceListener {
  public:
+  // A record that goes to the dead-letter queue, why, and the class of why (for the metrics:
+  // "source", "decode", "rejected", "store").
+  struct Poison {
+    const Record* record;
+    std::string reason;
+    const char* kind;
+  };
+
   Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterStore, RunnerOptions options,
          const std::atomic<bool>& stop);
 
@@ -67,7 +80,7 @@ class Runner : private RebalanceListener {
   Status withRetry(const char* what, const std::function<Status()>& op);
   // Applies `events`, halving the batch while the store refuses it as Poison until the events
   // that cause it are found: those go to `poison`, the others are applied.
-  Status applyIsolating(std::span<const InputEvent> events, std::vector<std::pair<const Record*, std::string>>& poison);
+  Status applyIsolating(std::span<const InputEvent> events, std::vector<Poison>& poison);
   // Commits the positions processed so far once the handler says their effects are durable
   // (`force`: it must make them so now).
   Status commitPositions(bool force = false);
@@ -75,6 +88,9 @@ class Runner : private RebalanceListener {
   void onAssigned(std::span<const TopicPartition> partitions) override;
   void onRevoked(std::span<const TopicPartition> partitions) override;
   void reportProgress(bool final);
+  // The probe's counts of a batch's records and of a part's applied events.
+  void countConsumed(const std::vector<Record>& records);
+  void countApplied();
   Timestamp now() const;
 
   Source& source_;

@@ -56,6 +56,9 @@ class Source {
   // Whether records carry the time they were appended (Kafka's timestamps), so that the time
   // from append to durable effect means something; a replay file's timestamps are history.
   virtual bool liveTimestamps() const { return false; }
+  // Why the source cannot deliver yet (a consumer not in its group or without partitions), or
+  // nullopt when it can. Any thread (asked by the readiness probe).
+  virtual std::optional<std::string> notReady() const { return std::nullopt; }
   // Ends consumption after the last commit (a consumer leaves its group). Called once.
   virtual Status close() { return {}; }
   // For logs: "file:events.jsonl", "kafka:localhost:9092".

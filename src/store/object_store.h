@@ -1,12 +1,18 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+
+namespace cdc::metrics {
+class Registry;
+class Health;
+}  // namespace cdc::metrics
 
 namespace cdc::store {
 
@@ -28,6 +34,20 @@ struct ObjectPage {
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
+
+  // Adds the store's series and readiness check to a service's metrics (a remote store: its
+  // requests, retries, throttles and circuit) until the returned handle goes; `role` tells two
+  // stores of one kind apart ("dead-letters"). Local stores add none.
+  virtual std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                           const std::string& role = "") {
+    (void)registry, (void)health, (void)service, (void)role;
+    return nullptr;
+  }
+  // For the line at the end of a run ("dynamodb: 812 requests (3 retried …)"); empty for local stores.
+  virtual std::string requestSummary(const std::string& role = "") const {
+    (void)role;
+    return {};
+  }
 
   virtual Status put(std::string_view key, std::string_view body, std::string_view contentType = "application/json") = 0;
   // The body, or nullopt when the key does not exist.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,11 @@
 #include "core/result.h"
 #include "store/attribute_value.h"
 #include "store/expression.h"
+
+namespace cdc::metrics {
+class Registry;
+class Health;
+}  // namespace cdc::metrics
 
 namespace cdc::store {
 
@@ -128,6 +134,20 @@ struct Page {
 class TableStore {
  public:
   virtual ~TableStore() = default;
+
+  // Adds the store's series and readiness check to a service's metrics (a remote store: its
+  // requests, retries, throttles and circuit) until the returned handle goes; `role` tells two
+  // stores of one kind apart ("dead-letters"). Local stores add none.
+  virtual std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                           const std::string& role = "") {
+    (void)registry, (void)health, (void)service, (void)role;
+    return nullptr;
+  }
+  // For the line at the end of a run ("dynamodb: 812 requests (3 retried …)"); empty for local stores.
+  virtual std::string requestSummary(const std::string& role = "") const {
+    (void)role;
+    return {};
+  }
 
   // Creates the table when it does not exist (and waits until it is usable).
   virtual Status ensureTable(const TableSpec& spec) = 0;

@@ -117,8 +117,10 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
     // The breaker counts an endpoint that does not answer (or answers 5xx), not throttling.
     if (endpointFailed && !endpointAnswered) {
       breaker_.onFailure(Clock::now(), lastError);
+      probe_.answering = false;
     } else {
       breaker_.onSuccess();
+      probe_.answering = true;
     }
     probe_.circuitOpen = breaker_.state() == CircuitBreaker::State::Open;
     probe_.circuitOpened = breaker_.opened();

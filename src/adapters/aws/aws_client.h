@@ -37,6 +37,8 @@ struct AwsProbe {
   std::atomic<uint64_t> credentialRefreshes{0};
   std::atomic<uint64_t> circuitOpened{0};
   std::atomic<bool> circuitOpen{false};
+  // Whether the endpoint answered the last round of requests (throttling is an answer).
+  std::atomic<bool> answering{true};
 };
 
 struct AwsClientOptions {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "adapters/aws/client_metrics.h"
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "store/item_codec.h"
@@ -598,6 +599,15 @@ Result<store::Page> DynamoDbTableStore::scan(const store::ScanRequest& s) {
   auto r = call("Scan", body, s.table);
   if (!r) return fail(r.error());
   return pageOf(*r, "Scan");
+}
+
+std::shared_ptr<void> DynamoDbTableStore::instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                         const std::string& role) {
+  return instrumentClient(registry, health, *client_, backendLabel("dynamodb", role), service);
+}
+
+std::string DynamoDbTableStore::requestSummary(const std::string& role) const {
+  return aws::requestSummary(*client_, backendLabel("dynamodb", role));
 }
 
 }  // namespace cdc::aws

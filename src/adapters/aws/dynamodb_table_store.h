@@ -48,6 +48,9 @@ class DynamoDbTableStore final : public store::TableStore {
   Result<store::Page> scan(const store::ScanRequest& request) override;
 
   const AwsClient& client() const { return *client_; }
+  std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                   const std::string& role = "") override;
+  std::string requestSummary(const std::string& role = "") const override;
   uint64_t requests() const { return client_->probe().requests.load(); }
 
  private:

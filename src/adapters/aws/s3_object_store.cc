@@ -4,6 +4,7 @@
 
 #include <pugixml.hpp>
 
+#include "adapters/aws/client_metrics.h"
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -160,6 +161,15 @@ Status S3ObjectStore::remove(std::string_view key) {
   if (!r) return fail(r.error());
   if (r->status != 204 && r->status != 200 && r->status != 404) return fail(failure(*r, "DeleteObject", key));
   return {};
+}
+
+std::shared_ptr<void> S3ObjectStore::instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                         const std::string& role) {
+  return instrumentClient(registry, health, *client_, backendLabel("s3", role), service);
+}
+
+std::string S3ObjectStore::requestSummary(const std::string& role) const {
+  return aws::requestSummary(*client_, backendLabel("s3", role));
 }
 
 }  // namespace cdc::aws

@@ -39,6 +39,9 @@ class S3ObjectStore final : public store::ObjectStore {
 
   const std::string& bucket() const { return options_.bucket; }
   const AwsClient& client() const { return *client_; }
+  std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                   const std::string& role = "") override;
+  std::string requestSummary(const std::string& role = "") const override;
 
  private:
   HttpRequest request(std::string method, std::string_view key) const;

@@ -165,6 +165,7 @@ void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
   if (options_.untilCaughtUp && groupEnds_.empty()) loadGroupEnds();
   if (idlePaused_) pauseForIdle(added);
   probe_.assignedPartitions = assigned_.size();
+  probe_.setAssignment({assigned_.begin(), assigned_.end()});
   log::event(spdlog::level::info, "partitions_assigned",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
   if (listener_) listener_->onAssigned(tps);
@@ -211,6 +212,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
   }
   std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
   probe_.assignedPartitions = assigned_.size();
+  probe_.setAssignment({assigned_.begin(), assigned_.end()});
   log::event(spdlog::level::info, "partitions_revoked",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
 }
@@ -609,6 +611,11 @@ Status KafkaSource::close() {
               {"commit_failures", std::to_string(probe_.commitFailures.load()), true},
               {"rebalances", std::to_string(probe_.rebalances.load()), true}});
   return {};
+}
+
+std::optional<std::string> KafkaSource::notReady() const {
+  if (probe_.assignedPartitions.load() > 0) return std::nullopt;
+  return "no partitions assigned: not yet in the consumer group, or more members than partitions";
 }
 
 }  // namespace cdc::kafka

@@ -66,6 +66,7 @@ class KafkaSource final : public runtime::Source {
   std::string describe() const override;
   // Kafka's timestamps: the producer's (CreateTime) or the broker's (LogAppendTime).
   bool liveTimestamps() const override { return true; }
+  std::optional<std::string> notReady() const override;
 
   // Counters and librdkafka's latest statistics (consumer lag per partition); any thread.
   const ConsumerProbe& probe() const { return probe_; }

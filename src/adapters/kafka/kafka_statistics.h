@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/types.h"
 
 namespace cdc::kafka {
 
@@ -61,6 +62,15 @@ class ConsumerProbe {
     std::lock_guard lock(mutex_);
     return statistics_;
   }
+  // The partitions the member owns now (set by the polling thread at each rebalance).
+  void setAssignment(std::vector<TopicPartition> partitions) {
+    std::lock_guard lock(mutex_);
+    assignment_ = std::move(partitions);
+  }
+  std::vector<TopicPartition> assignment() const {
+    std::lock_guard lock(mutex_);
+    return assignment_;
+  }
   // librdkafka's whole statistics document, for anything the parsed numbers leave out.
   std::string rawStatistics() const {
     std::lock_guard lock(mutex_);
@@ -71,6 +81,7 @@ class ConsumerProbe {
   mutable std::mutex mutex_;
   ConsumerStatistics statistics_;
   std::string raw_;
+  std::vector<TopicPartition> assignment_;
 };
 
 }  // namespace cdc::kafka

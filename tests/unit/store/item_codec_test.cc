@@ -83,7 +83,9 @@ TEST(ItemRowTest, ADamagedRowIsAnErrorAtEveryLength) {
   for (size_t n = 0; n < row.size(); ++n) {
     // Some prefixes end between two attributes: those read as a shorter item.
     auto cut = parseItemRow(std::string_view(row).substr(0, n));
-    if (cut) EXPECT_LT(cut->size(), item.size()) << n;
+    if (cut) {
+      EXPECT_LT(cut->size(), item.size()) << n;
+    }
   }
   std::string unknownTag = row.substr(0, 1) + std::string("\x01" "a" "\x2a", 3);
   EXPECT_FALSE(parseItemRow(unknownTag).has_value());

@@ -1,0 +1,59 @@
+#include "metrics/health.h"
+
+#include <fmt/format.h>
+
+#include "core/json_writer.h"
+
+namespace cdc::metrics {
+
+Health::Health(std::chrono::milliseconds stallAfter) : stallAfter_(stallAfter), lastBeatNs_(nowNs()) {}
+
+int64_t Health::nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void Health::beat() { lastBeatNs_.store(nowNs(), std::memory_order_relaxed); }
+
+void Health::addReadinessCheck(std::string name, Check check) {
+  std::lock_guard lock(mutex_);
+  checks_.emplace_back(std::move(name), std::move(check));
+}
+
+std::pair<int, std::string> Health::liveness() const {
+  auto since = std::chrono::nanoseconds(nowNs() - lastBeatNs_.load(std::memory_order_relaxed));
+  std::string body;
+  JsonWriter w(body);
+  if (since < stallAfter_) {
+    w.beginObject().field("status", "alive").endObject();
+    return {200, body};
+  }
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since).count();
+  w.beginObject()
+      .field("status", "wedged")
+      .field("reason", fmt::format("the processing loop has not turned for {} s (limit {} s)", seconds,
+                                   std::chrono::duration_cast<std::chrono::seconds>(stallAfter_).count()))
+      .endObject();
+  return {503, body};
+}
+
+std::pair<int, std::string> Health::readiness() const {
+  std::vector<std::pair<std::string, std::string>> failing;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, check] : checks_) {
+      if (auto reason = check()) failing.emplace_back(name, std::move(*reason));
+    }
+  }
+  std::string body;
+  JsonWriter w(body);
+  if (failing.empty()) {
+    w.beginObject().field("status", "ready").endObject();
+    return {200, body};
+  }
+  w.beginObject().field("status", "not ready").key("reasons").beginObject();
+  for (const auto& [name, reason] : failing) w.field(name, reason);
+  w.endObject().endObject();
+  return {503, body};
+}
+
+}  // namespace cdc::metrics

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cdc::metrics {
+
+// What the Kubernetes probes are told. Liveness: the processing loop beats at every turn
+// (polling, waiting for input, backing off between retries), and the process is wedged when
+// no beat has come for `stallAfter`. Readiness: every check registered passes (the consumer
+// is in its group with partitions, the sinks answered their last request); each failing
+// check gives its reason. Thread-safe: the loop beats, the HTTP server asks.
+class Health {
+ public:
+  explicit Health(std::chrono::milliseconds stallAfter);
+
+  void beat();
+  // A readiness check: nullopt when ready, else why not.
+  using Check = std::function<std::optional<std::string>()>;
+  void addReadinessCheck(std::string name, Check check);
+
+  // (status, JSON body): 200 {"status":"alive"} or 503 {"status":"wedged","reason":…}.
+  std::pair<int, std::string> liveness() const;
+  // (status, JSON body): 200 {"status":"ready"} or 503 {"status":"not ready","reasons":{…}}.
+  std::pair<int, std::string> readiness() const;
+
+ private:
+  static int64_t nowNs();
+
+  std::chrono::milliseconds stallAfter_;
+  std::atomic<int64_t> lastBeatNs_;
+  mutable std::mutex mutex_;
+  std::vector<std::pair<std::string, Check>> checks_;
+};
+
+}  // namespace cdc::metrics
