@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "adapters/aws/dynamodb_table_store.h"
-#include "adapters/aws/s3_object_store.h"
 #include "adapters/kafka/alert_publisher.h"
 #include "adapters/kafka/kafka_source.h"
 #include "adapters/replay/replay_source.h"
@@ -86,9 +84,9 @@ std::string indexerSummary(const runtime::Handler& h) {
       s.changes, s.stale + s.repeatedDeletes, s.itemWrites, s.postingWrites, s.tokenWrites, s.transactions);
 }
 
-// GET /search on HTTP_PORT, answered on the server's workers, each with a store connection
-// of its own (the consumer's is not shared across threads).
-std::shared_ptr<void> searchApi(const config::Config& c) {
+// GET /search on the service's HTTP server, answered on the server's workers, each with a
+// store connection of its own (the consumer's is not shared across threads).
+std::shared_ptr<void> searchApi(const config::Config& c, http::HttpServer& server) {
   struct Api {
     struct Lane {
       std::unique_ptr<store::TableStore> tables;
@@ -98,7 +96,6 @@ std::shared_ptr<void> searchApi(const config::Config& c) {
     std::condition_variable freed;
     std::vector<Lane*> idle;  // guarded by mutex
     std::vector<std::unique_ptr<Lane>> all;
-    std::unique_ptr<http::HttpServer> server;
   };
   http::HttpServerOptions options;
   auto api = std::make_shared<Api>();
@@ -109,9 +106,8 @@ std::shared_ptr<void> searchApi(const config::Config& c) {
     api->idle.push_back(lane.get());
     api->all.push_back(std::move(lane));
   }
-  api->server = std::make_unique<http::HttpServer>(options);
   Api* raw = api.get();
-  api->server->get("/search", [raw](const http::Params& params) {
+  server.get("/search", [raw](const http::Params& params) {
     Api::Lane* lane = nullptr;
     {
       std::unique_lock lock(raw->mutex);
@@ -127,10 +123,6 @@ std::shared_ptr<void> searchApi(const config::Config& c) {
     raw->freed.notify_one();
     return http::Response{status, std::move(body)};
   });
-  if (auto s = api->server->start(c.str("http-host"), static_cast<int>(c.integer("http-port"))); !s) {
-    throw config::ConfigError(c.origin("http-port") + ": " + s.error().message);
-  }
-  log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(api->server->port()), true}, {"path", "/search"}});
   return api;
 }
 
@@ -289,28 +281,28 @@ ServiceContext openContext(const config::Config& c) {
 
 namespace {
 
-// "; dynamodb: 812 requests (3 retried, 1 throttled); s3: 40 requests" for stores on AWS.
-std::string awsSummary(ServiceContext& ctx) {
+// "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
+std::string requestSummaries(ServiceContext& ctx) {
   std::string out;
-  auto add = [&](const char* name, const aws::AwsClient& client) {
-    const auto& p = client.probe();
-    out += fmt::format("; {}: {} requests ({} retried, {} throttled, circuit opened {} times)", name, p.requests.load(),
-                       p.retries.load(), p.throttled.load(), p.circuitOpened.load());
-  };
-  if (const auto* d = dynamic_cast<const aws::DynamoDbTableStore*>(ctx.tables.get())) add("dynamodb", d->client());
-  if (const auto* s = dynamic_cast<const aws::S3ObjectStore*>(ctx.objects.get())) add("s3", s->client());
-  if (const auto* s = dynamic_cast<const aws::S3ObjectStore*>(ctx.deadLetterObjects.get())) add("s3 dead letters", s->client());
+  for (std::string part : {ctx.tables->requestSummary(), ctx.objects->requestSummary(),
+                           ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
+    if (!part.empty()) out += "; " + part;
+  }
   return out;
 }
 
 }  // namespace
 
 int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
-               ServiceContext& context, const config::Config& c) {
+               ServiceContext& context, const config::Config& c, Observability* observability) {
   store::ObjectStore& deadLetters = context.deadLetters();
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
   ro.progress = ::isatty(STDERR_FILENO);
+  if (observability) {
+    ro.probe = observability->probe();
+    ro.health = observability->health();
+  }
   runtime::Shutdown::install();
   log::event(spdlog::level::info, "service_start", {{"service", service.name}, {"source", source.describe()}});
   ShutdownWatchdog watchdog(std::chrono::seconds(c.has("shutdown-grace") ? c.integer("shutdown-grace") : 25));
@@ -327,7 +319,7 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
                                       latency.quantile(0.99), latency.max());
   fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}\n", service.name, stats->records,
              stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters, cuts, durable,
-             runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler) + awsSummary(context));
+             runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler) + requestSummaries(context));
   return kExitOk;
 }
 
@@ -379,8 +371,11 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       }
       ServiceContext ctx = openContext(c);
       auto handler = def->makeHandler(c, ctx);
-      std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c) : nullptr;
-      return runService(*def, *src, *handler, ctx, c);
+      Observability observability(def->name, c);
+      observability.watch(*src, ctx);
+      std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, observability.apiServer()) : nullptr;
+      observability.start();
+      return runService(*def, *src, *handler, ctx, c, &observability);
     };
     commands.push_back(std::move(cmd));
   }

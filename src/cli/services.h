@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "adapters/http/http_server.h"
 #include "adapters/kafka/kafka_config.h"
+#include "cli/observability.h"
 #include "cli/command.h"
 #include "runtime/handler.h"
 #include "runtime/runner.h"
@@ -34,8 +36,9 @@ struct ServiceDefinition {
   std::function<std::unique_ptr<runtime::Handler>(const config::Config&, ServiceContext&)> makeHandler;
   // A line or two for the end of a run (alerts raised, reports written …).
   std::function<std::string(const runtime::Handler&)> summary;
-  // Started beside the consumer and stopped when the returned object goes (the search API).
-  std::function<std::shared_ptr<void>(const config::Config&)> sidecar;
+  // Started beside the consumer on the service's HTTP server and stopped when the returned
+  // object goes (the search API).
+  std::function<std::shared_ptr<void>(const config::Config&, http::HttpServer&)> sidecar;
 };
 
 const std::vector<ServiceDefinition>& serviceDefinitions();
@@ -53,8 +56,9 @@ search::IndexTables searchTables(const config::Config& c);
 analytics::AnalyticsOptions analyticsOptions(const config::Config& c);
 
 // Runs a handler over a service context's stores until the source ends or SIGINT/SIGTERM;
-// prints the summary line (with the AWS requests it took, on AWS). Returns the exit status.
+// prints the summary line (with the AWS requests it took, on AWS). `observability` (none for
+// `cdc dlq replay`) gets the runner's series and liveness. Returns the exit status.
 int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
-               ServiceContext& context, const config::Config& c);
+               ServiceContext& context, const config::Config& c, Observability* observability = nullptr);
 
 }  // namespace cdc::cli

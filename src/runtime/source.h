@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,10 @@
 #include "core/result.h"
 #include "core/types.h"
 #include "runtime/record.h"
+
+namespace cdc::metrics {
+class Registry;
+}  // namespace cdc::metrics
 
 namespace cdc::runtime {
 
@@ -59,6 +64,12 @@ class Source {
   // Why the source cannot deliver yet (a consumer not in its group or without partitions), or
   // nullopt when it can. Any thread (asked by the readiness probe).
   virtual std::optional<std::string> notReady() const { return std::nullopt; }
+  // Adds the source's series (a consumer's lag per partition, commits …) to a service's
+  // metrics until the returned handle goes. None by default.
+  virtual std::shared_ptr<void> instrument(metrics::Registry& registry, const std::string& service) {
+    (void)registry, (void)service;
+    return nullptr;
+  }
   // Ends consumption after the last commit (a consumer leaves its group). Called once.
   virtual Status close() { return {}; }
   // For logs: "file:events.jsonl", "kafka:localhost:9092".

@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include "adapters/kafka/consumer_metrics.h"
 #include "core/log.h"
 
 namespace cdc::kafka {
@@ -611,6 +612,10 @@ Status KafkaSource::close() {
               {"commit_failures", std::to_string(probe_.commitFailures.load()), true},
               {"rebalances", std::to_string(probe_.rebalances.load()), true}});
   return {};
+}
+
+std::shared_ptr<void> KafkaSource::instrument(metrics::Registry& registry, const std::string& service) {
+  return addConsumerCollector(registry, probe_, service);
 }
 
 std::optional<std::string> KafkaSource::notReady() const {

@@ -1,0 +1,95 @@
+#include "cli/observability.h"
+
+#include "cli/services.h"
+#include "core/log.h"
+
+namespace cdc::cli {
+namespace {
+
+// Where a setting's value came from, for an error: "--metrics-port", "METRICS_PORT" or
+// "METRICS_PORT (default 8080)".
+std::string originOf(const config::Config& c, std::string_view name) {
+  const std::string& origin = c.origin(name);
+  if (origin != "default") return origin;
+  return std::string(config::setting(name).env) + " (default " + c.str(name) + ")";
+}
+
+}  // namespace
+
+Observability::Observability(std::string service, const config::Config& c)
+    : service_(std::move(service)),
+      host_(c.str("http-host")),
+      enabled_(c.boolean("metrics")),
+      metricsPort_(static_cast<int>(c.integer("metrics-port"))),
+      metricsOrigin_(originOf(c, "metrics-port")),
+      apiPort_(metricsPort_),
+      apiOrigin_(metricsOrigin_) {
+  // The search API shares the metrics port unless HTTP_PORT (or --http-port) says otherwise;
+  // with no metrics port it keeps its own.
+  if (c.has("http-port") && (c.origin("http-port") != "default" || !enabled_)) {
+    apiPort_ = static_cast<int>(c.integer("http-port"));
+    apiOrigin_ = originOf(c, "http-port");
+  }
+  if (!enabled_) return;
+  registry_ = std::make_unique<metrics::Registry>();
+  health_ = std::make_unique<metrics::Health>(std::chrono::seconds(c.integer("liveness-timeout")));
+  probe_ = std::make_unique<runtime::RunnerProbe>(*registry_, service_);
+  collectors_.push_back(metrics::addProcessCollector(*registry_, service_));
+  Bound& b = serverFor(metricsPort_, metricsOrigin_);
+  metrics::Registry* registry = registry_.get();
+  metrics::Health* health = health_.get();
+  b.server->getInline("/metrics", [registry](const http::Params&) {
+    return http::Response{200, registry->text(), "text/plain; version=0.0.4; charset=utf-8"};
+  });
+  b.server->getInline("/healthz", [health](const http::Params&) {
+    auto [status, body] = health->liveness();
+    return http::Response{status, std::move(body)};
+  });
+  b.server->getInline("/readyz", [health](const http::Params&) {
+    auto [status, body] = health->readiness();
+    return http::Response{status, std::move(body)};
+  });
+  b.paths.insert(b.paths.end(), {"/metrics", "/healthz", "/readyz"});
+}
+
+Observability::~Observability() {
+  for (auto& [port, b] : servers_) b.server->stop();
+}
+
+Observability::Bound& Observability::serverFor(int port, const std::string& origin) {
+  auto [it, inserted] = servers_.try_emplace(port);
+  if (inserted) {
+    it->second.server = std::make_unique<http::HttpServer>();
+    it->second.origin = origin;
+  }
+  return it->second;
+}
+
+void Observability::watch(runtime::Source& source, ServiceContext& context) {
+  if (!enabled_) return;
+  runtime::Source* s = &source;
+  health_->addReadinessCheck("source", [s] { return s->notReady(); });
+  collectors_.push_back(source.instrument(*registry_, service_));
+  collectors_.push_back(context.tables->instrument(*registry_, *health_, service_));
+  collectors_.push_back(context.objects->instrument(*registry_, *health_, service_));
+  if (context.deadLetterObjects) collectors_.push_back(context.deadLetterObjects->instrument(*registry_, *health_, service_, "dead-letters"));
+}
+
+http::HttpServer& Observability::apiServer() {
+  Bound& b = serverFor(apiPort_, apiOrigin_);
+  b.paths.push_back("/search");
+  return *b.server;
+}
+
+void Observability::start() {
+  for (auto& [port, b] : servers_) {
+    if (auto s = b.server->start(host_, port); !s) {
+      throw config::ConfigError(b.origin + ": cannot serve on " + host_ + ":" + std::to_string(port) + ": " + s.error().message);
+    }
+    std::string paths;
+    for (const auto& p : b.paths) paths += (paths.empty() ? "" : ",") + p;
+    log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(b.server->port()), true}, {"path", paths}});
+  }
+}
+
+}  // namespace cdc::cli
