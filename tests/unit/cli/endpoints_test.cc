@@ -1,0 +1,205 @@
+// A service's HTTP port as Kubernetes and Prometheus see it: /metrics, /healthz and /readyz on
+// METRICS_PORT while the service runs (fed through its standard input, which the test holds
+// open), the search API on the same port, a port in use refused at start naming its variable.
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <httplib.h>
+
+#include "support/run.h"
+
+namespace cdc {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path freshDir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("cdc-endpoints-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A service started in `dir` (its stderr in service.log), stopped with SIGTERM.
+class RunningService {
+ public:
+  RunningService(const fs::path& dir, const std::string& args) : log_(dir / "service.log") {
+    std::string cmd = "exec " + test::cdcBinary() + " " + args + " --log-format json";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (::chdir(dir.c_str()) != 0) ::_exit(127);
+      FILE* err = std::fopen(log_.c_str(), "w");
+      if (!err) ::_exit(127);
+      ::dup2(::fileno(err), STDERR_FILENO);
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~RunningService() { stop(); }
+
+  // The port of the http_listening line that lists `path` (waits up to 30 s), 0 if none.
+  int port(const std::string& path) {
+    std::regex line(R"(\"msg\":\"http_listening\",\"port\":(\d+),\"path\":\"([^\"]*)\")");
+    for (int i = 0; i < 300; ++i) {
+      std::string log = slurp(log_);
+      for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it) {
+        if ((*it)[2].str().find(path) != std::string::npos) return std::stoi((*it)[1].str());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+  // SIGTERM, then the exit status.
+  int stop() {
+    if (pid_ <= 0) return exit_;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return exit_;
+  }
+  std::string log() const { return slurp(log_); }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+  int exit_ = -1;
+};
+
+// The value of a series line `name{labels} value` in an exposition, or -1.
+double valueOf(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
+  fs::path dir = freshDir("analytics");
+  // The generator's workload, long enough to be running while the test looks.
+  RunningService service(dir, "analytics --source generate --orders 100000000 --objects dir:lake --metrics-port 0 --http-host 127.0.0.1");
+  int port = service.port("/metrics");
+  ASSERT_GT(port, 0) << service.log();
+  httplib::Client client("127.0.0.1", port);
+
+  const std::string orders = R"({service="analytics-service",topic="dbserver1.public.orders"})";
+  std::string text;
+  for (int i = 0; i < 300; ++i) {
+    auto res = client.Get("/metrics");
+    ASSERT_TRUE(res);
+    text = res->body;
+    if (valueOf(text, "cdc_records_consumed_total" + orders) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(valueOf(text, "cdc_records_consumed_total" + orders), 0) << text;
+  EXPECT_GT(valueOf(text, R"(cdc_events_applied_total{op="c",service="analytics-service",topic="dbserver1.public.orders"})"), 0) << text;
+  EXPECT_GT(valueOf(text, R"(cdc_batch_records_count{service="analytics-service"})"), 0) << text;
+  EXPECT_EQ(valueOf(text, R"(consumer_errors_total{service="analytics-service"})"), 0) << text;
+  EXPECT_EQ(text.find("cdc_dead_letters_total{"), std::string::npos) << text;
+  EXPECT_GT(valueOf(text, "process_resident_memory_bytes"), 1e6) << text;
+  EXPECT_NE(text.find("cdc_build_info{"), std::string::npos) << text;
+
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  std::ofstream(dir / "metrics.txt") << metrics->body;
+  auto check = test::run("promtool check metrics < " + (dir / "metrics.txt").string());
+  EXPECT_EQ(check.exitCode, 0) << check.out;
+  EXPECT_EQ(check.out, "");
+
+  auto live = client.Get("/healthz");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200);
+  EXPECT_EQ(live->body, R"({"status":"alive"})");
+  auto ready = client.Get("/readyz");  // the generator has nothing to wait for; local stores always answer
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+
+  // The records the summary line counts at the end are at least those the series counted.
+  double consumed = valueOf(client.Get("/metrics")->body, "cdc_records_consumed_total" + orders);
+  EXPECT_EQ(service.stop(), 0) << service.log();
+  std::smatch m;
+  std::string log = service.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(analytics-service: (\d+) records)"))) << log;
+  EXPECT_GE(std::stod(m[1].str()), consumed);
+  fs::remove_all(dir);
+}
+
+TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
+  fs::path dir = freshDir("search");
+  RunningService service(dir, "search-indexer --source generate --orders 100000000 --store sqlite:idx.db --objects dir:lake "
+                              "--metrics-port 0 --http-host 127.0.0.1");
+  int port = service.port("/search");
+  ASSERT_GT(port, 0) << service.log();
+  EXPECT_EQ(service.port("/metrics"), port);
+  httplib::Client client("127.0.0.1", port);
+  std::string body;
+  for (int i = 0; i < 300 && body.find("\"product_id\"") == std::string::npos; ++i) {
+    auto res = client.Get("/search?min_price=0");
+    ASSERT_TRUE(res);
+    body = res->body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(body.find("\"product_id\""), std::string::npos) << body;
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("cdc_records_consumed_total{service=\"search-indexer\""), std::string::npos) << metrics->body;
+  auto ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_EQ(service.stop(), 0) << service.log();
+  fs::remove_all(dir);
+}
+
+TEST(ServiceEndpointsTest, APortInUseIsRefusedAtStartNamingItsVariable) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  fs::path dir = freshDir("in-use");
+  auto r = test::run("cd " + dir.string() + " && METRICS_PORT=" + port + " " + test::cdcBinary() +
+                     " inventory --source file:/dev/null --store sqlite:x.db --objects dir:lake --http-host 127.0.0.1");
+  EXPECT_EQ(r.exitCode, 2) << r.out;
+  EXPECT_NE(r.out.find("METRICS_PORT: cannot serve on 127.0.0.1:" + port), std::string::npos) << r.out;
+  // Turned off, the service needs no port.
+  auto off = test::run("cd " + dir.string() + " && METRICS_PORT=" + port + " METRICS_ENABLED=false " + test::cdcBinary() +
+                       " inventory --source file:/dev/null --store sqlite:x.db --objects dir:lake --http-host 127.0.0.1");
+  EXPECT_EQ(off.exitCode, 0) << off.out;
+  EXPECT_EQ(off.out.find("http_listening"), std::string::npos) << off.out;
+  ::close(fd);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cdc
