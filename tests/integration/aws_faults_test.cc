@@ -18,6 +18,7 @@
 #include <regex>
 #include <thread>
 
+#include "support/endpoints.h"
 #include "support/fault_proxy.h"
 #include "support/process.h"
 #include "support/run.h"
@@ -54,7 +55,7 @@ class AwsFaultsTest : public ::testing::Test {
   }
   std::string command(const std::string& service, bool onAws) const {
     std::string args = service + " --source file:" + workload_ + " --topic-prefix " + prefix_ + " --table-name " + prefix_ + "-" +
-                       service + " --log-level warn" + (service == "search-indexer" ? " --http-port 0" : "") + extraArgs_;
+                       service + " " + logArgs_ + (service == "search-indexer" ? " --http-port 0" : "") + extraArgs_;
     if (!onAws) return cdcBinary() + " " + args + " --store sqlite:embedded.db --objects dir:lake";
     return "env AWS_ENDPOINT_URL=" + proxy_->url() +
            " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " + cdcBinary() + " " + args +
@@ -73,6 +74,7 @@ class AwsFaultsTest : public ::testing::Test {
 
   std::string endpoint_, prefix_, workload_;
   std::string extraArgs_;  // for both runs
+  std::string logArgs_ = "--log-level warn";
   fs::path dir_;
   std::unique_ptr<FaultProxy> proxy_;
 };
@@ -104,13 +106,42 @@ TEST_F(AwsFaultsTest, AnEndpointStoppedMidRunLosesNothingAndTheRunCompletesWhenI
   // falls in the middle of the run.
   proxy_->delay = 200ms;
   proxy_->oneAtATime = true;
+  // Its probes on a port of its own (the line that names it is logged at info).
+  logArgs_ = "--log-level info --log-format json --http-host 127.0.0.1";
   Process service(command("inventory", true), (dir_ / "inventory.log").string(), dir_.string());
+  int port = listeningPort(service, "/readyz");
+  ASSERT_GT(port, 0) << service.output();
+  httplib::Client probes("127.0.0.1", port);
+  auto ready = probes.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
   std::this_thread::sleep_for(1500ms);
   ASSERT_TRUE(service.running()) << "finished before the outage: make the workload larger\n" << service.output();
   proxy_->stop();
   std::this_thread::sleep_for(5s);
   EXPECT_TRUE(service.running()) << "it waits for the endpoint\n" << service.output();
+  // Not ready while DynamoDB does not answer, and saying so; alive all along (the loop turns
+  // while it waits).
+  ready = probes.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503) << ready->body;
+  EXPECT_NE(ready->body.find(R"("dynamodb":")"), std::string::npos) << ready->body;
+  auto live = probes.Get("/healthz");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200) << live->body;
+  auto metrics = probes.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(R"(cdc_store_circuit_open{backend="dynamodb",service="inventory-service"} 1)"), std::string::npos)
+      << metrics->body;
   proxy_->start();
+  // Ready again once DynamoDB answers, before the run ends.
+  bool readyAgain = false;
+  while (!readyAgain && service.running()) {
+    auto r = probes.Get("/readyz");
+    readyAgain = r && r->status == 200;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(readyAgain) << "not ready again before the run ended\n" << service.output();
   auto code = service.wait(240s);
   ASSERT_TRUE(code.has_value()) << "did not finish after the endpoint returned\n" << service.output();
   EXPECT_EQ(*code, 0) << service.output();

@@ -14,6 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include <httplib.h>
+
+#include "support/endpoints.h"
 #include "support/process.h"
 #include "support/run.h"
 #include "support/same_lines.h"
@@ -313,5 +316,83 @@ TEST_F(KafkaServicesTest, SigtermCommitsInFlightWorkAndExitsWithinTheGracePeriod
   EXPECT_TRUE(sameLines(state("inventory", "kafka"), replayState("inventory")));
 }
 
+// The series of an exposition whose lines start with `prefix`.
+std::vector<std::string> seriesLines(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+  }
+  return out;
+}
+
+TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartitionsOwnedNow) {
+  const std::string probes = " --log-format json --log-level info --http-host 127.0.0.1";
+  {
+    // A broker that does not answer: never in the group, never ready, alive all the same.
+    Process lone("env KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 " + cdcBinary() + " inventory --source kafka --topic-prefix " + prefix_ +
+                     " --store sqlite:lone.db --objects dir:lone-lake" + probes,
+                 logPath("lone"), dir_.string());
+    int port = listeningPort(lone, "/readyz");
+    ASSERT_GT(port, 0) << lone.output();
+    httplib::Client client("127.0.0.1", port);
+    std::this_thread::sleep_for(2s);
+    auto ready = client.Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 503);
+    EXPECT_EQ(ready->body,
+              R"({"status":"not ready","reasons":{"source":"no partitions assigned: not yet in the consumer group, or more members than partitions"}})");
+    auto live = client.Get("/healthz");
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->status, 200) << live->body;
+    lone.signal(SIGTERM);
+    EXPECT_TRUE(lone.wait(30s).has_value());
+  }
+
+  produceWorkload("--products 300 --orders 3000");
+  // Statistics every second, so that lag is fresh; two members of one group in turn.
+  const std::string env = "KAFKA_STATISTICS_INTERVAL_MS=1000";
+  Process a(consume("inventory", "a", probes, env), logPath("a"), dir_);
+  int port = listeningPort(a, "/metrics");
+  ASSERT_GT(port, 0) << a.output();
+  httplib::Client client("127.0.0.1", port);
+  // The lag series of the partitions owned now, once they match the assignment (`owned`).
+  auto lagMatching = [&](size_t owned) {
+    std::vector<std::string> lags;
+    for (int i = 0; i < 600; ++i) {
+      auto res = client.Get("/metrics");
+      if (!res) return lags;
+      lags = seriesLines(res->body, "cdc_consumer_lag{");
+      auto assigned = seriesLines(res->body, R"(cdc_consumer_assigned_partitions{service="inventory-service"} )");
+      if (lags.size() == owned && assigned.size() == 1 && assigned[0].ends_with(" " + std::to_string(owned))) return lags;
+      std::this_thread::sleep_for(100ms);
+    }
+    return lags;
+  };
+  // Alone, it owns the three partitions of each of its two topics.
+  auto alone = lagMatching(6);
+  EXPECT_EQ(alone.size(), 6u) << a.output();
+  auto ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  auto total = seriesLines(client.Get("/metrics")->body, R"(consumer_lag{service="inventory-service"})");
+  EXPECT_EQ(total.size(), 1u);
+
+  // A second member takes some partitions: the first reports only those it keeps.
+  Process b(consume("inventory", "b", probes, env), logPath("b"), dir_);
+  std::vector<std::string> kept;
+  for (size_t owned : {3u, 4u, 2u, 5u, 1u}) {
+    kept = lagMatching(owned);
+    if (kept.size() == owned) break;
+  }
+  EXPECT_GT(kept.size(), 0u) << a.output();
+  EXPECT_LT(kept.size(), 6u) << "the first member still reports every partition\n" << a.output();
+  a.signal(SIGTERM);
+  b.signal(SIGTERM);
+  EXPECT_EQ(a.wait(60s), 0) << a.output();
+  EXPECT_EQ(b.wait(60s), 0) << b.output();
+}
+
 }  // namespace
 }  // namespace cdc::test
+

@@ -22,6 +22,8 @@
 
 #include <httplib.h>
 
+#include "support/endpoints.h"
+#include "support/process.h"
 #include "support/run.h"
 
 namespace cdc {
@@ -36,60 +38,6 @@ fs::path freshDir(const std::string& name) {
   return dir;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A service started in `dir` (its stderr in service.log), stopped with SIGTERM.
-class RunningService {
- public:
-  RunningService(const fs::path& dir, const std::string& args) : log_(dir / "service.log") {
-    std::string cmd = "exec " + test::cdcBinary() + " " + args + " --log-format json";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (::chdir(dir.c_str()) != 0) ::_exit(127);
-      FILE* err = std::fopen(log_.c_str(), "w");
-      if (!err) ::_exit(127);
-      ::dup2(::fileno(err), STDERR_FILENO);
-      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~RunningService() { stop(); }
-
-  // The port of the http_listening line that lists `path` (waits up to 30 s), 0 if none.
-  int port(const std::string& path) {
-    std::regex line(R"(\"msg\":\"http_listening\",\"port\":(\d+),\"path\":\"([^\"]*)\")");
-    for (int i = 0; i < 300; ++i) {
-      std::string log = slurp(log_);
-      for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it) {
-        if ((*it)[2].str().find(path) != std::string::npos) return std::stoi((*it)[1].str());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
-  }
-  // SIGTERM, then the exit status.
-  int stop() {
-    if (pid_ <= 0) return exit_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return exit_;
-  }
-  std::string log() const { return slurp(log_); }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  int exit_ = -1;
-};
-
 // The value of a series line `name{labels} value` in an exposition, or -1.
 double valueOf(const std::string& text, const std::string& series) {
   std::istringstream in(text);
@@ -102,9 +50,11 @@ double valueOf(const std::string& text, const std::string& series) {
 TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   fs::path dir = freshDir("analytics");
   // The generator's workload, long enough to be running while the test looks.
-  RunningService service(dir, "analytics --source generate --orders 100000000 --objects dir:lake --metrics-port 0 --http-host 127.0.0.1");
-  int port = service.port("/metrics");
-  ASSERT_GT(port, 0) << service.log();
+  test::Process service(test::cdcBinary() + " analytics --source generate --orders 100000000 --objects dir:lake --metrics-port 0 "
+                        "--http-host 127.0.0.1 --log-format json",
+                        (dir / "service.log").string(), dir.string());
+  int port = test::listeningPort(service, "/metrics");
+  ASSERT_GT(port, 0) << service.output();
   httplib::Client client("127.0.0.1", port);
 
   const std::string orders = R"({service="analytics-service",topic="dbserver1.public.orders"})";
@@ -142,9 +92,10 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
 
   // The records the summary line counts at the end are at least those the series counted.
   double consumed = valueOf(client.Get("/metrics")->body, "cdc_records_consumed_total" + orders);
-  EXPECT_EQ(service.stop(), 0) << service.log();
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait(std::chrono::seconds(30)), 0) << service.output();
   std::smatch m;
-  std::string log = service.log();
+  std::string log = service.output();
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(analytics-service: (\d+) records)"))) << log;
   EXPECT_GE(std::stod(m[1].str()), consumed);
   fs::remove_all(dir);
@@ -152,11 +103,12 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
 
 TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
   fs::path dir = freshDir("search");
-  RunningService service(dir, "search-indexer --source generate --orders 100000000 --store sqlite:idx.db --objects dir:lake "
-                              "--metrics-port 0 --http-host 127.0.0.1");
-  int port = service.port("/search");
-  ASSERT_GT(port, 0) << service.log();
-  EXPECT_EQ(service.port("/metrics"), port);
+  test::Process service(test::cdcBinary() + " search-indexer --source generate --orders 100000000 --store sqlite:idx.db "
+                        "--objects dir:lake --metrics-port 0 --http-host 127.0.0.1 --log-format json",
+                        (dir / "service.log").string(), dir.string());
+  int port = test::listeningPort(service, "/search");
+  ASSERT_GT(port, 0) << service.output();
+  EXPECT_EQ(test::listeningPort(service, "/metrics"), port);
   httplib::Client client("127.0.0.1", port);
   std::string body;
   for (int i = 0; i < 300 && body.find("\"product_id\"") == std::string::npos; ++i) {
@@ -172,7 +124,8 @@ TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
   auto ready = client.Get("/readyz");
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200) << ready->body;
-  EXPECT_EQ(service.stop(), 0) << service.log();
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait(std::chrono::seconds(30)), 0) << service.output();
   fs::remove_all(dir);
 }
 
