@@ -239,13 +239,17 @@ Status Runner::commitPositions(bool force) {
 }
 
 void Runner::countConsumed(const std::vector<Record>& records) {
-  // Runs of one topic at a time (topics are interned: equal names share their bytes).
-  size_t begin = 0;
-  for (size_t i = 1; i <= records.size(); ++i) {
-    if (i < records.size() && records[i].topic.data() == records[begin].topic.data()) continue;
-    options_.probe->consumed(records[begin].topic, i - begin);
-    begin = i;
+  // A tally by topic (interned: equal names share their bytes), then one increment each.
+  std::vector<std::pair<std::string_view, uint64_t>> tally;
+  for (const Record& r : records) {
+    auto it = std::find_if(tally.begin(), tally.end(), [&](const auto& t) { return t.first.data() == r.topic.data(); });
+    if (it == tally.end()) {
+      tally.emplace_back(r.topic, 1);
+    } else {
+      ++it->second;
+    }
   }
+  for (const auto& [topic, n] : tally) options_.probe->consumed(topic, n);
 }
 
 void Runner::countApplied() {

@@ -25,30 +25,33 @@ RunnerProbe::RunnerProbe(metrics::Registry& r, std::string service)
       durableOne_(durableSeconds_.Add({{"service", service_}}, metrics::latencyBuckets())),
       errorsOne_(consumerErrors_.Add({{"service", service_}})) {}
 
-metrics::Counter& RunnerProbe::cached(metrics::Family<metrics::Counter>& family, metrics::Labels labels) {
-  std::string key;
+metrics::Counter& RunnerProbe::cached(metrics::Family<metrics::Counter>& family,
+                                      std::initializer_list<std::pair<const char*, std::string_view>> labels) {
+  // Looked up by the label values (no map built): the family's own lookup hashes a map.
+  key_.assign(reinterpret_cast<const char*>(&family), sizeof(&family));
   for (const auto& [name, value] : labels) {
-    key += value;
-    key.push_back('\x1f');
+    key_.append(value);
+    key_.push_back('\x1f');
   }
-  auto [it, inserted] = byLabels_.try_emplace({&family, std::move(key)}, nullptr);
-  if (inserted) {
-    labels.emplace("service", service_);
-    it->second = &family.Add(labels);
-  }
-  return *it->second;
+  auto it = byLabels_.find(key_);
+  if (it != byLabels_.end()) return *it->second;
+  metrics::Labels all{{"service", service_}};
+  for (const auto& [name, value] : labels) all.emplace(name, std::string(value));
+  metrics::Counter* counter = &family.Add(all);
+  byLabels_.emplace(key_, counter);
+  return *counter;
 }
 
 void RunnerProbe::consumed(std::string_view topic, uint64_t records) {
-  cached(consumed_, {{"topic", std::string(topic)}}).Increment(static_cast<double>(records));
+  cached(consumed_, {{"topic", topic}}).Increment(static_cast<double>(records));
 }
 
 void RunnerProbe::applied(std::string_view topic, std::string_view op, uint64_t events) {
-  cached(applied_, {{"topic", std::string(topic)}, {"op", std::string(op)}}).Increment(static_cast<double>(events));
+  cached(applied_, {{"topic", topic}, {"op", op}}).Increment(static_cast<double>(events));
 }
 
 void RunnerProbe::deadLettered(std::string_view topic, std::string_view reason, uint64_t records) {
-  cached(deadLetters_, {{"topic", std::string(topic)}, {"reason", std::string(reason)}}).Increment(static_cast<double>(records));
+  cached(deadLetters_, {{"topic", topic}, {"reason", reason}}).Increment(static_cast<double>(records));
   errorsOne_.Increment(static_cast<double>(records));
 }
 
@@ -73,15 +76,15 @@ void RunnerProbe::durable(const std::vector<int64_t>& millis) {
 }
 
 void RunnerProbe::retried(std::string_view what) {
-  cached(retries_, {{"what", std::string(what)}}).Increment();
+  cached(retries_, {{"what", what}}).Increment();
   errorsOne_.Increment();
 }
 
 void RunnerProbe::cut() { cached(cuts_, {}).Increment(); }
 
 void RunnerProbe::rebalance(std::string_view kind, size_t partitions) {
-  cached(rebalances_, {{"kind", std::string(kind)}}).Increment();
-  cached(partitionsMoved_, {{"kind", std::string(kind)}}).Increment(static_cast<double>(partitions));
+  cached(rebalances_, {{"kind", kind}}).Increment();
+  cached(partitionsMoved_, {{"kind", kind}}).Increment(static_cast<double>(partitions));
 }
 
 }  // namespace cdc::runtime

@@ -1,7 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <initializer_list>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,7 +39,8 @@ class RunnerProbe {
   void rebalance(std::string_view kind, size_t partitions);  // "assigned", "revoked"
 
  private:
-  metrics::Counter& cached(metrics::Family<metrics::Counter>& family, metrics::Labels labels);
+  metrics::Counter& cached(metrics::Family<metrics::Counter>& family,
+                           std::initializer_list<std::pair<const char*, std::string_view>> labels);
 
   std::string service_;
   metrics::Family<metrics::Counter>& consumed_;
@@ -57,7 +59,8 @@ class RunnerProbe {
   metrics::Histogram& durableOne_;
   metrics::Counter& errorsOne_;
   // Counters by their labels, so that a batch looks each up once (Family::Add hashes a map).
-  std::map<std::pair<const void*, std::string>, metrics::Counter*> byLabels_;
+  std::unordered_map<std::string, metrics::Counter*> byLabels_;  // by family and label values
+  std::string key_;  // scratch for the look-up
 };
 
 }  // namespace cdc::runtime
