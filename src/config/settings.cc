@@ -143,7 +143,8 @@ const std::vector<Setting>& table() {
       {"data-dir", "CDC_DATA_DIR", "./data", "Where the demo writes its workload, tables and objects", Kind::String, {},
        kDemo},
       // Logging (every command).
-      {"log-level", "LOG_LEVEL", "info", "Log level", Kind::Choice, {"trace", "debug", "info", "warn", "error"}, {"*"}},
+      {"log-level", "LOG_LEVEL", "info", "Log level (the names the logs print, and warn for warning)", Kind::Choice,
+       {"trace", "debug", "info", "warning", "warn", "error", "critical", "off"}, {"*"}},
       {"log-format", "LOG_FORMAT", "auto", "Log format: JSON lines, text, or text on a terminal and JSON otherwise",
        Kind::Choice, {"auto", "json", "text"}, {"*"}},
   };

@@ -62,6 +62,23 @@ TEST_F(CliTest, BadUsageExitsWithTwoAndNamesTheCulprit) {
   EXPECT_EQ(r.exitCode, 2);
 }
 
+TEST_F(CliTest, LogLevelTakesTheNamesTheLogsPrint) {
+  // A service's start is logged at info; a product deleted twice is a warning.
+  const std::string service = " inventory --source generate --orders 20 --store sqlite:levels.db --objects dir:levels --log-format json";
+  for (const char* level : {"warning", "warn"}) {
+    SCOPED_TRACE(level);
+    auto r = run("cd " + dir_.string() + " && LOG_LEVEL=" + level + " " + cdcBinary() + service);
+    EXPECT_EQ(r.exitCode, 0) << r.out;
+    EXPECT_EQ(r.out.find("\"msg\":\"service_start\""), std::string::npos) << r.out;
+  }
+  auto info = run("cd " + dir_.string() + " && LOG_LEVEL=info " + cdcBinary() + service);
+  EXPECT_EQ(info.exitCode, 0) << info.out;
+  EXPECT_NE(info.out.find("\"msg\":\"service_start\""), std::string::npos) << info.out;
+  auto off = run("cd " + dir_.string() + " && LOG_LEVEL=off " + cdcBinary() + service);
+  EXPECT_EQ(off.exitCode, 0) << off.out;
+  EXPECT_EQ(off.out.find("\"level\""), std::string::npos) << off.out;
+}
+
 TEST_F(CliTest, GenerateEveryShape) {
   struct Case {
     const char* flags;
