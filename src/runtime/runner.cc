@@ -171,7 +171,7 @@ Status Runner::processPart(std::span<Record> records) {
     if (!applied) return applied;
   }
   for (const auto& rej : rejected_) poison.push_back({events_[rej.index].record, rej.reason, "rejected"});
-  if (options_.probe) countApplied();
+  if (options_.probe) countApplied(poison);
 
   for (const auto& [record, reason, kind] : poison) {
     log::event(spdlog::level::warn, "dead_letter",
@@ -252,21 +252,17 @@ void Runner::countConsumed(const std::vector<Record>& records) {
   for (const auto& [topic, n] : tally) options_.probe->consumed(topic, n);
 }
 
-void Runner::countApplied() {
-  // A tally of the part's events by topic and op, then one increment each.
+void Runner::countApplied(const std::vector<Poison>& poison) {
+  // A tally of the part's events by topic and op, then one increment each; the events that
+  // became dead letters are counted there instead.
   struct Tally {
     std::string_view topic;
     char op;
     uint64_t n;
   };
   std::vector<Tally> tally;
-  std::vector<bool> refused(events_.size(), false);  // dead letters, counted there
-  for (const auto& r : rejected_) {
-    if (r.index < refused.size()) refused[r.index] = true;
-  }
-  for (size_t i = 0; i < events_.size(); ++i) {
-    if (refused[i]) continue;
-    const InputEvent& e = events_[i];
+  for (const InputEvent& e : events_) {
+    if (!poison.empty() && std::any_of(poison.begin(), poison.end(), [&](const Poison& p) { return p.record == e.record; })) continue;
     char op = e.change.tombstone ? 'x' : debezium::opCode(e.change.op);
     auto it = std::find_if(tally.begin(), tally.end(), [&](const Tally& t) { return t.op == op && t.topic.data() == e.record->topic.data(); });
     if (it == tally.end()) {

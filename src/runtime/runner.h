@@ -90,7 +90,7 @@ class Runner : private RebalanceListener {
   void reportProgress(bool final);
   // The probe's counts of a batch's records and of a part's applied events.
   void countConsumed(const std::vector<Record>& records);
-  void countApplied();
+  void countApplied(const std::vector<Poison>& poison);
   Timestamp now() const;
 
   Source& source_;

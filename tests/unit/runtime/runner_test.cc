@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "adapters/localfs/dir_object_store.h"
+#include "metrics/health.h"
+#include "metrics/registry.h"
+#include "runtime/runner_probe.h"
 #include "support/vector_source.h"
 
 namespace cdc::runtime {
@@ -215,6 +218,34 @@ TEST_F(RunnerTest, PoisonGoesToTheDeadLetterQueueAndTheRunGoesOn) {
   EXPECT_NE(d.error.find("truncated_json"), std::string::npos);
   EXPECT_EQ(d.attempts, 1);
   EXPECT_EQ((*letters)[1].error, "negative quantity");
+}
+
+TEST_F(RunnerTest, TheProbeCountsWhatWasAppliedAndWhatWentToTheDeadLetterQueue) {
+  Record garbage = item(0, 1, 0, 0);
+  garbage.value = "{\"id\":";
+  Record tombstone = item(0, 3, 9, 0);
+  tombstone.value.reset();
+  VectorSource src({item(0, 0, 1, 1), garbage, item(0, 2, 3, -4), tombstone, item(0, 4, 5, 1)});
+  RecordingHandler h;
+  metrics::Registry registry;
+  RunnerProbe probe(registry, "test-service");
+  metrics::Health health(std::chrono::seconds(60));
+  options_.probe = &probe;
+  options_.health = &health;
+  Runner runner(src, h, *objects_, options_, stop_);
+  ASSERT_TRUE(runner.run().has_value());
+  std::string text = registry.text();
+  auto has = [&](const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; };
+  const std::string topic = "topic=\"dbserver1.public.order_items\"";
+  EXPECT_TRUE(has("cdc_records_consumed_total{service=\"test-service\"," + topic + "} 5")) << text;
+  // Two creates applied (the negative quantity was refused), one tombstone, none of the garbage.
+  EXPECT_TRUE(has("cdc_events_applied_total{op=\"c\",service=\"test-service\"," + topic + "} 2")) << text;
+  EXPECT_TRUE(has("cdc_events_applied_total{op=\"tombstone\",service=\"test-service\"," + topic + "} 1")) << text;
+  EXPECT_TRUE(has("cdc_dead_letters_total{reason=\"decode\",service=\"test-service\"," + topic + "} 1")) << text;
+  EXPECT_TRUE(has("cdc_dead_letters_total{reason=\"rejected\",service=\"test-service\"," + topic + "} 1")) << text;
+  EXPECT_TRUE(has("consumer_errors_total{service=\"test-service\"} 2")) << text;
+  EXPECT_TRUE(has("cdc_batch_records_count{service=\"test-service\"} 3")) << text;  // batches of 2, 2, 1
+  EXPECT_EQ(health.liveness().first, 200);
 }
 
 TEST_F(RunnerTest, NonUtf8PoisonIsKeptByteForByte) {
