@@ -65,8 +65,9 @@ Observability::Bound& Observability::serverFor(int port, const std::string& orig
   return it->second;
 }
 
-void Observability::watch(runtime::Source& source, ServiceContext& context) {
+void Observability::watch(runtime::Source& source, ServiceContext& context, runtime::Handler& handler) {
   if (!enabled_) return;
+  handler.instrument(*registry_, service_);
   runtime::Source* s = &source;
   health_->addReadinessCheck("source", [s] { return s->notReady(); });
   collectors_.push_back(source.instrument(*registry_, service_));

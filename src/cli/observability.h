@@ -9,6 +9,7 @@
 #include "config/settings.h"
 #include "metrics/health.h"
 #include "metrics/registry.h"
+#include "runtime/handler.h"
 #include "runtime/runner_probe.h"
 #include "runtime/source.h"
 
@@ -32,7 +33,8 @@ class Observability {
   metrics::Health* health() { return health_.get(); }
   // The readiness of the source (in its group with partitions) and the series and readiness
   // of the context's stores (a remote store's requests, retries, throttles, circuit).
-  void watch(runtime::Source& source, ServiceContext& context);
+  // And the handler's own series.
+  void watch(runtime::Source& source, ServiceContext& context, runtime::Handler& handler);
   // The server GET /search is added to (before start()).
   http::HttpServer& apiServer();
   // Binds the port(s) and serves; a port that cannot be bound is a configuration error naming

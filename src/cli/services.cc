@@ -372,7 +372,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       ServiceContext ctx = openContext(c);
       auto handler = def->makeHandler(c, ctx);
       Observability observability(def->name, c);
-      observability.watch(*src, ctx);
+      observability.watch(*src, ctx, *handler);
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, observability.apiServer()) : nullptr;
       observability.start();
       return runService(*def, *src, *handler, ctx, c, &observability);

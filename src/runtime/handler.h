@@ -11,6 +11,10 @@
 #include "debezium/decoder.h"
 #include "runtime/record.h"
 
+namespace cdc::metrics {
+class Registry;
+}  // namespace cdc::metrics
+
 namespace cdc::runtime {
 
 // A decoded change and the record it came from.
@@ -61,6 +65,9 @@ class Handler {
   }
   // At the end of the input or on shutdown, after the last batch.
   virtual Status finish() { return {}; }
+  // Adds the service's own series (low-stock alerts, report flushes …) to its metrics; they
+  // are updated from the runner's thread. Before the first batch.
+  virtual void instrument(metrics::Registry& registry, const std::string& service) { (void)registry, (void)service; }
 };
 
 }  // namespace cdc::runtime

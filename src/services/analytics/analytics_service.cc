@@ -8,6 +8,7 @@
 
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "metrics/registry.h"
 #include "runtime/dead_letter.h"
 #include "services/analytics/reports.h"
 
@@ -155,6 +156,18 @@ bool covers(const Positions& a, const Positions& b) {
 
 }  // namespace
 
+void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string& service) {
+  metrics::Labels labels{{"service", service}};
+  flushSeconds_ = &registry.histogram("cdc_analytics_flush_duration_seconds", "Time to merge the aggregates and write the reports.")
+                       .Add(labels, metrics::latencyBuckets());
+  lastFlushTime_ = &registry.gauge("cdc_analytics_last_flush_timestamp_seconds",
+                                   "When the reports were last written whole (unix time; 0 before the first flush).")
+                        .Add(labels);
+  registry.gauge("cdc_analytics_flush_interval_seconds", "Seconds between report flushes (FLUSH_INTERVAL).")
+      .Add(labels)
+      .Set(static_cast<double>(options_.flushIntervalSeconds));
+}
+
 Status AnalyticsHandler::flush(Timestamp now) {
   auto started = std::chrono::steady_clock::now();
   Aggregates merged;
@@ -195,6 +208,8 @@ Status AnalyticsHandler::flush(Timestamp now) {
   lastFlush_ = now;
   ++stats_.flushes;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (flushSeconds_) flushSeconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (lastFlushTime_) lastFlushTime_->Set(static_cast<double>(now.micros) / 1e6);
   log::event(spdlog::level::info, "reports_flushed",
              {{"orders", std::to_string(merged.orderCount()), true},
               {"revenue", merged.revenue().toString(), true},

@@ -12,6 +12,11 @@
 #include "services/analytics/partition_state.h"
 #include "store/object_store.h"
 
+namespace prometheus {
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
 namespace cdc::analytics {
 
 struct AnalyticsOptions {
@@ -58,6 +63,9 @@ class AnalyticsHandler final : public runtime::Handler {
   // Merges every partition's aggregates and writes the reports (timestamped, then latest.json).
   Status flush(Timestamp now);
   const AnalyticsStats& stats() const { return stats_; }
+  // cdc_analytics_flush_duration_seconds, cdc_analytics_last_flush_timestamp_seconds (the time
+  // of the last good flush) and cdc_analytics_flush_interval_seconds, each {service}.
+  void instrument(metrics::Registry& registry, const std::string& service) override;
   size_t rowsInMemory() const;
 
  private:
@@ -71,6 +79,8 @@ class AnalyticsHandler final : public runtime::Handler {
   store::ObjectStore& objects_;
   AnalyticsOptions options_;
   AnalyticsStats stats_;
+  prometheus::Histogram* flushSeconds_ = nullptr;  // owned by the registry
+  prometheus::Gauge* lastFlushTime_ = nullptr;
   std::map<std::pair<std::string, int32_t>, Owned> owned_;
   std::optional<Timestamp> lastFlush_;
   std::set<std::pair<std::string, int32_t>> unsaved_;  // partitions changed since their checkpoint

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <set>
 
+#include "metrics/registry.h"
+
 namespace cdc::inventory {
 namespace {
 
@@ -42,6 +44,11 @@ Condition versionCondition(bool stored, int64_t version, const char* keyName) {
 }
 
 }  // namespace
+
+void InventoryHandler::instrument(metrics::Registry& registry, const std::string& service) {
+  alertsCounter_ = &registry.counter("cdc_low_stock_alerts_total", "Low-stock alerts raised (stock crossing below the threshold).")
+                        .Add({{"service", service}});
+}
 
 InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts, InventoryOptions options)
     : tables_(tables), alerts_(alerts), options_(std::move(options)) {
@@ -328,6 +335,7 @@ Status InventoryHandler::writeProducts() {
     }
     if (alerts.empty()) return {};
     stats_.alerts += alerts.size();
+    if (alertsCounter_) alertsCounter_->Increment(static_cast<double>(alerts.size()));
     return alerts_.publish(alerts);
   });
 }

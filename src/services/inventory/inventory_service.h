@@ -13,6 +13,10 @@
 #include "services/inventory/state.h"
 #include "store/table_store.h"
 
+namespace prometheus {
+class Counter;
+}  // namespace prometheus
+
 namespace cdc::inventory {
 
 struct InventoryOptions {
@@ -68,6 +72,8 @@ class InventoryHandler final : public runtime::Handler {
   Result<bool> persisted(bool force) override { return alerts_.settled(force); }
 
   const InventoryStats& stats() const { return stats_; }
+  // cdc_low_stock_alerts_total{service}.
+  void instrument(metrics::Registry& registry, const std::string& service) override;
 
  private:
   struct Tracked {
@@ -103,6 +109,7 @@ class InventoryHandler final : public runtime::Handler {
   AlertSink& alerts_;
   InventoryOptions options_;
   InventoryStats stats_;
+  prometheus::Counter* alertsCounter_ = nullptr;  // owned by the registry
   std::unordered_map<int64_t, Tracked> products_;
   std::unordered_map<int64_t, std::optional<Holding>> holdings_;  // by order item; nullopt: none
   std::map<int64_t, Bucket> buckets_;                             // by first order item id

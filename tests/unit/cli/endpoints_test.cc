@@ -51,7 +51,7 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   fs::path dir = freshDir("analytics");
   // The generator's workload, long enough to be running while the test looks.
   test::Process service(test::cdcBinary() + " analytics --source generate --orders 100000000 --objects dir:lake --metrics-port 0 "
-                        "--http-host 127.0.0.1 --log-format json",
+                        "--flush-interval 1 --http-host 127.0.0.1 --log-format json",
                         (dir / "service.log").string(), dir.string());
   int port = test::listeningPort(service, "/metrics");
   ASSERT_GT(port, 0) << service.output();
@@ -74,6 +74,17 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   EXPECT_EQ(text.find("cdc_dead_letters_total{"), std::string::npos) << text;
   EXPECT_GT(valueOf(text, "process_resident_memory_bytes"), 1e6) << text;
   EXPECT_NE(text.find("cdc_build_info{"), std::string::npos) << text;
+
+  // Reports flushed every second: when and how long.
+  const std::string self = R"({service="analytics-service"})";
+  EXPECT_EQ(valueOf(text, "cdc_analytics_flush_interval_seconds" + self), 1) << text;
+  for (int i = 0; i < 300 && valueOf(text, "cdc_analytics_last_flush_timestamp_seconds" + self) <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    text = client.Get("/metrics")->body;
+  }
+  double flushedAt = valueOf(text, "cdc_analytics_last_flush_timestamp_seconds" + self);
+  EXPECT_GT(flushedAt, 1.7e9) << text;  // a unix time
+  EXPECT_GT(valueOf(text, "cdc_analytics_flush_duration_seconds_count" + self), 0) << text;
 
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -99,6 +110,33 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   std::string log = service.output();
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(analytics-service: (\d+) records)"))) << log;
   EXPECT_GE(std::stod(m[1].str()), consumed);
+  fs::remove_all(dir);
+}
+
+TEST(ServiceEndpointsTest, InventoryCountsItsLowStockAlerts) {
+  fs::path dir = freshDir("inventory");
+  test::Process service(test::cdcBinary() + " inventory --source generate --orders 100000000 --store sqlite:inv.db --objects dir:lake "
+                        "--metrics-port 0 --http-host 127.0.0.1 --log-format json",
+                        (dir / "service.log").string(), dir.string());
+  int port = test::listeningPort(service, "/metrics");
+  ASSERT_GT(port, 0) << service.output();
+  httplib::Client client("127.0.0.1", port);
+  const std::string series = R"(cdc_low_stock_alerts_total{service="inventory-service"})";
+  std::string text;
+  for (int i = 0; i < 300 && valueOf(text, series) <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto res = client.Get("/metrics");
+    ASSERT_TRUE(res);
+    text = res->body;
+  }
+  EXPECT_GT(valueOf(text, series), 0) << text;
+  // The summary line at the end counts at least as many.
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait(std::chrono::seconds(30)), 0) << service.output();
+  std::smatch m;
+  std::string log = service.output();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"((\d+) low-stock alerts)"))) << log;
+  EXPECT_GE(std::stod(m[1].str()), valueOf(text, series));
   fs::remove_all(dir);
 }
 
