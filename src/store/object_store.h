@@ -8,11 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
-
-namespace cdc::metrics {
-class Registry;
-class Health;
-}  // namespace cdc::metrics
+#include "store/instrumented.h"
 
 namespace cdc::store {
 
@@ -31,23 +27,9 @@ struct ObjectPage {
 // An object store with the semantics S3 offers and nothing more: whole-object put (atomic
 // for readers: a get sees the old or the new body, never a mix), get, paginated list by
 // prefix, delete. Keys are '/'-separated paths without a leading '/'.
-class ObjectStore {
+class ObjectStore : public Instrumented {
  public:
   virtual ~ObjectStore() = default;
-
-  // Adds the store's series and readiness check to a service's metrics (a remote store: its
-  // requests, retries, throttles and circuit) until the returned handle goes; `role` tells two
-  // stores of one kind apart ("dead-letters"). Local stores add none.
-  virtual std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
-                                           const std::string& role = "") {
-    (void)registry, (void)health, (void)service, (void)role;
-    return nullptr;
-  }
-  // For the line at the end of a run ("dynamodb: 812 requests (3 retried …)"); empty for local stores.
-  virtual std::string requestSummary(const std::string& role = "") const {
-    (void)role;
-    return {};
-  }
 
   virtual Status put(std::string_view key, std::string_view body, std::string_view contentType = "application/json") = 0;
   // The body, or nullopt when the key does not exist.

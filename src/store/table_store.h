@@ -9,13 +9,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/instrumented.h"
 #include "store/attribute_value.h"
 #include "store/expression.h"
-
-namespace cdc::metrics {
-class Registry;
-class Health;
-}  // namespace cdc::metrics
 
 namespace cdc::store {
 
@@ -131,23 +127,9 @@ struct Page {
 // unavailability, Poison for a request DynamoDB would reject as invalid (the message that
 // caused it goes to the dead-letter queue), Fatal for everything else.
 // Implementations document their own threading; callers use one store per thread unless told.
-class TableStore {
+class TableStore : public Instrumented {
  public:
   virtual ~TableStore() = default;
-
-  // Adds the store's series and readiness check to a service's metrics (a remote store: its
-  // requests, retries, throttles and circuit) until the returned handle goes; `role` tells two
-  // stores of one kind apart ("dead-letters"). Local stores add none.
-  virtual std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
-                                           const std::string& role = "") {
-    (void)registry, (void)health, (void)service, (void)role;
-    return nullptr;
-  }
-  // For the line at the end of a run ("dynamodb: 812 requests (3 retried …)"); empty for local stores.
-  virtual std::string requestSummary(const std::string& role = "") const {
-    (void)role;
-    return {};
-  }
 
   // Creates the table when it does not exist (and waits until it is usable).
   virtual Status ensureTable(const TableSpec& spec) = 0;

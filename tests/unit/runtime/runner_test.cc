@@ -76,6 +76,16 @@ Record item(int32_t partition, int64_t offset, int id, int quantity) {
   return r;
 }
 
+// Two good changes, a message that is not JSON, one the service refuses (a negative
+// quantity) and a tombstone.
+std::vector<Record> poisonAmongChanges() {
+  Record garbage = item(0, 1, 0, 0);
+  garbage.value = "{\"id\":";
+  Record tombstone = item(0, 3, 9, 0);
+  tombstone.value.reset();
+  return {item(0, 0, 1, 1), garbage, item(0, 2, 3, -4), tombstone, item(0, 4, 5, 1)};
+}
+
 class RunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -191,11 +201,7 @@ TEST_F(RunnerTest, TransientFailuresAreRetriedNeverDeadLettered) {
 }
 
 TEST_F(RunnerTest, PoisonGoesToTheDeadLetterQueueAndTheRunGoesOn) {
-  Record garbage = item(0, 1, 0, 0);
-  garbage.value = "{\"id\":";
-  Record tombstone = item(0, 3, 9, 0);
-  tombstone.value.reset();
-  VectorSource src({item(0, 0, 1, 1), garbage, item(0, 2, 3, -4), tombstone, item(0, 4, 5, 1)});
+  VectorSource src(poisonAmongChanges());
   RecordingHandler h;
   Runner runner(src, h, *objects_, options_, stop_);
   auto stats = runner.run();
@@ -221,11 +227,7 @@ TEST_F(RunnerTest, PoisonGoesToTheDeadLetterQueueAndTheRunGoesOn) {
 }
 
 TEST_F(RunnerTest, TheProbeCountsWhatWasAppliedAndWhatWentToTheDeadLetterQueue) {
-  Record garbage = item(0, 1, 0, 0);
-  garbage.value = "{\"id\":";
-  Record tombstone = item(0, 3, 9, 0);
-  tombstone.value.reset();
-  VectorSource src({item(0, 0, 1, 1), garbage, item(0, 2, 3, -4), tombstone, item(0, 4, 5, 1)});
+  VectorSource src(poisonAmongChanges());
   RecordingHandler h;
   metrics::Registry registry;
   RunnerProbe probe(registry, "test-service");
