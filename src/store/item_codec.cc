@@ -409,9 +409,8 @@ void appendItemRow(std::string& out, const Item& item) {
   for (const auto& [name, v] : item) bound += 10 + name.size() + rowBound(v);
   size_t start = out.size();
   out.resize(start + bound);
-  RowWriter w(out.data() + start);
-  *w.at() = kRowFormat;
-  w = RowWriter(w.at() + 1);
+  out[start] = kRowFormat;
+  RowWriter w(out.data() + start + 1);
   for (const auto& [name, v] : item) {
     w.bytes(name);
     w.value(v);

@@ -165,7 +165,6 @@ void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
   // before fetching starts (later the queries wait behind the fetches' long polls).
   if (options_.untilCaughtUp && groupEnds_.empty()) loadGroupEnds();
   if (idlePaused_) pauseForIdle(added);
-  probe_.assignedPartitions = assigned_.size();
   probe_.setAssignment({assigned_.begin(), assigned_.end()});
   log::event(spdlog::level::info, "partitions_assigned",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
@@ -212,7 +211,6 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     pausedByCaller_.erase(tp);
   }
   std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
-  probe_.assignedPartitions = assigned_.size();
   probe_.setAssignment({assigned_.begin(), assigned_.end()});
   log::event(spdlog::level::info, "partitions_revoked",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});

@@ -62,9 +62,11 @@ class ConsumerProbe {
     std::lock_guard lock(mutex_);
     return statistics_;
   }
-  // The partitions the member owns now (set by the polling thread at each rebalance).
+  // The partitions the member owns now (set by the polling thread at each rebalance; their
+  // number also in assignedPartitions, read without the lock).
   void setAssignment(std::vector<TopicPartition> partitions) {
     std::lock_guard lock(mutex_);
+    assignedPartitions = partitions.size();
     assignment_ = std::move(partitions);
   }
   std::vector<TopicPartition> assignment() const {

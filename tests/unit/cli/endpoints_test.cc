@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -47,6 +48,23 @@ double valueOf(const std::string& text, const std::string& series) {
   return -1;
 }
 
+// The body of GET `path`, asked every 100 ms until `done` holds of it (30 s at most): the last
+// body either way. A request the server does not answer is a failure of the test.
+std::string getUntil(httplib::Client& client, const std::string& path, const std::function<bool(const std::string&)>& done) {
+  std::string body;
+  for (int i = 0; i < 300; ++i) {
+    auto res = client.Get(path);
+    if (!res) {
+      ADD_FAILURE() << "no answer to GET " << path;
+      return body;
+    }
+    body = res->body;
+    if (done(body)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return body;
+}
+
 TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   fs::path dir = freshDir("analytics");
   // The generator's workload, long enough to be running while the test looks.
@@ -58,15 +76,10 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   httplib::Client client("127.0.0.1", port);
 
   const std::string orders = R"({service="analytics-service",topic="dbserver1.public.orders"})";
-  std::string text;
-  for (int i = 0; i < 300; ++i) {
-    auto res = client.Get("/metrics");
-    ASSERT_TRUE(res);
-    text = res->body;
-    // A batch counts its records as it starts and the rest once it is committed.
-    if (valueOf(text, R"(cdc_batch_records_count{service="analytics-service"})") > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // A batch counts its records as it starts and the rest once it is committed.
+  std::string text = getUntil(client, "/metrics", [](const std::string& t) {
+    return valueOf(t, R"(cdc_batch_records_count{service="analytics-service"})") > 0;
+  });
   EXPECT_GT(valueOf(text, "cdc_records_consumed_total" + orders), 0) << text;
   EXPECT_GT(valueOf(text, R"(cdc_events_applied_total{op="c",service="analytics-service",topic="dbserver1.public.orders"})"), 0) << text;
   EXPECT_GT(valueOf(text, R"(cdc_batch_records_count{service="analytics-service"})"), 0) << text;
@@ -78,10 +91,9 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   // Reports flushed every second: when and how long.
   const std::string self = R"({service="analytics-service"})";
   EXPECT_EQ(valueOf(text, "cdc_analytics_flush_interval_seconds" + self), 1) << text;
-  for (int i = 0; i < 300 && valueOf(text, "cdc_analytics_last_flush_timestamp_seconds" + self) <= 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    text = client.Get("/metrics")->body;
-  }
+  text = getUntil(client, "/metrics", [&](const std::string& t) {
+    return valueOf(t, "cdc_analytics_last_flush_timestamp_seconds" + self) > 0;
+  });
   double flushedAt = valueOf(text, "cdc_analytics_last_flush_timestamp_seconds" + self);
   EXPECT_GT(flushedAt, 1.7e9) << text;  // a unix time
   EXPECT_GT(valueOf(text, "cdc_analytics_flush_duration_seconds_count" + self), 0) << text;
@@ -122,13 +134,7 @@ TEST(ServiceEndpointsTest, InventoryCountsItsLowStockAlerts) {
   ASSERT_GT(port, 0) << service.output();
   httplib::Client client("127.0.0.1", port);
   const std::string series = R"(cdc_low_stock_alerts_total{service="inventory-service"})";
-  std::string text;
-  for (int i = 0; i < 300 && valueOf(text, series) <= 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto res = client.Get("/metrics");
-    ASSERT_TRUE(res);
-    text = res->body;
-  }
+  std::string text = getUntil(client, "/metrics", [&](const std::string& t) { return valueOf(t, series) > 0; });
   EXPECT_GT(valueOf(text, series), 0) << text;
   // The summary line at the end counts at least as many.
   service.signal(SIGTERM);
@@ -149,13 +155,8 @@ TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
   ASSERT_GT(port, 0) << service.output();
   EXPECT_EQ(test::listeningPort(service, "/metrics"), port);
   httplib::Client client("127.0.0.1", port);
-  std::string body;
-  for (int i = 0; i < 300 && body.find("\"product_id\"") == std::string::npos; ++i) {
-    auto res = client.Get("/search?min_price=0");
-    ASSERT_TRUE(res);
-    body = res->body;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  std::string body = getUntil(client, "/search?min_price=0",
+                              [](const std::string& b) { return b.find("\"product_id\"") != std::string::npos; });
   EXPECT_NE(body.find("\"product_id\""), std::string::npos) << body;
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
