@@ -15,8 +15,10 @@
 #include <regex>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "reliability/crash_fixture.h"
+#include "support/endpoints.h"
 
 namespace cdc::test {
 namespace {
@@ -39,7 +41,7 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
   auto here = [&](const std::string& c) { return "cd " + dir.string() + " && " + c; };
   std::string awsEnv = "env AWS_ENDPOINT_URL=" + endpoint +
                        " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
-  ASSERT_EQ(run(here(cdcBinary() + " generate --products 100 --customers 500 --orders 900 --topic-prefix " + prefix +
+  ASSERT_EQ(run(here(cdcBinary() + " generate --products 1000 --customers 500 --orders 900 --topic-prefix " + prefix +
                      " > events.jsonl"),
                 false)
                 .exitCode,
@@ -56,8 +58,11 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
     return s == "search-indexer" ? std::string(" --http-port 0") : std::string();
   };
   std::map<std::string, std::unique_ptr<Process>> running;
+  std::map<std::string, int> metricsPort;
   for (const auto& s : services) {
-    std::string cmd = awsEnv + "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap +
+    metricsPort[s] = freePort();
+    ASSERT_GT(metricsPort[s], 0);
+    std::string cmd = awsEnv + "METRICS_PORT=" + std::to_string(metricsPort[s]) + " KAFKA_BOOTSTRAP_SERVERS=" + bootstrap +
                       " KAFKA_SESSION_TIMEOUT_MS=10000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix + ".alerts " +
                       cdcBinary() + " " + s + " --source kafka --until-caught-up --topic-prefix " + prefix + " --group-id " +
                       prefix + "-" + s + " --table-name " + prefix + "-" + s + " --store dynamodb --objects s3 --s3-bucket " +
@@ -71,8 +76,20 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
       std::this_thread::sleep_for(200ms);
     }
   };
-  sample(4s);  // joined their groups and applying batches
-  for (auto& [s, p] : running) ASSERT_TRUE(p->running()) << s << " ended before the faults:\n" << p->output();
+  // Moto stops as soon as every service has applied its first events (their /metrics say so):
+  // each has then most of its workload still to write, however fast the machine.
+  std::set<std::string> started;
+  for (auto until = std::chrono::steady_clock::now() + 120s; started.size() < services.size() && std::chrono::steady_clock::now() < until;) {
+    for (auto& [s, p] : running) {
+      peakKiB[s] = std::max(peakKiB[s], p->rssKiB());
+      if (appliedEvents(metricsPort[s]) > 0) started.insert(s);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto& [s, p] : running) {
+    ASSERT_TRUE(started.count(s)) << s << " applied nothing within 120 s:\n" << p->output();
+    ASSERT_TRUE(p->running()) << s << " ended before the faults:\n" << p->output();
+  }
 
   int moto = serverPid("aws");
   ASSERT_GT(moto, 0);

@@ -1,9 +1,18 @@
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdint>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
+
+#include <httplib.h>
 
 #include "support/process.h"
 
@@ -21,6 +30,39 @@ inline int listeningPort(const Process& service, const std::string& path) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return 0;
+}
+
+// A loopback port free at the time of the call (bound to 0 and released), for a service that must
+// be told its port before it starts; 0 when no socket could be had.
+inline int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// The events a service on `port` has applied so far (the sum of its cdc_events_applied_total
+// series); -1 when /metrics does not answer.
+inline int64_t appliedEvents(int port) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1);
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  int64_t sum = 0;
+  std::istringstream in(res->body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("cdc_events_applied_total{", 0) == 0) sum += static_cast<int64_t>(std::stod(line.substr(line.rfind(' ') + 1)));
+  }
+  return sum;
 }
 
 }  // namespace cdc::test
