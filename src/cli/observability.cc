@@ -35,6 +35,7 @@ Observability::Observability(std::string service, const config::Config& c)
   health_ = std::make_unique<metrics::Health>(std::chrono::seconds(c.integer("liveness-timeout")));
   probe_ = std::make_unique<runtime::RunnerProbe>(*registry_, service_);
   collectors_.push_back(metrics::addProcessCollector(*registry_, service_));
+  collectors_.push_back(health_->instrument(*registry_, service_));
   Bound& b = serverFor(metricsPort_, metricsOrigin_);
   metrics::Registry* registry = registry_.get();
   metrics::Health* health = health_.get();

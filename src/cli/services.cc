@@ -22,6 +22,7 @@
 #include "services/search/indexer.h"
 #include "services/search/search_api.h"
 #include "services/search/searcher.h"
+#include "store/timed_store.h"
 #include "workload/generator_source.h"
 
 namespace cdc::cli {
@@ -269,12 +270,14 @@ kafka::Properties kafkaProperties(const config::Config& c) {
 }
 
 ServiceContext openContext(const config::Config& c) {
+  // Each store timed for cdc_store_request_duration_seconds, labelled with its backend.
   ServiceContext ctx;
-  ctx.tables = openTableStore(c);
-  ctx.objects = openObjectStore(c);
-  if (c.str("objects") == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
+  ctx.tables = store::timed(openTableStore(c), c.str("store") == "dynamodb" ? "dynamodb" : "sqlite");
+  const std::string objects = c.str("objects") == "s3" ? "s3" : "directory";
+  ctx.objects = store::timed(openObjectStore(c), objects);
+  if (objects == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
       (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
-    ctx.deadLetterObjects = openObjectStore(c, true);
+    ctx.deadLetterObjects = store::timed(openObjectStore(c, true), objects);
   }
   return ctx;
 }

@@ -91,7 +91,8 @@ const std::vector<Setting>& table() {
       {"metrics-port", "METRICS_PORT", "8080", "Port of /metrics, /healthz and /readyz (the Python services' metrics port); 0 picks a free port",
        Kind::Port, {}, {"inventory", "analytics", "search-indexer"}},
       {"liveness-timeout", "LIVENESS_TIMEOUT", "120",
-       "Seconds without a turn of the processing loop after which /healthz answers 503 (the loop turns at least every poll)",
+       "Seconds without a turn of the processing loop after which /healthz answers 503 (the loop turns at least every poll "
+       "and every round of store requests; keep it above the 30 s request timeout)",
        Kind::PositiveInt, {}, {"inventory", "analytics", "search-indexer"}},
       {"query", "", "", "Search words: all must match, the last one as a prefix", Kind::String, {}, {"search"}},
       {"min-price", "", "", "Lowest price, in dollars (12.50)", Kind::String, {}, {"search"}},

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/json_writer.h"
+#include "metrics/registry.h"
 
 namespace cdc::metrics {
 
@@ -54,6 +55,29 @@ std::pair<int, std::string> Health::readiness() const {
   for (const auto& [name, reason] : failing) w.field(name, reason);
   w.endObject().endObject();
   return {503, body};
+}
+
+std::shared_ptr<void> Health::instrument(Registry& registry, const std::string& service) const {
+  return registry.addCollector([this, service](std::vector<prometheus::MetricFamily>& out) {
+    Labels self{{"service", service}};
+    auto live = gaugeFamily("cdc_live", "1 while the processing loop turns (what /healthz answers 200 to), else 0.");
+    addGauge(live, self, liveness().first == 200 ? 1 : 0);
+    out.push_back(std::move(live));
+    auto checks = gaugeFamily("cdc_readiness_check", "1 while the readiness check passes, 0 while it fails (/readyz gives why).");
+    bool ready = true;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [name, check] : checks_) {
+        bool passing = !check().has_value();
+        ready = ready && passing;
+        addGauge(checks, {{"service", service}, {"check", name}}, passing ? 1 : 0);
+      }
+    }
+    auto all = gaugeFamily("cdc_ready", "1 while every readiness check passes (what /readyz answers 200 to), else 0.");
+    addGauge(all, self, ready ? 1 : 0);
+    out.push_back(std::move(all));
+    out.push_back(std::move(checks));
+  });
 }
 
 }  // namespace cdc::metrics

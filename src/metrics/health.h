@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -10,6 +11,8 @@
 #include <vector>
 
 namespace cdc::metrics {
+
+class Registry;
 
 // What the Kubernetes probes are told. Liveness: the processing loop beats at every turn
 // (polling, waiting for input, backing off between retries), and the process is wedged when
@@ -29,6 +32,11 @@ class Health {
   std::pair<int, std::string> liveness() const;
   // (status, JSON body): 200 {"status":"ready"} or 503 {"status":"not ready","reasons":{…}}.
   std::pair<int, std::string> readiness() const;
+
+  // The probes' answers as series, for alerts (Prometheus cannot read /readyz):
+  // cdc_ready{service} and cdc_live{service} (1 or 0), cdc_readiness_check{service,check} (1
+  // passing, 0 failing), computed at each scrape until the handle goes.
+  [[nodiscard]] std::shared_ptr<void> instrument(Registry& registry, const std::string& service) const;
 
  private:
   static int64_t nowNs();

@@ -66,6 +66,7 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
       ++probe_.retries;
       std::this_thread::sleep_for(fullJitter(options_.retry, attempt, rng_));
     }
+    if (auto* health = health_.load(std::memory_order_relaxed)) health->beat();
     std::chrono::milliseconds wait{0};
     if (!breaker_.allow(Clock::now(), wait)) {
       probe_.circuitOpen = true;

@@ -9,6 +9,7 @@
 #include "adapters/aws/credentials.h"
 #include "adapters/aws/http_client.h"
 #include "adapters/aws/resilience.h"
+#include "metrics/health.h"
 
 namespace cdc::aws {
 
@@ -67,6 +68,9 @@ class AwsClient {
 
   const AwsEndpoint& endpoint() const { return endpoint_; }
   const AwsProbe& probe() const { return probe_; }
+  // Liveness beats at each round of requests: a call that waits on the endpoint (each round
+  // bounded by the request timeout) is not a wedged loop, however many rounds it takes.
+  void beatWhileWaiting(metrics::Health* health) { health_.store(health); }
 
  private:
   AwsEndpoint endpoint_;
@@ -76,6 +80,7 @@ class AwsClient {
   CircuitBreaker breaker_;
   std::mt19937_64 rng_;
   AwsProbe probe_;
+  std::atomic<metrics::Health*> health_{nullptr};
 };
 
 }  // namespace cdc::aws

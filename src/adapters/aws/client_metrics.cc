@@ -6,15 +6,16 @@
 
 namespace cdc::aws {
 
-std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Health& health, const AwsClient& client,
+std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Health& health, AwsClient& client,
                                        std::string backend, std::string service) {
   const AwsProbe& p = client.probe();
+  client.beatWhileWaiting(&health);
   health.addReadinessCheck(backend, [&p, &client]() -> std::optional<std::string> {
     if (p.circuitOpen.load()) return client.endpoint().describe() + ": circuit open after repeated failures";
     if (!p.answering.load()) return client.endpoint().describe() + ": no answer to the last request";
     return std::nullopt;
   });
-  return registry.addCollector([&p, backend, service](std::vector<prometheus::MetricFamily>& out) {
+  auto series = registry.addCollector([&p, backend, service](std::vector<prometheus::MetricFamily>& out) {
     metrics::Labels labels{{"backend", backend}, {"service", service}};
     auto counter = [&](const char* name, const char* help, uint64_t v) {
       auto f = metrics::counterFamily(name, help);
@@ -39,6 +40,7 @@ std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Hea
     metrics::addGauge(open, labels, p.circuitOpen.load() ? 1 : 0);
     out.push_back(std::move(open));
   });
+  return std::shared_ptr<void>(nullptr, [series, &client](void*) { client.beatWhileWaiting(nullptr); });
 }
 
 std::string requestSummary(const AwsClient& client, const std::string& name) {

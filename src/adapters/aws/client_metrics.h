@@ -13,8 +13,9 @@ namespace cdc::aws {
 // ("dynamodb", "s3", "s3-dead-letters") and the service: requests, retries, throttled answers,
 // transport and server errors, credential refreshes, circuit-breaker state and openings. And a
 // readiness check named after the backend: not ready while the endpoint does not answer or the
-// circuit is open. The client must outlive the returned handle.
-[[nodiscard]] std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Health& health, const AwsClient& client,
+// circuit is open. The client beats liveness while it waits on the endpoint. The client must
+// outlive the returned handle.
+[[nodiscard]] std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Health& health, AwsClient& client,
                                                      std::string backend, std::string service);
 
 // "dynamodb: 812 requests (3 retried, 1 throttled, circuit opened 0 times)".

@@ -87,6 +87,10 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   EXPECT_EQ(text.find("cdc_dead_letters_total{"), std::string::npos) << text;
   EXPECT_GT(valueOf(text, "process_resident_memory_bytes"), 1e6) << text;
   EXPECT_NE(text.find("cdc_build_info{"), std::string::npos) << text;
+  // The probes' answers as series (local stores have no check; the generator's is passing).
+  EXPECT_EQ(valueOf(text, R"(cdc_live{service="analytics-service"})"), 1) << text;
+  EXPECT_EQ(valueOf(text, R"(cdc_ready{service="analytics-service"})"), 1) << text;
+  EXPECT_EQ(valueOf(text, R"(cdc_readiness_check{check="source",service="analytics-service"})"), 1) << text;
 
   // Reports flushed every second: when and how long.
   const std::string self = R"({service="analytics-service"})";
@@ -97,6 +101,9 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   double flushedAt = valueOf(text, "cdc_analytics_last_flush_timestamp_seconds" + self);
   EXPECT_GT(flushedAt, 1.7e9) << text;  // a unix time
   EXPECT_GT(valueOf(text, "cdc_analytics_flush_duration_seconds_count" + self), 0) << text;
+  // The report writes, timed on the directory store.
+  EXPECT_GT(valueOf(text, R"(cdc_store_request_duration_seconds_count{backend="directory",operation="put_object",service="analytics-service"})"),
+            0) << text;
 
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -136,6 +143,10 @@ TEST(ServiceEndpointsTest, InventoryCountsItsLowStockAlerts) {
   const std::string series = R"(cdc_low_stock_alerts_total{service="inventory-service"})";
   std::string text = getUntil(client, "/metrics", [&](const std::string& t) { return valueOf(t, series) > 0; });
   EXPECT_GT(valueOf(text, series), 0) << text;
+  // Its SQLite transactions and reads, timed (one observation per transaction).
+  const std::string sqlite = R"(cdc_store_request_duration_seconds_count{backend="sqlite",operation=")";
+  EXPECT_GT(valueOf(text, sqlite + R"(transact_write_items",service="inventory-service"})"), 0) << text;
+  EXPECT_GT(valueOf(text, sqlite + R"(batch_get_item",service="inventory-service"})"), 0) << text;
   // The summary line at the end counts at least as many.
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait(std::chrono::seconds(30)), 0) << service.output();
@@ -166,6 +177,46 @@ TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
   EXPECT_EQ(ready->status, 200) << ready->body;
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait(std::chrono::seconds(30)), 0) << service.output();
+  fs::remove_all(dir);
+}
+
+// A wedged loop: the analytics service's first S3 request goes to a port that accepts the
+// connection and never answers, so the loop stays in one call (30 s request timeout) far past
+// LIVENESS_TIMEOUT=1: /healthz says wedged and cdc_live drops to 0, while /metrics still answers.
+TEST(ServiceEndpointsTest, ALoopStuckInOneCallIsWedged) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);  // connections complete in the backlog; nothing is ever read
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  fs::path dir = freshDir("wedged");
+  test::Process service("env AWS_ENDPOINT_URL=http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+                            " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LIVENESS_TIMEOUT=1 "
+                            "SHUTDOWN_GRACE=1 " +
+                            test::cdcBinary() + " analytics --source generate --objects s3 --s3-bucket lake --create-tables false "
+                            "--metrics-port 0 --http-host 127.0.0.1 --log-format json",
+                        (dir / "service.log").string(), dir.string());
+  int port = test::listeningPort(service, "/healthz");
+  ASSERT_GT(port, 0) << service.output();
+  httplib::Client client("127.0.0.1", port);
+  auto wedged = [&](const std::string& b) { return b.find("wedged") != std::string::npos; };
+  std::string body = getUntil(client, "/healthz", wedged);
+  EXPECT_TRUE(wedged(body)) << body;
+  auto live = client.Get("/healthz");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 503) << live->body;
+  EXPECT_NE(live->body.find("the processing loop has not turned for"), std::string::npos) << live->body;
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(valueOf(metrics->body, R"(cdc_live{service="analytics-service"})"), 0) << metrics->body;
+  // Stuck in the call, it cannot commit: the grace runs out and it exits 1.
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait(std::chrono::seconds(30)), 1) << service.output();
+  ::close(fd);
   fs::remove_all(dir);
 }
 
