@@ -52,16 +52,37 @@ auto timedCall(const Times& times, size_t op, Call&& call, size_t count = 1) {
   return result;
 }
 
+// The wrapped store (of interface `Store`) and its timings; the series and summary are the
+// wrapped store's, with the timings added.
+template <typename Store, size_t N>
+class Timed : public Store {
+ public:
+  Timed(std::unique_ptr<Store> inner, std::string backend, const std::array<const char*, N>& names)
+      : inner_(std::move(inner)), backend_(std::move(backend)), times_(names) {}
+
+  std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
+                                   const std::string& role) override {
+    auto own = times_.attach(registry, service, role.empty() ? backend_ : backend_ + "-" + role);
+    auto inner = inner_->instrument(registry, health, service, role);
+    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(own), std::move(inner));
+  }
+  std::string requestSummary(const std::string& role) const override { return inner_->requestSummary(role); }
+
+ protected:
+  std::unique_ptr<Store> inner_;
+  std::string backend_;
+  OperationTimes<N> times_;
+};
+
 enum TableOp : size_t { kEnsure, kDescribe, kGet, kBatchGet, kPut, kUpdate, kDelete, kTransact, kBatchWrite, kQuery, kScan, kTableOps };
 const std::array<const char*, kTableOps> kTableOpNames = {"create_table",  "describe_table", "get_item",
                                                           "batch_get_item", "put_item",      "update_item",
                                                           "delete_item",   "transact_write_items", "batch_write_item",
                                                           "query",         "scan"};
 
-class TimedTableStore final : public TableStore {
+class TimedTableStore final : public Timed<TableStore, kTableOps> {
  public:
-  TimedTableStore(std::unique_ptr<TableStore> inner, std::string backend)
-      : inner_(std::move(inner)), backend_(std::move(backend)), times_(kTableOpNames) {}
+  TimedTableStore(std::unique_ptr<TableStore> inner, std::string backend) : Timed(std::move(inner), std::move(backend), kTableOpNames) {}
 
   Status ensureTable(const TableSpec& s) override { return timedCall(times_, kEnsure, [&] { return inner_->ensureTable(s); }); }
   Result<TableSpec> describeTable(std::string_view t) override {
@@ -98,27 +119,15 @@ class TimedTableStore final : public TableStore {
   Result<Page> query(const QueryRequest& r) override { return timedCall(times_, kQuery, [&] { return inner_->query(r); }); }
   Result<Page> scan(const ScanRequest& r) override { return timedCall(times_, kScan, [&] { return inner_->scan(r); }); }
 
-  std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
-                                   const std::string& role) override {
-    auto own = times_.attach(registry, service, role.empty() ? backend_ : backend_ + "-" + role);
-    auto inner = inner_->instrument(registry, health, service, role);
-    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(own), std::move(inner));
-  }
-  std::string requestSummary(const std::string& role) const override { return inner_->requestSummary(role); }
-
- private:
-  std::unique_ptr<TableStore> inner_;
-  std::string backend_;
-  OperationTimes<kTableOps> times_;
 };
 
 enum ObjectOp : size_t { kPutObject, kGetObject, kListObjects, kDeleteObject, kObjectOps };
 const std::array<const char*, kObjectOps> kObjectOpNames = {"put_object", "get_object", "list_objects", "delete_object"};
 
-class TimedObjectStore final : public ObjectStore {
+class TimedObjectStore final : public Timed<ObjectStore, kObjectOps> {
  public:
   TimedObjectStore(std::unique_ptr<ObjectStore> inner, std::string backend)
-      : inner_(std::move(inner)), backend_(std::move(backend)), times_(kObjectOpNames) {}
+      : Timed(std::move(inner), std::move(backend), kObjectOpNames) {}
 
   Status put(std::string_view key, std::string_view body, std::string_view contentType) override {
     return timedCall(times_, kPutObject, [&] { return inner_->put(key, body, contentType); });
@@ -131,18 +140,6 @@ class TimedObjectStore final : public ObjectStore {
   }
   Status remove(std::string_view key) override { return timedCall(times_, kDeleteObject, [&] { return inner_->remove(key); }); }
 
-  std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
-                                   const std::string& role) override {
-    auto own = times_.attach(registry, service, role.empty() ? backend_ : backend_ + "-" + role);
-    auto inner = inner_->instrument(registry, health, service, role);
-    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(own), std::move(inner));
-  }
-  std::string requestSummary(const std::string& role) const override { return inner_->requestSummary(role); }
-
- private:
-  std::unique_ptr<ObjectStore> inner_;
-  std::string backend_;
-  OperationTimes<kObjectOps> times_;
 };
 
 }  // namespace

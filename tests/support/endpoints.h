@@ -32,23 +32,37 @@ inline int listeningPort(const Process& service, const std::string& path) {
   return 0;
 }
 
-// A loopback port free at the time of the call (bound to 0 and released), for a service that must
-// be told its port before it starts; 0 when no socket could be had.
-inline int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
+// A loopback port that accepts connections (into its backlog) and never reads or answers: a
+// port in use, or a peer that hangs. Closed when it goes; port 0 when no socket could be had.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 16) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
   }
-  ::close(fd);
-  return port;
-}
+  ~SilentListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A loopback port free at the time of the call (bound and released), for a service that must
+// be told its port before it starts; 0 when no socket could be had.
+inline int freePort() { return SilentListener().port(); }
 
 // The events a service on `port` has applied so far (the sum of its cdc_events_applied_total
 // series); -1 when /metrics does not answer.

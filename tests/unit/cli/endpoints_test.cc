@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,17 +182,10 @@ TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
 // connection and never answers, so the loop stays in one call (30 s request timeout) far past
 // LIVENESS_TIMEOUT=1: /healthz says wedged and cdc_live drops to 0, while /metrics still answers.
 TEST(ServiceEndpointsTest, ALoopStuckInOneCallIsWedged) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 16), 0);  // connections complete in the backlog; nothing is ever read
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  test::SilentListener s3;
+  ASSERT_GT(s3.port(), 0);
   fs::path dir = freshDir("wedged");
-  test::Process service("env AWS_ENDPOINT_URL=http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+  test::Process service("env AWS_ENDPOINT_URL=http://127.0.0.1:" + std::to_string(s3.port()) +
                             " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LIVENESS_TIMEOUT=1 "
                             "SHUTDOWN_GRACE=1 " +
                             test::cdcBinary() + " analytics --source generate --objects s3 --s3-bucket lake --create-tables false "
@@ -216,21 +207,13 @@ TEST(ServiceEndpointsTest, ALoopStuckInOneCallIsWedged) {
   // Stuck in the call, it cannot commit: the grace runs out and it exits 1.
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait(std::chrono::seconds(30)), 1) << service.output();
-  ::close(fd);
   fs::remove_all(dir);
 }
 
 TEST(ServiceEndpointsTest, APortInUseIsRefusedAtStartNamingItsVariable) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  test::SilentListener taken;
+  ASSERT_GT(taken.port(), 0);
+  std::string port = std::to_string(taken.port());
   fs::path dir = freshDir("in-use");
   auto r = test::run("cd " + dir.string() + " && METRICS_PORT=" + port + " " + test::cdcBinary() +
                      " inventory --source file:/dev/null --store sqlite:x.db --objects dir:lake --http-host 127.0.0.1");
@@ -241,7 +224,6 @@ TEST(ServiceEndpointsTest, APortInUseIsRefusedAtStartNamingItsVariable) {
                        " inventory --source file:/dev/null --store sqlite:x.db --objects dir:lake --http-host 127.0.0.1");
   EXPECT_EQ(off.exitCode, 0) << off.out;
   EXPECT_EQ(off.out.find("http_listening"), std::string::npos) << off.out;
-  ::close(fd);
   fs::remove_all(dir);
 }
 
