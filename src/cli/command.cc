@@ -71,7 +71,9 @@ std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::st
   }
   auto endpoint = aws::AwsEndpoint::resolve(service, region, url, origin);
   if (!endpoint) throw config::ConfigError(endpoint.error().message);
-  return std::make_unique<aws::AwsClient>(*endpoint, awsCredentials());
+  aws::AwsClientOptions options;
+  options.http.requestTimeout = std::chrono::seconds(c.integer("aws-request-timeout"));
+  return std::make_unique<aws::AwsClient>(*endpoint, awsCredentials(), options);
 }
 
 }  // namespace

@@ -358,7 +358,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
     bindSettings(*cmd);
     const ServiceDefinition* def = &service;
     cmd->run = [def](const config::Config& c) {
-      auto topics = serviceTopics(*def, c);
+      const auto topics = serviceTopics(*def, c);
       std::string source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
       std::unique_ptr<runtime::Source> src;
       if (source.starts_with("file:")) {
@@ -368,13 +368,15 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       } else if (source == "generate") {
         src = std::make_unique<workload::GeneratorSource>(workloadOptions(c), topics);
       } else if (source == "kafka") {
-        src = openKafkaSource(*def, c, std::move(topics));
+        src = openKafkaSource(*def, c, topics);
       } else {
         throw config::ConfigError("--source: expected kafka, file:PATH or generate, got '" + source + "'");
       }
       ServiceContext ctx = openContext(c);
       auto handler = def->makeHandler(c, ctx);
+      // After the stores it watches (destroyed before them).
       Observability observability(def->name, c);
+      if (observability.probe()) observability.probe()->expectTopics(topics);
       observability.watch(*src, ctx, *handler);
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, observability.apiServer()) : nullptr;
       observability.start();

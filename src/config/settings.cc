@@ -124,6 +124,10 @@ const std::vector<Setting>& table() {
        Kind::Uri, {}, kObjects},
       // AWS (SPEC §5): used by --store dynamodb and --objects s3; credentials come from the standard chain.
       {"aws-region", "AWS_REGION", "", "AWS region (AWS_DEFAULT_REGION when unset)", Kind::String, {}, kAws},
+      {"aws-request-timeout", "AWS_REQUEST_TIMEOUT", "30",
+       "Seconds one AWS request may take before it counts as failed and is retried (4 tries per call, then the circuit "
+       "breaker)",
+       Kind::PositiveInt, {}, kAws},
       {"endpoint-url", "AWS_ENDPOINT_URL", "", "Endpoint for every AWS service (local emulators); path-style S3 addressing",
        Kind::String, {}, kAws},
       {"endpoint-url-dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", "", "DynamoDB endpoint (wins over AWS_ENDPOINT_URL)",

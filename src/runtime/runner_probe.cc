@@ -42,6 +42,13 @@ metrics::Counter& RunnerProbe::cached(metrics::Family<metrics::Counter>& family,
   return *counter;
 }
 
+void RunnerProbe::expectTopics(const std::vector<std::string>& topics) {
+  for (const auto& topic : topics) {
+    cached(consumed_, {{"topic", topic}});
+    for (std::string_view reason : {"source", "decode", "rejected", "store"}) cached(deadLetters_, {{"topic", topic}, {"reason", reason}});
+  }
+}
+
 void RunnerProbe::consumed(std::string_view topic, uint64_t records) {
   cached(consumed_, {{"topic", topic}}).Increment(static_cast<double>(records));
 }

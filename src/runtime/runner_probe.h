@@ -21,6 +21,9 @@ class RunnerProbe {
  public:
   RunnerProbe(metrics::Registry& registry, std::string service);
 
+  // The topics the service consumes: their record and dead-letter counters start at 0, so that
+  // the first dead letter is an increase an alert sees (a series that appears at 1 is none).
+  void expectTopics(const std::vector<std::string>& topics);
   // Records of a batch, by topic.
   void consumed(std::string_view topic, uint64_t records);
   // Events handed to the handler, by topic and op ('c', 'u', 'd', 'r', 't'; tombstones apart).

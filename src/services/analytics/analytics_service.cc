@@ -160,9 +160,11 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
   metrics::Labels labels{{"service", service}};
   flushSeconds_ = &registry.histogram("cdc_analytics_flush_duration_seconds", "Time to merge the aggregates and write the reports.")
                        .Add(labels, metrics::latencyBuckets());
+  // Before the first flush, the start counts: the age of the reports is the time since then.
   lastFlushTime_ = &registry.gauge("cdc_analytics_last_flush_timestamp_seconds",
-                                   "When the reports were last written whole (unix time; 0 before the first flush).")
+                                   "When the reports were last written whole (unix time; the start before the first flush).")
                         .Add(labels);
+  lastFlushTime_->Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   registry.gauge("cdc_analytics_flush_interval_seconds", "Seconds between report flushes (FLUSH_INTERVAL).")
       .Add(labels)
       .Set(static_cast<double>(options_.flushIntervalSeconds));
