@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "adapters/aws/dynamodb_table_store.h"
 #include "adapters/aws/s3_object_store.h"
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
+#include "cli/services.h"
 #include "core/log.h"
 
 namespace cdc::cli {
@@ -41,11 +44,38 @@ void bindSettings(Command& command) {
   }
 }
 
+namespace {
+
+bool jsonFormat(std::string_view format) { return format == "json" || (format != "text" && !::isatty(STDERR_FILENO)); }
+
+}  // namespace
+
+void startLogging(const Command& command) {
+  std::string format = "auto";
+  if (auto it = command.flags.find("log-format"); it != command.flags.end()) {
+    format = it->second;
+  } else if (const char* env = std::getenv("LOG_FORMAT"); env && *env) {
+    format = env;
+  }
+  // A service, or `dlq replay --service NAME` (which runs one).
+  const ServiceDefinition* service = findService(command.name);
+  if (auto it = command.flags.find("service"); !service && command.name == "dlq replay" && it != command.flags.end()) {
+    service = findService(it->second);
+  }
+  if (service) log::setService(service->name);
+  log::configure(spdlog::level::info, jsonFormat(format) ? log::Format::Json : log::Format::Text);
+}
+
+void reportError(std::string_view command, std::string_view error, int exitCode) {
+  log::report(spdlog::level::err, exitCode == kExitUsage ? "configuration_error" : "command_failed",
+              fmt::format("cdc {}: {}", command, error),
+              {{"command", command}, {"error", error}, {"exit_code", std::to_string(exitCode), true}});
+}
+
 void configureLogging(const config::Config& config) {
   const std::string& level = config.str("log-level");
   const std::string& format = config.str("log-format");
-  bool json = format == "json" || (format == "auto" && !::isatty(STDERR_FILENO));
-  log::configure(spdlog::level::from_str(level), json ? log::Format::Json : log::Format::Text);
+  log::configure(spdlog::level::from_str(level), jsonFormat(format) ? log::Format::Json : log::Format::Text);
 }
 
 namespace {

@@ -29,8 +29,14 @@ struct Command {
 // Adds a --flag for every declared setting of `command` to `app`, recording given values.
 void bindSettings(Command& command);
 
+// Sets up logging before the settings are resolved (so that an error in them is logged in the
+// format asked for): the format from --log-format or LOG_FORMAT as given, and the service's
+// name on every line for a service command.
+void startLogging(const Command& command);
 // Sets up logging from the log-level and log-format settings.
 void configureLogging(const config::Config& config);
+// The error that ends a command: "cdc <command>: <error>", or a JSON line in JSON mode.
+void reportError(std::string_view command, std::string_view error, int exitCode);
 
 // The table store --store names (sqlite:PATH or dynamodb); a bad value is a ConfigError
 // naming the flag or variable.

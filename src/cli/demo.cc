@@ -14,10 +14,11 @@
 #include "cli/services.h"
 #include "runtime/runner.h"
 #include "runtime/shutdown.h"
-#include "services/analytics/analytics_service.h"
+#include "core/log.h"
+#include "services/analytics/definition.h"
 #include "services/analytics/reports.h"
-#include "services/inventory/inventory_service.h"
-#include "services/search/indexer.h"
+#include "services/inventory/definition.h"
+#include "services/search/definition.h"
 #include "services/search/search_api.h"
 #include "services/search/searcher.h"
 #include "store/item_codec.h"
@@ -52,18 +53,18 @@ std::optional<runtime::RunStats> replayInto(const config::Config& c, const std::
   if (!source) throw std::runtime_error(source.error().message);
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
-  ro.progress = ::isatty(STDERR_FILENO);
+  ro.progress = ::isatty(STDERR_FILENO) && !log::json();
   runtime::Runner runner(**source, handler, *ctx.objects, ro, runtime::Shutdown::flag());
   auto stats = runner.run();
   if (!stats) {
-    fmt::print(stderr, "cdc demo: {}: {}\n", def.name, stats.error().message);
+    reportError("demo", def.name + ": " + stats.error().message, kExitFailure);
     return std::nullopt;
   }
   return *stats;
 }
 
 int runInventoryDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
-  inventory::InventoryOptions o = inventoryOptions(c);
+  inventory::InventoryOptions o = inventory::optionsFrom(c);
   CollectingAlerts alerts;
   inventory::InventoryHandler handler(*ctx.tables, alerts, o);
   auto stats = replayInto(c, events, *findService("inventory"), handler, ctx);
@@ -101,7 +102,7 @@ int runInventoryDemo(const config::Config& c, const std::filesystem::path& event
 }
 
 int runAnalyticsDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
-  analytics::AnalyticsHandler handler(*ctx.objects, analyticsOptions(c));
+  analytics::AnalyticsHandler handler(*ctx.objects, analytics::optionsFrom(c));
   auto stats = replayInto(c, events, *findService("analytics"), handler, ctx);
   if (!stats) return kExitFailure;
   fmt::print("\nanalytics-service: {} records in {:.2f} s ({:.0f}/s): {} changes, {} checkpoints, {} dead letters.\n",
@@ -119,8 +120,8 @@ int runAnalyticsDemo(const config::Config& c, const std::filesystem::path& event
 
 int runSearchDemo(const config::Config& c, const std::filesystem::path& events, ServiceContext& ctx) {
   search::IndexerOptions o;
-  o.tables = searchTables(c);
-  o.decoding = decoderOptions(c);
+  o.tables = search::tablesFrom(c);
+  o.decoding = services::decoderOptions(c);
   search::IndexerHandler handler(*ctx.tables, o);
   auto stats = replayInto(c, events, *findService("search-indexer"), handler, ctx);
   if (!stats) return kExitFailure;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "core/log.h"
 #include "core/json_writer.h"
 #include "runtime/dead_letter.h"
 
@@ -21,7 +22,7 @@ void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     if (c.has("service")) service = c.str("service");
     auto letters = runtime::listDeadLetters(*objects, service);
     if (!letters) {
-      std::fprintf(stderr, "cdc dlq list: %s\n", letters.error().message.c_str());
+      reportError("dlq list", letters.error().message, kExitFailure);
       return kExitFailure;
     }
     std::string line;
@@ -36,12 +37,14 @@ void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
           .field("offset", d.offset)
           .field("error", d.error)
           .field("attempts", d.attempts)
-          .field("dead_lettered_at", d.deadLetteredAt)
-          .endObject();
+          .field("dead_lettered_at", d.deadLetteredAt);
+      if (d.traceparent) w.field("traceparent", *d.traceparent);
+      w.endObject();
       line.push_back('\n');
       std::fwrite(line.data(), 1, line.size(), stdout);
     }
-    std::fprintf(stderr, "%zu dead letters\n", letters->size());
+    log::report(spdlog::level::info, "dead_letters_listed", std::to_string(letters->size()) + " dead letters",
+                {{"dead_letters", std::to_string(letters->size()), true}});
     return kExitOk;
   };
   commands.push_back(std::move(cmd));

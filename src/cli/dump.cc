@@ -22,7 +22,7 @@ void addDump(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
       auto page = tables->scan(scan);
       if (!page) {
         if (page.error().kind == ErrorKind::NotFound) throw config::ConfigError("--table: " + page.error().message);
-        std::fprintf(stderr, "cdc dump: %s\n", page.error().message.c_str());
+        reportError("dump", page.error().message, kExitFailure);
         return kExitFailure;
       }
       for (const auto& item : page->items) {

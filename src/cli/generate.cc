@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "core/log.h"
 #include "workload/generator.h"
 
 namespace cdc::cli {
@@ -87,9 +88,10 @@ void addGenerate(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
   cmd->run = [](const config::Config& c) {
     auto options = workloadOptions(c);
     auto start = std::chrono::steady_clock::now();
-    int64_t n = writeWorkload(options, stdout, ::isatty(STDERR_FILENO));
+    int64_t n = writeWorkload(options, stdout, ::isatty(STDERR_FILENO) && !log::json());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fmt::print(stderr, "generated {} records in {:.2f} s\n", n, secs);
+    log::report(spdlog::level::info, "generate_summary", fmt::format("generated {} records in {:.2f} s", n, secs),
+                {{"records", std::to_string(n), true}});
     return kExitOk;
   };
   commands.push_back(std::move(cmd));

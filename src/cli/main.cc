@@ -1,7 +1,5 @@
 // cdc: the command line of SPEC §11. This file only wires the subcommands.
 
-#include <cstdio>
-#include <iostream>
 
 #include "cli/command.h"
 #include "core/log.h"
@@ -33,14 +31,15 @@ int main(int argc, char** argv) {
   for (auto& command : commands) {
     if (!command->app->parsed()) continue;
     try {
+      startLogging(*command);
       auto config = cdc::config::Config::resolve(command->name, command->flags);
       configureLogging(config);
       return command->run(config);
     } catch (const cdc::config::ConfigError& e) {
-      std::fprintf(stderr, "cdc %s: %s\n", command->name.c_str(), e.what());
+      reportError(command->name, e.what(), kExitUsage);
       return kExitUsage;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "cdc %s: %s\n", command->name.c_str(), e.what());
+      reportError(command->name, e.what(), kExitFailure);
       return kExitFailure;
     }
   }

@@ -66,7 +66,7 @@ Observability::Bound& Observability::serverFor(int port, const std::string& orig
   return it->second;
 }
 
-void Observability::watch(runtime::Source& source, ServiceContext& context, runtime::Handler& handler) {
+void Observability::watch(runtime::Source& source, services::ServiceContext& context, runtime::Handler& handler) {
   if (!enabled_) return;
   handler.instrument(*registry_, service_);
   runtime::Source* s = &source;

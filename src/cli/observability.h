@@ -13,9 +13,11 @@
 #include "runtime/runner_probe.h"
 #include "runtime/source.h"
 
-namespace cdc::cli {
-
+namespace cdc::services {
 struct ServiceContext;
+}  // namespace cdc::services
+
+namespace cdc::cli {
 
 // A running service's metrics, probes and HTTP port: /metrics (Prometheus text), /healthz
 // (liveness) and /readyz (readiness) on METRICS_PORT, and the search indexer's GET /search on
@@ -34,7 +36,7 @@ class Observability {
   // The readiness of the source (in its group with partitions) and the series and readiness
   // of the context's stores (a remote store's requests, retries, throttles, circuit).
   // And the handler's own series.
-  void watch(runtime::Source& source, ServiceContext& context, runtime::Handler& handler);
+  void watch(runtime::Source& source, services::ServiceContext& context, runtime::Handler& handler);
   // The server GET /search is added to (before start()).
   http::HttpServer& apiServer();
   // Binds the port(s) and serves; a port that cannot be bound is a configuration error naming

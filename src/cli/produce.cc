@@ -25,7 +25,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     if (!c.has("bootstrap-servers")) throw config::ConfigError("KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
     auto source = replay::ReplaySource::open(c.str("input"), {}, {}, /*offsets=*/false);  // the topic gives new ones
     if (!source) throw config::ConfigError("--input: " + source.error().message);
-    kafka::Properties props = kafkaProperties(c);
+    kafka::Properties props = services::kafkaProperties(c);
     kafka::setDefault(props, "client.id", "cdc-produce");
     kafka::setDefault(props, "linger.ms", "20");
     auto producer = kafka::KafkaProducer::open(std::move(props));
@@ -51,7 +51,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
       batch.clear();
       auto polled = (*source)->poll(batch, 10'000, std::chrono::milliseconds(0));
       if (!polled) {
-        fmt::print(stderr, "cdc produce: {}\n", polled.error().message);
+        reportError("produce", polled.error().message, kExitFailure);
         return kExitFailure;
       }
       for (const auto& r : batch) {
@@ -65,7 +65,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
         if (r.key) m.key = *r.key;
         if (r.value) m.value = *r.value;
         if (auto s = (*producer)->produce(m); !s) {
-          fmt::print(stderr, "cdc produce: {}\n", s.error().message);
+          reportError("produce", s.error().message, kExitFailure);
           return kExitFailure;
         }
         ++records;
@@ -76,10 +76,15 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     }
     auto flushed = (*producer)->flush(std::chrono::minutes(2));
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    fmt::print(stderr, "cdc produce: {} records ({:.1f} MB) to {} topics in {:.2f} s ({:.0f}/s), {} delivered, {} unreadable lines\n",
-               records, bytes / 1e6, topics.size(), secs, records / std::max(secs, 1e-9), (*producer)->delivered(), unreadable);
+    log::report(spdlog::level::info, "produce_summary",
+                fmt::format("cdc produce: {} records ({:.1f} MB) to {} topics in {:.2f} s ({:.0f}/s), {} delivered, {} unreadable lines",
+                            records, bytes / 1e6, topics.size(), secs, records / std::max(secs, 1e-9), (*producer)->delivered(),
+                            unreadable),
+                {{"records", std::to_string(records), true},
+                 {"delivered", std::to_string((*producer)->delivered()), true},
+                 {"unreadable_lines", std::to_string(unreadable), true}});
     if (!flushed) {
-      fmt::print(stderr, "cdc produce: {}\n", flushed.error().message);
+      reportError("produce", flushed.error().message, kExitFailure);
       return kExitFailure;
     }
     return unreadable == 0 ? kExitOk : kExitFailure;

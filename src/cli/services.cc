@@ -4,22 +4,18 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
-#include "adapters/kafka/alert_publisher.h"
 #include "adapters/kafka/kafka_source.h"
 #include "adapters/replay/replay_source.h"
 #include "core/log.h"
 #include "runtime/dead_letter.h"
 #include "runtime/shutdown.h"
-#include "services/analytics/analytics_service.h"
-#include "adapters/http/http_server.h"
-#include "services/inventory/inventory_service.h"
-#include "services/search/indexer.h"
+#include "services/analytics/definition.h"
+#include "services/inventory/definition.h"
+#include "services/search/definition.h"
 #include "services/search/search_api.h"
 #include "services/search/searcher.h"
 #include "store/timed_store.h"
@@ -30,102 +26,6 @@ namespace cdc::cli {
 workload::WorkloadOptions workloadOptions(const config::Config& c);
 
 namespace {
-
-std::unique_ptr<runtime::Handler> makeInventory(const config::Config& c, ServiceContext& ctx) {
-  auto logAlerts = std::make_shared<inventory::LogAlertSink>();
-  ctx.resources.push_back(logAlerts);
-  inventory::AlertSink* sink = logAlerts.get();
-  // With a Kafka producer configured, alerts also go to ALERTS_TOPIC (empty disables).
-  if (c.has("bootstrap-servers") && c.has("alerts-topic") && !c.str("alerts-topic").empty()) {
-    kafka::Properties props = kafkaProperties(c);
-    kafka::setDefault(props, "client.id", "inventory-service-alerts");
-    auto producer = kafka::KafkaProducer::open(std::move(props));
-    if (!producer) throw config::ConfigError(producer.error().message);
-    auto kafkaAlerts = std::make_shared<kafka::KafkaAlertSink>(std::move(*producer), c.str("alerts-topic"));
-    auto both = std::make_shared<kafka::FanoutAlertSink>(std::vector<inventory::AlertSink*>{logAlerts.get(), kafkaAlerts.get()});
-    ctx.resources.push_back(kafkaAlerts);
-    ctx.resources.push_back(both);
-    sink = both.get();
-  }
-  return std::make_unique<inventory::InventoryHandler>(*ctx.tables, *sink, inventoryOptions(c));
-}
-
-std::string inventorySummary(const runtime::Handler& h) {
-  const auto& s = static_cast<const inventory::InventoryHandler&>(h).stats();
-  return fmt::format(
-      "{} product changes, {} order-item changes, {} already applied, {} store transactions ({} items, {} write units), "
-      "{} low-stock alerts",
-      s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.itemsWritten, s.writeUnits, s.alerts);
-}
-
-std::unique_ptr<runtime::Handler> makeAnalytics(const config::Config& c, ServiceContext& ctx) {
-  return std::make_unique<analytics::AnalyticsHandler>(*ctx.objects, analyticsOptions(c));
-}
-
-std::string analyticsSummary(const runtime::Handler& h) {
-  const auto& a = static_cast<const analytics::AnalyticsHandler&>(h);
-  const auto& s = a.stats();
-  return fmt::format("{} changes, {} already applied, {} checkpoints, {} report flushes, {} rows of keyed state",
-                     s.changes, s.alreadyApplied, s.checkpoints, s.flushes, a.rowsInMemory());
-}
-
-std::unique_ptr<runtime::Handler> makeIndexer(const config::Config& c, ServiceContext& ctx) {
-  search::IndexerOptions o;
-  o.tables = searchTables(c);
-  o.createTables = c.boolean("create-tables");
-  o.tombstoneRetentionSeconds = c.integer("ledger-retention");
-  o.decoding = decoderOptions(c);
-  return std::make_unique<search::IndexerHandler>(*ctx.tables, o);
-}
-
-std::string indexerSummary(const runtime::Handler& h) {
-  const auto& s = static_cast<const search::IndexerHandler&>(h).stats();
-  return fmt::format(
-      "{} product changes, {} stale or repeated, {} item writes, {} posting writes, {} new tokens, {} store transactions",
-      s.changes, s.stale + s.repeatedDeletes, s.itemWrites, s.postingWrites, s.tokenWrites, s.transactions);
-}
-
-// GET /search on the service's HTTP server, answered on the server's workers, each with a
-// store connection of its own (the consumer's is not shared across threads).
-std::shared_ptr<void> searchApi(const config::Config& c, http::HttpServer& server) {
-  struct Api {
-    struct Lane {
-      std::unique_ptr<store::TableStore> tables;
-      std::unique_ptr<search::Searcher> searcher;
-    };
-    std::mutex mutex;
-    std::condition_variable freed;
-    std::vector<Lane*> idle;  // guarded by mutex
-    std::vector<std::unique_ptr<Lane>> all;
-  };
-  http::HttpServerOptions options;
-  auto api = std::make_shared<Api>();
-  for (size_t i = 0; i < options.workers; ++i) {
-    auto lane = std::make_unique<Api::Lane>();
-    lane->tables = openTableStore(c);
-    lane->searcher = std::make_unique<search::Searcher>(*lane->tables, searchTables(c));
-    api->idle.push_back(lane.get());
-    api->all.push_back(std::move(lane));
-  }
-  Api* raw = api.get();
-  server.get("/search", [raw](const http::Params& params) {
-    Api::Lane* lane = nullptr;
-    {
-      std::unique_lock lock(raw->mutex);
-      raw->freed.wait(lock, [raw] { return !raw->idle.empty(); });
-      lane = raw->idle.back();
-      raw->idle.pop_back();
-    }
-    auto [status, body] = search::handleSearch(*lane->searcher, params);
-    {
-      std::lock_guard lock(raw->mutex);
-      raw->idle.push_back(lane);
-    }
-    raw->freed.notify_one();
-    return http::Response{status, std::move(body)};
-  });
-  return api;
-}
 
 // Bounds a graceful stop: once SIGTERM/SIGINT has asked for one, the runner finishes and
 // commits the batch in hand; if that takes longer than the grace period (a store that does
@@ -178,63 +78,15 @@ std::vector<int32_t> replayPartitions(const config::Config& c) {
 
 }  // namespace
 
-debezium::DecoderOptions decoderOptions(const config::Config& c) {
-  debezium::DecoderOptions d;
-  const auto& dec = c.str("schemaless-decimals");
-  d.schemalessDecimals = dec == "precise"  ? debezium::SchemalessDecimals::Precise
-                         : dec == "string" ? debezium::SchemalessDecimals::String
-                                           : debezium::SchemalessDecimals::Auto;
-  int64_t scale = c.integer("decimal-scale");
-  if (scale < 0 || scale > 18) throw config::ConfigError(c.origin("decimal-scale") + ": expected 0 to 18");
-  d.defaultDecimalScale = static_cast<int32_t>(scale);
-  const auto& ts = c.str("schemaless-timestamps");
-  d.schemalessTimestamps = ts == "micro"   ? debezium::SchemalessTimestamps::Micro
-                           : ts == "milli" ? debezium::SchemalessTimestamps::Milli
-                           : ts == "nano"  ? debezium::SchemalessTimestamps::Nano
-                                           : debezium::SchemalessTimestamps::Auto;
-  return d;
-}
-
-analytics::AnalyticsOptions analyticsOptions(const config::Config& c) {
-  analytics::AnalyticsOptions o;
-  o.topN = static_cast<int>(c.integer("top-n"));
-  o.flushIntervalSeconds = c.integer("flush-interval");
-  o.checkpointIntervalMs = c.integer("checkpoint-interval-ms");
-  o.decoding = decoderOptions(c);
-  return o;
-}
-
-search::IndexTables searchTables(const config::Config& c) {
-  search::IndexTables t;
-  if (c.has("table-name")) t.items = c.str("table-name");
-  t.postings = t.items + "-postings";
-  t.tokens = t.items + "-tokens";
-  return t;
-}
-
-inventory::InventoryOptions inventoryOptions(const config::Config& c) {
-  inventory::InventoryOptions o;
-  if (c.has("table-name")) o.table = c.str("table-name");
-  o.ledgerTable = c.has("ledger-table") ? c.str("ledger-table") : o.table + "-ledger";
-  o.lowStockThreshold = c.integer("low-stock-threshold");
-  o.tombstoneRetentionSeconds = c.integer("ledger-retention");
-  o.createTables = c.boolean("create-tables");
-  o.decoding = decoderOptions(c);
-  return o;
-}
-
-const std::vector<ServiceDefinition>& serviceDefinitions() {
-  static const std::vector<ServiceDefinition> services = {
-      {"inventory-service", "inventory", {"products", "order_items"}, makeInventory, inventorySummary},
-      {"analytics-service", "analytics", {"orders", "order_items"}, makeAnalytics, analyticsSummary},
-      {"search-indexer", "search-indexer", {"products"}, makeIndexer, indexerSummary, searchApi},
-  };
+const std::vector<const ServiceDefinition*>& serviceDefinitions() {
+  static const std::vector<const ServiceDefinition*> services = {&inventory::definition(), &analytics::definition(),
+                                                                 &search::definition()};
   return services;
 }
 
 const ServiceDefinition* findService(std::string_view nameOrCommand) {
-  for (const auto& s : serviceDefinitions()) {
-    if (s.name == nameOrCommand || s.command == nameOrCommand) return &s;
+  for (const auto* s : serviceDefinitions()) {
+    if (s->name == nameOrCommand || s->command == nameOrCommand) return s;
   }
   return nullptr;
 }
@@ -260,19 +112,11 @@ std::vector<std::string> serviceTopics(const ServiceDefinition& service, const c
   return topics;
 }
 
-kafka::Properties kafkaProperties(const config::Config& c) {
-  kafka::Properties props;
-  for (const auto& [name, value] : c.kafkaPassthrough()) props.push_back({name, value, kafka::environmentName(name)});
-  if (c.has("bootstrap-servers")) {
-    kafka::setProperty(props, "bootstrap.servers", c.str("bootstrap-servers"), c.origin("bootstrap-servers"));
-  }
-  return props;
-}
-
 ServiceContext openContext(const config::Config& c) {
   // Each store timed for cdc_store_request_duration_seconds, labelled with its backend.
   ServiceContext ctx;
   ctx.tables = store::timed(openTableStore(c), c.str("store") == "dynamodb" ? "dynamodb" : "sqlite");
+  ctx.openTables = [&c] { return openTableStore(c); };
   const std::string objects = c.str("objects") == "s3" ? "s3" : "directory";
   ctx.objects = store::timed(openObjectStore(c), objects);
   if (objects == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
@@ -301,7 +145,8 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   store::ObjectStore& deadLetters = context.deadLetters();
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
-  ro.progress = ::isatty(STDERR_FILENO);
+  ro.progress = ::isatty(STDERR_FILENO) && !log::json();
+  if (log::json()) ro.statsInterval = std::chrono::seconds(c.integer("stats-interval"));
   if (observability) {
     ro.probe = observability->probe();
     ro.health = observability->health();
@@ -320,9 +165,17 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   std::string durable = latency.count() == 0 ? ""
                         : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms", latency.quantile(0.5),
                                       latency.quantile(0.99), latency.max());
-  fmt::print(stderr, "{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}\n", service.name, stats->records,
-             stats->seconds, stats->records / std::max(stats->seconds, 1e-9), stats->deadLetters, cuts, durable,
-             runtime::Shutdown::requested() ? ", stopped by signal" : "", service.summary(handler) + requestSummaries(context));
+  double rate = stats->records / std::max(stats->seconds, 1e-9);
+  log::report(spdlog::level::info, "run_summary",
+              fmt::format("{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}", service.name, stats->records,
+                          stats->seconds, rate, stats->deadLetters, cuts, durable,
+                          runtime::Shutdown::requested() ? ", stopped by signal" : "",
+                          handler.summary() + requestSummaries(context)),
+              {{"records", std::to_string(stats->records), true},
+               {"seconds", fmt::format("{:.3f}", stats->seconds), true},
+               {"rate", fmt::format("{:.1f}", rate), true},
+               {"dead_letters", std::to_string(stats->deadLetters), true},
+               {"stopped_by_signal", runtime::Shutdown::requested() ? "true" : "false", true}});
   return kExitOk;
 }
 
@@ -334,7 +187,7 @@ std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& servic
     throw config::ConfigError("--source kafka: KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
   }
   kafka::KafkaSourceOptions o;
-  o.properties = kafkaProperties(c);
+  o.properties = services::kafkaProperties(c);
   if (c.has("group-id")) {
     kafka::setProperty(o.properties, "group.id", c.str("group-id"), c.origin("group-id"));
   } else {
@@ -351,12 +204,11 @@ std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& servic
 }  // namespace
 
 void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
-  for (const auto& service : serviceDefinitions()) {
+  for (const auto* def : serviceDefinitions()) {
     auto cmd = std::make_unique<Command>();
-    cmd->name = service.command;
-    cmd->app = app.add_subcommand(service.command, "Run " + service.name);
+    cmd->name = def->command;
+    cmd->app = app.add_subcommand(def->command, "Run " + def->name);
     bindSettings(*cmd);
-    const ServiceDefinition* def = &service;
     cmd->run = [def](const config::Config& c) {
       const auto topics = serviceTopics(*def, c);
       std::string source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
@@ -378,7 +230,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       Observability observability(def->name, c);
       if (observability.probe()) observability.probe()->expectTopics(topics);
       observability.watch(*src, ctx, *handler);
-      std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, observability.apiServer()) : nullptr;
+      std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, ctx, observability.apiServer()) : nullptr;
       observability.start();
       return runService(*def, *src, *handler, ctx, c, &observability);
     };
@@ -404,11 +256,11 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     auto request = search::parseSearchParams(params);
     if (!request) throw config::ConfigError(request.error());
     auto tables = openTableStore(c);
-    search::Searcher searcher(*tables, searchTables(c));
+    search::Searcher searcher(*tables, search::tablesFrom(c));
     auto page = searcher.search(*request);
     if (!page) {
       if (page.error().kind == ErrorKind::NotFound) throw config::ConfigError("--store: " + page.error().message);
-      fmt::print(stderr, "cdc search: {}\n", page.error().message);
+      reportError("search", page.error().message, kExitFailure);
       return kExitFailure;
     }
     fmt::print("{}\n", search::searchResponseJson(*request, *page));
@@ -429,7 +281,7 @@ void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands
     ServiceContext ctx = openContext(c);
     auto letters = runtime::listDeadLetters(ctx.deadLetters(), def->name);
     if (!letters) {
-      fmt::print(stderr, "cdc dlq replay: {}\n", letters.error().message);
+      reportError("dlq replay", letters.error().message, kExitFailure);
       return kExitFailure;
     }
     runtime::DeadLetterSource source(ctx.deadLetters(), std::move(*letters));

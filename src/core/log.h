@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/trace_context.h"
+
 namespace cdc::log {
 
 enum class Format { Text, Json };
@@ -24,5 +26,18 @@ struct Field {
 
 // Logs a named event with fields: one line whichever format is active.
 void event(spdlog::level::level_enum level, std::string_view name, std::initializer_list<Field> fields);
+// The same about a record that carried a W3C trace context: the fields, then `traceparent`,
+// `trace_id` and `span_id` (the producer's span) when `trace` is set.
+void event(spdlog::level::level_enum level, std::string_view name, std::initializer_list<Field> fields,
+           const std::optional<TraceParent>& trace);
+
+// The service (or command) every line names from now on: "service" in JSON lines, after the
+// level in text. Set once at start-up, before other threads log.
+void setService(std::string_view service);
+bool json();
+
+// A line that is printed whatever the level (a run's summary, an error that ends the command):
+// in JSON a line of the event `name` with its fields and "text"; in text, `text` alone.
+void report(spdlog::level::level_enum level, std::string_view name, std::string_view text, std::initializer_list<Field> fields = {});
 
 }  // namespace cdc::log

@@ -51,6 +51,7 @@ std::string DeadLetterQueue::encode(const DeadLetter& d) {
   text("key", d.key);
   text("message", d.value);
   w.field("error", d.error).field("attempts", d.attempts).field("dead_lettered_at", d.deadLetteredAt);
+  if (d.traceparent) w.field("traceparent", *d.traceparent);
   w.endObject();
   return out;
 }
@@ -70,6 +71,7 @@ Result<DeadLetter> DeadLetterQueue::decode(std::string_view json) {
   str("topic", d.topic);
   str("error", d.error);
   str("dead_lettered_at", d.deadLetteredAt);
+  if (!root["traceparent"].get_string().get(s) && parseTraceParent(s)) d.traceparent = std::string(s);
   int64_t n = 0;
   if (!root["partition"].get_int64().get(n)) d.partition = static_cast<int32_t>(n);
   if (!root["offset"].get_int64().get(n)) d.offset = n;
@@ -107,6 +109,7 @@ Status DeadLetterQueue::write(const Record& record, std::string_view error, Time
   d.attempts = 1;
   if (const std::string* a = record.header(kAttemptsHeader)) d.attempts = std::max(1, std::atoi(a->c_str()) + 1);
   d.deadLetteredAt = formatIsoTimestamp(now);
+  if (auto trace = record.trace()) d.traceparent = std::string(trace->value);
   std::string key = objectKey(service_, record.topic, record.partition, record.offset, record.timestampMs, now);
   if (auto s = objects_.put(key, encode(d)); !s) return s;
   ++written_;
@@ -155,6 +158,7 @@ Result<PollStatus> DeadLetterSource::poll(std::vector<Record>& out, size_t max, 
     r.key = d.key;
     r.value = d.value;
     r.headers.emplace_back(std::string(kAttemptsHeader), std::to_string(d.attempts));
+    if (d.traceparent) r.headers.emplace_back("traceparent", *d.traceparent);
     out.push_back(std::move(r));
     ++n;
   }

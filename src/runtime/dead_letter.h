@@ -25,6 +25,7 @@ struct DeadLetter {
   std::string error;
   int attempts = 1;
   std::string deadLetteredAt;        // ISO-8601, when it was written
+  std::optional<std::string> traceparent;  // the record's W3C trace context, when it had one
   std::string objectKey;             // where it lies (filled in when read back)
 };
 
@@ -35,7 +36,8 @@ inline constexpr std::string_view kAttemptsHeader = "cdc-dlq-attempts";
 // dlq/<service>/<topic>/date=YYYY-MM-DD/<partition>-<offset>.json, the date being the record's
 // own (so that writing the same dead letter again lands on the same key: idempotent).
 // The body keeps the Python services' fields (topic, message, error, timestamp, service)
-// and adds partition, offset, key and attempts; a value that is not UTF-8 is kept in
+// and adds partition, offset, key, attempts and traceparent (the record's W3C trace context,
+// carried again by a replay); a value that is not UTF-8 is kept in
 // `message_base64` instead of `message`. Not thread-safe.
 class DeadLetterQueue {
  public:

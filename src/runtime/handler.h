@@ -68,6 +68,8 @@ class Handler {
   // Adds the service's own series (low-stock alerts, report flushes …) to its metrics; they
   // are updated from the runner's thread. Before the first batch.
   virtual void instrument(metrics::Registry& registry, const std::string& service) { (void)registry, (void)service; }
+  // What the service did, for the end of a run ("812 product changes, … 3 low-stock alerts").
+  virtual std::string summary() const { return {}; }
 };
 
 }  // namespace cdc::runtime

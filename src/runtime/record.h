@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/trace_context.h"
+
 namespace cdc::runtime {
 
 // One Kafka record as a source delivers it.
@@ -29,6 +31,11 @@ struct Record {
       if (k == name) return &v;
     }
     return nullptr;
+  }
+  // The W3C trace context of its `traceparent` header, when it has a valid one.
+  std::optional<TraceParent> trace() const {
+    const std::string* h = header("traceparent");
+    return h ? parseTraceParent(*h) : std::nullopt;
   }
 };
 

@@ -178,7 +178,8 @@ Status Runner::processPart(std::span<Record> records) {
                {{"topic", record->topic},
                 {"partition", std::to_string(record->partition), true},
                 {"offset", std::to_string(record->offset), true},
-                {"error", reason}});
+                {"error", reason}},
+               record->trace());
     Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now()); });
     if (!written) return written;
     if (options_.probe) options_.probe->deadLettered(record->topic, kind, 1);
@@ -299,8 +300,25 @@ void Runner::onRevoked(std::span<const TopicPartition> partitions) {
   if (!s) revokeStatus_ = s;
 }
 
+void Runner::logStats(std::chrono::steady_clock::time_point now) {
+  double secs = std::chrono::duration<double>(now - lastStats_).count();
+  uint64_t records = stats_.records - statsRecords_;
+  auto lag = source_.lag();
+  std::string lagText = lag ? std::to_string(*lag) : "null";
+  log::event(spdlog::level::info, "stats",
+             {{"records", std::to_string(records), true},
+              {"records_total", std::to_string(stats_.records), true},
+              {"rate", fmt::format("{:.1f}", secs > 0 ? records / secs : 0.0), true},
+              {"dead_letters_total", std::to_string(stats_.deadLetters), true},
+              {"lag", lagText, true},
+              {"position", stats_.lastPosition}});
+  lastStats_ = now;
+  statsRecords_ = stats_.records;
+}
+
 void Runner::reportProgress(bool final) {
   auto t = std::chrono::steady_clock::now();
+  if (!final && options_.statsInterval.count() > 0 && t - lastStats_ >= options_.statsInterval) logStats(t);
   if (!final && (!options_.progress || t - lastProgress_ < std::chrono::seconds(1))) return;
   lastProgress_ = t;
   double secs = std::chrono::duration<double>(t - started_).count();
@@ -318,6 +336,7 @@ void Runner::reportProgress(bool final) {
 Result<RunStats> Runner::run() {
   started_ = std::chrono::steady_clock::now();
   lastProgress_ = started_;
+  lastStats_ = started_;
   if (auto s = withRetry("start", [&]() { return handler_.start(); }); !s) return fail(s.error());
   std::vector<Record> records;
   records.reserve(options_.batchSize);

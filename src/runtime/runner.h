@@ -24,6 +24,7 @@ struct RunnerOptions {
   std::chrono::milliseconds retryInitial{100};    // backoff after a Retry error, doubled each time
   std::chrono::milliseconds retryMax{30'000};
   bool progress = false;                          // a progress line on stderr (when it is a terminal)
+  std::chrono::seconds statsInterval{0};          // a "stats" log event this often (0: none)
   std::function<Timestamp()> clock;               // injected for tests; wall clock by default
   RunnerProbe* probe = nullptr;                   // the service's series; none when metrics are off
   metrics::Health* health = nullptr;              // told at every turn of the loop (liveness)
@@ -88,6 +89,7 @@ class Runner : private RebalanceListener {
   void onAssigned(std::span<const TopicPartition> partitions) override;
   void onRevoked(std::span<const TopicPartition> partitions) override;
   void reportProgress(bool final);
+  void logStats(std::chrono::steady_clock::time_point now);
   // The probe's counts of a batch's records and of a part's applied events.
   void countConsumed(const std::vector<Record>& records);
   void countApplied(const std::vector<Poison>& poison);
@@ -106,6 +108,8 @@ class Runner : private RebalanceListener {
   std::vector<Rejection> rejected_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point lastProgress_;
+  std::chrono::steady_clock::time_point lastStats_;
+  uint64_t statsRecords_ = 0;  // records at the last stats event
   Status revokeStatus_;
   std::vector<TopicPartition> revokedDuringBatch_;  // revoked while the batch in hand was retried
   std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive

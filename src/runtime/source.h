@@ -64,6 +64,9 @@ class Source {
   // Why the source cannot deliver yet (a consumer not in its group or without partitions), or
   // nullopt when it can. Any thread (asked by the readiness probe).
   virtual std::optional<std::string> notReady() const { return std::nullopt; }
+  // Records behind the end of the partitions it owns, when the source knows (Kafka, from its
+  // statistics); for the periodic stats line.
+  virtual std::optional<int64_t> lag() const { return std::nullopt; }
   // Adds the source's series (a consumer's lag per partition, commits …) to a service's
   // metrics until the returned handle goes. None by default.
   virtual std::shared_ptr<void> instrument(metrics::Registry& registry, const std::string& service) {

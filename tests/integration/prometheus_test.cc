@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -185,7 +186,7 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
     ASSERT_GT(ports[s], 0);
     std::string cmd = "env AWS_ENDPOINT_URL=" + endpoint +
                       " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REQUEST_TIMEOUT=2"
-                      " KAFKA_BOOTSTRAP_SERVERS=" +
+                      " STATS_INTERVAL=1 KAFKA_BOOTSTRAP_SERVERS=" +
                       bootstrap + " KAFKA_STATISTICS_INTERVAL_MS=1000 KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 METRICS_PORT=" +
                       std::to_string(ports[s]) + " ALERTS_TOPIC=" + prefix + ".alerts " + cdcBinary() + " " + s +
                       " --source kafka --topic-prefix " + prefix + " --group-id " + prefix + "-" + s + " --table-name " + prefix +
@@ -276,6 +277,10 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
   EXPECT_TRUE(allReady(ports, 200, 180s)) << "not ready again after the outage";
   EXPECT_EQ(api.waitForSeries("cdc_ready{" + ours + "} == 1", 60s, nullptr, 3), 3);
 
+  // Their JSON logs had a stats line with the lag of the partitions they own.
+  for (auto& [s, p] : running) {
+    EXPECT_TRUE(std::regex_search(p->output(), std::regex(R"("msg":"stats","records":\d+,.*"lag":\d+)"))) << s << "\n" << p->output();
+  }
   // Gone: the Python services' rule on `up` holds for them.
   for (auto& [s, p] : running) {
     p->signal(SIGTERM);

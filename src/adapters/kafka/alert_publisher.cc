@@ -13,14 +13,16 @@ KafkaAlertSink::KafkaAlertSink(std::unique_ptr<KafkaProducer> producer, std::str
 }
 
 Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts) {
-  std::vector<std::pair<std::string, std::string>> messages;
-  messages.reserve(alerts.size());
-  for (const auto& a : alerts) messages.emplace_back(std::to_string(a.productId), a.toJson());
   size_t queued = 0;
-  for (const auto& [key, value] : messages) {
-    auto s = producer_->produce({.topic = topic_, .key = key, .value = value});
+  for (const auto& a : alerts) {
+    std::string key = std::to_string(a.productId), value = a.toJson();
+    OutgoingMessage m{.topic = topic_, .key = key, .value = value};
+    // The change's trace goes on with the alert (W3C Trace Context over Kafka headers).
+    if (!a.traceparent.empty()) m.headers.emplace_back("traceparent", a.traceparent);
+    auto s = producer_->produce(m);
     if (!s) {
-      log::event(spdlog::level::err, "alert_not_published", {{"topic", topic_}, {"error", s.error().message}});
+      log::event(spdlog::level::err, "alert_not_published", {{"topic", topic_}, {"error", s.error().message}},
+                 parseTraceParent(a.traceparent));
       continue;
     }
     ++queued;

@@ -67,6 +67,7 @@ class KafkaSource final : public runtime::Source {
   // Kafka's timestamps: the producer's (CreateTime) or the broker's (LogAppendTime).
   bool liveTimestamps() const override { return true; }
   std::optional<std::string> notReady() const override;
+  std::optional<int64_t> lag() const override { return probe_.ownedLag(); }
   std::shared_ptr<void> instrument(metrics::Registry& registry, const std::string& service) override;
 
   // Counters and librdkafka's latest statistics (consumer lag per partition); any thread.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,24 @@ class ConsumerProbe {
   std::vector<TopicPartition> assignment() const {
     std::lock_guard lock(mutex_);
     return assignment_;
+  }
+  // Records behind over the partitions owned now, by the latest statistics: nullopt before the
+  // first statistics that know one of them.
+  std::optional<int64_t> ownedLag() const {
+    std::lock_guard lock(mutex_);
+    int64_t total = 0;
+    bool any = false;
+    for (const auto& p : statistics_.partitions) {
+      if (p.consumerLag < 0) continue;
+      for (const auto& tp : assignment_) {
+        if (tp.partition == p.partition && tp.topic == p.topic) {
+          total += p.consumerLag;
+          any = true;
+          break;
+        }
+      }
+    }
+    return any ? std::optional<int64_t>(total) : std::nullopt;
   }
   // librdkafka's whole statistics document, for anything the parsed numbers leave out.
   std::string rawStatistics() const {

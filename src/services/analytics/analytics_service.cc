@@ -1,5 +1,7 @@
 #include "services/analytics/analytics_service.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <map>
 
@@ -223,6 +225,12 @@ size_t AnalyticsHandler::rowsInMemory() const {
   size_t n = 0;
   for (const auto& [tp, o] : owned_) n += o.state.orders() + o.state.items();
   return n;
+}
+
+std::string AnalyticsHandler::summary() const {
+  const auto& s = stats_;
+  return fmt::format("{} changes, {} already applied, {} checkpoints, {} report flushes, {} rows of keyed state", s.changes,
+                     s.alreadyApplied, s.checkpoints, s.flushes, rowsInMemory());
 }
 
 }  // namespace cdc::analytics

@@ -66,6 +66,7 @@ class AnalyticsHandler final : public runtime::Handler {
   // cdc_analytics_flush_duration_seconds, cdc_analytics_last_flush_timestamp_seconds (the time
   // of the last good flush) and cdc_analytics_flush_interval_seconds, each {service}.
   void instrument(metrics::Registry& registry, const std::string& service) override;
+  std::string summary() const override;
   size_t rowsInMemory() const;
 
  private:

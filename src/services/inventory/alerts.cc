@@ -26,7 +26,8 @@ Status LogAlertSink::publish(std::span<const LowStockAlert> alerts) {
                {{"product_id", std::to_string(a.productId), true},
                 {"name", a.name},
                 {"stock_quantity", std::to_string(a.stock), true},
-                {"threshold", std::to_string(a.threshold), true}});
+                {"threshold", std::to_string(a.threshold), true}},
+               parseTraceParent(a.traceparent));
   }
   count_ += alerts.size();
   return {};

@@ -1,5 +1,7 @@
 #include "services/inventory/inventory_service.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -175,7 +177,7 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
     if (!p.lowStock) {
       p.lowStock = true;
       pendingAlerts_[p.productId].push_back(
-          {p.productId, p.name.value_or(""), p.stock(), options_.lowStockThreshold, sourceTsMs});
+          {p.productId, p.name.value_or(""), p.stock(), options_.lowStockThreshold, sourceTsMs, std::string(trace_)});
     }
   } else if (p.lowStock) {
     p.lowStock = false;  // recovered: the next crossing raises a new alert
@@ -433,6 +435,8 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
   if (auto s = load(events, valid); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
+    auto trace = events[i].record ? events[i].record->trace() : std::nullopt;
+    trace_ = trace ? trace->value : std::string_view();
     if (events[i].change.table == debezium::Table::Products) {
       applyProduct(events[i]);
     } else {
@@ -440,6 +444,14 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
     }
   }
   return flush();
+}
+
+std::string InventoryHandler::summary() const {
+  const auto& s = stats_;
+  return fmt::format(
+      "{} product changes, {} order-item changes, {} already applied, {} store transactions ({} items, {} write units), "
+      "{} low-stock alerts",
+      s.productChanges, s.itemChanges, s.duplicates, s.transactions, s.itemsWritten, s.writeUnits, s.alerts);
 }
 
 }  // namespace cdc::inventory

@@ -74,6 +74,7 @@ class InventoryHandler final : public runtime::Handler {
   const InventoryStats& stats() const { return stats_; }
   // cdc_low_stock_alerts_total{service}.
   void instrument(metrics::Registry& registry, const std::string& service) override;
+  std::string summary() const override;
 
  private:
   struct Tracked {
@@ -115,6 +116,7 @@ class InventoryHandler final : public runtime::Handler {
   std::map<int64_t, Bucket> buckets_;                             // by first order item id
   std::vector<std::pair<int32_t, int64_t>> batchItemOffsets_;     // order_items partition -> last offset
   std::map<int64_t, std::vector<LowStockAlert>> pendingAlerts_;   // by product
+  std::string_view trace_;  // the traceparent of the event being applied (an alert carries it)
   std::vector<uint64_t> units_;  // the write units of each transaction being sent
 };
 

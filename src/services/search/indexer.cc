@@ -1,5 +1,7 @@
 #include "services/search/indexer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -367,6 +369,13 @@ Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& trans
     return fail(Error::retry("concurrent update of the search index (optimistic lock); retrying the batch"));
   }
   return {};
+}
+
+std::string IndexerHandler::summary() const {
+  const auto& s = stats_;
+  return fmt::format(
+      "{} product changes, {} stale or repeated, {} item writes, {} posting writes, {} new tokens, {} store transactions",
+      s.changes, s.stale + s.repeatedDeletes, s.itemWrites, s.postingWrites, s.tokenWrites, s.transactions);
 }
 
 }  // namespace cdc::search

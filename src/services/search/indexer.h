@@ -53,6 +53,7 @@ class IndexerHandler final : public runtime::Handler {
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
 
   const IndexerStats& stats() const { return stats_; }
+  std::string summary() const override;
 
  private:
   // The postings changes of one (token, shard): product ids by weight.

@@ -13,6 +13,7 @@
 #include "runtime/dead_letter.h"
 #include "support/process.h"
 #include "support/run.h"
+#include "support/service_state.h"
 
 namespace cdc::test {
 namespace {
@@ -74,9 +75,15 @@ TEST_F(CliTest, LogLevelTakesTheNamesTheLogsPrint) {
   auto info = run("cd " + dir_.string() + " && LOG_LEVEL=info " + cdcBinary() + service);
   EXPECT_EQ(info.exitCode, 0) << info.out;
   EXPECT_NE(info.out.find("\"msg\":\"service_start\""), std::string::npos) << info.out;
+  // Off: no log line; the run's summary (the command's result) is all that is printed.
   auto off = run("cd " + dir_.string() + " && LOG_LEVEL=off " + cdcBinary() + service);
   EXPECT_EQ(off.exitCode, 0) << off.out;
-  EXPECT_EQ(off.out.find("\"level\""), std::string::npos) << off.out;
+  std::istringstream lines(off.out);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    EXPECT_NE(line.find(R"("msg":"run_summary")"), std::string::npos) << line;
+  }
+  EXPECT_EQ(count, 1) << off.out;
 }
 
 TEST_F(CliTest, GenerateEveryShape) {
@@ -225,6 +232,75 @@ TEST_F(CliTest, DeadLettersReplayOnceTheConfigurationIsFixed) {
   auto dump = run(cdc("dump --store sqlite:inv.db --table inventory-realtime"), false);
   EXPECT_NE(dump.out.find(R"("price":"100.00")"), std::string::npos) << dump.out;
   EXPECT_NE(dump.out.find(R"("stock_quantity":40)"), std::string::npos) << dump.out;
+}
+
+TEST_F(CliTest, ATraceparentHeaderFollowsItsRecordIntoLogsAlertsAndDeadLetters) {
+  // Two records with W3C trace contexts: a product whose stock is below the threshold (an
+  // alert) and one that is not JSON (a dead letter); a third with a malformed traceparent.
+  const std::string alertTrace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const std::string poisonTrace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  std::ofstream(dir_ / "events.jsonl")
+      << R"({"topic":"dbserver1.public.products","partition":0,"offset":0,"ts":1767225600000,"headers":["traceparent",")"
+      << alertTrace
+      << R"("],"key":"{\"id\":5}","payload":"{\"id\":5,\"name\":\"Mug\",\"description\":null,\"price\":\"1.50\",\"stock_quantity\":3,\"__op\":\"r\"}"})"
+      << "\n"
+      << R"({"topic":"dbserver1.public.products","partition":0,"offset":1,"ts":1767225600000,"headers":["traceparent",")"
+      << poisonTrace << R"("],"key":"{\"id\":6}","payload":"not json"})"
+      << "\n"
+      << R"({"topic":"dbserver1.public.products","partition":0,"offset":2,"ts":1767225600000,"headers":["traceparent","00-zz"],)"
+      << R"("key":"{\"id\":7}","payload":"not json either"})"
+      << "\n";
+  auto r = run(cdc("inventory --source file:events.jsonl --store sqlite:inv.db --objects dir:lake --log-format json "
+                   "--schemaless-decimals string"));
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  auto lineOf = [](const std::string& out, const std::string& msg, const std::string& with) {
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(R"("msg":")" + msg + "\"") != std::string::npos && line.find(with) != std::string::npos) return line;
+    }
+    return std::string();
+  };
+  std::string alert = lineOf(r.out, "low_stock_alert", R"("product_id":5)");
+  EXPECT_NE(alert.find(R"("traceparent":")" + alertTrace + "\""), std::string::npos) << r.out;
+  EXPECT_NE(alert.find(R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7")"), std::string::npos) << alert;
+  EXPECT_NE(alert.find(R"("service":"inventory-service")"), std::string::npos) << alert;
+  std::string letter = lineOf(r.out, "dead_letter", R"("offset":1)");
+  EXPECT_NE(letter.find(R"("trace_id":"0af7651916cd43dd8448eb211c80319c")"), std::string::npos) << r.out;
+  // The malformed one is logged without a trace.
+  std::string bad = lineOf(r.out, "dead_letter", R"("offset":2)");
+  ASSERT_FALSE(bad.empty()) << r.out;
+  EXPECT_EQ(bad.find("trace"), std::string::npos) << bad;
+  // Every line is JSON and names the service, the summary too.
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    EXPECT_TRUE(line.starts_with("{\"ts\":") && line.ends_with("}")) << line;
+    EXPECT_NE(line.find(R"("service":"inventory-service")"), std::string::npos) << line;
+  }
+  // The dead letter keeps the trace, and a replay carries it again (a second failure keeps it).
+  auto list = run(cdc("dlq list --objects dir:lake"), false);
+  EXPECT_NE(list.out.find(poisonTrace), std::string::npos) << list.out;
+  auto body = readWholeFile((dir_ / "lake/dlq/inventory-service/dbserver1.public.products/date=2026-01-01/0-1.json").string());
+  EXPECT_NE(body.find(R"("traceparent":")" + poisonTrace + "\""), std::string::npos) << body;
+  auto replay = run(cdc("dlq replay --service inventory-service --store sqlite:inv.db --objects dir:lake --log-format json"));
+  EXPECT_NE(lineOf(replay.out, "dead_letter", R"("offset":1)").find(poisonTrace), std::string::npos) << replay.out;
+  body = readWholeFile((dir_ / "lake/dlq/inventory-service/dbserver1.public.products/date=2026-01-01/0-1.json").string());
+  EXPECT_NE(body.find(R"("attempts":2)"), std::string::npos) << body;
+  EXPECT_NE(body.find(poisonTrace), std::string::npos) << body;
+}
+
+TEST_F(CliTest, JsonLogsHaveAPeriodicStatsLine) {
+  auto r = run(cdc("analytics --source generate --orders 2000 --objects dir:lake --log-format json --stats-interval 1 "
+                   "--batch-size 50 --checkpoint-interval-ms 0"));
+  EXPECT_EQ(r.exitCode, 0) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m,
+                                std::regex(R"(\{"ts":"[^"]+","level":"info","service":"analytics-service","msg":"stats","records":(\d+),)"
+                                           R"("records_total":(\d+),"rate":[0-9.]+,"dead_letters_total":0,"lag":null,"position":"[^"]+"\})")))
+      << r.out;
+  EXPECT_GT(std::stoll(m[1].str()), 0);
+  // Not in text logs (a terminal has its progress line).
+  auto text = run(cdc("analytics --source generate --orders 2000 --objects dir:lake2 --log-format text --stats-interval 1"));
+  EXPECT_EQ(text.out.find("stats"), std::string::npos) << text.out;
 }
 
 TEST_F(CliTest, AStopThatOutlastsTheGracePeriodEndsTheProcess) {

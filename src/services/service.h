@@ -1,0 +1,49 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/http/http_server.h"
+#include "adapters/kafka/kafka_config.h"
+#include "config/settings.h"
+#include "debezium/decoder.h"
+#include "runtime/handler.h"
+#include "store/object_store.h"
+#include "store/table_store.h"
+
+namespace cdc::services {
+
+// What a service needs from the outside world, opened from the configuration by the CLI.
+struct ServiceContext {
+  std::unique_ptr<store::TableStore> tables;
+  std::unique_ptr<store::ObjectStore> objects;
+  std::unique_ptr<store::ObjectStore> deadLetterObjects;  // a bucket of their own (DLQ_S3_BUCKET), or none
+  store::ObjectStore& deadLetters() { return deadLetterObjects ? *deadLetterObjects : *objects; }
+  // Opens another connection to the table store (a store is used by one thread at a time).
+  std::function<std::unique_ptr<store::TableStore>()> openTables;
+  // Whatever else a handler refers to (alert sinks, producers), kept as long as the context.
+  std::vector<std::shared_ptr<void>> resources;
+};
+
+// A service as the command line runs it: its names, the tables it consumes, how to build its
+// handler from the configuration and what runs beside it. Each service declares its own (in
+// its folder: inventory::definition() …); the CLI only wires them.
+struct ServiceDefinition {
+  std::string name;     // "inventory-service": logs, metrics, dead letters, group id
+  std::string command;  // "inventory"
+  std::vector<std::string> tables;  // source tables it consumes ("products", "order_items")
+  // Builds the handler; it may keep references into `context`.
+  std::function<std::unique_ptr<runtime::Handler>(const config::Config&, ServiceContext&)> makeHandler;
+  // Started beside the consumer on the service's HTTP server and stopped when the returned
+  // object goes (the search API).
+  std::function<std::shared_ptr<void>(const config::Config&, ServiceContext&, http::HttpServer&)> sidecar;
+};
+
+// The decoding rules for messages without a schema (SCHEMALESS_DECIMALS, DECIMAL_SCALE, …).
+debezium::DecoderOptions decoderOptions(const config::Config& c);
+// librdkafka properties: every KAFKA_* passthrough variable and --bootstrap-servers.
+kafka::Properties kafkaProperties(const config::Config& c);
+
+}  // namespace cdc::services
