@@ -109,8 +109,16 @@ std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::st
 }  // namespace
 
 std::unique_ptr<store::TableStore> openTableStore(const config::Config& c) {
-  const std::string& uri = c.str("store");
-  const std::string& origin = c.origin("store");
+  return openTableStore(c, {c.str("store"), c.origin("store")});
+}
+
+std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters) {
+  return openObjectStore(c, {c.str("objects"), c.origin("objects")}, deadLetters);
+}
+
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice) {
+  const std::string& uri = choice.uri;
+  const std::string& origin = choice.origin;
   if (uri.starts_with("sqlite:")) {
     std::filesystem::path path = uri.substr(7);
     if (path.empty()) throw config::ConfigError(origin + ": sqlite: needs a path");
@@ -124,9 +132,9 @@ std::unique_ptr<store::TableStore> openTableStore(const config::Config& c) {
   throw config::ConfigError(origin + ": unknown table store '" + uri + "' (supported: sqlite:PATH, dynamodb)");
 }
 
-std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters) {
-  const std::string& uri = c.str("objects");
-  const std::string& origin = c.origin("objects");
+std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, const StoreChoice& choice, bool deadLetters) {
+  const std::string& uri = choice.uri;
+  const std::string& origin = choice.origin;
   if (uri.starts_with("dir:")) {
     std::string path = uri.substr(4);
     if (path.empty()) throw config::ConfigError(origin + ": dir: needs a path");

@@ -38,11 +38,19 @@ void configureLogging(const config::Config& config);
 // The error that ends a command: "cdc <command>: <error>", or a JSON line in JSON mode.
 void reportError(std::string_view command, std::string_view error, int exitCode);
 
-// The table store --store names (sqlite:PATH or dynamodb); a bad value is a ConfigError
-// naming the flag or variable.
+// A store's URI and what chose it (a flag, a variable, or a rule), for errors.
+struct StoreChoice {
+  std::string uri;
+  std::string origin;
+};
+
+// The table store a choice names (sqlite:PATH or dynamodb); a bad value is a ConfigError
+// naming the flag or variable. Without a choice: --store (CDC_STORE) as resolved.
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice);
 std::unique_ptr<store::TableStore> openTableStore(const config::Config& c);
-// The object store --objects names (dir:PATH or s3). With s3, the reports' bucket S3_BUCKET,
-// or for `deadLetters` DLQ_S3_BUCKET (S3_BUCKET when unset).
+// The object store a choice names (dir:PATH or s3). With s3, the reports' bucket S3_BUCKET,
+// or for `deadLetters` DLQ_S3_BUCKET (S3_BUCKET when unset). Without a choice: --objects.
+std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, const StoreChoice& choice, bool deadLetters);
 std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters = false);
 
 // The registered subcommands.

@@ -168,7 +168,7 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     if (c.str("objects").starts_with("dir:")) fs::remove_all(fs::path(c.str("objects").substr(4)) / "analytics");
     runtime::Shutdown::install();
-    ServiceContext ctx = openContext(c);
+    ServiceContext ctx = openContext(c, {"file", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}}, true, true);
     if (int rc = runInventoryDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runAnalyticsDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runSearchDemo(c, events, ctx); rc != kExitOk) return rc;

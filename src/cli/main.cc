@@ -3,12 +3,15 @@
 
 #include "cli/command.h"
 #include "core/log.h"
+#include "metrics/registry.h"
 
 int main(int argc, char** argv) {
   using namespace cdc::cli;
   CLI::App app{"CDC consumer services: Debezium changes from Kafka into DynamoDB, S3 and a search index", "cdc"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
+  app.set_version_flag("--version", "cdc " + std::string(cdc::metrics::buildVersion()) + " (revision " +
+                                        std::string(cdc::metrics::buildRevision()) + ")");
   std::vector<std::unique_ptr<Command>> commands;
   addServices(app, commands);
   addSearch(app, commands);
@@ -23,6 +26,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -11,6 +11,7 @@
 #include "adapters/kafka/kafka_source.h"
 #include "adapters/replay/replay_source.h"
 #include "core/log.h"
+#include "metrics/registry.h"
 #include "runtime/dead_letter.h"
 #include "runtime/shutdown.h"
 #include "services/analytics/definition.h"
@@ -112,16 +113,45 @@ std::vector<std::string> serviceTopics(const ServiceDefinition& service, const c
   return topics;
 }
 
-ServiceContext openContext(const config::Config& c) {
+Wiring wiringOf(const config::Config& c) {
+  Wiring w;
+  const bool configured = c.has("source") || c.has("bootstrap-servers");
+  w.source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
+  auto choose = [&](const char* setting, const char* aws) -> StoreChoice {
+    if (c.origin(setting) != "default" || w.source != "kafka") return {c.str(setting), c.origin(setting)};
+    return {aws, std::string(config::setting(setting).env) + " (" + aws + " by default with Kafka)"};
+  };
+  w.tables = choose("store", "dynamodb");
+  w.objects = choose("objects", "s3");
+  if (!configured) {
+    for (const StoreChoice* s : {&w.tables, &w.objects}) {
+      if (s->uri == "dynamodb" || s->uri == "s3") {
+        throw config::ConfigError(s->origin + ": " + s->uri +
+                                  " with no source configured: set KAFKA_BOOTSTRAP_SERVERS (or --source file:PATH); "
+                                  "the built-in generator writes to AWS only when asked for with --source generate");
+      }
+    }
+  }
+  return w;
+}
+
+ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables, bool ownObjects) {
   // Each store timed for cdc_store_request_duration_seconds, labelled with its backend.
   ServiceContext ctx;
-  ctx.tables = store::timed(openTableStore(c), c.str("store") == "dynamodb" ? "dynamodb" : "sqlite");
-  ctx.openTables = [&c] { return openTableStore(c); };
-  const std::string objects = c.str("objects") == "s3" ? "s3" : "directory";
-  ctx.objects = store::timed(openObjectStore(c), objects);
-  if (objects == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
+  if (tables) {
+    ctx.tables = store::timed(openTableStore(c, w.tables), w.tables.uri == "dynamodb" ? "dynamodb" : "sqlite");
+    ctx.openTables = [&c, choice = w.tables] { return openTableStore(c, choice); };
+  }
+  const std::string backend = w.objects.uri == "s3" ? "s3" : "directory";
+  if (!ownObjects) {
+    // Dead letters are all it writes there: DLQ_S3_BUCKET (S3_BUCKET when unset).
+    ctx.objects = store::timed(openObjectStore(c, w.objects, true), backend);
+    return ctx;
+  }
+  ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
+  if (backend == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
       (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
-    ctx.deadLetterObjects = store::timed(openObjectStore(c, true), objects);
+    ctx.deadLetterObjects = store::timed(openObjectStore(c, w.objects, true), backend);
   }
   return ctx;
 }
@@ -131,7 +161,7 @@ namespace {
 // "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
 std::string requestSummaries(ServiceContext& ctx) {
   std::string out;
-  for (std::string part : {ctx.tables->requestSummary(), ctx.objects->requestSummary(),
+  for (std::string part : {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects->requestSummary(),
                            ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
     if (!part.empty()) out += "; " + part;
   }
@@ -152,12 +182,13 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
     ro.health = observability->health();
   }
   runtime::Shutdown::install();
-  log::event(spdlog::level::info, "service_start", {{"service", service.name}, {"source", source.describe()}});
+  // The service is named by every line (log::setService at start-up).
+  log::event(spdlog::level::info, "service_start", {{"source", source.describe()}, {"version", metrics::buildVersion()}});
   ShutdownWatchdog watchdog(std::chrono::seconds(c.has("shutdown-grace") ? c.integer("shutdown-grace") : 25));
   runtime::Runner runner(source, handler, deadLetters, ro, runtime::Shutdown::flag());
   auto stats = runner.run();
   if (!stats) {
-    log::event(spdlog::level::err, "service_failed", {{"service", service.name}, {"error", stats.error().message}});
+    log::event(spdlog::level::err, "service_failed", {{"error", stats.error().message}});
     return kExitFailure;
   }
   std::string cuts = stats->cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats->cuts) : "";
@@ -211,7 +242,8 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
     bindSettings(*cmd);
     cmd->run = [def](const config::Config& c) {
       const auto topics = serviceTopics(*def, c);
-      std::string source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
+      const Wiring wiring = wiringOf(c);
+      const std::string& source = wiring.source;
       std::unique_ptr<runtime::Source> src;
       if (source.starts_with("file:")) {
         auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(c));
@@ -224,7 +256,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       } else {
         throw config::ConfigError("--source: expected kafka, file:PATH or generate, got '" + source + "'");
       }
-      ServiceContext ctx = openContext(c);
+      ServiceContext ctx = openContext(c, wiring, def->usesTableStore, def->writesObjects);
       auto handler = def->makeHandler(c, ctx);
       // After the stores it watches (destroyed before them).
       Observability observability(def->name, c);
@@ -278,7 +310,9 @@ void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands
     if (!c.has("service")) throw config::ConfigError("--service is required");
     const ServiceDefinition* def = findService(c.str("service"));
     if (!def) throw config::ConfigError("--service: unknown service '" + c.str("service") + "'");
-    ServiceContext ctx = openContext(c);
+    // The stores as given (the dead letters are the source: no Kafka rule applies).
+    Wiring stores{"dlq", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}};
+    ServiceContext ctx = openContext(c, stores, def->usesTableStore, def->writesObjects);
     auto letters = runtime::listDeadLetters(ctx.deadLetters(), def->name);
     if (!letters) {
       reportError("dlq replay", letters.error().message, kExitFailure);

@@ -24,9 +24,22 @@ const ServiceDefinition* findService(std::string_view nameOrCommand);
 
 // The topics a service consumes: KAFKA_TOPICS, or its tables under TOPIC_PREFIX.
 std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c);
-// The stores of the configuration (--store, --objects, DLQ_S3_BUCKET), each timed for its
-// latency series; `c` must outlive the context (it opens more table-store connections).
-ServiceContext openContext(const config::Config& c);
+// Where a service reads and writes (SPEC §7, §9). The source: --source, else Kafka when
+// KAFKA_BOOTSTRAP_SERVERS is set, else the built-in generator. The stores: --store/--objects
+// (CDC_STORE/CDC_OBJECTS) when given; otherwise DynamoDB and S3 for a Kafka source (the seed's
+// environment alone runs the production service) and the embedded ones for anything else.
+// AWS stores with no source configured (the generator by default) are a ConfigError: generated
+// data goes to AWS only with --source generate.
+struct Wiring {
+  std::string source;  // "kafka", "file:PATH", "generate"
+  StoreChoice tables;
+  StoreChoice objects;
+};
+Wiring wiringOf(const config::Config& c);
+// The stores a service uses, each timed for its latency series: the table store when it has
+// tables; the objects of its own (reports: S3_BUCKET) and its dead letters (DLQ_S3_BUCKET, else
+// S3_BUCKET). `c` must outlive the context (it opens more table-store connections).
+ServiceContext openContext(const config::Config& c, const Wiring& wiring, bool tables, bool ownObjects);
 
 // Runs a handler over a service context's stores until the source ends or SIGINT/SIGTERM;
 // prints the summary line (with the AWS requests it took, on AWS). `observability` (none for

@@ -120,10 +120,12 @@ const std::vector<Setting>& table() {
        {"auto", "micro", "milli", "nano"}, kAllServices},
       {"create-tables", "CREATE_TABLES", "true", "Create missing tables at start-up", Kind::Bool, {}, kAllServices},
       // Stores.
-      {"store", "CDC_STORE", "sqlite:./data/cdc.db", "Table store: sqlite:PATH or dynamodb", Kind::Uri, {},
+      {"store", "CDC_STORE", "sqlite:./data/cdc.db",
+       "Table store: sqlite:PATH or dynamodb (a service reading Kafka defaults to dynamodb)", Kind::Uri, {},
        {"dump", "demo", "inventory", "analytics", "search-indexer", "dlq replay", "search"}},
       {"objects", "CDC_OBJECTS", "dir:./data/lake",
-       "Object store: dir:PATH (object key K lies at PATH/K) or s3 (reports in S3_BUCKET, dead letters in DLQ_S3_BUCKET)",
+       "Object store: dir:PATH (object key K lies at PATH/K) or s3 (reports in S3_BUCKET, dead letters in DLQ_S3_BUCKET); "
+       "a service reading Kafka defaults to s3",
        Kind::Uri, {}, kObjects},
       // AWS (SPEC §5): used by --store dynamodb and --objects s3; credentials come from the standard chain.
       {"aws-region", "AWS_REGION", "", "AWS region (AWS_DEFAULT_REGION when unset)", Kind::String, {}, kAws},

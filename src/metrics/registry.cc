@@ -14,9 +14,7 @@
 #ifndef CDC_VERSION
 #define CDC_VERSION "unknown"
 #endif
-#ifndef CDC_GIT_REVISION
-#define CDC_GIT_REVISION "unknown"
-#endif
+#include "build_revision.h"  // CDC_GIT_REVISION, written at each build (cmake/BuildRevision.cmake)
 
 namespace cdc::metrics {
 

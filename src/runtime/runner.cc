@@ -337,7 +337,20 @@ Result<RunStats> Runner::run() {
   started_ = std::chrono::steady_clock::now();
   lastProgress_ = started_;
   lastStats_ = started_;
-  if (auto s = withRetry("start", [&]() { return handler_.start(); }); !s) return fail(s.error());
+  // Stopped (SIGTERM) while a store cannot be reached: what was not committed is delivered
+  // again to whoever reads the partitions next; the stop itself is clean.
+  auto stoppedUncommitted = [&](const Status& s) -> Result<RunStats> {
+    log::event(spdlog::level::warn, "stopped_uncommitted",
+               {{"error", s.error().message},
+                {"detail", "stopped while a store could not be reached; what was not committed will be delivered again"}});
+    if (auto closed = source_.close(); !closed) return fail(closed.error());
+    stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return stats_;
+  };
+  auto stoppedWhileRetrying = [&](const Status& s) { return s.error().kind == ErrorKind::Retry && stop_.load(); };
+  if (auto s = withRetry("start", [&]() { return handler_.start(); }); !s) {
+    return stoppedWhileRetrying(s) ? stoppedUncommitted(s) : fail(s.error());
+  }
   std::vector<Record> records;
   records.reserve(options_.batchSize);
   auto lastTick = std::chrono::steady_clock::now();
@@ -378,8 +391,10 @@ Result<RunStats> Runner::run() {
     reportProgress(false);
     if (*polled == PollStatus::End) break;
   }
-  if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) return fail(s.error());
-  if (auto s = commitPositions(true); !s) return fail(s.error());
+  if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) {
+    return stoppedWhileRetrying(s) ? stoppedUncommitted(s) : fail(s.error());
+  }
+  if (auto s = commitPositions(true); !s) return stoppedWhileRetrying(s) ? stoppedUncommitted(s) : fail(s.error());
   if (auto s = source_.close(); !s) return fail(s.error());
   reportProgress(true);
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

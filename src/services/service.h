@@ -17,7 +17,7 @@ namespace cdc::services {
 
 // What a service needs from the outside world, opened from the configuration by the CLI.
 struct ServiceContext {
-  std::unique_ptr<store::TableStore> tables;
+  std::unique_ptr<store::TableStore> tables;  // none for a service that has no table (analytics)
   std::unique_ptr<store::ObjectStore> objects;
   std::unique_ptr<store::ObjectStore> deadLetterObjects;  // a bucket of their own (DLQ_S3_BUCKET), or none
   store::ObjectStore& deadLetters() { return deadLetterObjects ? *deadLetterObjects : *objects; }
@@ -34,6 +34,8 @@ struct ServiceDefinition {
   std::string name;     // "inventory-service": logs, metrics, dead letters, group id
   std::string command;  // "inventory"
   std::vector<std::string> tables;  // source tables it consumes ("products", "order_items")
+  bool usesTableStore = true;       // its effects go to the table store (inventory, search)
+  bool writesObjects = false;       // it writes objects of its own besides dead letters (analytics' reports)
   // Builds the handler; it may keep references into `context`.
   std::function<std::unique_ptr<runtime::Handler>(const config::Config&, ServiceContext&)> makeHandler;
   // Started beside the consumer on the service's HTTP server and stopped when the returned

@@ -16,6 +16,8 @@ const services::ServiceDefinition& definition() {
       "analytics-service",
       "analytics",
       {"orders", "order_items"},
+      /*usesTableStore=*/false,
+      /*writesObjects=*/true,
       [](const config::Config& c, services::ServiceContext& ctx) -> std::unique_ptr<runtime::Handler> {
         return std::make_unique<AnalyticsHandler>(*ctx.objects, optionsFrom(c));
       },

@@ -39,7 +39,8 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, services:
 }  // namespace
 
 const services::ServiceDefinition& definition() {
-  static const services::ServiceDefinition d{"inventory-service", "inventory", {"products", "order_items"}, makeHandler, nullptr};
+  static const services::ServiceDefinition d{"inventory-service", "inventory", {"products", "order_items"}, true, false,
+                                             makeHandler, nullptr};
   return d;
 }
 

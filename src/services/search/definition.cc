@@ -72,7 +72,7 @@ std::shared_ptr<void> searchApi(const config::Config& c, services::ServiceContex
 }  // namespace
 
 const services::ServiceDefinition& definition() {
-  static const services::ServiceDefinition d{"search-indexer", "search-indexer", {"products"}, makeHandler, searchApi};
+  static const services::ServiceDefinition d{"search-indexer", "search-indexer", {"products"}, true, false, makeHandler, searchApi};
   return d;
 }
 

@@ -193,7 +193,7 @@ TEST_F(CliTest, InventoryFromAReplayFileThenDump) {
   // With KAFKA_BOOTSTRAP_SERVERS set the source is Kafka: nobody answers on port 1, so the
   // consumer keeps trying until SIGTERM stops it cleanly.
   auto kafka = run("cd " + dir_.string() + " && KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 LOG_FORMAT=text timeout -s TERM 2 " +
-                   cdcBinary() + " inventory");
+                   cdcBinary() + " inventory --store sqlite:kafka.db --objects dir:kafka-lake");
   EXPECT_NE(kafka.out.find("source=kafka:127.0.0.1:1 group inventory-service-group"), std::string::npos) << kafka.out;
   EXPECT_NE(kafka.out.find("0 records"), std::string::npos) << kafka.out;
   EXPECT_NE(kafka.out.find("stopped by signal"), std::string::npos) << kafka.out;
