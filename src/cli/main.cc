@@ -1,7 +1,12 @@
 // cdc: the command line of SPEC §11. This file only wires the subcommands.
 
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/command.h"
+#include "cli/services.h"
 #include "core/log.h"
 #include "metrics/registry.h"
 
@@ -21,8 +26,17 @@ int main(int argc, char** argv) {
   addDump(app, commands);
   addDlq(app, commands);
   addConfig(app, commands);
+  // Run under a service's name (the images' entrypoints, a symlink to cdc), it runs that service:
+  // `inventory-service --batch-size 500` is `cdc inventory --batch-size 500`.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string_view self = argv[0];
+  self = self.substr(self.rfind('/') == std::string_view::npos ? 0 : self.rfind('/') + 1);
+  if (const ServiceDefinition* service = findService(self); service && service->name == self) {
+    args.insert(args.begin(), service->command);
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

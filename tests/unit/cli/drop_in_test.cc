@@ -70,6 +70,21 @@ TEST_F(DropInTest, NoConfigurationRunsTheGeneratorOnTheEmbeddedStores) {
   EXPECT_TRUE(fs::exists(dir_ / "data/cdc.db")) << r.out;
 }
 
+TEST_F(DropInTest, UnderAServicesNameTheBinaryRunsThatService) {
+  // The images' entrypoints: a link named after the service.
+  for (const char* name : {"inventory-service", "analytics-service", "search-indexer"}) {
+    SCOPED_TRACE(name);
+    fs::create_symlink(test::cdcBinary(), dir_ / name);
+    auto r = test::run("cd " + dir_.string() + " && env -i PATH=\"$PATH\" METRICS_PORT=0 ./" + name +
+                       " --orders 30 --log-format json");
+    EXPECT_EQ(r.exitCode, 0) << r.out;
+    EXPECT_NE(r.out.find(std::string(R"("service":")") + name + R"(","msg":"run_summary")"), std::string::npos) << r.out;
+  }
+  // Other names are the command line itself.
+  fs::create_symlink(test::cdcBinary(), dir_ / "cdc-copy");
+  EXPECT_EQ(test::run("cd " + dir_.string() + " && ./cdc-copy --version").exitCode, 0);
+}
+
 TEST_F(DropInTest, VersionNamesTheVersionAndRevision) {
   auto r = runClean("", "--version");
   EXPECT_EQ(r.exitCode, 0) << r.out;
