@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string_view self = argv[0];
   self = self.substr(self.rfind('/') == std::string_view::npos ? 0 : self.rfind('/') + 1);
-  if (const ServiceDefinition* service = findService(self); service && service->name == self) {
+  const bool versionOnly = args.size() == 1 && args[0] == "--version";
+  if (const ServiceDefinition* service = findService(self); service && service->name == self && !versionOnly) {
     args.insert(args.begin(), service->command);
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first

@@ -79,6 +79,9 @@ TEST_F(DropInTest, UnderAServicesNameTheBinaryRunsThatService) {
                        " --orders 30 --log-format json");
     EXPECT_EQ(r.exitCode, 0) << r.out;
     EXPECT_NE(r.out.find(std::string(R"("service":")") + name + R"(","msg":"run_summary")"), std::string::npos) << r.out;
+    auto version = test::run("cd " + dir_.string() + " && ./" + name + " --version");
+    EXPECT_EQ(version.exitCode, 0) << version.out;
+    EXPECT_TRUE(version.out.starts_with("cdc 0.")) << version.out;
   }
   // Other names are the command line itself.
   fs::create_symlink(test::cdcBinary(), dir_ / "cdc-copy");
