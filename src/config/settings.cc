@@ -335,22 +335,41 @@ const std::string& Config::origin(std::string_view name) const {
   return it == origins_.end() ? kNone : it->second;
 }
 
+namespace {
+
+// One row: flag, variable, default, [commands,] description (with a Choice's values).
+std::string markdownRow(const Setting& s, bool withCommands) {
+  std::string desc(s.description);
+  if (s.kind == Kind::Choice) {
+    desc += " (";
+    for (size_t i = 0; i < s.choices.size(); ++i) desc += (i ? "|" : "") + std::string(s.choices[i]);
+    desc += ")";
+  }
+  std::string commands;
+  for (auto c : s.commands) commands += (commands.empty() ? "" : ", ") + std::string(c == "*" ? "all" : c);
+  return "| `--" + std::string(s.name) + "` | " + (s.env.empty() ? "" : "`" + std::string(s.env) + "`") + " | " +
+         (s.defaultValue.empty() ? "" : "`" + std::string(s.defaultValue) + "`") + " | " +
+         (withCommands ? commands + " | " : "") + desc + " |\n";
+}
+
+}  // namespace
+
 std::string markdownTable() {
   std::string out = "| flag | environment | default | commands | description |\n| --- | --- | --- | --- | --- |\n";
-  for (const auto& s : table()) {
-    std::string commands;
-    for (auto c : s.commands) commands += (commands.empty() ? "" : ", ") + std::string(c == "*" ? "all" : c);
-    std::string desc(s.description);
-    if (s.kind == Kind::Choice) {
-      desc += " (";
-      for (size_t i = 0; i < s.choices.size(); ++i) desc += (i ? "|" : "") + std::string(s.choices[i]);
-      desc += ")";
-    }
-    out += "| `--" + std::string(s.name) + "` | " + (s.env.empty() ? "" : "`" + std::string(s.env) + "`") + " | " +
-           (s.defaultValue.empty() ? "" : "`" + std::string(s.defaultValue) + "`") + " | " + commands + " | " + desc +
-           " |\n";
-  }
+  for (const auto& s : table()) out += markdownRow(s, true);
   return out;
+}
+
+std::string markdownTable(std::string_view command) {
+  std::string rows;
+  bool known = false;  // a setting names the command itself (not only "all")
+  for (const auto& s : table()) {
+    if (!appliesTo(s, command)) continue;
+    rows += markdownRow(s, false);
+    known = known || std::find(s.commands.begin(), s.commands.end(), command) != s.commands.end();
+  }
+  if (!known) return {};
+  return "| flag | environment | default | description |\n| --- | --- | --- | --- |\n" + rows;
 }
 
 }  // namespace cdc::config

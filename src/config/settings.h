@@ -69,5 +69,8 @@ std::optional<std::string> validate(const Setting& s, std::string_view value);
 
 // The Markdown table of all settings (README's configuration section).
 std::string markdownTable();
+// The settings one command takes, as a table without the commands column (each service's
+// README holds its own); empty when no setting applies (an unknown command).
+std::string markdownTable(std::string_view command);
 
 }  // namespace cdc::config

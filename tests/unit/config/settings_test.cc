@@ -61,6 +61,22 @@ TEST(SettingsTest, ReadmeHoldsTheGeneratedTable) {
       << "README's configuration table is stale: regenerate it with `build/cdc config`";
 }
 
+TEST(SettingsTest, EachServiceReadmeHoldsItsGeneratedTable) {
+  for (auto [command, folder] : {std::pair{"inventory", "inventory"}, std::pair{"analytics", "analytics"},
+                                 std::pair{"search-indexer", "search"}}) {
+    SCOPED_TRACE(command);
+    std::ifstream in(std::string(CDC_FIXTURES_DIR) + "/../../src/services/" + folder + "/README.md");
+    ASSERT_TRUE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string table = markdownTable(command);
+    ASSERT_FALSE(table.empty());
+    EXPECT_NE(ss.str().find(table), std::string::npos)
+        << "the service's README is stale: regenerate its table with `build/cdc config " << command << "`";
+  }
+  EXPECT_TRUE(markdownTable("bogus").empty());
+}
+
 // Values that start a service that can never work are refused at start-up, naming the variable.
 TEST(SettingsTest, BrokersThresholdsPortsAndTableNamesAreChecked) {
   auto refused = [](std::string_view command, std::map<std::string, std::string> vars) -> std::string {
