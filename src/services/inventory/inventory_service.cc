@@ -171,13 +171,18 @@ void InventoryHandler::touch(Tracked& t, int64_t sourceTsMs) {
   t.state.cdcTimestampMs = std::max(t.state.cdcTimestampMs, sourceTsMs);
 }
 
+std::string InventoryHandler::traceOfCurrent() const {
+  auto trace = current_ ? current_->trace() : std::nullopt;
+  return trace ? std::string(trace->value) : std::string();
+}
+
 void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
   if (!p.known || p.deleted) return;
   if (p.stock() < options_.lowStockThreshold) {
     if (!p.lowStock) {
       p.lowStock = true;
       pendingAlerts_[p.productId].push_back(
-          {p.productId, p.name.value_or(""), p.stock(), options_.lowStockThreshold, sourceTsMs, std::string(trace_)});
+          {p.productId, p.name.value_or(""), p.stock(), options_.lowStockThreshold, sourceTsMs, traceOfCurrent()});
     }
   } else if (p.lowStock) {
     p.lowStock = false;  // recovered: the next crossing raises a new alert
@@ -435,14 +440,14 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
   if (auto s = load(events, valid); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
-    auto trace = events[i].record ? events[i].record->trace() : std::nullopt;
-    trace_ = trace ? trace->value : std::string_view();
+    current_ = events[i].record;
     if (events[i].change.table == debezium::Table::Products) {
       applyProduct(events[i]);
     } else {
       applyItem(events[i]);
     }
   }
+  current_ = nullptr;  // the batch's records do not outlive apply()
   return flush();
 }
 
