@@ -22,9 +22,10 @@ int64_t LatencyHistogram::upperBound(int bucket) {
   return INT64_MAX;
 }
 
-void LatencyHistogram::add(int64_t millis) {
-  ++counts_[bucketOf(millis)];
-  ++count_;
+void LatencyHistogram::add(int64_t millis, uint64_t times) {
+  if (times == 0) return;
+  counts_[bucketOf(millis)] += times;
+  count_ += times;
   max_ = std::max(max_, millis);
 }
 

@@ -11,7 +11,7 @@ namespace cdc::runtime {
 // 100 ms on, exact to the millisecond below). Fixed size; not thread-safe.
 class LatencyHistogram {
  public:
-  void add(int64_t millis);
+  void add(int64_t millis, uint64_t times = 1);
   uint64_t count() const { return count_; }
   int64_t max() const { return max_; }
   // The latency that `q` (0 < q <= 1) of the samples do not exceed; 0 with no sample.

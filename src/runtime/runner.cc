@@ -78,6 +78,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
   // paused: nothing more is fetched meanwhile).
   auto interval = source_.servingInterval();
   const auto batchStarted = std::chrono::steady_clock::now();
+  if (source_.liveTimestamps()) polledMs_ = now().micros / 1000;
   if (options_.probe) countConsumed(records);
   std::span<Record> all(records);
   size_t begin = 0;
@@ -190,7 +191,11 @@ Status Runner::processPart(std::span<Record> records) {
   for (const Record& r : records) {
     if (revoked(r)) continue;
     notePosition(pending_, r);
-    if (live && r.timestampMs > 0) pendingTimestamps_.push_back(r.timestampMs);
+    if (live && r.timestampMs > 0) {
+      pendingTimestamps_.push_back(r.timestampMs);
+      if (pendingPolls_.empty() || pendingPolls_.back().first != polledMs_) pendingPolls_.emplace_back(polledMs_, 0);
+      ++pendingPolls_.back().second;
+    }
   }
   return {};
 }
@@ -232,8 +237,10 @@ Status Runner::commitPositions(bool force) {
     ts = durableAtMs - ts;  // from now on the latency
     stats_.appendToDurable.add(ts);
   }
+  for (const auto& [polledMs, count] : pendingPolls_) stats_.pollToDurable.add(durableAtMs - polledMs, count);
   if (options_.probe) options_.probe->durable(pendingTimestamps_);
   pendingTimestamps_.clear();
+  pendingPolls_.clear();
   Status s = withRetry("commit", [&]() { return source_.commit(pending_); });
   if (s) pending_.clear();
   return s;

@@ -43,6 +43,9 @@ struct RunStats {
   // From each record's Kafka timestamp to the moment its effect was durable (its position
   // committable), with a source of live timestamps only.
   LatencyHistogram appendToDurable;
+  // Its share in the service: from the moment the record's batch was polled to the same moment
+  // (what is left of appendToDurable is the broker's and the fetch's).
+  LatencyHistogram pollToDurable;
 };
 
 // The processing loop every service runs on: poll a batch, decode it, let the handler apply
@@ -104,6 +107,9 @@ class Runner : private RebalanceListener {
   RunStats stats_;
   std::vector<Position> pending_;  // positions processed but not yet committed
   std::vector<int64_t> pendingTimestamps_;  // their records' timestamps (live sources only)
+  // When their batches were polled: {poll time in ms, how many of pendingTimestamps_}.
+  std::vector<std::pair<int64_t, size_t>> pendingPolls_;
+  int64_t polledMs_ = 0;  // the batch in hand
   std::vector<InputEvent> events_;
   std::vector<Rejection> rejected_;
   std::chrono::steady_clock::time_point started_;

@@ -29,6 +29,15 @@ TEST(LatencyHistogramTest, QuantilesAreExactBelowATenthOfASecondAndWithinATenthA
   extremes.add(500'000);
   EXPECT_EQ(extremes.quantile(0.5), 0);
   EXPECT_EQ(extremes.quantile(1.0), 500'000);
+
+  LatencyHistogram weighted;  // a batch's records added at once
+  weighted.add(3, 98);
+  weighted.add(60, 2);
+  weighted.add(900, 0);  // nothing
+  EXPECT_EQ(weighted.count(), 100u);
+  EXPECT_EQ(weighted.quantile(0.98), 3);
+  EXPECT_EQ(weighted.quantile(0.99), 60);
+  EXPECT_EQ(weighted.max(), 60);
 }
 
 }  // namespace

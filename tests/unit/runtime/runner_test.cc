@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <functional>
 #include <thread>
 
 #include "adapters/localfs/dir_object_store.h"
@@ -34,6 +35,7 @@ class RecordingHandler final : public Handler {
   debezium::DecoderOptions decoderOptions() const override { return itemColumns(); }
   Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) override {
     ++calls;
+    if (onApply) onApply();
     std::this_thread::sleep_for(perEvent * events.size());
     if (retriesLeft > 0) {
       --retriesLeft;
@@ -59,6 +61,7 @@ class RecordingHandler final : public Handler {
   bool fatal = false;
   bool finished = false;
   std::chrono::microseconds perEvent{0};  // a slow store
+  std::function<void()> onApply;
   std::vector<int64_t> applied;
 };
 
@@ -135,12 +138,41 @@ TEST_F(RunnerTest, TheTimeFromAppendToDurableIsMeasuredForLiveTimestampsOnly) {
   EXPECT_EQ(stats->appendToDurable.count(), 5u);
   EXPECT_EQ(stats->appendToDurable.quantile(0.5), 30);
   EXPECT_EQ(stats->appendToDurable.max(), 50);
+  // The clock stands still: polled and durable at the same moment, the whole 10 … 50 ms was
+  // before the poll.
+  EXPECT_EQ(stats->pollToDurable.count(), 5u);
+  EXPECT_EQ(stats->pollToDurable.max(), 0);
 
   VectorSource replay(records);  // a file's timestamps are history: nothing measured
   RecordingHandler h2;
   auto replayed = Runner(replay, h2, *objects_, options_, stop_).run();
   ASSERT_TRUE(replayed.has_value());
   EXPECT_EQ(replayed->appendToDurable.count(), 0u);
+  EXPECT_EQ(replayed->pollToDurable.count(), 0u);
+}
+
+TEST_F(RunnerTest, TheServiceShareOfTheLatencyCountsFromThePoll) {
+  int64_t nowMs = 1767225700000;
+  options_.clock = [&] { return Timestamp::fromMillis(nowMs); };
+  std::vector<Record> records;
+  for (int i = 0; i < 4; ++i) {
+    records.push_back(item(0, i, i + 1, 1));
+    records.back().timestampMs = nowMs - 20;  // fetched 20 ms after the broker appended them
+  }
+  VectorSource live(records);
+  live.live = true;
+  RecordingHandler h;
+  h.onApply = [&] { nowMs += 7; };  // the store takes 7 ms
+  options_.batchSize = 2;
+  auto stats = Runner(live, h, *objects_, options_, stop_).run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(stats->appendToDurable.count(), 4u);
+  // The second batch is polled when the first is durable: its records waited 7 ms more.
+  EXPECT_EQ(stats->appendToDurable.quantile(0.5), 27);
+  EXPECT_EQ(stats->appendToDurable.max(), 34);
+  EXPECT_EQ(stats->pollToDurable.count(), 4u);
+  EXPECT_EQ(stats->pollToDurable.quantile(0.5), 7);
+  EXPECT_EQ(stats->pollToDurable.max(), 7);
 }
 
 // A store slow enough that one batch would outlast the source's serving interval (Kafka's
