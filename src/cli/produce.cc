@@ -28,15 +28,24 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     kafka::Properties props = services::kafkaProperties(c);
     kafka::setDefault(props, "client.id", "cdc-produce");
     kafka::setDefault(props, "linger.ms", "20");
+    // A broker that stops answering mid-run fails the messages waiting for it after the same time.
+    const std::chrono::seconds brokerTimeout(c.integer("broker-timeout"));
+    kafka::setDefault(props, "message.timeout.ms", std::to_string(brokerTimeout.count() * 1000));
+    const std::string servers = c.str("bootstrap-servers");
     auto producer = kafka::KafkaProducer::open(std::move(props));
     if (!producer) throw config::ConfigError(producer.error().message);
 
-    const int64_t rate = c.integer("rate");
-    // --rate: the pace starts once the brokers answer (the messages queued while the producer
-    // connects would otherwise go out in one burst).
-    if (rate > 0 && !(*producer)->connected(std::chrono::seconds(30))) {
-      log::event(spdlog::level::warn, "brokers_not_answering", {{"detail", "the paced run starts anyway"}});
+    // Nothing is read before the brokers answer (and --rate starts its pace then: the messages
+    // queued while the producer connects would otherwise go out in one burst).
+    if (!(*producer)->connected(brokerTimeout)) {
+      std::string why = (*producer)->lastError();
+      reportError("produce",
+                  fmt::format("the Kafka brokers at {} did not answer within {} s (KAFKA_BROKER_TIMEOUT){}{}", servers,
+                              brokerTimeout.count(), why.empty() ? "" : ": ", why),
+                  kExitFailure);
+      return kExitFailure;
     }
+    const int64_t rate = c.integer("rate");
     auto started = std::chrono::steady_clock::now();
     uint64_t records = 0, unreadable = 0, bytes = 0;
     // --rate: record n leaves no earlier than n / rate seconds after the start.

@@ -228,6 +228,7 @@ std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& servic
   kafka::setDefault(o.properties, "client.id", service.name);
   o.topics = std::move(topics);
   o.untilCaughtUp = c.has("until-caught-up") && c.boolean("until-caught-up");
+  if (o.untilCaughtUp) o.joinTimeout = std::chrono::seconds(c.integer("broker-timeout"));
   auto source = kafka::KafkaSource::open(std::move(o));
   if (!source) throw config::ConfigError(source.error().message);
   return std::move(*source);

@@ -67,6 +67,10 @@ const std::vector<Setting>& table() {
       {"until-caught-up", "", "",
        "With --source kafka: stop once the group has read and committed every partition up to the end offset it had at start",
        Kind::Switch, {}, {"inventory", "analytics", "search-indexer"}},
+      {"broker-timeout", "KAFKA_BROKER_TIMEOUT", "60",
+       "Seconds a run that must end (--until-caught-up, cdc produce) waits for the Kafka brokers to answer before it fails "
+       "naming the last connection error (a service that runs until stopped keeps retrying, not ready meanwhile)",
+       Kind::PositiveInt, {}, {"inventory", "analytics", "search-indexer", "produce"}},
       {"stats-interval", "STATS_INTERVAL", "30",
        "Seconds between the \"stats\" log lines of JSON logs (records, rate, lag, dead letters); 0 turns them off",
        Kind::NonNegativeInt, {}, {"inventory", "analytics", "search-indexer", "dlq replay"}},

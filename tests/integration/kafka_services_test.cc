@@ -326,6 +326,18 @@ std::vector<std::string> seriesLines(const std::string& text, const std::string&
   return out;
 }
 
+TEST_F(KafkaServicesTest, AnUntilCaughtUpRunOnATopicThatDoesNotExistFailsNamingIt) {
+  produceWorkload("--products 20 --orders 20");
+  const std::string missing = prefix_ + ".public.no_such_table";
+  auto r = runHere("timeout 60 " + consume("inventory", "m", "--until-caught-up",
+                                           "METRICS_PORT=0 KAFKA_TOPICS=" + prefix_ + ".public.products," + missing));
+  EXPECT_EQ(r.exitCode, 1) << r.out;  // not timeout's 124
+  EXPECT_NE(r.out.find("topic " + missing + " does not exist on the brokers at " + bootstrap_ +
+                       ": --until-caught-up cannot reach its end (check KAFKA_TOPICS, --topic-prefix)"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartitionsOwnedNow) {
   const std::string probes = " --log-format json --log-level info --http-host 127.0.0.1";
   {

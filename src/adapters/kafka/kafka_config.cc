@@ -17,6 +17,9 @@ bool secret(std::string_view name) {
 // librdkafka logs from its own threads: spdlog's logger is thread-safe.
 void onLog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
   // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
+  // A broker connection failing ("FAIL") is reported again, once, by the client's error callback
+  // (kafka_error): here it is detail.
+  if (std::string_view(facility) == "FAIL") level = 7;
   auto lvl = level <= 3 ? spdlog::level::err
              : level == 4 ? spdlog::level::warn
              : level <= 6 ? spdlog::level::info

@@ -16,6 +16,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::open(Properties props) {
   std::unique_ptr<KafkaProducer> self(new KafkaProducer(nullptr));
   rd_kafka_conf_set_opaque(conf->get(), self.get());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), onDelivery);
+  rd_kafka_conf_set_error_cb(conf->get(), onError);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), err, sizeof err);
   if (!rk) return fail(Error::fatal(std::string("cannot create the Kafka producer: ") + err));
@@ -46,6 +47,23 @@ void KafkaProducer::onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void
   }
   log::event(spdlog::level::err, "kafka_delivery_failed",
              {{"topic", rd_kafka_topic_name(m->rkt)}, {"error", rd_kafka_err2str(m->err)}});
+}
+
+void KafkaProducer::onError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  (void)rk;
+  auto* self = static_cast<KafkaProducer*>(opaque);
+  {
+    std::lock_guard lock(self->errorMutex_);
+    self->lastError_ = reason;
+  }
+  // Brokers going away and coming back are reported here; librdkafka reconnects by itself.
+  log::event(spdlog::level::warn, "kafka_error",
+             {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"reason", reason}});
+}
+
+std::string KafkaProducer::lastError() const {
+  std::lock_guard lock(errorMutex_);
+  return lastError_;
 }
 
 Status KafkaProducer::produce(const OutgoingMessage& msg) {
@@ -83,7 +101,10 @@ void KafkaProducer::prepare(const std::string& topic) {
 
 bool KafkaProducer::connected(std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  if (rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_poll(rk_, 0);  // serves the errors that say why (onError)
+    return false;
+  }
   rd_kafka_metadata_destroy(md);
   return true;
 }

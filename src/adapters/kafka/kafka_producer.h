@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,8 @@ class KafkaProducer {
   // Waits for a round trip to the brokers (a metadata request), up to `timeout`: false when none
   // answered. A producer that paces its messages starts its clock after it.
   bool connected(std::chrono::milliseconds timeout);
+  // The latest error librdkafka reported (a broker not answering …), empty if none.
+  std::string lastError() const;
 
   // Messages queued and not yet delivered or failed (serving the delivery reports first).
   size_t outstanding();
@@ -53,6 +56,7 @@ class KafkaProducer {
  private:
   explicit KafkaProducer(rd_kafka_t* rk) : rk_(rk) {}
   static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 
   rd_kafka_t* rk_;  // owned
   std::vector<rd_kafka_topic_t*> prepared_;  // owned, destroyed before rk_
@@ -60,6 +64,8 @@ class KafkaProducer {
   std::atomic<uint64_t> failed_{0};
   uint64_t failedAtFlush_ = 0;
   std::string firstError_;
+  mutable std::mutex errorMutex_;  // the callbacks run on whichever thread serves the producer
+  std::string lastError_;
 };
 
 }  // namespace cdc::kafka

@@ -265,6 +265,7 @@ void KafkaSource::onError(rd_kafka_t* rk, int err, const char* reason, void* opa
     return;
   }
   // Brokers going away and coming back are reported here; librdkafka reconnects by itself.
+  self->lastError_ = reason;
   log::event(spdlog::level::warn, "kafka_error",
              {{"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"reason", reason}});
 }
@@ -283,6 +284,16 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
       char detail[512];
       rd_kafka_fatal_error(rk_, detail, sizeof detail);
       fatal_ = Error::fatal(std::string("Kafka consumer fatal error: ") + detail);
+      return;
+    }
+    if (options_.untilCaughtUp &&
+        (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)) {
+      // A service that runs until stopped waits for the topic (Debezium creates a table's topic
+      // with its first change); a run that must end would wait for ever.
+      const auto* servers = findProperty(options_.properties, "bootstrap.servers");
+      fatal_ = Error::fatal(fmt::format("topic {} does not exist on the brokers at {}: --until-caught-up cannot reach its end "
+                                        "(check KAFKA_TOPICS, --topic-prefix)",
+                                        m->rkt ? rd_kafka_topic_name(m->rkt) : "?", servers ? servers->value : ""));
       return;
     }
     log::event(spdlog::level::warn, "consumer_error",
@@ -398,6 +409,15 @@ bool KafkaSource::groupCaughtUp() {
 
 Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out, size_t max,
                                              std::chrono::milliseconds timeout) {
+  if (!fatal_ && options_.untilCaughtUp && !joined_ && options_.joinTimeout.count() > 0 &&
+      Clock::now() - openedAt_ > options_.joinTimeout) {
+    const auto* servers = findProperty(options_.properties, "bootstrap.servers");
+    fatal_ = Error::fatal(fmt::format(
+        "no partition assigned within {} s (KAFKA_BROKER_TIMEOUT): {}",
+        std::chrono::duration_cast<std::chrono::seconds>(options_.joinTimeout).count(),
+        lastError_.empty() ? "the group did not form (brokers at " + (servers ? servers->value : std::string()) + ")"
+                           : "the brokers at " + (servers ? servers->value : std::string()) + " did not answer: " + lastError_));
+  }
   if (fatal_) return fail(*fatal_);
   if (closed_) return runtime::PollStatus::End;
   resumeAfterIdle();

@@ -27,6 +27,10 @@ struct KafkaSourceOptions {
   // first looked. Members of a group stop together: a partition whose owner left it
   // uncommitted (lost in a rebalance) is read again by one of those still there.
   bool untilCaughtUp = false;
+  // With untilCaughtUp: how long the member may wait for its first assignment (the brokers not
+  // answering, the group not forming) before poll() fails naming the last connection error.
+  // Zero waits for ever (a service that runs until stopped keeps retrying, not ready meanwhile).
+  std::chrono::milliseconds joinTimeout{0};
 };
 
 // The runtime's Source on a Kafka consumer group (librdkafka's high-level consumer).
@@ -129,6 +133,8 @@ class KafkaSource final : public runtime::Source {
   std::chrono::steady_clock::time_point lastGroupCheck_;
   std::deque<runtime::Record> buffered_;           // delivered while idle (before the pause took)
   bool joined_ = false;
+  std::chrono::steady_clock::time_point openedAt_ = std::chrono::steady_clock::now();
+  std::string lastError_;  // the latest error librdkafka reported (a broker not answering …)
   bool cooperative_ = false;  // the group's rebalance protocol, from partition.assignment.strategy
   bool inCallback_ = false;
   bool closed_ = false;
