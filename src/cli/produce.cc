@@ -58,7 +58,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     std::vector<runtime::Record> batch;
     while (true) {
       batch.clear();
-      auto polled = (*source)->poll(batch, 10'000, std::chrono::milliseconds(0));
+      auto polled = (*source)->poll(batch, 10'000, std::chrono::milliseconds(200));  // a quiet pipe: wait a little
       if (!polled) {
         reportError("produce", polled.error().message, kExitFailure);
         return kExitFailure;

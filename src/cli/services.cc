@@ -266,7 +266,17 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       observability.watch(*src, ctx, *handler);
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, ctx, observability.apiServer()) : nullptr;
       observability.start();
-      return runService(*def, *src, *handler, ctx, c, &observability);
+      int status = runService(*def, *src, *handler, ctx, c, &observability);
+      if (status == kExitOk && c.has("keep-serving") && c.boolean("keep-serving") && !runtime::Shutdown::requested()) {
+        // The source has ended (a replay file, --until-caught-up): the API goes on answering.
+        log::event(spdlog::level::info, "serving_until_stopped",
+                   {{"detail", "the source has ended; GET /search answers until SIGTERM or SIGINT"}});
+        while (!runtime::Shutdown::requested()) {
+          if (observability.health()) observability.health()->beat();
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+      return status;
     };
     commands.push_back(std::move(cmd));
   }

@@ -67,6 +67,9 @@ const std::vector<Setting>& table() {
       {"until-caught-up", "", "",
        "With --source kafka: stop once the group has read and committed every partition up to the end offset it had at start",
        Kind::Switch, {}, {"inventory", "analytics", "search-indexer"}},
+      {"keep-serving", "", "",
+       "When the source ends (a replay file, --until-caught-up), keep answering GET /search until SIGTERM or SIGINT",
+       Kind::Switch, {}, {"search-indexer"}},
       {"broker-timeout", "KAFKA_BROKER_TIMEOUT", "60",
        "Seconds a run that must end (--until-caught-up, cdc produce) waits for the Kafka brokers to answer before it fails "
        "naming the last connection error (a service that runs until stopped keeps retrying, not ready meanwhile)",

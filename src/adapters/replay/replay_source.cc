@@ -1,5 +1,9 @@
 #include "adapters/replay/replay_source.h"
 
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -55,6 +59,8 @@ Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path
     if (!f) return fail(Error::fatal("cannot open replay file " + path + ": " + std::strerror(errno)));
     source.reset(new ReplaySource(path, f, true, std::move(topics)));
   }
+  struct stat st {};
+  source->stream_ = ::fstat(::fileno(source->file_), &st) == 0 && !S_ISREG(st.st_mode);
   source->partitions_ = std::move(partitions);
   source->checkOffsets_ = offsets;
   return source;
@@ -85,9 +91,22 @@ bool ReplaySource::nextLine(std::string_view& line) {
     // The last kPadding bytes are never filled: every line has them after it, so that the
     // parser reads it in place.
     if (end_ == buffer_.size() - kPadding) buffer_.resize(buffer_.size() * 2);
-    size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - kPadding - end_, file_);
-    bytesRead_ += n;
-    end_ += n;
+    const int fd = ::fileno(file_);
+    if (stream_) {
+      pollfd ready{fd, POLLIN, 0};
+      if (::poll(&ready, 1, waitMs_) <= 0) return false;  // nothing yet, or a signal: come back
+    }
+    ssize_t n = ::read(fd, buffer_.data() + end_, buffer_.size() - kPadding - end_);
+    if (n < 0) {
+      if (errno == EINTR) {
+        if (stream_) return false;
+        continue;
+      }
+      readError_ = errno;
+      return false;
+    }
+    bytesRead_ += static_cast<uint64_t>(n);
+    end_ += static_cast<size_t>(n);
     if (n == 0) eof_ = true;
   }
 }
@@ -198,10 +217,12 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
 }
 
 Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out, size_t max,
-                                               std::chrono::milliseconds) {
+                                               std::chrono::milliseconds timeout) {
   std::string_view line;
   size_t n = 0;
+  waitMs_ = static_cast<int>(std::clamp<int64_t>(timeout.count(), 0, 60'000));
   while (n < max && nextLine(line)) {
+    waitMs_ = 0;  // a line is here: what follows is read only if it is there already
     if (line.empty() || line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (!subscribed(line)) continue;
     runtime::Record& r = out.emplace_back();
@@ -216,7 +237,7 @@ Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out
     }
     ++n;
   }
-  if (std::ferror(file_)) return fail(Error::fatal("reading " + path_ + ": " + std::strerror(errno)));
+  if (readError_ != 0) return fail(Error::fatal("reading " + path_ + ": " + std::strerror(readError_)));
   return (eof_ && begin_ == end_) ? runtime::PollStatus::End : runtime::PollStatus::Ok;
 }
 

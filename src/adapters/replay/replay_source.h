@@ -16,6 +16,9 @@ namespace cdc::replay {
 // position (a negative partition or offset, an offset not after the previous one of its
 // partition). Commits are remembered, not persisted:
 // a replay always starts at the top of the file.
+// A pipe or terminal (standard input fed by kcat, say) is read as its lines come: poll()
+// returns the lines there are and waits at most its timeout for the first, so a stop request
+// is seen while the writer is quiet.
 class ReplaySource final : public runtime::Source {
  public:
   // `topics`: deliver only these topics' records (a consumer's subscription); empty = all.
@@ -38,7 +41,8 @@ class ReplaySource final : public runtime::Source {
  private:
   ReplaySource(std::string path, FILE* file, bool owned, std::vector<std::string> topics);
   bool subscribed(std::string_view line) const;
-  // The next line without its newline; false at the end of the input.
+  // The next line without its newline; false at the end of the input, or (a stream) when no
+  // whole line came within waitMs_.
   bool nextLine(std::string_view& line);
   // False when the line is a record of a topic not subscribed to (skipped).
   bool parseLine(std::string_view line, runtime::Record& out);
@@ -46,6 +50,9 @@ class ReplaySource final : public runtime::Source {
   std::string path_;
   FILE* file_;
   bool owned_;
+  bool stream_ = false;  // not a regular file: read what is there, wait with ::poll
+  int waitMs_ = 0;
+  int readError_ = 0;    // errno of a failed read
   std::vector<char> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
