@@ -68,7 +68,7 @@ void startLogging(const Command& command) {
 
 void reportError(std::string_view command, std::string_view error, int exitCode) {
   log::report(spdlog::level::err, exitCode == kExitUsage ? "configuration_error" : "command_failed",
-              fmt::format("cdc {}: {}", command, error),
+              command.empty() ? fmt::format("cdc: {}", error) : fmt::format("cdc {}: {}", command, error),
               {{"command", command}, {"error", error}, {"exit_code", std::to_string(exitCode), true}});
 }
 
@@ -87,6 +87,16 @@ std::shared_ptr<aws::CredentialsProvider> awsCredentials() {
 }
 
 std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::string& service, const char* endpointSetting) {
+  // Half a pair of static keys is a configuration error, found at start-up.
+  auto set = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0';
+  };
+  if (set("AWS_ACCESS_KEY_ID") != set("AWS_SECRET_ACCESS_KEY")) {
+    throw config::ConfigError(std::string(set("AWS_ACCESS_KEY_ID") ? "AWS_SECRET_ACCESS_KEY: not set while AWS_ACCESS_KEY_ID is"
+                                                                  : "AWS_ACCESS_KEY_ID: not set while AWS_SECRET_ACCESS_KEY is") +
+                              " (set both, or neither for the profile, container or instance credentials)");
+  }
   std::string region = c.has("aws-region") ? c.str("aws-region") : "";
   if (region.empty()) {
     if (const char* r = std::getenv("AWS_DEFAULT_REGION")) region = r;
@@ -108,24 +118,45 @@ std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::st
 
 }  // namespace
 
-std::unique_ptr<store::TableStore> openTableStore(const config::Config& c) {
-  return openTableStore(c, {c.str("store"), c.origin("store")});
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, bool existing) {
+  return openTableStore(c, {c.str("store"), c.origin("store")}, existing);
 }
 
 std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters) {
   return openObjectStore(c, {c.str("objects"), c.origin("objects")}, deadLetters);
 }
 
-std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice) {
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice, bool existing) {
   const std::string& uri = choice.uri;
-  const std::string& origin = choice.origin;
+  const std::string origin = choice.origin == "default" ? "--store (default " + uri + ")" : choice.origin;
   if (uri.starts_with("sqlite:")) {
     std::filesystem::path path = uri.substr(7);
     if (path.empty()) throw config::ConfigError(origin + ": sqlite: needs a path");
     std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (existing) {
+      if (!std::filesystem::exists(path, ec)) {
+        throw config::ConfigError(origin + ": no SQLite database at " + path.string() + " (no service has written there)");
+      }
+    } else if (auto folder = path.parent_path(); !folder.empty() && !std::filesystem::is_directory(folder, ec)) {
+      // The folder of the database, as `mkdir` makes one: not a whole missing tree (a typo).
+      if (!folder.has_parent_path() || std::filesystem::is_directory(folder.parent_path(), ec)) {
+        std::filesystem::create_directory(folder, ec);
+      }
+      if (!std::filesystem::is_directory(folder, ec)) {
+        throw config::ConfigError(origin + ": cannot create the database's folder " + folder.string() +
+                                  (std::filesystem::exists(folder.parent_path(), ec) ? ": " + ec.message()
+                                                                                      : ": " + folder.parent_path().string() + " does not exist"));
+      }
+    }
+    if (std::filesystem::is_directory(path, ec)) throw config::ConfigError(origin + ": " + path.string() + " is a directory");
     auto s = sqlite::SqliteTableStore::open(path.string());
-    if (!s) throw config::ConfigError(origin + ": " + s.error().message);
+    if (!s) {
+      std::string why = s.error().message;
+      if (why.find("file is not a database") != std::string::npos) {
+        why = path.string() + " is not a SQLite database";
+      }
+      throw config::ConfigError(origin + ": " + why);
+    }
     return std::move(*s);
   }
   if (uri == "dynamodb") return std::make_unique<aws::DynamoDbTableStore>(awsClient(c, "dynamodb", "endpoint-url-dynamodb"));

@@ -46,8 +46,11 @@ struct StoreChoice {
 
 // The table store a choice names (sqlite:PATH or dynamodb); a bad value is a ConfigError
 // naming the flag or variable. Without a choice: --store (CDC_STORE) as resolved.
-std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice);
-std::unique_ptr<store::TableStore> openTableStore(const config::Config& c);
+// A SQLite database is created where none is (its folder too, when that folder's parent
+// exists), unless `existing`: a command that only reads (dump, search) refuses a path with no
+// database rather than leave an empty one behind.
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice, bool existing = false);
+std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, bool existing = false);
 // The object store a choice names (dir:PATH or s3). With s3, the reports' bucket S3_BUCKET,
 // or for `deadLetters` DLQ_S3_BUCKET (S3_BUCKET when unset). Without a choice: --objects.
 std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, const StoreChoice& choice, bool deadLetters);

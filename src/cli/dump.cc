@@ -13,7 +13,7 @@ void addDump(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   cmd->app = app.add_subcommand("dump", "Print every item of a table as JSON lines (numbers as JSON numbers), sorted by key");
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
-    auto tables = openTableStore(c);
+    auto tables = openTableStore(c, /*existing=*/true);
     if (!c.has("table")) throw config::ConfigError("--table is required");
     store::ScanRequest scan;
     scan.table = c.str("table");

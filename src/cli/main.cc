@@ -35,6 +35,22 @@ int main(int argc, char** argv) {
   if (const ServiceDefinition* service = findService(self); service && service->name == self && !versionOnly) {
     args.insert(args.begin(), service->command);
   }
+  // What comes before the command, named (CLI11 would only say that a subcommand is required).
+  if (!args.empty() && args[0] != "--help" && args[0] != "-h" && args[0] != "--help-all" && args[0] != "--version") {
+    std::string names;
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == args[0];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::string what = args[0].starts_with('-') ? "unknown option '" + args[0] + "' before the command"
+                                                  : "unknown command '" + args[0] + "'";
+      cdc::log::configure(spdlog::level::info, cdc::log::Format::Text);
+      reportError("", what + " (commands: " + names + "; cdc COMMAND --help for its flags)", kExitUsage);
+      return kExitUsage;
+    }
+  }
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
     app.parse(args);

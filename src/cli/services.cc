@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -298,12 +299,27 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
       if (c.has(setting)) params[param] = c.str(setting);
     }
     auto request = search::parseSearchParams(params);
-    if (!request) throw config::ConfigError(request.error());
-    auto tables = openTableStore(c);
+    if (!request) {
+      // The API's words (its query parameters) in the command line's: its flags.
+      std::string why = request.error();
+      for (auto [param, flag] : {std::pair{"give q,", "give QUERY,"}, std::pair{"min_price", "--min-price"},
+                                 std::pair{"max_price", "--max-price"}, std::pair{"limit:", "--limit:"}}) {
+        for (size_t at = why.find(param); at != std::string::npos; at = why.find(param, at + std::strlen(flag))) {
+          why.replace(at, std::strlen(param), flag);
+        }
+      }
+      throw config::ConfigError(why);
+    }
+    auto tables = openTableStore(c, /*existing=*/true);
     search::Searcher searcher(*tables, search::tablesFrom(c));
     auto page = searcher.search(*request);
     if (!page) {
-      if (page.error().kind == ErrorKind::NotFound) throw config::ConfigError("--store: " + page.error().message);
+      if (page.error().kind == ErrorKind::NotFound) {
+        throw config::ConfigError("--store: " + c.str("store") + " holds no search index (the search indexer has not written there)");
+      }
+      if (page.error().kind == ErrorKind::Poison) {
+        throw config::ConfigError("--cursor: not the next_cursor of an earlier page of this search");
+      }
       reportError("search", page.error().message, kExitFailure);
       return kExitFailure;
     }

@@ -265,6 +265,10 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
     }
     case Kind::Uri:
       if (v.find(':') == std::string_view::npos && v != "dynamodb" && v != "s3" && v != "kafka" && v != "generate") {
+        // Each URI setting's own forms.
+        if (s.name == "source") return "expected kafka, file:PATH (- for standard input) or generate, got '" + std::string(v) + "'";
+        if (s.name == "objects") return "expected dir:PATH or s3, got '" + std::string(v) + "'";
+        if (s.name == "store") return "expected sqlite:PATH or dynamodb, got '" + std::string(v) + "'";
         return "expected SCHEME:PATH (for example sqlite:./data/cdc.db), got '" + std::string(v) + "'";
       }
       return std::nullopt;

@@ -147,7 +147,8 @@ Status Db::exec(std::string_view sql) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
     Error e = error(rc, sql);
-    e.message += ": " + msg;
+    // error() names the connection's message: the statement's own is added only when it differs.
+    if (!e.message.ends_with(": " + msg)) e.message += ": " + msg;
     return fail(e);
   }
   return {};

@@ -181,7 +181,7 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
       for (auto& item : *items) {
         int64_t id = intAttr(item, "product_id");
         int64_t price = intAttr(item, "price");
-        hits.push_back({id, -price, std::move(item)});  // score: cheaper first
+        hits.push_back({id, -price, std::move(item), false});  // ranked cheaper first
       }
       if (b >= 63) break;
     }
@@ -216,9 +216,10 @@ std::string hitJson(const SearchHit& h) {
       .field("description", text("description"))
       .field("price", intAttr(h.item, "price"))
       .field("price_display", text("price_display"))
-      .field("stock_quantity", intAttr(h.item, "stock_quantity"))
-      .field("score", h.score)
-      .endObject();
+      .field("stock_quantity", intAttr(h.item, "stock_quantity"));
+  // A price-only search ranks by price: its hits have no score of their own.
+  if (h.textScore) w.field("score", h.score);
+  w.endObject();
   return out;
 }
 

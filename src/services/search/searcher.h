@@ -20,8 +20,9 @@ struct SearchRequest {
 
 struct SearchHit {
   int64_t productId = 0;
-  int64_t score = 0;
+  int64_t score = 0;  // the rank: the postings' score of a text search, -price (cents) of a price-only one
   store::Item item;
+  bool textScore = true;  // false: a price-only search, whose rank is no score to show
 };
 
 struct SearchPage {

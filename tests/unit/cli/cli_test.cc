@@ -11,6 +11,7 @@
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
 #include "runtime/dead_letter.h"
+#include "support/endpoints.h"
 #include "support/process.h"
 #include "support/run.h"
 #include "support/service_state.h"
@@ -304,15 +305,17 @@ TEST_F(CliTest, JsonLogsHaveAPeriodicStatsLine) {
 }
 
 TEST_F(CliTest, AStopThatOutlastsTheGracePeriodEndsTheProcess) {
-  // A replay from a pipe that stays open without data blocks in read(): the batch in hand can
-  // never finish, so after SIGTERM the grace period runs out and the process exits with 1.
-  std::string pipe = (dir_ / "pipe").string();
-  ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
-  Process writer("sleep 60 3> " + pipe, (dir_ / "writer.log").string());
-  Process service(cdcBinary() + " inventory --source file:" + pipe + " --store sqlite:" + (dir_ / "inv.db").string() +
-                      " --objects dir:" + (dir_ / "lake").string() + " --shutdown-grace 1 --log-format text",
+  // A store that accepts the connection and never answers (within the 60 s request timeout):
+  // the batch in hand can never finish, so after SIGTERM the grace period runs out and the
+  // process exits with 1. (A quiet pipe no longer does: it is read with a timeout.)
+  SilentListener s3;
+  ASSERT_GT(s3.port(), 0);
+  Process service("env AWS_ENDPOINT_URL=http://127.0.0.1:" + std::to_string(s3.port()) +
+                      " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REQUEST_TIMEOUT=60 " +
+                      cdcBinary() + " analytics --source generate --objects s3 --s3-bucket lake --create-tables false" +
+                      " --metrics false --shutdown-grace 1 --log-format text",
                   (dir_ / "service.log").string());
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // the first checkpoint is on its way
   ASSERT_TRUE(service.running()) << service.output();
   auto sent = std::chrono::steady_clock::now();
   service.signal(SIGTERM);

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "support/endpoints.h"
 #include "support/process.h"
@@ -157,6 +159,60 @@ TEST_F(OperatorTest, TheSearchIndexerKeepsServingAfterItsReplayEndsWhenAsked) {
   auto status = p.wait(std::chrono::seconds(20));
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << p.output();
+}
+
+TEST_F(OperatorTest, MessagesNameTheCauseAndConfigurationErrorsExitWithTwo) {
+  ASSERT_EQ(run(cdc("generate --products 30 --orders 30 > events.jsonl"), false).exitCode, 0);
+  ASSERT_EQ(run(cdc("search-indexer --source file:events.jsonl --store sqlite:idx.db --objects dir:lake")).exitCode, 0);
+  ASSERT_EQ(run(cdc("inventory --source file:events.jsonl --store sqlite:inv.db --objects dir:lake")).exitCode, 0);
+  struct Case {
+    std::string args, env, says;
+  };
+  const std::vector<Case> cases = {
+      {"bogus", "", "cdc: unknown command 'bogus' (commands: inventory, analytics, search-indexer, search,"},
+      {"--bogus", "", "cdc: unknown option '--bogus' before the command (commands: inventory,"},
+      {"inventory --source nope", "", "--source: expected kafka, file:PATH (- for standard input) or generate, got 'nope'"},
+      {"inventory --source file:events.jsonl --objects nope", "", "--objects: expected dir:PATH or s3, got 'nope'"},
+      {"search wireless --cursor garbage --store sqlite:idx.db", "", "--cursor: not the next_cursor of an earlier page"},
+      {"search --min-price abc --store sqlite:idx.db", "", "cdc search: --min-price: expected an amount such as 12.50, got 'abc'"},
+      {"search --store sqlite:idx.db", "", "cdc search: give QUERY, or --min-price and/or --max-price"},
+      {"search wireless --store sqlite:inv.db", "", "--store: sqlite:inv.db holds no search index (the search indexer has not written there)"},
+      {"dump --store sqlite:events.jsonl --table x", "", "cdc dump: --store: events.jsonl is not a SQLite database\n"},
+      {"dump --store sqlite:missing.db --table x", "", "--store: no SQLite database at missing.db (no service has written there)"},
+      {"search wireless", "", "--store (default sqlite:./data/cdc.db): no SQLite database at ./data/cdc.db"},
+      {"inventory --source file:events.jsonl --store sqlite:" + (dir_ / "no/such/x.db").string(), "",
+       "--store: cannot create the database's folder " + (dir_ / "no/such").string() + ": " + (dir_ / "no").string() + " does not exist"},
+      {"inventory --source file:events.jsonl --store dynamodb", "AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=",
+       "AWS_SECRET_ACCESS_KEY: not set while AWS_ACCESS_KEY_ID is"},
+  };
+  for (const auto& c : cases) {
+    auto r = run(cdc(c.args, c.env));
+    EXPECT_EQ(r.exitCode, 2) << c.args << ": " << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_EQ(r.out.find("A subcommand is required"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("product-search-index-tokens"), std::string::npos) << r.out;  // no internal table named
+  }
+  // Nothing left behind by the commands that failed.
+  for (const char* path : {"missing.db", "data", "no"}) EXPECT_FALSE(fs::exists(dir_ / path)) << path;
+  // The database's own folder is still made, as mkdir does.
+  EXPECT_EQ(run(cdc("inventory --source file:events.jsonl --store sqlite:newdir/x.db --objects dir:lake")).exitCode, 0);
+  EXPECT_TRUE(fs::exists(dir_ / "newdir/x.db"));
+}
+
+TEST_F(OperatorTest, APriceOnlySearchShowsNoScore) {
+  ASSERT_EQ(run(cdc("generate --products 30 --orders 1 > events.jsonl"), false).exitCode, 0);
+  ASSERT_EQ(run(cdc("search-indexer --source file:events.jsonl --store sqlite:idx.db --objects dir:lake")).exitCode, 0);
+  auto byPrice = run(cdc("search --min-price 0 --store sqlite:idx.db"), false);
+  ASSERT_EQ(byPrice.exitCode, 0) << byPrice.out;
+  EXPECT_EQ(count(byPrice.out, "\"product_id\""), 20u) << byPrice.out;
+  EXPECT_EQ(byPrice.out.find("\"score\""), std::string::npos) << byPrice.out;  // was -price in cents
+  // A text search ranks by its postings: each hit shows its score.
+  std::smatch name;
+  ASSERT_TRUE(std::regex_search(byPrice.out, name, std::regex("\"name\":\"([A-Za-z]+)"))) << byPrice.out;
+  auto byText = run(cdc("search " + name[1].str() + " --store sqlite:idx.db"), false);
+  ASSERT_EQ(byText.exitCode, 0) << byText.out;
+  EXPECT_GE(count(byText.out, "\"product_id\""), 1u) << byText.out;
+  EXPECT_EQ(count(byText.out, "\"product_id\""), count(byText.out, "\"score\":[0-9]+")) << byText.out;
 }
 
 }  // namespace
