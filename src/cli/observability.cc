@@ -19,6 +19,7 @@ std::string originOf(const config::Config& c, std::string_view name) {
 Observability::Observability(std::string service, const config::Config& c)
     : service_(std::move(service)),
       host_(c.str("http-host")),
+      hostOrigin_(c.origin("http-host")),
       enabled_(c.boolean("metrics")),
       metricsPort_(static_cast<int>(c.integer("metrics-port"))),
       metricsOrigin_(originOf(c, "metrics-port")),
@@ -86,7 +87,10 @@ http::HttpServer& Observability::apiServer() {
 void Observability::start() {
   for (auto& [port, b] : servers_) {
     if (auto s = b.server->start(host_, port); !s) {
-      throw config::ConfigError(b.origin + ": cannot serve on " + host_ + ":" + std::to_string(port) + ": " + s.error().message);
+      // An address that does not resolve is the host's fault, not the port's.
+      const bool badHost = s.error().message.starts_with("cannot resolve HTTP host");
+      std::string origin = badHost ? (hostOrigin_ == "default" ? "--http-host (default " + host_ + ")" : hostOrigin_) : b.origin;
+      throw config::ConfigError(origin + ": cannot serve on " + host_ + ":" + std::to_string(port) + ": " + s.error().message);
     }
     std::string paths;
     for (const auto& p : b.paths) paths += (paths.empty() ? "" : ",") + p;

@@ -53,6 +53,7 @@ class Observability {
 
   std::string service_;
   std::string host_;
+  std::string hostOrigin_;  // the flag or variable that set host_, for errors
   bool enabled_;
   int metricsPort_;
   std::string metricsOrigin_;

@@ -184,6 +184,8 @@ TEST_F(OperatorTest, MessagesNameTheCauseAndConfigurationErrorsExitWithTwo) {
        "--store: cannot create the database's folder " + (dir_ / "no/such").string() + ": " + (dir_ / "no").string() + " does not exist"},
       {"inventory --source file:events.jsonl --store dynamodb", "AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=",
        "AWS_SECRET_ACCESS_KEY: not set while AWS_ACCESS_KEY_ID is"},
+      {"inventory --source file:events.jsonl --store sqlite:h.db --objects dir:lake --http-host not-a-host.invalid", "",
+       "--http-host: cannot serve on not-a-host.invalid:0: cannot resolve HTTP host 'not-a-host.invalid'"},
   };
   for (const auto& c : cases) {
     auto r = run(cdc(c.args, c.env));
