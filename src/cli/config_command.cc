@@ -1,7 +1,13 @@
-// cdc config: the declared settings, as a table (README's configuration section comes from it).
+// cdc config COMMAND: the values that command would run with, and where each comes from.
+// cdc config --markdown [COMMAND]: the declared settings as a table (README's configuration
+// section and each service's README come from it).
 
+#include <algorithm>
 #include <cstdio>
 
+#include <fmt/format.h>
+
+#include "adapters/kafka/kafka_config.h"
 #include "cli/command.h"
 
 namespace cdc::cli {
@@ -9,21 +15,50 @@ namespace cdc::cli {
 void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   auto cmd = std::make_unique<Command>();
   cmd->name = "config";
-  cmd->app = app.add_subcommand("config", "Print every setting (or a command's): flag, environment variable, default, description (Markdown)");
+  cmd->app = app.add_subcommand("config",
+                                "What COMMAND would run with: each setting's value and where it comes from (flag default, "
+                                "environment); --markdown: the reference table of every setting (or COMMAND's)");
   bindSettings(*cmd);
   Command* raw = cmd.get();
   cmd->app->add_option_function<std::string>(
       "COMMAND", [raw](const std::string& v) { raw->flags.insert_or_assign("config-command", v); },
-      "Only the settings of this command (inventory, analytics, search-indexer, …)");
+      "The command (inventory, analytics, search-indexer, …)");
+  cmd->app->add_flag_function(
+      "--markdown", [raw](int64_t) { raw->flags.insert_or_assign("config-markdown", "true"); },
+      "The reference table (flag, environment variable, default, description) instead of the values");
   cmd->run = [raw](const config::Config&) {
     auto it = raw->flags.find("config-command");
+    const bool markdown = raw->flags.contains("config-markdown");
     if (it == raw->flags.end()) {
+      if (!markdown) throw config::ConfigError("COMMAND: name the command whose settings to show (or give --markdown)");
       std::fputs(config::markdownTable().c_str(), stdout);
       return kExitOk;
     }
     std::string table = config::markdownTable(it->second);
     if (table.empty()) throw config::ConfigError("COMMAND: unknown command '" + it->second + "'");
-    std::fputs(table.c_str(), stdout);
+    if (markdown) {
+      std::fputs(table.c_str(), stdout);
+      return kExitOk;
+    }
+    // Resolved as the command itself resolves them: a bad value fails here the same way.
+    auto effective = config::Config::resolve(it->second, {});
+    size_t width = 0;
+    for (const auto& s : config::allSettings()) {
+      if (std::find(s.commands.begin(), s.commands.end(), it->second) != s.commands.end()) width = std::max(width, s.name.size() + 2);
+    }
+    for (const auto& s : config::allSettings()) {
+      if (std::find(s.commands.begin(), s.commands.end(), it->second) == s.commands.end()) continue;
+      std::string name = "--" + std::string(s.name);
+      if (!effective.has(s.name)) {
+        fmt::print("{:<{}}  (unset)\n", name, width);
+        continue;
+      }
+      const std::string& origin = effective.origin(s.name);
+      fmt::print("{:<{}}  {}  ({})\n", name, width, effective.str(s.name), origin == "default" ? "default" : "from " + origin);
+    }
+    for (const auto& [property, value] : effective.kafkaPassthrough()) {
+      fmt::print("librdkafka {}={}  (from {})\n", property, kafka::secret(property) ? "***" : value, kafka::environmentName(property));
+    }
     return kExitOk;
   };
   commands.push_back(std::move(cmd));

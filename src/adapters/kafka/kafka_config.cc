@@ -5,7 +5,6 @@
 #include "core/log.h"
 
 namespace cdc::kafka {
-namespace {
 
 bool secret(std::string_view name) {
   for (std::string_view word : {"password", "secret", "key", "token", "jaas"}) {
@@ -13,6 +12,8 @@ bool secret(std::string_view name) {
   }
   return false;
 }
+
+namespace {
 
 // librdkafka logs from its own threads: spdlog's logger is thread-safe.
 void onLog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {

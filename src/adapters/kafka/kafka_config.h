@@ -39,5 +39,7 @@ Result<ConfPtr> makeConf(const Properties& props);
 
 // "bootstrap.servers=…" for logs: values of properties that may hold secrets are masked.
 std::string describe(const Properties& props);
+// Whether a property's value may be a secret (a password, key, token, JAAS config): masked.
+bool secret(std::string_view name);
 
 }  // namespace cdc::kafka

@@ -58,7 +58,7 @@ TEST(SettingsTest, ReadmeHoldsTheGeneratedTable) {
   std::stringstream ss;
   ss << in.rdbuf();
   EXPECT_NE(ss.str().find(markdownTable()), std::string::npos)
-      << "README's configuration table is stale: regenerate it with `build/cdc config`";
+      << "README's configuration table is stale: regenerate it with `scripts/readme-settings` (build/cdc config --markdown)";
 }
 
 TEST(SettingsTest, EachServiceReadmeHoldsItsGeneratedTable) {
@@ -72,7 +72,7 @@ TEST(SettingsTest, EachServiceReadmeHoldsItsGeneratedTable) {
     std::string table = markdownTable(command);
     ASSERT_FALSE(table.empty());
     EXPECT_NE(ss.str().find(table), std::string::npos)
-        << "the service's README is stale: regenerate its table with `build/cdc config " << command << "`";
+        << "the service's README is stale: regenerate its table with `build/cdc config --markdown " << command << "`";
   }
   EXPECT_TRUE(markdownTable("bogus").empty());
 }
