@@ -139,13 +139,14 @@ std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const
       }
     } else if (auto folder = path.parent_path(); !folder.empty() && !std::filesystem::is_directory(folder, ec)) {
       // The folder of the database, as `mkdir` makes one: not a whole missing tree (a typo).
-      if (!folder.has_parent_path() || std::filesystem::is_directory(folder.parent_path(), ec)) {
-        std::filesystem::create_directory(folder, ec);
-      }
+      const bool parentThere = !folder.has_parent_path() || std::filesystem::is_directory(folder.parent_path(), ec);
+      std::error_code created;
+      if (parentThere) std::filesystem::create_directory(folder, created);
       if (!std::filesystem::is_directory(folder, ec)) {
-        throw config::ConfigError(origin + ": cannot create the database's folder " + folder.string() +
-                                  (std::filesystem::exists(folder.parent_path(), ec) ? ": " + ec.message()
-                                                                                      : ": " + folder.parent_path().string() + " does not exist"));
+        throw config::ConfigError(origin + ": cannot create the database's folder " + folder.string() + ": " +
+                                  (parentThere ? created.message()
+                                               : folder.parent_path().string() +
+                                                     (std::filesystem::exists(folder.parent_path(), ec) ? " is not a directory" : " does not exist")));
       }
     }
     if (std::filesystem::is_directory(path, ec)) throw config::ConfigError(origin + ": " + path.string() + " is a directory");
