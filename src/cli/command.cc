@@ -151,13 +151,7 @@ std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const
     }
     if (std::filesystem::is_directory(path, ec)) throw config::ConfigError(origin + ": " + path.string() + " is a directory");
     auto s = sqlite::SqliteTableStore::open(path.string());
-    if (!s) {
-      std::string why = s.error().message;
-      if (why.find("file is not a database") != std::string::npos) {
-        why = path.string() + " is not a SQLite database";
-      }
-      throw config::ConfigError(origin + ": " + why);
-    }
+    if (!s) throw config::ConfigError(origin + ": " + s.error().message);
     return std::move(*s);
   }
   if (uri == "dynamodb") return std::make_unique<aws::DynamoDbTableStore>(awsClient(c, "dynamodb", "endpoint-url-dynamodb"));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -42,12 +43,15 @@ void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     // Resolved as the command itself resolves them: a bad value fails here the same way.
     auto effective = config::Config::resolve(it->second, {});
+    std::vector<const config::Setting*> taken;
     size_t width = 0;
     for (const auto& s : config::allSettings()) {
-      if (std::find(s.commands.begin(), s.commands.end(), it->second) != s.commands.end()) width = std::max(width, s.name.size() + 2);
-    }
-    for (const auto& s : config::allSettings()) {
       if (std::find(s.commands.begin(), s.commands.end(), it->second) == s.commands.end()) continue;
+      taken.push_back(&s);
+      width = std::max(width, s.name.size() + 2);
+    }
+    for (const auto* setting : taken) {
+      const auto& s = *setting;
       std::string name = "--" + std::string(s.name);
       if (!effective.has(s.name)) {
         fmt::print("{:<{}}  (unset)\n", name, width);

@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -298,18 +297,8 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
                                   std::pair{"cursor", "cursor"}}) {
       if (c.has(setting)) params[param] = c.str(setting);
     }
-    auto request = search::parseSearchParams(params);
-    if (!request) {
-      // The API's words (its query parameters) in the command line's: its flags.
-      std::string why = request.error();
-      for (auto [param, flag] : {std::pair{"give q,", "give QUERY,"}, std::pair{"min_price", "--min-price"},
-                                 std::pair{"max_price", "--max-price"}, std::pair{"limit:", "--limit:"}}) {
-        for (size_t at = why.find(param); at != std::string::npos; at = why.find(param, at + std::strlen(flag))) {
-          why.replace(at, std::strlen(param), flag);
-        }
-      }
-      throw config::ConfigError(why);
-    }
+    auto request = search::parseSearchParams(params, {"QUERY", "--min-price", "--max-price", "--limit"});
+    if (!request) throw config::ConfigError(request.error());
     auto tables = openTableStore(c, /*existing=*/true);
     search::Searcher searcher(*tables, search::tablesFrom(c));
     auto page = searcher.search(*request);

@@ -123,6 +123,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, int checkpointPage
     for (int attempt = 0;; ++attempt) {
       auto s = db->exec(pragma);
       if (s) break;
+      if ((sqlite3_errcode(raw) & 0xFF) == SQLITE_NOTADB) return fail(Error::fatal(path + " is not a SQLite database"));
       if (s.error().kind != ErrorKind::Retry || attempt == 200) return fail(s.error());
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

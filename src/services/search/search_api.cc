@@ -1,22 +1,26 @@
 #include "services/search/search_api.h"
 
 #include <charconv>
+#include <string>
+#include <tuple>
 
 #include "core/json_writer.h"
 
 namespace cdc::search {
 
-std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::string, std::string, std::less<>>& params) {
+std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::string, std::string, std::less<>>& params,
+                                                            const SearchParamNames& names) {
   SearchRequest r;
   auto get = [&](std::string_view name) -> const std::string* {
     auto it = params.find(name);
     return it == params.end() || it->second.empty() ? nullptr : &it->second;
   };
   if (const auto* q = get("q")) r.query = *q;
-  for (auto [name, target] : {std::pair{"min_price", &r.minPriceCents}, std::pair{"max_price", &r.maxPriceCents}}) {
+  for (auto [name, shown, target] : {std::tuple{"min_price", names.minPrice, &r.minPriceCents},
+                                     std::tuple{"max_price", names.maxPrice, &r.maxPriceCents}}) {
     if (const auto* v = get(name)) {
       auto m = Money::parse(*v);
-      if (!m || m->cents() < 0) return std::unexpected(std::string(name) + ": expected an amount such as 12.50, got '" + *v + "'");
+      if (!m || m->cents() < 0) return std::unexpected(std::string(shown) + ": expected an amount such as 12.50, got '" + *v + "'");
       *target = m->cents();
     }
   }
@@ -24,14 +28,17 @@ std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::
     int n = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > 100) {
-      return std::unexpected("limit: expected 1 to 100, got '" + *v + "'");
+      return std::unexpected(std::string(names.limit) + ": expected 1 to 100, got '" + *v + "'");
     }
     r.limit = n;
   }
   if (const auto* v = get("cursor")) r.cursor = *v;
-  if (r.query.empty() && !r.minPriceCents && !r.maxPriceCents) return std::unexpected("give q, or min_price and/or max_price");
+  if (r.query.empty() && !r.minPriceCents && !r.maxPriceCents) {
+    return std::unexpected("give " + std::string(names.query) + ", or " + std::string(names.minPrice) + " and/or " +
+                           std::string(names.maxPrice));
+  }
   if (r.minPriceCents && r.maxPriceCents && *r.minPriceCents > *r.maxPriceCents) {
-    return std::unexpected("min_price is above max_price");
+    return std::unexpected(std::string(names.minPrice) + " is above " + std::string(names.maxPrice));
   }
   return r;
 }

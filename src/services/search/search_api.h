@@ -8,9 +8,19 @@
 
 namespace cdc::search {
 
+// How the messages name the parameters: the API's query parameters, or `cdc search`'s flags.
+struct SearchParamNames {
+  std::string_view query = "q";
+  std::string_view minPrice = "min_price";
+  std::string_view maxPrice = "max_price";
+  std::string_view limit = "limit";
+};
+
 // The parameters of GET /search and `cdc search`: q, min_price and max_price (in dollars,
-// "12.50"), limit (1-100, default 20), cursor. A bad value gives the message for a 400.
-std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::string, std::string, std::less<>>& params);
+// "12.50"), limit (1-100, default 20), cursor. A bad value gives the message for a 400 (or
+// a configuration error), naming the parameter as `names` says.
+std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::string, std::string, std::less<>>& params,
+                                                            const SearchParamNames& names = {});
 
 // {"query":…,"count":…,"results":[…],"next_cursor":…|null}
 std::string searchResponseJson(const SearchRequest& request, const SearchPage& page);
