@@ -64,7 +64,6 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
 void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
 void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
 void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
-void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands);
 void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands);
 
 }  // namespace cdc::cli

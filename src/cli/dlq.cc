@@ -1,54 +1,231 @@
-// cdc dlq: the dead-letter queue.
+// cdc dlq: the dead-letter queue (list, replay, purge, export).
 
 #include <cstdio>
 
 #include "cli/command.h"
-#include "core/log.h"
+#include "cli/services.h"
 #include "core/json_writer.h"
+#include "core/log.h"
+#include "debezium/decoder.h"
 #include "runtime/dead_letter.h"
 
 namespace cdc::cli {
+namespace {
+
+std::string serviceNames() {
+  std::string names;
+  for (const auto* s : serviceDefinitions()) names += (names.empty() ? "" : ", ") + s->name;
+  return names;
+}
+
+// The letters the flags select: --service (a service or its command), --topic, --error,
+// --since, --before.
+runtime::DeadLetterFilter filterFrom(const config::Config& c) {
+  runtime::DeadLetterFilter f;
+  if (c.has("service")) {
+    const ServiceDefinition* def = findService(c.str("service"));
+    if (!def) throw config::ConfigError("--service: unknown service '" + c.str("service") + "' (" + serviceNames() + ")");
+    f.service = def->name;
+  }
+  if (c.has("topic")) f.topic = c.str("topic");
+  if (c.has("error")) f.errorText = c.str("error");
+  if (c.has("since")) f.since = parseIsoTimestamp(c.str("since"));
+  if (c.has("before")) f.before = parseIsoTimestamp(c.str("before"));
+  if (f.since && f.before && f.before->micros <= f.since->micros) {
+    throw config::ConfigError("--before: " + c.str("before") + " is not after --since " + c.str("since"));
+  }
+  return f;
+}
+
+bool switchOn(const config::Config& c, std::string_view name) { return c.has(name) && c.boolean(name); }
+
+// One letter as a JSON line of `cdc dlq list`; `more` adds fields (a dry run's verdict).
+void printLetter(const runtime::DeadLetter& d, const std::function<void(JsonWriter&)>& more = nullptr) {
+  std::string line;
+  JsonWriter w(line);
+  w.beginObject()
+      .field("object", d.objectKey)
+      .field("service", d.service)
+      .field("topic", d.topic)
+      .field("partition", d.partition)
+      .field("offset", d.offset)
+      .field("error", d.error)
+      .field("attempts", d.attempts)
+      .field("dead_lettered_at", d.deadLetteredAt);
+  if (d.firstError) w.field("first_error", *d.firstError);
+  if (d.firstDeadLetteredAt) w.field("first_dead_lettered_at", *d.firstDeadLetteredAt);
+  if (d.traceparent) w.field("traceparent", *d.traceparent);
+  if (more) more(w);
+  w.endObject();
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+Command* add(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands, const char* name, const char* help) {
+  auto cmd = std::make_unique<Command>();
+  cmd->name = std::string("dlq ") + name;
+  cmd->app = dlq.add_subcommand(name, help);
+  bindSettings(*cmd);
+  commands.push_back(std::move(cmd));
+  return commands.back().get();
+}
+
+int list(const config::Config& c) {
+  auto filter = filterFrom(c);
+  auto objects = openObjectStore(c, true);  // DLQ_S3_BUCKET with --objects s3
+  auto letters = runtime::listDeadLetters(*objects, filter);
+  if (!letters) {
+    reportError("dlq list", letters.error().message, kExitFailure);
+    return kExitFailure;
+  }
+  for (const auto& d : *letters) printLetter(d);
+  log::report(spdlog::level::info, "dead_letters_listed", std::to_string(letters->size()) + " dead letters",
+              {{"dead_letters", std::to_string(letters->size()), true}});
+  return kExitOk;
+}
+
+int purge(const config::Config& c) {
+  auto filter = filterFrom(c);
+  if (filter.empty() && !switchOn(c, "all")) {
+    throw config::ConfigError("dlq purge needs --service, --topic, --error, --since or --before (or --all for every dead letter)");
+  }
+  const bool dryRun = switchOn(c, "dry-run");
+  auto objects = openObjectStore(c, true);
+  auto letters = runtime::listDeadLetters(*objects, filter);
+  if (!letters) {
+    reportError("dlq purge", letters.error().message, kExitFailure);
+    return kExitFailure;
+  }
+  size_t purged = 0;
+  for (const auto& d : *letters) {
+    printLetter(d);
+    if (dryRun) continue;
+    if (auto s = objects->remove(d.objectKey); !s) {
+      reportError("dlq purge", d.objectKey + ": " + s.error().message + " (" + std::to_string(purged) + " purged before it)",
+                  kExitFailure);
+      return kExitFailure;
+    }
+    ++purged;
+  }
+  if (dryRun) {
+    log::report(spdlog::level::info, "dead_letters_purged",
+                std::to_string(letters->size()) + " dead letters would be purged (dry run: nothing removed)",
+                {{"dead_letters", std::to_string(letters->size()), true}, {"dry_run", "true", true}});
+  } else {
+    log::report(spdlog::level::info, "dead_letters_purged", "purged " + std::to_string(purged) + " dead letters",
+                {{"dead_letters", std::to_string(purged), true}});
+  }
+  return kExitOk;
+}
+
+int exportLines(const config::Config& c) {
+  auto filter = filterFrom(c);
+  auto objects = openObjectStore(c, true);
+  auto letters = runtime::listDeadLetters(*objects, filter);
+  if (!letters) {
+    reportError("dlq export", letters.error().message, kExitFailure);
+    return kExitFailure;
+  }
+  size_t exported = 0;
+  std::vector<std::string> leftOut;
+  for (const auto& d : *letters) {
+    auto line = runtime::kcatLine(d);
+    if (!line) {
+      leftOut.push_back(d.objectKey);
+      continue;
+    }
+    line->push_back('\n');
+    std::fwrite(line->data(), 1, line->size(), stdout);
+    ++exported;
+  }
+  log::report(spdlog::level::info, "dead_letters_exported", "exported " + std::to_string(exported) + " dead letters as kcat lines",
+              {{"dead_letters", std::to_string(exported), true}});
+  if (!leftOut.empty()) {
+    std::string names;
+    for (const auto& k : leftOut) names += (names.empty() ? "" : ", ") + k;
+    reportError("dlq export",
+                std::to_string(leftOut.size()) + " dead letters hold a key or value that is not UTF-8 and cannot be a JSON line: " + names,
+                kExitFailure);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+// Dry run of a replay: the letters it would take, and whether each decodes now with the
+// service's current configuration (a letter that decodes may still be refused when applied,
+// an impossible value for instance).
+int replayDryRun(const config::Config& c, const ServiceDefinition& def, std::vector<runtime::DeadLetter>& letters) {
+  debezium::Decoder decoder(def.decoding(c));
+  size_t decoding = 0;
+  debezium::ChangeEvent change;
+  for (auto& d : letters) {
+    std::optional<std::string_view> key, value;
+    std::string padded;
+    if (d.key) key = *d.key;
+    if (d.value) {
+      padded.reserve(d.value->size() + debezium::kDecoderPadding);
+      padded.assign(*d.value);
+      value = padded;
+    }
+    auto decoded = decoder.decode(d.topic, key, value, change, padded.capacity());
+    if (decoded) ++decoding;
+    printLetter(d, [&](JsonWriter& w) {
+      w.field("decodes_now", decoded.has_value());
+      if (!decoded) w.field("decode_error", decoded.error().message());
+    });
+  }
+  log::report(spdlog::level::info, "dead_letters_replay_planned",
+              std::to_string(letters.size()) + " dead letters would be replayed, " + std::to_string(decoding) +
+                  " decode now (dry run: nothing applied or removed)",
+              {{"dead_letters", std::to_string(letters.size()), true},
+               {"decode_now", std::to_string(decoding), true},
+               {"dry_run", "true", true}});
+  return kExitOk;
+}
+
+int replay(const config::Config& c) {
+  if (!c.has("service")) throw config::ConfigError("--service is required (" + serviceNames() + ")");
+  auto filter = filterFrom(c);
+  const ServiceDefinition* def = findService(*filter.service);
+  if (switchOn(c, "dry-run")) {
+    auto objects = openObjectStore(c, true);
+    auto letters = runtime::listDeadLetters(*objects, filter);
+    if (!letters) {
+      reportError("dlq replay", letters.error().message, kExitFailure);
+      return kExitFailure;
+    }
+    return replayDryRun(c, *def, *letters);
+  }
+  // The stores as given (the dead letters are the source: no Kafka rule applies).
+  Wiring stores{"dlq", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}};
+  ServiceContext ctx = openContext(c, stores, def->usesTableStore, def->writesObjects);
+  auto letters = runtime::listDeadLetters(ctx.deadLetters(), filter);
+  if (!letters) {
+    reportError("dlq replay", letters.error().message, kExitFailure);
+    return kExitFailure;
+  }
+  runtime::DeadLetterSource source(ctx.deadLetters(), std::move(*letters));
+  auto handler = def->makeHandler(c, ctx);
+  return runService(*def, source, *handler, ctx, c);
+}
+
+}  // namespace
 
 void addDlq(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   auto* dlq = app.add_subcommand("dlq", "Dead letters: messages that could not be processed");
   dlq->require_subcommand(1);
-  auto cmd = std::make_unique<Command>();
-  cmd->name = "dlq list";
-  cmd->app = dlq->add_subcommand("list", "List dead letters as JSON lines (object key, topic, partition, offset, error, attempts)");
-  bindSettings(*cmd);
-  cmd->run = [](const config::Config& c) {
-    auto objects = openObjectStore(c, true);  // DLQ_S3_BUCKET with --objects s3
-    std::optional<std::string_view> service;
-    if (c.has("service")) service = c.str("service");
-    auto letters = runtime::listDeadLetters(*objects, service);
-    if (!letters) {
-      reportError("dlq list", letters.error().message, kExitFailure);
-      return kExitFailure;
-    }
-    std::string line;
-    for (const auto& d : *letters) {
-      line.clear();
-      JsonWriter w(line);
-      w.beginObject()
-          .field("object", d.objectKey)
-          .field("service", d.service)
-          .field("topic", d.topic)
-          .field("partition", d.partition)
-          .field("offset", d.offset)
-          .field("error", d.error)
-          .field("attempts", d.attempts)
-          .field("dead_lettered_at", d.deadLetteredAt);
-      if (d.traceparent) w.field("traceparent", *d.traceparent);
-      w.endObject();
-      line.push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), stdout);
-    }
-    log::report(spdlog::level::info, "dead_letters_listed", std::to_string(letters->size()) + " dead letters",
-                {{"dead_letters", std::to_string(letters->size()), true}});
-    return kExitOk;
-  };
-  commands.push_back(std::move(cmd));
-  addDlqReplay(*dlq, commands);
+  add(*dlq, commands, "list",
+      "List dead letters as JSON lines (object key, topic, partition, offset, error, attempts, first error)")
+      ->run = list;
+  add(*dlq, commands, "replay",
+      "Re-process the dead letters of a service; those that succeed are removed, those that fail again keep their "
+      "first error")
+      ->run = replay;
+  add(*dlq, commands, "purge", "Remove dead letters that will never succeed (listed as they go; --dry-run removes nothing)")
+      ->run = purge;
+  add(*dlq, commands, "export",
+      "Print dead letters as kcat -J lines, for --source file: or cdc produce (headers keep attempts and first error)")
+      ->run = exportLines;
 }
 
 }  // namespace cdc::cli

@@ -1,4 +1,4 @@
-// The service commands (cdc inventory, …) and `cdc dlq replay`, on one runner.
+// The service commands (cdc inventory, …), on one runner (also for `cdc dlq replay`).
 
 #include "cli/services.h"
 
@@ -314,30 +314,6 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     fmt::print("{}\n", search::searchResponseJson(*request, *page));
     return kExitOk;
-  };
-  commands.push_back(std::move(cmd));
-}
-
-void addDlqReplay(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands) {
-  auto cmd = std::make_unique<Command>();
-  cmd->name = "dlq replay";
-  cmd->app = dlq.add_subcommand("replay", "Re-process the dead letters of a service; those that succeed are removed");
-  bindSettings(*cmd);
-  cmd->run = [](const config::Config& c) {
-    if (!c.has("service")) throw config::ConfigError("--service is required");
-    const ServiceDefinition* def = findService(c.str("service"));
-    if (!def) throw config::ConfigError("--service: unknown service '" + c.str("service") + "'");
-    // The stores as given (the dead letters are the source: no Kafka rule applies).
-    Wiring stores{"dlq", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}};
-    ServiceContext ctx = openContext(c, stores, def->usesTableStore, def->writesObjects);
-    auto letters = runtime::listDeadLetters(ctx.deadLetters(), def->name);
-    if (!letters) {
-      reportError("dlq replay", letters.error().message, kExitFailure);
-      return kExitFailure;
-    }
-    runtime::DeadLetterSource source(ctx.deadLetters(), std::move(*letters));
-    auto handler = def->makeHandler(c, ctx);
-    return runService(*def, source, *handler, ctx, c);
   };
   commands.push_back(std::move(cmd));
 }

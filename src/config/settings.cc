@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "core/time.h"
+
 extern char** environ;
 
 namespace cdc::config {
@@ -16,8 +18,9 @@ const C kServices{"inventory", "analytics", "search-indexer", "dlq replay"};
 const C kAllServices{"inventory", "analytics", "search-indexer", "dlq replay", "demo"};
 const C kDemo{"demo"};
 const C kStores{"dump"};
-const C kObjects{"dlq list", "dlq replay", "demo", "inventory", "analytics", "search-indexer"};
-const C kAws{"dump", "demo", "inventory", "analytics", "search-indexer", "dlq list", "dlq replay", "search"};
+const C kObjects{"dlq list", "dlq replay", "dlq purge", "dlq export", "demo", "inventory", "analytics", "search-indexer"};
+const C kDlq{"dlq list", "dlq replay", "dlq purge", "dlq export"};
+const C kAws{"dump", "demo", "inventory", "analytics", "search-indexer", "dlq list", "dlq replay", "dlq purge", "dlq export", "search"};
 
 const std::vector<Setting>& table() {
   static const std::vector<Setting> settings = {
@@ -154,7 +157,18 @@ const std::vector<Setting>& table() {
        Kind::String, {}, kObjects},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},
       {"service", "", "", "Only the dead letters of this service (inventory-service, analytics-service, search-indexer)",
-       Kind::String, {}, {"dlq list", "dlq replay"}},
+       Kind::String, {}, kDlq},
+      {"topic", "", "", "Only the dead letters of this topic (or of its table: products)", Kind::String, {}, kDlq},
+      {"error", "", "", "Only the dead letters whose error (the latest or the first) contains this text", Kind::String,
+       {}, kDlq},
+      {"since", "", "", "Only the dead letters written at or after this time (2026-12-01 or 2026-12-01T12:00:00Z, UTC)",
+       Kind::Time, {}, kDlq},
+      {"before", "", "", "Only the dead letters written before this time (a date or an ISO-8601 time, UTC)", Kind::Time,
+       {}, kDlq},
+      {"dry-run", "", "", "Show what would be done and change nothing (replay: whether each letter decodes now)",
+       Kind::Switch, {}, {"dlq replay", "dlq purge"}},
+      {"all", "", "", "Purge every dead letter (without it, purge needs --service, --topic, --error, --since or --before)",
+       Kind::Switch, {}, {"dlq purge"}},
       // Runtime.
       {"batch-size", "BATCH_SIZE", "2000", "Records per processing batch", Kind::PositiveInt, {}, kAllServices},
       {"data-dir", "CDC_DATA_DIR", "./data", "Where the demo writes its workload, tables and objects", Kind::String, {},
@@ -253,6 +267,9 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
       }
       return std::nullopt;
     }
+    case Kind::Time:
+      if (parseIsoTimestamp(v)) return std::nullopt;
+      return "expected a date or an ISO-8601 time (2026-12-01, 2026-12-01T12:00:00Z), got '" + std::string(v) + "'";
     case Kind::Bool:
     case Kind::Switch:
       if (v == "true" || v == "false" || v == "1" || v == "0" || v == "yes" || v == "no") return std::nullopt;

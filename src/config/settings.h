@@ -15,11 +15,12 @@ namespace cdc::config {
 // What values a setting accepts.
 // Switch: a bare --flag on the command line (true/false in the environment).
 // Brokers: host:port[,host:port…]; TableName: a DynamoDB table name with room for the companion
-// tables' suffixes; Port: 0 to 65535.
-enum class Kind : uint8_t { String, Int, PositiveInt, NonNegativeInt, Port, Bool, Switch, Choice, Uri, Brokers, TableName };
+// tables' suffixes; Port: 0 to 65535; Time: an ISO-8601 date or time (2026-12-01, 2026-12-01T12:00:00Z).
+enum class Kind : uint8_t { String, Int, PositiveInt, NonNegativeInt, Port, Bool, Switch, Choice, Uri, Brokers, TableName, Time };
 
 // One configuration setting, declared once: its flag, its environment variable, default,
-// description and validation. --help, `cdc config` and README's table come from this list.
+// description and validation. Two settings may share a flag name when no command takes both
+// (cdc search's --limit and cdc dump's). --help, `cdc config` and README's table come from this list.
 struct Setting {
   std::string_view name;          // flag without dashes: "batch-size"
   std::string_view env;           // environment variable, empty when flag-only

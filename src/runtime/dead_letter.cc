@@ -52,6 +52,8 @@ std::string DeadLetterQueue::encode(const DeadLetter& d) {
   text("message", d.value);
   w.field("error", d.error).field("attempts", d.attempts).field("dead_lettered_at", d.deadLetteredAt);
   if (d.traceparent) w.field("traceparent", *d.traceparent);
+  if (d.firstError) w.field("first_error", *d.firstError);
+  if (d.firstDeadLetteredAt) w.field("first_dead_lettered_at", *d.firstDeadLetteredAt);
   w.endObject();
   return out;
 }
@@ -72,6 +74,8 @@ Result<DeadLetter> DeadLetterQueue::decode(std::string_view json) {
   str("error", d.error);
   str("dead_lettered_at", d.deadLetteredAt);
   if (!root["traceparent"].get_string().get(s) && parseTraceParent(s)) d.traceparent = std::string(s);
+  if (!root["first_error"].get_string().get(s)) d.firstError = std::string(s);
+  if (!root["first_dead_lettered_at"].get_string().get(s)) d.firstDeadLetteredAt = std::string(s);
   int64_t n = 0;
   if (!root["partition"].get_int64().get(n)) d.partition = static_cast<int32_t>(n);
   if (!root["offset"].get_int64().get(n)) d.offset = n;
@@ -110,17 +114,43 @@ Status DeadLetterQueue::write(const Record& record, std::string_view error, Time
   if (const std::string* a = record.header(kAttemptsHeader)) d.attempts = std::max(1, std::atoi(a->c_str()) + 1);
   d.deadLetteredAt = formatIsoTimestamp(now);
   if (auto trace = record.trace()) d.traceparent = std::string(trace->value);
+  if (const std::string* first = record.header(kFirstErrorHeader)) d.firstError = *first;
+  if (const std::string* at = record.header(kFirstDeadLetteredAtHeader)) d.firstDeadLetteredAt = *at;
   std::string key = objectKey(service_, record.topic, record.partition, record.offset, record.timestampMs, now);
   if (auto s = objects_.put(key, encode(d)); !s) return s;
   ++written_;
   return {};
 }
 
-Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, std::optional<std::string_view> service) {
+bool DeadLetterFilter::matches(const DeadLetter& d) const {
+  if (service && d.service != *service) return false;
+  if (topic && d.topic != *topic && !(d.topic.size() > topic->size() && d.topic.ends_with(*topic) &&
+                                      d.topic[d.topic.size() - topic->size() - 1] == '.')) {
+    return false;
+  }
+  if (errorText && d.error.find(*errorText) == std::string::npos &&
+      (!d.firstError || d.firstError->find(*errorText) == std::string::npos)) {
+    return false;
+  }
+  if (since || before) {
+    auto at = parseIsoTimestamp(d.deadLetteredAt);
+    if (!at) return false;
+    if (since && at->micros < since->micros) return false;
+    if (before && at->micros >= before->micros) return false;
+  }
+  return true;
+}
+
+Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, const DeadLetterFilter& filter) {
   std::string prefix = "dlq/";
-  if (service) {
-    prefix += *service;
+  if (filter.service) {
+    prefix += *filter.service;
     prefix += '/';
+    // A full topic name narrows the listing to its folder.
+    if (filter.topic && filter.topic->find('.') != std::string::npos) {
+      prefix += *filter.topic;
+      prefix += '/';
+    }
   }
   auto infos = objects.listAll(prefix);
   if (!infos) return fail(infos.error());
@@ -133,9 +163,44 @@ Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, std
     auto d = DeadLetterQueue::decode(**body);
     if (!d) return fail(Error::poison(info.key + ": " + d.error().message));
     d->objectKey = info.key;
-    letters.push_back(std::move(*d));
+    if (filter.matches(*d)) letters.push_back(std::move(*d));
   }
   return letters;
+}
+
+Record replayRecord(const DeadLetter& d, TopicInterner& topics) {
+  Record r;
+  r.topic = topics.intern(d.topic);
+  r.partition = d.partition;
+  r.offset = d.offset;
+  r.timestampMs = d.timestampMs;
+  r.key = d.key;
+  r.value = d.value;
+  r.headers.emplace_back(std::string(kAttemptsHeader), std::to_string(d.attempts));
+  r.headers.emplace_back(std::string(kFirstErrorHeader), d.firstError.value_or(d.error));
+  r.headers.emplace_back(std::string(kFirstDeadLetteredAtHeader), d.firstDeadLetteredAt.value_or(d.deadLetteredAt));
+  if (d.traceparent) r.headers.emplace_back("traceparent", *d.traceparent);
+  return r;
+}
+
+std::optional<std::string> kcatLine(const DeadLetter& d) {
+  auto utf8 = [](const std::optional<std::string>& v) { return !v || simdjson::validate_utf8(v->data(), v->size()); };
+  if (!utf8(d.key) || !utf8(d.value)) return std::nullopt;
+  TopicInterner topics;
+  Record r = replayRecord(d, topics);
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().field("topic", d.topic).field("partition", d.partition).field("offset", d.offset);
+  if (d.timestampMs >= 0) w.field("tstype", "create").field("ts", d.timestampMs);
+  w.key("headers").beginArray();
+  for (const auto& [name, value] : r.headers) w.string(name).string(value);
+  w.endArray();
+  w.key("key");
+  d.key ? w.string(*d.key) : w.null();
+  w.key("payload");
+  d.value ? w.string(*d.value) : w.null();
+  w.endObject();
+  return out;
 }
 
 DeadLetterSource::DeadLetterSource(store::ObjectStore& objects, std::vector<DeadLetter> letters)
@@ -149,17 +214,7 @@ DeadLetterSource::DeadLetterSource(store::ObjectStore& objects, std::vector<Dead
 Result<PollStatus> DeadLetterSource::poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds) {
   size_t n = 0;
   while (next_ < letters_.size() && n < max) {
-    const DeadLetter& d = letters_[next_++];
-    Record r;
-    r.topic = topics_.intern(d.topic);
-    r.partition = d.partition;
-    r.offset = d.offset;
-    r.timestampMs = d.timestampMs;
-    r.key = d.key;
-    r.value = d.value;
-    r.headers.emplace_back(std::string(kAttemptsHeader), std::to_string(d.attempts));
-    if (d.traceparent) r.headers.emplace_back("traceparent", *d.traceparent);
-    out.push_back(std::move(r));
+    out.push_back(replayRecord(letters_[next_++], topics_));
     ++n;
   }
   return next_ == letters_.size() ? PollStatus::End : PollStatus::Ok;

@@ -26,18 +26,37 @@ struct DeadLetter {
   int attempts = 1;
   std::string deadLetteredAt;        // ISO-8601, when it was written
   std::optional<std::string> traceparent;  // the record's W3C trace context, when it had one
+  // A replay that failed again keeps the first failure: its error and when it happened.
+  std::optional<std::string> firstError;
+  std::optional<std::string> firstDeadLetteredAt;
   std::string objectKey;             // where it lies (filled in when read back)
+};
+
+// Which dead letters an operator means (cdc dlq list|replay|purge|export). Every part given
+// must hold.
+struct DeadLetterFilter {
+  std::optional<std::string> service;  // "inventory-service"
+  std::optional<std::string> topic;    // a topic, or its table ("products" for dbserver1.public.products)
+  std::optional<std::string> errorText;  // a part of the error (the latest or the first)
+  std::optional<Timestamp> since;      // dead-lettered at or after
+  std::optional<Timestamp> before;     // dead-lettered before
+  bool matches(const DeadLetter& letter) const;
+  bool empty() const { return !service && !topic && !errorText && !since && !before; }
 };
 
 // The header a replayed dead letter carries so that a second failure counts attempts.
 inline constexpr std::string_view kAttemptsHeader = "cdc-dlq-attempts";
+// The headers a replayed dead letter carries so that a second failure keeps the first one's error.
+inline constexpr std::string_view kFirstErrorHeader = "cdc-dlq-first-error";
+inline constexpr std::string_view kFirstDeadLetteredAtHeader = "cdc-dlq-first-dead-lettered-at";
 
 // Writes dead letters to an object store under
 // dlq/<service>/<topic>/date=YYYY-MM-DD/<partition>-<offset>.json, the date being the record's
 // own (so that writing the same dead letter again lands on the same key: idempotent).
 // The body keeps the Python services' fields (topic, message, error, timestamp, service)
-// and adds partition, offset, key, attempts and traceparent (the record's W3C trace context,
-// carried again by a replay); a value that is not UTF-8 is kept in
+// and adds partition, offset, key, attempts, traceparent (the record's W3C trace context,
+// carried again by a replay) and, once a replay failed again, first_error and
+// first_dead_lettered_at (the failure that made it a dead letter); a value that is not UTF-8 is kept in
 // `message_base64` instead of `message`. Not thread-safe.
 class DeadLetterQueue {
  public:
@@ -58,8 +77,20 @@ class DeadLetterQueue {
   uint64_t written_ = 0;
 };
 
-// Every dead letter under dlq/ (of one service when `service` is set), in key order.
-Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, std::optional<std::string_view> service);
+// The dead letters under dlq/ that match `filter`, in key order.
+Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, const DeadLetterFilter& filter = {});
+// Every dead letter of one service.
+inline Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, std::string_view service) {
+  return listDeadLetters(objects, DeadLetterFilter{.service = std::string(service)});
+}
+
+// The letter as a `kcat -J` line (the form --source file: and cdc produce read), with its
+// attempts, first error and trace context as headers; nullopt when its key or value is not
+// UTF-8 (a JSON line cannot hold it).
+std::optional<std::string> kcatLine(const DeadLetter& letter);
+
+// The Record a dead letter replays as (its headers say it is a replay: attempts, first error).
+Record replayRecord(const DeadLetter& letter, TopicInterner& topics);
 
 // A source that replays dead letters of one service as records. Each dead letter is removed
 // from the queue once its position is committed (a failure writes it again, attempts + 1).

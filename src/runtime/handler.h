@@ -44,6 +44,13 @@ class Handler {
   // once persisted() says so.
   // A Retry error means nothing needs to be undone: the same batch will be applied again.
   virtual Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) = 0;
+  // A record that did not decode is about to become a dead letter; called in its partition's
+  // order before the events after it are applied (the analytics state remembers its row, so
+  // that a replay of it can tell whether the row changed since).
+  virtual Status onUndecodable(const Record& record) {
+    (void)record;
+    return {};
+  }
   virtual void onAssigned(std::span<const TopicPartition> partitions) { (void)partitions; }
   // Whether the effects of the batches applied so far are durable, so that their positions
   // may be committed. A handler that persists less often than every batch (the analytics

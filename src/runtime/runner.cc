@@ -142,6 +142,7 @@ Status Runner::processPart(std::span<Record> records) {
     auto decoded = decoder_.decode(r.topic, key, value, ev.change, r.value ? r.value->capacity() : 0);
     if (!decoded) {
       poison.push_back({&r, decoded.error().message(), "decode"});
+      if (auto s = handler_.onUndecodable(r); !s) return s;
     } else {
       // A tombstone is a delete of its key (SPEC §1): the service acts on it from its state.
       if (*decoded == debezium::DecodeStatus::Tombstone) ++stats_.tombstones;

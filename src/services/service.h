@@ -41,6 +41,9 @@ struct ServiceDefinition {
   // Started beside the consumer on the service's HTTP server and stopped when the returned
   // object goes (the search API).
   std::function<std::shared_ptr<void>(const config::Config&, ServiceContext&, http::HttpServer&)> sidecar;
+  // How its handler decodes (the columns it reads, the schemaless rules), without a store:
+  // `cdc dlq replay --dry-run` tells which dead letters decode now.
+  std::function<debezium::DecoderOptions(const config::Config&)> decoding;
 };
 
 // The decoding rules for messages without a schema (SCHEMALESS_DECIMALS, DECIMAL_SCALE, …).

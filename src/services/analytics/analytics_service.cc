@@ -19,11 +19,11 @@ namespace cdc::analytics {
 AnalyticsHandler::AnalyticsHandler(store::ObjectStore& objects, AnalyticsOptions options)
     : objects_(objects), options_(std::move(options)) {}
 
-debezium::DecoderOptions AnalyticsHandler::decoderOptions() const {
+debezium::DecoderOptions AnalyticsHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
   using debezium::OrderColumn;
   using debezium::OrderItemColumn;
-  debezium::DecoderOptions o = options_.decoding;
+  debezium::DecoderOptions o = base;
   o.wanted[static_cast<int>(debezium::Table::Products)] = 0;
   o.wanted[static_cast<int>(debezium::Table::Orders)] =
       bit(OrderColumn::CustomerId) | bit(OrderColumn::TotalAmount) | bit(OrderColumn::Status) | bit(OrderColumn::CreatedAt);
@@ -54,26 +54,43 @@ Status AnalyticsHandler::apply(std::span<const runtime::InputEvent> events, std:
     const auto& e = events[i];
     auto owned = partition(e.record->topic, e.record->partition);
     if (!owned) return fail(owned.error());
-    auto r = (*owned)->state.apply(e.change, e.record->offset);
+    const bool replayed = e.record->header(runtime::kAttemptsHeader) != nullptr;
+    auto r = replayed ? (*owned)->state.replay(e.change, e.record->offset) : (*owned)->state.apply(e.change, e.record->offset);
     touched.insert(*owned);
+    const bool row = e.change.op != debezium::Op::Truncate;
     if (!r) {
       if (r.error().kind != ErrorKind::Poison) return fail(r.error());
+      if (row) (*owned)->checkpoint->markDirty(e.change.rowId());  // remembered as dead-lettered
       rejected.push_back({i, r.error().message});
       continue;
     }
-    if (*r == PartitionState::Outcome::AlreadyApplied && e.record->header(runtime::kAttemptsHeader)) {
-      // A dead letter replayed after its partition moved on: the rows keep no per-key
-      // position, so applying it could overwrite a newer row. It stays a dead letter.
-      rejected.push_back({i, "analytics-service cannot replay a dead letter below its partition's position (" +
-                                 std::to_string((*owned)->state.nextOffset()) + "); rebuild from a snapshot"});
+    if (*r == PartitionState::Outcome::Superseded) {
+      // A dead letter replayed after a later change of its row was applied: applying it would
+      // set the row back. It stays a dead letter until purged.
+      rejected.push_back({i, "superseded: a later change of " + std::string(debezium::tableName(e.change.table)) + " row " +
+                                 std::to_string(e.change.rowId()) +
+                                 " was applied after it (or it was dead-lettered before analytics-service kept track of "
+                                 "dead-lettered rows); applying it would set the row back: purge it (cdc dlq purge)"});
     } else if (*r == PartitionState::Outcome::AlreadyApplied) {
       ++stats_.alreadyApplied;
     } else {
       ++stats_.changes;
-      if (e.change.op != debezium::Op::Truncate) (*owned)->checkpoint->markDirty(e.change.rowId());
+      if (row) (*owned)->checkpoint->markDirty(e.change.rowId());
     }
   }
   for (Owned* o : touched) unsaved_.insert(o->key);
+  return {};
+}
+
+Status AnalyticsHandler::onUndecodable(const runtime::Record& record) {
+  if (!record.key) return {};
+  auto id = keys_.decodeKey(*record.key);
+  if (!id) return {};  // no row to remember: a replay of it is applied only at or above the position
+  auto owned = partition(record.topic, record.partition);
+  if (!owned) return fail(owned.error());
+  (*owned)->state.noteDeadLetter(*id, record.offset);
+  (*owned)->checkpoint->markDirty(*id);
+  unsaved_.insert((*owned)->key);
   return {};
 }
 

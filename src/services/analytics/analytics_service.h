@@ -53,8 +53,11 @@ class AnalyticsHandler final : public runtime::Handler {
   AnalyticsHandler(store::ObjectStore& objects, AnalyticsOptions options);
 
   std::string_view serviceName() const override { return "analytics-service"; }
-  debezium::DecoderOptions decoderOptions() const override;
+  debezium::DecoderOptions decoderOptions() const override { return decoding(options_.decoding); }
+  // The columns this service reads, on top of the schemaless rules in `base`.
+  static debezium::DecoderOptions decoding(debezium::DecoderOptions base);
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
+  Status onUndecodable(const runtime::Record& record) override;
   Result<bool> persisted(bool force) override;
   Status onRevoked(std::span<const TopicPartition> partitions) override;
   Status tick(Timestamp now) override;
@@ -86,6 +89,7 @@ class AnalyticsHandler final : public runtime::Handler {
   std::optional<Timestamp> lastFlush_;
   std::set<std::pair<std::string, int32_t>> unsaved_;  // partitions changed since their checkpoint
   std::chrono::steady_clock::time_point lastSave_{};
+  debezium::Decoder keys_;  // the row ids of records that did not decode
 };
 
 }  // namespace cdc::analytics

@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::string_view kStatePrefix = "analytics/_state/";
 
-// Applies state rows: {"k":id,"o":[customer,cents,status,day]} | {"k":id,"i":[product,qty,cents,day]} | {"k":id,"x":1}.
+// Applies state rows: {"k":id,"o":[customer,cents,status,day]} | {"k":id,"i":[product,qty,cents,day]} | {"k":id,"x":1},
+// each with "d":offset when the row's latest change is a dead letter at that offset.
 Status applyRows(std::string_view body, PartitionState& state, const std::string& what) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
@@ -51,6 +52,12 @@ Status applyRows(std::string_view body, PartitionState& state, const std::string
       state.restoreItem(key, i);
     } else {
       state.restoreRemoval(key);
+    }
+    int64_t deadLetter = 0;
+    if (!row["d"].get_int64().get(deadLetter)) {
+      state.restoreDeadLetter(key, deadLetter);
+    } else {
+      state.forgetDeadLetter(key);  // a later change of the row (a newer delta)
     }
   }
   return {};
@@ -134,7 +141,7 @@ void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vec
       appendJsonString(out, statusName(o->status));
       out.push_back(',');
       num(o->day);
-      out += "]}\n";
+      out += "]";
     } else if (const ItemFacts* i = state.itemRows().find(k)) {
       out += ",\"i\":[";
       num(i->productId);
@@ -144,10 +151,15 @@ void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vec
       num(i->price.cents());
       out.push_back(',');
       num(i->day);
-      out += "]}\n";
+      out += "]";
     } else {
-      out += ",\"x\":1}\n";
+      out += ",\"x\":1";
     }
+    if (auto d = state.deadLettered().find(k); d != state.deadLettered().end()) {
+      out += ",\"d\":";
+      num(d->second);
+    }
+    out += "}\n";
   }
 }
 
@@ -163,6 +175,9 @@ Status PartitionCheckpoint::save(const PartitionState& state) {
     keys.reserve(state.orders() + state.items());
     state.orderRows().forEach([&](int64_t k, const OrderFacts&) { keys.push_back(k); });
     state.itemRows().forEach([&](int64_t k, const ItemFacts&) { keys.push_back(k); });
+    for (const auto& [k, offset] : state.deadLettered()) {
+      if (!state.orderRows().find(k) && !state.itemRows().find(k)) keys.push_back(k);
+    }
     std::sort(keys.begin(), keys.end());
     appendRows(state, keys, body);
     key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + ".jsonl";
@@ -176,7 +191,11 @@ Status PartitionCheckpoint::save(const PartitionState& state) {
     std::vector<int64_t> keys(dirty_.begin(), dirty_.end());
     std::sort(keys.begin(), keys.end());
     appendRows(state, keys, body);
-    key = prefix() + "delta-" + std::to_string(savedOffset_) + "-" + std::to_string(state.nextOffset()) + ".jsonl";
+    key = prefix() + "delta-" + std::to_string(savedOffset_) + "-" + std::to_string(state.nextOffset());
+    // Rows changed without the offset moving (dead letters replayed): the name must not be that
+    // of a delta the manifest names already.
+    if (savedOffset_ == state.nextOffset()) key += "-" + std::to_string(deltas_.size());
+    key += ".jsonl";
     deltas_.push_back(key);
     deltaRows_ += keys.size();
   }

@@ -16,6 +16,8 @@ namespace cdc::analytics {
 //   analytics/_state/<topic>/<partition>/manifest.json           the current checkpoint
 //   analytics/_state/<topic>/<partition>/snapshot-<offset>.jsonl all rows at an offset
 //   analytics/_state/<topic>/<partition>/delta-<from>-<to>.jsonl rows changed in [from, to)
+//   analytics/_state/<topic>/<partition>/delta-<at>-<at>-<n>.jsonl rows changed at one offset
+//                                                                  (dead letters replayed)
 // A checkpoint writes the delta, then the manifest naming it with the new offset: the manifest
 // put is the atomic commit point, so a crash at any moment leaves the previous checkpoint
 // whole (a delta written without its manifest is rewritten under the same name on replay).

@@ -21,7 +21,8 @@ const services::ServiceDefinition& definition() {
       [](const config::Config& c, services::ServiceContext& ctx) -> std::unique_ptr<runtime::Handler> {
         return std::make_unique<AnalyticsHandler>(*ctx.objects, optionsFrom(c));
       },
-      nullptr};
+      nullptr,
+      [](const config::Config& c) { return AnalyticsHandler::decoding(services::decoderOptions(c)); }};
   return d;
 }
 

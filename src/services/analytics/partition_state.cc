@@ -18,13 +18,36 @@ Result<PartitionState::Outcome> PartitionState::apply(const debezium::ChangeEven
     return fail(Error::poison(std::string("truncate of ") + debezium::tableName(change.table) +
                               " is not applied: rebuild the reports from a snapshot"));
   }
-  Result<Outcome> r = fail(Error::poison(std::string("analytics-service does not consume ") +
-                                         debezium::tableName(change.table)));
-  if (change.table == debezium::Table::Orders) r = applyOrder(change);
-  if (change.table == debezium::Table::OrderItems) r = applyItem(change);
+  auto r = applyRow(change);
   // A poison change is skipped for good: the position moves past it either way.
   nextOffset_ = offset + 1;
+  if (r) {
+    deadLettered_.erase(change.rowId());
+  } else if (r.error().kind == ErrorKind::Poison && (change.table == debezium::Table::Orders ||
+                                                     change.table == debezium::Table::OrderItems)) {
+    deadLettered_[change.rowId()] = offset;
+  }
   return r;
+}
+
+Result<PartitionState::Outcome> PartitionState::replay(const debezium::ChangeEvent& change, int64_t offset) {
+  if (offset >= nextOffset_) return apply(change, offset);
+  if (change.op == Op::Truncate) return apply(change, offset);  // the same refusal
+  auto it = deadLettered_.find(change.rowId());
+  if (it == deadLettered_.end() || it->second != offset) return Outcome::Superseded;
+  auto r = applyRow(change);
+  if (r) deadLettered_.erase(it);
+  return r;
+}
+
+void PartitionState::noteDeadLetter(int64_t id, int64_t offset) {
+  if (offset >= nextOffset_) deadLettered_[id] = offset;
+}
+
+Result<PartitionState::Outcome> PartitionState::applyRow(const debezium::ChangeEvent& change) {
+  if (change.table == debezium::Table::Orders) return applyOrder(change);
+  if (change.table == debezium::Table::OrderItems) return applyItem(change);
+  return fail(Error::poison(std::string("analytics-service does not consume ") + debezium::tableName(change.table)));
 }
 
 namespace {

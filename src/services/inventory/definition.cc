@@ -40,7 +40,8 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, services:
 
 const services::ServiceDefinition& definition() {
   static const services::ServiceDefinition d{"inventory-service", "inventory", {"products", "order_items"}, true, false,
-                                             makeHandler, nullptr};
+                                             makeHandler, nullptr,
+                                             [](const config::Config& c) { return InventoryHandler::decoding(services::decoderOptions(c)); }};
   return d;
 }
 

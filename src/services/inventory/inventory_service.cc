@@ -61,9 +61,9 @@ InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts,
   }
 }
 
-debezium::DecoderOptions InventoryHandler::decoderOptions() const {
+debezium::DecoderOptions InventoryHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
-  debezium::DecoderOptions o = options_.decoding;
+  debezium::DecoderOptions o = base;
   o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
                                                           bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
   o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity);

@@ -65,7 +65,9 @@ class InventoryHandler final : public runtime::Handler {
   InventoryHandler(store::TableStore& tables, AlertSink& alerts, InventoryOptions options);
 
   std::string_view serviceName() const override { return "inventory-service"; }
-  debezium::DecoderOptions decoderOptions() const override;
+  debezium::DecoderOptions decoderOptions() const override { return decoding(options_.decoding); }
+  // The columns this service reads, on top of the schemaless rules in `base`.
+  static debezium::DecoderOptions decoding(debezium::DecoderOptions base);
   Status start() override;
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
   // The tables are written by apply(); the alerts it raised may still be on their way.

@@ -150,9 +150,9 @@ IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options
   }
 }
 
-debezium::DecoderOptions IndexerHandler::decoderOptions() const {
+debezium::DecoderOptions IndexerHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
-  debezium::DecoderOptions o = options_.decoding;
+  debezium::DecoderOptions o = base;
   o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
                                                           bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
   o.wanted[static_cast<int>(debezium::Table::Orders)] = 0;

@@ -48,7 +48,9 @@ class IndexerHandler final : public runtime::Handler {
   IndexerHandler(store::TableStore& tables, IndexerOptions options);
 
   std::string_view serviceName() const override { return "search-indexer"; }
-  debezium::DecoderOptions decoderOptions() const override;
+  debezium::DecoderOptions decoderOptions() const override { return decoding(options_.decoding); }
+  // The columns this service reads, on top of the schemaless rules in `base`.
+  static debezium::DecoderOptions decoding(debezium::DecoderOptions base);
   Status start() override;
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
 

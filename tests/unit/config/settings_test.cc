@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +51,32 @@ TEST(SettingsTest, OnlyTheCommandsSettingsAreResolved) {
   EXPECT_FALSE(c.has("shape"));
   EXPECT_FALSE(c.has("table"));  // no default
   EXPECT_THROW(c.str("table"), ConfigError);
+}
+
+TEST(SettingsTest, AFlagSharedByTwoSettingsBelongsToDifferentCommands) {
+  // cdc search's --limit and cdc dump's, the search indexer's --topic (KAFKA_TOPIC) and cdc
+  // dlq's: a command takes one of them only, and a dlq filter never reads KAFKA_TOPIC.
+  auto all = allSettings();
+  for (size_t i = 0; i < all.size(); ++i) {
+    for (size_t j = i + 1; j < all.size(); ++j) {
+      if (all[i].name != all[j].name) continue;
+      for (auto c : all[i].commands) {
+        EXPECT_EQ(std::find(all[j].commands.begin(), all[j].commands.end(), c), all[j].commands.end())
+            << "--" << all[i].name << " twice for " << c;
+        EXPECT_NE(c, "*");
+      }
+    }
+  }
+  auto dlq = Config::resolve("dlq list", {}, env({{"KAFKA_TOPIC", "dbserver1.public.products"}}));
+  EXPECT_FALSE(dlq.has("topic"));
+  auto indexer = Config::resolve("search-indexer", {}, env({{"KAFKA_TOPIC", "dbserver1.public.products"}}));
+  EXPECT_EQ(indexer.str("topic"), "dbserver1.public.products");
+  try {
+    Config::resolve("dlq purge", {{"before", "last week"}}, env({}));
+    FAIL() << "accepted --before 'last week'";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--before: expected a date or an ISO-8601 time (2026-12-01, 2026-12-01T12:00:00Z), got 'last week'");
+  }
 }
 
 TEST(SettingsTest, ReadmeHoldsTheGeneratedTable) {

@@ -289,7 +289,7 @@ TEST_F(RunnerTest, NonUtf8PoisonIsKeptByteForByte) {
   RecordingHandler h;
   Runner runner(src, h, *objects_, options_, stop_);
   ASSERT_TRUE(runner.run().has_value());
-  auto letters = listDeadLetters(*objects_, std::nullopt);
+  auto letters = listDeadLetters(*objects_);
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_EQ(*(*letters)[0].value, *r.value);
   EXPECT_NE((*letters)[0].error.find("invalid_utf8"), std::string::npos);
