@@ -18,7 +18,7 @@ const C kServices{"inventory", "analytics", "search-indexer", "dlq replay"};
 const C kAllServices{"inventory", "analytics", "search-indexer", "dlq replay", "demo"};
 const C kDemo{"demo"};
 const C kStores{"dump"};
-const C kObjects{"dlq list", "dlq replay", "dlq purge", "dlq export", "demo", "inventory", "analytics", "search-indexer"};
+const C kObjects{"dlq list", "dlq replay", "dlq purge", "dlq export", "dump", "demo", "inventory", "analytics", "search-indexer"};
 const C kDlq{"dlq list", "dlq replay", "dlq purge", "dlq export"};
 const C kAws{"dump", "demo", "inventory", "analytics", "search-indexer", "dlq list", "dlq replay", "dlq purge", "dlq export", "search"};
 
@@ -156,6 +156,11 @@ const std::vector<Setting>& table() {
       {"dlq-bucket", "DLQ_S3_BUCKET", "", "The dead-letter bucket with --objects s3 (cdc-platform-dlq-<account-id>; S3_BUCKET when unset)",
        Kind::String, {}, kObjects},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},
+      {"key", "", "", "Only the items of this partition key (inventory-realtime's product_id: 5, or product_id=5): one "
+       "GetItem, or a Query when the table has a sort key", Kind::String, {}, kStores},
+      {"limit", "", "", "At most this many items (a Scan stops there)", Kind::PositiveInt, {}, kStores},
+      {"checkpoints", "", "", "Instead of a table: the analytics checkpoints in --objects, one line per partition "
+       "(position, rows, dead-lettered rows, the position the latest reports cover)", Kind::Switch, {}, kStores},
       {"service", "", "", "Only the dead letters of this service (inventory-service, analytics-service, search-indexer)",
        Kind::String, {}, kDlq},
       {"topic", "", "", "Only the dead letters of this topic (or of its table: products)", Kind::String, {}, kDlq},

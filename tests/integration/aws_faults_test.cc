@@ -156,5 +156,37 @@ TEST_F(AwsFaultsTest, AnEndpointStoppedMidRunLosesNothingAndTheRunCompletesWhenI
   }
 }
 
+TEST_F(AwsFaultsTest, DumpLooksUpAKeyWithOneGetItemAndStopsAtItsLimit) {
+  generate("--products 40 --orders 100");
+  ASSERT_EQ(run(command("inventory", true)).exitCode, 0);
+  const std::string table = prefix_ + "-inventory";
+  auto dumpVia = [&](const std::string& flags) {
+    return run("env AWS_ENDPOINT_URL=" + proxy_->url() +
+                   " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " + cdcBinary() +
+                   " dump --store dynamodb --table " + table + " " + flags,
+               false);
+  };
+  const std::string all = dump(table, true);
+  int scans = proxy_->operations("Scan");
+  auto one = dumpVia("--key 7");
+  EXPECT_EQ(one.exitCode, 0);
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1) << one.out;
+  EXPECT_NE(one.out.find(R"("product_id":7,)"), std::string::npos) << one.out;
+  EXPECT_NE(all.find(comparable(one.out)), std::string::npos) << one.out;
+  EXPECT_EQ(proxy_->operations("GetItem"), 1);
+  EXPECT_EQ(proxy_->operations("Scan"), scans);  // no Scan for a key
+  EXPECT_EQ(dumpVia("--key 100000").out, "");    // no such product: nothing, exit 0
+  // A limit is a Scan that asks for no more than it prints.
+  auto three = dumpVia("--limit 3");
+  EXPECT_EQ(three.exitCode, 0);
+  EXPECT_EQ(std::count(three.out.begin(), three.out.end(), '\n'), 3) << three.out;
+  EXPECT_EQ(proxy_->operations("Scan"), scans + 1);
+  // The ledger has a key of its own: a key of another table is named.
+  auto wrong = run("env AWS_ENDPOINT_URL=" + endpoint_ + " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " +
+                   cdcBinary() + " dump --store dynamodb --table " + table + "-ledger --key product_id=7");
+  EXPECT_EQ(wrong.exitCode, 2) << wrong.out;
+  EXPECT_NE(wrong.out.find("partition key is ledger_key, not product_id"), std::string::npos) << wrong.out;
+}
+
 }  // namespace
 }  // namespace cdc::test

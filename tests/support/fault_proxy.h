@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +67,12 @@ class FaultProxy {
   std::chrono::milliseconds delay{0};
   bool oneAtATime = false;
   std::atomic<int> requests{0}, throttled{0}, split{0}, transactions{0}, conflicts{0};
+  // DynamoDB requests seen, by operation ("GetItem", "Scan" …).
+  int operations(const std::string& name) const {
+    std::lock_guard lock(operationsMutex_);
+    auto it = operations_.find(name);
+    return it == operations_.end() ? 0 : it->second;
+  }
 
  private:
   void handle(const httplib::Request& req, httplib::Response& res) {
@@ -83,6 +90,10 @@ class FaultProxy {
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     int n = ++requests;
     std::string target = req.get_header_value("X-Amz-Target");
+    if (auto dot = target.rfind('.'); dot != std::string::npos) {
+      std::lock_guard lock(operationsMutex_);
+      ++operations_[target.substr(dot + 1)];
+    }
     if (throttleEvery > 0 && n % throttleEvery == 0) {
       ++throttled;
       if (target.empty()) {  // S3
@@ -170,6 +181,8 @@ class FaultProxy {
 
   std::string upstream_;
   std::mutex serial_;
+  mutable std::mutex operationsMutex_;
+  std::map<std::string, int> operations_;
   int port_ = 0;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;

@@ -175,6 +175,24 @@ bool covers(const Positions& a, const Positions& b) {
 
 }  // namespace
 
+Result<std::vector<CheckpointView>> describeCheckpoints(store::ObjectStore& objects) {
+  auto checkpoints = listCheckpoints(objects);
+  if (!checkpoints) return fail(checkpoints.error());
+  auto reported = objects.get(kReportPositions);
+  if (!reported) return fail(reported.error());
+  Positions positions = *reported ? parsePositions(**reported) : Positions{};
+  std::vector<CheckpointView> out;
+  for (const auto& [topic, partition] : *checkpoints) {
+    PartitionState state;
+    PartitionCheckpoint reader(objects, topic, partition);
+    if (auto s = reader.load(state); !s) return fail(s.error());
+    CheckpointView v{topic, partition, state.nextOffset(), state.orders(), state.items(), state.deadLettered().size(), {}};
+    if (auto it = positions.find(topic + "/" + std::to_string(partition)); it != positions.end()) v.reportedNextOffset = it->second;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string& service) {
   metrics::Labels labels{{"service", service}};
   flushSeconds_ = &registry.histogram("cdc_analytics_flush_duration_seconds", "Time to merge the aggregates and write the reports.")

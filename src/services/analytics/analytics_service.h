@@ -3,6 +3,7 @@
 #include <functional>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
@@ -91,5 +92,18 @@ class AnalyticsHandler final : public runtime::Handler {
   std::chrono::steady_clock::time_point lastSave_{};
   debezium::Decoder keys_;  // the row ids of records that did not decode
 };
+
+// What an operator sees of the analytics state (`cdc dump --checkpoints`): each partition's
+// checkpoint (its position and rows) and the position the latest reports were flushed at.
+struct CheckpointView {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t nextOffset = 0;      // checkpointed: the service resumes here
+  size_t orders = 0;           // rows of keyed state
+  size_t items = 0;
+  size_t deadLetteredRows = 0; // rows whose latest change is a dead letter
+  std::optional<int64_t> reportedNextOffset;  // what analytics/*/latest.json covers
+};
+Result<std::vector<CheckpointView>> describeCheckpoints(store::ObjectStore& objects);
 
 }  // namespace cdc::analytics

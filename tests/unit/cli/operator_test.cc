@@ -239,5 +239,52 @@ TEST_F(OperatorTest, ConfigShowsWhatACommandWouldRunWithAndWhereEachValueComesFr
   EXPECT_NE(table.out.find("| `--batch-size` | `BATCH_SIZE` | `2000` |"), std::string::npos) << table.out;
 }
 
+TEST_F(OperatorTest, DumpLooksUpOneKeyStopsAtALimitAndShowsTheAnalyticsCheckpoints) {
+  ASSERT_EQ(run(cdc("generate --products 30 --orders 200 > events.jsonl"), false).exitCode, 0);
+  ASSERT_EQ(run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake")).exitCode, 0);
+  ASSERT_EQ(run(cdc("search-indexer --source file:events.jsonl --store sqlite:x.db --objects dir:lake --http-port 0")).exitCode, 0);
+  auto all = run(cdc("dump --store sqlite:x.db --table inventory-realtime"), false).out;
+  ASSERT_GE(std::count(all.begin(), all.end(), '\n'), 30);
+
+  auto one = run(cdc("dump --store sqlite:x.db --table inventory-realtime --key 7"), false);
+  EXPECT_EQ(one.exitCode, 0);
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1) << one.out;
+  EXPECT_TRUE(one.out.starts_with("{") && all.find(one.out) != std::string::npos) << one.out;
+  EXPECT_NE(one.out.find(R"("product_id":7,)"), std::string::npos) << one.out;
+  EXPECT_EQ(run(cdc("dump --store sqlite:x.db --table inventory-realtime --key product_id=7"), false).out, one.out);
+  EXPECT_EQ(run(cdc("dump --store sqlite:x.db --table inventory-realtime --key 99999"), false).out, "");
+  auto three = run(cdc("dump --store sqlite:x.db --table inventory-realtime --limit 3"), false).out;
+  EXPECT_EQ(std::count(three.begin(), three.end(), '\n'), 3) << three;
+  EXPECT_TRUE(all.starts_with(three));
+  // A table with a sort key: every item of the partition key (a Query), within the limit.
+  auto postings = run(cdc("dump --store sqlite:x.db --table product-search-index-postings --key token=lamp"), false).out;
+  EXPECT_GE(std::count(postings.begin(), postings.end(), '\n'), 1) << postings;
+  EXPECT_EQ(postings.find(R"("token":")") , postings.find(R"("token":"lamp")")) << postings;
+  for (const auto& [flags, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--table inventory-realtime --key id=7", "--key: inventory-realtime's partition key is product_id, not id"},
+           {"--table inventory-realtime --key seven", "--key: product_id of inventory-realtime is a number, got 'seven'"},
+           {"--table inventory-realtime --limit 0", "--limit: expected a positive integer, got '0'"},
+           {"--key 7", "--table is required (or --checkpoints)"}}) {
+    auto r = run(cdc("dump --store sqlite:x.db " + flags));
+    EXPECT_EQ(r.exitCode, 2) << flags << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << flags << "\n" << r.out;
+  }
+
+  // The analytics checkpoints: each partition's position, rows and what the reports cover.
+  ASSERT_EQ(run(cdc("analytics --source file:events.jsonl --objects dir:lake")).exitCode, 0);
+  auto checkpoints = run(cdc("dump --checkpoints --objects dir:lake"), false);
+  EXPECT_EQ(checkpoints.exitCode, 0);
+  EXPECT_EQ(std::count(checkpoints.out.begin(), checkpoints.out.end(), '\n'), 6) << checkpoints.out;  // 2 topics x 3 partitions
+  const std::regex line(R"(\{"topic":"dbserver1\.public\.orders","partition":0,"next_offset":(\d+),"orders":(\d+),"order_items":0,)"
+                        R"("dead_lettered_rows":0,"reported_next_offset":(\d+)\})");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(checkpoints.out, m, line)) << checkpoints.out;
+  EXPECT_EQ(m[1], m[3]);  // the reports were flushed at the end: they cover the checkpoint
+  EXPECT_GT(std::stoi(m[2]), 0);
+  auto mixed = run(cdc("dump --checkpoints --table inventory-realtime --objects dir:lake"));
+  EXPECT_EQ(mixed.exitCode, 2) << mixed.out;
+  EXPECT_NE(mixed.out.find("--table is for a table, not with --checkpoints"), std::string::npos) << mixed.out;
+}
+
 }  // namespace
 }  // namespace cdc::test
