@@ -175,6 +175,7 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   store::ObjectStore& deadLetters = context.deadLetters();
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
+  ro.maxRecordsPerSecond = static_cast<uint64_t>(c.integer("max-records-per-second"));
   ro.progress = ::isatty(STDERR_FILENO) && !log::json();
   if (log::json()) ro.statsInterval = std::chrono::seconds(c.integer("stats-interval"));
   if (observability) {
@@ -229,6 +230,21 @@ std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& servic
   o.topics = std::move(topics);
   o.untilCaughtUp = c.has("until-caught-up") && c.boolean("until-caught-up");
   if (o.untilCaughtUp) o.joinTimeout = std::chrono::seconds(c.integer("broker-timeout"));
+  if (c.has("start-from")) {
+    const std::string& from = c.str("start-from");
+    if (from == "earliest" || from == "latest") {
+      const auto* reset = kafka::findProperty(o.properties, "auto.offset.reset");
+      if (reset && reset->value != from) {
+        throw config::ConfigError(c.origin("start-from") + ": " + from + " contradicts " + reset->origin + "=" + reset->value);
+      }
+      kafka::setProperty(o.properties, "auto.offset.reset", from, c.origin("start-from"));
+    } else if (auto at = parseIsoTimestamp(from)) {
+      o.startAtMs = at->millis();
+    } else {
+      throw config::ConfigError(c.origin("start-from") + ": expected earliest, latest or a time (2026-12-01T00:00:00Z), got '" +
+                                from + "'");
+    }
+  }
   auto source = kafka::KafkaSource::open(std::move(o));
   if (!source) throw config::ConfigError(source.error().message);
   return std::move(*source);
@@ -247,6 +263,9 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       const Wiring wiring = wiringOf(c);
       const std::string& source = wiring.source;
       std::unique_ptr<runtime::Source> src;
+      if (c.has("start-from") && source != "kafka") {
+        throw config::ConfigError(c.origin("start-from") + ": where a Kafka consumer group starts; the source is " + source);
+      }
       if (source.starts_with("file:")) {
         auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(c));
         if (!r) throw config::ConfigError("--source: " + r.error().message);

@@ -70,6 +70,15 @@ const std::vector<Setting>& table() {
       {"until-caught-up", "", "",
        "With --source kafka: stop once the group has read and committed every partition up to the end offset it had at start",
        Kind::Switch, {}, {"inventory", "analytics", "search-indexer"}},
+      {"start-from", "START_FROM", "",
+       "Where a consumer group starts a partition it has no committed offset for: earliest, latest, or a time "
+       "(2026-12-01T00:00:00Z: the first record written at or after it); committed offsets always win "
+       "(default: KAFKA_AUTO_OFFSET_RESET, else earliest)",
+       Kind::String, {}, {"inventory", "analytics", "search-indexer"}},
+      {"max-records-per-second", "MAX_RECORDS_PER_SECOND", "0",
+       "Cap on the records applied per second (a backfill that must not throttle the tables: their writes follow the "
+       "records); batches then hold at most one second's records. 0: no cap",
+       Kind::NonNegativeInt, {}, {"inventory", "analytics", "search-indexer", "dlq replay"}},
       {"keep-serving", "", "",
        "When the source ends (a replay file, --until-caught-up), keep answering GET /search until SIGTERM or SIGINT",
        Kind::Switch, {}, {"search-indexer"}},

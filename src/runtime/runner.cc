@@ -70,6 +70,16 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
   }
 }
 
+void Runner::waitForPace() {
+  while (!stop_.load(std::memory_order_relaxed)) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(paceNext_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    source_.idle(std::min(left, std::chrono::milliseconds(100)));
+    lastServed_ = std::chrono::steady_clock::now();
+    if (options_.health) options_.health->beat();
+  }
+}
+
 Status Runner::processBatch(std::vector<Record>& records) {
   // A source that must be served within an interval (Kafka's max.poll.interval.ms) gets the
   // batch applied in parts, each sized to take about a third of the interval at the pace of
@@ -365,7 +375,13 @@ Result<RunStats> Runner::run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     records.clear();
     revokedDuringBatch_.clear();
-    auto polled = source_.poll(records, options_.batchSize, options_.pollTimeout);
+    size_t most = options_.batchSize;
+    if (options_.maxRecordsPerSecond > 0) {
+      waitForPace();
+      if (stop_.load(std::memory_order_relaxed)) break;
+      most = std::clamp<size_t>(options_.maxRecordsPerSecond, 1, options_.batchSize);
+    }
+    auto polled = source_.poll(records, most, options_.pollTimeout);
     lastServed_ = std::chrono::steady_clock::now();
     if (options_.health) options_.health->beat();
     if (!revokeStatus_) return fail(revokeStatus_.error());
@@ -378,6 +394,11 @@ Result<RunStats> Runner::run() {
       continue;
     }
     if (!records.empty()) {
+      if (options_.maxRecordsPerSecond > 0) {
+        auto seconds = std::chrono::duration<double>(static_cast<double>(records.size()) /
+                                                     static_cast<double>(options_.maxRecordsPerSecond));
+        paceNext_ = std::max(paceNext_, lastServed_) + std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
+      }
       if (auto s = processBatch(records); !s) {
         if (s.error().kind == ErrorKind::Retry && stop_.load()) break;  // stopped while retrying: uncommitted
         return fail(s.error());

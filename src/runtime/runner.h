@@ -23,6 +23,9 @@ struct RunnerOptions {
   std::chrono::milliseconds tickInterval{1000};
   std::chrono::milliseconds retryInitial{100};    // backoff after a Retry error, doubled each time
   std::chrono::milliseconds retryMax{30'000};
+  // At most this many records applied per second (0: no cap), each batch at most one second's
+  // worth; the source is served (Kafka: paused) while the runner waits (MAX_RECORDS_PER_SECOND).
+  uint64_t maxRecordsPerSecond = 0;
   bool progress = false;                          // a progress line on stderr (when it is a terminal)
   std::chrono::seconds statsInterval{0};          // a "stats" log event this often (0: none)
   std::function<Timestamp()> clock;               // injected for tests; wall clock by default
@@ -82,6 +85,8 @@ class Runner : private RebalanceListener {
   size_t partSize(std::chrono::milliseconds interval) const;
   // Retries `op` while it fails with Retry and no stop is requested.
   Status withRetry(const char* what, const std::function<Status()>& op);
+  // With a cap on records per second: serves the source until the next batch may start.
+  void waitForPace();
   // Applies `events`, halving the batch while the store refuses it as Poison until the events
   // that cause it are found: those go to `poison`, the others are applied.
   Status applyIsolating(std::span<const InputEvent> events, std::vector<Poison>& poison);
@@ -119,6 +124,7 @@ class Runner : private RebalanceListener {
   Status revokeStatus_;
   std::vector<TopicPartition> revokedDuringBatch_;  // revoked while the batch in hand was retried
   std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive
+  std::chrono::steady_clock::time_point paceNext_{};  // when the next batch may start (the cap)
   size_t partRecords_ = 0;                            // the last part applied: its records
   double partSeconds_ = 0;                            // and how long it took
 };

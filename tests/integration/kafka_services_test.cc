@@ -16,6 +16,7 @@
 
 #include <httplib.h>
 
+#include "core/time.h"
 #include "support/endpoints.h"
 #include "support/process.h"
 #include "support/run.h"
@@ -336,6 +337,67 @@ TEST_F(KafkaServicesTest, AnUntilCaughtUpRunOnATopicThatDoesNotExistFailsNamingI
                        ": --until-caught-up cannot reach its end (check KAFKA_TOPICS, --topic-prefix)"),
             std::string::npos)
       << r.out;
+}
+
+TEST_F(KafkaServicesTest, AFreshGroupStartsFromTheTimeOrTheEndItIsGivenAndCommittedOffsetsWin) {
+  const std::string topic = prefix_ + ".public.products";
+  auto products = [&](int from, int to) {
+    std::string lines;
+    for (int id = from; id <= to; ++id) {
+      lines += R"({"topic":")" + topic + R"(","partition":0,"offset":0,"key":"{\"id\":)" + std::to_string(id) +
+               R"(}","payload":"{\"id\":)" + std::to_string(id) +
+               R"(,\"name\":\"Mug\",\"description\":null,\"price\":\"1.00\",\"stock_quantity\":40,\"__op\":\"r\"}"})" + "\n";
+    }
+    return lines;
+  };
+  auto produce = [&](const std::string& name, const std::string& lines) {
+    std::ofstream(dir_ / name) << lines;
+    auto p = runHere(cdc("produce --input " + name));
+    ASSERT_EQ(p.exitCode, 0) << p.out;
+  };
+  produce("before.jsonl", products(1, 3));
+  std::this_thread::sleep_for(1500ms);
+  auto between = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  std::this_thread::sleep_for(1500ms);
+  produce("after.jsonl", products(4, 5));
+  const std::string at = formatIsoTimestamp(Timestamp::fromMillis(between.count()));
+  const std::string env = "METRICS_PORT=0 KAFKA_TOPICS=" + topic;
+  auto productIds = [&](const std::string& where) {
+    auto dump = runHere(cdc("dump --store sqlite:" + where + ".db --table inventory-realtime"), false).out;
+    std::vector<int64_t> ids;
+    const std::regex id(R"("product_id":(\d+))");
+    for (std::sregex_iterator it(dump.begin(), dump.end(), id), end; it != end; ++it) {
+      ids.push_back(std::stoll((*it)[1]));
+    }
+    return ids;
+  };
+
+  // A time: the records written after it only.
+  auto fromTime = runHere("timeout 120 " + consume("inventory", "t", "--until-caught-up --start-from " + at, env));
+  ASSERT_EQ(fromTime.exitCode, 0) << fromTime.out;
+  EXPECT_NE(fromTime.out.find("start_from_time start_ms=" + std::to_string(between.count()) + " partitions=" + topic + "[0]@3"),
+            std::string::npos)
+      << fromTime.out;
+  EXPECT_EQ(productIds("t"), (std::vector<int64_t>{4, 5}));
+  // The group has committed now: that wins over any start point.
+  produce("later.jsonl", products(6, 6));
+  auto again = runHere("timeout 120 " + consume("inventory", "t", "--until-caught-up --start-from earliest", env));
+  ASSERT_EQ(again.exitCode, 0) << again.out;
+  EXPECT_NE(again.out.find("1 records in"), std::string::npos) << again.out;
+  EXPECT_EQ(productIds("t"), (std::vector<int64_t>{4, 5, 6}));
+
+  // latest: a fresh group skips what is there; earliest (the default) reads it all.
+  auto fresh = [&](const std::string& where, const std::string& extra) {
+    return runHere("timeout 120 " + cdc("inventory --source kafka --until-caught-up --group-id " + prefix_ + "-" + where +
+                                            " --store sqlite:" + where + ".db --objects dir:" + where + "-lake " + extra,
+                                        env));
+  };
+  auto latest = fresh("l", "--start-from latest");
+  ASSERT_EQ(latest.exitCode, 0) << latest.out;
+  EXPECT_NE(latest.out.find("0 records in"), std::string::npos) << latest.out;
+  auto earliest = fresh("e", "");
+  ASSERT_EQ(earliest.exitCode, 0) << earliest.out;
+  EXPECT_EQ(productIds("e"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartitionsOwnedNow) {

@@ -22,11 +22,16 @@ class VectorSource final : public runtime::Source {
   std::string describe() const override { return "vector"; }
   std::optional<std::chrono::milliseconds> servingInterval() const override { return interval; }
   void keepAlive() override { ++keepAlives; }
+  void idle(std::chrono::milliseconds duration) override {
+    idled += duration;
+    runtime::Source::idle(duration);
+  }
   bool liveTimestamps() const override { return live; }
   bool live = false;  // the records' timestamps are append times
   std::vector<std::vector<runtime::Position>> commits;
   std::optional<std::chrono::milliseconds> interval;  // none: the runner may take its time
   int keepAlives = 0;
+  std::chrono::milliseconds idled{0};  // served while the runner waited
 
  private:
   std::vector<runtime::Record> records_;

@@ -134,8 +134,47 @@ void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_
   self->inCallback_ = false;
 }
 
+bool KafkaSource::startAtTime(rd_kafka_topic_partition_list_t* partitions) {
+  PartitionListPtr committed(rd_kafka_topic_partition_list_copy(partitions));
+  if (auto e = rd_kafka_committed(rk_, committed.get(), 10'000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fatal_ = Error::fatal(std::string("START_FROM: cannot read the group's committed offsets: ") + rd_kafka_err2str(e));
+    return false;
+  }
+  PartitionListPtr times(rd_kafka_topic_partition_list_new(committed->cnt));
+  for (int i = 0; i < committed->cnt; ++i) {
+    const auto& p = committed->elems[i];
+    if (p.offset >= 0) continue;  // committed: it resumes there
+    rd_kafka_topic_partition_list_add(times.get(), p.topic, p.partition)->offset = *options_.startAtMs;
+  }
+  if (times->cnt == 0) return true;
+  if (auto e = rd_kafka_offsets_for_times(rk_, times.get(), 10'000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fatal_ = Error::fatal(std::string("START_FROM: cannot look up the offsets for the time: ") + rd_kafka_err2str(e));
+    return false;
+  }
+  std::string chosen;
+  for (int i = 0; i < times->cnt; ++i) {
+    const auto& t = times->elems[i];
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      fatal_ = Error::fatal(std::string("START_FROM: cannot look up the offset for the time in ") + t.topic + "[" +
+                            std::to_string(t.partition) + "]: " + rd_kafka_err2str(t.err));
+      return false;
+    }
+    // -1: no record at or after the time; the partition starts at its end.
+    int64_t offset = t.offset < 0 ? RD_KAFKA_OFFSET_END : t.offset;
+    rd_kafka_topic_partition_list_find(partitions, t.topic, t.partition)->offset = offset;
+    chosen += fmt::format("{}{}[{}]@{}", chosen.empty() ? "" : ",", t.topic, t.partition,
+                          t.offset < 0 ? std::string("end") : std::to_string(t.offset));
+  }
+  log::event(spdlog::level::info, "start_from_time",
+             {{"start_ms", std::to_string(*options_.startAtMs), true},
+              {"partitions", chosen},
+              {"detail", "partitions without a committed offset start at the first record at or after the time"}});
+  return true;
+}
+
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
   auto tps = toVector(partitions);
+  if (options_.startAtMs && !startAtTime(partitions)) return;
   if (cooperative_) {
     if (ErrorPtr e{rd_kafka_incremental_assign(rk_, partitions)}) {
       fatal_ = Error::fatal(std::string("incremental assign failed: ") + rd_kafka_error_string(e.get()));

@@ -31,6 +31,10 @@ struct KafkaSourceOptions {
   // answering, the group not forming) before poll() fails naming the last connection error.
   // Zero waits for ever (a service that runs until stopped keeps retrying, not ready meanwhile).
   std::chrono::milliseconds joinTimeout{0};
+  // A partition assigned with no committed offset for the group starts at the first record
+  // whose timestamp is at or after this (epoch milliseconds; the end when there is none), not
+  // at auto.offset.reset. Committed offsets always win.
+  std::optional<int64_t> startAtMs;
 };
 
 // The runtime's Source on a Kafka consumer group (librdkafka's high-level consumer).
@@ -90,6 +94,9 @@ class KafkaSource final : public runtime::Source {
   static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 
   void assign(rd_kafka_topic_partition_list_t* partitions);
+  // With startAtMs: sets the start offset of each partition of `partitions` that the group has
+  // not committed; false (fatal_ set) when the broker cannot say.
+  bool startAtTime(rd_kafka_topic_partition_list_t* partitions);
   void revoke(rd_kafka_topic_partition_list_t* partitions);
   // A message or an event from the consumer queue: records go to `out`.
   void handle(rd_kafka_message_t* message, std::vector<runtime::Record>& out);

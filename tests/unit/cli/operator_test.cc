@@ -286,5 +286,29 @@ TEST_F(OperatorTest, DumpLooksUpOneKeyStopsAtALimitAndShowsTheAnalyticsCheckpoin
   EXPECT_NE(mixed.out.find("--table is for a table, not with --checkpoints"), std::string::npos) << mixed.out;
 }
 
+TEST_F(OperatorTest, AStartPointAndARateCapAreCheckedAndTheCapHolds) {
+  for (const auto& [line, message] : std::vector<std::pair<std::string, std::string>>{
+           {"inventory --source kafka --bootstrap-servers 127.0.0.1:1 --start-from yesterday",
+            "--start-from: expected earliest, latest or a time (2026-12-01T00:00:00Z), got 'yesterday'"},
+           {"env KAFKA_AUTO_OFFSET_RESET=earliest START_FROM=latest cdc inventory --source kafka --bootstrap-servers 127.0.0.1:1",
+            "START_FROM: latest contradicts KAFKA_AUTO_OFFSET_RESET=earliest"},
+           {"inventory --source file:x.jsonl --start-from latest",
+            "--start-from: where a Kafka consumer group starts; the source is file:x.jsonl"},
+           {"analytics --max-records-per-second -5", "--max-records-per-second: expected an integer of 0 or more, got '-5'"}}) {
+    std::string args = line.starts_with("env ") ? line.substr(line.find(" cdc ") + 5) : line;
+    std::string env = line.starts_with("env ") ? line.substr(4, line.find(" cdc ") - 4) : "";
+    auto r = run(cdc(args + " --store sqlite:x.db --objects dir:lake", env));
+    EXPECT_EQ(r.exitCode, 2) << line << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << line << "\n" << r.out;
+  }
+  // 250 records at 100 a second: batches of 100, a second apart.
+  ASSERT_EQ(run(cdc("generate --events 250 > events.jsonl"), false).exitCode, 0);
+  auto capped = run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 100"));
+  ASSERT_EQ(capped.exitCode, 0) << capped.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(capped.out, m, std::regex(R"(250 records in ([0-9.]+) s)"))) << capped.out;
+  EXPECT_GE(std::stod(m[1]), 1.99) << capped.out;
+}
+
 }  // namespace
 }  // namespace cdc::test

@@ -106,6 +106,43 @@ class RunnerTest : public ::testing::Test {
   std::atomic<bool> stop_{false};
 };
 
+TEST_F(RunnerTest, ACapOnRecordsPerSecondTakesOneSecondsRecordsAtATime) {
+  std::vector<Record> records;
+  for (int i = 0; i < 300; ++i) records.push_back(item(0, i, i + 1, 1));
+  VectorSource src(records);
+  RecordingHandler h;
+  options_.batchSize = 2000;
+  options_.maxRecordsPerSecond = 100;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto started = std::chrono::steady_clock::now();
+  auto stats = runner.run();
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(h.applied.size(), 300u);
+  EXPECT_EQ(h.calls, 3);                // batches of 100, not one of 300
+  EXPECT_EQ(src.commits.size(), 3u);
+  // Between them the runner waited (serving the source) until a second had passed since the
+  // batch before: at least 2 s for 300 records at 100/s.
+  EXPECT_GE(took, std::chrono::milliseconds(1990));
+  EXPECT_GE(src.idled, std::chrono::milliseconds(1500));
+  // A stop while waiting ends the run at once, what was applied committed.
+  std::vector<Record> more;
+  for (int i = 0; i < 50; ++i) more.push_back(item(1, i, i + 1, 1));
+  VectorSource slow(more);
+  RecordingHandler h2;
+  options_.maxRecordsPerSecond = 10;
+  Runner stopping(slow, h2, *objects_, options_, stop_);
+  std::jthread stopper([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop_ = true;
+  });
+  auto stopped = stopping.run();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().message;
+  EXPECT_EQ(h2.applied.size(), 10u);
+  ASSERT_EQ(slow.commits.size(), 1u);
+  EXPECT_EQ(slow.commits[0], (std::vector<Position>{{std::string(kItems), 1, 10}}));
+}
+
 TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
   VectorSource src({item(0, 0, 1, 1), item(1, 0, 2, 1), item(0, 1, 3, 1), item(0, 2, 4, 1), item(1, 1, 5, 1)});
   RecordingHandler h;
