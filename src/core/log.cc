@@ -6,8 +6,10 @@
 #include <span>
 #include <string>
 
+#include <mutex>
+
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 
 #include "core/json_writer.h"
 #include "core/time.h"
@@ -16,6 +18,34 @@ namespace cdc::log {
 namespace {
 
 std::string gService;  // set before other threads log
+
+// The status line (progress) and everything written to stderr, so that a line never lands
+// after the status text: the status is cleared, the line written, the status drawn again.
+std::mutex gStderr;
+std::string gStatus;  // guarded by gStderr
+
+void writeAboveStatus(std::string_view text) {
+  std::lock_guard lock(gStderr);
+  std::string out;
+  if (!gStatus.empty()) out += "\r\033[K";
+  out += text;
+  out += gStatus;
+  std::fwrite(out.data(), 1, out.size(), stderr);
+  if (!gStatus.empty()) std::fflush(stderr);
+}
+
+class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    writeAboveStatus(std::string_view(formatted.data(), formatted.size()));
+  }
+  void flush_() override {
+    std::lock_guard lock(gStderr);
+    std::fflush(stderr);
+  }
+};
 
 // {"ts":…,"level":…,"service":… of a line (without the closing brace).
 void appendJsonHead(std::string& line, std::chrono::system_clock::time_point time, spdlog::level::level_enum level) {
@@ -72,7 +102,7 @@ Format gFormat = Format::Text;
 
 void configure(spdlog::level::level_enum level, Format format) {
   gFormat = format;
-  auto logger = std::make_shared<spdlog::logger>("cdc", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("cdc", std::make_shared<StderrSink>());
   if (format == Format::Json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
@@ -141,7 +171,17 @@ void report(spdlog::level::level_enum level, std::string_view name, std::string_
   }
   // After whatever the logger holds, in one write.
   if (auto logger = spdlog::default_logger()) logger->flush();
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  writeAboveStatus(line);
+  std::fflush(stderr);
+}
+
+void status(std::string_view line) {
+  std::lock_guard lock(gStderr);
+  std::string out = "\r\033[K";
+  if (line.empty() && gStatus.empty()) return;
+  out += line;
+  gStatus.assign(line);
+  std::fwrite(out.data(), 1, out.size(), stderr);
   std::fflush(stderr);
 }
 

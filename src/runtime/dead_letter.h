@@ -100,6 +100,7 @@ class DeadLetterSource final : public Source {
   Result<PollStatus> poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds timeout) override;
   Status commit(std::span<const Position> positions) override;
   std::string describe() const override { return "dlq"; }
+  std::optional<Progress> progress() const override { return Progress{next_, letters_.size(), false}; }
 
  private:
   store::ObjectStore& objects_;

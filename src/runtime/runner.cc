@@ -334,6 +334,43 @@ void Runner::logStats(std::chrono::steady_clock::time_point now) {
   statsRecords_ = stats_.records;
 }
 
+namespace {
+
+std::string humanBytes(double b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
+}
+
+std::string clock(double seconds) {
+  auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+}  // namespace
+
+// "37% of 1.2 GB, ETA 0:42 | 123456 records, 45678/s, 0 dead letters, at topic[0]@12".
+std::string progressLine(const RunStats& stats, double rate, double seconds, std::optional<Source::Progress> progress,
+                         std::optional<int64_t> lag) {
+  std::string line;
+  if (progress && progress->total > 0) {
+    double fraction = std::min(1.0, static_cast<double>(progress->done) / static_cast<double>(progress->total));
+    line = fmt::format("{:.0f}% of {}", fraction * 100,
+                       progress->bytes ? humanBytes(static_cast<double>(progress->total)) : fmt::format("{} records", progress->total));
+    line += fraction > 0.001 && seconds > 0.5 ? ", ETA " + clock(seconds * (1 - fraction) / fraction) : ", ETA -";
+    line += " | ";
+  }
+  line += fmt::format("{} records, {:.0f}/s, {} dead letters", stats.records, rate, stats.deadLetters);
+  if (lag) line += fmt::format(", lag {}", *lag);
+  if (!stats.lastPosition.empty()) line += ", at " + stats.lastPosition;
+  return line;
+}
+
 void Runner::reportProgress(bool final) {
   auto t = std::chrono::steady_clock::now();
   if (!final && options_.statsInterval.count() > 0 && t - lastStats_ >= options_.statsInterval) logStats(t);
@@ -343,12 +380,10 @@ void Runner::reportProgress(bool final) {
   stats_.seconds = secs;
   double rate = secs > 0 ? stats_.records / secs : 0;
   if (final) {
-    if (options_.progress) fmt::print(stderr, "\r\033[K");
+    if (options_.progress) log::status("");
     return;
   }
-  fmt::print(stderr, "\r\033[K{} records, {:.0f}/s, {} dead letters, at {}", stats_.records, rate,
-             stats_.deadLetters, stats_.lastPosition);
-  std::fflush(stderr);
+  log::status(progressLine(stats_, rate, secs, source_.progress(), source_.lag()));
 }
 
 Result<RunStats> Runner::run() {

@@ -51,6 +51,11 @@ struct RunStats {
   LatencyHistogram pollToDurable;
 };
 
+// The progress line a run shows on a terminal: how far a bounded source has come and when it
+// should end, then records, rate, dead letters, lag and position.
+std::string progressLine(const RunStats& stats, double rate, double seconds, std::optional<Source::Progress> progress,
+                         std::optional<int64_t> lag);
+
 // The processing loop every service runs on: poll a batch, decode it, let the handler apply
 // it (durably), dead-letter what cannot be processed, then commit the positions. A position
 // is committed only after the effects of every record before it are durable, so a crash at

@@ -67,6 +67,14 @@ class Source {
   // Records behind the end of the partitions it owns, when the source knows (Kafka, from its
   // statistics); for the periodic stats line.
   virtual std::optional<int64_t> lag() const { return std::nullopt; }
+  // How far a bounded source has come (a file: bytes; dead letters: records), for the progress
+  // line on a terminal; none when the end is not known (Kafka, a pipe).
+  struct Progress {
+    uint64_t done = 0;
+    uint64_t total = 0;
+    bool bytes = false;
+  };
+  virtual std::optional<Progress> progress() const { return std::nullopt; }
   // Adds the source's series (a consumer's lag per partition, commits …) to a service's
   // metrics until the returned handle goes. None by default.
   virtual std::shared_ptr<void> instrument(metrics::Registry& registry, const std::string& service) {

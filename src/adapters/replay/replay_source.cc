@@ -60,7 +60,9 @@ Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path
     source.reset(new ReplaySource(path, f, true, std::move(topics)));
   }
   struct stat st {};
-  source->stream_ = ::fstat(::fileno(source->file_), &st) == 0 && !S_ISREG(st.st_mode);
+  const bool known = ::fstat(::fileno(source->file_), &st) == 0;
+  source->stream_ = known && !S_ISREG(st.st_mode);
+  if (known && S_ISREG(st.st_mode)) source->size_ = static_cast<uint64_t>(st.st_size);
   source->partitions_ = std::move(partitions);
   source->checkOffsets_ = offsets;
   return source;
@@ -253,6 +255,11 @@ Status ReplaySource::commit(std::span<const runtime::Position> positions) {
     if (!found) committed_.push_back(p);
   }
   return {};
+}
+
+std::optional<runtime::Source::Progress> ReplaySource::progress() const {
+  if (stream_ || size_ == 0) return std::nullopt;
+  return Progress{bytesRead_ - (end_ - begin_), std::max(size_, bytesRead_), true};
 }
 
 }  // namespace cdc::replay

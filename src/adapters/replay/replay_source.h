@@ -37,6 +37,8 @@ class ReplaySource final : public runtime::Source {
 
   const std::vector<runtime::Position>& committed() const { return committed_; }
   uint64_t bytesRead() const { return bytesRead_; }
+  // A regular file: the bytes of the lines handed out so far, of the file's size.
+  std::optional<Progress> progress() const override;
 
  private:
   ReplaySource(std::string path, FILE* file, bool owned, std::vector<std::string> topics);
@@ -51,6 +53,7 @@ class ReplaySource final : public runtime::Source {
   FILE* file_;
   bool owned_;
   bool stream_ = false;  // not a regular file: read what is there, wait with ::poll
+  uint64_t size_ = 0;    // of a regular file, at open
   int waitMs_ = 0;
   int readError_ = 0;    // errno of a failed read
   std::vector<char> buffer_;

@@ -310,5 +310,31 @@ TEST_F(OperatorTest, AStartPointAndARateCapAreCheckedAndTheCapHolds) {
   EXPECT_GE(std::stod(m[1]), 1.99) << capped.out;
 }
 
+TEST_F(OperatorTest, TheProgressOnATerminalShowsPercentAndEtaAndLogLinesNeverLandAfterIt) {
+  ASSERT_EQ(run(cdc("generate --events 400 > events.jsonl"), false).exitCode, 0);
+  // On a terminal (script(1) gives the run one), slowed by a cap so that progress is drawn, with
+  // an alert logged for every product.
+  auto r = run("cd " + dir_.string() + " && script -qec '" + "env LOG_FORMAT=text METRICS_PORT=0 " + cdcBinary() +
+               " inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 150"
+               " --low-stock-threshold 100000' /dev/null");
+  ASSERT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\d+% of [0-9.]+ KB, ETA \d+:\d\d \| \d+ records, \d+/s, 0 dead letters, at )")))
+      << r.out;
+  // Every log line and the summary start a line of their own: after a newline, or after the
+  // progress line was cleared (ESC [ K), never after its text.
+  const std::regex line(R"(20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warning) |inventory-service: 400 records)");
+  size_t lines = 0;
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), line), end; it != end; ++it) {
+    auto at = static_cast<size_t>(it->position());
+    ++lines;
+    bool own = at == 0 || r.out[at - 1] == '\n' || (at >= 3 && r.out.compare(at - 3, 3, "\033[K") == 0);
+    EXPECT_TRUE(own) << "a line written after the progress text: ..."
+                     << r.out.substr(at >= 120 ? at - 120 : 0, std::min<size_t>(at, 120) + 60);
+    if (!own) break;
+  }
+  EXPECT_GT(lines, 100u);
+  EXPECT_NE(r.out.find("low_stock_alert"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cdc::test
