@@ -101,6 +101,7 @@ std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::st
   if (region.empty()) {
     if (const char* r = std::getenv("AWS_DEFAULT_REGION")) region = r;
   }
+  if (region.empty()) region = aws::profileRegion(aws::Environment{});  // the profile's `region`
   std::string url, origin;
   for (const char* setting : {endpointSetting, "endpoint-url"}) {
     if (c.has(setting) && !c.str(setting).empty()) {

@@ -1,5 +1,7 @@
 #include "adapters/aws/credentials.h"
 
+#include "adapters/aws/credential_parts.h"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -15,7 +17,7 @@
 #include "core/time.h"
 
 namespace cdc::aws {
-namespace {
+namespace parts {
 
 std::optional<WallClock::time_point> parseExpiration(std::string_view text) {
   auto t = parseIsoTimestamp(text);
@@ -70,12 +72,38 @@ Result<TimedCredentials> parseJsonCredentials(const std::string& body, const std
   t.credentials.accessKeyId = std::string(v);
   if (doc["SecretAccessKey"].get_string().get(v)) return fail(Error::retry(from + ": no SecretAccessKey in the response"));
   t.credentials.secretAccessKey = std::string(v);
-  if (!doc["Token"].get_string().get(v)) t.credentials.sessionToken = std::string(v);
+  if (!doc["Token"].get_string().get(v) || !doc["SessionToken"].get_string().get(v)) t.credentials.sessionToken = std::string(v);
   if (!doc["Expiration"].get_string().get(v)) t.expiration = parseExpiration(v);
   return t;
 }
 
 HttpClientOptions metadataTimeouts() { return {.connectTimeout = std::chrono::seconds(2), .requestTimeout = std::chrono::seconds(5), .maxConcurrent = 1}; }
+
+std::string stsEndpoint(const Environment& env, const std::string& region) {
+  std::string endpoint = env.get("AWS_ENDPOINT_URL_STS");
+  if (endpoint.empty()) endpoint = env.get("AWS_ENDPOINT_URL");
+  if (endpoint.empty()) endpoint = region.empty() ? "https://sts.amazonaws.com" : "https://sts." + region + ".amazonaws.com";
+  return endpoint;
+}
+
+Result<TimedCredentials> parseStsCredentials(const HttpResponse& response, const std::string& action) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(response.body.data(), response.body.size())) return fail(Error::retry("STS " + action + ": unreadable response"));
+  auto c = doc.select_node("//*[local-name()='Credentials']").node();
+  TimedCredentials t;
+  t.credentials.accessKeyId = c.child_value("AccessKeyId");
+  t.credentials.secretAccessKey = c.child_value("SecretAccessKey");
+  t.credentials.sessionToken = c.child_value("SessionToken");
+  t.expiration = parseExpiration(c.child_value("Expiration"));
+  if (t.credentials.accessKeyId.empty()) return fail(Error::retry("STS " + action + ": no credentials in the response"));
+  return t;
+}
+
+}  // namespace parts
+
+namespace {
+
+using namespace parts;
 
 class EnvironmentSource final : public CredentialsSource {
  public:
@@ -129,13 +157,9 @@ class WebIdentitySource final : public CredentialsSource {
     std::string tokenFile = env_.get("AWS_WEB_IDENTITY_TOKEN_FILE");
     std::string token = readFile(tokenFile);
     if (token.empty()) return fail(Error::retry("AWS_WEB_IDENTITY_TOKEN_FILE: cannot read " + tokenFile));
-    std::string endpoint = env_.get("AWS_ENDPOINT_URL_STS");
-    if (endpoint.empty()) endpoint = env_.get("AWS_ENDPOINT_URL");
-    if (endpoint.empty()) {
-      std::string region = env_.get("AWS_REGION");
-      if (region.empty()) region = env_.get("AWS_DEFAULT_REGION");
-      endpoint = region.empty() ? "https://sts.amazonaws.com" : "https://sts." + region + ".amazonaws.com";
-    }
+    std::string region = env_.get("AWS_REGION");
+    if (region.empty()) region = env_.get("AWS_DEFAULT_REGION");
+    std::string endpoint = stsEndpoint(env_, region);
     auto request = requestFor(endpoint);
     if (!request) return fail(Error::fatal("STS endpoint is not a URL: " + endpoint));
     std::string session = env_.get("AWS_ROLE_SESSION_NAME");
@@ -149,89 +173,12 @@ class WebIdentitySource final : public CredentialsSource {
       // A refused token is fixed by the next rotation of the file: transient as well.
       return fail(Error::retry("STS AssumeRoleWithWebIdentity: " + describe(response)));
     }
-    pugi::xml_document doc;
-    if (!doc.load_buffer(response.body.data(), response.body.size())) {
-      return fail(Error::retry("STS AssumeRoleWithWebIdentity: unreadable response"));
-    }
-    auto c = doc.select_node("//*[local-name()='Credentials']").node();
-    TimedCredentials t;
-    t.credentials.accessKeyId = c.child_value("AccessKeyId");
-    t.credentials.secretAccessKey = c.child_value("SecretAccessKey");
-    t.credentials.sessionToken = c.child_value("SessionToken");
-    t.expiration = parseExpiration(c.child_value("Expiration"));
-    if (t.credentials.accessKeyId.empty()) return fail(Error::retry("STS AssumeRoleWithWebIdentity: no credentials in the response"));
-    return t;
+    return parseStsCredentials(response, "AssumeRoleWithWebIdentity");
   }
 
  private:
   Environment env_;
   HttpClient http_;
-};
-
-// Sections of an INI file: [name] -> key -> value (keys lower-cased).
-std::map<std::string, std::map<std::string, std::string>> parseIni(const std::string& text) {
-  std::map<std::string, std::map<std::string, std::string>> out;
-  std::istringstream in(text);
-  std::string line, section;
-  auto trim = [](std::string s) {
-    s.erase(0, s.find_first_not_of(" \t\r"));
-    s.erase(s.find_last_not_of(" \t\r") + 1);
-    return s;
-  };
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = trim(line.substr(1, line.size() - 2));
-      continue;
-    }
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = trim(line.substr(0, eq));
-    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out[section][key] = trim(line.substr(eq + 1));
-  }
-  return out;
-}
-
-std::string homeFile(const Environment& env, const char* variable, const char* relative) {
-  if (std::string path = env.get(variable); !path.empty()) return path;
-  return env.get("HOME") + relative;
-}
-
-class ProfileSource final : public CredentialsSource {
- public:
-  explicit ProfileSource(Environment env) : env_(std::move(env)) {}
-  std::string name() const override { return "profile " + profile(); }
-  std::string profile() const {
-    std::string p = env_.get("AWS_PROFILE");
-    return p.empty() ? "default" : p;
-  }
-  // The profile's keys from the credentials file, else from the config file.
-  std::optional<Credentials> lookup() const {
-    auto credentials = parseIni(readFile(homeFile(env_, "AWS_SHARED_CREDENTIALS_FILE", "/.aws/credentials")));
-    auto config = parseIni(readFile(homeFile(env_, "AWS_CONFIG_FILE", "/.aws/config")));
-    for (const auto* section : {credentials.contains(profile()) ? &credentials[profile()] : nullptr,
-                                config.contains("profile " + profile())   ? &config["profile " + profile()]
-                                : config.contains(profile())              ? &config[profile()]
-                                                                          : nullptr}) {
-      if (!section || !section->contains("aws_access_key_id")) continue;
-      Credentials c;
-      c.accessKeyId = section->at("aws_access_key_id");
-      if (auto it = section->find("aws_secret_access_key"); it != section->end()) c.secretAccessKey = it->second;
-      if (auto it = section->find("aws_session_token"); it != section->end()) c.sessionToken = it->second;
-      return c;
-    }
-    return std::nullopt;
-  }
-  Result<TimedCredentials> fetch() override {
-    auto c = lookup();
-    if (!c || c->secretAccessKey.empty()) return fail(Error::fatal("no keys for profile " + profile() + " in the shared AWS files"));
-    return TimedCredentials{*c, std::nullopt};
-  }
-
- private:
-  Environment env_;
 };
 
 class ImdsSource final : public CredentialsSource {
@@ -271,8 +218,27 @@ class ImdsSource final : public CredentialsSource {
 std::unique_ptr<CredentialsSource> environmentSource(const Environment& env) { return std::make_unique<EnvironmentSource>(env); }
 std::unique_ptr<CredentialsSource> containerSource(const Environment& env) { return std::make_unique<ContainerSource>(env); }
 std::unique_ptr<CredentialsSource> webIdentitySource(const Environment& env) { return std::make_unique<WebIdentitySource>(env); }
-std::unique_ptr<CredentialsSource> profileSource(const Environment& env) { return std::make_unique<ProfileSource>(env); }
 std::unique_ptr<CredentialsSource> imdsSource(const Environment& env) { return std::make_unique<ImdsSource>(env); }
+
+namespace {
+
+// The instance metadata as the chain's last resort: its failure lists what was tried before.
+class LastResort final : public CredentialsSource {
+ public:
+  LastResort(std::unique_ptr<CredentialsSource> imds, std::string tried) : imds_(std::move(imds)), tried_(std::move(tried)) {}
+  std::string name() const override { return imds_->name(); }
+  Result<TimedCredentials> fetch() override {
+    auto t = imds_->fetch();
+    if (t) return t;
+    return fail(Error{t.error().kind, "no AWS credentials found; tried " + tried_ + "; " + imds_->name() + ": " + t.error().message});
+  }
+
+ private:
+  std::unique_ptr<CredentialsSource> imds_;
+  std::string tried_;
+};
+
+}  // namespace
 
 std::unique_ptr<CredentialsSource> defaultSource(const Environment& env) {
   if (!env.get("AWS_ACCESS_KEY_ID").empty()) return environmentSource(env);
@@ -280,9 +246,23 @@ std::unique_ptr<CredentialsSource> defaultSource(const Environment& env) {
   if (!env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI").empty() || !env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").empty()) {
     return containerSource(env);
   }
-  if (ProfileSource(env).lookup()) return profileSource(env);
-  if (env.get("AWS_EC2_METADATA_DISABLED") == "true") return environmentSource(env);  // fails, naming the variables
-  return imdsSource(env);
+  // A profile named by AWS_PROFILE is used (and its absence an error), the default one if present.
+  if (!env.get("AWS_PROFILE").empty() || profileConfigured(env)) return profileSource(env);
+  std::string tried =
+      "environment (AWS_ACCESS_KEY_ID is not set); web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set); "
+      "container (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI are not set); profile default "
+      "(not in " + parts::credentialsFile(env) + " or " + parts::configFile(env) + ")";
+  if (env.get("AWS_EC2_METADATA_DISABLED") == "true") {
+    struct None final : CredentialsSource {
+      std::string message;
+      std::string name() const override { return "none"; }
+      Result<TimedCredentials> fetch() override { return fail(Error::fatal(message)); }
+    };
+    auto none = std::make_unique<None>();
+    none->message = "no AWS credentials found; tried " + tried + "; instance metadata (AWS_EC2_METADATA_DISABLED=true)";
+    return none;
+  }
+  return std::make_unique<LastResort>(imdsSource(env), tried);
 }
 
 CredentialsProvider::CredentialsProvider(std::unique_ptr<CredentialsSource> source, Environment env,

@@ -48,14 +48,25 @@ std::unique_ptr<CredentialsSource> containerSource(const Environment& env);
 // STS endpoint.
 std::unique_ptr<CredentialsSource> webIdentitySource(const Environment& env);
 // The shared credentials file (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials) and
-// the config file (AWS_CONFIG_FILE, default ~/.aws/config), profile AWS_PROFILE or "default".
+// the config file (AWS_CONFIG_FILE, default ~/.aws/config), profile AWS_PROFILE or "default":
+// static keys; credential_process (a command printing {"Version":1,"AccessKeyId",…});
+// role_arn assumed with STS AssumeRole (external_id, role_session_name, duration_seconds) on
+// the credentials of source_profile (itself: its own keys) or of credential_source
+// (Environment, EcsContainer, Ec2InstanceMetadata), or with web_identity_token_file. An IAM
+// Identity Center (SSO) profile is refused, naming the credential_process that does it.
 std::unique_ptr<CredentialsSource> profileSource(const Environment& env);
+// Whether the files hold the profile AWS_PROFILE (or default) names.
+bool profileConfigured(const Environment& env);
+// That profile's `region`; empty when it has none.
+std::string profileRegion(const Environment& env);
 // IMDSv2 on EC2: a session token (PUT), the instance role, its credentials.
 // AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the address; AWS_EC2_METADATA_DISABLED=true disables.
 std::unique_ptr<CredentialsSource> imdsSource(const Environment& env);
 
 // The standard chain's choice: the first source that is configured, in the order environment,
-// web identity (IRSA), container (Pod Identity), profile file, instance metadata.
+// web identity (IRSA), container (Pod Identity), profile (AWS_PROFILE, or a default profile in
+// the files), instance metadata. When it comes to the instance metadata and that fails too,
+// the error names every source tried and why it did not apply.
 std::unique_ptr<CredentialsSource> defaultSource(const Environment& env);
 
 // Hands out credentials from one source, cached, and fetched again `refreshBefore` their

@@ -67,6 +67,21 @@ class CredentialsTest : public ::testing::Test {
     // STS AssumeRoleWithWebIdentity (form POST, XML answer).
     http_.server.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
       stsBody_ = req.body;
+      if (req.body.find("Action=AssumeRole&") != std::string::npos) {
+        // AssumeRole: signed with the source credentials; refuses a role it does not know.
+        stsAuthorization_ = req.get_header_value("Authorization");
+        if (req.body.find("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdeployer") == std::string::npos) {
+          res.status = 403;
+          res.set_content("<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized to assume</Message></Error></ErrorResponse>",
+                          "text/xml");
+          return;
+        }
+        res.set_content("<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>"
+                        "<SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-session</SessionToken>"
+                        "<Expiration>2026-11-25T17:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>",
+                        "text/xml");
+        return;
+      }
       if (req.body.find("Action=AssumeRoleWithWebIdentity") == std::string::npos ||
           req.body.find("WebIdentityToken=eyJ.web.token") == std::string::npos) {
         res.status = 400;
@@ -108,6 +123,7 @@ class CredentialsTest : public ::testing::Test {
   std::string podToken_ = "pod-token-1";
   std::string expiration_ = "2026-11-25T16:30:00Z";
   std::atomic<int> containerCalls_{0};
+  std::string stsAuthorization_;
   std::string stsBody_;
 };
 
@@ -205,10 +221,135 @@ TEST_F(CredentialsTest, SharedFilesWithProfiles) {
   EXPECT_EQ(staging->sessionToken, "staging-session");
   vars_["AWS_PROFILE"] = "from-config";
   EXPECT_EQ(CredentialsProvider(defaultSource(env()), env()).get()->accessKeyId, "AKIACONFIG");
-  // A profile found nowhere: the chain goes on to the instance metadata.
+  // A profile named but found nowhere is an error that names it (not the instance metadata's).
   vars_["AWS_PROFILE"] = "missing";
-  CredentialsProvider imds(defaultSource(env()), env());
-  EXPECT_EQ(imds.sourceName(), "instance metadata (IMDSv2)");
+  auto missing = CredentialsProvider(defaultSource(env()), env()).get();
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().kind, ErrorKind::Fatal);
+  EXPECT_EQ(missing.error().message, "profile missing: not in " + vars_["AWS_SHARED_CREDENTIALS_FILE"] + " or " + vars_["AWS_CONFIG_FILE"]);
+}
+
+TEST_F(CredentialsTest, AProfileGivesItsRegion) {
+  vars_["AWS_CONFIG_FILE"] = file("config", "[default]\nregion = us-west-2\n\n[profile eu]\nregion = eu-west-3\n");
+  EXPECT_EQ(profileRegion(env()), "us-west-2");
+  vars_["AWS_PROFILE"] = "eu";
+  EXPECT_EQ(profileRegion(env()), "eu-west-3");
+  vars_["AWS_PROFILE"] = "nowhere";
+  EXPECT_EQ(profileRegion(env()), "");
+}
+
+TEST_F(CredentialsTest, CredentialProcessRunsTheCommandAndChecksWhatItPrints) {
+  std::string good = file("creds.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\", \"SecretAccessKey\": \"proc-secret\", "
+                                      "\"SessionToken\": \"proc-session\", \"Expiration\": \"2026-11-25T17:00:00Z\"}'\n");
+  std::string broken = file("broken.sh", "#!/bin/sh\necho 'token expired' >&2\nexit 3\n");
+  std::string garbage = file("garbage.sh", "#!/bin/sh\necho 'AccessKeyId=x'\n");
+  fs::permissions(dir_, fs::perms::owner_all);
+  for (const auto& f : {good, broken, garbage}) fs::permissions(f, fs::perms::owner_all);
+  vars_["AWS_CONFIG_FILE"] = file("config", "[profile vault]\ncredential_process = " + good + " --role x\n"
+                                            "[profile broken]\ncredential_process = " + broken + "\n"
+                                            "[profile garbage]\ncredential_process = " + garbage + "\n");
+  vars_["AWS_PROFILE"] = "vault";
+  CredentialsProvider p(defaultSource(env()), env());
+  auto c = p.get();
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->accessKeyId, "ASIAPROC");
+  EXPECT_EQ(c->sessionToken, "proc-session");
+  EXPECT_EQ(p.sourceName(), "profile vault (credential_process)");
+  // Refreshed before it expires (17:00): at 16:56 the command runs again.
+  now_ += std::chrono::minutes(56);
+  EXPECT_TRUE(p.get().has_value());
+  EXPECT_EQ(p.fetches(), 2u);
+  vars_["AWS_PROFILE"] = "broken";
+  auto failed = CredentialsProvider(defaultSource(env()), env()).get();
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(failed.error().message.find("profile broken: credential_process `" + broken + "` failed (exit status 3"), std::string::npos)
+      << failed.error().message;
+  vars_["AWS_PROFILE"] = "garbage";
+  auto unreadable = CredentialsProvider(defaultSource(env()), env()).get();
+  ASSERT_FALSE(unreadable.has_value());
+  EXPECT_NE(unreadable.error().message.find("its output is not {\"Version\": 1"), std::string::npos) << unreadable.error().message;
+}
+
+TEST_F(CredentialsTest, ARoleIsAssumedWithTheSourceProfilesCredentials) {
+  vars_["AWS_ENDPOINT_URL_STS"] = url("/");
+  vars_["AWS_SHARED_CREDENTIALS_FILE"] = file("credentials", "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = base-secret\n"
+                                                             "[self]\naws_access_key_id = AKIASELF\naws_secret_access_key = self-secret\n");
+  vars_["AWS_CONFIG_FILE"] = file("config",
+                                  "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\n"
+                                  "external_id = ext-42\nrole_session_name = cdc-deploy\nregion = eu-west-1\n"
+                                  "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = deploy\n"
+                                  "[profile self]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = self\n"
+                                  "[profile denied]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = base\n"
+                                  "[profile loop-a]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = loop-b\n"
+                                  "[profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = loop-a\n"
+                                  "[profile env]\nrole_arn = arn:aws:iam::123456789012:role/deployer\ncredential_source = Environment\n"
+                                  "[profile lost]\nrole_arn = arn:aws:iam::123456789012:role/deployer\n");
+  auto with = [&](const std::string& profile) {
+    vars_["AWS_PROFILE"] = profile;
+    return CredentialsProvider(defaultSource(env()), env()).get();
+  };
+  auto deploy = with("deploy");
+  ASSERT_TRUE(deploy.has_value()) << deploy.error().message;
+  EXPECT_EQ(deploy->accessKeyId, "ASIAROLE");
+  EXPECT_EQ(deploy->sessionToken, "role-session");
+  EXPECT_NE(stsAuthorization_.find("Credential=AKIABASE/20261125/eu-west-1/sts/aws4_request"), std::string::npos) << stsAuthorization_;
+  EXPECT_NE(stsBody_.find("&RoleSessionName=cdc-deploy&ExternalId=ext-42"), std::string::npos) << stsBody_;
+  // A role assumed with the credentials of another role, and with the profile's own keys.
+  ASSERT_TRUE(with("chained").has_value());
+  EXPECT_NE(stsAuthorization_.find("Credential=ASIAROLE/"), std::string::npos) << stsAuthorization_;
+  ASSERT_TRUE(with("self").has_value());
+  EXPECT_NE(stsAuthorization_.find("Credential=AKIASELF/20261125/us-east-1/sts/"), std::string::npos) << stsAuthorization_;
+  // Refused by STS: an error naming the role and the answer (not retried for ever).
+  auto denied = with("denied");
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(denied.error().message.find("profile denied: STS AssumeRole of arn:aws:iam::123456789012:role/admin: 403 AccessDenied"),
+            std::string::npos)
+      << denied.error().message;
+  auto loop = with("loop-a");
+  ASSERT_FALSE(loop.has_value());
+  EXPECT_NE(loop.error().message.find("source_profile loops back to it"), std::string::npos) << loop.error().message;
+  auto lost = with("lost");
+  ASSERT_FALSE(lost.has_value());
+  EXPECT_NE(lost.error().message.find("profile lost: role_arn needs source_profile, credential_source"), std::string::npos)
+      << lost.error().message;
+  // credential_source = Environment: the environment's keys assume the role.
+  vars_["AWS_PROFILE"] = "env";
+  vars_["AWS_ACCESS_KEY_ID"] = "AKIAENV";
+  vars_["AWS_SECRET_ACCESS_KEY"] = "env-secret";
+  auto fromEnv = CredentialsProvider(profileSource(env()), env()).get();
+  ASSERT_TRUE(fromEnv.has_value()) << fromEnv.error().message;
+  EXPECT_EQ(fromEnv->accessKeyId, "ASIAROLE");
+  EXPECT_NE(stsAuthorization_.find("Credential=AKIAENV/"), std::string::npos) << stsAuthorization_;
+}
+
+TEST_F(CredentialsTest, AnIdentityCenterProfileIsRefusedByName) {
+  vars_["AWS_CONFIG_FILE"] = file("config", "[profile sso-dev]\nsso_session = corp\nsso_account_id = 123456789012\n"
+                                            "sso_role_name = Dev\nregion = eu-west-1\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n");
+  vars_["AWS_PROFILE"] = "sso-dev";
+  vars_["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url("/nothing");
+  auto c = CredentialsProvider(defaultSource(env()), env()).get();
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(c.error().message.find("profile sso-dev signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
+                                   "profile `credential_process = aws configure export-credentials --profile sso-dev --format process`"),
+            std::string::npos)
+      << c.error().message;
+  EXPECT_EQ(c.error().message.find("IMDS"), std::string::npos) << c.error().message;
+}
+
+TEST_F(CredentialsTest, WhenNothingWorksEverySourceTriedIsNamed) {
+  vars_["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url("/nothing");
+  auto c = CredentialsProvider(defaultSource(env()), env()).get();
+  ASSERT_FALSE(c.has_value());
+  for (const char* tried : {"no AWS credentials found; tried environment (AWS_ACCESS_KEY_ID is not set)",
+                            "web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set)",
+                            "container (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI are not set)",
+                            "profile default (not in /nonexistent/.aws/credentials or /nonexistent/.aws/config)",
+                            "instance metadata (IMDSv2): IMDSv2 token: 404"}) {
+    EXPECT_NE(c.error().message.find(tried), std::string::npos) << tried << "\n" << c.error().message;
+  }
 }
 
 TEST_F(CredentialsTest, InstanceMetadataV2) {

@@ -336,5 +336,26 @@ TEST_F(OperatorTest, TheProgressOnATerminalShowsPercentAndEtaAndLogLinesNeverLan
   EXPECT_NE(r.out.find("low_stock_alert"), std::string::npos);
 }
 
+TEST_F(OperatorTest, AnAwsProfileGivesTheRegionAndAnUnsupportedOneIsNamed) {
+  std::ofstream(dir_ / "config") << "[default]\nregion = eu-west-3\n[profile sso-dev]\nsso_session = corp\nsso_account_id = 1\nregion = eu-west-1\n";
+  const std::string aws = "env -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_PROFILE HOME=/nonexistent AWS_ENDPOINT_URL=http://127.0.0.1:1 ";
+  auto noRegion = run("cd " + dir_.string() + " && " + aws + "AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b LOG_FORMAT=text " + cdcBinary() +
+                      " dump --store dynamodb --table t");
+  EXPECT_EQ(noRegion.exitCode, 2) << noRegion.out;
+  EXPECT_NE(noRegion.out.find("AWS_REGION: not set"), std::string::npos) << noRegion.out;
+  // The default profile's region is the region: the request goes out (and finds nobody).
+  auto profileRegion = run("cd " + dir_.string() + " && " + aws + "AWS_CONFIG_FILE=config AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b " +
+                           "LOG_FORMAT=text timeout 60 " + cdcBinary() + " dump --store dynamodb --table t");
+  EXPECT_EQ(profileRegion.exitCode, 1) << profileRegion.out;
+  EXPECT_EQ(profileRegion.out.find("AWS_REGION"), std::string::npos) << profileRegion.out;
+  EXPECT_NE(profileRegion.out.find("Couldn't connect to server"), std::string::npos) << profileRegion.out;
+  // An IAM Identity Center profile: refused by name, with the way to use it.
+  auto sso = run("cd " + dir_.string() + " && " + aws + "AWS_CONFIG_FILE=config AWS_PROFILE=sso-dev LOG_FORMAT=text timeout 60 " +
+                 cdcBinary() + " dump --store dynamodb --table t");
+  EXPECT_EQ(sso.exitCode, 1) << sso.out;
+  EXPECT_NE(sso.out.find("profile sso-dev signs in with AWS IAM Identity Center"), std::string::npos) << sso.out;
+  EXPECT_EQ(sso.out.find("IMDS"), std::string::npos) << sso.out;
+}
+
 }  // namespace
 }  // namespace cdc::test

@@ -1,0 +1,36 @@
+#pragma once
+
+// What the credential sources share (credentials.cc, profile_credentials.cc); not an API.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adapters/aws/credentials.h"
+#include "adapters/aws/http_client.h"
+
+namespace cdc::aws::parts {
+
+std::optional<WallClock::time_point> parseExpiration(std::string_view text);
+// "scheme://host[:port]/path?query" into a request.
+std::optional<HttpRequest> requestFor(std::string_view url);
+// A file's text without trailing blanks; empty when it cannot be read.
+std::string readFile(const std::string& path);
+// {"AccessKeyId","SecretAccessKey","Token"|"SessionToken","Expiration"}: the container and
+// instance metadata endpoints' shape, and credential_process's.
+Result<TimedCredentials> parseJsonCredentials(const std::string& body, const std::string& from);
+HttpClientOptions metadataTimeouts();
+// The regional STS endpoint, or AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL.
+std::string stsEndpoint(const Environment& env, const std::string& region);
+// <Credentials> of an STS answer (AssumeRole, AssumeRoleWithWebIdentity).
+Result<TimedCredentials> parseStsCredentials(const HttpResponse& response, const std::string& action);
+
+// Sections of an INI file: [name] -> key -> value (keys lower-cased).
+using Ini = std::map<std::string, std::map<std::string, std::string>>;
+Ini parseIni(const std::string& text);
+// AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; AWS_CONFIG_FILE or ~/.aws/config.
+std::string credentialsFile(const Environment& env);
+std::string configFile(const Environment& env);
+
+}  // namespace cdc::aws::parts

@@ -1,0 +1,310 @@
+// Credentials from a profile of the shared AWS files: static keys, credential_process, a role
+// assumed with another profile's credentials (role_arn with source_profile, credential_source
+// or web_identity_token_file); profiles that sign in with IAM Identity Center are refused by
+// name. And the profile's region.
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <set>
+#include <sstream>
+
+#include <simdjson.h>
+
+#include "adapters/aws/credential_parts.h"
+#include "adapters/aws/resilience.h"
+
+namespace cdc::aws {
+namespace parts {
+
+Ini parseIni(const std::string& text) {
+  Ini out;
+  std::istringstream in(text);
+  std::string line, section;
+  auto trim = [](std::string s) {
+    s.erase(0, s.find_first_not_of(" \t\r"));
+    s.erase(s.find_last_not_of(" \t\r") + 1);
+    return s;
+  };
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      out[section];  // a section without keys still exists
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = trim(line.substr(0, eq));
+    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out[section][key] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string credentialsFile(const Environment& env) {
+  if (std::string path = env.get("AWS_SHARED_CREDENTIALS_FILE"); !path.empty()) return path;
+  return env.get("HOME") + "/.aws/credentials";
+}
+
+std::string configFile(const Environment& env) {
+  if (std::string path = env.get("AWS_CONFIG_FILE"); !path.empty()) return path;
+  return env.get("HOME") + "/.aws/config";
+}
+
+}  // namespace parts
+
+namespace {
+
+using namespace parts;
+
+std::string profileName(const Environment& env) {
+  std::string p = env.get("AWS_PROFILE");
+  return p.empty() ? "default" : p;
+}
+
+// A profile's settings: the config file's [profile NAME] ([default] for default), the
+// credentials file's [NAME] over them; nullopt when neither file has the profile.
+std::optional<std::map<std::string, std::string>> profileSettings(const Environment& env, const std::string& name) {
+  auto credentials = parseIni(readFile(credentialsFile(env)));
+  auto config = parseIni(readFile(configFile(env)));
+  std::optional<std::map<std::string, std::string>> out;
+  for (const std::string& section : {"profile " + name, name == "default" ? name : std::string()}) {
+    if (auto it = config.find(section); !section.empty() && it != config.end()) {
+      out.emplace(it->second);
+      break;
+    }
+  }
+  if (auto it = credentials.find(name); it != credentials.end()) {
+    if (!out) out.emplace();
+    for (const auto& [k, v] : it->second) (*out)[k] = v;
+  }
+  return out;
+}
+
+std::string get(const std::map<std::string, std::string>& settings, const char* key) {
+  auto it = settings.find(key);
+  return it == settings.end() ? std::string() : it->second;
+}
+
+// "20150830T123600Z" of an instant.
+std::string amzDate(WallClock::time_point t) {
+  std::time_t secs = WallClock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  std::array<char, 17> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y%m%dT%H%M%SZ", &tm);
+  return buf.data();
+}
+
+class FixedError final : public CredentialsSource {
+ public:
+  FixedError(std::string name, Error error) : name_(std::move(name)), error_(std::move(error)) {}
+  std::string name() const override { return name_; }
+  Result<TimedCredentials> fetch() override { return fail(error_); }
+
+ private:
+  std::string name_;
+  Error error_;
+};
+
+class StaticKeys final : public CredentialsSource {
+ public:
+  StaticKeys(std::string profile, Credentials keys) : profile_(std::move(profile)), keys_(std::move(keys)) {}
+  std::string name() const override { return "profile " + profile_; }
+  Result<TimedCredentials> fetch() override { return TimedCredentials{keys_, std::nullopt}; }
+
+ private:
+  std::string profile_;
+  Credentials keys_;
+};
+
+// credential_process: a command that prints {"Version":1,"AccessKeyId",…} (the AWS CLI's
+// `aws configure export-credentials --format process`, a vault's helper …).
+class ProcessSource final : public CredentialsSource {
+ public:
+  ProcessSource(std::string profile, std::string command) : profile_(std::move(profile)), command_(std::move(command)) {}
+  std::string name() const override { return "profile " + profile_ + " (credential_process)"; }
+  Result<TimedCredentials> fetch() override {
+    std::string what = "profile " + profile_ + ": credential_process `" + command_ + "`";
+    FILE* p = ::popen(command_.c_str(), "r");
+    if (!p) return fail(Error::fatal(what + ": cannot start it"));
+    std::string out;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    int status = ::pclose(p);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return fail(Error::fatal(what + " failed (exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+                               "; its error output is above)"));
+    }
+    simdjson::dom::parser parser;
+    int64_t version = 0;
+    if (parser.parse(out)["Version"].get_int64().get(version) || version != 1) {
+      return fail(Error::fatal(what + ": its output is not {\"Version\": 1, \"AccessKeyId\": …}"));
+    }
+    auto t = parseJsonCredentials(out, what);
+    if (!t) return fail(Error::fatal(t.error().message));
+    return t;
+  }
+
+ private:
+  std::string profile_;
+  std::string command_;
+};
+
+// role_arn: STS AssumeRole, signed with the credentials of the base source.
+class AssumeRoleSource final : public CredentialsSource {
+ public:
+  AssumeRoleSource(Environment env, std::string profile, std::map<std::string, std::string> settings,
+                   std::unique_ptr<CredentialsSource> base, std::string region)
+      : env_(std::move(env)),
+        profile_(std::move(profile)),
+        settings_(std::move(settings)),
+        base_(std::move(base)),
+        region_(std::move(region)),
+        http_(metadataTimeouts()) {}
+  std::string name() const override { return "profile " + profile_ + " (role " + get(settings_, "role_arn") + ")"; }
+  Result<TimedCredentials> fetch() override {
+    auto base = base_->fetch();
+    if (!base) return fail(Error{base.error().kind, "profile " + profile_ + ": the credentials to assume its role with, from " +
+                                                        base_->name() + ": " + base.error().message});
+    std::string endpoint = stsEndpoint(env_, region_);
+    auto request = requestFor(endpoint);
+    if (!request) return fail(Error::fatal("STS endpoint is not a URL: " + endpoint));
+    std::string session = get(settings_, "role_session_name");
+    if (session.empty()) session = "cdc-" + std::to_string(::getpid());
+    request->method = "POST";
+    request->headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/xml"}};
+    request->body = "Action=AssumeRole&Version=2011-06-15&RoleArn=" + uriEncode(get(settings_, "role_arn"), false) +
+                    "&RoleSessionName=" + uriEncode(session, false);
+    if (auto id = get(settings_, "external_id"); !id.empty()) request->body += "&ExternalId=" + uriEncode(id, false);
+    if (auto d = get(settings_, "duration_seconds"); !d.empty()) request->body += "&DurationSeconds=" + uriEncode(d, false);
+    signV4(*request, base->credentials,
+           {.region = region_.empty() ? "us-east-1" : region_, .service = "sts", .amzDate = amzDate(env_.now())});
+    auto response = http_.send(*request);
+    if (response.status != 200) {
+      std::string message = "profile " + profile_ + ": STS AssumeRole of " + get(settings_, "role_arn") + ": " + describe(response);
+      // Refused (access denied, a bad role): the configuration is wrong; anything else may pass.
+      bool refused = response.status >= 400 && response.status < 500 && response.status != 429 &&
+                     response.body.find("Throttling") == std::string::npos;
+      return fail(refused ? Error::fatal(message) : Error::retry(message));
+    }
+    return parseStsCredentials(response, "AssumeRole");
+  }
+
+ private:
+  Environment env_;
+  std::string profile_;
+  std::map<std::string, std::string> settings_;
+  std::unique_ptr<CredentialsSource> base_;
+  std::string region_;
+  HttpClient http_;
+};
+
+std::string regionOf(const Environment& env, const std::map<std::string, std::string>& settings) {
+  std::string region = env.get("AWS_REGION");
+  if (region.empty()) region = env.get("AWS_DEFAULT_REGION");
+  if (region.empty()) region = get(settings, "region");
+  return region;
+}
+
+// The source a profile's settings describe; `seen` guards against source_profile loops.
+std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::string& name, std::set<std::string>& seen,
+                                            bool keysOnly = false) {
+  auto settings = profileSettings(env, name);
+  if (!settings) {
+    return std::make_unique<FixedError>("profile " + name, Error::fatal("profile " + name + ": not in " + credentialsFile(env) +
+                                                                            " or " + configFile(env)));
+  }
+  const std::string keyId = get(*settings, "aws_access_key_id");
+  if (!keyId.empty() && (keysOnly || get(*settings, "role_arn").empty())) {
+    std::string secret = get(*settings, "aws_secret_access_key");
+    if (secret.empty()) {
+      return std::make_unique<FixedError>("profile " + name, Error::fatal("profile " + name + ": aws_access_key_id without aws_secret_access_key"));
+    }
+    return std::make_unique<StaticKeys>(name, Credentials{keyId, secret, get(*settings, "aws_session_token")});
+  }
+  if (std::string role = get(*settings, "role_arn"); !role.empty() && !keysOnly) {
+    if (!seen.insert(name).second) {
+      return std::make_unique<FixedError>("profile " + name, Error::fatal("profile " + name + ": source_profile loops back to it"));
+    }
+    std::unique_ptr<CredentialsSource> base;
+    if (std::string tokenFile = get(*settings, "web_identity_token_file"); !tokenFile.empty()) {
+      // The web identity source, told the profile's role, token file and session name.
+      Environment inner = env;
+      auto values = std::make_shared<std::map<std::string, std::string>>(std::map<std::string, std::string>{
+          {"AWS_ROLE_ARN", role}, {"AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile}, {"AWS_ROLE_SESSION_NAME", get(*settings, "role_session_name")},
+          {"AWS_REGION", regionOf(env, *settings)}});
+      inner.getenv = [values, outer = env.getenv](const char* n) -> const char* {
+        auto it = values->find(n);
+        if (it != values->end()) return it->second.empty() ? nullptr : it->second.c_str();
+        return outer(n);
+      };
+      return webIdentitySource(inner);
+    }
+    if (std::string source = get(*settings, "source_profile"); !source.empty()) {
+      base = sourceOf(env, source, seen, /*keysOnly=*/source == name);
+    } else if (std::string from = get(*settings, "credential_source"); from == "Environment") {
+      base = environmentSource(env);
+    } else if (from == "EcsContainer") {
+      base = containerSource(env);
+    } else if (from == "Ec2InstanceMetadata") {
+      base = imdsSource(env);
+    } else {
+      return std::make_unique<FixedError>(
+          "profile " + name,
+          Error::fatal("profile " + name + ": role_arn needs source_profile, credential_source (Environment, EcsContainer, "
+                       "Ec2InstanceMetadata) or web_identity_token_file" +
+                       (from.empty() ? std::string() : "; credential_source " + from + " is none of those")));
+    }
+    return std::make_unique<AssumeRoleSource>(env, name, *settings, std::move(base), regionOf(env, *settings));
+  }
+  if (std::string command = get(*settings, "credential_process"); !command.empty()) {
+    return std::make_unique<ProcessSource>(name, command);
+  }
+  if (settings->contains("sso_session") || settings->contains("sso_start_url") || settings->contains("sso_account_id")) {
+    return std::make_unique<FixedError>(
+        "profile " + name,
+        Error::fatal("profile " + name + " signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
+                     "profile `credential_process = aws configure export-credentials --profile " + name +
+                     " --format process` and use that one, or export the keys (aws configure export-credentials --format env)"));
+  }
+  return std::make_unique<FixedError>(
+      "profile " + name,
+      Error::fatal("profile " + name + ": no credentials in it (aws_access_key_id, credential_process or role_arn)"));
+}
+
+class ProfileSource final : public CredentialsSource {
+ public:
+  explicit ProfileSource(Environment env) : env_(std::move(env)), name_(profileName(env_)) {}
+  std::string name() const override { return inner_ ? inner_->name() : "profile " + name_; }
+  Result<TimedCredentials> fetch() override {
+    if (!inner_) {
+      std::set<std::string> seen;
+      inner_ = sourceOf(env_, name_, seen);
+    }
+    return inner_->fetch();
+  }
+
+ private:
+  Environment env_;
+  std::string name_;
+  std::unique_ptr<CredentialsSource> inner_;
+};
+
+}  // namespace
+
+std::unique_ptr<CredentialsSource> profileSource(const Environment& env) { return std::make_unique<ProfileSource>(env); }
+
+bool profileConfigured(const Environment& env) { return profileSettings(env, profileName(env)).has_value(); }
+
+std::string profileRegion(const Environment& env) {
+  auto settings = profileSettings(env, profileName(env));
+  return settings ? get(*settings, "region") : std::string();
+}
+
+}  // namespace cdc::aws
