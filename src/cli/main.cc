@@ -10,6 +10,22 @@
 #include "core/log.h"
 #include "metrics/registry.h"
 
+namespace {
+
+// Whether `command` ("inventory", "dlq list") is a command of `app`.
+bool findCommandHelp(CLI::App& app, const std::string& command) {
+  auto space = command.find(' ');
+  try {
+    CLI::App* sub = app.get_subcommand(command.substr(0, space));
+    if (space != std::string::npos) sub = sub->get_subcommand(command.substr(space + 1));
+    return sub != nullptr;
+  } catch (const CLI::OptionNotFound&) {
+    return false;
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace cdc::cli;
   CLI::App app{"CDC consumer services: Debezium changes from Kafka into DynamoDB, S3 and a search index", "cdc"};
@@ -49,6 +65,34 @@ int main(int argc, char** argv) {
       cdc::log::configure(spdlog::level::info, cdc::log::Format::Text);
       reportError("", what + " (commands: " + names + "; cdc COMMAND --help for its flags)", kExitUsage);
       return kExitUsage;
+    }
+  }
+  // A flag of another command, named as such (CLI11 would only say it was not expected).
+  if (!args.empty()) {
+    std::string command = args[0];
+    if (command == "dlq" && args.size() > 1 && !args[1].starts_with('-')) command += " " + args[1];
+    auto settings = cdc::config::allSettings();
+    auto takes = [&](const cdc::config::Setting& s, std::string_view c) {
+      return std::any_of(s.commands.begin(), s.commands.end(), [&](std::string_view x) { return x == c || x == "*"; });
+    };
+    for (const auto& arg : args) {
+      if (!arg.starts_with("--")) continue;
+      std::string_view name = std::string_view(arg).substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+      bool declared = false, ours = false;
+      std::string others;
+      for (const auto& s : settings) {
+        if (s.name != name) continue;
+        declared = true;
+        ours = ours || takes(s, command);
+        for (auto c : s.commands) others += (others.empty() ? "" : ", ") + std::string(c);
+      }
+      if (declared && !ours && findCommandHelp(app, command)) {
+        cdc::log::configure(spdlog::level::info, cdc::log::Format::Text);
+        reportError(command, "--" + std::string(name) + " is not a setting of " + command + " (it is one of " + others +
+                                 "; cdc " + command + " --help lists its own)",
+                    kExitUsage);
+        return kExitUsage;
+      }
     }
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first

@@ -118,6 +118,7 @@ Wiring wiringOf(const config::Config& c) {
   const bool configured = c.has("source") || c.has("bootstrap-servers");
   w.source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
   auto choose = [&](const char* setting, const char* aws) -> StoreChoice {
+    if (!c.has(setting)) return {};  // a service without tables (analytics) takes no --store
     if (c.origin(setting) != "default" || w.source != "kafka") return {c.str(setting), c.origin(setting)};
     return {aws, std::string(config::setting(setting).env) + " (" + aws + " by default with Kafka)"};
   };

@@ -16,6 +16,11 @@ using C = std::vector<std::string_view>;
 const C kGenerate{"generate"};
 const C kServices{"inventory", "analytics", "search-indexer", "dlq replay"};
 const C kAllServices{"inventory", "analytics", "search-indexer", "dlq replay", "demo"};
+// Settings of one service (and of the commands that run it: dlq replay, demo).
+const C kAnalytics{"analytics", "dlq replay", "demo"};
+const C kInventory{"inventory", "dlq replay", "demo"};
+const C kTables{"inventory", "search-indexer", "dlq replay", "demo"};  // the services with tables
+const C kAwsTables{"dump", "demo", "inventory", "search-indexer", "dlq replay", "search"};
 const C kDemo{"demo"};
 const C kStores{"dump"};
 const C kObjects{"dlq list", "dlq replay", "dlq purge", "dlq export", "dump", "demo", "inventory", "analytics", "search-indexer"};
@@ -54,12 +59,12 @@ const std::vector<Setting>& table() {
       {"replay-partitions", "REPLAY_PARTITIONS", "",
        "With --source file: only these partitions, comma-separated (split a replay between processes)", Kind::String, {},
        {"inventory", "analytics", "search-indexer"}},
-      {"top-n", "TOP_N", "100", "Products and customers in the analytics rankings", Kind::PositiveInt, {}, kAllServices},
+      {"top-n", "TOP_N", "100", "Products and customers in the analytics rankings", Kind::PositiveInt, {}, kAnalytics},
       {"flush-interval", "FLUSH_INTERVAL", "300", "Seconds between analytics report flushes (and one at shutdown)",
-       Kind::PositiveInt, {}, kAllServices},
+       Kind::PositiveInt, {}, kAnalytics},
       {"checkpoint-interval-ms", "CHECKPOINT_INTERVAL_MS", "1000",
        "Milliseconds between analytics checkpoints; positions are committed with them (0: after every batch)",
-       Kind::NonNegativeInt, {}, kAllServices},
+       Kind::NonNegativeInt, {}, kAnalytics},
       {"topics", "KAFKA_TOPICS", "", "Topics to consume, comma-separated (default: the service's tables under --topic-prefix)",
        Kind::String, {}, kServices},
       {"bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", "",
@@ -102,7 +107,7 @@ const std::vector<Setting>& table() {
        Kind::String, {}, {"search-indexer"}},
       {"table-name", "DYNAMODB_TABLE", "",
        "The service's table (inventory-realtime; product-search-index for the search indexer and cdc search)",
-       Kind::TableName, {}, {"inventory", "analytics", "search-indexer", "dlq replay", "demo", "search"}},
+       Kind::TableName, {}, {"inventory", "search-indexer", "dlq replay", "demo", "search"}},
       {"http-port", "HTTP_PORT", "8080",
        "The search indexer's port for GET /search; unless set, the search API shares METRICS_PORT; 0 picks a free port",
        Kind::Port, {}, {"search-indexer"}},
@@ -122,12 +127,12 @@ const std::vector<Setting>& table() {
       {"limit", "", "20", "Results per page (1-100)", Kind::PositiveInt, {}, {"search"}},
       {"cursor", "", "", "The next_cursor of the previous page", Kind::String, {}, {"search"}},
       {"ledger-table", "LEDGER_TABLE", "", "Inventory's ledger table: order items' holdings and deleted products (default: <table>-ledger)",
-       Kind::TableName, {}, kAllServices},
+       Kind::TableName, {}, kInventory},
       {"ledger-retention", "LEDGER_RETENTION", "604800",
        "Seconds the ledger keeps a deleted order item or product (DynamoDB TTL) to recognise late and redelivered changes",
-       Kind::PositiveInt, {}, kAllServices},
+       Kind::PositiveInt, {}, kTables},
       {"low-stock-threshold", "LOW_STOCK_THRESHOLD", "10", "Alert when available stock falls below this", Kind::NonNegativeInt, {},
-       kAllServices},
+       kInventory},
       {"schemaless-decimals", "SCHEMALESS_DECIMALS", "auto",
        "How to read numeric columns of messages without a schema: auto (a string with a '.' is decimal.handling.mode=string, "
        "any other string precise base64), precise or string",
@@ -141,7 +146,7 @@ const std::vector<Setting>& table() {
       // Stores.
       {"store", "CDC_STORE", "sqlite:./data/cdc.db",
        "Table store: sqlite:PATH or dynamodb (a service reading Kafka defaults to dynamodb)", Kind::Uri, {},
-       {"dump", "demo", "inventory", "analytics", "search-indexer", "dlq replay", "search"}},
+       kAwsTables},
       {"objects", "CDC_OBJECTS", "dir:./data/lake",
        "Object store: dir:PATH (object key K lies at PATH/K) or s3 (reports in S3_BUCKET, dead letters in DLQ_S3_BUCKET); "
        "a service reading Kafka defaults to s3",
@@ -155,7 +160,7 @@ const std::vector<Setting>& table() {
       {"endpoint-url", "AWS_ENDPOINT_URL", "", "Endpoint for every AWS service (local emulators); path-style S3 addressing",
        Kind::String, {}, kAws},
       {"endpoint-url-dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", "", "DynamoDB endpoint (wins over AWS_ENDPOINT_URL)",
-       Kind::String, {}, kAws},
+       Kind::String, {}, kAwsTables},
       {"endpoint-url-s3", "AWS_ENDPOINT_URL_S3", "", "S3 endpoint (wins over AWS_ENDPOINT_URL)", Kind::String, {}, kAws},
       {"s3-bucket", "S3_BUCKET", "", "The data lake bucket with --objects s3 (cdc-platform-data-lake-<account-id>)",
        Kind::String, {}, kObjects},

@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
     std::string source = "gzip -dc " + lines.string() + ".gz > " + (replay / "in.jsonl").string() + " && cd " + replay.string() + " && ";
     for (std::string service : {"inventory", "analytics", "search-indexer"}) {
       auto r = run(source + cdcBinary() + " " + service + " --source file:in.jsonl --topic-prefix " + prefix +
-                   " --store sqlite:cdc.db --objects dir:lake --log-level warn" + (service == "search-indexer" ? " --http-port 0" : ""));
+                   storeFlag(service, "sqlite:cdc.db") + " --objects dir:lake --log-level warn" +
+                   (service == "search-indexer" ? " --http-port 0" : ""));
       if (r.exitCode != 0) return fail(service + ": " + r.out);
     }
     EmbeddedOutputs outputs((replay / "cdc.db").string(), (replay / "lake").string(), sinks);

@@ -77,7 +77,7 @@ class PipelineTest : public ::testing::Test {
     if (!table.empty()) env += "DYNAMODB_TABLE=" + table + " ";
     if (service == "analytics") env += "FLUSH_INTERVAL=5 ";
     if (service == "search-indexer") env += "HTTP_PORT=0 ";
-    return env + cdcBinary() + " " + service + " --store dynamodb --objects s3 " + extra;
+    return env + cdcBinary() + " " + service + storeFlag(service, "dynamodb") + " --objects s3 " + extra;
   }
   std::unique_ptr<Process> startService(const std::string& service, const std::string& prefix, const Sinks& s,
                                         const std::string& group, const std::string& logName) {

@@ -127,13 +127,14 @@ TEST_P(ImagesTest, TheImageRunsWithTheSeedsEnvironmentAsTheBinaryDoes) {
   const std::string awsEnv = "env AWS_ENDPOINT_URL=" + endpoint +
                              " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
   auto again = run(here("env KAFKA_BOOTSTRAP_SERVERS=" + bootstrap + " KAFKA_TOPICS=" + topics + " LOG_FORMAT=text " + cdcBinary() +
-                        " " + s.command + " --until-caught-up --group-id " + prefix + "-group --store sqlite:again.db --objects dir:again"));
+                        " " + s.command + " --until-caught-up --group-id " + prefix + "-group" + storeFlag(s.command, "sqlite:again.db") +
+                        " --objects dir:again"));
   EXPECT_EQ(again.exitCode, 0) << again.out;
   EXPECT_NE(again.out.find(": 0 records"), std::string::npos) << again.out;
 
   // What it wrote equals the binary's run over the same records on the embedded stores.
   auto ref = run(here(cdcBinary() + " " + s.command + " --source file:events.jsonl --topic-prefix " + prefix +
-                      " --store sqlite:ref.db --objects dir:ref --log-level warn"));
+                      storeFlag(s.command, "sqlite:ref.db") + " --objects dir:ref --log-level warn"));
   ASSERT_EQ(ref.exitCode, 0) << ref.out;
   std::string want_, got;
   if (s.command == "analytics") {

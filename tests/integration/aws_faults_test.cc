@@ -55,12 +55,13 @@ class AwsFaultsTest : public ::testing::Test {
     ASSERT_EQ(run(cdcBinary() + " generate " + flags + " --topic-prefix " + prefix_ + " > " + workload_, false).exitCode, 0);
   }
   std::string command(const std::string& service, bool onAws) const {
-    std::string args = service + " --source file:" + workload_ + " --topic-prefix " + prefix_ + " --table-name " + prefix_ + "-" +
-                       service + " " + logArgs_ + (service == "search-indexer" ? " --http-port 0" : "") + extraArgs_;
-    if (!onAws) return cdcBinary() + " " + args + " --store sqlite:embedded.db --objects dir:lake";
+    std::string args = service + " --source file:" + workload_ + " --topic-prefix " + prefix_ +
+                       (service == "analytics" ? "" : " --table-name " + prefix_ + "-" + service) + " " + logArgs_ +
+                       (service == "search-indexer" ? " --http-port 0" : "") + extraArgs_;
+    if (!onAws) return cdcBinary() + " " + args + storeFlag(service, "sqlite:embedded.db") + " --objects dir:lake";
     return "env AWS_ENDPOINT_URL=" + proxy_->url() +
            " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " + cdcBinary() + " " + args +
-           " --store dynamodb --objects s3 --s3-bucket " + prefix_ + "-lake";
+           storeFlag(service, "dynamodb") + " --objects s3 --s3-bucket " + prefix_ + "-lake";
   }
   std::string dump(const std::string& table, bool onAws) {
     std::string store = onAws ? "env AWS_ENDPOINT_URL=" + endpoint_ +

@@ -57,12 +57,13 @@ class AwsServicesTest : public ::testing::Test {
   }
   // A service over the workload, on AWS or embedded.
   RunResult service(const std::string& name, bool onAws) {
-    std::string args = name + " --source file:" + workload_ + " --topic-prefix " + prefix_ + " --table-name " + table(name) +
-                       " --log-level warn";
+    std::string args = name + " --source file:" + workload_ + " --topic-prefix " + prefix_ +
+                       (name == "analytics" ? "" : " --table-name " + table(name)) + " --log-level warn";
     if (name == "search-indexer") args += " --http-port 0";
-    if (onAws) return run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " " + args +
-                          " --store dynamodb --objects s3 --s3-bucket " + bucket());
-    return run("cd " + dir_.string() + " && " + cdcBinary() + " " + args + " --store sqlite:embedded.db --objects dir:lake");
+    if (onAws) return run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " " + args + storeFlag(name, "dynamodb") +
+                          " --objects s3 --s3-bucket " + bucket());
+    return run("cd " + dir_.string() + " && " + cdcBinary() + " " + args + storeFlag(name, "sqlite:embedded.db") +
+               " --objects dir:lake");
   }
   std::string table(const std::string& service) const { return prefix_ + "-" + service; }
   std::string bucket() const { return prefix_ + "-lake"; }

@@ -87,7 +87,7 @@ class KafkaServicesTest : public ::testing::Test {
     // names topics that do not exist).
     std::string topics = env.find("KAFKA_TOPIC") == std::string::npos ? " --topic-prefix " + prefix_ : "";
     std::string args = service + " --source kafka" + topics + " --group-id " + prefix_ + "-" + service +
-                       " --store sqlite:" + where + ".db --objects dir:" + where + "-lake " + extra;
+                       storeFlag(service, "sqlite:" + where + ".db") + " --objects dir:" + where + "-lake " + extra;
     if (service == "search-indexer") args += " --http-port 0";
     // A member killed with SIGKILL holds its partitions until its session times out: 6 s (the
     // broker's minimum, passed through to librdkafka) rather than 45 s keeps the tests short.
@@ -124,7 +124,7 @@ class KafkaServicesTest : public ::testing::Test {
   // The same workload replayed from the file: the reference.
   std::string replayState(const std::string& service) {
     std::string args = service + " --source file:" + workload_ + " --topic-prefix " + prefix_ +
-                       " --store sqlite:replay.db --objects dir:replay-lake";
+                       storeFlag(service, "sqlite:replay.db") + " --objects dir:replay-lake";
     if (service == "search-indexer") args += " --http-port 0";
     auto r = run("cd " + dir_.string() + " && " + cdcBinary() + " " + args);
     EXPECT_EQ(r.exitCode, 0) << r.out;

@@ -188,10 +188,10 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
                       " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REQUEST_TIMEOUT=2"
                       " STATS_INTERVAL=1 KAFKA_BOOTSTRAP_SERVERS=" +
                       bootstrap + " KAFKA_STATISTICS_INTERVAL_MS=1000 KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 METRICS_PORT=" +
-                      std::to_string(ports[s]) + " ALERTS_TOPIC=" + prefix + ".alerts " + cdcBinary() + " " + s +
-                      " --source kafka --topic-prefix " + prefix + " --group-id " + prefix + "-" + s + " --table-name " + prefix +
-                      "-" + s + " --store dynamodb --objects s3 --s3-bucket " + prefix +
-                      "-lake --batch-size 100 --flush-interval 2 --log-format json --http-host 127.0.0.1" +
+                      std::to_string(ports[s]) + " ALERTS_TOPIC=" + prefix + ".alerts DYNAMODB_TABLE=" + prefix + "-" + s +
+                      " CDC_STORE=dynamodb FLUSH_INTERVAL=2 " + cdcBinary() + " " + s + " --source kafka --topic-prefix " + prefix +
+                      " --group-id " + prefix + "-" + s + " --objects s3 --s3-bucket " + prefix +
+                      "-lake --batch-size 100 --log-format json --http-host 127.0.0.1" +
                       (s == "search-indexer" ? " --http-port 0" : "");
     running[s] = std::make_unique<Process>(cmd, (dir / (s + ".log")).string(), dir.string());
     ASSERT_EQ(run(stack + " scrape " + prefix + "-" + s + " 127.0.0.1:" + std::to_string(ports[s])).exitCode, 0);

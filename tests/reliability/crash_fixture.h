@@ -55,8 +55,8 @@ class CrashTest : public ::testing::TestWithParam<std::string> {
 
   // `cdc <service>` over the replay file on the embedded stores under `where`.
   std::string embedded(const std::string& where) const {
-    return cdcBinary() + " " + service() + " --source file:events.jsonl --topic-prefix " + prefix_ + " --store sqlite:" +
-           where + ".db --objects dir:" + where + " --batch-size 200 --log-level warn" +
+    return cdcBinary() + " " + service() + " --source file:events.jsonl --topic-prefix " + prefix_ +
+           storeFlag(service(), "sqlite:" + where + ".db") + " --objects dir:" + where + " --batch-size 200 --log-level warn" +
            (service() == "search-indexer" ? " --http-port 0" : "");
   }
 

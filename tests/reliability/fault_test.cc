@@ -64,9 +64,9 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
     ASSERT_GT(metricsPort[s], 0);
     std::string cmd = awsEnv + "METRICS_PORT=" + std::to_string(metricsPort[s]) + " KAFKA_BOOTSTRAP_SERVERS=" + bootstrap +
                       " KAFKA_SESSION_TIMEOUT_MS=10000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix + ".alerts " +
-                      cdcBinary() + " " + s + " --source kafka --until-caught-up --topic-prefix " + prefix + " --group-id " +
-                      prefix + "-" + s + " --table-name " + prefix + "-" + s + " --store dynamodb --objects s3 --s3-bucket " +
-                      prefix + "-lake --batch-size 25 --flush-interval 5 --log-level warn" + http(s);
+                      "DYNAMODB_TABLE=" + prefix + "-" + s + " CDC_STORE=dynamodb FLUSH_INTERVAL=5 " + cdcBinary() + " " + s +
+                      " --source kafka --until-caught-up --topic-prefix " + prefix + " --group-id " + prefix + "-" + s +
+                      " --objects s3 --s3-bucket " + prefix + "-lake --batch-size 25 --log-level warn" + http(s);
     running[s] = std::make_unique<Process>(cmd, (dir / (s + ".log")).string(), dir.string());
   }
   std::map<std::string, int64_t> peakKiB;
@@ -124,7 +124,7 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
     std::cout << s << ": peak RSS " << peakKiB[s] / 1024 << " MiB, " << retried << " AWS requests retried\n";
     // Reference: the same records replayed from the file onto the embedded stores.
     auto ref = run(here(cdcBinary() + " " + s + " --source file:events.jsonl --topic-prefix " + prefix +
-                        " --store sqlite:ref.db --objects dir:ref --log-level warn" + http(s)));
+                        storeFlag(s, "sqlite:ref.db") + " --objects dir:ref --log-level warn" + http(s)));
     ASSERT_EQ(ref.exitCode, 0) << ref.out;
     std::string want, got;
     if (s == "analytics") {

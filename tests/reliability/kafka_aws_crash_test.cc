@@ -37,11 +37,13 @@ class KafkaAwsCrashTest : public CrashTest {
 
   // The service from Kafka to DynamoDB and S3, until the group has read every partition.
   std::string onKafkaAndAws() const {
+    // The settings of one service only (the table, the flush) as the deployment passes them: in
+    // the environment, which the others ignore.
     return awsEnv() + "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap_ +
-           " KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix_ + ".alerts " +
-           cdcBinary() + " " + service() + " --source kafka --until-caught-up --topic-prefix " + prefix_ + " --group-id " +
-           prefix_ + "-" + service() + " --table-name " + table() + " --store dynamodb --objects s3 --s3-bucket " +
-           bucket() + " --batch-size 200 --flush-interval 2 --log-level warn" +
+           " KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix_ + ".alerts DYNAMODB_TABLE=" +
+           table() + " CDC_STORE=dynamodb FLUSH_INTERVAL=2 " + cdcBinary() + " " + service() +
+           " --source kafka --until-caught-up --topic-prefix " + prefix_ + " --group-id " + prefix_ + "-" + service() +
+           " --objects s3 --s3-bucket " + bucket() + " --batch-size 200 --log-level warn" +
            (service() == "search-indexer" ? " --http-port 0" : "");
   }
 

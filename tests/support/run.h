@@ -27,6 +27,11 @@ inline RunResult run(const std::string& commandLine, bool withStderr = true) {
   return r;
 }
 
+// " --store STORE" for a service that has tables; the analytics service takes no --store.
+inline std::string storeFlag(const std::string& service, const std::string& store) {
+  return service == "analytics" ? std::string() : " --store " + store;
+}
+
 // The cdc executable of this build.
 inline std::string cdcBinary() { return std::string(CDC_BINARY_DIR) + "/cdc"; }
 

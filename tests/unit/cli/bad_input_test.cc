@@ -124,7 +124,7 @@ class BadInputTest : public ::testing::TestWithParam<Service> {
 
   RunResult service(const std::string& file, const std::string& name) {
     return run("cd " + dir_.string() + " && " + cdcBinary() + " " + GetParam().command + " --source file:" + file +
-               " --store sqlite:" + name + ".db --objects dir:" + name + " --batch-size 64 --log-level error" +
+               storeFlag(GetParam().command, "sqlite:" + name + ".db") + " --objects dir:" + name + " --batch-size 64 --log-level error" +
                (GetParam().command == "search-indexer" ? " --http-port 0" : ""));
   }
 

@@ -297,7 +297,7 @@ TEST_F(OperatorTest, AStartPointAndARateCapAreCheckedAndTheCapHolds) {
            {"analytics --max-records-per-second -5", "--max-records-per-second: expected an integer of 0 or more, got '-5'"}}) {
     std::string args = line.starts_with("env ") ? line.substr(line.find(" cdc ") + 5) : line;
     std::string env = line.starts_with("env ") ? line.substr(4, line.find(" cdc ") - 4) : "";
-    auto r = run(cdc(args + " --store sqlite:x.db --objects dir:lake", env));
+    auto r = run(cdc(args + (args.starts_with("analytics") ? "" : " --store sqlite:x.db") + " --objects dir:lake", env));
     EXPECT_EQ(r.exitCode, 2) << line << "\n" << r.out;
     EXPECT_NE(r.out.find(message), std::string::npos) << line << "\n" << r.out;
   }
@@ -355,6 +355,39 @@ TEST_F(OperatorTest, AnAwsProfileGivesTheRegionAndAnUnsupportedOneIsNamed) {
   EXPECT_EQ(sso.exitCode, 1) << sso.out;
   EXPECT_NE(sso.out.find("profile sso-dev signs in with AWS IAM Identity Center"), std::string::npos) << sso.out;
   EXPECT_EQ(sso.out.find("IMDS"), std::string::npos) << sso.out;
+}
+
+TEST_F(OperatorTest, EachCommandsHelpListsItsOwnFlagsAndAnotherCommandsFlagIsNamed) {
+  struct Expect {
+    std::string command;
+    std::vector<std::string> own, foreign;
+  };
+  for (const auto& e : std::vector<Expect>{
+           {"inventory", {"--low-stock-threshold", "--ledger-table", "--ledger-retention", "--alerts-topic", "--store", "--table-name"},
+            {"--top-n", "--flush-interval", "--checkpoint-interval-ms", "--http-port", "--keep-serving"}},
+           {"analytics", {"--top-n", "--flush-interval", "--checkpoint-interval-ms", "--objects"},
+            {"--store", "--table-name", "--low-stock-threshold", "--ledger-table", "--ledger-retention", "--endpoint-url-dynamodb"}},
+           {"search-indexer", {"--http-port", "--keep-serving", "--ledger-retention", "--store", "--table-name"},
+            {"--top-n", "--flush-interval", "--low-stock-threshold", "--ledger-table", "--alerts-topic"}},
+           {"dlq purge", {"--all", "--dry-run", "--error"}, {"--store", "--batch-size"}}}) {
+    auto help = run(cdc(e.command + " --help"), false);
+    EXPECT_EQ(help.exitCode, 0) << e.command;
+    for (const auto& flag : e.own) EXPECT_NE(help.out.find("  " + flag + " "), std::string::npos) << e.command << " " << flag;
+    for (const auto& flag : e.foreign) EXPECT_EQ(help.out.find("  " + flag + " "), std::string::npos) << e.command << " " << flag;
+  }
+  auto foreign = run(cdc("inventory --top-n 5 --store sqlite:x.db"));
+  EXPECT_EQ(foreign.exitCode, 2) << foreign.out;
+  EXPECT_NE(foreign.out.find("cdc inventory: --top-n is not a setting of inventory (it is one of analytics, dlq replay, demo; "
+                             "cdc inventory --help lists its own)"),
+            std::string::npos)
+      << foreign.out;
+  auto store = run(cdc("analytics --store=sqlite:x.db"));
+  EXPECT_EQ(store.exitCode, 2) << store.out;
+  EXPECT_NE(store.out.find("--store is not a setting of analytics"), std::string::npos) << store.out;
+  // The same settings in the environment (a deployment's shared ConfigMap) are ignored by the
+  // services they do not concern.
+  auto env = run(cdc("inventory --orders 20 --store sqlite:x.db --objects dir:lake", "TOP_N=5 FLUSH_INTERVAL=2"));
+  EXPECT_EQ(env.exitCode, 0) << env.out;
 }
 
 }  // namespace
