@@ -29,12 +29,24 @@ TransactAllOutcome transactEach(TableStore& store, std::span<std::vector<Transac
       if (out.error) out.error = fail(outcomes[i].error());
     } else if (!outcomes[i]->committed) {
       out.conflict = true;
+      if (out.uncertainBefore.empty()) out.uncertainBefore = outcomes[i]->uncertainBefore;
     } else {
       out.items += transactions[i].size();
       if (auto s = committed(i); !s && out.error) out.error = s;
     }
   }
   return out;
+}
+
+std::string describeConflict(const TransactAllOutcome& outcome, std::string_view what) {
+  std::string why = outcome.uncertainBefore.empty()
+                        ? "the items changed since they were read: another writer on the same table (a replica that held "
+                          "these partitions before a rebalance, another deployment)"
+                        : "its conditions failed when it was sent again after its first attempt got " + outcome.uncertainBefore +
+                              ": that attempt may have been applied (DynamoDB's ClientRequestToken answers such a retry with "
+                              "success; this endpoint did not), or another writer changed the items";
+  return "a transaction of " + std::string(what) + " was refused: " + why +
+         "; the batch is read again and applied, what was written being recognised as applied";
 }
 
 Item keyOf(const TableSpec& spec, const Item& item) {

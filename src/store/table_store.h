@@ -82,6 +82,9 @@ using TransactItem = std::variant<PutRequest, UpdateRequest, DeleteRequest, Cond
 struct TransactOutcome {
   bool committed = false;
   std::vector<size_t> failedConditions;
+  // With failed conditions: an earlier attempt of this transaction got no definite answer
+  // (what it got); that attempt may have been applied, making the conditions fail now.
+  std::string uncertainBefore;
 };
 
 // One entry of a BatchWriteItem: a put (whole item) or a delete (key).
@@ -202,10 +205,14 @@ class TransactionPacker {
 struct TransactAllOutcome {
   Status error;
   bool conflict = false;
+  std::string uncertainBefore;  // of a transaction in conflict (TransactOutcome::uncertainBefore)
   uint64_t items = 0;  // items of the committed transactions
 };
 TransactAllOutcome transactEach(TableStore& store, std::span<std::vector<TransactItem>> transactions,
                                 const std::function<Status(size_t)>& committed);
+// Why a transaction of `what` ("the inventory") failed its conditions, as far as is known, and
+// what happens next: the batch is read and applied again.
+std::string describeConflict(const TransactAllOutcome& outcome, std::string_view what);
 
 // The key attributes of `item` under `spec` (hash and range).
 Item keyOf(const TableSpec& spec, const Item& item);

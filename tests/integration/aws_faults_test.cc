@@ -102,6 +102,29 @@ TEST_F(AwsFaultsTest, ThrottlingAndTransactionConflictsAreRetriedWithoutLoss) {
   }
 }
 
+// Every third transaction is applied and then answered 500: the retry's conditions fail (moto
+// ignores ClientRequestToken), the log says what is known, and the batch applied again lands
+// on the same tables as the embedded run.
+TEST_F(AwsFaultsTest, ATransactionAppliedButAnswered500IsRecognisedAndNamedForWhatItIs) {
+  generate("--products 60 --orders 120");
+  extraArgs_ = " --batch-size 20";
+  logArgs_ = "--log-level warn";
+  proxy_->failAfterApplyEvery = 3;
+  auto r = run("cd " + dir_.string() + " && " + command("inventory", true));
+  ASSERT_EQ(r.exitCode, 0) << r.out;
+  EXPECT_GT(proxy_->appliedThenFailed.load(), 3);
+  EXPECT_NE(r.out.find("a transaction of the inventory was refused: its conditions failed when it was sent again after its first "
+                       "attempt got 500 InternalServerError"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("optimistic lock"), std::string::npos) << r.out;
+  ASSERT_EQ(run("cd " + dir_.string() + " && " + command("inventory", false)).exitCode, 0);
+  for (const std::string suffix : {"", "-ledger"}) {
+    SCOPED_TRACE(suffix);
+    EXPECT_TRUE(sameLines(dump(prefix_ + "-inventory" + suffix, true), dump(prefix_ + "-inventory" + suffix, false)));
+  }
+}
+
 TEST_F(AwsFaultsTest, AnEndpointStoppedMidRunLosesNothingAndTheRunCompletesWhenItReturns) {
   generate("--products 60 --orders 600");
   // Slowed down (one request at a time, 200 ms each: a few seconds in all) so that the outage

@@ -63,10 +63,13 @@ class FaultProxy {
 
   int throttleEvery = 0;
   int conflictEvery = 0;
+  // Every Nth TransactWriteItems is applied upstream, then answered 500: the caller cannot know
+  // it was applied (moto ignores ClientRequestToken, so the retry's conditions fail).
+  int failAfterApplyEvery = 0;
   bool splitBatches = false;
   std::chrono::milliseconds delay{0};
   bool oneAtATime = false;
-  std::atomic<int> requests{0}, throttled{0}, split{0}, transactions{0}, conflicts{0};
+  std::atomic<int> requests{0}, throttled{0}, split{0}, transactions{0}, conflicts{0}, appliedThenFailed{0};
   // DynamoDB requests seen, by operation ("GetItem", "Scan" …).
   int operations(const std::string& name) const {
     std::lock_guard lock(operationsMutex_);
@@ -136,6 +139,14 @@ class FaultProxy {
       res.status = 502;
       return;
     }
+    if (failAfterApplyEvery > 0 && target.ends_with(".TransactWriteItems") && r->status == 200 &&
+        ++appliedUnanswered_ % failAfterApplyEvery == 0) {
+      ++appliedThenFailed;
+      res.status = 500;
+      res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"})",
+                      "application/x-amz-json-1.0");
+      return;
+    }
     res.status = r->status;
     for (const auto& [k, v] : r->headers) {
       if (k != "Content-Length" && k != "Transfer-Encoding" && k != "Connection") res.set_header(k, v);
@@ -181,6 +192,7 @@ class FaultProxy {
 
   std::string upstream_;
   std::mutex serial_;
+  std::atomic<int> appliedUnanswered_{0};
   mutable std::mutex operationsMutex_;
   std::map<std::string, int> operations_;
   int port_ = 0;

@@ -61,6 +61,7 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
   for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
   SigningOptions signing{endpoint_.region, endpoint_.service, "", endpoint_.service == "s3", endpoint_.service != "s3"};
   std::string lastError;
+  std::vector<std::string> uncertain(requests.size());  // per request: an attempt without a definite answer
   for (int attempt = 0; attempt < options_.retry.maxAttempts; ++attempt) {
     if (attempt > 0) {
       ++probe_.retries;
@@ -92,6 +93,7 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
         case Outcome::Ok:
         case Outcome::Final:
           endpointAnswered = true;
+          r.uncertainBefore = std::move(uncertain[pending[k]]);
           results[pending[k]] = std::move(r);
           continue;
         case Outcome::RefreshCredentials:
@@ -103,9 +105,12 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
           if (r.status == 0) {
             ++probe_.transportErrors;
             endpointFailed = true;
+            // Sent, then no answer (not a refused connection): it may have been applied.
+            if (r.timedOut || r.transportError.find("connect") == std::string::npos) uncertain[pending[k]] = describe(r);
           } else if (r.status >= 500) {
             ++probe_.serverErrors;
             endpointFailed = true;
+            uncertain[pending[k]] = describe(r);
           } else {
             ++probe_.throttled;
             endpointAnswered = true;

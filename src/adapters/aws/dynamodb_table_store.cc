@@ -467,6 +467,7 @@ Result<store::TransactOutcome> DynamoDbTableStore::transactOutcome(const HttpRes
     }
   }
   if (out.failedConditions.empty()) return fail(Error::retry("TransactWriteItems: " + describe(r)));
+  out.uncertainBefore = r.uncertainBefore;
   return out;
 }
 

@@ -18,6 +18,10 @@ struct HttpResponse {
   // Set when the request failed below HTTP (refused, reset, DNS, TLS, timeout).
   std::string transportError;
   bool timedOut = false;
+  // Set by AwsClient on a final answer when an earlier attempt of the same request got no
+  // definite one (a 5xx, or the connection lost after it was sent): what that attempt got. The
+  // earlier attempt may have been applied.
+  std::string uncertainBefore;
 
   const std::string* header(std::string_view name) const;  // case-insensitive
 };

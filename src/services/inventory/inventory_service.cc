@@ -277,7 +277,7 @@ Status InventoryHandler::send(std::vector<std::vector<store::TransactItem>>& tra
     // Someone else wrote these items since we read them: start the batch again. What was
     // already written is recognised as applied and skipped.
     ++stats_.conflicts;
-    return fail(Error::retry("concurrent update of the inventory (optimistic lock); retrying the batch"));
+    return fail(Error::retry(store::describeConflict(sent, "the inventory")));
   }
   return {};
 }

@@ -366,7 +366,7 @@ Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& trans
   if (!sent.error) return sent.error;
   if (sent.conflict) {
     ++stats_.conflicts;
-    return fail(Error::retry("concurrent update of the search index (optimistic lock); retrying the batch"));
+    return fail(Error::retry(store::describeConflict(sent, "the search index")));
   }
   return {};
 }
