@@ -30,9 +30,12 @@ constexpr ShapeCase kShapes[] = {
     {"unwrap_schema_precise", workload::MessageShape::Unwrap, true, workload::DecimalMode::Precise, workload::TimeMode::Micro},
     {"unwrap_noschema_string", workload::MessageShape::Unwrap, false, workload::DecimalMode::String, workload::TimeMode::Micro},
     {"unwrap_noschema_double", workload::MessageShape::Unwrap, false, workload::DecimalMode::Double, workload::TimeMode::Micro},
-    {"envelope_schema_precise", workload::MessageShape::Envelope, true, workload::DecimalMode::Precise, workload::TimeMode::Micro},
-    {"envelope_noschema_string", workload::MessageShape::Envelope, false, workload::DecimalMode::String, workload::TimeMode::Micro},
-    {"envelope_noschema_zoned", workload::MessageShape::Envelope, false, workload::DecimalMode::String, workload::TimeMode::Zoned},
+    {"envelope_schema_precise", workload::MessageShape::Envelope, true, workload::DecimalMode::Precise,
+     workload::TimeMode::Micro},
+    {"envelope_noschema_string", workload::MessageShape::Envelope, false, workload::DecimalMode::String,
+     workload::TimeMode::Micro},
+    {"envelope_noschema_zoned", workload::MessageShape::Envelope, false, workload::DecimalMode::String,
+     workload::TimeMode::Zoned},
 };
 
 const Corpus& corpus(int shape) {

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::map<int64_t, int64_t> dbStock;
-  std::map<int64_t, bool> productDeleted;  // a deleted product has no item (SPEC §2)
+  std::map<int64_t, bool> productDeleted;                // a deleted product has no item (SPEC §2)
   std::map<int64_t, std::pair<int64_t, int64_t>> items;  // item -> (product, quantity); quantity -1: deleted
   debezium::Decoder decoder;
   std::vector<runtime::Record> batch;
@@ -61,11 +61,13 @@ int main(int argc, char** argv) {
     ++checked;
     int64_t got = item && *item ? store::find(**item, "stock_quantity")->asIntOr(INT64_MIN) : INT64_MIN;
     if (productDeleted[product]) {
-      if (item && *item && ++mismatches <= 10) std::printf("product %lld: deleted, but the table has its item\n", (long long)product);
+      if (item && *item && ++mismatches <= 10)
+        std::printf("product %lld: deleted, but the table has its item\n", (long long)product);
       continue;
     }
     if (got != want) {
-      if (++mismatches <= 10) std::printf("product %lld: table %lld, reference %lld\n", (long long)product, (long long)got, (long long)want);
+      if (++mismatches <= 10)
+        std::printf("product %lld: table %lld, reference %lld\n", (long long)product, (long long)got, (long long)want);
     }
   }
   std::printf("%llu records; %zu products checked, %zu mismatches\n", (unsigned long long)records, checked, mismatches);

@@ -63,8 +63,10 @@ int main(int argc, char** argv) {
   }
   std::sort(micros.begin(), micros.end());
   auto pct = [&](double p) { return micros[static_cast<size_t>(p * (micros.size() - 1))] / 1000.0; };
-  std::printf("%zu products, %d searches: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; %.1f store Queries and %.1f hits per search\n",
-              products, n, pct(0.5), pct(0.9), pct(0.99), micros.back() / 1000.0, static_cast<double>(queries) / n,
-              static_cast<double>(hits) / n);
+  std::printf(
+      "%zu products, %d searches: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; %.1f store Queries and %.1f hits per "
+      "search\n",
+      products, n, pct(0.5), pct(0.9), pct(0.99), micros.back() / 1000.0, static_cast<double>(queries) / n,
+      static_cast<double>(hits) / n);
   return 0;
 }

@@ -93,8 +93,9 @@ std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::st
     return v != nullptr && *v != '\0';
   };
   if (set("AWS_ACCESS_KEY_ID") != set("AWS_SECRET_ACCESS_KEY")) {
-    throw config::ConfigError(std::string(set("AWS_ACCESS_KEY_ID") ? "AWS_SECRET_ACCESS_KEY: not set while AWS_ACCESS_KEY_ID is"
-                                                                  : "AWS_ACCESS_KEY_ID: not set while AWS_SECRET_ACCESS_KEY is") +
+    throw config::ConfigError(std::string(set("AWS_ACCESS_KEY_ID")
+                                              ? "AWS_SECRET_ACCESS_KEY: not set while AWS_ACCESS_KEY_ID is"
+                                              : "AWS_ACCESS_KEY_ID: not set while AWS_SECRET_ACCESS_KEY is") +
                               " (set both, or neither for the profile, container or instance credentials)");
   }
   std::string region = c.has("aws-region") ? c.str("aws-region") : "";
@@ -144,10 +145,11 @@ std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const
       std::error_code created;
       if (parentThere) std::filesystem::create_directory(folder, created);
       if (!std::filesystem::is_directory(folder, ec)) {
-        throw config::ConfigError(origin + ": cannot create the database's folder " + folder.string() + ": " +
-                                  (parentThere ? created.message()
-                                               : folder.parent_path().string() +
-                                                     (std::filesystem::exists(folder.parent_path(), ec) ? " is not a directory" : " does not exist")));
+        throw config::ConfigError(
+            origin + ": cannot create the database's folder " + folder.string() + ": " +
+            (parentThere ? created.message()
+                         : folder.parent_path().string() +
+                               (std::filesystem::exists(folder.parent_path(), ec) ? " is not a directory" : " does not exist")));
       }
     }
     if (std::filesystem::is_directory(path, ec)) throw config::ConfigError(origin + ": " + path.string() + " is a directory");

@@ -61,7 +61,8 @@ void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
       fmt::print("{:<{}}  {}  ({})\n", name, width, effective.str(s.name), origin == "default" ? "default" : "from " + origin);
     }
     for (const auto& [property, value] : effective.kafkaPassthrough()) {
-      fmt::print("librdkafka {}={}  (from {})\n", property, kafka::secret(property) ? "***" : value, kafka::environmentName(property));
+      fmt::print("librdkafka {}={}  (from {})\n", property, kafka::secret(property) ? "***" : value,
+                 kafka::environmentName(property));
     }
     return kExitOk;
   };

@@ -12,9 +12,9 @@
 #include "adapters/replay/replay_source.h"
 #include "cli/command.h"
 #include "cli/services.h"
+#include "core/log.h"
 #include "runtime/runner.h"
 #include "runtime/shutdown.h"
-#include "core/log.h"
 #include "services/analytics/definition.h"
 #include "services/analytics/reports.h"
 #include "services/inventory/definition.h"
@@ -70,10 +70,11 @@ int runInventoryDemo(const config::Config& c, const std::filesystem::path& event
   auto stats = replayInto(c, events, *findService("inventory"), handler, ctx);
   if (!stats) return kExitFailure;
   const auto& s = handler.stats();
-  fmt::print("inventory-service: {} records in {:.2f} s ({:.0f}/s): {} product and {} order-item changes in {} "
-             "store transactions, {} dead letters.\n",
-             stats->records, stats->seconds, stats->records / std::max(stats->seconds, 1e-9), s.productChanges,
-             s.itemChanges, s.transactions, stats->deadLetters);
+  fmt::print(
+      "inventory-service: {} records in {:.2f} s ({:.0f}/s): {} product and {} order-item changes in {} "
+      "store transactions, {} dead letters.\n",
+      stats->records, stats->seconds, stats->records / std::max(stats->seconds, 1e-9), s.productChanges, s.itemChanges,
+      s.transactions, stats->deadLetters);
 
   // The products with the least stock left, as the table holds them.
   std::vector<store::Item> items;
@@ -158,8 +159,8 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     if (!f) throw std::runtime_error("cannot write " + events.string());
     int64_t written = writeWorkload(options, f, false);
     std::fclose(f);
-    fmt::print("Generated {} Debezium records ({} products, {} orders, seed {}) in the production shape:\n  {}\n\n",
-               written, options.products, options.orders, options.seed, events.string());
+    fmt::print("Generated {} Debezium records ({} products, {} orders, seed {}) in the production shape:\n  {}\n\n", written,
+               options.products, options.orders, options.seed, events.string());
 
     // Fresh stores each time, so that the demo shows this workload only.
     std::string store = c.str("store");
@@ -168,15 +169,17 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     if (c.str("objects").starts_with("dir:")) fs::remove_all(fs::path(c.str("objects").substr(4)) / "analytics");
     runtime::Shutdown::install();
-    ServiceContext ctx = openContext(c, {"file", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}}, true, true);
+    ServiceContext ctx =
+        openContext(c, {"file", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}}, true, true);
     if (int rc = runInventoryDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runAnalyticsDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runSearchDemo(c, events, ctx); rc != kExitOk) return rc;
 
-    fmt::print("\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime; "
-               "cdc search QUERY --store {})\n"
-               "  objects  {}   (reports under analytics/, dead letters under dlq/: cdc dlq list)\n",
-               store, store, store, c.str("objects"));
+    fmt::print(
+        "\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime; "
+        "cdc search QUERY --store {})\n"
+        "  objects  {}   (reports under analytics/, dead letters under dlq/: cdc dlq list)\n",
+        store, store, store, c.str("objects"));
     return kExitOk;
   };
   commands.push_back(std::move(cmd));

@@ -87,7 +87,8 @@ int list(const config::Config& c) {
 int purge(const config::Config& c) {
   auto filter = filterFrom(c);
   if (filter.empty() && !switchOn(c, "all")) {
-    throw config::ConfigError("dlq purge needs --service, --topic, --error, --since or --before (or --all for every dead letter)");
+    throw config::ConfigError(
+        "dlq purge needs --service, --topic, --error, --since or --before (or --all for every dead letter)");
   }
   const bool dryRun = switchOn(c, "dry-run");
   auto objects = openObjectStore(c, true);
@@ -138,13 +139,15 @@ int exportLines(const config::Config& c) {
     std::fwrite(line->data(), 1, line->size(), stdout);
     ++exported;
   }
-  log::report(spdlog::level::info, "dead_letters_exported", "exported " + std::to_string(exported) + " dead letters as kcat lines",
+  log::report(spdlog::level::info, "dead_letters_exported",
+              "exported " + std::to_string(exported) + " dead letters as kcat lines",
               {{"dead_letters", std::to_string(exported), true}});
   if (!leftOut.empty()) {
     std::string names;
     for (const auto& k : leftOut) names += (names.empty() ? "" : ", ") + k;
     reportError("dlq export",
-                std::to_string(leftOut.size()) + " dead letters hold a key or value that is not UTF-8 and cannot be a JSON line: " + names,
+                std::to_string(leftOut.size()) +
+                    " dead letters hold a key or value that is not UTF-8 and cannot be a JSON line: " + names,
                 kExitFailure);
     return kExitFailure;
   }

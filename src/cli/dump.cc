@@ -80,7 +80,7 @@ int storeError(const Error& e) {
 int dumpTable(const config::Config& c) {
   if (!c.has("table")) throw config::ConfigError("--table is required (or --checkpoints)");
   auto tables = openTableStore(c, /*existing=*/true);
-  const std::string table = c.str("table");
+  const std::string& table = c.str("table");
   Printer out(c.has("limit") ? std::optional<int64_t>(c.integer("limit")) : std::nullopt);
   if (c.has("key")) {
     auto spec = tables->describeTable(table);
@@ -156,9 +156,10 @@ int dumpCheckpoints(const config::Config& c) {
 void addDump(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   auto cmd = std::make_unique<Command>();
   cmd->name = "dump";
-  cmd->app = app.add_subcommand(
-      "dump", "Print the items of a table as JSON lines (numbers as JSON numbers): all, --limit N, or one --key; or "
-              "the analytics checkpoints (--checkpoints)");
+  cmd->app =
+      app.add_subcommand("dump",
+                         "Print the items of a table as JSON lines (numbers as JSON numbers): all, --limit N, or one --key; or "
+                         "the analytics checkpoints (--checkpoints)");
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
     return c.has("checkpoints") && c.boolean("checkpoints") ? dumpCheckpoints(c) : dumpTable(c);

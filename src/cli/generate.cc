@@ -39,8 +39,8 @@ workload::WorkloadOptions workloadOptions(const config::Config& c) {
   }
   if (c.has("timestamps")) {
     const auto& t = c.str("timestamps");
-    o.encoder.times = t == "milli" ? workload::TimeMode::Milli
-                      : t == "nano" ? workload::TimeMode::Nano
+    o.encoder.times = t == "milli"   ? workload::TimeMode::Milli
+                      : t == "nano"  ? workload::TimeMode::Nano
                       : t == "zoned" ? workload::TimeMode::Zoned
                                      : workload::TimeMode::Micro;
   }

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "cli/command.h"
 #include "cli/services.h"
 #include "core/log.h"
@@ -24,9 +26,7 @@ bool findCommandHelp(CLI::App& app, const std::string& command) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using namespace cdc::cli;
   CLI::App app{"CDC consumer services: Debezium changes from Kafka into DynamoDB, S3 and a search index", "cdc"};
   app.require_subcommand(1);
@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + sub->get_name();
     }
     if (!known) {
-      std::string what = args[0].starts_with('-') ? "unknown option '" + args[0] + "' before the command"
-                                                  : "unknown command '" + args[0] + "'";
+      std::string what =
+          args[0].starts_with('-') ? "unknown option '" + args[0] + "' before the command" : "unknown command '" + args[0] + "'";
       cdc::log::configure(spdlog::level::info, cdc::log::Format::Text);
       reportError("", what + " (commands: " + names + "; cdc COMMAND --help for its flags)", kExitUsage);
       return kExitUsage;
@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
     };
     for (const auto& arg : args) {
       if (!arg.starts_with("--")) continue;
-      std::string_view name = std::string_view(arg).substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+      std::string_view name =
+          std::string_view(arg).substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
       bool declared = false, ours = false;
       std::string others;
       for (const auto& s : settings) {
@@ -88,8 +89,9 @@ int main(int argc, char** argv) {
       }
       if (declared && !ours && findCommandHelp(app, command)) {
         cdc::log::configure(spdlog::level::info, cdc::log::Format::Text);
-        reportError(command, "--" + std::string(name) + " is not a setting of " + command + " (it is one of " + others +
-                                 "; cdc " + command + " --help lists its own)",
+        reportError(command,
+                    fmt::format("--{} is not a setting of {} (it is one of {}; cdc {} --help lists its own)", name, command,
+                                others, command),
                     kExitUsage);
         return kExitUsage;
       }
@@ -124,4 +126,16 @@ int main(int argc, char** argv) {
     }
   }
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Whatever escapes (a failure to write the error itself) still ends with a status.
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    std::fputs("cdc: unexpected error\n", stderr);
+    return 1;
+  }
 }

@@ -75,12 +75,13 @@ void Observability::watch(runtime::Source& source, services::ServiceContext& con
   collectors_.push_back(source.instrument(*registry_, service_));
   if (context.tables) collectors_.push_back(context.tables->instrument(*registry_, *health_, service_));
   collectors_.push_back(context.objects->instrument(*registry_, *health_, service_));
-  if (context.deadLetterObjects) collectors_.push_back(context.deadLetterObjects->instrument(*registry_, *health_, service_, "dead-letters"));
+  if (context.deadLetterObjects)
+    collectors_.push_back(context.deadLetterObjects->instrument(*registry_, *health_, service_, "dead-letters"));
 }
 
 http::HttpServer& Observability::apiServer() {
   Bound& b = serverFor(apiPort_, apiOrigin_);
-  b.paths.push_back("/search");
+  b.paths.emplace_back("/search");
   return *b.server;
 }
 

@@ -31,7 +31,7 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     // A broker that stops answering mid-run fails the messages waiting for it after the same time.
     const std::chrono::seconds brokerTimeout(c.integer("broker-timeout"));
     kafka::setDefault(props, "message.timeout.ms", std::to_string(brokerTimeout.count() * 1000));
-    const std::string servers = c.str("bootstrap-servers");
+    const std::string& servers = c.str("bootstrap-servers");
     auto producer = kafka::KafkaProducer::open(std::move(props));
     if (!producer) throw config::ConfigError(producer.error().message);
 
@@ -66,7 +66,8 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
       for (const auto& r : batch) {
         if (r.sourceError) {
           ++unreadable;
-          log::event(spdlog::level::err, "unreadable_line", {{"line", std::to_string(r.offset), true}, {"error", *r.sourceError}});
+          log::event(spdlog::level::err, "unreadable_line",
+                     {{"line", std::to_string(r.offset), true}, {"error", *r.sourceError}});
           continue;
         }
         pace();
@@ -85,13 +86,14 @@ void addProduce(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) 
     }
     auto flushed = (*producer)->flush(std::chrono::minutes(2));
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    log::report(spdlog::level::info, "produce_summary",
-                fmt::format("cdc produce: {} records ({:.1f} MB) to {} topics in {:.2f} s ({:.0f}/s), {} delivered, {} unreadable lines",
-                            records, bytes / 1e6, topics.size(), secs, records / std::max(secs, 1e-9), (*producer)->delivered(),
-                            unreadable),
-                {{"records", std::to_string(records), true},
-                 {"delivered", std::to_string((*producer)->delivered()), true},
-                 {"unreadable_lines", std::to_string(unreadable), true}});
+    log::report(
+        spdlog::level::info, "produce_summary",
+        fmt::format("cdc produce: {} records ({:.1f} MB) to {} topics in {:.2f} s ({:.0f}/s), {} delivered, {} unreadable lines",
+                    records, bytes / 1e6, topics.size(), secs, records / std::max(secs, 1e-9), (*producer)->delivered(),
+                    unreadable),
+        {{"records", std::to_string(records), true},
+         {"delivered", std::to_string((*producer)->delivered()), true},
+         {"unreadable_lines", std::to_string(unreadable), true}});
     if (!flushed) {
       reportError("produce", flushed.error().message, kExitFailure);
       return kExitFailure;

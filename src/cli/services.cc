@@ -35,7 +35,7 @@ namespace {
 class ShutdownWatchdog {
  public:
   explicit ShutdownWatchdog(std::chrono::seconds grace)
-      : thread_([this, grace](std::stop_token stop) {
+      : thread_([this, grace](const std::stop_token& stop) {
           while (!stop.stop_requested() && !runtime::Shutdown::requested()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
           }
@@ -162,8 +162,9 @@ namespace {
 // "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
 std::string requestSummaries(ServiceContext& ctx) {
   std::string out;
-  for (std::string part : {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects->requestSummary(),
-                           ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
+  for (const std::string& part :
+       {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects->requestSummary(),
+        ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
     if (!part.empty()) out += "; " + part;
   }
   return out;
@@ -171,8 +172,8 @@ std::string requestSummaries(ServiceContext& ctx) {
 
 }  // namespace
 
-int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
-               ServiceContext& context, const config::Config& c, Observability* observability) {
+int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler, ServiceContext& context,
+               const config::Config& c, Observability* observability) {
   store::ObjectStore& deadLetters = context.deadLetters();
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
@@ -195,21 +196,23 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   }
   std::string cuts = stats->cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats->cuts) : "";
   const auto& latency = stats->appendToDurable;
-  std::string durable = latency.count() == 0 ? ""
-                        : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms (from the poll: p99 {} ms, max {} ms)",
-                                      latency.quantile(0.5), latency.quantile(0.99), latency.max(),
-                                      stats->pollToDurable.quantile(0.99), stats->pollToDurable.max());
+  std::string durable =
+      latency.count() == 0
+          ? ""
+          : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms (from the poll: p99 {} ms, max {} ms)",
+                        latency.quantile(0.5), latency.quantile(0.99), latency.max(), stats->pollToDurable.quantile(0.99),
+                        stats->pollToDurable.max());
   double rate = stats->records / std::max(stats->seconds, 1e-9);
-  log::report(spdlog::level::info, "run_summary",
-              fmt::format("{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}", service.name, stats->records,
-                          stats->seconds, rate, stats->deadLetters, cuts, durable,
-                          runtime::Shutdown::requested() ? ", stopped by signal" : "",
-                          handler.summary() + requestSummaries(context)),
-              {{"records", std::to_string(stats->records), true},
-               {"seconds", fmt::format("{:.3f}", stats->seconds), true},
-               {"rate", fmt::format("{:.1f}", rate), true},
-               {"dead_letters", std::to_string(stats->deadLetters), true},
-               {"stopped_by_signal", runtime::Shutdown::requested() ? "true" : "false", true}});
+  log::report(
+      spdlog::level::info, "run_summary",
+      fmt::format("{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}", service.name, stats->records,
+                  stats->seconds, rate, stats->deadLetters, cuts, durable,
+                  runtime::Shutdown::requested() ? ", stopped by signal" : "", handler.summary() + requestSummaries(context)),
+      {{"records", std::to_string(stats->records), true},
+       {"seconds", fmt::format("{:.3f}", stats->seconds), true},
+       {"rate", fmt::format("{:.1f}", rate), true},
+       {"dead_letters", std::to_string(stats->deadLetters), true},
+       {"stopped_by_signal", runtime::Shutdown::requested() ? "true" : "false", true}});
   return kExitOk;
 }
 
@@ -305,16 +308,17 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
 void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   auto cmd = std::make_unique<Command>();
   cmd->name = "search";
-  cmd->app = app.add_subcommand("search", "Search the product index: all words must match, the last one as a prefix; JSON results");
+  cmd->app =
+      app.add_subcommand("search", "Search the product index: all words must match, the last one as a prefix; JSON results");
   bindSettings(*cmd);
   Command* raw = cmd.get();
   cmd->app->add_option_function<std::string>(
       "QUERY", [raw](const std::string& v) { raw->flags.insert_or_assign("query", v); }, "Search words");
   cmd->run = [](const config::Config& c) {
     std::map<std::string, std::string, std::less<>> params;
-    for (auto [setting, param] : {std::pair{"query", "q"}, std::pair{"min-price", "min_price"},
-                                  std::pair{"max-price", "max_price"}, std::pair{"limit", "limit"},
-                                  std::pair{"cursor", "cursor"}}) {
+    for (auto [setting, param] :
+         {std::pair{"query", "q"}, std::pair{"min-price", "min_price"}, std::pair{"max-price", "max_price"},
+          std::pair{"limit", "limit"}, std::pair{"cursor", "cursor"}}) {
       if (c.has(setting)) params[param] = c.str(setting);
     }
     auto request = search::parseSearchParams(params, {"QUERY", "--min-price", "--max-price", "--limit"});
@@ -324,7 +328,8 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     auto page = searcher.search(*request);
     if (!page) {
       if (page.error().kind == ErrorKind::NotFound) {
-        throw config::ConfigError("--store: " + c.str("store") + " holds no search index (the search indexer has not written there)");
+        throw config::ConfigError("--store: " + c.str("store") +
+                                  " holds no search index (the search indexer has not written there)");
       }
       if (page.error().kind == ErrorKind::Poison) {
         throw config::ConfigError("--cursor: not the next_cursor of an earlier page of this search");

@@ -6,8 +6,8 @@
 
 #include "adapters/http/http_server.h"
 #include "adapters/kafka/kafka_config.h"
-#include "cli/observability.h"
 #include "cli/command.h"
+#include "cli/observability.h"
 #include "runtime/handler.h"
 #include "runtime/runner.h"
 #include "runtime/source.h"
@@ -44,7 +44,7 @@ ServiceContext openContext(const config::Config& c, const Wiring& wiring, bool t
 // Runs a handler over a service context's stores until the source ends or SIGINT/SIGTERM;
 // prints the summary line (with the AWS requests it took, on AWS). `observability` (none for
 // `cdc dlq replay`) gets the runner's series and liveness. Returns the exit status.
-int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler,
-               ServiceContext& context, const config::Config& c, Observability* observability = nullptr);
+int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler, ServiceContext& context,
+               const config::Config& c, Observability* observability = nullptr);
 
 }  // namespace cdc::cli

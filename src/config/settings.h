@@ -27,7 +27,7 @@ struct Setting {
   std::string_view defaultValue;  // empty: no default
   std::string_view description;
   Kind kind = Kind::String;
-  std::vector<std::string_view> choices;  // Choice only
+  std::vector<std::string_view> choices;   // Choice only
   std::vector<std::string_view> commands;  // the commands that take it
 };
 

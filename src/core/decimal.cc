@@ -24,7 +24,7 @@ void appendUnsigned(std::string& out, unsigned __int128 v, int minDigits) {
     buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
     v /= 10;
   }
-  uint64_t small = static_cast<uint64_t>(v);
+  auto small = static_cast<uint64_t>(v);
   do {
     buf[n++] = static_cast<char>('0' + static_cast<int>(small % 10));
     small /= 10;
@@ -37,9 +37,12 @@ void appendUnsigned(std::string& out, unsigned __int128 v, int minDigits) {
 
 const char* toString(DecimalErrc e) {
   switch (e) {
-    case DecimalErrc::Syntax: return "not a decimal number";
-    case DecimalErrc::OutOfRange: return "number out of range";
-    case DecimalErrc::Inexact: return "more fractional digits than can be kept exactly";
+    case DecimalErrc::Syntax:
+      return "not a decimal number";
+    case DecimalErrc::OutOfRange:
+      return "number out of range";
+    case DecimalErrc::Inexact:
+      return "more fractional digits than can be kept exactly";
   }
   return "decimal error";
 }
@@ -107,14 +110,13 @@ std::expected<Decimal, DecimalErrc> decimalFromTwosComplement(std::span<const ui
   // Strip redundant sign-extension bytes so that long encodings of small values still fit.
   size_t start = 0;
   while (start + 1 < bytes.size() &&
-         ((bytes[start] == 0x00 && (bytes[start + 1] & 0x80) == 0) ||
-          (bytes[start] == 0xFF && (bytes[start + 1] & 0x80) != 0))) {
+         ((bytes[start] == 0x00 && (bytes[start + 1] & 0x80) == 0) || (bytes[start] == 0xFF && (bytes[start + 1] & 0x80) != 0))) {
     ++start;
   }
   if (bytes.size() - start > 16) return std::unexpected(DecimalErrc::OutOfRange);
   unsigned __int128 u = (bytes[start] & 0x80) ? ~static_cast<unsigned __int128>(0) : 0;
   for (size_t i = start; i < bytes.size(); ++i) u = (u << 8) | bytes[i];
-  __int128 v = static_cast<__int128>(u);
+  auto v = static_cast<__int128>(u);
   if (v > kMaxUnscaled || v < -kMaxUnscaled) return std::unexpected(DecimalErrc::OutOfRange);
   return Decimal{v, scale};
 }
@@ -128,8 +130,8 @@ std::string twosComplementBytes(__int128 unscaled) {
     u >>= 8;
   }
   int start = 0;
-  while (start < 15 && ((bytes[start] == 0x00 && (bytes[start + 1] & 0x80) == 0) ||
-                        (bytes[start] == 0xFF && (bytes[start + 1] & 0x80) != 0))) {
+  while (start < 15 &&
+         ((bytes[start] == 0x00 && (bytes[start + 1] & 0x80) == 0) || (bytes[start] == 0xFF && (bytes[start + 1] & 0x80) != 0))) {
     ++start;
   }
   out.assign(reinterpret_cast<const char*>(bytes + start), static_cast<size_t>(16 - start));
@@ -139,14 +141,14 @@ std::string twosComplementBytes(__int128 unscaled) {
 std::string formatDecimal(const Decimal& d) {
   std::string out;
   bool negative = d.unscaled < 0;
-  unsigned __int128 mag = negative ? static_cast<unsigned __int128>(-(d.unscaled + 1)) + 1
-                                   : static_cast<unsigned __int128>(d.unscaled);
+  unsigned __int128 mag =
+      negative ? static_cast<unsigned __int128>(-(d.unscaled + 1)) + 1 : static_cast<unsigned __int128>(d.unscaled);
   if (negative) out.push_back('-');
   if (d.scale <= 0) {
     appendUnsigned(out, mag, 1);
     return out;
   }
-  unsigned __int128 div = static_cast<unsigned __int128>(pow10(d.scale));
+  auto div = static_cast<unsigned __int128>(pow10(d.scale));
   appendUnsigned(out, mag / div, 1);
   out.push_back('.');
   appendUnsigned(out, mag % div, d.scale);
@@ -179,8 +181,7 @@ std::expected<Money, DecimalErrc> Money::parse(std::string_view text) {
 
 void Money::appendTo(std::string& out) const {
   int64_t c = cents_;
-  unsigned __int128 mag = c < 0 ? static_cast<unsigned __int128>(-(static_cast<__int128>(c)))
-                                : static_cast<unsigned __int128>(c);
+  unsigned __int128 mag = c < 0 ? static_cast<unsigned __int128>(-(static_cast<__int128>(c))) : static_cast<unsigned __int128>(c);
   if (c < 0) out.push_back('-');
   appendUnsigned(out, mag / 100, 1);
   out.push_back('.');

@@ -55,8 +55,14 @@ class Money {
   friend constexpr Money operator+(Money a, Money b) { return Money(a.cents_ + b.cents_); }
   friend constexpr Money operator-(Money a, Money b) { return Money(a.cents_ - b.cents_); }
   friend constexpr Money operator*(Money a, int64_t n) { return Money(a.cents_ * n); }
-  constexpr Money& operator+=(Money o) { cents_ += o.cents_; return *this; }
-  constexpr Money& operator-=(Money o) { cents_ -= o.cents_; return *this; }
+  constexpr Money& operator+=(Money o) {
+    cents_ += o.cents_;
+    return *this;
+  }
+  constexpr Money& operator-=(Money o) {
+    cents_ -= o.cents_;
+    return *this;
+  }
 
  private:
   constexpr explicit Money(int64_t cents) : cents_(cents) {}

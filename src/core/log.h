@@ -38,7 +38,8 @@ bool json();
 
 // A line that is printed whatever the level (a run's summary, an error that ends the command):
 // in JSON a line of the event `name` with its fields and "text"; in text, `text` alone.
-void report(spdlog::level::level_enum level, std::string_view name, std::string_view text, std::initializer_list<Field> fields = {});
+void report(spdlog::level::level_enum level, std::string_view name, std::string_view text,
+            std::initializer_list<Field> fields = {});
 
 // A status line at the foot of a terminal (a run's progress): drawn now and again after every
 // log line or report, which are written above it instead of after it; empty removes it.

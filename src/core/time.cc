@@ -39,9 +39,15 @@ int64_t daysFromCivil(int year, unsigned month, unsigned day) {
 
 std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
   size_t i = 0;
+  // Whether the next character is `c`, consuming it when it is.
+  auto take = [&](char c) {
+    if (i >= s.size() || s[i] != c) return false;
+    ++i;
+    return true;
+  };
   int year, month, day, hour = 0, minute = 0, second = 0;
-  if (!readDigits(s, i, 4, year) || i >= s.size() || s[i++] != '-') return std::nullopt;
-  if (!readDigits(s, i, 2, month) || i >= s.size() || s[i++] != '-') return std::nullopt;
+  if (!readDigits(s, i, 4, year) || !take('-')) return std::nullopt;
+  if (!readDigits(s, i, 2, month) || !take('-')) return std::nullopt;
   if (!readDigits(s, i, 2, day)) return std::nullopt;
   if (month < 1 || month > 12 || day < 1) return std::nullopt;
   std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
@@ -50,7 +56,7 @@ std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
   int64_t micros = 0;
   if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
     ++i;
-    if (!readDigits(s, i, 2, hour) || i >= s.size() || s[i++] != ':') return std::nullopt;
+    if (!readDigits(s, i, 2, hour) || !take(':')) return std::nullopt;
     if (!readDigits(s, i, 2, minute)) return std::nullopt;
     if (i < s.size() && s[i] == ':') {
       ++i;
@@ -134,8 +140,8 @@ std::string formatIsoTimestamp(Timestamp t) {
     out.reserve(size + 1);
     out.assign(buf, size);
   } else {
-    out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", c.year, c.month, c.day, secs / 3600,
-                      (secs / 60) % 60, secs % 60);
+    out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", c.year, c.month, c.day, secs / 3600, (secs / 60) % 60,
+                      secs % 60);
     if (frac != 0) out += frac % 1000 == 0 ? fmt::format(".{:03d}", frac / 1000) : fmt::format(".{:06d}", frac);
   }
   out.push_back('Z');
@@ -151,8 +157,7 @@ std::string formatCompactStamp(Timestamp t) {
   int64_t day = t.epochDay();
   int64_t secs = (t.micros - day * 86'400'000'000LL) / 1'000'000;
   Civil c = civilFromDays(day);
-  return fmt::format("{:04d}{:02d}{:02d}_{:02d}{:02d}{:02d}", c.year, c.month, c.day, secs / 3600, (secs / 60) % 60,
-                     secs % 60);
+  return fmt::format("{:04d}{:02d}{:02d}_{:02d}{:02d}{:02d}", c.year, c.month, c.day, secs / 3600, (secs / 60) % 60, secs % 60);
 }
 
 }  // namespace cdc

@@ -18,9 +18,7 @@ struct Timestamp {
   static constexpr Timestamp fromDays(int64_t days) { return {days * 86'400'000'000LL}; }
   constexpr int64_t millis() const { return micros / 1000 - (micros % 1000 < 0 ? 1 : 0); }
   // Days since the epoch of this instant's UTC date.
-  constexpr int64_t epochDay() const {
-    return micros / 86'400'000'000LL - (micros % 86'400'000'000LL < 0 ? 1 : 0);
-  }
+  constexpr int64_t epochDay() const { return micros / 86'400'000'000LL - (micros % 86'400'000'000LL < 0 ? 1 : 0); }
 };
 
 // Parses ISO-8601 as Debezium's ZonedTimestamp and PostgreSQL write it:

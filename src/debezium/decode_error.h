@@ -7,8 +7,8 @@ namespace cdc::debezium {
 
 // Why a message could not be decoded. Every one of these makes the message a poison message.
 enum class DecodeErrc : uint8_t {
-  InvalidJson,       // not JSON at all, or trailing garbage
-  Truncated,         // JSON that ends too early
+  InvalidJson,  // not JSON at all, or trailing garbage
+  Truncated,    // JSON that ends too early
   InvalidUtf8,
   WrongType,         // a field has the wrong JSON type
   MissingField,      // a field the shape requires is absent

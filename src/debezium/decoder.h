@@ -21,7 +21,7 @@ enum class SchemalessDecimals : uint8_t {
 
 // How to read integer timestamps when a message has no schema to say.
 enum class SchemalessTimestamps : uint8_t {
-  Auto,   // by magnitude: ns above 1e17, µs above 1e14, ms above 1e11, else seconds
+  Auto,  // by magnitude: ns above 1e17, µs above 1e14, ms above 1e11, else seconds
   Micro,
   Milli,
   Nano,

@@ -4,9 +4,12 @@ namespace cdc::debezium {
 
 const char* tableName(Table t) {
   switch (t) {
-    case Table::Products: return "products";
-    case Table::Orders: return "orders";
-    case Table::OrderItems: return "order_items";
+    case Table::Products:
+      return "products";
+    case Table::Orders:
+      return "orders";
+    case Table::OrderItems:
+      return "order_items";
   }
   return "unknown";
 }
@@ -25,11 +28,16 @@ std::optional<Table> tableFromTopic(std::string_view topic) {
 
 char opCode(Op op) {
   switch (op) {
-    case Op::Create: return 'c';
-    case Op::Update: return 'u';
-    case Op::Delete: return 'd';
-    case Op::Read: return 'r';
-    case Op::Truncate: return 't';
+    case Op::Create:
+      return 'c';
+    case Op::Update:
+      return 'u';
+    case Op::Delete:
+      return 'd';
+    case Op::Read:
+      return 'r';
+    case Op::Truncate:
+      return 't';
   }
   return '?';
 }
@@ -37,12 +45,18 @@ char opCode(Op op) {
 std::optional<Op> opFromCode(std::string_view code) {
   if (code.size() != 1) return std::nullopt;
   switch (code[0]) {
-    case 'c': return Op::Create;
-    case 'u': return Op::Update;
-    case 'd': return Op::Delete;
-    case 'r': return Op::Read;
-    case 't': return Op::Truncate;
-    default: return std::nullopt;
+    case 'c':
+      return Op::Create;
+    case 'u':
+      return Op::Update;
+    case 'd':
+      return Op::Delete;
+    case 'r':
+      return Op::Read;
+    case 't':
+      return Op::Truncate;
+    default:
+      return std::nullopt;
   }
 }
 

@@ -16,7 +16,7 @@ namespace cdc::debezium {
 enum class Table : uint8_t { Products, Orders, OrderItems };
 inline constexpr int kTableCount = 3;
 
-const char* tableName(Table t);                          // "products", "orders", "order_items"
+const char* tableName(Table t);  // "products", "orders", "order_items"
 std::optional<Table> tableFromName(std::string_view name);
 // The table a topic carries: the last dot-separated segment of its name
 // ("dbserver1.public.order_items" -> OrderItems).
@@ -85,10 +85,10 @@ using Row = std::variant<ProductRow, OrderRow, OrderItemRow>;
 
 // Where the change happened in the source database.
 struct SourceInfo {
-  int64_t tsMs = 0;                  // commit time in PostgreSQL (source.ts_ms / __source_ts_ms)
-  std::optional<int64_t> lsn;        // WAL position, when the message carries it
+  int64_t tsMs = 0;            // commit time in PostgreSQL (source.ts_ms / __source_ts_ms)
+  std::optional<int64_t> lsn;  // WAL position, when the message carries it
   std::optional<int64_t> txId;
-  bool snapshot = false;             // part of the initial snapshot (op r, or source.snapshot true)
+  bool snapshot = false;  // part of the initial snapshot (op r, or source.snapshot true)
 };
 
 // The message shape the event was decoded from.

@@ -12,8 +12,8 @@ namespace {
 using simdjson::ondemand::object;
 using simdjson::ondemand::value;
 
-constexpr std::string_view kProductColumns[] = {"id", "name", "description", "price",
-                                                "stock_quantity", "created_at", "updated_at"};
+constexpr std::string_view kProductColumns[] = {"id",         "name",      "description", "price", "stock_quantity",
+                                                "created_at", "updated_at"};
 constexpr std::string_view kOrderColumns[] = {"id", "customer_id", "total_amount", "status", "created_at", "updated_at"};
 constexpr std::string_view kOrderItemColumns[] = {"id", "order_id", "product_id", "quantity", "price", "created_at"};
 
@@ -118,18 +118,24 @@ simdjson::error_code readFields(simdjson::ondemand::array fields, Table table, S
 
 std::span<const std::string_view> columnNames(Table table) {
   switch (table) {
-    case Table::Products: return kProductColumns;
-    case Table::Orders: return kOrderColumns;
-    case Table::OrderItems: return kOrderItemColumns;
+    case Table::Products:
+      return kProductColumns;
+    case Table::Orders:
+      return kOrderColumns;
+    case Table::OrderItems:
+      return kOrderItemColumns;
   }
   return {};
 }
 
 int columnIndex(Table table, std::string_view name) {
   switch (table) {
-    case Table::Products: return indexIn(kProductColumns, name);
-    case Table::Orders: return indexIn(kOrderColumns, name);
-    case Table::OrderItems: return indexIn(kOrderItemColumns, name);
+    case Table::Products:
+      return indexIn(kProductColumns, name);
+    case Table::Orders:
+      return indexIn(kOrderColumns, name);
+    case Table::OrderItems:
+      return indexIn(kOrderItemColumns, name);
   }
   return -1;
 }

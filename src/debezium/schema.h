@@ -14,7 +14,7 @@ namespace cdc::debezium {
 
 // How a column's value is encoded, as Kafka Connect's schema says.
 enum class ColumnKind : uint8_t {
-  Unknown,               // no schema: decided from the JSON value
+  Unknown,  // no schema: decided from the JSON value
   Integer,
   String,                // plain string (and `decimal.handling.mode=string` for numerics)
   DecimalBytes,          // org.apache.kafka.connect.data.Decimal: base64 bytes, fixed scale

@@ -23,8 +23,7 @@ struct Registry::Collectors {
   std::list<Collector> list;
 };
 
-Registry::Registry()
-    : registry_(std::make_shared<prometheus::Registry>()), collectors_(std::make_shared<Collectors>()) {}
+Registry::Registry() : registry_(std::make_shared<prometheus::Registry>()), collectors_(std::make_shared<Collectors>()) {}
 
 Family<Counter>& Registry::counter(const std::string& name, const std::string& help) {
   return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
@@ -45,12 +44,12 @@ std::shared_ptr<void> Registry::addCollector(Collector collector) {
     it = collectors_->list.insert(collectors_->list.end(), std::move(collector));
   }
   std::weak_ptr<Collectors> weak = collectors_;
-  return std::shared_ptr<void>(nullptr, [weak, it](void*) {
-    if (auto c = weak.lock()) {
-      std::lock_guard lock(c->mutex);
-      c->list.erase(it);
-    }
-  });
+  return {nullptr, [weak, it](void*) {
+            if (auto c = weak.lock()) {
+              std::lock_guard lock(c->mutex);
+              c->list.erase(it);
+            }
+          }};
 }
 
 std::string Registry::text() const {
@@ -68,7 +67,7 @@ prometheus::MetricFamily gaugeFamily(std::string name, std::string help) {
   return prometheus::MetricFamily{std::move(name), std::move(help), prometheus::MetricType::Gauge, {}};
 }
 
-void addGauge(prometheus::MetricFamily& family, Labels labels, double value) {
+void addGauge(prometheus::MetricFamily& family, const Labels& labels, double value) {
   prometheus::ClientMetric m;
   for (auto& [name, v] : labels) m.label.push_back({name, v});
   m.gauge.value = value;
@@ -79,7 +78,7 @@ prometheus::MetricFamily counterFamily(std::string name, std::string help) {
   return prometheus::MetricFamily{std::move(name), std::move(help), prometheus::MetricType::Counter, {}};
 }
 
-void addCounter(prometheus::MetricFamily& family, Labels labels, double value) {
+void addCounter(prometheus::MetricFamily& family, const Labels& labels, double value) {
   prometheus::ClientMetric m;
   for (auto& [name, v] : labels) m.label.push_back({name, v});
   m.counter.value = value;
@@ -87,8 +86,7 @@ void addCounter(prometheus::MetricFamily& family, Labels labels, double value) {
 }
 
 const Histogram::BucketBoundaries& latencyBuckets() {
-  static const Histogram::BucketBoundaries b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                0.25,  0.5,    1,     2.5,  5,     10,   30, 60};
+  static const Histogram::BucketBoundaries b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   return b;
 }
 
@@ -131,8 +129,8 @@ double bootTime() {
 }  // namespace
 
 std::shared_ptr<void> addProcessCollector(Registry& registry, std::string service) {
-  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<double>(::sysconf(_SC_PAGESIZE));
   const double boot = bootTime();
   return registry.addCollector([ticks, page, boot, service](std::vector<prometheus::MetricFamily>& out) {
     auto stat = selfStat();
@@ -169,7 +167,8 @@ std::shared_ptr<void> addProcessCollector(Registry& registry, std::string servic
       out.push_back(std::move(max));
     }
     auto info = gaugeFamily("cdc_build_info", "The version and git revision the service was built from (always 1).");
-    addGauge(info, {{"service", service}, {"version", std::string(buildVersion())}, {"revision", std::string(buildRevision())}}, 1);
+    addGauge(info, {{"service", service}, {"version", std::string(buildVersion())}, {"revision", std::string(buildRevision())}},
+             1);
     out.push_back(std::move(info));
   });
 }

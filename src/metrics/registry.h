@@ -56,9 +56,9 @@ class Registry {
 
 // Builds a family of one gauge per label set, for collectors.
 prometheus::MetricFamily gaugeFamily(std::string name, std::string help);
-void addGauge(prometheus::MetricFamily& family, Labels labels, double value);
+void addGauge(prometheus::MetricFamily& family, const Labels& labels, double value);
 prometheus::MetricFamily counterFamily(std::string name, std::string help);
-void addCounter(prometheus::MetricFamily& family, Labels labels, double value);
+void addCounter(prometheus::MetricFamily& family, const Labels& labels, double value);
 
 // Bucket bounds in seconds for latencies from 1 ms to 60 s (store requests, batches, flushes).
 const Histogram::BucketBoundaries& latencyBuckets();

@@ -9,8 +9,8 @@
 
 namespace cdc::runtime {
 
-std::string DeadLetterQueue::objectKey(std::string_view service, std::string_view topic, int32_t partition,
-                                       int64_t offset, int64_t timestampMs, Timestamp now) {
+std::string DeadLetterQueue::objectKey(std::string_view service, std::string_view topic, int32_t partition, int64_t offset,
+                                       int64_t timestampMs, Timestamp now) {
   int64_t day = timestampMs >= 0 ? Timestamp::fromMillis(timestampMs).epochDay() : now.epochDay();
   std::string key = "dlq/";
   key += service;
@@ -124,8 +124,8 @@ Status DeadLetterQueue::write(const Record& record, std::string_view error, Time
 
 bool DeadLetterFilter::matches(const DeadLetter& d) const {
   if (service && d.service != *service) return false;
-  if (topic && d.topic != *topic && !(d.topic.size() > topic->size() && d.topic.ends_with(*topic) &&
-                                      d.topic[d.topic.size() - topic->size() - 1] == '.')) {
+  if (topic && d.topic != *topic &&
+      !(d.topic.size() > topic->size() && d.topic.ends_with(*topic) && d.topic[d.topic.size() - topic->size() - 1] == '.')) {
     return false;
   }
   if (errorText && d.error.find(*errorText) == std::string::npos &&

@@ -19,27 +19,27 @@ struct DeadLetter {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
-  int64_t timestampMs = -1;          // the record's own timestamp
+  int64_t timestampMs = -1;  // the record's own timestamp
   std::optional<std::string> key;
   std::optional<std::string> value;  // the raw message
   std::string error;
   int attempts = 1;
-  std::string deadLetteredAt;        // ISO-8601, when it was written
+  std::string deadLetteredAt;              // ISO-8601, when it was written
   std::optional<std::string> traceparent;  // the record's W3C trace context, when it had one
   // A replay that failed again keeps the first failure: its error and when it happened.
   std::optional<std::string> firstError;
   std::optional<std::string> firstDeadLetteredAt;
-  std::string objectKey;             // where it lies (filled in when read back)
+  std::string objectKey;  // where it lies (filled in when read back)
 };
 
 // Which dead letters an operator means (cdc dlq list|replay|purge|export). Every part given
 // must hold.
 struct DeadLetterFilter {
-  std::optional<std::string> service;  // "inventory-service"
-  std::optional<std::string> topic;    // a topic, or its table ("products" for dbserver1.public.products)
+  std::optional<std::string> service;    // "inventory-service"
+  std::optional<std::string> topic;      // a topic, or its table ("products" for dbserver1.public.products)
   std::optional<std::string> errorText;  // a part of the error (the latest or the first)
-  std::optional<Timestamp> since;      // dead-lettered at or after
-  std::optional<Timestamp> before;     // dead-lettered before
+  std::optional<Timestamp> since;        // dead-lettered at or after
+  std::optional<Timestamp> before;       // dead-lettered before
   bool matches(const DeadLetter& letter) const;
   bool empty() const { return !service && !topic && !errorText && !since && !before; }
 };

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 #include <fmt/format.h>
@@ -38,8 +39,7 @@ Runner::Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterS
 
 Timestamp Runner::now() const {
   if (options_.clock) return options_.clock();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
   return Timestamp{us.count()};
 }
 
@@ -131,7 +131,8 @@ size_t Runner::partSize(std::chrono::milliseconds interval) const {
   // time (a part has fixed costs, reads and writes, that do not shrink with it).
   double third = std::chrono::duration<double>(interval).count() / 3;
   double scaled = static_cast<double>(partRecords_) * third / std::max(partSeconds_, 1e-6);
-  size_t n = static_cast<size_t>(std::clamp(scaled, static_cast<double>(partRecords_) / 2, static_cast<double>(partRecords_) * 2));
+  size_t n =
+      static_cast<size_t>(std::clamp(scaled, static_cast<double>(partRecords_) / 2, static_cast<double>(partRecords_) * 2));
   return std::clamp<size_t>(n, 1, std::max<size_t>(options_.batchSize, 1));
 }
 
@@ -175,8 +176,8 @@ Status Runner::processPart(std::span<Record> records) {
     if (!applied && applied.error().kind == ErrorKind::Poison) {
       // The store refused something in the batch as invalid (an item over DynamoDB's 400 KB):
       // find the event(s) it comes from by halving; the rest is applied (effects are idempotent).
-      log::event(spdlog::level::warn, "poison_in_batch", {{"events", std::to_string(events_.size()), true},
-                                                           {"error", applied.error().message}});
+      log::event(spdlog::level::warn, "poison_in_batch",
+                 {{"events", std::to_string(events_.size()), true}, {"error", applied.error().message}});
       rejected_.clear();
       applied = applyIsolating(events_, poison);
     }
@@ -281,9 +282,11 @@ void Runner::countApplied(const std::vector<Poison>& poison) {
   };
   std::vector<Tally> tally;
   for (const InputEvent& e : events_) {
-    if (!poison.empty() && std::any_of(poison.begin(), poison.end(), [&](const Poison& p) { return p.record == e.record; })) continue;
+    if (!poison.empty() && std::any_of(poison.begin(), poison.end(), [&](const Poison& p) { return p.record == e.record; }))
+      continue;
     char op = e.change.tombstone ? 'x' : debezium::opCode(e.change.op);
-    auto it = std::find_if(tally.begin(), tally.end(), [&](const Tally& t) { return t.op == op && t.topic.data() == e.record->topic.data(); });
+    auto it = std::find_if(tally.begin(), tally.end(),
+                           [&](const Tally& t) { return t.op == op && t.topic.data() == e.record->topic.data(); });
     if (it == tally.end()) {
       tally.push_back({e.record->topic, op, 1});
     } else {
@@ -347,7 +350,7 @@ std::string humanBytes(double b) {
 }
 
 std::string clock(double seconds) {
-  auto s = static_cast<int64_t>(seconds + 0.5);
+  auto s = std::llround(seconds);
   if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
@@ -360,8 +363,9 @@ std::string progressLine(const RunStats& stats, double rate, double seconds, std
   std::string line;
   if (progress && progress->total > 0) {
     double fraction = std::min(1.0, static_cast<double>(progress->done) / static_cast<double>(progress->total));
-    line = fmt::format("{:.0f}% of {}", fraction * 100,
-                       progress->bytes ? humanBytes(static_cast<double>(progress->total)) : fmt::format("{} records", progress->total));
+    line = fmt::format(
+        "{:.0f}% of {}", fraction * 100,
+        progress->bytes ? humanBytes(static_cast<double>(progress->total)) : fmt::format("{} records", progress->total));
     line += fraction > 0.001 && seconds > 0.5 ? ", ETA " + clock(seconds * (1 - fraction) / fraction) : ", ETA -";
     line += " | ";
   }

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "core/result.h"
+#include "metrics/health.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
-#include "metrics/health.h"
 #include "runtime/latency.h"
 #include "runtime/source.h"
 
@@ -18,19 +18,19 @@ namespace cdc::runtime {
 class RunnerProbe;
 
 struct RunnerOptions {
-  size_t batchSize = 2000;                        // records per batch (BATCH_SIZE)
+  size_t batchSize = 2000;  // records per batch (BATCH_SIZE)
   std::chrono::milliseconds pollTimeout{200};
   std::chrono::milliseconds tickInterval{1000};
-  std::chrono::milliseconds retryInitial{100};    // backoff after a Retry error, doubled each time
+  std::chrono::milliseconds retryInitial{100};  // backoff after a Retry error, doubled each time
   std::chrono::milliseconds retryMax{30'000};
   // At most this many records applied per second (0: no cap), each batch at most one second's
   // worth; the source is served (Kafka: paused) while the runner waits (MAX_RECORDS_PER_SECOND).
   uint64_t maxRecordsPerSecond = 0;
-  bool progress = false;                          // a progress line on stderr (when it is a terminal)
-  std::chrono::seconds statsInterval{0};          // a "stats" log event this often (0: none)
-  std::function<Timestamp()> clock;               // injected for tests; wall clock by default
-  RunnerProbe* probe = nullptr;                   // the service's series; none when metrics are off
-  metrics::Health* health = nullptr;              // told at every turn of the loop (liveness)
+  bool progress = false;                  // a progress line on stderr (when it is a terminal)
+  std::chrono::seconds statsInterval{0};  // a "stats" log event this often (0: none)
+  std::function<Timestamp()> clock;       // injected for tests; wall clock by default
+  RunnerProbe* probe = nullptr;           // the service's series; none when metrics are off
+  metrics::Health* health = nullptr;      // told at every turn of the loop (liveness)
 };
 
 struct RunStats {
@@ -115,7 +115,7 @@ class Runner : private RebalanceListener {
   const std::atomic<bool>& stop_;
   debezium::Decoder decoder_;
   RunStats stats_;
-  std::vector<Position> pending_;  // positions processed but not yet committed
+  std::vector<Position> pending_;           // positions processed but not yet committed
   std::vector<int64_t> pendingTimestamps_;  // their records' timestamps (live sources only)
   // When their batches were polled: {poll time in ms, how many of pendingTimestamps_}.
   std::vector<std::pair<int64_t, size_t>> pendingPolls_;
@@ -127,7 +127,7 @@ class Runner : private RebalanceListener {
   std::chrono::steady_clock::time_point lastStats_;
   uint64_t statsRecords_ = 0;  // records at the last stats event
   Status revokeStatus_;
-  std::vector<TopicPartition> revokedDuringBatch_;  // revoked while the batch in hand was retried
+  std::vector<TopicPartition> revokedDuringBatch_;    // revoked while the batch in hand was retried
   std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive
   std::chrono::steady_clock::time_point paceNext_{};  // when the next batch may start (the cap)
   size_t partRecords_ = 0;                            // the last part applied: its records

@@ -7,7 +7,8 @@ namespace cdc::runtime {
 RunnerProbe::RunnerProbe(metrics::Registry& r, std::string service)
     : service_(std::move(service)),
       consumed_(r.counter("cdc_records_consumed_total", "Records polled from the source, by topic.")),
-      applied_(r.counter("cdc_events_applied_total", "Change events applied by the service, by topic and op (c, u, d, r, t, tombstone).")),
+      applied_(r.counter("cdc_events_applied_total",
+                         "Change events applied by the service, by topic and op (c, u, d, r, t, tombstone).")),
       deadLetters_(r.counter("cdc_dead_letters_total",
                              "Records written to the dead-letter queue, by topic and reason (source, decode, rejected, store).")),
       batchRecords_(r.histogram("cdc_batch_records", "Records per batch.")),
@@ -28,7 +29,9 @@ RunnerProbe::RunnerProbe(metrics::Registry& r, std::string service)
 metrics::Counter& RunnerProbe::cached(metrics::Family<metrics::Counter>& family,
                                       std::initializer_list<std::pair<const char*, std::string_view>> labels) {
   // Looked up by the label values (no map built): the family's own lookup hashes a map.
-  key_.assign(reinterpret_cast<const char*>(&family), sizeof(&family));
+  // The family's address first (its bytes, not the family's own).
+  const void* address = &family;
+  key_.assign(reinterpret_cast<const char*>(&address), sizeof address);
   for (const auto& [name, value] : labels) {
     key_.append(value);
     key_.push_back('\x1f');
@@ -45,7 +48,8 @@ metrics::Counter& RunnerProbe::cached(metrics::Family<metrics::Counter>& family,
 void RunnerProbe::expectTopics(const std::vector<std::string>& topics) {
   for (const auto& topic : topics) {
     cached(consumed_, {{"topic", topic}});
-    for (std::string_view reason : {"source", "decode", "rejected", "store"}) cached(deadLetters_, {{"topic", topic}, {"reason", reason}});
+    for (std::string_view reason : {"source", "decode", "rejected", "store"})
+      cached(deadLetters_, {{"topic", topic}, {"reason", reason}});
   }
 }
 

@@ -2,9 +2,9 @@
 
 #include <cstdint>
 #include <initializer_list>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,7 +63,7 @@ class RunnerProbe {
   metrics::Counter& errorsOne_;
   // Counters by their labels, so that a batch looks each up once (Family::Add hashes a map).
   std::unordered_map<std::string, metrics::Counter*> byLabels_;  // by family and label values
-  std::string key_;  // scratch for the look-up
+  std::string key_;                                              // scratch for the look-up
 };
 
 }  // namespace cdc::runtime

@@ -1,7 +1,7 @@
 #include "runtime/shutdown.h"
 
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 namespace cdc::runtime {
 namespace {
@@ -17,7 +17,7 @@ extern "C" void onSignal(int sig) {
 }  // namespace
 
 void Shutdown::install() {
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = onSignal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;

@@ -31,8 +31,8 @@ struct ServiceContext {
 // handler from the configuration and what runs beside it. Each service declares its own (in
 // its folder: inventory::definition() …); the CLI only wires them.
 struct ServiceDefinition {
-  std::string name;     // "inventory-service": logs, metrics, dead letters, group id
-  std::string command;  // "inventory"
+  std::string name;                 // "inventory-service": logs, metrics, dead letters, group id
+  std::string command;              // "inventory"
   std::vector<std::string> tables;  // source tables it consumes ("products", "order_items")
   bool usesTableStore = true;       // its effects go to the table store (inventory, search)
   bool writesObjects = false;       // it writes objects of its own besides dead letters (analytics' reports)

@@ -41,15 +41,24 @@ std::string canonicalNumber(std::string_view text) {
 
 const char* toString(AttributeValue::Type t) {
   switch (t) {
-    case AttributeValue::Type::S: return "S";
-    case AttributeValue::Type::N: return "N";
-    case AttributeValue::Type::B: return "B";
-    case AttributeValue::Type::BOOL: return "BOOL";
-    case AttributeValue::Type::NUL: return "NULL";
-    case AttributeValue::Type::L: return "L";
-    case AttributeValue::Type::M: return "M";
-    case AttributeValue::Type::SS: return "SS";
-    case AttributeValue::Type::NS: return "NS";
+    case AttributeValue::Type::S:
+      return "S";
+    case AttributeValue::Type::N:
+      return "N";
+    case AttributeValue::Type::B:
+      return "B";
+    case AttributeValue::Type::BOOL:
+      return "BOOL";
+    case AttributeValue::Type::NUL:
+      return "NULL";
+    case AttributeValue::Type::L:
+      return "L";
+    case AttributeValue::Type::M:
+      return "M";
+    case AttributeValue::Type::SS:
+      return "SS";
+    case AttributeValue::Type::NS:
+      return "NS";
   }
   return "?";
 }
@@ -89,7 +98,7 @@ AttributeValue AttributeValue::boolean(bool v) {
   return a;
 }
 
-AttributeValue AttributeValue::null() { return AttributeValue(); }
+AttributeValue AttributeValue::null() { return {}; }
 
 AttributeValue AttributeValue::list(std::vector<AttributeValue> items) {
   AttributeValue a;
@@ -210,15 +219,22 @@ std::optional<std::strong_ordering> AttributeValue::compare(const AttributeValue
 bool operator==(const AttributeValue& a, const AttributeValue& b) {
   if (a.type_ != b.type_) return false;
   switch (a.type_) {
-    case AttributeValue::Type::N: return AttributeValue::compare(a, b) == std::strong_ordering::equal;
+    case AttributeValue::Type::N:
+      return AttributeValue::compare(a, b) == std::strong_ordering::equal;
     case AttributeValue::Type::S:
-    case AttributeValue::Type::B: return a.text_ == b.text_;
-    case AttributeValue::Type::BOOL: return a.bool_ == b.bool_;
-    case AttributeValue::Type::NUL: return true;
-    case AttributeValue::Type::L: return a.asList() == b.asList();
-    case AttributeValue::Type::M: return a.asMap() == b.asMap();
+    case AttributeValue::Type::B:
+      return a.text_ == b.text_;
+    case AttributeValue::Type::BOOL:
+      return a.bool_ == b.bool_;
+    case AttributeValue::Type::NUL:
+      return true;
+    case AttributeValue::Type::L:
+      return a.asList() == b.asList();
+    case AttributeValue::Type::M:
+      return a.asMap() == b.asMap();
     case AttributeValue::Type::SS:
-    case AttributeValue::Type::NS: return a.members() == b.members();
+    case AttributeValue::Type::NS:
+      return a.members() == b.members();
   }
   return false;
 }

@@ -35,7 +35,7 @@ class AttributeValue {
  public:
   enum class Type : uint8_t { S, N, B, BOOL, NUL, L, M, SS, NS };
 
-  AttributeValue() : type_(Type::NUL) {}
+  AttributeValue() = default;
   static AttributeValue s(std::string v);
   static AttributeValue n(int64_t v);
   // `text` must be a decimal literal; it is stored in canonical form.
@@ -79,7 +79,7 @@ class AttributeValue {
  private:
   struct Compound;  // the elements of an L, M, SS or NS
 
-  Type type_;
+  Type type_ = Type::NUL;
   bool bool_ = false;
   std::string text_;
   std::shared_ptr<const Compound> compound_;  // L, M, SS and NS only

@@ -55,12 +55,8 @@ Condition combine(Condition::Kind kind, Condition a, Condition b) {
 
 }  // namespace
 
-Condition operator&&(Condition a, Condition b) {
-  return combine(Condition::Kind::And, std::move(a), std::move(b));
-}
-Condition operator||(Condition a, Condition b) {
-  return combine(Condition::Kind::Or, std::move(a), std::move(b));
-}
+Condition operator&&(Condition a, Condition b) { return combine(Condition::Kind::And, std::move(a), std::move(b)); }
+Condition operator||(Condition a, Condition b) { return combine(Condition::Kind::Or, std::move(a), std::move(b)); }
 Condition operator!(Condition a) { return ConditionBuilder::make(Condition::Kind::Not, {}, {}, {std::move(a)}); }
 
 bool Condition::evaluate(const Item* item) const {
@@ -71,20 +67,31 @@ bool Condition::evaluate(const Item* item) const {
     return c.has_value() && pred(*c);
   };
   switch (kind_) {
-    case Kind::Exists: return attr != nullptr;
-    case Kind::NotExists: return attr == nullptr;
-    case Kind::Eq: return attr != nullptr && *attr == value_;
-    case Kind::Ne: return attr == nullptr || !(*attr == value_);
-    case Kind::Lt: return cmp([](auto c) { return c < 0; });
-    case Kind::Le: return cmp([](auto c) { return c <= 0; });
-    case Kind::Gt: return cmp([](auto c) { return c > 0; });
-    case Kind::Ge: return cmp([](auto c) { return c >= 0; });
+    case Kind::Exists:
+      return attr != nullptr;
+    case Kind::NotExists:
+      return attr == nullptr;
+    case Kind::Eq:
+      return attr != nullptr && *attr == value_;
+    case Kind::Ne:
+      return attr == nullptr || !(*attr == value_);
+    case Kind::Lt:
+      return cmp([](auto c) { return c < 0; });
+    case Kind::Le:
+      return cmp([](auto c) { return c <= 0; });
+    case Kind::Gt:
+      return cmp([](auto c) { return c > 0; });
+    case Kind::Ge:
+      return cmp([](auto c) { return c >= 0; });
     case Kind::BeginsWith:
-      return attr != nullptr && attr->type() == value_.type() &&
-             (attr->isString() || attr->type() == AttributeValue::Type::B) && attr->text().starts_with(value_.text());
-    case Kind::And: return std::all_of(children_.begin(), children_.end(), [&](const Condition& c) { return c.evaluate(item); });
-    case Kind::Or: return std::any_of(children_.begin(), children_.end(), [&](const Condition& c) { return c.evaluate(item); });
-    case Kind::Not: return !children_[0].evaluate(item);
+      return attr != nullptr && attr->type() == value_.type() && (attr->isString() || attr->type() == AttributeValue::Type::B) &&
+             attr->text().starts_with(value_.text());
+    case Kind::And:
+      return std::all_of(children_.begin(), children_.end(), [&](const Condition& c) { return c.evaluate(item); });
+    case Kind::Or:
+      return std::any_of(children_.begin(), children_.end(), [&](const Condition& c) { return c.evaluate(item); });
+    case Kind::Not:
+      return !children_[0].evaluate(item);
   }
   return false;
 }
@@ -141,7 +148,7 @@ Status Update::applyTo(Item& item) const {
             std::vector<std::string> merged = it->second.members();
             merged.insert(merged.end(), a.value.members().begin(), a.value.members().end());
             it->second = t == AttributeValue::Type::SS ? AttributeValue::stringSet(std::move(merged))
-                                                        : AttributeValue::numberSet(std::move(merged));
+                                                       : AttributeValue::numberSet(std::move(merged));
           }
         } else {
           return fail(Error::poison("ADD supports only numbers and sets (attribute " + a.attribute + ")"));
@@ -161,7 +168,7 @@ Status Update::applyTo(Item& item) const {
           item.erase(it);  // DynamoDB has no empty sets
         } else {
           it->second = a.value.type() == AttributeValue::Type::SS ? AttributeValue::stringSet(std::move(kept))
-                                                                   : AttributeValue::numberSet(std::move(kept));
+                                                                  : AttributeValue::numberSet(std::move(kept));
         }
         break;
       }

@@ -84,11 +84,21 @@ Result<AttributeValue> fromElement(element e) {
 
 void appendPlain(std::string& out, const AttributeValue& v) {
   switch (v.type()) {
-    case AttributeValue::Type::S: appendJsonString(out, v.text()); break;
-    case AttributeValue::Type::N: out += v.text(); break;
-    case AttributeValue::Type::B: appendJsonString(out, base64Encode(v.text())); break;
-    case AttributeValue::Type::BOOL: out += v.asBool() ? "true" : "false"; break;
-    case AttributeValue::Type::NUL: out += "null"; break;
+    case AttributeValue::Type::S:
+      appendJsonString(out, v.text());
+      break;
+    case AttributeValue::Type::N:
+      out += v.text();
+      break;
+    case AttributeValue::Type::B:
+      appendJsonString(out, base64Encode(v.text()));
+      break;
+    case AttributeValue::Type::BOOL:
+      out += v.asBool() ? "true" : "false";
+      break;
+    case AttributeValue::Type::NUL:
+      out += "null";
+      break;
     case AttributeValue::Type::L: {
       out.push_back('[');
       bool first = true;
@@ -100,7 +110,9 @@ void appendPlain(std::string& out, const AttributeValue& v) {
       out.push_back(']');
       break;
     }
-    case AttributeValue::Type::M: appendPlainJson(out, v.asMap()); break;
+    case AttributeValue::Type::M:
+      appendPlainJson(out, v.asMap());
+      break;
     case AttributeValue::Type::SS:
     case AttributeValue::Type::NS: {
       out.push_back('[');
@@ -140,7 +152,9 @@ void appendDynamoJson(std::string& out, const AttributeValue& v) {
   out += toString(v.type());
   out += "\":";
   switch (v.type()) {
-    case AttributeValue::Type::S: appendJsonString(out, v.text()); break;
+    case AttributeValue::Type::S:
+      appendJsonString(out, v.text());
+      break;
     case AttributeValue::Type::N:
       if (std::all_of(v.text().begin(), v.text().end(), [](char c) { return (c >= '0' && c <= '9') || c == '-' || c == '.'; })) {
         out.push_back('"');  // a canonical number: nothing to escape
@@ -150,9 +164,15 @@ void appendDynamoJson(std::string& out, const AttributeValue& v) {
         appendJsonString(out, v.text());
       }
       break;
-    case AttributeValue::Type::B: appendJsonString(out, base64Encode(v.text())); break;
-    case AttributeValue::Type::BOOL: out += v.asBool() ? "true" : "false"; break;
-    case AttributeValue::Type::NUL: out += "true"; break;
+    case AttributeValue::Type::B:
+      appendJsonString(out, base64Encode(v.text()));
+      break;
+    case AttributeValue::Type::BOOL:
+      out += v.asBool() ? "true" : "false";
+      break;
+    case AttributeValue::Type::NUL:
+      out += "true";
+      break;
     case AttributeValue::Type::L: {
       out.push_back('[');
       bool first = true;
@@ -164,7 +184,9 @@ void appendDynamoJson(std::string& out, const AttributeValue& v) {
       out.push_back(']');
       break;
     }
-    case AttributeValue::Type::M: appendDynamoJson(out, v.asMap()); break;
+    case AttributeValue::Type::M:
+      appendDynamoJson(out, v.asMap());
+      break;
     case AttributeValue::Type::SS:
     case AttributeValue::Type::NS: {
       out.push_back('[');
@@ -230,9 +252,11 @@ size_t rowBound(const AttributeValue& v) {
   switch (v.type()) {
     case T::S:
     case T::N:
-    case T::B: return 11 + v.text().size();
+    case T::B:
+      return 11 + v.text().size();
     case T::BOOL:
-    case T::NUL: return 1;
+    case T::NUL:
+      return 1;
     case T::L: {
       size_t n = 11;
       for (const auto& e : v.asList()) n += rowBound(e);
@@ -276,11 +300,24 @@ class RowWriter {
   void value(const AttributeValue& v) {
     using T = AttributeValue::Type;
     switch (v.type()) {
-      case T::S: tag(kS); bytes(v.text()); return;
-      case T::N: tag(kN); bytes(v.text()); return;
-      case T::B: tag(kB); bytes(v.text()); return;
-      case T::BOOL: tag(v.asBool() ? kTrue : kFalse); return;
-      case T::NUL: tag(kNull); return;
+      case T::S:
+        tag(kS);
+        bytes(v.text());
+        return;
+      case T::N:
+        tag(kN);
+        bytes(v.text());
+        return;
+      case T::B:
+        tag(kB);
+        bytes(v.text());
+        return;
+      case T::BOOL:
+        tag(v.asBool() ? kTrue : kFalse);
+        return;
+      case T::NUL:
+        tag(kNull);
+        return;
       case T::L:
         tag(kL);
         varint(v.asList().size());
@@ -345,9 +382,12 @@ class RowReader {
       case kB:
         if (auto s = bytes()) return AttributeValue::b(std::move(*s));
         return std::nullopt;
-      case kFalse: return AttributeValue::boolean(false);
-      case kTrue: return AttributeValue::boolean(true);
-      case kNull: return AttributeValue::null();
+      case kFalse:
+        return AttributeValue::boolean(false);
+      case kTrue:
+        return AttributeValue::boolean(true);
+      case kNull:
+        return AttributeValue::null();
       case kL: {
         auto n = count();
         if (!n) return std::nullopt;
@@ -386,7 +426,8 @@ class RowReader {
         }
         return AttributeValue::storedSet(type, std::move(members));
       }
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
   }
 
@@ -421,7 +462,8 @@ void appendItemRow(std::string& out, const Item& item) {
 Result<Item> parseItemRow(std::string_view row) {
   if (!row.empty() && row.front() == '{') return parseDynamoItem(row);
   if (row.empty() || row.front() != kRowFormat) {
-    return fail(Error::fatal("stored item of unknown format (first byte " + std::to_string(row.empty() ? -1 : static_cast<uint8_t>(row.front())) + ")"));
+    return fail(Error::fatal("stored item of unknown format (first byte " +
+                             std::to_string(row.empty() ? -1 : static_cast<uint8_t>(row.front())) + ")"));
   }
   RowReader reader(row.data() + 1, row.data() + row.size());
   Item item;

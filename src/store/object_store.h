@@ -29,7 +29,7 @@ struct ObjectPage {
 // prefix, delete. Keys are '/'-separated paths without a leading '/'.
 class ObjectStore : public Instrumented {
  public:
-  virtual ~ObjectStore() = default;
+  ~ObjectStore() override = default;
 
   virtual Status put(std::string_view key, std::string_view body, std::string_view contentType = "application/json") = 0;
   // The body, or nullopt when the key does not exist.

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/result.h"
-#include "store/instrumented.h"
 #include "store/attribute_value.h"
 #include "store/expression.h"
+#include "store/instrumented.h"
 
 namespace cdc::store {
 
@@ -71,8 +71,8 @@ struct ConditionCheck {
 
 // The result of a single conditional write.
 struct WriteOutcome {
-  bool conditionFailed = false;     // the condition was false: nothing was written
-  std::optional<Item> attributes;   // per ReturnValues
+  bool conditionFailed = false;    // the condition was false: nothing was written
+  std::optional<Item> attributes;  // per ReturnValues
 };
 
 using TransactItem = std::variant<PutRequest, UpdateRequest, DeleteRequest, ConditionCheck>;
@@ -108,7 +108,7 @@ struct QueryRequest {
   AttributeValue hashValue;
   std::optional<RangeCondition> range;
   bool forward = true;
-  int limit = 0;                       // 0: the backend's page size
+  int limit = 0;  // 0: the backend's page size
   std::optional<Item> exclusiveStartKey;
 };
 
@@ -132,7 +132,7 @@ struct Page {
 // Implementations document their own threading; callers use one store per thread unless told.
 class TableStore : public Instrumented {
  public:
-  virtual ~TableStore() = default;
+  ~TableStore() override = default;
 
   // Creates the table when it does not exist (and waits until it is usable).
   virtual Status ensureTable(const TableSpec& spec) = 0;
@@ -206,7 +206,7 @@ struct TransactAllOutcome {
   Status error;
   bool conflict = false;
   std::string uncertainBefore;  // of a transaction in conflict (TransactOutcome::uncertainBefore)
-  uint64_t items = 0;  // items of the committed transactions
+  uint64_t items = 0;           // items of the committed transactions
 };
 TransactAllOutcome transactEach(TableStore& store, std::span<std::vector<TransactItem>> transactions,
                                 const std::function<Status(size_t)>& committed);

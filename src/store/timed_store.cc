@@ -17,7 +17,8 @@ class OperationTimes {
     auto& family = registry.histogram("cdc_store_request_duration_seconds",
                                       "Time a store call took, retries included, by backend and operation.");
     for (size_t i = 0; i < N; ++i) {
-      histograms_[i] = &family.Add({{"service", service}, {"backend", backend}, {"operation", names_[i]}}, metrics::latencyBuckets());
+      histograms_[i] =
+          &family.Add({{"service", service}, {"backend", backend}, {"operation", names_[i]}}, metrics::latencyBuckets());
     }
     return std::shared_ptr<void>(nullptr, [this, &family](void*) {
       for (auto*& h : histograms_) {
@@ -74,17 +75,32 @@ class Timed : public Store {
   OperationTimes<N> times_;
 };
 
-enum TableOp : size_t { kEnsure, kDescribe, kGet, kBatchGet, kPut, kUpdate, kDelete, kTransact, kBatchWrite, kQuery, kScan, kTableOps };
-const std::array<const char*, kTableOps> kTableOpNames = {"create_table",  "describe_table", "get_item",
-                                                          "batch_get_item", "put_item",      "update_item",
-                                                          "delete_item",   "transact_write_items", "batch_write_item",
-                                                          "query",         "scan"};
+enum TableOp : size_t {
+  kEnsure,
+  kDescribe,
+  kGet,
+  kBatchGet,
+  kPut,
+  kUpdate,
+  kDelete,
+  kTransact,
+  kBatchWrite,
+  kQuery,
+  kScan,
+  kTableOps
+};
+const std::array<const char*, kTableOps> kTableOpNames = {
+    "create_table", "describe_table",       "get_item",         "batch_get_item", "put_item", "update_item",
+    "delete_item",  "transact_write_items", "batch_write_item", "query",          "scan"};
 
 class TimedTableStore final : public Timed<TableStore, kTableOps> {
  public:
-  TimedTableStore(std::unique_ptr<TableStore> inner, std::string backend) : Timed(std::move(inner), std::move(backend), kTableOpNames) {}
+  TimedTableStore(std::unique_ptr<TableStore> inner, std::string backend)
+      : Timed(std::move(inner), std::move(backend), kTableOpNames) {}
 
-  Status ensureTable(const TableSpec& s) override { return timedCall(times_, kEnsure, [&] { return inner_->ensureTable(s); }); }
+  Status ensureTable(const TableSpec& s) override {
+    return timedCall(times_, kEnsure, [&] { return inner_->ensureTable(s); });
+  }
   Result<TableSpec> describeTable(std::string_view t) override {
     return timedCall(times_, kDescribe, [&] { return inner_->describeTable(t); });
   }
@@ -97,7 +113,9 @@ class TimedTableStore final : public Timed<TableStore, kTableOps> {
   Status batchGetEach(std::string_view t, std::span<const Item> k, const std::function<Status(const Item&)>& visit) override {
     return timedCall(times_, kBatchGet, [&] { return inner_->batchGetEach(t, k, visit); });
   }
-  Result<WriteOutcome> put(const PutRequest& r) override { return timedCall(times_, kPut, [&] { return inner_->put(r); }); }
+  Result<WriteOutcome> put(const PutRequest& r) override {
+    return timedCall(times_, kPut, [&] { return inner_->put(r); });
+  }
   Result<WriteOutcome> update(const UpdateRequest& r) override {
     return timedCall(times_, kUpdate, [&] { return inner_->update(r); });
   }
@@ -116,9 +134,12 @@ class TimedTableStore final : public Timed<TableStore, kTableOps> {
   Result<std::vector<WriteRequest>> batchWrite(std::string_view t, std::span<const WriteRequest> r) override {
     return timedCall(times_, kBatchWrite, [&] { return inner_->batchWrite(t, r); });
   }
-  Result<Page> query(const QueryRequest& r) override { return timedCall(times_, kQuery, [&] { return inner_->query(r); }); }
-  Result<Page> scan(const ScanRequest& r) override { return timedCall(times_, kScan, [&] { return inner_->scan(r); }); }
-
+  Result<Page> query(const QueryRequest& r) override {
+    return timedCall(times_, kQuery, [&] { return inner_->query(r); });
+  }
+  Result<Page> scan(const ScanRequest& r) override {
+    return timedCall(times_, kScan, [&] { return inner_->scan(r); });
+  }
 };
 
 enum ObjectOp : size_t { kPutObject, kGetObject, kListObjects, kDeleteObject, kObjectOps };
@@ -138,8 +159,9 @@ class TimedObjectStore final : public Timed<ObjectStore, kObjectOps> {
   Result<ObjectPage> list(std::string_view prefix, const std::optional<std::string>& token, int maxKeys) override {
     return timedCall(times_, kListObjects, [&] { return inner_->list(prefix, token, maxKeys); });
   }
-  Status remove(std::string_view key) override { return timedCall(times_, kDeleteObject, [&] { return inner_->remove(key); }); }
-
+  Status remove(std::string_view key) override {
+    return timedCall(times_, kDeleteObject, [&] { return inner_->remove(key); });
+  }
 };
 
 }  // namespace

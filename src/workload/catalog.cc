@@ -7,21 +7,35 @@ namespace cdc::workload {
 namespace {
 
 constexpr std::array<std::string_view, 24> kAdjectives = {
-    "Wireless", "Ergonomic", "Compact", "Premium", "Organic", "Stainless", "Portable", "Smart",
-    "Vintage", "Ultra-Light", "Heavy-Duty", "Classic", "Crème", "Café", "Über", "Noise-Cancelling",
-    "Waterproof", "Handmade", "Bamboo", "Carbon", "Solar", "Mini", "Pro", "Eco"};
+    "Wireless",   "Ergonomic",   "Compact",    "Premium", "Organic", "Stainless", "Portable", "Smart",
+    "Vintage",    "Ultra-Light", "Heavy-Duty", "Classic", "Crème",   "Café",      "Über",     "Noise-Cancelling",
+    "Waterproof", "Handmade",    "Bamboo",     "Carbon",  "Solar",   "Mini",      "Pro",      "Eco"};
 constexpr std::array<std::string_view, 32> kNouns = {
-    "Laptop", "Mouse", "Keyboard", "Headphones", "Monitor", "USB-C Cable", "Charger", "Backpack",
-    "Water Bottle", "Coffee Grinder", "Teapot", "Desk Lamp", "Notebook", "Fountain Pen", "Blender", "Kettle",
-    "Running Shoes", "Yoga Mat", "Sunglasses", "Wallet", "Chaise Longue", "Pâtisserie Set", "Smørrebrød Board",
-    "Thermos", "Jacket", "Umbrella", "Speaker", "Webcam", "Router", "Tablet", "Smartwatch", "Camera"};
+    "Laptop",     "Mouse",        "Keyboard",      "Headphones",     "Monitor",          "USB-C Cable",
+    "Charger",    "Backpack",     "Water Bottle",  "Coffee Grinder", "Teapot",           "Desk Lamp",
+    "Notebook",   "Fountain Pen", "Blender",       "Kettle",         "Running Shoes",    "Yoga Mat",
+    "Sunglasses", "Wallet",       "Chaise Longue", "Pâtisserie Set", "Smørrebrød Board", "Thermos",
+    "Jacket",     "Umbrella",     "Speaker",       "Webcam",         "Router",           "Tablet",
+    "Smartwatch", "Camera"};
 constexpr std::array<std::string_view, 12> kForeign = {
-    "日本茶 セット", "Чайник", "Café Crème", "Überzug", "Ελληνικό Μέλι", "Kaffeemühle",
-    "Crème Brûlée Torch", "Niño Backpack", "Façade Lamp", "Smörgåsbord Plate", "Señorita Hat", "Øresund Scarf"};
-constexpr std::array<std::string_view, 16> kQualities = {
-    "durable", "lightweight", "easy to clean", "energy efficient", "with a two-year warranty", "gift-ready",
-    "made from recycled materials", "dishwasher safe", "for everyday use", "designed in Lisbon",
-    "with fast charging", "rated 4.8 stars", "limited edition", "ideal for travel", "quiet", "colour: midnight blue"};
+    "日本茶 セット",      "Чайник",        "Café Crème",  "Überzug",           "Ελληνικό Μέλι", "Kaffeemühle",
+    "Crème Brûlée Torch", "Niño Backpack", "Façade Lamp", "Smörgåsbord Plate", "Señorita Hat",  "Øresund Scarf"};
+constexpr std::array<std::string_view, 16> kQualities = {"durable",
+                                                         "lightweight",
+                                                         "easy to clean",
+                                                         "energy efficient",
+                                                         "with a two-year warranty",
+                                                         "gift-ready",
+                                                         "made from recycled materials",
+                                                         "dishwasher safe",
+                                                         "for everyday use",
+                                                         "designed in Lisbon",
+                                                         "with fast charging",
+                                                         "rated 4.8 stars",
+                                                         "limited edition",
+                                                         "ideal for travel",
+                                                         "quiet",
+                                                         "colour: midnight blue"};
 
 }  // namespace
 

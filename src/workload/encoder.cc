@@ -18,8 +18,7 @@ void appendInt(std::string& out, int64_t v) {
 }
 
 std::string intField(const char* name, bool key) {
-  return std::string(R"({"type":"int32","optional":)") + (key ? R"(false,"default":0)" : "true") + R"(,"field":")" + name +
-         "\"}";
+  return std::string(R"({"type":"int32","optional":)") + (key ? R"(false,"default":0)" : "true") + R"(,"field":")" + name + "\"}";
 }
 
 std::string stringField(const char* name, bool optional = true) {
@@ -32,8 +31,10 @@ std::string moneyField(const char* name, DecimalMode mode) {
       return std::string(
                  R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"10"},"field":")") +
              name + "\"}";
-    case DecimalMode::String: return stringField(name);
-    case DecimalMode::Double: return std::string(R"({"type":"double","optional":true,"field":")") + name + "\"}";
+    case DecimalMode::String:
+      return stringField(name);
+    case DecimalMode::Double:
+      return std::string(R"({"type":"double","optional":true,"field":")") + name + "\"}";
   }
   return {};
 }
@@ -42,27 +43,32 @@ std::string timeField(const char* name, TimeMode mode) {
   const char* logical = "io.debezium.time.MicroTimestamp";
   const char* type = "int64";
   switch (mode) {
-    case TimeMode::Micro: break;
-    case TimeMode::Milli: logical = "org.apache.kafka.connect.data.Timestamp"; break;
-    case TimeMode::Nano: logical = "io.debezium.time.NanoTimestamp"; break;
+    case TimeMode::Micro:
+      break;
+    case TimeMode::Milli:
+      logical = "org.apache.kafka.connect.data.Timestamp";
+      break;
+    case TimeMode::Nano:
+      logical = "io.debezium.time.NanoTimestamp";
+      break;
     case TimeMode::Zoned:
       logical = "io.debezium.time.ZonedTimestamp";
       type = "string";
       break;
   }
-  return std::string(R"({"type":")") + type + R"(","optional":true,"name":")" + logical + R"(","version":1,"field":")" +
-         name + "\"}";
+  return std::string(R"({"type":")") + type + R"(","optional":true,"name":")" + logical + R"(","version":1,"field":")" + name +
+         "\"}";
 }
 
 std::string columnsSchema(Table t, const EncoderOptions& o) {
   switch (t) {
     case Table::Products:
       return intField("id", true) + "," + stringField("name", false) + "," + stringField("description") + "," +
-             moneyField("price", o.decimals) + "," + intField("stock_quantity", false) + "," +
-             timeField("created_at", o.times) + "," + timeField("updated_at", o.times);
+             moneyField("price", o.decimals) + "," + intField("stock_quantity", false) + "," + timeField("created_at", o.times) +
+             "," + timeField("updated_at", o.times);
     case Table::Orders:
-      return intField("id", true) + "," + intField("customer_id", false) + "," + moneyField("total_amount", o.decimals) +
-             "," + stringField("status") + "," + timeField("created_at", o.times) + "," + timeField("updated_at", o.times);
+      return intField("id", true) + "," + intField("customer_id", false) + "," + moneyField("total_amount", o.decimals) + "," +
+             stringField("status") + "," + timeField("created_at", o.times) + "," + timeField("updated_at", o.times);
     case Table::OrderItems:
       return intField("id", true) + "," + intField("order_id", false) + "," + intField("product_id", false) + "," +
              intField("quantity", false) + "," + moneyField("price", o.decimals) + "," + timeField("created_at", o.times);
@@ -80,23 +86,26 @@ DebeziumEncoder::DebeziumEncoder(EncoderOptions options) : options_(std::move(op
     auto t = static_cast<Table>(i);
     std::string name = options_.topicPrefix + ".public." + debezium::tableName(t);
     std::string columns = columnsSchema(t, options_);
+    // NOLINTBEGIN(performance-inefficient-string-concatenation): once per table, at start
     if (options_.shape == MessageShape::Unwrap) {
-      valueSchemas_[i] = R"({"type":"struct","fields":[)" + columns +
-                         R"(,{"type":"string","optional":true,"field":"__op"},{"type":"int64","optional":true,"field":"__source_ts_ms"},{"type":"string","optional":true,"field":"__source_db"},{"type":"string","optional":true,"field":"__source_table"},{"type":"string","optional":true,"field":"__deleted"}],"optional":false,"name":")" +
-                         name + R"(.Value"})";
+      valueSchemas_[i] =
+          R"({"type":"struct","fields":[)" + columns +
+          R"(,{"type":"string","optional":true,"field":"__op"},{"type":"int64","optional":true,"field":"__source_ts_ms"},{"type":"string","optional":true,"field":"__source_db"},{"type":"string","optional":true,"field":"__source_table"},{"type":"string","optional":true,"field":"__deleted"}],"optional":false,"name":")" +
+          name + R"(.Value"})";
     } else {
-      std::string row = R"({"type":"struct","fields":[)" + columns + R"(],"optional":true,"name":")" + name + R"(.Value","field":")";
+      std::string row =
+          R"({"type":"struct","fields":[)" + columns + R"(],"optional":true,"name":")" + name + R"(.Value","field":")";
       valueSchemas_[i] = R"({"type":"struct","fields":[)" + row + R"(before"},)" + row + R"(after"},)" + kSourceSchema +
                          R"(],"optional":false,"name":")" + name + R"(.Envelope","version":2})";
     }
-    keySchemas_[i] = R"({"type":"struct","fields":[{"type":"int32","optional":false,"default":0,"field":"id"}],"optional":false,"name":")" +
-                     name + R"(.Key"})";
+    // NOLINTEND(performance-inefficient-string-concatenation)
+    keySchemas_[i] =
+        R"({"type":"struct","fields":[{"type":"int32","optional":false,"default":0,"field":"id"}],"optional":false,"name":")" +
+        name + R"(.Key"})";
   }
 }
 
-std::string DebeziumEncoder::topic(Table table) const {
-  return options_.topicPrefix + ".public." + debezium::tableName(table);
-}
+std::string DebeziumEncoder::topic(Table table) const { return options_.topicPrefix + ".public." + debezium::tableName(table); }
 
 void DebeziumEncoder::key(Table table, int64_t id, std::string& out) const {
   if (options_.schemas) {
@@ -136,10 +145,18 @@ void DebeziumEncoder::money(Money m, std::string& out) const {
 
 void DebeziumEncoder::time(Timestamp t, std::string& out) const {
   switch (options_.times) {
-    case TimeMode::Micro: appendInt(out, t.micros); break;
-    case TimeMode::Milli: appendInt(out, t.millis()); break;
-    case TimeMode::Nano: appendInt(out, t.micros * 1000); break;
-    case TimeMode::Zoned: appendJsonString(out, formatIsoTimestamp(t)); break;
+    case TimeMode::Micro:
+      appendInt(out, t.micros);
+      break;
+    case TimeMode::Milli:
+      appendInt(out, t.millis());
+      break;
+    case TimeMode::Nano:
+      appendInt(out, t.micros * 1000);
+      break;
+    case TimeMode::Zoned:
+      appendJsonString(out, formatIsoTimestamp(t));
+      break;
   }
 }
 
@@ -284,7 +301,7 @@ void DebeziumEncoder::value(const debezium::ChangeEvent& c, std::string& out) co
 
 int32_t murmur2(std::string_view data) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
-  const uint32_t length = static_cast<uint32_t>(data.size());
+  const auto length = static_cast<uint32_t>(data.size());
   const uint32_t m = 0x5bd1e995;
   const int r = 24;
   uint32_t h = 0x9747b28c ^ length;
@@ -300,11 +317,18 @@ int32_t murmur2(std::string_view data) {
   }
   uint32_t tail = length & ~3u;
   switch (length % 4) {
-    case 3: h ^= static_cast<uint32_t>(bytes[tail + 2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<uint32_t>(bytes[tail + 1]) << 8; [[fallthrough]];
+    case 3:
+      h ^= static_cast<uint32_t>(bytes[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(bytes[tail + 1]) << 8;
+      [[fallthrough]];
     case 1:
       h ^= bytes[tail];
       h *= m;
+      break;
+    default:  // no tail
+      break;
   }
   h ^= h >> 13;
   h *= m;

@@ -16,8 +16,8 @@ struct EncoderOptions {
   MessageShape shape = MessageShape::Unwrap;  // ExtractNewRecordState, as in production
   bool schemas = true;                        // JsonConverter schemas.enable
   DecimalMode decimals = DecimalMode::Precise;
-  TimeMode times = TimeMode::Micro;           // time.precision.mode adaptive: MicroTimestamp
-  BeforeImage before = BeforeImage::Full;     // REPLICA IDENTITY FULL, or DEFAULT (key only)
+  TimeMode times = TimeMode::Micro;        // time.precision.mode adaptive: MicroTimestamp
+  BeforeImage before = BeforeImage::Full;  // REPLICA IDENTITY FULL, or DEFAULT (key only)
   std::string topicPrefix = "dbserver1";
 };
 

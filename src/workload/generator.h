@@ -14,9 +14,9 @@ namespace cdc::workload {
 
 struct WorkloadOptions {
   uint64_t seed = 42;
-  int64_t products = 1000;    // in the initial snapshot (more are created along the way)
+  int64_t products = 1000;  // in the initial snapshot (more are created along the way)
   int64_t customers = 5000;
-  int64_t orders = 10000;     // stop after this many orders have been created ...
+  int64_t orders = 10000;         // stop after this many orders have been created ...
   std::optional<int64_t> events;  // ... or after this many records, when set
   int32_t partitions = 3;
   // How a delete is sent, as ExtractNewRecordState's delete.tombstone.handling.mode:

@@ -9,8 +9,7 @@ namespace cdc::workload {
 GeneratorSource::GeneratorSource(WorkloadOptions options, std::vector<std::string> topics)
     : generator_(std::move(options)), topics_(std::move(topics)) {}
 
-Result<runtime::PollStatus> GeneratorSource::poll(std::vector<runtime::Record>& out, size_t max,
-                                                  std::chrono::milliseconds) {
+Result<runtime::PollStatus> GeneratorSource::poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds) {
   GeneratedRecord g;
   size_t n = 0;
   while (n < max) {

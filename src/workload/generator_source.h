@@ -13,8 +13,7 @@ namespace cdc::workload {
 class GeneratorSource final : public runtime::Source {
  public:
   GeneratorSource(WorkloadOptions options, std::vector<std::string> topics);
-  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
-                                   std::chrono::milliseconds timeout) override;
+  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds timeout) override;
   Status commit(std::span<const runtime::Position>) override { return {}; }
   std::string describe() const override { return "generate"; }
 

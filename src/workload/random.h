@@ -34,9 +34,7 @@ class Random {
   // Uniform in [0, 1).
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Uniform integer in [lo, hi].
-  int64_t between(int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
-  }
+  int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1)); }
   bool chance(double p) { return uniform() < p; }
   // Exponentially distributed with the given mean.
   double exponential(double mean) { return -mean * std::log(1.0 - uniform()); }

@@ -56,8 +56,10 @@ int main(int argc, char** argv) {
   }
   step("snapshots");
   if (auto why = sessions(stack, work, 3, 40, database); !why.empty()) return fail(why);
-  auto alter = stack.psql("ALTER TABLE products ADD COLUMN weight_" + tag + " int DEFAULT 250; ALTER TABLE orders ADD COLUMN channel_" +
-                          tag + " text DEFAULT 'web'; ALTER TABLE order_items ADD COLUMN gift_" + tag + " boolean DEFAULT false", database);
+  auto alter =
+      stack.psql("ALTER TABLE products ADD COLUMN weight_" + tag + " int DEFAULT 250; ALTER TABLE orders ADD COLUMN channel_" +
+                     tag + " text DEFAULT 'web'; ALTER TABLE order_items ADD COLUMN gift_" + tag + " boolean DEFAULT false",
+                 database);
   if (alter.exitCode != 0) return fail(alter.out);
   if (auto why = sessions(stack, work, 3, 40, database); !why.empty()) return fail(why);
   if (auto why = waitForConnectors(stack, tag, prefixes, database); !why.empty()) return fail(why);
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
     Sinks sinks{"inventory-realtime", "product-search-index", ""};
     fs::path replay = work / shape;
     fs::create_directories(replay);
-    std::string source = "gzip -dc " + lines.string() + ".gz > " + (replay / "in.jsonl").string() + " && cd " + replay.string() + " && ";
+    std::string source =
+        "gzip -dc " + lines.string() + ".gz > " + (replay / "in.jsonl").string() + " && cd " + replay.string() + " && ";
     for (std::string service : {"inventory", "analytics", "search-indexer"}) {
       auto r = run(source + cdcBinary() + " " + service + " --source file:in.jsonl --topic-prefix " + prefix +
                    storeFlag(service, "sqlite:cdc.db") + " --objects dir:lake --log-level warn" +

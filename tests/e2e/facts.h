@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -119,13 +119,15 @@ class AwsOutputs final : public Outputs {
     return r.exitCode == 0 && !r.out.empty() ? std::optional(r.out) : std::nullopt;
   }
   std::optional<std::string> search(const std::string& args) override {
-    auto r = run(stack_.awsEnv() + cdcBinary() + " search --store dynamodb --table-name " + sinks_.searchTable + " " + args, false);
+    auto r =
+        run(stack_.awsEnv() + cdcBinary() + " search --store dynamodb --table-name " + sinks_.searchTable + " " + args, false);
     return r.exitCode == 0 ? std::optional(r.out) : std::nullopt;
   }
   std::optional<int64_t> scanNameContains(const std::string& word) override {
     auto r = stack_.awsCliRun("dynamodb scan --table-name " + sinks_.searchTable +
                               " --filter-expression 'contains(name_lower, :name)' --expression-attribute-values "
-                              "'{\":name\":{\"S\":\"" + word + "\"}}' --select COUNT --output text --query Count");
+                              "'{\":name\":{\"S\":\"" +
+                              word + "\"}}' --select COUNT --output text --query Count");
     if (r.exitCode != 0) return -1;
     return std::atoll(r.out.c_str());
   }
@@ -183,8 +185,10 @@ template <class K>
 void compareEntries(Differences& d, const char* what, const std::map<K, std::string>& want, const std::map<K, std::string>& got) {
   for (const auto& [k, w] : want) {
     auto it = got.find(k);
-    if (it == got.end()) d.add("{} {}: missing (want {})", what, k, w);
-    else if (it->second != w) d.add("{} {}: {} (want {})", what, k, it->second, w);
+    if (it == got.end())
+      d.add("{} {}: missing (want {})", what, k, w);
+    else if (it->second != w)
+      d.add("{} {}: {} (want {})", what, k, it->second, w);
   }
   for (const auto& [k, g] : got) {
     if (!want.contains(k)) d.add("{} {}: {} but nothing in the database", what, k, g);
@@ -196,10 +200,10 @@ void compareEntries(Differences& d, const char* what, const std::map<K, std::str
 // minus what the live order items hold.
 inline std::string inventoryDifferences(Database& db, Outputs& out, const Sinks& sinks) {
   std::map<int64_t, std::string> want;
-  for (const auto& r : rows(db.rows(
-           "SELECT p.id, p.name, coalesce(p.description, '<null>'), p.price, "
-           "p.stock_quantity - coalesce((SELECT sum(quantity) FROM order_items oi WHERE oi.product_id = p.id), 0) "
-           "FROM products p ORDER BY p.id"))) {
+  for (const auto& r :
+       rows(db.rows("SELECT p.id, p.name, coalesce(p.description, '<null>'), p.price, "
+                    "p.stock_quantity - coalesce((SELECT sum(quantity) FROM order_items oi WHERE oi.product_id = p.id), 0) "
+                    "FROM products p ORDER BY p.id"))) {
     if (r.size() != 5) return "unexpected SQL answer: " + r[0];
     want[std::stoll(r[0])] = r[1] + " | " + r[2] + " | " + r[3] + " | " + r[4];
   }
@@ -306,11 +310,13 @@ inline std::string analyticsDifferences(Database& db, Outputs& out, int topN = 1
   };
   ranking("product_sales",
           fmt::format("SELECT product_id, sum(quantity), sum(quantity * price) FROM order_items GROUP BY product_id "
-                      "ORDER BY 3 DESC, 1 LIMIT {}", topN),
+                      "ORDER BY 3 DESC, 1 LIMIT {}",
+                      topN),
           "quantity_sold", "total_revenue");
   ranking("customer_metrics",
           fmt::format("SELECT customer_id, count(*), sum(total_amount) FROM orders GROUP BY customer_id "
-                      "ORDER BY 3 DESC, 1 LIMIT {}", topN),
+                      "ORDER BY 3 DESC, 1 LIMIT {}",
+                      topN),
           "order_count", "total_spent");
   return d.str();
 }
@@ -343,8 +349,10 @@ inline std::string searchDifferences(Database& db, Outputs& out, const std::stri
     for (const auto& r : rows(db.rows(sql))) want.insert(std::stoll(r[0]));
     if (got != want) {
       std::string missing, extra;
-      for (int64_t id : want) if (!got.contains(id)) missing += std::to_string(id) + " ";
-      for (int64_t id : got) if (!want.contains(id)) extra += std::to_string(id) + " ";
+      for (int64_t id : want)
+        if (!got.contains(id)) missing += std::to_string(id) + " ";
+      for (int64_t id : got)
+        if (!want.contains(id)) extra += std::to_string(id) + " ";
       d.add("search {}: {} found, {} wanted; missing [{}] extra [{}]", what, got.size(), want.size(), missing, extra);
     }
   };
@@ -352,9 +360,11 @@ inline std::string searchDifferences(Database& db, Outputs& out, const std::stri
                                   std::string("蓝牙"), std::string("lamp"), std::string("keyb"), tag}) {
     compare("'" + word + "'", searchIds(out, "--query " + quote(word)),
             "SELECT id FROM products WHERE EXISTS (SELECT 1 FROM regexp_split_to_table(translate(lower(name || ' ' || "
-            "coalesce(description, '')), 'áéíóúäëïöü', 'aeiouaeiou'), '\\s+') w WHERE w LIKE " + quote(word) + " || '%') ORDER BY id");
+            "coalesce(description, '')), 'áéíóúäëïöü', 'aeiouaeiou'), '\\s+') w WHERE w LIKE " +
+                quote(word) + " || '%') ORDER BY id");
   }
-  compare("$10-$20", searchIds(out, "--min-price 10 --max-price 20"), "SELECT id FROM products WHERE price BETWEEN 10 AND 20 ORDER BY id");
+  compare("$10-$20", searchIds(out, "--min-price 10 --max-price 20"),
+          "SELECT id FROM products WHERE price BETWEEN 10 AND 20 ORDER BY id");
   compare("'zorblax' under $50", searchIds(out, "--query zorblax --max-price 50"),
           "SELECT id FROM products WHERE description LIKE 'zorblax%' AND price <= 50 ORDER BY id");
   // The seed's Testing step: a Scan with contains(name_lower, :name).

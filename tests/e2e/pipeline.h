@@ -28,8 +28,10 @@ namespace cdc::test::e2e {
 inline std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -74,7 +76,8 @@ struct Stack {
 // Polls `check` (an empty string means done) until it holds or `timeout` passes; returns the
 // last complaint.
 template <class F>
-std::string eventually(std::chrono::seconds timeout, F&& check, std::chrono::milliseconds every = std::chrono::milliseconds(500)) {
+std::string eventually(std::chrono::seconds timeout, F&& check,
+                       std::chrono::milliseconds every = std::chrono::milliseconds(500)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string why;
   while (true) {
@@ -106,9 +109,12 @@ inline std::vector<std::vector<std::string>> rows(const std::string& out) {
 // A money value of a report (a JSON number with two decimals) as cents.
 inline int64_t cents(simdjson::dom::element e) {
   double d = 0;
-  if (e.is_double()) d = double(e);
-  else if (e.is_int64()) d = double(int64_t(e));
-  else if (e.is_uint64()) d = double(uint64_t(e));
+  if (e.is_double())
+    d = double(e);
+  else if (e.is_int64())
+    d = double(int64_t(e));
+  else if (e.is_uint64())
+    d = double(uint64_t(e));
   return std::llround(d * 100);
 }
 
@@ -146,8 +152,9 @@ class Steps {
 inline std::string registerConnector(const Stack& stack, const std::string& file, const std::string& prefix, std::string& name,
                                      const std::string& database = "ecommerce") {
   (void)stack;
-  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" + file +
-               " " + prefix + " " + database, /*withStderr=*/false);
+  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" +
+                   file + " " + prefix + " " + database,
+               /*withStderr=*/false);
   if (r.exitCode != 0) return "could not register " + file + " (scripts/stack connector " + file + " " + prefix + ")";
   name = r.out.substr(0, r.out.find('\n'));
   return {};
@@ -163,7 +170,8 @@ inline void deleteConnectors(const Stack& stack, const std::vector<std::string>&
 inline std::string waitForConnectors(const Stack& stack, const std::string& tag, const std::vector<std::string>& prefixes,
                                      const std::string& database = "ecommerce") {
   auto id = stack.psql("INSERT INTO products (name, description, price, stock_quantity) VALUES ('sentinel " + tag +
-                       "', NULL, 1.00, 1) RETURNING id", database);
+                           "', NULL, 1.00, 1) RETURNING id",
+                       database);
   if (id.exitCode != 0) return id.out;
   std::string key = "\"id\":" + rows(id.out).at(0).at(0) + "}";
   for (const auto& prefix : prefixes) {
@@ -197,7 +205,8 @@ inline std::string sessions(const Stack& stack, const std::string& dir, int coun
 
 // Loads the workload's procedures (CREATE OR REPLACE: any number of times).
 inline std::string loadWorkload(const Stack& stack, const std::string& database = "ecommerce") {
-  auto r = run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/tests/e2e/workload.sql");
+  auto r =
+      run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/tests/e2e/workload.sql");
   return r.exitCode == 0 ? std::string() : r.out;
 }
 

@@ -69,10 +69,10 @@ class PipelineTest : public ::testing::Test {
 
   // A service as a user runs it on Kafka, DynamoDB and S3: the seed's variables (pointed at the
   // stack) and --store dynamodb --objects s3.
-  std::string serviceCommand(const std::string& service, const std::string& prefix, const Sinks& s,
-                             const std::string& group, const std::string& extra = "") const {
-    std::string env = stack().serviceEnv() + "TOPIC_PREFIX=" + prefix + " KAFKA_GROUP_ID=" + group + " DLQ_S3_BUCKET=" + s.lakeBucket +
-                      "-dlq S3_BUCKET=" + s.lakeBucket + " LOG_LEVEL=warn ";
+  std::string serviceCommand(const std::string& service, const std::string& prefix, const Sinks& s, const std::string& group,
+                             const std::string& extra = "") const {
+    std::string env = stack().serviceEnv() + "TOPIC_PREFIX=" + prefix + " KAFKA_GROUP_ID=" + group +
+                      " DLQ_S3_BUCKET=" + s.lakeBucket + "-dlq S3_BUCKET=" + s.lakeBucket + " LOG_LEVEL=warn ";
     std::string table = service == "search-indexer" ? s.searchTable : service == "inventory" ? s.inventoryTable : "";
     if (!table.empty()) env += "DYNAMODB_TABLE=" + table + " ";
     if (service == "analytics") env += "FLUSH_INTERVAL=5 ";
@@ -105,12 +105,16 @@ TEST_F(PipelineTest, TheSeedsTestingStepsWithTheServicesRunning) {
   // stack left their offsets; these tables are new).
   // (Members of a run that was killed hold a group until their session times out.)
   for (std::string group : {"inventory-service-group", "analytics-service-group", "search-indexer-group"}) {
-    std::string why = eventually(120s, [&]() -> std::string {
-      auto r = run("eval \"$(" + std::string(CDC_SOURCE_DIR) + "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " +
-                   stack().kafka + " --delete --group " + group);
-      bool gone = r.out.find("successful") != std::string::npos || r.out.find("does not exist") != std::string::npos;
-      return gone ? "" : r.out;
-    }, 2s);
+    std::string why = eventually(
+        120s,
+        [&]() -> std::string {
+          auto r = run("eval \"$(" + std::string(CDC_SOURCE_DIR) +
+                       "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " + stack().kafka +
+                       " --delete --group " + group);
+          bool gone = r.out.find("successful") != std::string::npos || r.out.find("does not exist") != std::string::npos;
+          return gone ? "" : r.out;
+        },
+        2s);
     ASSERT_EQ(why, "") << group << ": " << why;
   }
   Sinks s = sinks("seed");
@@ -123,7 +127,8 @@ TEST_F(PipelineTest, TheSeedsTestingStepsWithTheServicesRunning) {
                               ", 'CDC Test', 99.99, 100) RETURNING id");
   ASSERT_EQ(product.exitCode, 0) << product.out;
   std::string productId = rows(product.out).at(0).at(0);
-  auto order = stack().psql("INSERT INTO orders (customer_id, total_amount, status) VALUES (9999, 199.98, 'pending') RETURNING id");
+  auto order =
+      stack().psql("INSERT INTO orders (customer_id, total_amount, status) VALUES (9999, 199.98, 'pending') RETURNING id");
   ASSERT_EQ(order.exitCode, 0) << order.out;
   std::string orderId = rows(order.out).at(0).at(0);
   auto item = stack().psql("INSERT INTO order_items (order_id, product_id, quantity, price) SELECT " + orderId +
@@ -155,19 +160,23 @@ TEST_F(PipelineTest, TheSeedsTestingStepsWithTheServicesRunning) {
   why = eventually(120s, [&]() -> std::string {
     auto scan = stack().awsCliRun("dynamodb scan --table-name " + s.searchTable +
                                   " --filter-expression 'contains(name_lower, :name)' --expression-attribute-values "
-                                  "'{\":name\":{\"S\":\"" + tag_ + "\"}}' --output json");
+                                  "'{\":name\":{\"S\":\"" +
+                                  tag_ + "\"}}' --output json");
     if (scan.out.find("\"N\": \"" + productId + "\"") == std::string::npos) return "scan: " + scan.out;
-    if (scan.out.find("\"price_display\": {\n                \"S\": \"$99.99\"") == std::string::npos) return "price_display: " + scan.out;
+    if (scan.out.find("\"price_display\": {\n                \"S\": \"$99.99\"") == std::string::npos)
+      return "price_display: " + scan.out;
     return "";
   });
   EXPECT_EQ(why, "") << why;
 
   // bin/kafka-consumer-groups.sh --bootstrap-server … --group inventory-service-group --describe
   why = eventually(120s, [&]() -> std::string {
-    auto describe = run("eval \"$(" + std::string(CDC_SOURCE_DIR) + "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " +
-                        stack().kafka + " --group inventory-service-group --describe");
+    auto describe =
+        run("eval \"$(" + std::string(CDC_SOURCE_DIR) + "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " +
+            stack().kafka + " --group inventory-service-group --describe");
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
-    std::regex row("inventory-service-group\\s+dbserver1\\.public\\.(products|order_items)\\s+[0-9]+\\s+([0-9-]+)\\s+([0-9]+)\\s+([0-9-]+)");
+    std::regex row(
+        "inventory-service-group\\s+dbserver1\\.public\\.(products|order_items)\\s+[0-9]+\\s+([0-9-]+)\\s+([0-9]+)\\s+([0-9-]+)");
     int partitions = 0;
     for (auto it = std::sregex_iterator(describe.out.begin(), describe.out.end(), row); it != std::sregex_iterator(); ++it) {
       bool caughtUp = (*it)[4].str() == "0" || (*it)[3].str() == "0";
@@ -216,9 +225,13 @@ TEST_F(PipelineTest, EveryConnectorShapeGivesTheSqlFactsThroughKillsAndRestarts)
   sessions(3, 120);
   // A column added while the connectors stream: the embedded schema changes partway through
   // every partition.
-  auto alter = psql("ALTER TABLE products ADD COLUMN weight_" + tag_ + " int DEFAULT 250; "
-                            "ALTER TABLE orders ADD COLUMN channel_" + tag_ + " text DEFAULT 'web'; "
-                            "ALTER TABLE order_items ADD COLUMN gift_" + tag_ + " boolean DEFAULT false");
+  auto alter = psql("ALTER TABLE products ADD COLUMN weight_" + tag_ +
+                    " int DEFAULT 250; "
+                    "ALTER TABLE orders ADD COLUMN channel_" +
+                    tag_ +
+                    " text DEFAULT 'web'; "
+                    "ALTER TABLE order_items ADD COLUMN gift_" +
+                    tag_ + " boolean DEFAULT false");
   ASSERT_EQ(alter.exitCode, 0) << alter.out;
   sessions(3, 60);
   step("sessions and ALTER TABLE written");

@@ -22,8 +22,8 @@ namespace {
 
 using namespace cdc::debezium;
 
-constexpr std::string_view kTopics[] = {"dbserver1.public.products", "dbserver1.public.orders",
-                                        "dbserver1.public.order_items", "dbserver1.public.customers"};
+constexpr std::string_view kTopics[] = {"dbserver1.public.products", "dbserver1.public.orders", "dbserver1.public.order_items",
+                                        "dbserver1.public.customers"};
 
 std::array<ColumnMask, kTableCount> wantedColumns(int service) {
   switch (service) {
@@ -32,11 +32,11 @@ std::array<ColumnMask, kTableCount> wantedColumns(int service) {
                   bit(ProductColumn::StockQuantity),
               0, bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity)};
     case 2:  // analytics-service
-      return {0,
-              bit(OrderColumn::CustomerId) | bit(OrderColumn::TotalAmount) | bit(OrderColumn::Status) |
-                  bit(OrderColumn::CreatedAt),
-              bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity) | bit(OrderItemColumn::Price) |
-                  bit(OrderItemColumn::CreatedAt)};
+      return {
+          0,
+          bit(OrderColumn::CustomerId) | bit(OrderColumn::TotalAmount) | bit(OrderColumn::Status) | bit(OrderColumn::CreatedAt),
+          bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity) | bit(OrderItemColumn::Price) |
+              bit(OrderItemColumn::CreatedAt)};
     case 3:  // search-indexer
       return {bit(ProductColumn::Name) | bit(ProductColumn::Description) | bit(ProductColumn::Price) |
                   bit(ProductColumn::StockQuantity),
@@ -98,17 +98,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (event.op == Op::Truncate) continue;
     const auto& row = event.op == Op::Delete ? event.before : event.after;
     check(row.has_value(), "an event without its row");
-    check(event.op != Op::Delete || !event.after.has_value() || event.shape == Shape::Envelope, "a flattened delete with a new row");
-    std::visit([&](const auto& rr) {
-      using Column = typename std::decay_t<decltype(rr)>::Column;
-      check(rr.has(Column::Id), "an event whose row has no id");
-      if (event.op != Op::Delete) {
-        // A new row carries its id and every column the service reads (null or not).
-        ColumnMask all = (ColumnMask{1} << static_cast<int>(Column::Count)) - 1;
-        ColumnMask wanted = wantedColumns((selector >> 2) & 3)[static_cast<int>(event.table)];
-        check(((wanted | 1) & all & ~rr.seen) == 0, "a row without a column the service reads");
-      }
-    }, *row);
+    check(event.op != Op::Delete || !event.after.has_value() || event.shape == Shape::Envelope,
+          "a flattened delete with a new row");
+    std::visit(
+        [&](const auto& rr) {
+          using Column = typename std::decay_t<decltype(rr)>::Column;
+          check(rr.has(Column::Id), "an event whose row has no id");
+          if (event.op != Op::Delete) {
+            // A new row carries its id and every column the service reads (null or not).
+            ColumnMask all = (ColumnMask{1} << static_cast<int>(Column::Count)) - 1;
+            ColumnMask wanted = wantedColumns((selector >> 2) & 3)[static_cast<int>(event.table)];
+            check(((wanted | 1) & all & ~rr.seen) == 0, "a row without a column the service reads");
+          }
+        },
+        *row);
     check(event.rowId() == std::visit([](const auto& rr) { return rr.id.value; }, *row), "rowId differs from the row's id");
   }
   if (key) {

@@ -98,7 +98,8 @@ TEST_P(ImagesTest, TheImageRunsWithTheSeedsEnvironmentAsTheBinaryDoes) {
     httplib::Client client("127.0.0.1", port);
     if (auto res = client.Get("/metrics")) {
       static const std::regex series(R"(cdc_records_consumed_total\{[^}]*\} (\d+))");
-      for (std::sregex_iterator it(res->body.begin(), res->body.end(), series), end; it != end; ++it) consumed += std::stoll((*it)[1]);
+      for (std::sregex_iterator it(res->body.begin(), res->body.end(), series), end; it != end; ++it)
+        consumed += std::stoll((*it)[1]);
     }
   }
   EXPECT_EQ(consumed, want) << run(podman("logs " + prefix)).out;
@@ -124,11 +125,12 @@ TEST_P(ImagesTest, TheImageRunsWithTheSeedsEnvironmentAsTheBinaryDoes) {
   EXPECT_FALSE(user.out.empty());
 
   // Its offsets were committed: the same group has nothing left to read.
-  const std::string awsEnv = "env AWS_ENDPOINT_URL=" + endpoint +
-                             " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
-  auto again = run(here("env KAFKA_BOOTSTRAP_SERVERS=" + bootstrap + " KAFKA_TOPICS=" + topics + " LOG_FORMAT=text " + cdcBinary() +
-                        " " + s.command + " --until-caught-up --group-id " + prefix + "-group" + storeFlag(s.command, "sqlite:again.db") +
-                        " --objects dir:again"));
+  const std::string awsEnv =
+      "env AWS_ENDPOINT_URL=" + endpoint +
+      " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
+  auto again = run(here("env KAFKA_BOOTSTRAP_SERVERS=" + bootstrap + " KAFKA_TOPICS=" + topics + " LOG_FORMAT=text " +
+                        cdcBinary() + " " + s.command + " --until-caught-up --group-id " + prefix + "-group" +
+                        storeFlag(s.command, "sqlite:again.db") + " --objects dir:again"));
   EXPECT_EQ(again.exitCode, 0) << again.out;
   EXPECT_NE(again.out.find(": 0 records"), std::string::npos) << again.out;
 
@@ -147,7 +149,8 @@ TEST_P(ImagesTest, TheImageRunsWithTheSeedsEnvironmentAsTheBinaryDoes) {
     for (const auto& t : tablesOf(s.command, prefix + "-table")) {
       gotDumps.push_back(run(here(awsEnv + cdcBinary() + " dump --store dynamodb --table " + t), false).out);
     }
-    for (const auto& t : tablesOf(s.command)) wantDumps.push_back(run(here(cdcBinary() + " dump --store sqlite:ref.db --table " + t), false).out);
+    for (const auto& t : tablesOf(s.command))
+      wantDumps.push_back(run(here(cdcBinary() + " dump --store sqlite:ref.db --table " + t), false).out);
     got = comparableTables(s.command, gotDumps);
     want_ = comparableTables(s.command, wantDumps);
   }

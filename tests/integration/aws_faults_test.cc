@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <httplib.h>
-#include <simdjson.h>
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
+#include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,8 +65,8 @@ class AwsFaultsTest : public ::testing::Test {
   }
   std::string dump(const std::string& table, bool onAws) {
     std::string store = onAws ? "env AWS_ENDPOINT_URL=" + endpoint_ +
-                                    " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " + cdcBinary() +
-                                    " dump --store dynamodb"
+                                    " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " +
+                                    cdcBinary() + " dump --store dynamodb"
                               : cdcBinary() + " dump --store sqlite:embedded.db";
     auto r = run("cd " + dir_.string() + " && " + store + " --table " + table, false);
     EXPECT_EQ(r.exitCode, 0);
@@ -207,28 +207,32 @@ TEST_F(AwsFaultsTest, DumpLooksUpAKeyWithOneGetItemAndStopsAtItsLimit) {
   EXPECT_EQ(std::count(three.out.begin(), three.out.end(), '\n'), 3) << three.out;
   EXPECT_EQ(proxy_->operations("Scan"), scans + 1);
   // The ledger has a key of its own: a key of another table is named.
-  auto wrong = run("env AWS_ENDPOINT_URL=" + endpoint_ + " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " +
-                   cdcBinary() + " dump --store dynamodb --table " + table + "-ledger --key product_id=7");
+  auto wrong =
+      run("env AWS_ENDPOINT_URL=" + endpoint_ + " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " +
+          cdcBinary() + " dump --store dynamodb --table " + table + "-ledger --key product_id=7");
   EXPECT_EQ(wrong.exitCode, 2) << wrong.out;
   EXPECT_NE(wrong.out.find("partition key is ledger_key, not product_id"), std::string::npos) << wrong.out;
 }
 
 TEST_F(AwsFaultsTest, AProfileAssumesItsRoleThroughStsAndGivesTheRegion) {
   std::ofstream(dir_ / "credentials") << "[base]\naws_access_key_id = testing\naws_secret_access_key = testing\n";
-  std::ofstream(dir_ / "config") << "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\n"
-                                    "region = us-east-1\n";
+  std::ofstream(dir_ / "config")
+      << "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\n"
+         "region = us-east-1\n";
   generate("--products 10 --orders 20");
-  const std::string env = "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_REGION -u AWS_DEFAULT_REGION "
-                          "HOME=/nonexistent AWS_PROFILE=deploy AWS_CONFIG_FILE=config AWS_SHARED_CREDENTIALS_FILE=credentials "
-                          "AWS_ENDPOINT_URL=" + endpoint_ + " LOG_FORMAT=text ";
+  const std::string env =
+      "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_REGION -u AWS_DEFAULT_REGION "
+      "HOME=/nonexistent AWS_PROFILE=deploy AWS_CONFIG_FILE=config AWS_SHARED_CREDENTIALS_FILE=credentials "
+      "AWS_ENDPOINT_URL=" +
+      endpoint_ + " LOG_FORMAT=text ";
   auto r = run("cd " + dir_.string() + " && " + env + cdcBinary() + " inventory --source file:" + workload_ + " --topic-prefix " +
                prefix_ + " --table-name " + prefix_ + "-role --store dynamodb --objects dir:lake --log-level info");
   ASSERT_EQ(r.exitCode, 0) << r.out;
   EXPECT_NE(r.out.find("credentials_loaded source=profile deploy (role arn:aws:iam::123456789012:role/deployer) expires="),
             std::string::npos)
       << r.out;
-  auto dump = run("cd " + dir_.string() + " && " + env + cdcBinary() + " dump --store dynamodb --table " + prefix_ + "-role --key 1",
-                  false);
+  auto dump = run(
+      "cd " + dir_.string() + " && " + env + cdcBinary() + " dump --store dynamodb --table " + prefix_ + "-role --key 1", false);
   EXPECT_NE(dump.out.find(R"("product_id":1,)"), std::string::npos) << dump.out;
 }
 

@@ -60,8 +60,9 @@ class AwsServicesTest : public ::testing::Test {
     std::string args = name + " --source file:" + workload_ + " --topic-prefix " + prefix_ +
                        (name == "analytics" ? "" : " --table-name " + table(name)) + " --log-level warn";
     if (name == "search-indexer") args += " --http-port 0";
-    if (onAws) return run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " " + args + storeFlag(name, "dynamodb") +
-                          " --objects s3 --s3-bucket " + bucket());
+    if (onAws)
+      return run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " " + args + storeFlag(name, "dynamodb") +
+                 " --objects s3 --s3-bucket " + bucket());
     return run("cd " + dir_.string() + " && " + cdcBinary() + " " + args + storeFlag(name, "sqlite:embedded.db") +
                " --objects dir:lake");
   }
@@ -70,8 +71,9 @@ class AwsServicesTest : public ::testing::Test {
   // A table as `cdc dump` prints it, without what depends on batching and the wall clock.
   std::string dump(const std::string& tableName, bool onAws) {
     std::string store = onAws ? "--store dynamodb" : "--store sqlite:embedded.db";
-    auto r = run("cd " + dir_.string() + " && " + (onAws ? awsEnv() : "") + cdcBinary() + " dump " + store + " --table " + tableName,
-                 false);
+    auto r =
+        run("cd " + dir_.string() + " && " + (onAws ? awsEnv() : "") + cdcBinary() + " dump " + store + " --table " + tableName,
+            false);
     EXPECT_EQ(r.exitCode, 0) << tableName;
     EXPECT_GT(r.out.size(), 50u) << tableName << " is empty";
     return comparable(r.out);
@@ -96,7 +98,8 @@ TEST_F(AwsServicesTest, InventoryOnDynamoDbMatchesTheEmbeddedRun) {
     ASSERT_EQ(count.exitCode, 0) << count.out;
     EXPECT_EQ(std::stoll(count.out), std::count(items.begin(), items.end(), '\n'));
   }
-  auto item = aws("dynamodb get-item --table-name " + table("inventory") + " --key '{\"product_id\":{\"N\":\"1\"}}' --output json");
+  auto item =
+      aws("dynamodb get-item --table-name " + table("inventory") + " --key '{\"product_id\":{\"N\":\"1\"}}' --output json");
   ASSERT_EQ(item.exitCode, 0) << item.out;
   EXPECT_NE(item.out.find("\"stock_quantity\""), std::string::npos) << item.out;
   EXPECT_NE(item.out.find("\"price\": {\n            \"S\""), std::string::npos) << "price is an exact string\n" << item.out;
@@ -131,7 +134,8 @@ TEST_F(AwsServicesTest, SearchIndexOnDynamoDbMatchesTheEmbeddedRunAndAnswersTheS
   }
   for (const char* q : {"wireless", "pro ke", "lamp --max-price 60"}) {
     SCOPED_TRACE(q);
-    std::string args = std::string(" search ") + (std::string(q).find("--") == std::string::npos ? "'" + std::string(q) + "'" : "lamp --max-price 60") +
+    std::string args = std::string(" search ") +
+                       (std::string(q).find("--") == std::string::npos ? "'" + std::string(q) + "'" : "lamp --max-price 60") +
                        " --table-name " + table("search-indexer");
     auto a = run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + args + " --store dynamodb", false);
     auto e = run("cd " + dir_.string() + " && " + cdcBinary() + args + " --store sqlite:embedded.db", false);
@@ -142,17 +146,19 @@ TEST_F(AwsServicesTest, SearchIndexOnDynamoDbMatchesTheEmbeddedRunAndAnswersTheS
 
 TEST_F(AwsServicesTest, DeadLettersGoToTheDeadLetterBucket) {
   std::ofstream(workload_, std::ios::app)
-      << R"({"topic":")" << prefix_ << R"(.public.products","partition":2,"offset":999,"key":"{\"id\":9}","payload":"not json"})" << "\n";
-  std::string args = " inventory --source file:" + workload_ + " --topic-prefix " + prefix_ + " --table-name " + table("inventory") +
-                     " --store dynamodb --objects s3 --s3-bucket " + bucket() + " --dlq-bucket " + prefix_ + "-dlq --log-level error";
+      << R"({"topic":")" << prefix_ << R"(.public.products","partition":2,"offset":999,"key":"{\"id\":9}","payload":"not json"})"
+      << "\n";
+  std::string args = " inventory --source file:" + workload_ + " --topic-prefix " + prefix_ + " --table-name " +
+                     table("inventory") + " --store dynamodb --objects s3 --s3-bucket " + bucket() + " --dlq-bucket " + prefix_ +
+                     "-dlq --log-level error";
   auto r = run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + args);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   EXPECT_NE(r.out.find("1 dead letters"), std::string::npos) << r.out;
   auto listing = aws("s3 ls s3://" + prefix_ + "-dlq/dlq/inventory-service/ --recursive");
   ASSERT_EQ(listing.exitCode, 0) << listing.out;
   EXPECT_NE(listing.out.find("/2-999.json"), std::string::npos) << listing.out;
-  auto listed = run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " dlq list --objects s3 --dlq-bucket " + prefix_ + "-dlq",
-                    false);
+  auto listed = run(
+      "cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " dlq list --objects s3 --dlq-bucket " + prefix_ + "-dlq", false);
   EXPECT_NE(listed.out.find("\"offset\":999"), std::string::npos) << listed.out;
 }
 
@@ -162,12 +168,14 @@ TEST_F(AwsServicesTest, AnItemDynamoDbWouldRefuseIsADeadLetterAndTheRestIsWritte
   // check foresees, is the runner's halving, tested in the unit suite).
   std::string huge(450'000, 'x');
   std::ofstream(workload_, std::ios::app)
-      << R"({"topic":")" << prefix_ << R"(.public.products","partition":0,"offset":99999,"key":"{\"id\":99999}","payload":"{\"id\":99999,\"name\":\"Huge\",\"description\":\")"
+      << R"({"topic":")" << prefix_
+      << R"(.public.products","partition":0,"offset":99999,"key":"{\"id\":99999}","payload":"{\"id\":99999,\"name\":\"Huge\",\"description\":\")"
       << huge << R"(\",\"price\":\"10.00\",\"stock_quantity\":5,\"__op\":\"c\"}"})" << "\n";
   auto onAws = service("inventory", true);
   ASSERT_EQ(onAws.exitCode, 0) << onAws.out;
   EXPECT_NE(onAws.out.find(" 1 dead letters"), std::string::npos) << onAws.out;
-  auto listed = run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " dlq list --objects s3 --s3-bucket " + bucket(), false);
+  auto listed =
+      run("cd " + dir_.string() + " && " + awsEnv() + cdcBinary() + " dlq list --objects s3 --s3-bucket " + bucket(), false);
   EXPECT_NE(listed.out.find("\"offset\":99999"), std::string::npos) << listed.out;
   EXPECT_NE(listed.out.find("exceeds DynamoDB's 400 KB item size"), std::string::npos) << listed.out;
   // The embedded store keeps DynamoDB's limit too: both runs hold the same items.

@@ -107,10 +107,10 @@ class KafkaServicesTest : public ::testing::Test {
       }
       return out;
     }
-    std::vector<std::string> tables = service == "inventory"
-                                          ? std::vector<std::string>{"inventory-realtime", "inventory-realtime-ledger"}
-                                          : std::vector<std::string>{"product-search-index", "product-search-index-postings",
-                                                                     "product-search-index-tokens"};
+    std::vector<std::string> tables =
+        service == "inventory"
+            ? std::vector<std::string>{"inventory-realtime", "inventory-realtime-ledger"}
+            : std::vector<std::string>{"product-search-index", "product-search-index-postings", "product-search-index-tokens"};
     std::vector<std::string> dumps;
     for (const auto& t : tables) {
       auto r = runHere(cdc("dump --store sqlite:" + where + ".db --table " + t), false);
@@ -178,8 +178,8 @@ class KafkaServicesTest : public ::testing::Test {
 TEST_F(KafkaServicesTest, InventoryMatchesTheFileReplayAndPublishesItsAlerts) {
   produceWorkload("--products 300 --orders 3000");
   // The Python service's variable names its topics (here in the order the seed lists them).
-  std::string out = consumeUntilCaughtUp(
-      "inventory", "kafka", "KAFKA_TOPICS=" + prefix_ + ".public.products," + prefix_ + ".public.order_items");
+  std::string out = consumeUntilCaughtUp("inventory", "kafka",
+                                         "KAFKA_TOPICS=" + prefix_ + ".public.products," + prefix_ + ".public.order_items");
   EXPECT_NE(out.find("partitions_assigned"), std::string::npos) << out;
   EXPECT_EQ(numberBefore(out, "records in"), recordsFor("inventory")) << out;
   EXPECT_TRUE(sameLines(state("inventory", "kafka"), replayState("inventory")));
@@ -273,8 +273,9 @@ TEST_F(KafkaServicesTest, GroupMembersSharePartitionsAndAThirdJoiningRebalancesW
 TEST_F(KafkaServicesTest, PoisonMessagesGoToTheDeadLetterStoreAndConsumptionGoesOn) {
   std::string products = prefix_ + ".public.products", items = prefix_ + ".public.order_items";
   std::string poison =
-      R"({"topic":")" + products + R"(","partition":1,"offset":0,"key":"{\"id\":1}","payload":"{\"id\":1,\"name\":\"Mug\",\"price\":\"AfvP\"")" +
-      "}\n" + R"({"topic":")" + items + R"(","partition":0,"offset":0,"key":"{\"id\":77}","payload":"not json at all"})" + "\n";
+      R"({"topic":")" + products +
+      R"(","partition":1,"offset":0,"key":"{\"id\":1}","payload":"{\"id\":1,\"name\":\"Mug\",\"price\":\"AfvP\"")" + "}\n" +
+      R"({"topic":")" + items + R"(","partition":0,"offset":0,"key":"{\"id\":77}","payload":"not json at all"})" + "\n";
   produceWorkload("--products 300 --orders 3000", poison);
   std::string out = consumeUntilCaughtUp("inventory", "kafka");
   EXPECT_EQ(numberBefore(out, "dead letters"), 2) << out;
@@ -404,8 +405,8 @@ TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartition
   const std::string probes = " --log-format json --log-level info --http-host 127.0.0.1";
   {
     // A broker that does not answer: never in the group, never ready, alive all the same.
-    Process lone("env KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 " + cdcBinary() + " inventory --source kafka --topic-prefix " + prefix_ +
-                     " --store sqlite:lone.db --objects dir:lone-lake" + probes,
+    Process lone("env KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 " + cdcBinary() + " inventory --source kafka --topic-prefix " +
+                     prefix_ + " --store sqlite:lone.db --objects dir:lone-lake" + probes,
                  logPath("lone"), dir_.string());
     int port = listeningPort(lone, "/readyz");
     ASSERT_GT(port, 0) << lone.output();
@@ -414,8 +415,9 @@ TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartition
     auto ready = client.Get("/readyz");
     ASSERT_TRUE(ready);
     EXPECT_EQ(ready->status, 503);
-    EXPECT_EQ(ready->body,
-              R"({"status":"not ready","reasons":{"source":"no partitions assigned: not yet in the consumer group, or more members than partitions"}})");
+    EXPECT_EQ(
+        ready->body,
+        R"({"status":"not ready","reasons":{"source":"no partitions assigned: not yet in the consumer group, or more members than partitions"}})");
     auto live = client.Get("/healthz");
     ASSERT_TRUE(live);
     EXPECT_EQ(live->status, 200) << live->body;
@@ -469,4 +471,3 @@ TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartition
 
 }  // namespace
 }  // namespace cdc::test
-

@@ -441,8 +441,8 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
 
   // Nobody listens on port 1: the deliveries fail, are reported and counted, and publishing
   // does not stop the inventory.
-  auto unreachable = kafka::KafkaProducer::open(
-      {{"bootstrap.servers", "127.0.0.1:1", "test"}, {"message.timeout.ms", "1500", "test"}});
+  auto unreachable =
+      kafka::KafkaProducer::open({{"bootstrap.servers", "127.0.0.1:1", "test"}, {"message.timeout.ms", "1500", "test"}});
   ASSERT_TRUE(unreachable.has_value());
   kafka::KafkaAlertSink down(std::move(*unreachable), alertsTopic, 10s);
   EXPECT_TRUE(down.publish(std::span(alerts).first(2)).has_value());
@@ -464,7 +464,8 @@ int partitionsOf(const std::string& bootstrap, const std::string& topic) {
   const rd_kafka_metadata_t* md = nullptr;
   if (rd_kafka_metadata(rk, 1, nullptr, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < md->topic_cnt; ++i) {
-      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) partitions = md->topics[i].partition_cnt;
+      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        partitions = md->topics[i].partition_cnt;
     }
     rd_kafka_metadata_destroy(md);
   }
@@ -485,7 +486,7 @@ TEST_F(KafkaSourceTest, TheAlertTopicIsLookedUpBeforeTheFirstAlert) {
   while ((partitions = partitionsOf(bootstrap_, alertsTopic)) == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(200ms);
   }
-  EXPECT_EQ(partitions, 3);  // the stack's num.partitions
+  EXPECT_EQ(partitions, 3);          // the stack's num.partitions
   EXPECT_TRUE(sink.settled(false));  // nothing was published
   EXPECT_EQ(sink.published(), 0u);
 }

@@ -86,7 +86,8 @@ std::vector<std::pair<std::string, std::string>> dashboardQueries() {
     for (simdjson::dom::element target : panel["targets"].get_array()) {
       std::string expr{std::string_view(target["expr"])};
       for (auto [var, value] : {std::pair{"$service", ".+"}, std::pair{"$__rate_interval", "1m"}}) {
-        for (auto at = expr.find(var); at != std::string::npos; at = expr.find(var)) expr.replace(at, std::string(var).size(), value);
+        for (auto at = expr.find(var); at != std::string::npos; at = expr.find(var))
+          expr.replace(at, std::string(var).size(), value);
       }
       out.emplace_back(title, expr);
     }
@@ -164,13 +165,15 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
       std::ofstream out(dir / ("part" + std::to_string(part) + ".jsonl"));
       for (size_t i = lines.size() * part / 5; i < lines.size() * (part + 1) / 5; ++i) out << lines[i] << "\n";
       if (part == 0) {
-        out << R"({"topic":")" << prefix << R"(.public.products","partition":0,"offset":0,"key":"{\"id\":77}","payload":"not json at all"})"
+        out << R"({"topic":")" << prefix
+            << R"(.public.products","partition":0,"offset":0,"key":"{\"id\":77}","payload":"not json at all"})"
             << "\n";
       }
     }
   }
   auto produce = [&](int part) {
-    auto r = run(here(cdcBinary() + " produce --bootstrap-servers " + bootstrap + " --input part" + std::to_string(part) + ".jsonl"));
+    auto r =
+        run(here(cdcBinary() + " produce --bootstrap-servers " + bootstrap + " --input part" + std::to_string(part) + ".jsonl"));
     ASSERT_EQ(r.exitCode, 0) << r.out;
   };
 
@@ -184,15 +187,15 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
   for (const auto& [s, name] : names) {
     ports[s] = freePort();
     ASSERT_GT(ports[s], 0);
-    std::string cmd = "env AWS_ENDPOINT_URL=" + endpoint +
-                      " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REQUEST_TIMEOUT=2"
-                      " STATS_INTERVAL=1 KAFKA_BOOTSTRAP_SERVERS=" +
-                      bootstrap + " KAFKA_STATISTICS_INTERVAL_MS=1000 KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 METRICS_PORT=" +
-                      std::to_string(ports[s]) + " ALERTS_TOPIC=" + prefix + ".alerts DYNAMODB_TABLE=" + prefix + "-" + s +
-                      " CDC_STORE=dynamodb FLUSH_INTERVAL=2 " + cdcBinary() + " " + s + " --source kafka --topic-prefix " + prefix +
-                      " --group-id " + prefix + "-" + s + " --objects s3 --s3-bucket " + prefix +
-                      "-lake --batch-size 100 --log-format json --http-host 127.0.0.1" +
-                      (s == "search-indexer" ? " --http-port 0" : "");
+    std::string cmd =
+        "env AWS_ENDPOINT_URL=" + endpoint +
+        " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REQUEST_TIMEOUT=2"
+        " STATS_INTERVAL=1 KAFKA_BOOTSTRAP_SERVERS=" +
+        bootstrap + " KAFKA_STATISTICS_INTERVAL_MS=1000 KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS=1000 METRICS_PORT=" +
+        std::to_string(ports[s]) + " ALERTS_TOPIC=" + prefix + ".alerts DYNAMODB_TABLE=" + prefix + "-" + s +
+        " CDC_STORE=dynamodb FLUSH_INTERVAL=2 " + cdcBinary() + " " + s + " --source kafka --topic-prefix " + prefix +
+        " --group-id " + prefix + "-" + s + " --objects s3 --s3-bucket " + prefix +
+        "-lake --batch-size 100 --log-format json --http-host 127.0.0.1" + (s == "search-indexer" ? " --http-port 0" : "");
     running[s] = std::make_unique<Process>(cmd, (dir / (s + ".log")).string(), dir.string());
     ASSERT_EQ(run(stack + " scrape " + prefix + "-" + s + " 127.0.0.1:" + std::to_string(ports[s])).exitCode, 0);
   }
@@ -218,7 +221,8 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
     EXPECT_EQ(ready->status, 503) << s << ": " << ready->body;
     EXPECT_NE(ready->body.find(R"("source":"no partitions assigned)"), std::string::npos) << ready->body;
   }
-  EXPECT_EQ(api.waitForSeries("cdc_ready{" + ours + "} == 0 and on (instance) cdc_readiness_check{check=\"source\"} == 0", 60s, nullptr, 3),
+  EXPECT_EQ(api.waitForSeries("cdc_ready{" + ours + "} == 0 and on (instance) cdc_readiness_check{check=\"source\"} == 0", 60s,
+                              nullptr, 3),
             3);
 
   produce(0);
@@ -279,7 +283,8 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
 
   // Their JSON logs had a stats line with the lag of the partitions they own.
   for (auto& [s, p] : running) {
-    EXPECT_TRUE(std::regex_search(p->output(), std::regex(R"("msg":"stats","records":\d+,.*"lag":\d+)"))) << s << "\n" << p->output();
+    EXPECT_TRUE(std::regex_search(p->output(), std::regex(R"("msg":"stats","records":\d+,.*"lag":\d+)"))) << s << "\n"
+                                                                                                          << p->output();
   }
   // Gone: the Python services' rule on `up` holds for them.
   for (auto& [s, p] : running) {

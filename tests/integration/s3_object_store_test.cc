@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "adapters/aws/s3_object_store.h"
-#include "support/object_store_contract.h"
 #include "support/moto.h"
+#include "support/object_store_contract.h"
 
 namespace cdc::aws {
 namespace {

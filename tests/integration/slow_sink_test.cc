@@ -40,7 +40,8 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::string workload = (dir / "events.jsonl").string();
-  ASSERT_EQ(run(cdcBinary() + " generate --products 300 --orders 2500 --topic-prefix " + prefix + " > " + workload, false).exitCode, 0);
+  ASSERT_EQ(
+      run(cdcBinary() + " generate --products 300 --orders 2500 --topic-prefix " + prefix + " > " + workload, false).exitCode, 0);
   auto produced = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap + " --input " + workload);
   ASSERT_EQ(produced.exitCode, 0) << produced.out;
 
@@ -53,12 +54,12 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
   proxy.start();
   std::string aws = "AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
   std::string table = " --table-name " + prefix + "-inventory";
-  auto slow = run("cd " + dir.string() + " && env " + aws + "AWS_ENDPOINT_URL=" + proxy.url() +
-                  " KAFKA_BOOTSTRAP_SERVERS=" + bootstrap +
-                  " KAFKA_MAX_POLL_INTERVAL_MS=6000 KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000"
-                  " LOG_FORMAT=text LOG_LEVEL=info " + cdcBinary() + " inventory --source kafka --until-caught-up --topic-prefix " +
-                  prefix + " --group-id " + prefix + table + " --batch-size 2000 --store dynamodb --objects s3 --s3-bucket " +
-                  prefix + "-lake");
+  auto slow =
+      run("cd " + dir.string() + " && env " + aws + "AWS_ENDPOINT_URL=" + proxy.url() + " KAFKA_BOOTSTRAP_SERVERS=" + bootstrap +
+          " KAFKA_MAX_POLL_INTERVAL_MS=6000 KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000"
+          " LOG_FORMAT=text LOG_LEVEL=info " +
+          cdcBinary() + " inventory --source kafka --until-caught-up --topic-prefix " + prefix + " --group-id " + prefix + table +
+          " --batch-size 2000 --store dynamodb --objects s3 --s3-bucket " + prefix + "-lake");
   proxy.stop();
   ASSERT_EQ(slow.exitCode, 0) << slow.out;
   const std::string& out = slow.out;
@@ -79,8 +80,8 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
   EXPECT_LT(out.find("group_caught_up"), out.find("partitions_revoked")) << out;
 
   // The same records replayed from the file into the embedded store: the reference.
-  auto replay = run("cd " + dir.string() + " && " + cdcBinary() + " inventory --source file:" + workload + " --topic-prefix " + prefix +
-                    table + " --store sqlite:embedded.db --objects dir:lake --log-level warn");
+  auto replay = run("cd " + dir.string() + " && " + cdcBinary() + " inventory --source file:" + workload + " --topic-prefix " +
+                    prefix + table + " --store sqlite:embedded.db --objects dir:lake --log-level warn");
   ASSERT_EQ(replay.exitCode, 0) << replay.out;
   // Nothing applied twice: what is recognised as already applied is the same as in the replay
   // (the tombstones that follow rewritten deletes), not a batch done again.
@@ -89,8 +90,8 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
   EXPECT_EQ(numberBefore(out, "order-item changes"), numberBefore(replay.out, "order-item changes"));
   for (const std::string suffix : {"", "-ledger"}) {
     SCOPED_TRACE(suffix);
-    auto onAws = run("env " + aws + "AWS_ENDPOINT_URL=" + endpoint + " " + cdcBinary() + " dump --store dynamodb --table " + prefix +
-                         "-inventory" + suffix,
+    auto onAws = run("env " + aws + "AWS_ENDPOINT_URL=" + endpoint + " " + cdcBinary() + " dump --store dynamodb --table " +
+                         prefix + "-inventory" + suffix,
                      false);
     auto embedded = run("cd " + dir.string() + " && " + cdcBinary() + " dump --store sqlite:embedded.db --table " + prefix +
                             "-inventory" + suffix,

@@ -12,9 +12,9 @@
 
 #include <chrono>
 #include <iostream>
-#include <regex>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 
 #include "reliability/crash_fixture.h"
@@ -39,8 +39,9 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto here = [&](const std::string& c) { return "cd " + dir.string() + " && " + c; };
-  std::string awsEnv = "env AWS_ENDPOINT_URL=" + endpoint +
-                       " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
+  std::string awsEnv =
+      "env AWS_ENDPOINT_URL=" + endpoint +
+      " AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing ";
   ASSERT_EQ(run(here(cdcBinary() + " generate --products 1000 --customers 500 --orders 900 --topic-prefix " + prefix +
                      " > events.jsonl"),
                 false)
@@ -79,7 +80,8 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
   // Moto stops as soon as every service has applied its first events (their /metrics say so):
   // each has then most of its workload still to write, however fast the machine.
   std::set<std::string> started;
-  for (auto until = std::chrono::steady_clock::now() + 120s; started.size() < services.size() && std::chrono::steady_clock::now() < until;) {
+  for (auto until = std::chrono::steady_clock::now() + 120s;
+       started.size() < services.size() && std::chrono::steady_clock::now() < until;) {
     for (auto& [s, p] : running) {
       peakKiB[s] = std::max(peakKiB[s], p->rssKiB());
       if (appliedEvents(metricsPort[s]) > 0) started.insert(s);

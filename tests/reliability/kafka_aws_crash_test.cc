@@ -40,8 +40,8 @@ class KafkaAwsCrashTest : public CrashTest {
     // The settings of one service only (the table, the flush) as the deployment passes them: in
     // the environment, which the others ignore.
     return awsEnv() + "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap_ +
-           " KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix_ + ".alerts DYNAMODB_TABLE=" +
-           table() + " CDC_STORE=dynamodb FLUSH_INTERVAL=2 " + cdcBinary() + " " + service() +
+           " KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000 ALERTS_TOPIC=" + prefix_ +
+           ".alerts DYNAMODB_TABLE=" + table() + " CDC_STORE=dynamodb FLUSH_INTERVAL=2 " + cdcBinary() + " " + service() +
            " --source kafka --until-caught-up --topic-prefix " + prefix_ + " --group-id " + prefix_ + "-" + service() +
            " --objects s3 --s3-bucket " + bucket() + " --batch-size 200 --log-level warn" +
            (service() == "search-indexer" ? " --http-port 0" : "");
@@ -74,7 +74,8 @@ TEST_P(KafkaAwsCrashTest, KilledAtRandomMomentsAndRestartedEqualsACrashFreeRun) 
   // Small: the inventory applies a batch on DynamoDB one transaction per product group, slowly
   // on moto (P9).
   generate("--products 80 --customers 400 --orders 700");
-  auto produced = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + (dir_ / "events.jsonl").string());
+  auto produced =
+      run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + (dir_ / "events.jsonl").string());
   ASSERT_EQ(produced.exitCode, 0) << produced.out;
   auto reference = run(here(embedded("reference")));
   ASSERT_EQ(reference.exitCode, 0) << reference.out;

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <httplib.h>
-#include <simdjson.h>
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
+#include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,7 +49,8 @@ class FaultProxy {
     server_->Get(".*", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
     server_->Delete(".*", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
     server_->Options(".*", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
-    for (int i = 0; i < 100 && !server_->bind_to_port("127.0.0.1", port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && !server_->bind_to_port("127.0.0.1", port_); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     thread_ = std::thread([s = server_.get()] { s->listen_after_bind(); });
     while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -101,21 +102,24 @@ class FaultProxy {
       ++throttled;
       if (target.empty()) {  // S3
         res.status = 503;
-        res.set_content("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>", "application/xml");
+        res.set_content("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+                        "application/xml");
       } else {
         res.status = 400;
-        res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"})",
-                        "application/x-amz-json-1.0");
+        res.set_content(
+            R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"})",
+            "application/x-amz-json-1.0");
       }
       return;
     }
     if (conflictEvery > 0 && target.ends_with(".TransactWriteItems") && ++transactions % conflictEvery == 0) {
       ++conflicts;
       res.status = 400;
-      res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",)"
-                      R"("Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",)"
-                      R"("CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]})",
-                      "application/x-amz-json-1.0");
+      res.set_content(
+          R"({"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",)"
+          R"("Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",)"
+          R"("CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]})",
+          "application/x-amz-json-1.0");
       return;
     }
     std::string body = req.body;
@@ -124,7 +128,8 @@ class FaultProxy {
     httplib::Client upstream(upstream_);
     httplib::Headers headers;
     for (const auto& [k, v] : req.headers) {
-      if (k != "Host" && k != "Content-Length" && k != "REMOTE_ADDR" && k != "REMOTE_PORT" && k != "LOCAL_ADDR" && k != "LOCAL_PORT") {
+      if (k != "Host" && k != "Content-Length" && k != "REMOTE_ADDR" && k != "REMOTE_PORT" && k != "LOCAL_ADDR" &&
+          k != "LOCAL_PORT") {
         headers.emplace(k, v);
       }
     }

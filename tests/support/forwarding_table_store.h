@@ -18,9 +18,7 @@ class ForwardingTableStore : public store::TableStore {
   Result<store::WriteOutcome> put(const store::PutRequest& r) override { return inner_.put(r); }
   Result<store::WriteOutcome> update(const store::UpdateRequest& r) override { return inner_.update(r); }
   Result<store::WriteOutcome> remove(const store::DeleteRequest& r) override { return inner_.remove(r); }
-  Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
-    return inner_.transact(items);
-  }
+  Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override { return inner_.transact(items); }
   // One by one through transact(), so that a test overriding transact() sees every transaction.
   std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> t) override {
     return TableStore::transactAll(t);

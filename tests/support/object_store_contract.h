@@ -46,8 +46,8 @@ TYPED_TEST_P(ObjectStoreContract, PutGetOverwriteDelete) {
 
 TYPED_TEST_P(ObjectStoreContract, ListsInByteOrderWithPagination) {
   auto& s = *this->store_;
-  for (const char* k : {"dlq/a/t/date=2026-01-02/0-5.json", "dlq/a/t/date=2026-01-01/1-9.json", "dlq/b/x.json",
-                        "other/z.json", "dlq/a/t/date=2026-01-01/0-10.json"}) {
+  for (const char* k : {"dlq/a/t/date=2026-01-02/0-5.json", "dlq/a/t/date=2026-01-01/1-9.json", "dlq/b/x.json", "other/z.json",
+                        "dlq/a/t/date=2026-01-01/0-10.json"}) {
     ASSERT_TRUE(s.put(k, "x", "application/json").has_value());
   }
   auto page = s.list("dlq/a/", std::nullopt, 2);

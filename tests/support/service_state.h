@@ -11,8 +11,7 @@ namespace cdc::test {
 
 // The report folders of the analytics service (SPEC §9).
 inline const std::vector<std::string>& reportFolders() {
-  static const std::vector<std::string> folders{"daily_sales", "product_sales", "customer_metrics", "order_status",
-                                                "summary"};
+  static const std::vector<std::string> folders{"daily_sales", "product_sales", "customer_metrics", "order_status", "summary"};
   return folders;
 }
 

@@ -28,7 +28,8 @@ inline store::TableSpec searchSpec() {
   store::TableSpec s{"product-search-index", {"product_id", AttributeValue::Type::N}, std::nullopt, {}};
   s.indexes.push_back({"name-index", {"name_lower", AttributeValue::Type::S}, std::nullopt});
   s.indexes.push_back({"price-index", {"price", AttributeValue::Type::N}, std::nullopt});
-  s.indexes.push_back({"bucket-price", {"bucket", AttributeValue::Type::S}, store::KeyAttribute{"price", AttributeValue::Type::N}});
+  s.indexes.push_back(
+      {"bucket-price", {"bucket", AttributeValue::Type::S}, store::KeyAttribute{"price", AttributeValue::Type::N}});
   return s;
 }
 
@@ -69,7 +70,8 @@ TYPED_TEST_P(TableStoreContract, PutGetDelete) {
 }
 
 TYPED_TEST_P(TableStoreContract, UpdateWithAddSetRemoveAndConditions) {
-  store::UpdateRequest u{this->name("inventory-realtime"), key(7), {}, Condition::notExists("product_id"), store::ReturnValues::AllNew};
+  store::UpdateRequest u{
+      this->name("inventory-realtime"), key(7), {}, Condition::notExists("product_id"), store::ReturnValues::AllNew};
   u.update.add("stock_quantity", AttributeValue::n(10)).set("name", AttributeValue::s("Mouse"));
   auto r = this->store_->update(u);
   ASSERT_TRUE(r.has_value());
@@ -169,11 +171,11 @@ TYPED_TEST_P(TableStoreContract, BatchWriteAndScanPagination) {
   ASSERT_TRUE(visited.has_value());
   EXPECT_EQ(seen, (std::map<int64_t, int64_t>{{1, 10}, {4, 40}}));
   int calls = 0;
-  auto stopped = this->store_->batchGetEach(this->name("inventory-realtime"), std::vector<Item>{key(1), key(2)},
-                                            [&](const Item&) -> Status {
-                                              ++calls;
-                                              return fail(Error::fatal("enough"));
-                                            });
+  auto stopped =
+      this->store_->batchGetEach(this->name("inventory-realtime"), std::vector<Item>{key(1), key(2)}, [&](const Item&) -> Status {
+        ++calls;
+        return fail(Error::fatal("enough"));
+      });
   ASSERT_FALSE(stopped.has_value());
   EXPECT_EQ(stopped.error().message, "enough");
   EXPECT_EQ(calls, 1);
@@ -221,16 +223,22 @@ TYPED_TEST_P(TableStoreContract, QueriesOnSparseIndexesWithRangesAndPagination) 
 }
 
 TYPED_TEST_P(TableStoreContract, RangeKeyTableBeginsWith) {
-  store::TableSpec postings{this->name("postings"), {"token", AttributeValue::Type::S}, store::KeyAttribute{"doc", AttributeValue::Type::S}, {}};
+  store::TableSpec postings{
+      this->name("postings"), {"token", AttributeValue::Type::S}, store::KeyAttribute{"doc", AttributeValue::Type::S}, {}};
   ASSERT_TRUE(this->store_->ensureTable(postings).has_value());
   for (const char* doc : {"p#1", "p#2", "q#1"}) {
-    ASSERT_TRUE(this->store_->put({this->name("postings"), {{"token", AttributeValue::s("usb")}, {"doc", AttributeValue::s(doc)}}, std::nullopt}).has_value());
+    ASSERT_TRUE(
+        this->store_
+            ->put({this->name("postings"), {{"token", AttributeValue::s("usb")}, {"doc", AttributeValue::s(doc)}}, std::nullopt})
+            .has_value());
   }
   store::QueryRequest q{this->name("postings"), std::nullopt, AttributeValue::s("usb")};
   q.range = store::RangeCondition{store::KeyOp::BeginsWith, AttributeValue::s("p#")};
   EXPECT_EQ(this->store_->query(q)->items.size(), 2u);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(TableStoreContract, PutGetDelete, UpdateWithAddSetRemoveAndConditions, UpdatingAKeyAttributeOrAddingToAStringIsRejected, TransactionIsAllOrNothing, BatchWriteAndScanPagination, QueriesOnSparseIndexesWithRangesAndPagination, RangeKeyTableBeginsWith);
+REGISTER_TYPED_TEST_SUITE_P(TableStoreContract, PutGetDelete, UpdateWithAddSetRemoveAndConditions,
+                            UpdatingAKeyAttributeOrAddingToAStringIsRejected, TransactionIsAllOrNothing,
+                            BatchWriteAndScanPagination, QueriesOnSparseIndexesWithRangesAndPagination, RangeKeyTableBeginsWith);
 
 }  // namespace cdc::test

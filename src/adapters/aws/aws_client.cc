@@ -38,7 +38,7 @@ AwsClient::AwsClient(AwsEndpoint endpoint, std::shared_ptr<CredentialsProvider> 
       breaker_(endpoint_.describe(), options.breaker),
       rng_(options.seed) {}
 
-HttpRequest AwsClient::request(std::string method, std::string path) const {
+HttpRequest AwsClient::request(std::string method, const std::string& path) const {
   HttpRequest r;
   r.method = std::move(method);
   r.scheme = endpoint_.scheme;

@@ -18,13 +18,12 @@ struct AwsEndpoint {
   std::string service;  // signing name: "dynamodb", "s3"
   std::string region;
   std::string scheme = "https";
-  std::string host;     // "dynamodb.eu-west-1.amazonaws.com", "127.0.0.1:5000"
+  std::string host;        // "dynamodb.eu-west-1.amazonaws.com", "127.0.0.1:5000"
   std::string pathPrefix;  // from an endpoint URL with a path ("/proxy")
 
   // The service's endpoint: `url` (AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL) when given,
   // else the regional AWS one. Fatal (naming `origin`) for a malformed URL or a missing region.
-  static Result<AwsEndpoint> resolve(std::string service, std::string region, const std::string& url,
-                                     const std::string& origin);
+  static Result<AwsEndpoint> resolve(std::string service, std::string region, const std::string& url, const std::string& origin);
   std::string describe() const { return service + " " + scheme + "://" + host + pathPrefix; }
 };
 
@@ -61,7 +60,7 @@ class AwsClient {
   AwsClient(AwsEndpoint endpoint, std::shared_ptr<CredentialsProvider> credentials, AwsClientOptions options = {});
 
   // The request's scheme and host are the endpoint's; its path is prefixed.
-  HttpRequest request(std::string method, std::string path) const;
+  HttpRequest request(std::string method, const std::string& path) const;
   // Responses in order: each 2xx or a final 4xx.
   Result<std::vector<HttpResponse>> sendAll(std::vector<HttpRequest> requests);
   Result<HttpResponse> send(HttpRequest request);

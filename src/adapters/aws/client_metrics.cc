@@ -25,9 +25,11 @@ std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Hea
     counter("cdc_store_requests_total", "HTTP requests sent to the store's endpoint (retries included).", p.requests.load());
     counter("cdc_store_retries_total", "Rounds of requests sent again after a throttle, a 5xx or no answer.", p.retries.load());
     counter("cdc_store_throttles_total", "Answers that asked to slow down (throttling, 429, 503 SlowDown).", p.throttled.load());
-    counter("cdc_store_credential_refreshes_total", "Credentials fetched again after an expired-token answer.", p.credentialRefreshes.load());
+    counter("cdc_store_credential_refreshes_total", "Credentials fetched again after an expired-token answer.",
+            p.credentialRefreshes.load());
     counter("cdc_store_circuit_opened_total", "Times the circuit breaker opened.", p.circuitOpened.load());
-    auto errors = metrics::counterFamily("cdc_store_errors_total", "Requests that failed, by kind (transport: no answer; server: 5xx).");
+    auto errors =
+        metrics::counterFamily("cdc_store_errors_total", "Requests that failed, by kind (transport: no answer; server: 5xx).");
     auto withKind = [&](const char* kind) {
       metrics::Labels l = labels;
       l.emplace("kind", kind);
@@ -36,19 +38,22 @@ std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Hea
     metrics::addCounter(errors, withKind("transport"), static_cast<double>(p.transportErrors.load()));
     metrics::addCounter(errors, withKind("server"), static_cast<double>(p.serverErrors.load()));
     out.push_back(std::move(errors));
-    auto open = metrics::gaugeFamily("cdc_store_circuit_open", "1 while the circuit breaker stops requests to a failing endpoint.");
+    auto open =
+        metrics::gaugeFamily("cdc_store_circuit_open", "1 while the circuit breaker stops requests to a failing endpoint.");
     metrics::addGauge(open, labels, p.circuitOpen.load() ? 1 : 0);
     out.push_back(std::move(open));
   });
-  return std::shared_ptr<void>(nullptr, [series, &client](void*) { client.beatWhileWaiting(nullptr); });
+  return {nullptr, [series, &client](void*) { client.beatWhileWaiting(nullptr); }};
 }
 
 std::string requestSummary(const AwsClient& client, const std::string& name) {
   const auto& p = client.probe();
-  return fmt::format("{}: {} requests ({} retried, {} throttled, circuit opened {} times)", name, p.requests.load(), p.retries.load(),
-                     p.throttled.load(), p.circuitOpened.load());
+  return fmt::format("{}: {} requests ({} retried, {} throttled, circuit opened {} times)", name, p.requests.load(),
+                     p.retries.load(), p.throttled.load(), p.circuitOpened.load());
 }
 
-std::string backendLabel(const std::string& backend, const std::string& role) { return role.empty() ? backend : backend + "-" + role; }
+std::string backendLabel(const std::string& backend, const std::string& role) {
+  return role.empty() ? backend : backend + "-" + role;
+}
 
 }  // namespace cdc::aws

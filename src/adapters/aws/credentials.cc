@@ -8,8 +8,8 @@
 #include <map>
 #include <sstream>
 
-#include <pugixml.hpp>
 #include <simdjson.h>
+#include <pugixml.hpp>
 
 #include "adapters/aws/http_client.h"
 #include "adapters/aws/resilience.h"
@@ -77,7 +77,9 @@ Result<TimedCredentials> parseJsonCredentials(const std::string& body, const std
   return t;
 }
 
-HttpClientOptions metadataTimeouts() { return {.connectTimeout = std::chrono::seconds(2), .requestTimeout = std::chrono::seconds(5), .maxConcurrent = 1}; }
+HttpClientOptions metadataTimeouts() {
+  return {.connectTimeout = std::chrono::seconds(2), .requestTimeout = std::chrono::seconds(5), .maxConcurrent = 1};
+}
 
 std::string stsEndpoint(const Environment& env, const std::string& region) {
   std::string endpoint = env.get("AWS_ENDPOINT_URL_STS");
@@ -88,7 +90,8 @@ std::string stsEndpoint(const Environment& env, const std::string& region) {
 
 Result<TimedCredentials> parseStsCredentials(const HttpResponse& response, const std::string& action) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(response.body.data(), response.body.size())) return fail(Error::retry("STS " + action + ": unreadable response"));
+  if (!doc.load_buffer(response.body.data(), response.body.size()))
+    return fail(Error::retry("STS " + action + ": unreadable response"));
   auto c = doc.select_node("//*[local-name()='Credentials']").node();
   TimedCredentials t;
   t.credentials.accessKeyId = c.child_value("AccessKeyId");
@@ -230,7 +233,8 @@ class LastResort final : public CredentialsSource {
   Result<TimedCredentials> fetch() override {
     auto t = imds_->fetch();
     if (t) return t;
-    return fail(Error{t.error().kind, "no AWS credentials found; tried " + tried_ + "; " + imds_->name() + ": " + t.error().message});
+    return fail(
+        Error{t.error().kind, "no AWS credentials found; tried " + tried_ + "; " + imds_->name() + ": " + t.error().message});
   }
 
  private:
@@ -251,7 +255,8 @@ std::unique_ptr<CredentialsSource> defaultSource(const Environment& env) {
   std::string tried =
       "environment (AWS_ACCESS_KEY_ID is not set); web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set); "
       "container (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI are not set); profile default "
-      "(not in " + parts::credentialsFile(env) + " or " + parts::configFile(env) + ")";
+      "(not in " +
+      parts::credentialsFile(env) + " or " + parts::configFile(env) + ")";
   if (env.get("AWS_EC2_METADATA_DISABLED") == "true") {
     struct None final : CredentialsSource {
       std::string message;
@@ -278,7 +283,9 @@ Result<Credentials> CredentialsProvider::get() {
   if (!fresh) {
     if (cached_ && cached_->expiration && now < *cached_->expiration) {
       log::event(spdlog::level::warn, "credentials_refresh_failed",
-                 {{"source", source_->name()}, {"error", fresh.error().message}, {"detail", "using the current ones until they expire"}});
+                 {{"source", source_->name()},
+                  {"error", fresh.error().message},
+                  {"detail", "using the current ones until they expire"}});
       return cached_->credentials;
     }
     if (fresh.error().kind == ErrorKind::Fatal) return fail(fresh.error());
@@ -287,9 +294,11 @@ Result<Credentials> CredentialsProvider::get() {
   cached_ = std::move(*fresh);
   log::event(spdlog::level::info, "credentials_loaded",
              {{"source", source_->name()},
-              {"expires", cached_->expiration ? formatIsoTimestamp(Timestamp{std::chrono::duration_cast<std::chrono::microseconds>(
-                                                                               cached_->expiration->time_since_epoch()).count()})
-                                              : std::string("never")}});
+              {"expires",
+               cached_->expiration
+                   ? formatIsoTimestamp(Timestamp{
+                         std::chrono::duration_cast<std::chrono::microseconds>(cached_->expiration->time_since_epoch()).count()})
+                   : std::string("never")}});
   return cached_->credentials;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "core/json_writer.h"
 #include "store/item_codec.h"
 
@@ -26,16 +28,26 @@ std::string ExpressionBuilder::condition(const Condition& c) {
   using K = Condition::Kind;
   auto compare = [&](const char* op) { return name(c.attribute()) + " " + op + " " + value(c.operand()); };
   switch (c.kind()) {
-    case K::Exists: return "attribute_exists(" + name(c.attribute()) + ")";
-    case K::NotExists: return "attribute_not_exists(" + name(c.attribute()) + ")";
-    case K::Eq: return compare("=");
-    case K::Ne: return compare("<>");
-    case K::Lt: return compare("<");
-    case K::Le: return compare("<=");
-    case K::Gt: return compare(">");
-    case K::Ge: return compare(">=");
-    case K::BeginsWith: return "begins_with(" + name(c.attribute()) + ", " + value(c.operand()) + ")";
-    case K::Not: return "NOT (" + condition(c.children().front()) + ")";
+    case K::Exists:
+      return "attribute_exists(" + name(c.attribute()) + ")";
+    case K::NotExists:
+      return "attribute_not_exists(" + name(c.attribute()) + ")";
+    case K::Eq:
+      return compare("=");
+    case K::Ne:
+      return compare("<>");
+    case K::Lt:
+      return compare("<");
+    case K::Le:
+      return compare("<=");
+    case K::Gt:
+      return compare(">");
+    case K::Ge:
+      return compare(">=");
+    case K::BeginsWith:
+      return "begins_with(" + name(c.attribute()) + ", " + value(c.operand()) + ")";
+    case K::Not:
+      return "NOT (" + condition(c.children().front()) + ")";
     case K::And:
     case K::Or: {
       std::string out;
@@ -55,15 +67,23 @@ std::string ExpressionBuilder::update(const store::Update& u) {
   auto join = [](std::string& clause, const std::string& part) { clause += (clause.empty() ? "" : ", ") + part; };
   for (const auto& a : u.actions()) {
     switch (a.kind) {
-      case K::Set: join(set, name(a.attribute) + " = " + value(a.value)); break;
+      case K::Set:
+        join(set, name(a.attribute) + " = " + value(a.value));
+        break;
       case K::SetIfNotExists: {
         std::string n = name(a.attribute);
-        join(set, n + " = if_not_exists(" + n + ", " + value(a.value) + ")");
+        join(set, fmt::format("{0} = if_not_exists({0}, {1})", n, value(a.value)));
         break;
       }
-      case K::Add: join(add, name(a.attribute) + " " + value(a.value)); break;
-      case K::Remove: join(remove, name(a.attribute)); break;
-      case K::DeleteFromSet: join(del, name(a.attribute) + " " + value(a.value)); break;
+      case K::Add:
+        join(add, name(a.attribute) + " " + value(a.value));
+        break;
+      case K::Remove:
+        join(remove, name(a.attribute));
+        break;
+      case K::DeleteFromSet:
+        join(del, name(a.attribute) + " " + value(a.value));
+        break;
     }
   }
   std::string out;

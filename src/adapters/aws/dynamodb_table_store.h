@@ -41,7 +41,8 @@ class DynamoDbTableStore final : public store::TableStore {
   Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override;
   // Sent concurrently, each with its own ClientRequestToken (a retry after a lost answer is
   // not applied twice).
-  std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> transactions) override;
+  std::vector<Result<store::TransactOutcome>> transactAll(
+      std::span<const std::vector<store::TransactItem>> transactions) override;
   Result<std::vector<store::WriteRequest>> batchWrite(std::string_view table,
                                                       std::span<const store::WriteRequest> requests) override;
   Result<store::Page> query(const store::QueryRequest& request) override;

@@ -94,7 +94,10 @@ struct HttpClient::Impl {
     for (const auto& [k, v] : r.headers) {
       if (lower(k) == "host") continue;  // curl writes Host from the URL (the same value)
       hasContentType = hasContentType || lower(k) == "content-type";
-      slot.headers = curl_slist_append(slot.headers, (k + ": " + v).c_str());
+      std::string line = k;
+      line += ": ";
+      line += v;
+      slot.headers = curl_slist_append(slot.headers, line.c_str());
     }
     // No "Expect: 100-continue" round trip for large bodies; no form content type by default.
     slot.headers = curl_slist_append(slot.headers, "Expect:");
@@ -122,9 +125,7 @@ HttpClient::~HttpClient() {
   curl_multi_cleanup(impl_->multi);
 }
 
-HttpResponse HttpClient::send(const HttpRequest& request) {
-  return std::move(sendAll(std::span(&request, 1)).front());
-}
+HttpResponse HttpClient::send(const HttpRequest& request) { return std::move(sendAll(std::span(&request, 1)).front()); }
 
 std::vector<HttpResponse> HttpClient::sendAll(std::span<const HttpRequest> requests) {
   std::vector<HttpResponse> responses(requests.size());

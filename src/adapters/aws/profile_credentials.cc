@@ -170,8 +170,9 @@ class AssumeRoleSource final : public CredentialsSource {
   std::string name() const override { return "profile " + profile_ + " (role " + get(settings_, "role_arn") + ")"; }
   Result<TimedCredentials> fetch() override {
     auto base = base_->fetch();
-    if (!base) return fail(Error{base.error().kind, "profile " + profile_ + ": the credentials to assume its role with, from " +
-                                                        base_->name() + ": " + base.error().message});
+    if (!base)
+      return fail(Error{base.error().kind, "profile " + profile_ + ": the credentials to assume its role with, from " +
+                                               base_->name() + ": " + base.error().message});
     std::string endpoint = stsEndpoint(env_, region_);
     auto request = requestFor(endpoint);
     if (!request) return fail(Error::fatal("STS endpoint is not a URL: " + endpoint));
@@ -187,7 +188,8 @@ class AssumeRoleSource final : public CredentialsSource {
            {.region = region_.empty() ? "us-east-1" : region_, .service = "sts", .amzDate = amzDate(env_.now())});
     auto response = http_.send(*request);
     if (response.status != 200) {
-      std::string message = "profile " + profile_ + ": STS AssumeRole of " + get(settings_, "role_arn") + ": " + describe(response);
+      std::string message =
+          "profile " + profile_ + ": STS AssumeRole of " + get(settings_, "role_arn") + ": " + describe(response);
       // Refused (access denied, a bad role): the configuration is wrong; anything else may pass.
       bool refused = response.status >= 400 && response.status < 500 && response.status != 429 &&
                      response.body.find("Throttling") == std::string::npos;
@@ -217,28 +219,32 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
                                             bool keysOnly = false) {
   auto settings = profileSettings(env, name);
   if (!settings) {
-    return std::make_unique<FixedError>("profile " + name, Error::fatal("profile " + name + ": not in " + credentialsFile(env) +
-                                                                            " or " + configFile(env)));
+    return std::make_unique<FixedError>(
+        "profile " + name, Error::fatal("profile " + name + ": not in " + credentialsFile(env) + " or " + configFile(env)));
   }
   const std::string keyId = get(*settings, "aws_access_key_id");
   if (!keyId.empty() && (keysOnly || get(*settings, "role_arn").empty())) {
     std::string secret = get(*settings, "aws_secret_access_key");
     if (secret.empty()) {
-      return std::make_unique<FixedError>("profile " + name, Error::fatal("profile " + name + ": aws_access_key_id without aws_secret_access_key"));
+      return std::make_unique<FixedError>("profile " + name,
+                                          Error::fatal("profile " + name + ": aws_access_key_id without aws_secret_access_key"));
     }
     return std::make_unique<StaticKeys>(name, Credentials{keyId, secret, get(*settings, "aws_session_token")});
   }
   if (std::string role = get(*settings, "role_arn"); !role.empty() && !keysOnly) {
     if (!seen.insert(name).second) {
-      return std::make_unique<FixedError>("profile " + name, Error::fatal("profile " + name + ": source_profile loops back to it"));
+      return std::make_unique<FixedError>("profile " + name,
+                                          Error::fatal("profile " + name + ": source_profile loops back to it"));
     }
     std::unique_ptr<CredentialsSource> base;
     if (std::string tokenFile = get(*settings, "web_identity_token_file"); !tokenFile.empty()) {
       // The web identity source, told the profile's role, token file and session name.
       Environment inner = env;
-      auto values = std::make_shared<std::map<std::string, std::string>>(std::map<std::string, std::string>{
-          {"AWS_ROLE_ARN", role}, {"AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile}, {"AWS_ROLE_SESSION_NAME", get(*settings, "role_session_name")},
-          {"AWS_REGION", regionOf(env, *settings)}});
+      auto values = std::make_shared<std::map<std::string, std::string>>(
+          std::map<std::string, std::string>{{"AWS_ROLE_ARN", role},
+                                             {"AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile},
+                                             {"AWS_ROLE_SESSION_NAME", get(*settings, "role_session_name")},
+                                             {"AWS_REGION", regionOf(env, *settings)}});
       inner.getenv = [values, outer = env.getenv](const char* n) -> const char* {
         auto it = values->find(n);
         if (it != values->end()) return it->second.empty() ? nullptr : it->second.c_str();
@@ -256,10 +262,10 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
       base = imdsSource(env);
     } else {
       return std::make_unique<FixedError>(
-          "profile " + name,
-          Error::fatal("profile " + name + ": role_arn needs source_profile, credential_source (Environment, EcsContainer, "
-                       "Ec2InstanceMetadata) or web_identity_token_file" +
-                       (from.empty() ? std::string() : "; credential_source " + from + " is none of those")));
+          "profile " + name, Error::fatal("profile " + name +
+                                          ": role_arn needs source_profile, credential_source (Environment, EcsContainer, "
+                                          "Ec2InstanceMetadata) or web_identity_token_file" +
+                                          (from.empty() ? std::string() : "; credential_source " + from + " is none of those")));
     }
     return std::make_unique<AssumeRoleSource>(env, name, *settings, std::move(base), regionOf(env, *settings));
   }
@@ -269,8 +275,10 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
   if (settings->contains("sso_session") || settings->contains("sso_start_url") || settings->contains("sso_account_id")) {
     return std::make_unique<FixedError>(
         "profile " + name,
-        Error::fatal("profile " + name + " signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
-                     "profile `credential_process = aws configure export-credentials --profile " + name +
+        Error::fatal("profile " + name +
+                     " signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
+                     "profile `credential_process = aws configure export-credentials --profile " +
+                     name +
                      " --format process` and use that one, or export the keys (aws configure export-credentials --format env)"));
   }
   return std::make_unique<FixedError>(

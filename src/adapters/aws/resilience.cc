@@ -75,8 +75,8 @@ Outcome classify(const HttpResponse& r) {
   }
   if (r.status >= 500 || r.status == 429 ||
       oneOf(code, {"ThrottlingException", "Throttling", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-                   "TooManyRequestsException", "LimitExceededException", "SlowDown", "RequestTimeout",
-                   "RequestThrottled", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})) {
+                   "TooManyRequestsException", "LimitExceededException", "SlowDown", "RequestTimeout", "RequestThrottled",
+                   "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})) {
     return Outcome::Retry;
   }
   if (r.status == 403) return Outcome::RefreshCredentials;

@@ -120,7 +120,8 @@ Status S3ObjectStore::putMultipart(std::string_view key, std::string_view body, 
   auto done = client_->send(finish);
   if (!done) return abort(done.error());
   // S3 may answer 200 with an <Error> body when completing fails late.
-  if (done->status != 200 || done->body.find("<Error>") != std::string::npos) return abort(failure(*done, "CompleteMultipartUpload", key));
+  if (done->status != 200 || done->body.find("<Error>") != std::string::npos)
+    return abort(failure(*done, "CompleteMultipartUpload", key));
   return {};
 }
 
@@ -164,7 +165,7 @@ Status S3ObjectStore::remove(std::string_view key) {
 }
 
 std::shared_ptr<void> S3ObjectStore::instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
-                                         const std::string& role) {
+                                                const std::string& role) {
   return instrumentClient(registry, health, *client_, backendLabel("s3", role), service);
 }
 

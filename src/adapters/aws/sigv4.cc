@@ -24,14 +24,12 @@ std::string hex(const unsigned char* data, size_t n) {
 std::array<unsigned char, 32> hmac(std::string_view key, std::string_view data) {
   std::array<unsigned char, 32> out{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out.data(), &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+       out.data(), &len);
   return out;
 }
 
-std::string_view view(const std::array<unsigned char, 32>& a) {
-  return {reinterpret_cast<const char*>(a.data()), a.size()};
-}
+std::string_view view(const std::array<unsigned char, 32>& a) { return {reinterpret_cast<const char*>(a.data()), a.size()}; }
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -63,7 +61,9 @@ std::string encodedQuery(const std::vector<std::pair<std::string, std::string>>&
   std::string out;
   for (const auto& [k, v] : encoded) {
     if (!out.empty()) out += '&';
-    out += k + '=' + v;
+    out += k;
+    out += '=';
+    out += v;
   }
   return out;
 }
@@ -75,8 +75,8 @@ std::string uriEncode(std::string_view s, bool keepSlash) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_' || c == '.' || c == '~';
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                      c == '.' || c == '~';
     if (unreserved || (keepSlash && c == '/')) {
       out += static_cast<char>(c);
     } else {
@@ -127,12 +127,15 @@ std::string canonicalRequest(const HttpRequest& r, const SigningOptions& o, std:
   std::string canonicalHeaders;
   signedHeaders.clear();
   for (const auto& [k, v] : headers) {
-    canonicalHeaders += k + ':' + v + '\n';
+    canonicalHeaders += k;
+    canonicalHeaders += ':';
+    canonicalHeaders += v;
+    canonicalHeaders += '\n';
     if (!signedHeaders.empty()) signedHeaders += ';';
     signedHeaders += k;
   }
-  return r.method + '\n' + path + '\n' + encodedQuery(r.query, true) + '\n' + canonicalHeaders + '\n' + signedHeaders +
-         '\n' + std::string(payloadHash);
+  return r.method + '\n' + path + '\n' + encodedQuery(r.query, true) + '\n' + canonicalHeaders + '\n' + signedHeaders + '\n' +
+         std::string(payloadHash);
 }
 
 std::string stringToSign(std::string_view canonical, const SigningOptions& o) {
@@ -144,8 +147,7 @@ void signV4(HttpRequest& r, const Credentials& c, const SigningOptions& o) {
   // Headers this signer owns are replaced, so that signing again (a retry) stays correct.
   std::erase_if(r.headers, [](const auto& h) {
     std::string name = lower(h.first);
-    return name == "authorization" || name == "x-amz-date" || name == "x-amz-security-token" ||
-           name == "x-amz-content-sha256";
+    return name == "authorization" || name == "x-amz-date" || name == "x-amz-security-token" || name == "x-amz-content-sha256";
   });
   if (!r.header("host")) r.headers.emplace_back("Host", r.host);
   r.headers.emplace_back("X-Amz-Date", o.amzDate);
@@ -161,9 +163,9 @@ void signV4(HttpRequest& r, const Credentials& c, const SigningOptions& o) {
   auto kService = hmac(view(kRegion), o.service);
   auto kSigning = hmac(view(kService), "aws4_request");
   auto signature = hmac(view(kSigning), toSign);
-  r.headers.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=" + c.accessKeyId + '/' + o.amzDate.substr(0, 8) +
-                                              '/' + o.region + '/' + o.service + "/aws4_request, SignedHeaders=" +
-                                              signedHeaders + ", Signature=" + hex(signature.data(), signature.size()));
+  r.headers.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=" + c.accessKeyId + '/' + o.amzDate.substr(0, 8) + '/' +
+                                              o.region + '/' + o.service + "/aws4_request, SignedHeaders=" + signedHeaders +
+                                              ", Signature=" + hex(signature.data(), signature.size()));
 }
 
 std::string amzDateNow() {

@@ -18,8 +18,8 @@ struct Credentials {
 struct HttpRequest {
   std::string method = "GET";
   std::string scheme = "https";
-  std::string host;  // with ":port" when not the scheme's default
-  std::string path = "/";  // not yet percent-encoded ("/bucket/dlq/a b.json")
+  std::string host;                                        // with ":port" when not the scheme's default
+  std::string path = "/";                                  // not yet percent-encoded ("/bucket/dlq/a b.json")
   std::vector<std::pair<std::string, std::string>> query;  // not yet encoded
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
@@ -31,8 +31,8 @@ struct HttpRequest {
 
 struct SigningOptions {
   std::string region;
-  std::string service;        // "dynamodb", "s3", "sts"
-  std::string amzDate;        // "20150830T123600Z" (UTC)
+  std::string service;               // "dynamodb", "s3", "sts"
+  std::string amzDate;               // "20150830T123600Z" (UTC)
   bool contentSha256Header = false;  // S3: send x-amz-content-sha256
   bool doubleEncodePath = true;      // every service but S3 encodes the path twice
 };

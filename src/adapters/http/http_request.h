@@ -16,17 +16,17 @@ struct RequestHead {
   std::string method;
   std::string path;  // percent-decoded, without the query
   Params params;
-  bool keepAlive = true;    // HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `keep-alive`
-  bool hasBody = false;     // Content-Length above 0, or Transfer-Encoding
-  size_t headBytes = 0;     // bytes of the head, its blank line included
+  bool keepAlive = true;  // HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `keep-alive`
+  bool hasBody = false;   // Content-Length above 0, or Transfer-Encoding
+  size_t headBytes = 0;   // bytes of the head, its blank line included
 };
 
 // What parsing the bytes received so far gave.
 struct ParseResult {
   enum class Kind { Incomplete, Request, Error } kind = Kind::Incomplete;
-  RequestHead head;      // Request
-  int status = 0;        // Error: the status to answer before closing (400, 414, 431, 505)
-  std::string error;     // Error: why
+  RequestHead head;   // Request
+  int status = 0;     // Error: the status to answer before closing (400, 414, 431, 505)
+  std::string error;  // Error: why
 };
 
 // Parses the head of the first request in `buffer`. A head longer than `maxHeadBytes` is an

@@ -45,12 +45,12 @@ struct Connection {
   std::string in;
   std::string out;
   size_t sent = 0;
-  bool busy = false;             // its request is with a worker: later ones wait (answers stay in order)
-  bool closeAfterWrite = false;  // close once `out` is sent
-  bool peerClosed = false;       // the client sent EOF: answer what it asked, then close
-  bool anyBytes = false;         // some byte ever arrived
-  bool servedAny = false;        // at least one request was answered
-  uint32_t events = 0;           // epoll interest registered now
+  bool busy = false;               // its request is with a worker: later ones wait (answers stay in order)
+  bool closeAfterWrite = false;    // close once `out` is sent
+  bool peerClosed = false;         // the client sent EOF: answer what it asked, then close
+  bool anyBytes = false;           // some byte ever arrived
+  bool servedAny = false;          // at least one request was answered
+  uint32_t events = 0;             // epoll interest registered now
   Clock::time_point requestStart;  // first byte of the request in progress (or the accept)
   Clock::time_point lastActivity;
   Clock::time_point writeProgress;
@@ -399,13 +399,9 @@ HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::get(const std::string& path, GetHandler handler) {
-  impl_->routes[path] = Route{std::move(handler), false};
-}
+void HttpServer::get(const std::string& path, GetHandler handler) { impl_->routes[path] = Route{std::move(handler), false}; }
 
-void HttpServer::getInline(const std::string& path, GetHandler handler) {
-  impl_->routes[path] = Route{std::move(handler), true};
-}
+void HttpServer::getInline(const std::string& path, GetHandler handler) { impl_->routes[path] = Route{std::move(handler), true}; }
 
 Status HttpServer::start(const std::string& host, int port) {
   Impl& im = *impl_;
@@ -441,7 +437,8 @@ Status HttpServer::start(const std::string& host, int port) {
 
   im.epollFd = ::epoll_create1(EPOLL_CLOEXEC);
   im.wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (im.epollFd < 0 || im.wakeFd < 0) return fail(Error::fatal(std::string("cannot start the HTTP server: ") + std::strerror(errno)));
+  if (im.epollFd < 0 || im.wakeFd < 0)
+    return fail(Error::fatal(std::string("cannot start the HTTP server: ") + std::strerror(errno)));
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenId;

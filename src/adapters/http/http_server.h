@@ -19,10 +19,10 @@ struct Response {
 using GetHandler = std::function<Response(const Params&)>;
 
 struct HttpServerOptions {
-  size_t workers = 4;              // threads that run the slow handlers (get())
-  size_t queueLimit = 64;          // requests waiting for a worker; beyond that a 503
-  size_t maxHeadBytes = 8192;      // request line and headers; beyond that 414 or 431
-  size_t maxConnections = 1024;    // beyond that the longest-idle connection is closed
+  size_t workers = 4;            // threads that run the slow handlers (get())
+  size_t queueLimit = 64;        // requests waiting for a worker; beyond that a 503
+  size_t maxHeadBytes = 8192;    // request line and headers; beyond that 414 or 431
+  size_t maxConnections = 1024;  // beyond that the longest-idle connection is closed
   // A request must arrive whole this soon after its first byte (or after the connection
   // opened): a client that sends half a request is answered 408 and closed.
   std::chrono::milliseconds requestTimeout{5000};

@@ -12,8 +12,10 @@ std::shared_ptr<void> addConsumerCollector(metrics::Registry& registry, const Co
     ConsumerStatistics stats = probe.statistics();
     for (const auto& p : stats.partitions) known[{p.topic, p.partition}] = &p;
 
-    auto lag = metrics::gaugeFamily("cdc_consumer_lag", "Records behind the end of each partition the member owns now (librdkafka's consumer_lag).");
-    auto committed = metrics::gaugeFamily("cdc_consumer_committed_offset", "The committed offset of each partition the member owns now.");
+    auto lag = metrics::gaugeFamily("cdc_consumer_lag",
+                                    "Records behind the end of each partition the member owns now (librdkafka's consumer_lag).");
+    auto committed =
+        metrics::gaugeFamily("cdc_consumer_committed_offset", "The committed offset of each partition the member owns now.");
     double total = 0;
     bool anyLag = false;
     for (const auto& tp : owned) {
@@ -25,12 +27,14 @@ std::shared_ptr<void> addConsumerCollector(metrics::Registry& registry, const Co
         total += static_cast<double>(it->second->consumerLag);
         anyLag = true;
       }
-      if (it->second->committedOffset >= 0) metrics::addGauge(committed, labels, static_cast<double>(it->second->committedOffset));
+      if (it->second->committedOffset >= 0)
+        metrics::addGauge(committed, labels, static_cast<double>(it->second->committedOffset));
     }
     out.push_back(std::move(lag));
     out.push_back(std::move(committed));
     if (anyLag || owned.empty()) {
-      auto sum = metrics::gaugeFamily("consumer_lag", "Records behind over the partitions the member owns (the Python services' series).");
+      auto sum = metrics::gaugeFamily("consumer_lag",
+                                      "Records behind over the partitions the member owns (the Python services' series).");
       metrics::addGauge(sum, {{"service", service}}, total);
       out.push_back(std::move(sum));
     }
@@ -46,7 +50,8 @@ std::shared_ptr<void> addConsumerCollector(metrics::Registry& registry, const Co
     auto failures = metrics::counterFamily("cdc_consumer_commit_failures_total", "Offset commits that failed.");
     metrics::addCounter(failures, {{"service", service}}, static_cast<double>(probe.commitFailures.load()));
     out.push_back(std::move(failures));
-    auto errors = metrics::counterFamily("cdc_consumer_client_errors_total", "Errors librdkafka reported (brokers down, authentication …).");
+    auto errors = metrics::counterFamily("cdc_consumer_client_errors_total",
+                                         "Errors librdkafka reported (brokers down, authentication …).");
     metrics::addCounter(errors, {{"service", service}}, static_cast<double>(probe.errors.load()));
     out.push_back(std::move(errors));
   });

@@ -21,7 +21,7 @@ void onLog(const rd_kafka_t* rk, int level, const char* facility, const char* me
   // A broker connection failing ("FAIL") is reported again, once, by the client's error callback
   // (kafka_error): here it is detail.
   if (std::string_view(facility) == "FAIL") level = 7;
-  auto lvl = level <= 3 ? spdlog::level::err
+  auto lvl = level <= 3   ? spdlog::level::err
              : level == 4 ? spdlog::level::warn
              : level <= 6 ? spdlog::level::info
                           : spdlog::level::debug;
@@ -54,13 +54,31 @@ const Property* findProperty(const Properties& props, std::string_view name) {
 
 Properties producerProperties(Properties props) {
   // librdkafka's CONFIGURATION.md marks these "C" (consumer only).
-  static constexpr std::string_view kConsumerOnly[] = {
-      "group.id", "group.instance.id", "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
-      "group.protocol.type", "coordinator.query.interval.ms", "max.poll.interval.ms", "enable.auto.commit",
-      "auto.commit.interval.ms", "enable.auto.offset.store", "queued.min.messages", "queued.max.messages.kbytes",
-      "fetch.wait.max.ms", "fetch.message.max.bytes", "max.partition.fetch.bytes", "fetch.max.bytes", "fetch.min.bytes",
-      "fetch.error.backoff.ms", "offset.store.method", "isolation.level", "consume.callback.max.messages",
-      "enable.partition.eof", "check.crcs", "auto.offset.reset"};
+  static constexpr std::string_view kConsumerOnly[] = {"group.id",
+                                                       "group.instance.id",
+                                                       "partition.assignment.strategy",
+                                                       "session.timeout.ms",
+                                                       "heartbeat.interval.ms",
+                                                       "group.protocol.type",
+                                                       "coordinator.query.interval.ms",
+                                                       "max.poll.interval.ms",
+                                                       "enable.auto.commit",
+                                                       "auto.commit.interval.ms",
+                                                       "enable.auto.offset.store",
+                                                       "queued.min.messages",
+                                                       "queued.max.messages.kbytes",
+                                                       "fetch.wait.max.ms",
+                                                       "fetch.message.max.bytes",
+                                                       "max.partition.fetch.bytes",
+                                                       "fetch.max.bytes",
+                                                       "fetch.min.bytes",
+                                                       "fetch.error.backoff.ms",
+                                                       "offset.store.method",
+                                                       "isolation.level",
+                                                       "consume.callback.max.messages",
+                                                       "enable.partition.eof",
+                                                       "check.crcs",
+                                                       "auto.offset.reset"};
   std::erase_if(props, [](const Property& p) {
     return std::find(std::begin(kConsumerOnly), std::end(kConsumerOnly), p.name) != std::end(kConsumerOnly);
   });

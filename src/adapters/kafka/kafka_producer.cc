@@ -57,8 +57,9 @@ void KafkaProducer::onError(rd_kafka_t* rk, int err, const char* reason, void* o
     self->lastError_ = reason;
   }
   // Brokers going away and coming back are reported here; librdkafka reconnects by itself.
-  log::event(spdlog::level::warn, "kafka_error",
-             {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"reason", reason}});
+  log::event(
+      spdlog::level::warn, "kafka_error",
+      {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"reason", reason}});
 }
 
 std::string KafkaProducer::lastError() const {
@@ -81,9 +82,9 @@ Status KafkaProducer::produce(const OutgoingMessage& msg) {
   size_t valueSize = msg.value ? msg.value->size() : 0;
   int32_t partition = msg.partition < 0 ? RD_KAFKA_PARTITION_UA : msg.partition;
   while (true) {
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, keySize), RD_KAFKA_V_VALUE(value, valueSize), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, keySize),
+                                              RD_KAFKA_V_VALUE(value, valueSize), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return {};  // the headers belong to the message now
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_, 100);  // deliveries make room

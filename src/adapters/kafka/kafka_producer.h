@@ -58,7 +58,7 @@ class KafkaProducer {
   static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 
-  rd_kafka_t* rk_;  // owned
+  rd_kafka_t* rk_;                           // owned
   std::vector<rd_kafka_topic_t*> prepared_;  // owned, destroyed before rk_
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> failed_{0};

@@ -13,28 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<TopicPartition> toVector(const rd_kafka_topic_partition_list_t* list) {
-  std::vector<TopicPartition> out;
-  out.reserve(static_cast<size_t>(list->cnt));
-  for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition});
-  return out;
-}
-
-PartitionListPtr toList(const std::set<TopicPartition>& partitions) {
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-  return list;
-}
-
-std::string describePartitions(std::span<const TopicPartition> partitions) {
-  std::string out;
-  for (const auto& tp : partitions) {
-    if (!out.empty()) out += ',';
-    out += tp.topic + '[' + std::to_string(tp.partition) + ']';
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions options) {
@@ -116,147 +94,7 @@ std::string KafkaSource::describe() const {
   return "kafka:" + (servers ? servers->value : std::string()) + " group " + (group ? group->value : std::string());
 }
 
-void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
-                              void* opaque) {
-  auto* self = static_cast<KafkaSource*>(opaque);
-  self->inCallback_ = true;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    self->assign(partitions);
-  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    self->revoke(partitions);
-  } else {
-    log::event(spdlog::level::err, "rebalance_failed", {{"error", rd_kafka_err2str(err)}});
-    self->revoke(partitions);
-  }
-  (void)rk;
-  self->joined_ = true;
-  ++self->probe_.rebalances;
-  self->inCallback_ = false;
-}
-
-bool KafkaSource::startAtTime(rd_kafka_topic_partition_list_t* partitions) {
-  PartitionListPtr committed(rd_kafka_topic_partition_list_copy(partitions));
-  if (auto e = rd_kafka_committed(rk_, committed.get(), 10'000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fatal_ = Error::fatal(std::string("START_FROM: cannot read the group's committed offsets: ") + rd_kafka_err2str(e));
-    return false;
-  }
-  PartitionListPtr times(rd_kafka_topic_partition_list_new(committed->cnt));
-  for (int i = 0; i < committed->cnt; ++i) {
-    const auto& p = committed->elems[i];
-    if (p.offset >= 0) continue;  // committed: it resumes there
-    rd_kafka_topic_partition_list_add(times.get(), p.topic, p.partition)->offset = *options_.startAtMs;
-  }
-  if (times->cnt == 0) return true;
-  if (auto e = rd_kafka_offsets_for_times(rk_, times.get(), 10'000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fatal_ = Error::fatal(std::string("START_FROM: cannot look up the offsets for the time: ") + rd_kafka_err2str(e));
-    return false;
-  }
-  std::string chosen;
-  for (int i = 0; i < times->cnt; ++i) {
-    const auto& t = times->elems[i];
-    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      fatal_ = Error::fatal(std::string("START_FROM: cannot look up the offset for the time in ") + t.topic + "[" +
-                            std::to_string(t.partition) + "]: " + rd_kafka_err2str(t.err));
-      return false;
-    }
-    // -1: no record at or after the time; the partition starts at its end.
-    int64_t offset = t.offset < 0 ? RD_KAFKA_OFFSET_END : t.offset;
-    rd_kafka_topic_partition_list_find(partitions, t.topic, t.partition)->offset = offset;
-    chosen += fmt::format("{}{}[{}]@{}", chosen.empty() ? "" : ",", t.topic, t.partition,
-                          t.offset < 0 ? std::string("end") : std::to_string(t.offset));
-  }
-  log::event(spdlog::level::info, "start_from_time",
-             {{"start_ms", std::to_string(*options_.startAtMs), true},
-              {"partitions", chosen},
-              {"detail", "partitions without a committed offset start at the first record at or after the time"}});
-  return true;
-}
-
-void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
-  auto tps = toVector(partitions);
-  if (options_.startAtMs && !startAtTime(partitions)) return;
-  if (cooperative_) {
-    if (ErrorPtr e{rd_kafka_incremental_assign(rk_, partitions)}) {
-      fatal_ = Error::fatal(std::string("incremental assign failed: ") + rd_kafka_error_string(e.get()));
-      return;
-    }
-  } else if (auto e = rd_kafka_assign(rk_, partitions); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fatal_ = Error::fatal(std::string("assign failed: ") + rd_kafka_err2str(e));
-    return;
-  }
-  std::set<TopicPartition> added(tps.begin(), tps.end());
-  assigned_.insert(added.begin(), added.end());
-  if (options_.untilCaughtUp) {
-    for (const auto& tp : added) {
-      int64_t low = 0, high = 0;
-      auto e = rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &low, &high, 10'000);
-      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        // Without the end offset the end-of-partition event alone decides.
-        log::event(spdlog::level::warn, "end_offset_unknown",
-                   {{"partition", describePartitions(std::span(&tp, 1))}, {"error", rd_kafka_err2str(e)}});
-        continue;
-      }
-      endOffsets_[tp] = high;
-      if (high <= low) reachedEnd_.insert(tp);
-    }
-  }
-  // The ends of every partition of the topics, as of the member's first assignment: asked now,
-  // before fetching starts (later the queries wait behind the fetches' long polls).
-  if (options_.untilCaughtUp && groupEnds_.empty()) loadGroupEnds();
-  if (idlePaused_) pauseForIdle(added);
-  probe_.setAssignment({assigned_.begin(), assigned_.end()});
-  log::event(spdlog::level::info, "partitions_assigned",
-             {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
-  if (listener_) listener_->onAssigned(tps);
-}
-
-void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
-  auto tps = toVector(partitions);
-  std::set<TopicPartition> gone(tps.begin(), tps.end());
-  bool lost = rd_kafka_assignment_lost(rk_);
-  // The runner finishes and commits the work of these partitions before they move.
-  if (listener_) listener_->onRevoked(tps);
-  if (!lost) {
-    (void)commitSync(gone);
-  } else {
-    log::event(spdlog::level::warn, "partitions_lost",
-               {{"partitions", describePartitions(tps)}, {"detail", "the group moved on without us; nothing committed"}});
-  }
-  // librdkafka keeps a partition's pause flag after it is taken away: were it given back to us
-  // later, it would stay paused for good. Resume what we paused before letting it go.
-  std::set<TopicPartition> pausedHere;
-  for (const auto& tp : gone) {
-    if (idlePaused_ || pausedByCaller_.contains(tp)) pausedHere.insert(tp);
-  }
-  if (!pausedHere.empty()) {
-    auto list = toList(pausedHere);
-    rd_kafka_resume_partitions(rk_, list.get());
-  }
-  if (cooperative_) {
-    if (ErrorPtr e{rd_kafka_incremental_unassign(rk_, partitions)}) {
-      log::event(spdlog::level::err, "unassign_failed", {{"error", rd_kafka_error_string(e.get())}});
-    }
-  } else {
-    rd_kafka_assign(rk_, nullptr);
-  }
-  for (const auto& tp : gone) {
-    assigned_.erase(tp);
-    durable_.erase(tp);
-    unsent_.erase(tp);
-    endOffsets_.erase(tp);
-    reachedEnd_.erase(tp);
-    eofOffsets_.erase(tp);
-    synced_.erase(tp);
-    pausedByCaller_.erase(tp);
-  }
-  std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
-  probe_.setAssignment({assigned_.begin(), assigned_.end()});
-  log::event(spdlog::level::info, "partitions_revoked",
-             {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
-}
-
-void KafkaSource::onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
-                           void* opaque) {
+void KafkaSource::onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
   (void)rk;
   auto* self = static_cast<KafkaSource*>(opaque);
   std::string failed;
@@ -330,9 +168,10 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
       // A service that runs until stopped waits for the topic (Debezium creates a table's topic
       // with its first change); a run that must end would wait for ever.
       const auto* servers = findProperty(options_.properties, "bootstrap.servers");
-      fatal_ = Error::fatal(fmt::format("topic {} does not exist on the brokers at {}: --until-caught-up cannot reach its end "
-                                        "(check KAFKA_TOPICS, --topic-prefix)",
-                                        m->rkt ? rd_kafka_topic_name(m->rkt) : "?", servers ? servers->value : ""));
+      fatal_ =
+          Error::fatal(fmt::format("topic {} does not exist on the brokers at {}: --until-caught-up cannot reach its end "
+                                   "(check KAFKA_TOPICS, --topic-prefix)",
+                                   m->rkt ? rd_kafka_topic_name(m->rkt) : "?", servers ? servers->value : ""));
       return;
     }
     log::event(spdlog::level::warn, "consumer_error",
@@ -365,89 +204,7 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
   }
 }
 
-bool KafkaSource::finished() {
-  if (!joined_ || !buffered_.empty()) return false;
-  if (!std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); })) {
-    return false;
-  }
-  // Every record delivered so far has been processed (the runner polls again only then), so
-  // the end-of-partition position is durable too: it lies past control records (transaction
-  // markers) that no record's position covers.
-  for (const auto& tp : assigned_) {
-    auto eof = eofOffsets_.find(tp);
-    if (eof == eofOffsets_.end()) continue;
-    auto [it, added] = durable_.try_emplace(tp, eof->second);
-    if (!added) it->second = std::max(it->second, eof->second);
-  }
-  if (!ownPositionsCommitted()) return false;
-  return groupCaughtUp();
-}
-
-bool KafkaSource::ownPositionsCommitted() {
-  std::set<TopicPartition> stale;
-  for (const auto& tp : assigned_) {
-    auto d = durable_.find(tp);
-    if (d == durable_.end()) continue;
-    auto s = synced_.find(tp);
-    if (s == synced_.end() || s->second < d->second) stale.insert(tp);
-  }
-  if (stale.empty()) return true;
-  auto now = Clock::now();
-  if (now - lastOwnCommit_ < std::chrono::milliseconds(200)) return false;
-  lastOwnCommit_ = now;
-  if (!commitSync(stale)) return false;
-  for (const auto& tp : stale) synced_[tp] = durable_[tp];
-  return true;
-}
-
-void KafkaSource::loadGroupEnds() {
-  for (const auto& name : options_.topics) {
-    if (name.starts_with('^')) continue;
-    rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    auto e = rd_kafka_metadata(rk_, 0, topic, &md, 10'000);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-        int32_t partition = md->topics[0].partitions[i].id;
-        int64_t low = 0, high = 0;
-        if (rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          groupEnds_[{name, partition}] = high > low ? high : -1;  // -1: empty, nothing to commit
-        }
-      }
-    }
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(topic);
-  }
-}
-
-bool KafkaSource::groupCaughtUp() {
-  auto now = Clock::now();
-  if (now - lastGroupCheck_ < std::chrono::seconds(1)) return false;
-  lastGroupCheck_ = now;
-  // Topics named by a pattern cannot be listed here: their own partitions decide alone.
-  if (std::all_of(options_.topics.begin(), options_.topics.end(), [](const auto& t) { return t.starts_with('^'); })) {
-    return true;
-  }
-  if (groupEnds_.empty()) {
-    loadGroupEnds();
-    if (groupEnds_.empty()) return false;
-  }
-  std::set<TopicPartition> all;
-  for (const auto& [tp, end] : groupEnds_) all.insert(tp);
-  PartitionListPtr list = toList(all);
-  if (rd_kafka_committed(rk_, list.get(), 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
-  for (int i = 0; i < list->cnt; ++i) {
-    int64_t end = groupEnds_[{list->elems[i].topic, list->elems[i].partition}];
-    if (end >= 0 && list->elems[i].offset < end) return false;
-  }
-  log::event(spdlog::level::info, "group_caught_up",
-             {{"partitions", std::to_string(list->cnt), true},
-              {"detail", "the group has committed every partition of the topics up to its end"}});
-  return true;
-}
-
-Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out, size_t max,
-                                             std::chrono::milliseconds timeout) {
+Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds timeout) {
   if (!fatal_ && options_.untilCaughtUp && !joined_ && options_.joinTimeout.count() > 0 &&
       Clock::now() - openedAt_ > options_.joinTimeout) {
     const auto* servers = findProperty(options_.properties, "bootstrap.servers");

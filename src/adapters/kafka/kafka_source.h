@@ -59,8 +59,7 @@ class KafkaSource final : public runtime::Source {
   // Closes the consumer (leaving the group) if close() was not called.
   ~KafkaSource() override;
 
-  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
-                                   std::chrono::milliseconds timeout) override;
+  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds timeout) override;
   Status commit(std::span<const runtime::Position> positions) override;
   void setRebalanceListener(runtime::RebalanceListener* listener) override { listener_ = listener; }
   void pause(std::span<const TopicPartition> partitions) override;
@@ -86,10 +85,8 @@ class KafkaSource final : public runtime::Source {
  private:
   KafkaSource(KafkaSourceOptions options, rd_kafka_t* rk);
 
-  static void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
-                          void* opaque);
-  static void onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
-                       void* opaque);
+  static void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque);
   static int onStatistics(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 
@@ -128,20 +125,20 @@ class KafkaSource final : public runtime::Source {
   bool quietPause_ = false;  // paused by keepAlive(), not by idle()
   std::chrono::milliseconds maxPollInterval_{300'000};
   std::chrono::milliseconds commitInterval_{1000};
-  std::set<TopicPartition> unsent_;                 // durable_ moved on since the last commit sent
+  std::set<TopicPartition> unsent_;  // durable_ moved on since the last commit sent
   std::chrono::steady_clock::time_point lastAsyncCommit_;
-  std::map<TopicPartition, int64_t> durable_;       // next offsets the runner reported durable
-  std::map<TopicPartition, int64_t> endOffsets_;    // --until-caught-up: the end at assignment
+  std::map<TopicPartition, int64_t> durable_;     // next offsets the runner reported durable
+  std::map<TopicPartition, int64_t> endOffsets_;  // --until-caught-up: the end at assignment
   std::set<TopicPartition> reachedEnd_;
-  std::map<TopicPartition, int64_t> eofOffsets_;    // where end-of-partition was last reported
-  std::map<TopicPartition, int64_t> synced_;        // positions a synchronous commit has stored
+  std::map<TopicPartition, int64_t> eofOffsets_;  // where end-of-partition was last reported
+  std::map<TopicPartition, int64_t> synced_;      // positions a synchronous commit has stored
   std::chrono::steady_clock::time_point lastOwnCommit_;
-  std::map<TopicPartition, int64_t> groupEnds_;      // every partition of the topics, for groupCaughtUp()
+  std::map<TopicPartition, int64_t> groupEnds_;  // every partition of the topics, for groupCaughtUp()
   std::chrono::steady_clock::time_point lastGroupCheck_;
-  std::deque<runtime::Record> buffered_;           // delivered while idle (before the pause took)
+  std::deque<runtime::Record> buffered_;  // delivered while idle (before the pause took)
   bool joined_ = false;
   std::chrono::steady_clock::time_point openedAt_ = std::chrono::steady_clock::now();
-  std::string lastError_;  // the latest error librdkafka reported (a broker not answering …)
+  std::string lastError_;     // the latest error librdkafka reported (a broker not answering …)
   bool cooperative_ = false;  // the group's rebalance protocol, from partition.assignment.strategy
   bool inCallback_ = false;
   bool closed_ = false;

@@ -59,9 +59,8 @@ Result<ConsumerStatistics> parseStatistics(std::string_view json) {
       s.partitions.push_back(std::move(ps));
     }
   }
-  std::sort(s.partitions.begin(), s.partitions.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
-  });
+  std::sort(s.partitions.begin(), s.partitions.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition); });
   return s;
 }
 

@@ -17,22 +17,22 @@ namespace cdc::kafka {
 struct PartitionStatistics {
   std::string topic;
   int32_t partition = 0;
-  int64_t consumerLag = -1;      // high watermark (or last stable offset) minus committed offset; -1 unknown
+  int64_t consumerLag = -1;  // high watermark (or last stable offset) minus committed offset; -1 unknown
   int64_t highWatermark = -1;
   int64_t committedOffset = -1;
-  int64_t position = -1;         // next offset the application will be given
+  int64_t position = -1;           // next offset the application will be given
   int64_t fetchQueueMessages = 0;  // pre-fetched, not yet polled
   int64_t fetchQueueBytes = 0;
-  std::string fetchState;        // "active", "stopped" (paused), …
+  std::string fetchState;  // "active", "stopped" (paused), …
 };
 
 // The numbers of one librdkafka statistics event (statistics.interval.ms).
 struct ConsumerStatistics {
   int64_t timestampMicros = 0;
-  int64_t receivedMessages = 0;   // rxmsgs: fetched from brokers since start
-  int64_t receivedBytes = 0;      // rxmsg_bytes
-  int64_t rebalances = 0;         // cgrp.rebalance_cnt
-  std::string groupState;         // cgrp.state ("up" once joined)
+  int64_t receivedMessages = 0;                 // rxmsgs: fetched from brokers since start
+  int64_t receivedBytes = 0;                    // rxmsg_bytes
+  int64_t rebalances = 0;                       // cgrp.rebalance_cnt
+  std::string groupState;                       // cgrp.state ("up" once joined)
   std::vector<PartitionStatistics> partitions;  // assigned partitions only, by topic and partition
 };
 
@@ -48,10 +48,10 @@ class ConsumerProbe {
   std::atomic<uint64_t> rebalances{0};
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> commitFailures{0};
-  std::atomic<uint64_t> pauses{0};          // times the consumer paused its partitions for backpressure
-  std::atomic<bool> paused{false};          // partitions paused right now
+  std::atomic<uint64_t> pauses{0};  // times the consumer paused its partitions for backpressure
+  std::atomic<bool> paused{false};  // partitions paused right now
   std::atomic<uint64_t> assignedPartitions{0};
-  std::atomic<uint64_t> errors{0};          // consumer errors reported by librdkafka
+  std::atomic<uint64_t> errors{0};  // consumer errors reported by librdkafka
 
   void setStatistics(ConsumerStatistics s, std::string raw) {
     std::lock_guard lock(mutex_);

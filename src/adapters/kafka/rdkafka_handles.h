@@ -3,6 +3,12 @@
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
 
 // Owning handles for librdkafka's C objects. Lifetime hazard: every queue, topic and message
 // handle must be destroyed before the rd_kafka_t it came from.
@@ -25,5 +31,28 @@ using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+
+// Partition lists and the runtime's partitions.
+inline std::vector<TopicPartition> toVector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  out.reserve(static_cast<size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+inline PartitionListPtr toList(const std::set<TopicPartition>& partitions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  return list;
+}
+
+inline std::string describePartitions(std::span<const TopicPartition> partitions) {
+  std::string out;
+  for (const auto& tp : partitions) {
+    if (!out.empty()) out += ',';
+    out += tp.topic + '[' + std::to_string(tp.partition) + ']';
+  }
+  return out;
+}
 
 }  // namespace cdc::kafka

@@ -15,7 +15,7 @@ namespace cdc::localfs {
 namespace fs = std::filesystem;
 namespace {
 
-Error ioError(std::string what, int err) {
+Error ioError(const std::string& what, int err) {
   std::string msg = what + ": " + std::strerror(err);
   // Out of space or quota and I/O errors may clear; permissions and the like will not.
   if (err == ENOSPC || err == EDQUOT || err == EIO || err == EAGAIN || err == EINTR) return Error::retry(std::move(msg));
@@ -61,9 +61,8 @@ Status DirObjectStore::put(std::string_view key, std::string_view body, std::str
   fs::create_directories(target.parent_path(), ec);
   if (ec) return fail(ioError("create " + target.parent_path().string(), ec.value()));
   static std::atomic<uint64_t> counter{0};
-  fs::path tmp = target.parent_path() /
-                 (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +
-                  target.filename().string());
+  fs::path tmp = target.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +
+                                         target.filename().string());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return fail(ioError("open " + tmp.string(), errno));
   if (!writeAll(fd, body) || ::fsync(fd) != 0) {
@@ -97,8 +96,8 @@ Result<std::optional<std::string>> DirObjectStore::get(std::string_view key) {
   return std::optional<std::string>(ss.str());
 }
 
-Result<store::ObjectPage> DirObjectStore::list(std::string_view prefix,
-                                               const std::optional<std::string>& continuationToken, int maxKeys) {
+Result<store::ObjectPage> DirObjectStore::list(std::string_view prefix, const std::optional<std::string>& continuationToken,
+                                               int maxKeys) {
   // Walk only the deepest directory the prefix names, then filter by the full prefix.
   std::string p(prefix);
   auto slash = p.rfind('/');

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -59,7 +61,7 @@ Result<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path
     if (!f) return fail(Error::fatal("cannot open replay file " + path + ": " + std::strerror(errno)));
     source.reset(new ReplaySource(path, f, true, std::move(topics)));
   }
-  struct stat st {};
+  struct stat st{};
   const bool known = ::fstat(::fileno(source->file_), &st) == 0;
   source->stream_ = known && !S_ISREG(st.st_mode);
   if (known && S_ISREG(st.st_mode)) source->size_ = static_cast<uint64_t>(st.st_size);
@@ -118,7 +120,7 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
   auto ours = [&] {
     return subscription_.empty() || std::find(subscription_.begin(), subscription_.end(), out.topic) != subscription_.end();
   };
-  auto bad = [&](std::string why) {
+  auto bad = [&](const std::string& why) {
     // A broken line of a topic the consumer does not read is not its concern.
     if (haveTopic && !ours()) return false;
     out = runtime::Record{};
@@ -190,7 +192,7 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
         if (expectName) {
           name = std::string(s);
         } else {
-          out.headers.emplace_back(std::move(name), std::string(s));
+          out.headers.emplace_back(std::exchange(name, {}), std::string(s));
         }
         expectName = !expectName;
       }
@@ -211,15 +213,14 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
     std::string why = "offset " + std::to_string(out.offset) + " of " + std::string(out.topic) + "[" +
                       std::to_string(out.partition) + "] does not follow offset " + std::to_string(it->nextOffset - 1) +
                       " (offsets increase within a partition)";
-    return bad(std::move(why));
+    return bad(why);
   } else {
     it->nextOffset = out.offset + 1;
   }
   return true;
 }
 
-Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out, size_t max,
-                                               std::chrono::milliseconds timeout) {
+Result<runtime::PollStatus> ReplaySource::poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds timeout) {
   std::string_view line;
   size_t n = 0;
   waitMs_ = static_cast<int>(std::clamp<int64_t>(timeout.count(), 0, 60'000));

@@ -30,8 +30,7 @@ class ReplaySource final : public runtime::Source {
                                                     std::vector<int32_t> partitions = {}, bool offsets = true);
   ~ReplaySource() override;
 
-  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max,
-                                   std::chrono::milliseconds timeout) override;
+  Result<runtime::PollStatus> poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds timeout) override;
   Status commit(std::span<const runtime::Position> positions) override;
   std::string describe() const override { return "file:" + path_; }
 
@@ -55,7 +54,7 @@ class ReplaySource final : public runtime::Source {
   bool stream_ = false;  // not a regular file: read what is there, wait with ::poll
   uint64_t size_ = 0;    // of a regular file, at open
   int waitMs_ = 0;
-  int readError_ = 0;    // errno of a failed read
+  int readError_ = 0;  // errno of a failed read
   std::vector<char> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
@@ -64,7 +63,7 @@ class ReplaySource final : public runtime::Source {
   uint64_t bytesRead_ = 0;
   runtime::TopicInterner topics_;
   std::vector<runtime::Position> committed_;
-  std::vector<runtime::Position> seen_;  // per topic and partition: the offset after the last line read
+  std::vector<runtime::Position> seen_;    // per topic and partition: the offset after the last line read
   std::vector<std::string> subscription_;  // empty: every topic
   std::vector<int32_t> partitions_;
   bool checkOffsets_ = true;

@@ -116,8 +116,8 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, int checkpointPage
   }
   std::unique_ptr<Db> db(new Db(raw));
   sqlite3_busy_timeout(raw, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF",
-                             "PRAGMA cache_size=-4096"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-4096"}) {
     // Turning a new file to WAL takes an exclusive lock without waiting on the busy handler:
     // replicas starting together on one file take turns.
     for (int attempt = 0;; ++attempt) {

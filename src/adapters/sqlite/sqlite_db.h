@@ -123,7 +123,7 @@ class Db {
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;  // by SQL text
-  std::unique_ptr<Checkpointer> checkpointer_;  // stopped before the connection closes
+  std::unique_ptr<Checkpointer> checkpointer_;                 // stopped before the connection closes
 };
 
 // Quotes an identifier for SQL ("my-table" -> "\"my-table\"").

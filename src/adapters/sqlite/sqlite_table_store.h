@@ -46,9 +46,11 @@ class SqliteTableStore final : public store::TableStore {
   Result<store::WriteOutcome> remove(const store::DeleteRequest& request) override;
   Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override;
   // In one SQLite transaction (one commit for all); an error rolls all of them back.
-  std::vector<Result<store::TransactOutcome>> transactAll(std::span<const std::vector<store::TransactItem>> transactions) override;
+  std::vector<Result<store::TransactOutcome>> transactAll(
+      std::span<const std::vector<store::TransactItem>> transactions) override;
   // The same, moving the items it writes into memory instead of copying them.
-  std::vector<Result<store::TransactOutcome>> transactAllTaking(std::span<std::vector<store::TransactItem>> transactions) override;
+  std::vector<Result<store::TransactOutcome>> transactAllTaking(
+      std::span<std::vector<store::TransactItem>> transactions) override;
   Result<std::vector<store::WriteRequest>> batchWrite(std::string_view table,
                                                       std::span<const store::WriteRequest> requests) override;
   Result<store::Page> query(const store::QueryRequest& request) override;
@@ -118,8 +120,8 @@ class SqliteTableStore final : public store::TableStore {
   std::unordered_map<std::string, Cached> cache_;  // by table and key (cacheKey)
   // UPDATE statements of a table by the indexes whose keys they change (a bit per index).
   std::map<std::pair<const TableInfo*, uint32_t>, std::string> updateSql_;
-  std::string row_;  // the row being written (store::appendItemRow), its buffer kept
-  std::list<std::string> recent_;                  // keys of cache_, most recently used first
+  std::string row_;                // the row being written (store::appendItemRow), its buffer kept
+  std::list<std::string> recent_;  // keys of cache_, most recently used first
   size_t cacheBytes_ = 0;
   size_t cacheBudget_;
   int64_t dataVersion_ = -1;  // PRAGMA data_version when the cache was last known valid

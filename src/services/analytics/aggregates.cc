@@ -99,9 +99,8 @@ void Aggregates::merge(const Aggregates& other) {
 bool operator==(const Aggregates& a, const Aggregates& b) {
   auto sameDays = a.days_.size() == b.days_.size();
   for (auto it = a.days_.begin(), jt = b.days_.begin(); sameDays && it != a.days_.end(); ++it, ++jt) {
-    sameDays = it->first == jt->first && it->second.orders == jt->second.orders &&
-               it->second.revenue == jt->second.revenue && it->second.units == jt->second.units &&
-               it->second.itemRevenue == jt->second.itemRevenue;
+    sameDays = it->first == jt->first && it->second.orders == jt->second.orders && it->second.revenue == jt->second.revenue &&
+               it->second.units == jt->second.units && it->second.itemRevenue == jt->second.itemRevenue;
   }
   if (!sameDays || a.statuses_ != b.statuses_ || a.orders_ != b.orders_ || a.revenue_ != b.revenue_) return false;
   if (a.products_.size() != b.products_.size() || a.customers_.size() != b.customers_.size()) return false;

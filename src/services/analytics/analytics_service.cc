@@ -27,9 +27,8 @@ debezium::DecoderOptions AnalyticsHandler::decoding(debezium::DecoderOptions bas
   o.wanted[static_cast<int>(debezium::Table::Products)] = 0;
   o.wanted[static_cast<int>(debezium::Table::Orders)] =
       bit(OrderColumn::CustomerId) | bit(OrderColumn::TotalAmount) | bit(OrderColumn::Status) | bit(OrderColumn::CreatedAt);
-  o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) |
-                                                            bit(OrderItemColumn::Quantity) | bit(OrderItemColumn::Price) |
-                                                            bit(OrderItemColumn::CreatedAt);
+  o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity) |
+                                                            bit(OrderItemColumn::Price) | bit(OrderItemColumn::CreatedAt);
   return o;
 }
 
@@ -187,7 +186,8 @@ Result<std::vector<CheckpointView>> describeCheckpoints(store::ObjectStore& obje
     PartitionCheckpoint reader(objects, topic, partition);
     if (auto s = reader.load(state); !s) return fail(s.error());
     CheckpointView v{topic, partition, state.nextOffset(), state.orders(), state.items(), state.deadLettered().size(), {}};
-    if (auto it = positions.find(topic + "/" + std::to_string(partition)); it != positions.end()) v.reportedNextOffset = it->second;
+    if (auto it = positions.find(topic + "/" + std::to_string(partition)); it != positions.end())
+      v.reportedNextOffset = it->second;
     out.push_back(std::move(v));
   }
   return out;
@@ -195,11 +195,13 @@ Result<std::vector<CheckpointView>> describeCheckpoints(store::ObjectStore& obje
 
 void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string& service) {
   metrics::Labels labels{{"service", service}};
-  flushSeconds_ = &registry.histogram("cdc_analytics_flush_duration_seconds", "Time to merge the aggregates and write the reports.")
-                       .Add(labels, metrics::latencyBuckets());
+  flushSeconds_ =
+      &registry.histogram("cdc_analytics_flush_duration_seconds", "Time to merge the aggregates and write the reports.")
+           .Add(labels, metrics::latencyBuckets());
   // Before the first flush, the start counts: the age of the reports is the time since then.
-  lastFlushTime_ = &registry.gauge("cdc_analytics_last_flush_timestamp_seconds",
-                                   "When the reports were last written whole (unix time; the start before the first flush).")
+  lastFlushTime_ = &registry
+                        .gauge("cdc_analytics_last_flush_timestamp_seconds",
+                               "When the reports were last written whole (unix time; the start before the first flush).")
                         .Add(labels);
   lastFlushTime_->Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   registry.gauge("cdc_analytics_flush_interval_seconds", "Seconds between report flushes (FLUSH_INTERVAL).")

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
-#include <memory>
 #include <string>
 
 #include "runtime/handler.h"
@@ -21,13 +21,13 @@ class Histogram;
 namespace cdc::analytics {
 
 struct AnalyticsOptions {
-  int topN = 100;                     // TOP_N
+  int topN = 100;                      // TOP_N
   int64_t flushIntervalSeconds = 300;  // FLUSH_INTERVAL
   // Checkpoints are saved at most this often (CHECKPOINT_INTERVAL_MS); positions are committed
   // with them. 0: after every batch.
   int64_t checkpointIntervalMs = 1000;
   std::function<std::chrono::steady_clock::time_point()> clock;  // injected for tests
-  debezium::DecoderOptions decoding;  // schemaless reading rules (columns are ours)
+  debezium::DecoderOptions decoding;                             // schemaless reading rules (columns are ours)
 };
 
 struct AnalyticsStats {
@@ -98,10 +98,10 @@ class AnalyticsHandler final : public runtime::Handler {
 struct CheckpointView {
   std::string topic;
   int32_t partition = 0;
-  int64_t nextOffset = 0;      // checkpointed: the service resumes here
-  size_t orders = 0;           // rows of keyed state
+  int64_t nextOffset = 0;  // checkpointed: the service resumes here
+  size_t orders = 0;       // rows of keyed state
   size_t items = 0;
-  size_t deadLetteredRows = 0; // rows whose latest change is a dead letter
+  size_t deadLetteredRows = 0;                // rows whose latest change is a dead letter
   std::optional<int64_t> reportedNextOffset;  // what analytics/*/latest.json covers
 };
 Result<std::vector<CheckpointView>> describeCheckpoints(store::ObjectStore& objects);

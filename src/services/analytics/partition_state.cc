@@ -23,8 +23,8 @@ Result<PartitionState::Outcome> PartitionState::apply(const debezium::ChangeEven
   nextOffset_ = offset + 1;
   if (r) {
     deadLettered_.erase(change.rowId());
-  } else if (r.error().kind == ErrorKind::Poison && (change.table == debezium::Table::Orders ||
-                                                     change.table == debezium::Table::OrderItems)) {
+  } else if (r.error().kind == ErrorKind::Poison &&
+             (change.table == debezium::Table::Orders || change.table == debezium::Table::OrderItems)) {
     deadLettered_[change.rowId()] = offset;
   }
   return r;
@@ -73,7 +73,8 @@ Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::Chang
       return fail(Error::poison("customer_id out of the int4 range in order " + std::to_string(id)));
     }
     if (row.totalAmount.cents() > kMaxRowCents) {
-      return fail(Error::poison("total_amount of order " + std::to_string(id) + " above the " + kMaxRowText + " a row may count"));
+      return fail(
+          Error::poison("total_amount of order " + std::to_string(id) + " above the " + kMaxRowText + " a row may count"));
     }
     int32_t day = dayOf(row.has(Col::CreatedAt), row.createdAt, c);
     if (day < 0 || day > UINT16_MAX) return fail(Error::poison("created_at outside 1970-2149 in order " + std::to_string(id)));
@@ -84,8 +85,8 @@ Result<PartitionState::Outcome> PartitionState::applyOrder(const debezium::Chang
     }
     auto status = newStatusId(statusText);
     if (!status) {
-      return fail(Error::poison("order " + std::to_string(id) + ": more than " + std::to_string(kMaxStatuses) +
-                                " distinct statuses"));
+      return fail(
+          Error::poison("order " + std::to_string(id) + ": more than " + std::to_string(kMaxStatuses) + " distinct statuses"));
     }
     next.customerId = static_cast<int32_t>(row.customerId.value);
     next.total = row.totalAmount;
@@ -114,7 +115,8 @@ Result<PartitionState::Outcome> PartitionState::applyItem(const debezium::Change
     const auto& row = *c.afterAs<debezium::OrderItemRow>();
     using Col = debezium::OrderItemColumn;
     if (row.quantity < 0) return fail(Error::poison("negative quantity in order item " + std::to_string(id)));
-    if (row.has(Col::Price) && row.price < Money{}) return fail(Error::poison("negative price in order item " + std::to_string(id)));
+    if (row.has(Col::Price) && row.price < Money{})
+      return fail(Error::poison("negative price in order item " + std::to_string(id)));
     int64_t lineCents = 0;
     if (__builtin_mul_overflow(row.price.cents(), int64_t{row.quantity}, &lineCents) || lineCents > kMaxRowCents) {
       return fail(Error::poison("quantity × price of order item " + std::to_string(id) + " above the " + kMaxRowText +

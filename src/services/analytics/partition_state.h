@@ -48,7 +48,7 @@ class PartitionState {
   const FlatMap<ItemFacts>& itemRows() const { return items_; }
   size_t memoryBytes() const { return orders_.memoryBytes() + items_.memoryBytes(); }
 
- // Rebuilding from a checkpoint: rows and offset as they were saved.
+  // Rebuilding from a checkpoint: rows and offset as they were saved.
   void restoreOrder(int64_t id, OrderFacts facts);
   void restoreItem(int64_t id, const ItemFacts& facts);
   void restoreRemoval(int64_t id);

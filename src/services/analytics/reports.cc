@@ -51,8 +51,7 @@ std::vector<Report> renderReports(const Aggregates& a, int topN, Timestamp gener
     auto n = std::min<size_t>(ranked.size(), static_cast<size_t>(topN));
     std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
                       [](const auto& x, const auto& y) {
-                        return x.second->revenue != y.second->revenue ? x.second->revenue > y.second->revenue
-                                                                      : x.first < y.first;
+                        return x.second->revenue != y.second->revenue ? x.second->revenue > y.second->revenue : x.first < y.first;
                       });
     std::string body;
     JsonWriter w(body);
@@ -118,6 +117,7 @@ std::vector<Report> renderReports(const Aggregates& a, int topN, Timestamp gener
 
 std::vector<std::pair<std::string, const Report*>> reportKeys(const std::vector<Report>& reports, Timestamp generatedAt) {
   std::vector<std::pair<std::string, const Report*>> keys;
+  keys.reserve(reports.size() * 2);
   std::string stamp = formatCompactStamp(generatedAt);
   for (const auto& r : reports) keys.emplace_back("analytics/" + r.folder + "/" + stamp + ".json", &r);
   for (const auto& r : reports) keys.emplace_back("analytics/" + r.folder + "/latest.json", &r);

@@ -15,7 +15,7 @@ struct LowStockAlert {
   std::string name;
   int64_t stock = 0;
   int64_t threshold = 0;
-  int64_t sourceTsMs = 0;  // when the change that crossed the threshold was committed
+  int64_t sourceTsMs = 0;   // when the change that crossed the threshold was committed
   std::string traceparent;  // the W3C trace context of that change's record, when it had one
 
   // {"type":"low_stock","product_id":…,"name":…,"stock_quantity":…,"threshold":…,"timestamp":…}

@@ -39,9 +39,15 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, services:
 }  // namespace
 
 const services::ServiceDefinition& definition() {
-  static const services::ServiceDefinition d{"inventory-service", "inventory", {"products", "order_items"}, true, false,
-                                             makeHandler, nullptr,
-                                             [](const config::Config& c) { return InventoryHandler::decoding(services::decoderOptions(c)); }};
+  static const services::ServiceDefinition d{
+      "inventory-service",
+      "inventory",
+      {"products", "order_items"},
+      true,
+      false,
+      makeHandler,
+      nullptr,
+      [](const config::Config& c) { return InventoryHandler::decoding(services::decoderOptions(c)); }};
   return d;
 }
 

@@ -28,10 +28,20 @@ SourcePos positionOf(const runtime::InputEvent& e) {
 // its numbers and position.
 size_t productItemOverhead() {
   static const size_t bytes = [] {
-    ProductState p{.productId = INT64_MIN + 1, .stored = true, .version = INT64_MIN, .known = true, .deleted = true,
-                   .name = "", .description = "", .price = Money::fromCents(INT64_MIN), .dbStock = INT64_MIN,
-                   .ordered = INT64_MIN, .lowStock = true, .pos = SourcePos{INT32_MAX, INT64_MAX, INT64_MIN},
-                   .cdcTimestampMs = 253402300799999, .expiresAt = INT64_MIN};  // 9999-12-31
+    ProductState p{.productId = INT64_MIN + 1,
+                   .stored = true,
+                   .version = INT64_MIN,
+                   .known = true,
+                   .deleted = true,
+                   .name = "",
+                   .description = "",
+                   .price = Money::fromCents(INT64_MIN),
+                   .dbStock = INT64_MIN,
+                   .ordered = INT64_MIN,
+                   .lowStock = true,
+                   .pos = SourcePos{INT32_MAX, INT64_MAX, INT64_MIN},
+                   .cdcTimestampMs = 253402300799999,
+                   .expiresAt = INT64_MIN};  // 9999-12-31
     return std::max(store::itemSize(p.toItem()), store::itemSize(p.toDeletedRecord()));
   }();
   return bytes;
@@ -48,8 +58,9 @@ Condition versionCondition(bool stored, int64_t version, const char* keyName) {
 }  // namespace
 
 void InventoryHandler::instrument(metrics::Registry& registry, const std::string& service) {
-  alertsCounter_ = &registry.counter("cdc_low_stock_alerts_total", "Low-stock alerts raised (stock crossing below the threshold).")
-                        .Add({{"service", service}});
+  alertsCounter_ =
+      &registry.counter("cdc_low_stock_alerts_total", "Low-stock alerts raised (stock crossing below the threshold).")
+           .Add({{"service", service}});
 }
 
 InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts, InventoryOptions options)
@@ -64,8 +75,8 @@ InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts,
 debezium::DecoderOptions InventoryHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
   debezium::DecoderOptions o = base;
-  o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
-                                                          bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
+  o.wanted[static_cast<int>(debezium::Table::Products)] =
+      bit(ProductColumn::Name) | bit(ProductColumn::Description) | bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
   o.wanted[static_cast<int>(debezium::Table::OrderItems)] = bit(OrderItemColumn::ProductId) | bit(OrderItemColumn::Quantity);
   o.wanted[static_cast<int>(debezium::Table::Orders)] = 0;
   return o;
@@ -77,12 +88,14 @@ Status InventoryHandler::start() {
 }
 
 std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {
-  if (c.op == Op::Truncate) return "truncate of " + std::string(debezium::tableName(c.table)) + " is not applied: rebuild the table from a snapshot";
+  if (c.op == Op::Truncate)
+    return "truncate of " + std::string(debezium::tableName(c.table)) + " is not applied: rebuild the table from a snapshot";
   if (c.table == debezium::Table::Products) {
     if (c.op == Op::Delete) return {};
     const auto* p = c.afterAs<ProductRow>();
     if (!p->has(ProductColumn::StockQuantity)) return "product " + std::to_string(p->id.value) + " without stock_quantity";
-    if (p->stockQuantity < 0) return "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
+    if (p->stockQuantity < 0)
+      return "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
     if (p->has(ProductColumn::Price) && p->price < Money{}) return "negative price for product " + std::to_string(p->id.value);
     // Checked here, not left to the store: an item DynamoDB refuses would make the runner look
     // for it by halving the batch, writing the good changes of the batch several times.
@@ -97,7 +110,8 @@ std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {
     const auto* i = c.afterAs<OrderItemRow>();
     if (!i->has(OrderItemColumn::ProductId)) return "order item " + std::to_string(i->id.value) + " without product_id";
     if (!i->has(OrderItemColumn::Quantity)) return "order item " + std::to_string(i->id.value) + " without quantity";
-    if (i->quantity < 0) return "negative quantity " + std::to_string(i->quantity) + " in order item " + std::to_string(i->id.value);
+    if (i->quantity < 0)
+      return "negative quantity " + std::to_string(i->quantity) + " in order item " + std::to_string(i->id.value);
     return {};
   }
   return std::string("inventory-service does not consume ") + debezium::tableName(c.table);
@@ -254,7 +268,9 @@ void InventoryHandler::applyItem(const runtime::InputEvent& e) {
   // Take back what the item held so far, then hold what it holds now.
   if (h && !h->deleted && h->quantity != 0) hold(h->productId, -h->quantity, partition, offset, ts);
   if (c.op == Op::Delete) {
-    h = Holding{.deleted = true, .partition = partition, .offset = offset,
+    h = Holding{.deleted = true,
+                .partition = partition,
+                .offset = offset,
                 .expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds};
   } else {
     const auto& row = *c.afterAs<OrderItemRow>();
@@ -306,7 +322,8 @@ Status InventoryHandler::writeProducts() {
     uint64_t units = moves ? transactUnits(t.storedBytes, 0) + transactUnits(0, size) : transactUnits(t.storedBytes, size);
     std::vector<store::TransactItem> writes;
     if (!was.stored) {
-      writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
+      writes.emplace_back(
+          store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
     } else if (!moves) {
       writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item),
                                             versionCondition(true, was.version, keyNameOf(next.deleted))});
@@ -371,7 +388,8 @@ Status InventoryHandler::writeBuckets() {
         after = holdings_[id];
         encoded = after->encode();
         u.update.set(name, AttributeValue::s(encoded));
-        require(stored != bucket.stored.end() ? Condition::eq(name, AttributeValue::s(stored->second)) : Condition::notExists(name));
+        require(stored != bucket.stored.end() ? Condition::eq(name, AttributeValue::s(stored->second))
+                                              : Condition::notExists(name));
       } else if (stored != bucket.stored.end()) {
         after = holdings_[id];
         if (after && after->deleted && after->expiresAt <= now) {
@@ -429,7 +447,8 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
       rejected.push_back({i, std::move(why)});
     } else if (events[i].change.table == debezium::Table::OrderItems) {
       const runtime::Record& r = *events[i].record;
-      auto it = std::find_if(batchItemOffsets_.begin(), batchItemOffsets_.end(), [&](const auto& p) { return p.first == r.partition; });
+      auto it =
+          std::find_if(batchItemOffsets_.begin(), batchItemOffsets_.end(), [&](const auto& p) { return p.first == r.partition; });
       if (it == batchItemOffsets_.end()) {
         batchItemOffsets_.emplace_back(r.partition, r.offset);
       } else {

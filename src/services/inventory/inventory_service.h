@@ -20,13 +20,13 @@ class Counter;
 namespace cdc::inventory {
 
 struct InventoryOptions {
-  std::string table = "inventory-realtime";           // DYNAMODB_TABLE
+  std::string table = "inventory-realtime";               // DYNAMODB_TABLE
   std::string ledgerTable = "inventory-realtime-ledger";  // exactly-once bookkeeping
-  int64_t lowStockThreshold = 10;                      // LOW_STOCK_THRESHOLD
-  int64_t tombstoneRetentionSeconds = 7 * 86400;       // how long a deleted item's record stays
-  bool createTables = true;                             // CREATE_TABLES
-  std::function<int64_t()> nowSeconds;                  // injected for tests; wall clock by default
-  debezium::DecoderOptions decoding;                    // schemaless reading rules (columns are ours)
+  int64_t lowStockThreshold = 10;                         // LOW_STOCK_THRESHOLD
+  int64_t tombstoneRetentionSeconds = 7 * 86400;          // how long a deleted item's record stays
+  bool createTables = true;                               // CREATE_TABLES
+  std::function<int64_t()> nowSeconds;                    // injected for tests; wall clock by default
+  debezium::DecoderOptions decoding;                      // schemaless reading rules (columns are ours)
 };
 
 struct InventoryStats {
@@ -86,7 +86,7 @@ class InventoryHandler final : public runtime::Handler {
   };
   struct Bucket {
     std::map<int64_t, std::string> stored;  // holdings as read, encoded, by order item id
-    std::set<int64_t> changed;               // order items whose holding the batch changed
+    std::set<int64_t> changed;              // order items whose holding the batch changed
   };
 
   // Why an event cannot be applied, or empty.

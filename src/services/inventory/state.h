@@ -43,11 +43,11 @@ struct ProductState {
   std::optional<Money> price;
   int64_t dbStock = 0;
   int64_t ordered = 0;
-  bool lowStock = false;  // an alert was raised and stock has not recovered since
-  SourcePos pos;          // of the last applied product row
+  bool lowStock = false;                                 // an alert was raised and stock has not recovered since
+  SourcePos pos;                                         // of the last applied product row
   std::vector<std::pair<int32_t, int64_t>> itemOffsets;  // order_items partition -> counted up to
-  int64_t cdcTimestampMs = 0;  // source time of the last applied change of any kind
-  int64_t expiresAt = 0;       // epoch seconds, deleted-product records only
+  int64_t cdcTimestampMs = 0;                            // source time of the last applied change of any kind
+  int64_t expiresAt = 0;                                 // epoch seconds, deleted-product records only
 
   int64_t stock() const { return dbStock - ordered; }
   // The watermark of an order_items partition (-1: nothing counted from it yet).

@@ -72,8 +72,10 @@ std::shared_ptr<void> searchApi(const config::Config& c, services::ServiceContex
 }  // namespace
 
 const services::ServiceDefinition& definition() {
-  static const services::ServiceDefinition d{"search-indexer", "search-indexer", {"products"}, true, false, makeHandler, searchApi,
-      [](const config::Config& c) { return IndexerHandler::decoding(services::decoderOptions(c)); }};
+  static const services::ServiceDefinition d{
+      "search-indexer", "search-indexer", {"products"}, true, false, makeHandler, searchApi, [](const config::Config& c) {
+        return IndexerHandler::decoding(services::decoderOptions(c));
+      }};
   return d;
 }
 

@@ -26,7 +26,6 @@ using store::Item;
 
 using Position = runtime::SourcePos;
 
-
 Position positionOf(const runtime::InputEvent& e) {
   return Position{e.record->partition, e.record->offset, e.change.source.tsMs};
 }
@@ -82,10 +81,10 @@ void setPriceAndStock(Item& item, const ProductRow& row) {
 // setPosition, putProduct and the version make; name_lower only with a name): one written by
 // this version of the indexer, not a deleted product's nor one with attributes of another.
 bool holdsLiveLayout(const Item& item, bool named) {
-  static const std::array<std::string_view, 16> kLive = {
-      "cdc_timestamp", "description", "indexed_at",    "name",          "name_lower",  "price",
-      "price_bucket",  "price_display", "product_id", "search_tokens", "src_offset", "src_partition",
-      "src_ts",        "stock_quantity", "token_weights", "version"};
+  static const std::array<std::string_view, 16> kLive = {"cdc_timestamp", "description",    "indexed_at",    "name",
+                                                         "name_lower",    "price",          "price_bucket",  "price_display",
+                                                         "product_id",    "search_tokens",  "src_offset",    "src_partition",
+                                                         "src_ts",        "stock_quantity", "token_weights", "version"};
   if (item.size() != (named ? kLive.size() : kLive.size() - 1)) return false;
   auto it = item.begin();
   for (std::string_view name : kLive) {
@@ -153,8 +152,8 @@ IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options
 debezium::DecoderOptions IndexerHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
   debezium::DecoderOptions o = base;
-  o.wanted[static_cast<int>(debezium::Table::Products)] = bit(ProductColumn::Name) | bit(ProductColumn::Description) |
-                                                          bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
+  o.wanted[static_cast<int>(debezium::Table::Products)] =
+      bit(ProductColumn::Name) | bit(ProductColumn::Description) | bit(ProductColumn::Price) | bit(ProductColumn::StockQuantity);
   o.wanted[static_cast<int>(debezium::Table::Orders)] = 0;
   o.wanted[static_cast<int>(debezium::Table::OrderItems)] = 0;
   return o;
@@ -193,6 +192,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   if (changes.empty()) return {};
 
   std::vector<Item> keys;
+  keys.reserve(changes.size());
   for (const auto& [id, indexes] : changes) keys.push_back({{"product_id", AttributeValue::n(id)}});
   std::map<int64_t, Item> stored;
   auto got = tables_.batchGet(options_.tables.items, keys);
@@ -203,8 +203,8 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   // items: an item is written only once the postings it names are, so a crash in between
   // leaves the old item, and the replay writes the same postings again.
   std::map<std::pair<std::string, int64_t>, ShardChange> shards;  // by (token, shard)
-  std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
-  store::TransactionPacker items;  // written last, each conditioned on the version read
+  std::set<std::string> newVocabulary;                            // known to the vocabulary table only once written
+  store::TransactionPacker items;                                 // written last, each conditioned on the version read
   for (const auto& [id, indexes] : changes) {
     size_t index = indexes.front();
     for (size_t j : indexes) {
@@ -248,7 +248,8 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
     // When this change and every earlier one keep the stored text, the tokens and their
     // weights stay what the postings already hold: no posting changes.
-    const bool keepsTokens = row && sameText(*row) && std::all_of(earlier.begin(), earlier.end(), [&](const ProductRow* r) { return sameText(*r); });
+    const bool keepsTokens =
+        row && sameText(*row) && std::all_of(earlier.begin(), earlier.end(), [&](const ProductRow* r) { return sameText(*r); });
     if (!keepsTokens) {
       std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
       auto tokensOf = [&](const ProductRow& r) { return sameText(r) ? before : weightedTokens(r.name, r.description); };
@@ -331,8 +332,8 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   if (auto s = writePostings(shards); !s) return s;
   store::TransactionPacker vocabulary;
   for (const auto& t : newVocabulary) {
-    vocabulary.add(
-        store::PutRequest{options_.tables.tokens, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}, std::nullopt});
+    vocabulary.add(store::PutRequest{
+        options_.tables.tokens, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}, std::nullopt});
   }
   if (auto s = send(vocabulary.transactions()); !s) return s;
   stats_.tokenWrites += newVocabulary.size();

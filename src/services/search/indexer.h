@@ -24,9 +24,9 @@ struct IndexerStats {
   uint64_t stale = 0;            // at or before the product's recorded position
   uint64_t repeatedDeletes = 0;  // deletes of a product already deleted or never indexed
   uint64_t itemWrites = 0;
-  uint64_t postingWrites = 0;    // products added to or removed from a token's postings
-  uint64_t tokenWrites = 0;      // new vocabulary entries
-  uint64_t transactions = 0;     // TransactWriteItems sent (postings, vocabulary, items)
+  uint64_t postingWrites = 0;  // products added to or removed from a token's postings
+  uint64_t tokenWrites = 0;    // new vocabulary entries
+  uint64_t transactions = 0;   // TransactWriteItems sent (postings, vocabulary, items)
   uint64_t conflicts = 0;
 };
 

@@ -13,8 +13,8 @@ store::TableSpec itemTableSpec(const std::string& name) {
   store::TableSpec s{name, {"product_id", AttributeValue::Type::N}, std::nullopt, {}, std::string("expires_at")};
   s.indexes.push_back({"name-index", {"name_lower", AttributeValue::Type::S}, std::nullopt});
   s.indexes.push_back({"price-index", {"price", AttributeValue::Type::N}, std::nullopt});
-  s.indexes.push_back({"price-range-index", {"price_bucket", AttributeValue::Type::N},
-                       store::KeyAttribute{"price", AttributeValue::Type::N}});
+  s.indexes.push_back(
+      {"price-range-index", {"price_bucket", AttributeValue::Type::N}, store::KeyAttribute{"price", AttributeValue::Type::N}});
   return s;
 }
 

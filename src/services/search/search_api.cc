@@ -16,11 +16,12 @@ std::expected<SearchRequest, std::string> parseSearchParams(const std::map<std::
     return it == params.end() || it->second.empty() ? nullptr : &it->second;
   };
   if (const auto* q = get("q")) r.query = *q;
-  for (auto [name, shown, target] : {std::tuple{"min_price", names.minPrice, &r.minPriceCents},
-                                     std::tuple{"max_price", names.maxPrice, &r.maxPriceCents}}) {
+  for (auto [name, shown, target] :
+       {std::tuple{"min_price", names.minPrice, &r.minPriceCents}, std::tuple{"max_price", names.maxPrice, &r.maxPriceCents}}) {
     if (const auto* v = get(name)) {
       auto m = Money::parse(*v);
-      if (!m || m->cents() < 0) return std::unexpected(std::string(shown) + ": expected an amount such as 12.50, got '" + *v + "'");
+      if (!m || m->cents() < 0)
+        return std::unexpected(std::string(shown) + ": expected an amount such as 12.50, got '" + *v + "'");
       *target = m->cents();
     }
   }

@@ -135,13 +135,13 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
       if (after && (score > after->first || (score == after->first && id <= after->second))) continue;
       ranked.emplace_back(score, id);
     }
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
+    std::sort(ranked.begin(), ranked.end(),
+              [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
     size_t want = static_cast<size_t>(r.limit) + 1;  // one more tells whether a next page exists
     for (size_t b = 0; b < ranked.size() && hits.size() < want; b += 100) {
       std::vector<Item> keys;
-      for (size_t k = b; k < std::min(ranked.size(), b + 100); ++k) keys.push_back({{"product_id", AttributeValue::n(ranked[k].second)}});
+      for (size_t k = b; k < std::min(ranked.size(), b + 100); ++k)
+        keys.push_back({{"product_id", AttributeValue::n(ranked[k].second)}});
       auto got = tables_.batchGet(names_.items, keys);
       if (!got) return fail(got.error());
       std::map<int64_t, Item> byId;
@@ -159,9 +159,8 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
         }
         bool ok = std::all_of(whole.begin(), whole.end(), [&](const auto& t) { return tokens.contains(t); });
         if (!prefix.empty()) {
-          ok = ok && std::any_of(tokens.begin(), tokens.end(), [&](const std::string& t) {
-                 return t.starts_with(prefix) || prefixTokens.contains(t);
-               });
+          ok = ok && std::any_of(tokens.begin(), tokens.end(),
+                                 [&](const std::string& t) { return t.starts_with(prefix) || prefixTokens.contains(t); });
         }
         if (ok) hits.push_back({ranked[k].second, ranked[k].first, std::move(item)});
       }

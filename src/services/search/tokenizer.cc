@@ -6,18 +6,18 @@
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
-#include <unicode/uscript.h>
 #include <unicode/unistr.h>
+#include <unicode/uscript.h>
 #include <unicode/utf8.h>
 
 namespace cdc::search {
 namespace {
 
 constexpr std::array<std::string_view, 52> kStopWords = {
-    "a",    "an",  "and",  "are", "as",   "at",  "be",  "by",   "for", "from", "in",  "is",  "it",
-    "of",   "on",  "or",   "the", "to",   "with", "without", "this", "that", "your", "our", "its",
-    "le",   "la",  "les",  "de",  "des",  "du",  "et",  "un",   "une", "der", "die", "das", "und",
-    "ein",  "eine", "el",  "los", "las",  "y",   "del", "mit",  "für", "pour", "avec", "con"};
+    "a",    "an",  "and", "are", "as", "at",   "be",      "by",   "for",  "from", "in",  "is",  "it",
+    "of",   "on",  "or",  "the", "to", "with", "without", "this", "that", "your", "our", "its", "le",
+    "la",   "les", "de",  "des", "du", "et",   "un",      "une",  "der",  "die",  "das", "und", "ein",
+    "eine", "el",  "los", "las", "y",  "del",  "mit",     "für",  "pour", "avec", "con"};
 
 // Lowercased, NFKC-normalised, accent-folded text (rules 1 and 2).
 icu::UnicodeString normalise(std::string_view text) {
@@ -88,9 +88,7 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
-bool isStopWord(std::string_view token) {
-  return std::find(kStopWords.begin(), kStopWords.end(), token) != kStopWords.end();
-}
+bool isStopWord(std::string_view token) { return std::find(kStopWords.begin(), kStopWords.end(), token) != kStopWords.end(); }
 
 std::string stem(std::string_view t) {
   std::string s(t);

@@ -35,15 +35,20 @@ class AwsClientTest : public ::testing::Test {
       std::string target = req.get_header_value("X-Amz-Target");
       if (target.ends_with("Throttled") && n <= 2) {
         res.status = 400;
-        res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"})", "application/x-amz-json-1.0");
+        res.set_content(R"({"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"})",
+                        "application/x-amz-json-1.0");
       } else if (target.ends_with("Flaky") && n <= 1) {
         res.status = 503;
       } else if (target.ends_with("Invalid")) {
         res.status = 400;
-        res.set_content(R"({"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"})", "application/x-amz-json-1.0");
+        res.set_content(
+            R"({"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"})",
+            "application/x-amz-json-1.0");
       } else if (target.ends_with("Expired") && lastToken_ == "session-1") {
         res.status = 400;
-        res.set_content(R"({"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"})", "application/x-amz-json-1.0");
+        res.set_content(
+            R"({"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"})",
+            "application/x-amz-json-1.0");
       } else {
         res.set_content(R"({"ok":)" + std::to_string(n) + "}", "application/x-amz-json-1.0");
       }

@@ -50,7 +50,8 @@ class CredentialsTest : public ::testing::Test {
       }
       res.set_content("imds-token-1", "text/plain");
     });
-    http_.server.Get(R"(/latest/meta-data/iam/security-credentials/(.*))", [](const httplib::Request& req, httplib::Response& res) {
+    http_.server.Get(R"(/latest/meta-data/iam/security-credentials/(.*))", [](const httplib::Request& req,
+                                                                              httplib::Response& res) {
       if (req.get_header_value("X-aws-ec2-metadata-token") != "imds-token-1") {
         res.status = 401;
         return;
@@ -58,8 +59,9 @@ class CredentialsTest : public ::testing::Test {
       if (req.matches[1].str().empty()) {
         res.set_content("cdc-node-role\n", "text/plain");
       } else if (req.matches[1].str() == "cdc-node-role") {
-        res.set_content(R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS","SecretAccessKey":"imds-secret","Token":"imds-session","Expiration":"2026-11-25T18:00:00Z"})",
-                        "application/json");
+        res.set_content(
+            R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS","SecretAccessKey":"imds-secret","Token":"imds-session","Expiration":"2026-11-25T18:00:00Z"})",
+            "application/json");
       } else {
         res.status = 404;
       }
@@ -72,14 +74,17 @@ class CredentialsTest : public ::testing::Test {
         stsAuthorization_ = req.get_header_value("Authorization");
         if (req.body.find("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdeployer") == std::string::npos) {
           res.status = 403;
-          res.set_content("<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized to assume</Message></Error></ErrorResponse>",
-                          "text/xml");
+          res.set_content(
+              "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized to "
+              "assume</Message></Error></ErrorResponse>",
+              "text/xml");
           return;
         }
-        res.set_content("<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>"
-                        "<SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-session</SessionToken>"
-                        "<Expiration>2026-11-25T17:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>",
-                        "text/xml");
+        res.set_content(
+            "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>"
+            "<SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-session</SessionToken>"
+            "<Expiration>2026-11-25T17:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>",
+            "text/xml");
         return;
       }
       if (req.body.find("Action=AssumeRoleWithWebIdentity") == std::string::npos ||
@@ -89,7 +94,8 @@ class CredentialsTest : public ::testing::Test {
         return;
       }
       res.set_content(
-          "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>"
+          "<AssumeRoleWithWebIdentityResponse "
+          "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>"
           "<Credentials><AccessKeyId>ASIAIRSA</AccessKeyId><SecretAccessKey>irsa-secret</SecretAccessKey>"
           "<SessionToken>irsa-session</SessionToken><Expiration>2026-11-25T17:00:00Z</Expiration></Credentials>"
           "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
@@ -119,7 +125,8 @@ class CredentialsTest : public ::testing::Test {
   test::LocalHttpServer http_;
   int port_ = 0;
   std::map<std::string, std::string> vars_{{"HOME", "/nonexistent"}};
-  WallClock::time_point now_ = WallClock::time_point(std::chrono::microseconds(parseIsoTimestamp("2026-11-25T16:00:00Z")->micros));
+  WallClock::time_point now_ =
+      WallClock::time_point(std::chrono::microseconds(parseIsoTimestamp("2026-11-25T16:00:00Z")->micros));
   std::string podToken_ = "pod-token-1";
   std::string expiration_ = "2026-11-25T16:30:00Z";
   std::atomic<int> containerCalls_{0};
@@ -205,10 +212,11 @@ TEST_F(CredentialsTest, IrsaAssumesTheRoleWithTheWebIdentityToken) {
 }
 
 TEST_F(CredentialsTest, SharedFilesWithProfiles) {
-  vars_["AWS_SHARED_CREDENTIALS_FILE"] = file("credentials",
-                                              "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = default-secret\n\n"
-                                              "# comment\n[staging]\nAWS_ACCESS_KEY_ID=AKIASTAGING\naws_secret_access_key=staging-secret\n"
-                                              "aws_session_token = staging-session\n");
+  vars_["AWS_SHARED_CREDENTIALS_FILE"] =
+      file("credentials",
+           "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = default-secret\n\n"
+           "# comment\n[staging]\nAWS_ACCESS_KEY_ID=AKIASTAGING\naws_secret_access_key=staging-secret\n"
+           "aws_session_token = staging-session\n");
   vars_["AWS_CONFIG_FILE"] = file("config", "[profile from-config]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = c\n");
   vars_["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url("");
   auto def = CredentialsProvider(defaultSource(env()), env()).get();
@@ -226,7 +234,8 @@ TEST_F(CredentialsTest, SharedFilesWithProfiles) {
   auto missing = CredentialsProvider(defaultSource(env()), env()).get();
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().kind, ErrorKind::Fatal);
-  EXPECT_EQ(missing.error().message, "profile missing: not in " + vars_["AWS_SHARED_CREDENTIALS_FILE"] + " or " + vars_["AWS_CONFIG_FILE"]);
+  EXPECT_EQ(missing.error().message,
+            "profile missing: not in " + vars_["AWS_SHARED_CREDENTIALS_FILE"] + " or " + vars_["AWS_CONFIG_FILE"]);
 }
 
 TEST_F(CredentialsTest, AProfileGivesItsRegion) {
@@ -239,15 +248,21 @@ TEST_F(CredentialsTest, AProfileGivesItsRegion) {
 }
 
 TEST_F(CredentialsTest, CredentialProcessRunsTheCommandAndChecksWhatItPrints) {
-  std::string good = file("creds.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\", \"SecretAccessKey\": \"proc-secret\", "
-                                      "\"SessionToken\": \"proc-session\", \"Expiration\": \"2026-11-25T17:00:00Z\"}'\n");
+  std::string good =
+      file("creds.sh",
+           "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\", \"SecretAccessKey\": \"proc-secret\", "
+           "\"SessionToken\": \"proc-session\", \"Expiration\": \"2026-11-25T17:00:00Z\"}'\n");
   std::string broken = file("broken.sh", "#!/bin/sh\necho 'token expired' >&2\nexit 3\n");
   std::string garbage = file("garbage.sh", "#!/bin/sh\necho 'AccessKeyId=x'\n");
   fs::permissions(dir_, fs::perms::owner_all);
   for (const auto& f : {good, broken, garbage}) fs::permissions(f, fs::perms::owner_all);
-  vars_["AWS_CONFIG_FILE"] = file("config", "[profile vault]\ncredential_process = " + good + " --role x\n"
-                                            "[profile broken]\ncredential_process = " + broken + "\n"
-                                            "[profile garbage]\ncredential_process = " + garbage + "\n");
+  vars_["AWS_CONFIG_FILE"] = file("config", "[profile vault]\ncredential_process = " + good +
+                                                " --role x\n"
+                                                "[profile broken]\ncredential_process = " +
+                                                broken +
+                                                "\n"
+                                                "[profile garbage]\ncredential_process = " +
+                                                garbage + "\n");
   vars_["AWS_PROFILE"] = "vault";
   CredentialsProvider p(defaultSource(env()), env());
   auto c = p.get();
@@ -263,28 +278,32 @@ TEST_F(CredentialsTest, CredentialProcessRunsTheCommandAndChecksWhatItPrints) {
   auto failed = CredentialsProvider(defaultSource(env()), env()).get();
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().kind, ErrorKind::Fatal);
-  EXPECT_NE(failed.error().message.find("profile broken: credential_process `" + broken + "` failed (exit status 3"), std::string::npos)
+  EXPECT_NE(failed.error().message.find("profile broken: credential_process `" + broken + "` failed (exit status 3"),
+            std::string::npos)
       << failed.error().message;
   vars_["AWS_PROFILE"] = "garbage";
   auto unreadable = CredentialsProvider(defaultSource(env()), env()).get();
   ASSERT_FALSE(unreadable.has_value());
-  EXPECT_NE(unreadable.error().message.find("its output is not {\"Version\": 1"), std::string::npos) << unreadable.error().message;
+  EXPECT_NE(unreadable.error().message.find("its output is not {\"Version\": 1"), std::string::npos)
+      << unreadable.error().message;
 }
 
 TEST_F(CredentialsTest, ARoleIsAssumedWithTheSourceProfilesCredentials) {
   vars_["AWS_ENDPOINT_URL_STS"] = url("/");
-  vars_["AWS_SHARED_CREDENTIALS_FILE"] = file("credentials", "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = base-secret\n"
-                                                             "[self]\naws_access_key_id = AKIASELF\naws_secret_access_key = self-secret\n");
-  vars_["AWS_CONFIG_FILE"] = file("config",
-                                  "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\n"
-                                  "external_id = ext-42\nrole_session_name = cdc-deploy\nregion = eu-west-1\n"
-                                  "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = deploy\n"
-                                  "[profile self]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = self\n"
-                                  "[profile denied]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = base\n"
-                                  "[profile loop-a]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = loop-b\n"
-                                  "[profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = loop-a\n"
-                                  "[profile env]\nrole_arn = arn:aws:iam::123456789012:role/deployer\ncredential_source = Environment\n"
-                                  "[profile lost]\nrole_arn = arn:aws:iam::123456789012:role/deployer\n");
+  vars_["AWS_SHARED_CREDENTIALS_FILE"] = file("credentials",
+                                              "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = base-secret\n"
+                                              "[self]\naws_access_key_id = AKIASELF\naws_secret_access_key = self-secret\n");
+  vars_["AWS_CONFIG_FILE"] =
+      file("config",
+           "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\n"
+           "external_id = ext-42\nrole_session_name = cdc-deploy\nregion = eu-west-1\n"
+           "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = deploy\n"
+           "[profile self]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = self\n"
+           "[profile denied]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = base\n"
+           "[profile loop-a]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = loop-b\n"
+           "[profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = loop-a\n"
+           "[profile env]\nrole_arn = arn:aws:iam::123456789012:role/deployer\ncredential_source = Environment\n"
+           "[profile lost]\nrole_arn = arn:aws:iam::123456789012:role/deployer\n");
   auto with = [&](const std::string& profile) {
     vars_["AWS_PROFILE"] = profile;
     return CredentialsProvider(defaultSource(env()), env()).get();
@@ -293,7 +312,8 @@ TEST_F(CredentialsTest, ARoleIsAssumedWithTheSourceProfilesCredentials) {
   ASSERT_TRUE(deploy.has_value()) << deploy.error().message;
   EXPECT_EQ(deploy->accessKeyId, "ASIAROLE");
   EXPECT_EQ(deploy->sessionToken, "role-session");
-  EXPECT_NE(stsAuthorization_.find("Credential=AKIABASE/20261125/eu-west-1/sts/aws4_request"), std::string::npos) << stsAuthorization_;
+  EXPECT_NE(stsAuthorization_.find("Credential=AKIABASE/20261125/eu-west-1/sts/aws4_request"), std::string::npos)
+      << stsAuthorization_;
   EXPECT_NE(stsBody_.find("&RoleSessionName=cdc-deploy&ExternalId=ext-42"), std::string::npos) << stsBody_;
   // A role assumed with the credentials of another role, and with the profile's own keys.
   ASSERT_TRUE(with("chained").has_value());
@@ -304,8 +324,9 @@ TEST_F(CredentialsTest, ARoleIsAssumedWithTheSourceProfilesCredentials) {
   auto denied = with("denied");
   ASSERT_FALSE(denied.has_value());
   EXPECT_EQ(denied.error().kind, ErrorKind::Fatal);
-  EXPECT_NE(denied.error().message.find("profile denied: STS AssumeRole of arn:aws:iam::123456789012:role/admin: 403 AccessDenied"),
-            std::string::npos)
+  EXPECT_NE(
+      denied.error().message.find("profile denied: STS AssumeRole of arn:aws:iam::123456789012:role/admin: 403 AccessDenied"),
+      std::string::npos)
       << denied.error().message;
   auto loop = with("loop-a");
   ASSERT_FALSE(loop.has_value());
@@ -325,15 +346,18 @@ TEST_F(CredentialsTest, ARoleIsAssumedWithTheSourceProfilesCredentials) {
 }
 
 TEST_F(CredentialsTest, AnIdentityCenterProfileIsRefusedByName) {
-  vars_["AWS_CONFIG_FILE"] = file("config", "[profile sso-dev]\nsso_session = corp\nsso_account_id = 123456789012\n"
-                                            "sso_role_name = Dev\nregion = eu-west-1\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n");
+  vars_["AWS_CONFIG_FILE"] =
+      file("config",
+           "[profile sso-dev]\nsso_session = corp\nsso_account_id = 123456789012\n"
+           "sso_role_name = Dev\nregion = eu-west-1\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n");
   vars_["AWS_PROFILE"] = "sso-dev";
   vars_["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url("/nothing");
   auto c = CredentialsProvider(defaultSource(env()), env()).get();
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().kind, ErrorKind::Fatal);
-  EXPECT_NE(c.error().message.find("profile sso-dev signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
-                                   "profile `credential_process = aws configure export-credentials --profile sso-dev --format process`"),
+  EXPECT_NE(c.error().message.find(
+                "profile sso-dev signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
+                "profile `credential_process = aws configure export-credentials --profile sso-dev --format process`"),
             std::string::npos)
       << c.error().message;
   EXPECT_EQ(c.error().message.find("IMDS"), std::string::npos) << c.error().message;
@@ -343,11 +367,12 @@ TEST_F(CredentialsTest, WhenNothingWorksEverySourceTriedIsNamed) {
   vars_["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url("/nothing");
   auto c = CredentialsProvider(defaultSource(env()), env()).get();
   ASSERT_FALSE(c.has_value());
-  for (const char* tried : {"no AWS credentials found; tried environment (AWS_ACCESS_KEY_ID is not set)",
-                            "web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set)",
-                            "container (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI are not set)",
-                            "profile default (not in /nonexistent/.aws/credentials or /nonexistent/.aws/config)",
-                            "instance metadata (IMDSv2): IMDSv2 token: 404"}) {
+  for (const char* tried :
+       {"no AWS credentials found; tried environment (AWS_ACCESS_KEY_ID is not set)",
+        "web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set)",
+        "container (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI are not set)",
+        "profile default (not in /nonexistent/.aws/credentials or /nonexistent/.aws/config)",
+        "instance metadata (IMDSv2): IMDSv2 token: 404"}) {
     EXPECT_NE(c.error().message.find(tried), std::string::npos) << tried << "\n" << c.error().message;
   }
 }

@@ -5,7 +5,6 @@
 
 #include "support/local_http_server.h"
 
-
 #include <atomic>
 #include <mutex>
 #include <set>

@@ -18,7 +18,8 @@ HttpResponse answer(long status, std::string body) {
 }
 
 TEST(AwsErrorsTest, DynamoDbAndS3ErrorsAreClassified) {
-  auto throttled = answer(400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"})");
+  auto throttled = answer(
+      400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"})");
   EXPECT_EQ(errorCode(throttled), "ProvisionedThroughputExceededException");
   EXPECT_EQ(classify(throttled), Outcome::Retry);
   EXPECT_EQ(describe(throttled), "400 ProvisionedThroughputExceededException: Rate exceeded");
@@ -38,7 +39,9 @@ TEST(AwsErrorsTest, DynamoDbAndS3ErrorsAreClassified) {
   EXPECT_EQ(classify(answer(403, "<Error><Code>AccessDenied</Code></Error>")), Outcome::RefreshCredentials);
   EXPECT_EQ(classify(answer(403, "<Error><Code>RequestTimeTooSkewed</Code></Error>")), Outcome::RefreshCredentials);
 
-  auto tooBig = answer(400, R"({"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"})");
+  auto tooBig = answer(
+      400,
+      R"({"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"})");
   EXPECT_EQ(classify(tooBig), Outcome::Final);
   EXPECT_EQ(errorCode(tooBig), "ValidationException");
   EXPECT_EQ(classify(answer(400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"})")),

@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 class DirObjectStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("cdc-objects-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = fs::temp_directory_path() /
+            ("cdc-objects-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -81,8 +81,8 @@ struct FreshDirectory {
         for (const auto& p : paths) fs::remove_all(p);
       }
     } roots;
-    auto root = fs::temp_directory_path() / ("cdc-objects-contract-" + std::to_string(::getpid()) + "-" +
-                                             std::to_string(roots.paths.size()));
+    auto root = fs::temp_directory_path() /
+                ("cdc-objects-contract-" + std::to_string(::getpid()) + "-" + std::to_string(roots.paths.size()));
     fs::remove_all(root);
     roots.paths.push_back(root);
     return std::make_unique<DirObjectStore>(root);

@@ -105,9 +105,7 @@ class Client {
   std::string buffer_;
 };
 
-int statusOf(const std::string& response) {
-  return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0;
-}
+int statusOf(const std::string& response) { return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0; }
 
 std::string bodyOf(const std::string& response) {
   auto p = response.find("\r\n\r\n");

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 namespace cdc::replay {
 namespace {
@@ -17,8 +17,10 @@ std::string writeTemp(const std::string& content) {
 
 TEST(ReplaySourceTest, ReadsKcatLinesIncludingTombstonesAndHeaders) {
   std::string path = writeTemp(
-      R"({"topic":"dbserver1.public.products","partition":0,"offset":42,"tstype":"create","ts":1767225600130,"broker":1,"key":"{\"id\":1}","payload":"{\"id\":1,\"__op\":\"c\"}"})" "\n"
-      R"({"topic":"dbserver1.public.products","partition":0,"offset":43,"tstype":"create","ts":1767225600131,"broker":1,"key":"{\"id\":1}","payload":null,"headers":["traceparent","00-abc-def-01","x",null]})" "\n"
+      R"({"topic":"dbserver1.public.products","partition":0,"offset":42,"tstype":"create","ts":1767225600130,"broker":1,"key":"{\"id\":1}","payload":"{\"id\":1,\"__op\":\"c\"}"})"
+      "\n"
+      R"({"topic":"dbserver1.public.products","partition":0,"offset":43,"tstype":"create","ts":1767225600131,"broker":1,"key":"{\"id\":1}","payload":null,"headers":["traceparent","00-abc-def-01","x",null]})"
+      "\n"
       "\n"
       R"({"topic":"dbserver1.public.orders","partition":2,"offset":7,"ts":1,"key":null,"payload":"{}"})");
   auto src = ReplaySource::open(path);
@@ -85,8 +87,8 @@ TEST(ReplaySourceTest, PositionsKafkaNeverGivesAreMalformedLines) {
     return R"({"topic":"dbserver1.public.products","partition":)" + std::to_string(partition) + R"(,"offset":)" +
            std::to_string(offset) + R"(,"key":null,"payload":"{}"})" + "\n";
   };
-  std::string path = writeTemp(line(0, 5) + line(0, -3) + line(-1, 7) + line(0, 4) + line(0, 5) + line(1, 4) +
-                               line(0, 6) + line(4294967296, 1));
+  std::string path =
+      writeTemp(line(0, 5) + line(0, -3) + line(-1, 7) + line(0, 4) + line(0, 5) + line(1, 4) + line(0, 6) + line(4294967296, 1));
   auto src = ReplaySource::open(path);
   std::vector<runtime::Record> records;
   ASSERT_TRUE((*src)->poll(records, 20, std::chrono::milliseconds(0)).has_value());
@@ -96,8 +98,9 @@ TEST(ReplaySourceTest, PositionsKafkaNeverGivesAreMalformedLines) {
   EXPECT_EQ(errors[0], "");
   EXPECT_EQ(errors[1], "malformed replay line 2: offset -3 is negative");
   EXPECT_EQ(errors[2], "malformed replay line 3: partition -1 is not a Kafka partition number");
-  EXPECT_EQ(errors[3], "malformed replay line 4: offset 4 of dbserver1.public.products[0] does not follow offset 5 "
-                       "(offsets increase within a partition)");
+  EXPECT_EQ(errors[3],
+            "malformed replay line 4: offset 4 of dbserver1.public.products[0] does not follow offset 5 "
+            "(offsets increase within a partition)");
   EXPECT_NE(errors[4].find("offset 5 of dbserver1.public.products[0] does not follow offset 5"), std::string::npos);
   EXPECT_EQ(errors[5], "");  // another partition
   EXPECT_EQ(errors[6], "");
@@ -110,10 +113,12 @@ TEST(ReplaySourceTest, PositionsKafkaNeverGivesAreMalformedLines) {
 
 // `cdc produce` reads offsets it does not keep (the topic gives new ones): no position check.
 TEST(ReplaySourceTest, WithoutOffsetChecksAnyOffsetIsARecord) {
-  std::string path = writeTemp(
-      R"({"topic":"t","partition":0,"offset":5,"key":null,"payload":"{}"})" "\n"
-      R"({"topic":"t","partition":0,"offset":0,"key":null,"payload":"{}"})" "\n"
-      R"({"topic":"t","partition":0,"offset":-1,"key":null,"payload":"{}"})" "\n");
+  std::string path = writeTemp(R"({"topic":"t","partition":0,"offset":5,"key":null,"payload":"{}"})"
+                               "\n"
+                               R"({"topic":"t","partition":0,"offset":0,"key":null,"payload":"{}"})"
+                               "\n"
+                               R"({"topic":"t","partition":0,"offset":-1,"key":null,"payload":"{}"})"
+                               "\n");
   auto src = ReplaySource::open(path, {}, {}, false);
   std::vector<runtime::Record> records;
   ASSERT_TRUE((*src)->poll(records, 10, std::chrono::milliseconds(0)).has_value());
@@ -124,14 +129,21 @@ TEST(ReplaySourceTest, WithoutOffsetChecksAnyOffsetIsARecord) {
 // json.dumps and jq write `"topic": "…"` with a space: records of other topics are skipped
 // whatever the spacing, and a broken line of another topic is not the consumer's concern.
 TEST(ReplaySourceTest, OtherTopicsAreSkippedWhateverTheSpacing) {
-  std::string path = writeTemp(
-      R"({"topic": "dbserver1.public.orders", "partition": 0, "offset": 1, "key": null, "payload": "{}"})" "\n"
-      R"({ "topic" : "dbserver1.public.orders" , "partition" : 1, "offset" : 0, "key" : null, "payload" : "{}" })" "\n"
-      R"({"partition": 0, "offset": 3, "topic": "dbserver1.public.orders", "payload": null})" "\n"
-      R"({"topic": "dbserver1.public.orders", "partition": "x"})" "\n"
-      R"({"topic": "dbserver1.public.orders", "partition": 0, "offset": 0, "key": null, "payload": "{}"})" "\n"
-      R"({"topic": "dbserver1.public.products", "partition": 0, "offset": 9, "key": "{\"id\":1}", "payload": null})" "\n"
-      R"({"topic": "dbserver1.public.products", "partition": "y"})" "\n");
+  std::string path =
+      writeTemp(R"({"topic": "dbserver1.public.orders", "partition": 0, "offset": 1, "key": null, "payload": "{}"})"
+                "\n"
+                R"({ "topic" : "dbserver1.public.orders" , "partition" : 1, "offset" : 0, "key" : null, "payload" : "{}" })"
+                "\n"
+                R"({"partition": 0, "offset": 3, "topic": "dbserver1.public.orders", "payload": null})"
+                "\n"
+                R"({"topic": "dbserver1.public.orders", "partition": "x"})"
+                "\n"
+                R"({"topic": "dbserver1.public.orders", "partition": 0, "offset": 0, "key": null, "payload": "{}"})"
+                "\n"
+                R"({"topic": "dbserver1.public.products", "partition": 0, "offset": 9, "key": "{\"id\":1}", "payload": null})"
+                "\n"
+                R"({"topic": "dbserver1.public.products", "partition": "y"})"
+                "\n");
   auto src = ReplaySource::open(path, {"dbserver1.public.products", "dbserver1.public.order_items"});
   ASSERT_TRUE(src.has_value());
   std::vector<runtime::Record> records;

@@ -119,7 +119,8 @@ TEST(SqliteTableStoreMemoryTest, AnotherConnectionsCommitReplacesWhatThisOneKept
   ASSERT_TRUE((*b)->put({"inventory-realtime", product(5, 2), std::nullopt}).has_value());
 
   EXPECT_EQ(versionOf(**a, 5), 2);
-  store::TransactItem stale = store::PutRequest{"inventory-realtime", product(5, 3), Condition::eq("version", AttributeValue::n(1))};
+  store::TransactItem stale =
+      store::PutRequest{"inventory-realtime", product(5, 3), Condition::eq("version", AttributeValue::n(1))};
   auto out = (*a)->transact(std::span(&stale, 1));
   ASSERT_TRUE(out.has_value());
   EXPECT_FALSE(out->committed);

@@ -31,10 +31,11 @@ class AnalyticsCliTest : public ::testing::Test {
            ("cdc-analytics-" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    ASSERT_EQ(run("cd " + dir_.string() + " && " + cdcBinary() + " generate --products 60 --customers 300 --orders 4000 > events.jsonl",
-                  false)
-                  .exitCode,
-              0);
+    ASSERT_EQ(
+        run("cd " + dir_.string() + " && " + cdcBinary() + " generate --products 60 --customers 300 --orders 4000 > events.jsonl",
+            false)
+            .exitCode,
+        0);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -114,8 +115,10 @@ TEST_F(AnalyticsCliTest, TwoProcessesSplittingThePartitionsGiveTheSameReports) {
 
 TEST_F(AnalyticsCliTest, PoisonIsDeadLetteredAndNeverReplayedOverNewerRows) {
   std::ofstream(dir_ / "poison.jsonl")
-      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"-10.00\",\"status\":\"pending\",\"created_at\":1767225600000000,\"__op\":\"c\"}"})" "\n"
-      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":1,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"10.00\",\"status\":\"paid\",\"created_at\":1767225600000000,\"__op\":\"u\"}"})" "\n";
+      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":0,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"-10.00\",\"status\":\"pending\",\"created_at\":1767225600000000,\"__op\":\"c\"}"})"
+         "\n"
+      << R"({"topic":"dbserver1.public.orders","partition":0,"offset":1,"ts":1767225600000,"key":"{\"id\":1}","payload":"{\"id\":1,\"customer_id\":5,\"total_amount\":\"10.00\",\"status\":\"paid\",\"created_at\":1767225600000000,\"__op\":\"u\"}"})"
+         "\n";
   std::string cmd = "cd " + dir_.string() + " && " + cdcBinary() + " analytics --source file:poison.jsonl --objects dir:p";
   auto r = run(cmd);
   ASSERT_EQ(r.exitCode, 0) << r.out;

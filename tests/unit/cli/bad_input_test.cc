@@ -8,8 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "adapters/localfs/dir_object_store.h"
@@ -46,8 +46,8 @@ std::string jsonString(std::string_view s) {
 std::string kcat(const std::string& topic, int64_t offset, const std::optional<std::string>& key,
                  const std::optional<std::string>& value) {
   return R"({"topic":")" + topic + R"(","partition":7,"offset":)" + std::to_string(offset) +
-         R"(,"tstype":"create","ts":1767225600000,"broker":1,"key":)" + (key ? jsonString(*key) : "null") +
-         R"(,"payload":)" + (value ? jsonString(*value) : "null") + "}";
+         R"(,"tstype":"create","ts":1767225600000,"broker":1,"key":)" + (key ? jsonString(*key) : "null") + R"(,"payload":)" +
+         (value ? jsonString(*value) : "null") + "}";
 }
 
 // A flattened, schemaless row of `table` (string decimals) with `fields` set or replaced.
@@ -81,11 +81,15 @@ std::vector<Garbage> garbageFor(const Service& s, const std::string& topic) {
                "partition is not an integer"});
   g.push_back({R"({"topic":")" + topic + R"(","partition":7,"key":null,"payload":"{}"})", "needs topic, partition and offset"});
   g.push_back({R"({"topic":")" + topic + R"(","partition":7,"offset":)" + std::to_string(next()) +
-                   "," R"("key":null,"payload":"{\"id\":1,\"name\":\"caf)" "\xC3\x28" R"(\"}"})",
+                   ","
+                   R"("key":null,"payload":"{\"id\":1,\"name\":\"caf)"
+                   "\xC3\x28"
+                   R"(\"}"})",
                "malformed replay line"});
   g.push_back({kcat(topic, -4, std::nullopt, row(s.table, 900002)), "offset -4 is negative"});
   // Values that are no Debezium row.
-  value(R"({"id":1,"name":")" + std::string(10 << 20, 'x'), "truncated_json: field 'value': A string is opened, but never closed");
+  value(R"({"id":1,"name":")" + std::string(10 << 20, 'x'),
+        "truncated_json: field 'value': A string is opened, but never closed");
   std::string deep = "{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}";
   value(deep, "missing_field: field 'id'");
   value(row(s.table, 900003, {{"customer_id", std::string(400, '7')}, {"stock_quantity", std::string(400, '7')}}),
@@ -98,13 +102,13 @@ std::vector<Garbage> garbageFor(const Service& s, const std::string& topic) {
   value(row(s.table, 900005, {{"__op", R"("x")"}}), "unknown_op");
   value(R"({"before":null,"after":null,"op":"d","source":{"ts_ms":1}})", "field 'key'", R"({"a":{})");
   value(R"({"before":null,"after":null,"op":"d","source":{"ts_ms":1}})", "invalid_json", R"({"id":1} trailing)");
-  value(row(s.table, 900006, {{"price", R"("85070591730234615865843651857942052987.0")"},
-                              {"total_amount", R"("85070591730234615865843651857942052987.0")"}}),
+  value(row(s.table, 900006,
+            {{"price", R"("85070591730234615865843651857942052987.0")"},
+             {"total_amount", R"("85070591730234615865843651857942052987.0")"}}),
         "number_out_of_range");
   value(row(s.table, 900007, {{"stock_quantity", "-5"}, {"total_amount", R"("-10.00")"}}), "negative");
   if (s.table == "products") {
-    value(row(s.table, 900008, {{"description", jsonString(std::string(10 << 20, 'd'))}}),
-          "exceeds DynamoDB's 400 KB item size");
+    value(row(s.table, 900008, {{"description", jsonString(std::string(10 << 20, 'd'))}}), "exceeds DynamoDB's 400 KB item size");
   } else {
     value(row(s.table, 900008, {{"status", jsonString(std::string(10 << 20, 's'))}}), "status of 10485760 bytes");
   }
@@ -124,8 +128,8 @@ class BadInputTest : public ::testing::TestWithParam<Service> {
 
   RunResult service(const std::string& file, const std::string& name) {
     return run("cd " + dir_.string() + " && " + cdcBinary() + " " + GetParam().command + " --source file:" + file +
-               storeFlag(GetParam().command, "sqlite:" + name + ".db") + " --objects dir:" + name + " --batch-size 64 --log-level error" +
-               (GetParam().command == "search-indexer" ? " --http-port 0" : ""));
+               storeFlag(GetParam().command, "sqlite:" + name + ".db") + " --objects dir:" + name +
+               " --batch-size 64 --log-level error" + (GetParam().command == "search-indexer" ? " --http-port 0" : ""));
   }
 
   // What a run produced, in a form two runs can be compared by: every table, or the reports.
@@ -148,10 +152,11 @@ class BadInputTest : public ::testing::TestWithParam<Service> {
 
 TEST_P(BadInputTest, EveryBadLineIsADeadLetterAndTheGoodOnesAreAppliedExactly) {
   const Service& s = GetParam();
-  ASSERT_EQ(run("cd " + dir_.string() + " && " + cdcBinary() + " generate --products 80 --customers 200 --orders 300 > good.jsonl",
-                false)
-                .exitCode,
-            0);
+  ASSERT_EQ(
+      run("cd " + dir_.string() + " && " + cdcBinary() + " generate --products 80 --customers 200 --orders 300 > good.jsonl",
+          false)
+          .exitCode,
+      0);
   std::ifstream in(dir_ / "good.jsonl");
   std::vector<std::string> good;
   for (std::string line; std::getline(in, line);) good.push_back(line);
@@ -207,7 +212,9 @@ INSTANTIATE_TEST_SUITE_P(Services, BadInputTest,
                          ::testing::Values(Service{"inventory", "inventory-service", "products"},
                                            Service{"analytics", "analytics-service", "orders"},
                                            Service{"search-indexer", "search-indexer", "products"}),
-                         [](const auto& info) { return std::string(info.param.command == "search-indexer" ? "search" : info.param.command); });
+                         [](const auto& info) {
+                           return std::string(info.param.command == "search-indexer" ? "search" : info.param.command);
+                         });
 
 }  // namespace
 }  // namespace cdc::test

@@ -77,8 +77,8 @@ TEST_P(CapturesTest, TheCaptureIsTheRealConnectorsShape) {
 
 TEST_P(CapturesTest, ReplayGivesThePostgresFacts) {
   for (std::string service : {"inventory", "analytics", "search-indexer"}) {
-    auto r = run("cd " + dir_.string() + " && " + cdcBinary() + " " + service + " --source file:in.jsonl --topic-prefix " + prefix_ +
-                 storeFlag(service, "sqlite:cdc.db") + " --objects dir:lake --log-level warn" +
+    auto r = run("cd " + dir_.string() + " && " + cdcBinary() + " " + service + " --source file:in.jsonl --topic-prefix " +
+                 prefix_ + storeFlag(service, "sqlite:cdc.db") + " --objects dir:lake --log-level warn" +
                  (service == "search-indexer" ? " --http-port 0" : ""));
     ASSERT_EQ(r.exitCode, 0) << service << ":\n" << r.out;
     EXPECT_NE(r.out.find(", 0 dead letters"), std::string::npos) << service << ":\n" << r.out;

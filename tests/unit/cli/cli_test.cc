@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <filesystem>
+#include <fstream>
 
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
@@ -35,7 +35,8 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpOnEveryCommand) {
-  for (const char* command : {"", "inventory", "generate", "produce", "demo", "dump", "dlq", "dlq list", "dlq replay", "config"}) {
+  for (const char* command :
+       {"", "inventory", "generate", "produce", "demo", "dump", "dlq", "dlq list", "dlq replay", "config"}) {
     auto r = run(cdc(std::string(command) + " --help"));
     EXPECT_EQ(r.exitCode, 0) << command << ": " << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
@@ -66,7 +67,8 @@ TEST_F(CliTest, BadUsageExitsWithTwoAndNamesTheCulprit) {
 
 TEST_F(CliTest, LogLevelTakesTheNamesTheLogsPrint) {
   // A service's start is logged at info; a product deleted twice is a warning.
-  const std::string service = " inventory --source generate --orders 20 --store sqlite:levels.db --objects dir:levels --log-format json";
+  const std::string service =
+      " inventory --source generate --orders 20 --store sqlite:levels.db --objects dir:levels --log-format json";
   for (const char* level : {"warning", "warn"}) {
     SCOPED_TRACE(level);
     auto r = run("cd " + dir_.string() + " && LOG_LEVEL=" + level + " " + cdcBinary() + service);
@@ -251,8 +253,9 @@ TEST_F(CliTest, ATraceparentHeaderFollowsItsRecordIntoLogsAlertsAndDeadLetters) 
       << R"({"topic":"dbserver1.public.products","partition":0,"offset":2,"ts":1767225600000,"headers":["traceparent","00-zz"],)"
       << R"("key":"{\"id\":7}","payload":"not json either"})"
       << "\n";
-  auto r = run(cdc("inventory --source file:events.jsonl --store sqlite:inv.db --objects dir:lake --log-format json "
-                   "--schemaless-decimals string"));
+  auto r =
+      run(cdc("inventory --source file:events.jsonl --store sqlite:inv.db --objects dir:lake --log-format json "
+              "--schemaless-decimals string"));
   EXPECT_EQ(r.exitCode, 0) << r.out;
   auto lineOf = [](const std::string& out, const std::string& msg, const std::string& with) {
     std::istringstream in(out);
@@ -263,7 +266,8 @@ TEST_F(CliTest, ATraceparentHeaderFollowsItsRecordIntoLogsAlertsAndDeadLetters) 
   };
   std::string alert = lineOf(r.out, "low_stock_alert", R"("product_id":5)");
   EXPECT_NE(alert.find(R"("traceparent":")" + alertTrace + "\""), std::string::npos) << r.out;
-  EXPECT_NE(alert.find(R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7")"), std::string::npos) << alert;
+  EXPECT_NE(alert.find(R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7")"), std::string::npos)
+      << alert;
   EXPECT_NE(alert.find(R"("service":"inventory-service")"), std::string::npos) << alert;
   std::string letter = lineOf(r.out, "dead_letter", R"("offset":1)");
   EXPECT_NE(letter.find(R"("trace_id":"0af7651916cd43dd8448eb211c80319c")"), std::string::npos) << r.out;
@@ -290,13 +294,15 @@ TEST_F(CliTest, ATraceparentHeaderFollowsItsRecordIntoLogsAlertsAndDeadLetters) 
 }
 
 TEST_F(CliTest, JsonLogsHaveAPeriodicStatsLine) {
-  auto r = run(cdc("analytics --source generate --orders 2000 --objects dir:lake --log-format json --stats-interval 1 "
-                   "--batch-size 50 --checkpoint-interval-ms 0"));
+  auto r =
+      run(cdc("analytics --source generate --orders 2000 --objects dir:lake --log-format json --stats-interval 1 "
+              "--batch-size 50 --checkpoint-interval-ms 0"));
   EXPECT_EQ(r.exitCode, 0) << r.out;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m,
-                                std::regex(R"(\{"ts":"[^"]+","level":"info","service":"analytics-service","msg":"stats","records":(\d+),)"
-                                           R"("records_total":(\d+),"rate":[0-9.]+,"dead_letters_total":0,"lag":null,"position":"[^"]+"\})")))
+  ASSERT_TRUE(std::regex_search(
+      r.out, m,
+      std::regex(R"(\{"ts":"[^"]+","level":"info","service":"analytics-service","msg":"stats","records":(\d+),)"
+                 R"("records_total":(\d+),"rate":[0-9.]+,"dead_letters_total":0,"lag":null,"position":"[^"]+"\})")))
       << r.out;
   EXPECT_GT(std::stoll(m[1].str()), 0);
   // Not in text logs (a terminal has its progress line).

@@ -99,8 +99,7 @@ TEST_F(DlqTest, AReplayKeepsTheFirstErrorAndItsDryRunChangesNothing) {
   const std::string before = run(cdc("dlq list --objects dir:lake"), false).out;
 
   // A dry run says which letters decode with the configuration given, and changes nothing.
-  auto dry = run(cdc("dlq replay --service inventory-service --store sqlite:inv.db --objects dir:lake --dry-run"),
-                 false);
+  auto dry = run(cdc("dlq replay --service inventory-service --store sqlite:inv.db --objects dir:lake --dry-run"), false);
   EXPECT_EQ(dry.exitCode, 0) << dry.out;
   EXPECT_EQ(lines(dry.out), 2u) << dry.out;
   EXPECT_EQ(dry.out.find(R"("decodes_now":true)"), std::string::npos) << dry.out;
@@ -124,8 +123,8 @@ TEST_F(DlqTest, AReplayKeepsTheFirstErrorAndItsDryRunChangesNothing) {
   EXPECT_NE(again.find(R"("first_error":"bad_base64: field 'price': '100' is not base64")"), std::string::npos) << again;
   EXPECT_NE(again.find(R"("first_dead_lettered_at":")"), std::string::npos) << again;
   // Fixed, the product goes through; the broken item stays, its first error with it.
-  auto fixed = run(cdc("dlq replay --service inventory-service --store sqlite:inv.db --objects dir:lake",
-                       "SCHEMALESS_DECIMALS=string"));
+  auto fixed =
+      run(cdc("dlq replay --service inventory-service --store sqlite:inv.db --objects dir:lake", "SCHEMALESS_DECIMALS=string"));
   EXPECT_EQ(fixed.exitCode, 0) << fixed.out;
   auto left = run(cdc("dlq list --objects dir:lake"), false).out;
   EXPECT_EQ(lines(left), 1u) << left;
@@ -177,8 +176,8 @@ TEST_F(DlqTest, ExportedLinesReplayAsASourceAndKeepTheFirstError) {
 
   // The lines are a source: fixed, the product applies; the item fails again as attempt 2,
   // its first error kept (the letters are written again under the same keys).
-  auto replayed = run(cdc("inventory --source file:letters.jsonl --store sqlite:inv.db --objects dir:lake",
-                          "SCHEMALESS_DECIMALS=string"));
+  auto replayed =
+      run(cdc("inventory --source file:letters.jsonl --store sqlite:inv.db --objects dir:lake", "SCHEMALESS_DECIMALS=string"));
   EXPECT_EQ(replayed.exitCode, 0) << replayed.out;
   EXPECT_NE(replayed.out.find(", 1 dead letters"), std::string::npos) << replayed.out;
   EXPECT_NE(run(cdc("dump --store sqlite:inv.db --table inventory-realtime"), false).out.find(R"("stock_quantity":40)"),
@@ -232,7 +231,8 @@ TEST_F(DlqTest, AnalyticsReplaysADeadLetterWhoseRowHasNotChangedSince) {
       << read("lake/analytics/summary/latest.json");
   auto left = run(cdc("dlq list --objects dir:lake"), false).out;
   EXPECT_EQ(lines(left), 2u) << left;
-  EXPECT_NE(left.find(R"("offset":2,"error":"superseded: a later change of orders row 3 was applied after it)"), std::string::npos)
+  EXPECT_NE(left.find(R"("offset":2,"error":"superseded: a later change of orders row 3 was applied after it)"),
+            std::string::npos)
       << left;
   EXPECT_NE(left.find(R"("first_error":"bad_base64)"), std::string::npos) << left;
   EXPECT_NE(left.find(R"("offset":4,"error":"negative total_amount in order 4","attempts":2)"), std::string::npos) << left;

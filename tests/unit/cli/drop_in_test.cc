@@ -8,8 +8,8 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -101,9 +101,10 @@ TEST_F(DropInTest, TheSeedsEnvironmentAloneReadsKafkaAndWritesAws) {
   // An AWS endpoint where nobody listens: requests are refused at once.
   int aws = test::freePort();
   ASSERT_GT(aws, 0);
-  const std::string common = "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing "
-                             "AWS_SECRET_ACCESS_KEY=testing LOG_FORMAT=json CREATE_TABLES=false AWS_ENDPOINT_URL=http://127.0.0.1:" +
-                             std::to_string(aws);
+  const std::string common =
+      "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing "
+      "AWS_SECRET_ACCESS_KEY=testing LOG_FORMAT=json CREATE_TABLES=false AWS_ENDPOINT_URL=http://127.0.0.1:" +
+      std::to_string(aws);
   struct Case {
     std::string service, name, env;
     bool tables;

@@ -66,8 +66,9 @@ std::string getUntil(httplib::Client& client, const std::string& path, const std
 TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   fs::path dir = freshDir("analytics");
   // The generator's workload, long enough to be running while the test looks.
-  test::Process service(test::cdcBinary() + " analytics --source generate --orders 100000000 --objects dir:lake --metrics-port 0 "
-                        "--flush-interval 1 --http-host 127.0.0.1 --log-format json",
+  test::Process service(test::cdcBinary() +
+                            " analytics --source generate --orders 100000000 --objects dir:lake --metrics-port 0 "
+                            "--flush-interval 1 --http-host 127.0.0.1 --log-format json",
                         (dir / "service.log").string(), dir.string());
   int port = test::listeningPort(service, "/metrics");
   ASSERT_GT(port, 0) << service.output();
@@ -79,14 +80,17 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
     return valueOf(t, R"(cdc_batch_records_count{service="analytics-service"})") > 0;
   });
   EXPECT_GT(valueOf(text, "cdc_records_consumed_total" + orders), 0) << text;
-  EXPECT_GT(valueOf(text, R"(cdc_events_applied_total{op="c",service="analytics-service",topic="dbserver1.public.orders"})"), 0) << text;
+  EXPECT_GT(valueOf(text, R"(cdc_events_applied_total{op="c",service="analytics-service",topic="dbserver1.public.orders"})"), 0)
+      << text;
   EXPECT_GT(valueOf(text, R"(cdc_batch_records_count{service="analytics-service"})"), 0) << text;
   EXPECT_EQ(valueOf(text, R"(consumer_errors_total{service="analytics-service"})"), 0) << text;
   // No dead letters, each of its topics and reasons counted from 0 (an alert sees the first).
-  EXPECT_EQ(valueOf(text, R"(cdc_dead_letters_total{reason="decode",service="analytics-service",topic="dbserver1.public.orders"})"), 0)
+  EXPECT_EQ(
+      valueOf(text, R"(cdc_dead_letters_total{reason="decode",service="analytics-service",topic="dbserver1.public.orders"})"), 0)
       << text;
-  EXPECT_EQ(valueOf(text, R"(cdc_dead_letters_total{reason="store",service="analytics-service",topic="dbserver1.public.order_items"})"),
-            0)
+  EXPECT_EQ(
+      valueOf(text, R"(cdc_dead_letters_total{reason="store",service="analytics-service",topic="dbserver1.public.order_items"})"),
+      0)
       << text;
   EXPECT_GT(valueOf(text, "process_resident_memory_bytes"), 1e6) << text;
   EXPECT_NE(text.find("cdc_build_info{"), std::string::npos) << text;
@@ -107,8 +111,12 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
   EXPECT_GT(valueOf(text, "cdc_analytics_flush_duration_seconds_count" + self), 0) << text;
   EXPECT_GT(valueOf(text, "cdc_analytics_last_flush_timestamp_seconds" + self), started) << text;
   // The report writes, timed on the directory store.
-  EXPECT_GT(valueOf(text, R"(cdc_store_request_duration_seconds_count{backend="directory",operation="put_object",service="analytics-service"})"),
-            0) << text;
+  EXPECT_GT(
+      valueOf(
+          text,
+          R"(cdc_store_request_duration_seconds_count{backend="directory",operation="put_object",service="analytics-service"})"),
+      0)
+      << text;
 
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -139,8 +147,9 @@ TEST(ServiceEndpointsTest, AnalyticsServesMetricsAndProbesWhileItRuns) {
 
 TEST(ServiceEndpointsTest, InventoryCountsItsLowStockAlerts) {
   fs::path dir = freshDir("inventory");
-  test::Process service(test::cdcBinary() + " inventory --source generate --orders 100000000 --store sqlite:inv.db --objects dir:lake "
-                        "--metrics-port 0 --http-host 127.0.0.1 --log-format json",
+  test::Process service(test::cdcBinary() +
+                            " inventory --source generate --orders 100000000 --store sqlite:inv.db --objects dir:lake "
+                            "--metrics-port 0 --http-host 127.0.0.1 --log-format json",
                         (dir / "service.log").string(), dir.string());
   int port = test::listeningPort(service, "/metrics");
   ASSERT_GT(port, 0) << service.output();
@@ -164,15 +173,16 @@ TEST(ServiceEndpointsTest, InventoryCountsItsLowStockAlerts) {
 
 TEST(ServiceEndpointsTest, TheSearchApiSharesTheMetricsPort) {
   fs::path dir = freshDir("search");
-  test::Process service(test::cdcBinary() + " search-indexer --source generate --orders 100000000 --store sqlite:idx.db "
-                        "--objects dir:lake --metrics-port 0 --http-host 127.0.0.1 --log-format json",
+  test::Process service(test::cdcBinary() +
+                            " search-indexer --source generate --orders 100000000 --store sqlite:idx.db "
+                            "--objects dir:lake --metrics-port 0 --http-host 127.0.0.1 --log-format json",
                         (dir / "service.log").string(), dir.string());
   int port = test::listeningPort(service, "/search");
   ASSERT_GT(port, 0) << service.output();
   EXPECT_EQ(test::listeningPort(service, "/metrics"), port);
   httplib::Client client("127.0.0.1", port);
-  std::string body = getUntil(client, "/search?min_price=0",
-                              [](const std::string& b) { return b.find("\"product_id\"") != std::string::npos; });
+  std::string body =
+      getUntil(client, "/search?min_price=0", [](const std::string& b) { return b.find("\"product_id\"") != std::string::npos; });
   EXPECT_NE(body.find("\"product_id\""), std::string::npos) << body;
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -195,7 +205,8 @@ TEST(ServiceEndpointsTest, ALoopStuckInOneCallIsWedged) {
   test::Process service("env AWS_ENDPOINT_URL=http://127.0.0.1:" + std::to_string(s3.port()) +
                             " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LIVENESS_TIMEOUT=1 "
                             "SHUTDOWN_GRACE=1 " +
-                            test::cdcBinary() + " analytics --source generate --objects s3 --s3-bucket lake --create-tables false "
+                            test::cdcBinary() +
+                            " analytics --source generate --objects s3 --s3-bucket lake --create-tables false "
                             "--metrics-port 0 --http-host 127.0.0.1 --log-format json",
                         (dir / "service.log").string(), dir.string());
   int port = test::listeningPort(service, "/healthz");

@@ -53,7 +53,8 @@ TEST_F(OperatorTest, AnUntilCaughtUpRunAgainstABrokerThatDoesNotAnswerFailsNamin
   EXPECT_EQ(r.exitCode, 1) << r.out;  // not timeout's 124
   EXPECT_LT(took, std::chrono::seconds(50)) << r.out;
   EXPECT_NE(r.out.find("no partition assigned within 3 s (KAFKA_BROKER_TIMEOUT): the brokers at 127.0.0.1:1 did not answer: "),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("Connection refused"), std::string::npos) << r.out;
   // Each connection error once: the client's error line, not librdkafka's log of it as well.
   EXPECT_EQ(count(r.out, "facility=FAIL"), 0u) << r.out;
@@ -67,7 +68,8 @@ TEST_F(OperatorTest, ProduceToABrokerThatDoesNotAnswerFailsNamingTheCause) {
   EXPECT_EQ(r.exitCode, 1) << r.out;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(50)) << r.out;
   EXPECT_NE(r.out.find("cdc produce: the Kafka brokers at 127.0.0.1:1 did not answer within 3 s (KAFKA_BROKER_TIMEOUT): "),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("Connection refused"), std::string::npos) << r.out;
   EXPECT_EQ(count(r.out, "facility=(FAIL|ERROR)"), 0u) << r.out;
 }
@@ -120,7 +122,8 @@ TEST_F(OperatorTest, SigtermToAServiceReadingAQuietPipeStopsItAtOnce) {
     for (int i = 0; i < 300 && !applied; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       auto dump = run(cdc("dump --store sqlite:" + service + ".db --table " +
-                          (service == "inventory" ? "inventory-realtime" : "product-search-index")), false);
+                          (service == "inventory" ? "inventory-realtime" : "product-search-index")),
+                      false);
       applied = count(dump.out, "\"product_id\"") == 30;
     }
     EXPECT_TRUE(applied) << p.output();
@@ -174,14 +177,18 @@ TEST_F(OperatorTest, MessagesNameTheCauseAndConfigurationErrorsExitWithTwo) {
       {"inventory --source nope", "", "--source: expected kafka, file:PATH (- for standard input) or generate, got 'nope'"},
       {"inventory --source file:events.jsonl --objects nope", "", "--objects: expected dir:PATH or s3, got 'nope'"},
       {"search wireless --cursor garbage --store sqlite:idx.db", "", "--cursor: not the next_cursor of an earlier page"},
-      {"search --min-price abc --store sqlite:idx.db", "", "cdc search: --min-price: expected an amount such as 12.50, got 'abc'"},
+      {"search --min-price abc --store sqlite:idx.db", "",
+       "cdc search: --min-price: expected an amount such as 12.50, got 'abc'"},
       {"search --store sqlite:idx.db", "", "cdc search: give QUERY, or --min-price and/or --max-price"},
-      {"search wireless --store sqlite:inv.db", "", "--store: sqlite:inv.db holds no search index (the search indexer has not written there)"},
+      {"search wireless --store sqlite:inv.db", "",
+       "--store: sqlite:inv.db holds no search index (the search indexer has not written there)"},
       {"dump --store sqlite:events.jsonl --table x", "", "cdc dump: --store: events.jsonl is not a SQLite database\n"},
-      {"dump --store sqlite:missing.db --table x", "", "--store: no SQLite database at missing.db (no service has written there)"},
+      {"dump --store sqlite:missing.db --table x", "",
+       "--store: no SQLite database at missing.db (no service has written there)"},
       {"search wireless", "", "--store (default sqlite:./data/cdc.db): no SQLite database at ./data/cdc.db"},
       {"inventory --source file:events.jsonl --store sqlite:" + (dir_ / "no/such/x.db").string(), "",
-       "--store: cannot create the database's folder " + (dir_ / "no/such").string() + ": " + (dir_ / "no").string() + " does not exist"},
+       "--store: cannot create the database's folder " + (dir_ / "no/such").string() + ": " + (dir_ / "no").string() +
+           " does not exist"},
       {"inventory --source file:events.jsonl --store dynamodb", "AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=",
        "AWS_SECRET_ACCESS_KEY: not set while AWS_ACCESS_KEY_ID is"},
       {"inventory --source file:events.jsonl --store sqlite:h.db --objects dir:lake --http-host not-a-host.invalid", "",
@@ -218,8 +225,9 @@ TEST_F(OperatorTest, APriceOnlySearchShowsNoScore) {
 }
 
 TEST_F(OperatorTest, ConfigShowsWhatACommandWouldRunWithAndWhereEachValueComesFrom) {
-  auto r = run(cdc("config inventory --log-format text", "BATCH_SIZE=50 KAFKA_SASL_PASSWORD=hunter2 KAFKA_SECURITY_PROTOCOL=SASL_SSL"),
-               false);
+  auto r =
+      run(cdc("config inventory --log-format text", "BATCH_SIZE=50 KAFKA_SASL_PASSWORD=hunter2 KAFKA_SECURITY_PROTOCOL=SASL_SSL"),
+          false);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n--batch-size +50  \\(from BATCH_SIZE\\)\n"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n--low-stock-threshold +10  \\(default\\)\n"))) << r.out;
@@ -242,7 +250,8 @@ TEST_F(OperatorTest, ConfigShowsWhatACommandWouldRunWithAndWhereEachValueComesFr
 TEST_F(OperatorTest, DumpLooksUpOneKeyStopsAtALimitAndShowsTheAnalyticsCheckpoints) {
   ASSERT_EQ(run(cdc("generate --products 30 --orders 200 > events.jsonl"), false).exitCode, 0);
   ASSERT_EQ(run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake")).exitCode, 0);
-  ASSERT_EQ(run(cdc("search-indexer --source file:events.jsonl --store sqlite:x.db --objects dir:lake --http-port 0")).exitCode, 0);
+  ASSERT_EQ(run(cdc("search-indexer --source file:events.jsonl --store sqlite:x.db --objects dir:lake --http-port 0")).exitCode,
+            0);
   auto all = run(cdc("dump --store sqlite:x.db --table inventory-realtime"), false).out;
   ASSERT_GE(std::count(all.begin(), all.end(), '\n'), 30);
 
@@ -259,7 +268,7 @@ TEST_F(OperatorTest, DumpLooksUpOneKeyStopsAtALimitAndShowsTheAnalyticsCheckpoin
   // A table with a sort key: every item of the partition key (a Query), within the limit.
   auto postings = run(cdc("dump --store sqlite:x.db --table product-search-index-postings --key token=lamp"), false).out;
   EXPECT_GE(std::count(postings.begin(), postings.end(), '\n'), 1) << postings;
-  EXPECT_EQ(postings.find(R"("token":")") , postings.find(R"("token":"lamp")")) << postings;
+  EXPECT_EQ(postings.find(R"("token":")"), postings.find(R"("token":"lamp")")) << postings;
   for (const auto& [flags, message] : std::vector<std::pair<std::string, std::string>>{
            {"--table inventory-realtime --key id=7", "--key: inventory-realtime's partition key is product_id, not id"},
            {"--table inventory-realtime --key seven", "--key: product_id of inventory-realtime is a number, got 'seven'"},
@@ -275,8 +284,9 @@ TEST_F(OperatorTest, DumpLooksUpOneKeyStopsAtALimitAndShowsTheAnalyticsCheckpoin
   auto checkpoints = run(cdc("dump --checkpoints --objects dir:lake"), false);
   EXPECT_EQ(checkpoints.exitCode, 0);
   EXPECT_EQ(std::count(checkpoints.out.begin(), checkpoints.out.end(), '\n'), 6) << checkpoints.out;  // 2 topics x 3 partitions
-  const std::regex line(R"(\{"topic":"dbserver1\.public\.orders","partition":0,"next_offset":(\d+),"orders":(\d+),"order_items":0,)"
-                        R"("dead_lettered_rows":0,"reported_next_offset":(\d+)\})");
+  const std::regex line(
+      R"(\{"topic":"dbserver1\.public\.orders","partition":0,"next_offset":(\d+),"orders":(\d+),"order_items":0,)"
+      R"("dead_lettered_rows":0,"reported_next_offset":(\d+)\})");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(checkpoints.out, m, line)) << checkpoints.out;
   EXPECT_EQ(m[1], m[3]);  // the reports were flushed at the end: they cover the checkpoint
@@ -303,7 +313,8 @@ TEST_F(OperatorTest, AStartPointAndARateCapAreCheckedAndTheCapHolds) {
   }
   // 250 records at 100 a second: batches of 100, a second apart.
   ASSERT_EQ(run(cdc("generate --events 250 > events.jsonl"), false).exitCode, 0);
-  auto capped = run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 100"));
+  auto capped =
+      run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 100"));
   ASSERT_EQ(capped.exitCode, 0) << capped.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(capped.out, m, std::regex(R"(250 records in ([0-9.]+) s)"))) << capped.out;
@@ -318,7 +329,8 @@ TEST_F(OperatorTest, TheProgressOnATerminalShowsPercentAndEtaAndLogLinesNeverLan
                " inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 150"
                " --low-stock-threshold 100000' /dev/null");
   ASSERT_EQ(r.exitCode, 0) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\d+% of [0-9.]+ KB, ETA \d+:\d\d \| \d+ records, \d+/s, 0 dead letters, at )")))
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex(R"(\d+% of [0-9.]+ KB, ETA \d+:\d\d \| \d+ records, \d+/s, 0 dead letters, at )")))
       << r.out;
   // Every log line and the summary start a line of their own: after a newline, or after the
   // progress line was cleared (ESC [ K), never after its text.
@@ -337,15 +349,18 @@ TEST_F(OperatorTest, TheProgressOnATerminalShowsPercentAndEtaAndLogLinesNeverLan
 }
 
 TEST_F(OperatorTest, AnAwsProfileGivesTheRegionAndAnUnsupportedOneIsNamed) {
-  std::ofstream(dir_ / "config") << "[default]\nregion = eu-west-3\n[profile sso-dev]\nsso_session = corp\nsso_account_id = 1\nregion = eu-west-1\n";
-  const std::string aws = "env -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_PROFILE HOME=/nonexistent AWS_ENDPOINT_URL=http://127.0.0.1:1 ";
-  auto noRegion = run("cd " + dir_.string() + " && " + aws + "AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b LOG_FORMAT=text " + cdcBinary() +
-                      " dump --store dynamodb --table t");
+  std::ofstream(dir_ / "config")
+      << "[default]\nregion = eu-west-3\n[profile sso-dev]\nsso_session = corp\nsso_account_id = 1\nregion = eu-west-1\n";
+  const std::string aws =
+      "env -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_PROFILE HOME=/nonexistent AWS_ENDPOINT_URL=http://127.0.0.1:1 ";
+  auto noRegion = run("cd " + dir_.string() + " && " + aws + "AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b LOG_FORMAT=text " +
+                      cdcBinary() + " dump --store dynamodb --table t");
   EXPECT_EQ(noRegion.exitCode, 2) << noRegion.out;
   EXPECT_NE(noRegion.out.find("AWS_REGION: not set"), std::string::npos) << noRegion.out;
   // The default profile's region is the region: the request goes out (and finds nobody).
-  auto profileRegion = run("cd " + dir_.string() + " && " + aws + "AWS_CONFIG_FILE=config AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b " +
-                           "LOG_FORMAT=text timeout 60 " + cdcBinary() + " dump --store dynamodb --table t");
+  auto profileRegion =
+      run("cd " + dir_.string() + " && " + aws + "AWS_CONFIG_FILE=config AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b " +
+          "LOG_FORMAT=text timeout 60 " + cdcBinary() + " dump --store dynamodb --table t");
   EXPECT_EQ(profileRegion.exitCode, 1) << profileRegion.out;
   EXPECT_EQ(profileRegion.out.find("AWS_REGION"), std::string::npos) << profileRegion.out;
   EXPECT_NE(profileRegion.out.find("Couldn't connect to server"), std::string::npos) << profileRegion.out;
@@ -363,11 +378,15 @@ TEST_F(OperatorTest, EachCommandsHelpListsItsOwnFlagsAndAnotherCommandsFlagIsNam
     std::vector<std::string> own, foreign;
   };
   for (const auto& e : std::vector<Expect>{
-           {"inventory", {"--low-stock-threshold", "--ledger-table", "--ledger-retention", "--alerts-topic", "--store", "--table-name"},
+           {"inventory",
+            {"--low-stock-threshold", "--ledger-table", "--ledger-retention", "--alerts-topic", "--store", "--table-name"},
             {"--top-n", "--flush-interval", "--checkpoint-interval-ms", "--http-port", "--keep-serving"}},
-           {"analytics", {"--top-n", "--flush-interval", "--checkpoint-interval-ms", "--objects"},
-            {"--store", "--table-name", "--low-stock-threshold", "--ledger-table", "--ledger-retention", "--endpoint-url-dynamodb"}},
-           {"search-indexer", {"--http-port", "--keep-serving", "--ledger-retention", "--store", "--table-name"},
+           {"analytics",
+            {"--top-n", "--flush-interval", "--checkpoint-interval-ms", "--objects"},
+            {"--store", "--table-name", "--low-stock-threshold", "--ledger-table", "--ledger-retention",
+             "--endpoint-url-dynamodb"}},
+           {"search-indexer",
+            {"--http-port", "--keep-serving", "--ledger-retention", "--store", "--table-name"},
             {"--top-n", "--flush-interval", "--low-stock-threshold", "--ledger-table", "--alerts-topic"}},
            {"dlq purge", {"--all", "--dry-run", "--error"}, {"--store", "--batch-size"}}}) {
     auto help = run(cdc(e.command + " --help"), false);

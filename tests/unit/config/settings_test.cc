@@ -89,8 +89,8 @@ TEST(SettingsTest, ReadmeHoldsTheGeneratedTable) {
 }
 
 TEST(SettingsTest, EachServiceReadmeHoldsItsGeneratedTable) {
-  for (auto [command, folder] : {std::pair{"inventory", "inventory"}, std::pair{"analytics", "analytics"},
-                                 std::pair{"search-indexer", "search"}}) {
+  for (auto [command, folder] :
+       {std::pair{"inventory", "inventory"}, std::pair{"analytics", "analytics"}, std::pair{"search-indexer", "search"}}) {
     SCOPED_TRACE(command);
     std::ifstream in(std::string(CDC_FIXTURES_DIR) + "/../../src/services/" + folder + "/README.md");
     ASSERT_TRUE(in.good());

@@ -27,8 +27,8 @@ TEST(DecimalTest, PreciseWorkedExamples) {
 }
 
 TEST(DecimalTest, TwosComplementRoundTrip) {
-  for (__int128 v : {__int128{0}, __int128{1}, __int128{-1}, __int128{127}, __int128{128}, __int128{-128},
-                     __int128{-129}, __int128{129999}, __int128{-500}, static_cast<__int128>(INT64_MAX) * 1000}) {
+  for (__int128 v : {__int128{0}, __int128{1}, __int128{-1}, __int128{127}, __int128{128}, __int128{-128}, __int128{-129},
+                     __int128{129999}, __int128{-500}, static_cast<__int128>(INT64_MAX) * 1000}) {
     std::string bytes = twosComplementBytes(v);
     auto d = decimalFromTwosComplement({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, 0);
     ASSERT_TRUE(d.has_value());

@@ -13,7 +13,7 @@ namespace {
 // the other control characters, every other byte as it is.
 std::string reference(std::string_view s) {
   const std::map<char, std::string> shortEscapes{{'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\r', "\\r"},
-                                                 {'\t', "\\t"}, {'\b', "\\b"}, {'\f', "\\f"}};
+                                                 {'\t', "\\t"}, {'\b', "\\b"},  {'\f', "\\f"}};
   std::string out = "\"";
   for (char ch : s) {
     if (auto e = shortEscapes.find(ch); e != shortEscapes.end()) {

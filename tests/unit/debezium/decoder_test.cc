@@ -206,7 +206,9 @@ TEST(DecoderTest, TombstonesAreDeletesOfTheirKey) {
       R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"default":0,"field":"id"}],)"
       R"("optional":true,"name":"dbserver1.public.order_items.Value"},"payload":null})";
   const std::optional<std::string_view> values[] = {std::nullopt, std::string_view("null"), std::string_view(payloadNull)};
-  const std::string_view keys[] = {R"({"id":7})", R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"dbserver1.public.order_items.Key"},"payload":{"id":7}})"};
+  const std::string_view keys[] = {
+      R"({"id":7})",
+      R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"dbserver1.public.order_items.Key"},"payload":{"id":7}})"};
   for (auto key : keys) {
     for (const auto& value : values) {
       Decoder d;
@@ -342,11 +344,11 @@ TEST(DecoderMalformedTest, MissingFields) {
 TEST(DecoderMalformedTest, HugeNumbers) {
   Decoder d;
   EXPECT_EQ(decodeErr(d, kItems, R"({"id":1,"quantity":99999999999,"__op":"c"})").code, DecodeErrc::NumberOutOfRange);
-  EXPECT_EQ(decodeErr(d, kItems, R"({"id":123456789012345678901234567890,"__op":"c"})").code,
-            DecodeErrc::NumberOutOfRange);
+  EXPECT_EQ(decodeErr(d, kItems, R"({"id":123456789012345678901234567890,"__op":"c"})").code, DecodeErrc::NumberOutOfRange);
   // 40 bytes of unscaled decimal, then a decimal that overflows int64 cents.
-  EXPECT_EQ(decodeErr(d, kItems, R"({"id":1,"price":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","__op":"c"})").code,
-            DecodeErrc::NumberOutOfRange);
+  EXPECT_EQ(
+      decodeErr(d, kItems, R"({"id":1,"price":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","__op":"c"})").code,
+      DecodeErrc::NumberOutOfRange);
   EXPECT_EQ(decodeErr(d, kItems, R"({"id":1,"price":"99999999999999999999999.99","__op":"c"})").code,
             DecodeErrc::NumberOutOfRange);
   EXPECT_EQ(decodeErr(d, kItems, R"({"id":1,"price":1e400,"__op":"c"})").code, DecodeErrc::NumberOutOfRange);
@@ -365,8 +367,7 @@ TEST(DecoderMalformedTest, BadBase64AndBadDecimals) {
   EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"price":"A=vP","__op":"c"})").code, DecodeErrc::BadBase64);
   EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"price":"12.3.4","__op":"c"})").code, DecodeErrc::BadDecimal);
   EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"price":"1.005","__op":"c"})").code, DecodeErrc::BadDecimal);
-  EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"price":{"scale":2,"value":"%%%%"},"__op":"c"})").code,
-            DecodeErrc::BadBase64);
+  EXPECT_EQ(decodeErr(d, kProducts, R"({"id":1,"price":{"scale":2,"value":"%%%%"},"__op":"c"})").code, DecodeErrc::BadBase64);
 }
 
 TEST(DecoderMalformedTest, InvalidUtf8) {
@@ -380,8 +381,7 @@ TEST(DecoderMalformedTest, InvalidUtf8) {
 TEST(DecoderMalformedTest, BadTimestampsOpsAndTables) {
   Decoder d;
   EXPECT_EQ(decodeErr(d, kOrders, R"({"id":1,"created_at":"yesterday","__op":"c"})").code, DecodeErrc::BadTimestamp);
-  EXPECT_EQ(decodeErr(d, kOrders, R"({"id":1,"created_at":"2026-02-30T00:00:00Z","__op":"c"})").code,
-            DecodeErrc::BadTimestamp);
+  EXPECT_EQ(decodeErr(d, kOrders, R"({"id":1,"created_at":"2026-02-30T00:00:00Z","__op":"c"})").code, DecodeErrc::BadTimestamp);
   EXPECT_EQ(decodeErr(d, kOrders, R"({"id":1,"__op":"x"})").code, DecodeErrc::UnknownOp);
   EXPECT_EQ(decodeErr(d, kOrders, R"({"before":null,"after":{"id":1},"op":"upsert"})").code, DecodeErrc::UnknownOp);
   EXPECT_EQ(decodeErr(d, "dbserver1.public.customers", R"({"id":1,"__op":"c"})").code, DecodeErrc::UnknownTable);
@@ -397,10 +397,23 @@ TEST(DecoderMalformedTest, ErrorMessagesNameTheField) {
 // every key is an answer, an id or a typed error.
 TEST(DecoderMalformedTest, MalformedKeysAreErrorsNeverCrashes) {
   Decoder d;
-  const char* keys[] = {R"({"a":{})", R"({"a":{}})", R"({"payload":{"id":1})", R"({"payload":)", R"({"id":)",
-                        R"({"id":1,"id")", "[", "", "{", R"({"payload":null})", R"({"payload":{"id":null}})",
-                        R"({"id":1} x)", R"({"schema":{"a":[}, "payload":{"id":1}})", R"({"id":"x"})",
-                        R"({"payload":{"id":1,"id":{}})", "\"id\"", R"({"a":[[[[[[[[[[]]]]]]]]]]})"};
+  const char* keys[] = {R"({"a":{})",
+                        R"({"a":{}})",
+                        R"({"payload":{"id":1})",
+                        R"({"payload":)",
+                        R"({"id":)",
+                        R"({"id":1,"id")",
+                        "[",
+                        "",
+                        "{",
+                        R"({"payload":null})",
+                        R"({"payload":{"id":null}})",
+                        R"({"id":1} x)",
+                        R"({"schema":{"a":[}, "payload":{"id":1}})",
+                        R"({"id":"x"})",
+                        R"({"payload":{"id":1,"id":{}})",
+                        "\"id\"",
+                        R"({"a":[[[[[[[[[[]]]]]]]]]]})"};
   // A delete without a before image needs the key for its id.
   const std::string value = R"({"before":null,"after":null,"op":"d","source":{"ts_ms":1}})";
   for (const char* key : keys) {
@@ -460,12 +473,11 @@ TEST(DecoderMalformedTest, MoneyBeyondCentsIsOutOfRangeInEveryMode) {
     return R"({"id":1,"name":"x","description":null,"price":)" + price +
            R"(,"stock_quantity":1,"created_at":null,"updated_at":null,"__op":"c"})";
   };
-  for (std::string price : {std::string(R"("QAAAAAAAAAAAAAAAAAAAew==")"), std::string(R"("v///////////////////hQ==")"),
-                            std::string(R"("85070591730234615865843651857942052987.0")"),
-                            std::string("85070591730234615865843651857942052987"),
-                            std::string("85070591730234615865843651857942052987.00"),
-                            std::string(R"({"scale":0,"value":"QAAAAAAAAAAAAAAAAAAAew=="})"),
-                            std::string("92233720368547758.08")}) {
+  for (std::string price :
+       {std::string(R"("QAAAAAAAAAAAAAAAAAAAew==")"), std::string(R"("v///////////////////hQ==")"),
+        std::string(R"("85070591730234615865843651857942052987.0")"), std::string("85070591730234615865843651857942052987"),
+        std::string("85070591730234615865843651857942052987.00"),
+        std::string(R"({"scale":0,"value":"QAAAAAAAAAAAAAAAAAAAew=="})"), std::string("92233720368547758.08")}) {
     auto e = decodeErr(d, kProducts, row(price));
     EXPECT_EQ(e.code, DecodeErrc::NumberOutOfRange) << price << ": " << e.message();
     EXPECT_EQ(e.field, "price") << price;

@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "adapters/kafka/consumer_metrics.h"
-#include "metrics/registry.h"
 #include "metrics/health.h"
+#include "metrics/registry.h"
 #include "runtime/runner_probe.h"
 
 namespace cdc {
@@ -75,7 +75,8 @@ TEST(MetricsTest, EverySeriesOfAServicePassesPromtool) {
   EXPECT_EQ(status, 0) << verdict << "\n" << text;
   EXPECT_EQ(verdict, "") << text;
 
-  EXPECT_EQ(lineOf(text, "cdc_records_consumed_total{"), R"(cdc_records_consumed_total{service="inventory-service",topic="dbserver1.public.products"} 10)");
+  EXPECT_EQ(lineOf(text, "cdc_records_consumed_total{"),
+            R"(cdc_records_consumed_total{service="inventory-service",topic="dbserver1.public.products"} 10)");
   EXPECT_EQ(lineOf(text, "cdc_dead_letters_total{"),
             R"(cdc_dead_letters_total{reason="decode",service="inventory-service",topic="dbserver1.public.order_items"} 2)");
   EXPECT_EQ(lineOf(text, "consumer_errors_total{"), R"(consumer_errors_total{service="inventory-service"} 3)");
@@ -86,7 +87,8 @@ TEST(MetricsTest, EverySeriesOfAServicePassesPromtool) {
       << text;
   EXPECT_EQ(lineOf(text, R"(cdc_append_to_durable_seconds_bucket{service="inventory-service",le="0.05"})"),
             R"(cdc_append_to_durable_seconds_bucket{service="inventory-service",le="0.05"} 3)");
-  EXPECT_EQ(lineOf(text, "cdc_append_to_durable_seconds_count"), R"(cdc_append_to_durable_seconds_count{service="inventory-service"} 4)");
+  EXPECT_EQ(lineOf(text, "cdc_append_to_durable_seconds_count"),
+            R"(cdc_append_to_durable_seconds_count{service="inventory-service"} 4)");
   EXPECT_NE(lineOf(text, "process_resident_memory_bytes "), "");
   EXPECT_NE(lineOf(text, "process_open_fds "), "");
   EXPECT_NE(lineOf(text, "cdc_build_info{"), "");
@@ -110,7 +112,8 @@ TEST(MetricsTest, APartitionRevokedLeavesNoSeriesBehind) {
   EXPECT_EQ(lineOf(after, R"(cdc_consumer_lag{partition="0")"),
             R"(cdc_consumer_lag{partition="0",service="search-indexer",topic="dbserver1.public.products"} 5)");
   EXPECT_EQ(lineOf(after, "consumer_lag{"), R"(consumer_lag{service="search-indexer"} 5)");
-  EXPECT_EQ(lineOf(after, "cdc_consumer_assigned_partitions{"), R"(cdc_consumer_assigned_partitions{service="search-indexer"} 1)");
+  EXPECT_EQ(lineOf(after, "cdc_consumer_assigned_partitions{"),
+            R"(cdc_consumer_assigned_partitions{service="search-indexer"} 1)");
 
   series.reset();  // the collector goes with its handle
   EXPECT_EQ(registry.text().find("cdc_consumer_lag"), std::string::npos);

@@ -119,7 +119,7 @@ TEST_F(RunnerTest, ACapOnRecordsPerSecondTakesOneSecondsRecordsAtATime) {
   auto took = std::chrono::steady_clock::now() - started;
   ASSERT_TRUE(stats.has_value()) << stats.error().message;
   EXPECT_EQ(h.applied.size(), 300u);
-  EXPECT_EQ(h.calls, 3);                // batches of 100, not one of 300
+  EXPECT_EQ(h.calls, 3);  // batches of 100, not one of 300
   EXPECT_EQ(src.commits.size(), 3u);
   // Between them the runner waited (serving the source) until a second had passed since the
   // batch before: at least 2 s for 300 records at 100/s.
@@ -452,7 +452,8 @@ class RefusingHandler final : public Handler {
     ++calls;
     for (const auto& e : events) {
       const auto* item = e.change.afterAs<debezium::OrderItemRow>();
-      if (item && item->quantity == 13) return fail(Error::poison("ValidationException: Item size has exceeded the maximum allowed size"));
+      if (item && item->quantity == 13)
+        return fail(Error::poison("ValidationException: Item size has exceeded the maximum allowed size"));
     }
     for (const auto& e : events) applied.push_back(e.change.rowId());
     return {};

@@ -45,7 +45,8 @@ class CheckpointTest : public ::testing::Test {
   // Adds orders [from, to) to the owner's state and checkpoints it.
   void addOrders(int64_t from, int64_t to) {
     for (int64_t k = from; k < to; ++k) {
-      owned_.restoreOrder(k, OrderFacts{.total = Money::fromCents(100 * k), .customerId = 7, .day = 20454, .status = statusId("paid")});
+      owned_.restoreOrder(
+          k, OrderFacts{.total = Money::fromCents(100 * k), .customerId = 7, .day = 20454, .status = statusId("paid")});
       writer_.markDirty(k);
     }
     owned_.restoreOffset(to);
@@ -53,7 +54,8 @@ class CheckpointTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  localfs::DirObjectStore objects_{(std::filesystem::temp_directory_path() / ("cdc-checkpoint-" + std::to_string(::getpid()))).string()};
+  localfs::DirObjectStore objects_{
+      (std::filesystem::temp_directory_path() / ("cdc-checkpoint-" + std::to_string(::getpid()))).string()};
   PartitionState owned_;
   PartitionCheckpoint writer_{objects_, "dbserver1.public.orders", 2};
 };

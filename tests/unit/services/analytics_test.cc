@@ -5,16 +5,16 @@
 #include <filesystem>
 
 #include <algorithm>
-#include <map>
 #include <cmath>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
 
 #include <simdjson.h>
 
-#include "debezium/decoder.h"
 #include "adapters/localfs/dir_object_store.h"
+#include "debezium/decoder.h"
 #include "services/analytics/analytics_service.h"
 #include "services/analytics/partition_state.h"
 #include "services/analytics/reports.h"
@@ -33,8 +33,9 @@ struct Change {
 };
 
 // The changes of a generated workload (orders and order items, every op), in the given shape.
-std::vector<Change> workloadChanges(workload::MessageShape shape, uint64_t seed = 11,
-                                    workload::WorkloadOptions::Deletes deletes = workload::WorkloadOptions::Deletes::RewriteWithTombstone) {
+std::vector<Change> workloadChanges(
+    workload::MessageShape shape, uint64_t seed = 11,
+    workload::WorkloadOptions::Deletes deletes = workload::WorkloadOptions::Deletes::RewriteWithTombstone) {
   workload::WorkloadOptions o;
   o.deletes = deletes;
   o.products = 40;
@@ -61,8 +62,8 @@ std::vector<Change> workloadChanges(workload::MessageShape shape, uint64_t seed 
 // The reports a reader expects, computed the plain way from the final rows.
 struct Expected {
   std::map<std::string, std::tuple<int64_t, int64_t, int64_t, int64_t>> days;  // orders, revenue, units, item revenue (cents)
-  std::map<int64_t, std::pair<int64_t, int64_t>> products;                      // units, revenue
-  std::map<int64_t, std::pair<int64_t, int64_t>> customers;                     // orders, spent
+  std::map<int64_t, std::pair<int64_t, int64_t>> products;                     // units, revenue
+  std::map<int64_t, std::pair<int64_t, int64_t>> customers;                    // orders, spent
   std::map<std::string, int64_t> statuses;
   int64_t orders = 0, revenue = 0;
 };
@@ -72,11 +73,15 @@ Expected reference(const std::vector<Change>& changes) {
   std::map<int64_t, debezium::OrderItemRow> items;
   for (const auto& c : changes) {  // generation order is each key's order
     if (c.event.table == debezium::Table::Orders) {
-      if (c.event.op == Op::Delete) orders.erase(c.event.rowId());
-      else orders[c.event.rowId()] = *c.event.afterAs<debezium::OrderRow>();
+      if (c.event.op == Op::Delete)
+        orders.erase(c.event.rowId());
+      else
+        orders[c.event.rowId()] = *c.event.afterAs<debezium::OrderRow>();
     } else {
-      if (c.event.op == Op::Delete) items.erase(c.event.rowId());
-      else items[c.event.rowId()] = *c.event.afterAs<debezium::OrderItemRow>();
+      if (c.event.op == Op::Delete)
+        items.erase(c.event.rowId());
+      else
+        items[c.event.rowId()] = *c.event.afterAs<debezium::OrderItemRow>();
     }
   }
   Expected e;

@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <map>
 #include <random>
 #include <set>
-#include <unistd.h>
 
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
@@ -217,7 +217,7 @@ TEST_F(InventoryTest, RedeliveryAndReplayChangeStockOnce) {
   auto restock = rec_.product(Op::Update, productRow(1, 60));
   run({p, a, b, restock});
   EXPECT_EQ(stock(1), 55);
-  run({a, b});  // redelivered after a crash before the commit
+  run({a, b});                 // redelivered after a crash before the commit
   run({p, a, b, restock, a});  // a replay of everything from offset 0
   EXPECT_EQ(stock(1), 55);
   EXPECT_GT(handler_->stats().duplicates, 6u);
@@ -715,8 +715,12 @@ TEST_P(InventoryDeletesTest, PropertyAnyInterleavingWithDuplicatesGivesTheRefere
 // A ledger table of the earlier layout (one record per order item, hash key order_item_id) is
 // refused at start-up, naming the table and both key schemas: never written in the new layout.
 TEST_F(InventoryTest, ALedgerTableOfAnotherLayoutIsRefusedAtStart) {
-  ASSERT_TRUE(tables_->ensureTable({"inventory-realtime-ledger", {"order_item_id", AttributeValue::Type::N}, std::nullopt, {},
-                                    std::string("expires_at")})
+  ASSERT_TRUE(tables_
+                  ->ensureTable({"inventory-realtime-ledger",
+                                 {"order_item_id", AttributeValue::Type::N},
+                                 std::nullopt,
+                                 {},
+                                 std::string("expires_at")})
                   .has_value());
   auto started = makeHandler()->start();
   ASSERT_FALSE(started.has_value());

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include <httplib.h>
 
@@ -70,10 +70,11 @@ TEST(SearchApiTest, HttpAndCliGiveTheSameAnswers) {
   auto priced = client.Get("/search?min_price=10&max_price=20.5&limit=100");
   ASSERT_TRUE(priced);
   EXPECT_EQ(priced->status, 200);
-  EXPECT_EQ(priced->body + "\n", test::run(cd + " search --min-price 10 --max-price 20.5 --limit 100 --store sqlite:idx.db", false).out);
+  EXPECT_EQ(priced->body + "\n",
+            test::run(cd + " search --min-price 10 --max-price 20.5 --limit 100 --store sqlite:idx.db", false).out);
 
-  for (const char* bad : {"/search", "/search?q=x&limit=0", "/search?min_price=abc", "/search?q=x&cursor=zzz",
-                          "/search?min_price=5&max_price=1"}) {
+  for (const char* bad :
+       {"/search", "/search?q=x&limit=0", "/search?min_price=abc", "/search?q=x&cursor=zzz", "/search?min_price=5&max_price=1"}) {
     auto b = client.Get(bad);
     ASSERT_TRUE(b) << bad;
     EXPECT_EQ(b->status, 400) << bad;

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
-#include <unistd.h>
 
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/sqlite/sqlite_table_store.h"
@@ -32,8 +32,8 @@ struct Product {
 class SearchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cdc-search-" + std::to_string(::getpid()) +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("cdc-search-" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     objects_ = std::make_unique<localfs::DirObjectStore>(dir_);
     fresh();
@@ -92,7 +92,7 @@ class SearchTest : public ::testing::Test {
 
   // The brute-force answer: every live product, checked one by one.
   std::vector<std::pair<int64_t, int64_t>> bruteForce(const std::map<int64_t, Product>& final, const std::string& q,
-                                                     int64_t minCents, int64_t maxCents) {
+                                                      int64_t minCents, int64_t maxCents) {
     std::string prefix = prefixToken(q);
     std::vector<std::string> whole = tokenize(q);
     if (!prefix.empty() && !whole.empty() && !isStopWord(prefix)) whole.pop_back();
@@ -105,16 +105,20 @@ class SearchTest : public ::testing::Test {
       bool ok = true;
       for (const auto& t : wholeSet) {
         auto it = tokens.find(t);
-        if (it == tokens.end()) ok = false;
-        else score += it->second;
+        if (it == tokens.end())
+          ok = false;
+        else
+          score += it->second;
       }
       if (ok && !prefix.empty()) {
         int64_t best = -1;
         for (const auto& [t, w] : tokens) {
           if (t == stem(prefix) || (prefix.size() >= 2 && t.starts_with(prefix))) best = std::max(best, w);
         }
-        if (best < 0) ok = false;
-        else score += best;
+        if (best < 0)
+          ok = false;
+        else
+          score += best;
       }
       if (ok) out.emplace_back(-score, id);
     }
@@ -199,8 +203,8 @@ TEST_F(SearchTest, IndexContentsMatchTheCatalogueUnderDuplicatesAndStaleDeliveri
     std::vector<runtime::Record> delivery;
     for (size_t i = 0; i < records.size(); ++i) {
       delivery.push_back(records[i]);
-      if (rng() % 100 < 5) delivery.push_back(records[i]);                          // duplicate
-      if (i > 0 && rng() % 100 < 5) delivery.push_back(records[rng() % i]);         // stale, late
+      if (rng() % 100 < 5) delivery.push_back(records[i]);                   // duplicate
+      if (i > 0 && rng() % 100 < 5) delivery.push_back(records[rng() % i]);  // stale, late
     }
     fresh();
     index(delivery, 1 + rng() % 150);
@@ -245,8 +249,10 @@ TEST_F(SearchTest, AnswersMatchABruteForceSearch) {
     std::string q;
     int count = 1 + static_cast<int>(rng() % 3);
     for (int k = 0; k < count; ++k) q += (k ? " " : "") + words[rng() % words.size()];
-    if (rng() % 2) q = q.substr(0, q.size() - rng() % 3);  // the last word cut: a prefix
-    else q += " ";                                        // complete words only
+    if (rng() % 2)
+      q = q.substr(0, q.size() - rng() % 3);  // the last word cut: a prefix
+    else
+      q += " ";  // complete words only
     int64_t minCents = rng() % 3 == 0 ? static_cast<int64_t>(rng() % 5000) : 0;
     int64_t maxCents = rng() % 3 == 0 ? minCents + static_cast<int64_t>(rng() % 20000) : INT64_MAX;
     auto want = bruteForce(final, q, minCents, maxCents);
@@ -307,7 +313,7 @@ TEST_F(SearchTest, DeletesLeaveNoPostingsAndPoisonIsDeadLettered) {
   EXPECT_EQ(stats->deadLetters, 1u);  // the negative price
   auto item = tables_->get("product-search-index", {{"product_id", AttributeValue::n(3)}});
   ASSERT_TRUE(item.has_value() && item->has_value());
-  EXPECT_NE(store::find(**item, "deleted"), nullptr);   // a tombstone in no index
+  EXPECT_NE(store::find(**item, "deleted"), nullptr);  // a tombstone in no index
   EXPECT_EQ(store::find(**item, "name_lower"), nullptr);
   EXPECT_EQ(store::find(**item, "price"), nullptr);
   EXPECT_EQ(postingsOf(3), 0u);
@@ -323,8 +329,10 @@ TEST_F(SearchTest, TombstonesDeleteFromTheKeyAndRepeatNothing) {
   runtime::Record tomb;
   tomb.topic = topics_.intern("dbserver1.public.products");
   tomb.offset = 3;
-  tomb.key = R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"k"},"payload":{"id":101}})";
-  tomb.value = R"({"schema":{"type":"struct","fields":[],"optional":true,"name":"dbserver1.public.products.Value"},"payload":null})";
+  tomb.key =
+      R"({"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"k"},"payload":{"id":101}})";
+  tomb.value =
+      R"({"schema":{"type":"struct","fields":[],"optional":true,"name":"dbserver1.public.products.Value"},"payload":null})";
   index({tomb});
   EXPECT_EQ(postingsOf(101), 0u);
   EXPECT_EQ(searchAll("lamp", 0, INT64_MAX, 10).size(), 0u);
@@ -419,7 +427,7 @@ TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
   std::sort(want.begin(), want.end());
   ASSERT_EQ(page->hits.size(), std::min<size_t>(100, want.size()));
   for (size_t i = 0; i < page->hits.size(); ++i) EXPECT_EQ(page->hits[i].productId, want[i].second);
-  EXPECT_LE(page->queries, 4);  // buckets 10..13: one Query each
+  EXPECT_LE(page->queries, 4);                          // buckets 10..13: one Query each
   EXPECT_FALSE(s.search(SearchRequest{}).has_value());  // neither a query nor a range
 }
 

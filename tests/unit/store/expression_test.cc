@@ -69,8 +69,9 @@ TEST(ItemCodecTest, DynamoJsonRoundTripAndPlainJson) {
   EXPECT_NE(json.find(R"("ratio":{"N":"1.5"})"), std::string::npos);
   std::string plain;
   appendPlainJson(plain, item);
-  EXPECT_EQ(plain,
-            R"({"bin":"AP8=","cents":129999,"m":{"k":-2},"price":"1299.99","product_id":1,"ratio":1.5,"ss":["a","b"],"tags":["a",true,null]})");
+  EXPECT_EQ(
+      plain,
+      R"({"bin":"AP8=","cents":129999,"m":{"k":-2},"price":"1299.99","product_id":1,"ratio":1.5,"ss":["a","b"],"tags":["a",true,null]})");
 }
 
 }  // namespace

@@ -56,8 +56,10 @@ TEST(ItemRowTest, AProductsRowIsUnderSevenTenthsOfItsJson) {
       {"price", AttributeValue::n("63.16")},
       {"price_display", AttributeValue::s("$63.16")},
       {"stock_quantity", AttributeValue::n(int64_t{1468})},
-      {"search_tokens", AttributeValue::list({AttributeValue::s("kettle"), AttributeValue::s("portable"), AttributeValue::s("travel")})},
-      {"token_weights", AttributeValue::list({AttributeValue::n(int64_t{3}), AttributeValue::n(int64_t{3}), AttributeValue::n(int64_t{1})})},
+      {"search_tokens",
+       AttributeValue::list({AttributeValue::s("kettle"), AttributeValue::s("portable"), AttributeValue::s("travel")})},
+      {"token_weights",
+       AttributeValue::list({AttributeValue::n(int64_t{3}), AttributeValue::n(int64_t{3}), AttributeValue::n(int64_t{1})})},
       {"version", AttributeValue::n(int64_t{3})},
       {"src_offset", AttributeValue::n(int64_t{2691})},
       {"src_partition", AttributeValue::n(int64_t{0})},
@@ -87,12 +89,21 @@ TEST(ItemRowTest, ADamagedRowIsAnErrorAtEveryLength) {
       EXPECT_LT(cut->size(), item.size()) << n;
     }
   }
-  std::string unknownTag = row.substr(0, 1) + std::string("\x01" "a" "\x2a", 3);
+  std::string unknownTag = row.substr(0, 1) + std::string(
+                                                  "\x01"
+                                                  "a"
+                                                  "\x2a",
+                                                  3);
   EXPECT_FALSE(parseItemRow(unknownTag).has_value());
   EXPECT_FALSE(parseItemRow(std::string("\x07", 1)).has_value());
   EXPECT_FALSE(parseItemRow("").has_value());
   // A count larger than the bytes left is refused before anything is allocated for it.
-  std::string hugeList = row.substr(0, 1) + std::string("\x01" "l" "\x07" "\xff\xff\xff\xff\x0f", 8);
+  std::string hugeList = row.substr(0, 1) + std::string(
+                                                "\x01"
+                                                "l"
+                                                "\x07"
+                                                "\xff\xff\xff\xff\x0f",
+                                                8);
   EXPECT_FALSE(parseItemRow(hugeList).has_value());
 }
 

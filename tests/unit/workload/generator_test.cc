@@ -157,8 +157,8 @@ TEST(GeneratorTest, EveryShapeDecodesToTheSameChanges) {
               line += "|" + std::to_string(x.customerId.value) + "|" + x.totalAmount.toString() + "|" + x.status + "|" +
                       std::to_string(x.createdAt.millis());
             } else {
-              line += "|" + std::to_string(x.productId.value) + "|" + std::to_string(x.quantity) + "|" +
-                      x.price.toString() + "|" + std::to_string(x.createdAt.millis());
+              line += "|" + std::to_string(x.productId.value) + "|" + std::to_string(x.quantity) + "|" + x.price.toString() +
+                      "|" + std::to_string(x.createdAt.millis());
             }
           },
           row);
@@ -183,9 +183,10 @@ TEST(GeneratorTest, KcatLineFormat) {
   r.value = R"({"id":1,"name":"a \"b\""})";
   std::string line;
   WorkloadGenerator::appendKcatLine(r, line);
-  EXPECT_EQ(line,
-            R"({"topic":"dbserver1.public.products","partition":2,"offset":42,"tstype":"create","ts":1767225600130,"broker":0,"key":"{\"id\":1}","payload":"{\"id\":1,\"name\":\"a \\\"b\\\"\"}"})"
-            "\n");
+  EXPECT_EQ(
+      line,
+      R"({"topic":"dbserver1.public.products","partition":2,"offset":42,"tstype":"create","ts":1767225600130,"broker":0,"key":"{\"id\":1}","payload":"{\"id\":1,\"name\":\"a \\\"b\\\"\"}"})"
+      "\n");
   r.value.reset();
   line.clear();
   WorkloadGenerator::appendKcatLine(r, line);
