@@ -241,7 +241,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     std::vector<const ProductRow*> earlier;
     for (size_t j : indexes) {
       if (j == index) continue;
-      const ProductRow* r = events[j].change.afterAs<ProductRow>();
+      const auto* r = events[j].change.afterAs<ProductRow>();
       if (!r || (old && !storedPosition(*old).before(positionOf(events[j])))) continue;
       earlier.push_back(r);
     }
