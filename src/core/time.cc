@@ -37,6 +37,11 @@ int64_t daysFromCivil(int year, unsigned month, unsigned day) {
   return std::chrono::sys_days{ymd}.time_since_epoch().count();
 }
 
+Timestamp systemNow() {
+  return Timestamp{
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+}
+
 std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
   size_t i = 0;
   // Whether the next character is `c`, consuming it when it is.

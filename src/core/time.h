@@ -2,6 +2,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,9 +18,16 @@ struct Timestamp {
   static constexpr Timestamp fromNanos(int64_t ns) { return {ns / 1000 - (ns % 1000 < 0 ? 1 : 0)}; }
   static constexpr Timestamp fromDays(int64_t days) { return {days * 86'400'000'000LL}; }
   constexpr int64_t millis() const { return micros / 1000 - (micros % 1000 < 0 ? 1 : 0); }
+  constexpr int64_t seconds() const { return micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0); }
   // Days since the epoch of this instant's UTC date.
   constexpr int64_t epochDay() const { return micros / 86'400'000'000LL - (micros % 86'400'000'000LL < 0 ? 1 : 0); }
 };
+
+// The one wall clock the runtime and the services read (ledger expiry times, dead letters'
+// times, latencies): the system's, or one a test injects. An empty Clock is the system's.
+using Clock = std::function<Timestamp()>;
+Timestamp systemNow();
+inline Timestamp now(const Clock& clock) { return clock ? clock() : systemNow(); }
 
 // Parses ISO-8601 as Debezium's ZonedTimestamp and PostgreSQL write it:
 // "2026-01-01T10:15:30Z", "2026-01-01T10:15:30.123456+02:00", "2026-01-01 10:15:30" (UTC).

@@ -37,11 +37,7 @@ Runner::Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterS
   source_.setRebalanceListener(this);
 }
 
-Timestamp Runner::now() const {
-  if (options_.clock) return options_.clock();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
-  return Timestamp{us.count()};
-}
+Timestamp Runner::now() const { return cdc::now(options_.clock); }
 
 Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
   auto delay = options_.retryInitial;

@@ -28,7 +28,7 @@ struct RunnerOptions {
   uint64_t maxRecordsPerSecond = 0;
   bool progress = false;                  // a progress line on stderr (when it is a terminal)
   std::chrono::seconds statsInterval{0};  // a "stats" log event this often (0: none)
-  std::function<Timestamp()> clock;       // injected for tests; wall clock by default
+  Clock clock;                            // the wall clock (empty: the system's)
   RunnerProbe* probe = nullptr;           // the service's series; none when metrics are off
   metrics::Health* health = nullptr;      // told at every turn of the loop (liveness)
 };

@@ -64,13 +64,7 @@ void InventoryHandler::instrument(metrics::Registry& registry, const std::string
 }
 
 InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts, InventoryOptions options)
-    : tables_(tables), alerts_(alerts), options_(std::move(options)) {
-  if (!options_.nowSeconds) {
-    options_.nowSeconds = [] {
-      return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    };
-  }
-}
+    : tables_(tables), alerts_(alerts), options_(std::move(options)) {}
 
 debezium::DecoderOptions InventoryHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
@@ -220,7 +214,7 @@ void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   p.pos = pos;
   if (c.op == Op::Delete) {
     p.deleted = true;
-    p.expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds;
+    p.expiresAt = cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds;
   } else {
     using debezium::bit;
     const auto& row = *c.afterAs<ProductRow>();
@@ -271,7 +265,7 @@ void InventoryHandler::applyItem(const runtime::InputEvent& e) {
     h = Holding{.deleted = true,
                 .partition = partition,
                 .offset = offset,
-                .expiresAt = options_.nowSeconds() + options_.tombstoneRetentionSeconds};
+                .expiresAt = cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds};
   } else {
     const auto& row = *c.afterAs<OrderItemRow>();
     h = Holding{.productId = row.productId.value, .quantity = row.quantity, .partition = partition, .offset = offset};
@@ -365,7 +359,7 @@ Status InventoryHandler::writeProducts() {
 }
 
 Status InventoryHandler::writeBuckets() {
-  const int64_t now = options_.nowSeconds();
+  const int64_t now = cdc::now(options_.clock).seconds();
   store::TransactionPacker packer;
   units_.clear();
   for (auto& [first, bucket] : buckets_) {

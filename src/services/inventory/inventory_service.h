@@ -25,7 +25,7 @@ struct InventoryOptions {
   int64_t lowStockThreshold = 10;                         // LOW_STOCK_THRESHOLD
   int64_t tombstoneRetentionSeconds = 7 * 86400;          // how long a deleted item's record stays
   bool createTables = true;                               // CREATE_TABLES
-  std::function<int64_t()> nowSeconds;                    // injected for tests; wall clock by default
+  Clock clock;                                            // the wall clock (empty: the system's)
   debezium::DecoderOptions decoding;                      // schemaless reading rules (columns are ours)
 };
 

@@ -141,13 +141,7 @@ std::string oversized(const ProductRow& row) {
 }  // namespace
 
 IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options)
-    : tables_(tables), options_(std::move(options)) {
-  if (!options_.nowSeconds) {
-    options_.nowSeconds = [] {
-      return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    };
-  }
-}
+    : tables_(tables), options_(std::move(options)) {}
 
 debezium::DecoderOptions IndexerHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
@@ -323,7 +317,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       putProduct(next, *row, tokens);
     } else {
       next["deleted"] = AttributeValue::boolean(true);
-      next["expires_at"] = AttributeValue::n(options_.nowSeconds() + options_.tombstoneRetentionSeconds);
+      next["expires_at"] = AttributeValue::n(cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds);
     }
     size_t size = store::itemSize(next);
     items.add(store::PutRequest{options_.tables.items, std::move(next), std::move(cond)}, size);

@@ -15,7 +15,7 @@ struct IndexerOptions {
   IndexTables tables;
   bool createTables = true;
   int64_t tombstoneRetentionSeconds = 7 * 86400;
-  std::function<int64_t()> nowSeconds;  // injected for tests; wall clock by default
+  Clock clock;  // the wall clock (empty: the system's)
   debezium::DecoderOptions decoding;
 };
 

@@ -135,7 +135,7 @@ class InventoryTest : public ::testing::Test {
 
   std::unique_ptr<InventoryHandler> makeHandler() {
     InventoryOptions o;
-    o.nowSeconds = [] { return int64_t{1767225600}; };
+    o.clock = [] { return Timestamp::fromMillis(int64_t{1767225600} * 1000); };
     return std::make_unique<InventoryHandler>(*tables_, alerts_, o);
   }
 
@@ -505,7 +505,7 @@ TEST_F(InventoryTest, ReplicasWritingOneBucketNeitherConflictNorLoseEachOther) {
 TEST_F(InventoryTest, TheLedgerKeepsDeletedItemsForTheRetentionOnly) {
   int64_t now = 1767225600;
   InventoryOptions o;
-  o.nowSeconds = [&] { return now; };
+  o.clock = [&] { return Timestamp::fromMillis(now * 1000); };
   handler_ = std::make_unique<InventoryHandler>(*tables_, alerts_, o);
   auto bucket = [&] {
     auto b = tables_->get("inventory-realtime-ledger", ledgerBucketKey(16));

@@ -43,7 +43,7 @@ class SearchTest : public ::testing::Test {
   void fresh() {
     tables_ = std::move(*sqlite::SqliteTableStore::open(":memory:"));
     IndexerOptions o;
-    o.nowSeconds = [] { return int64_t{1767225600}; };
+    o.clock = [] { return Timestamp::fromMillis(int64_t{1767225600} * 1000); };
     indexer_ = std::make_unique<IndexerHandler>(*tables_, o);
   }
 
