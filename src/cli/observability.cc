@@ -89,7 +89,7 @@ void Observability::start() {
   for (auto& [port, b] : servers_) {
     if (auto s = b.server->start(host_, port); !s) {
       // An address that does not resolve is the host's fault, not the port's.
-      const bool badHost = s.error().message.starts_with("cannot resolve HTTP host");
+      const bool badHost = s.error().kind == ErrorKind::NotFound;
       std::string origin = badHost ? (hostOrigin_ == "default" ? "--http-host (default " + host_ + ")" : hostOrigin_) : b.origin;
       throw config::ConfigError(origin + ": cannot serve on " + host_ + ":" + std::to_string(port) + ": " + s.error().message);
     }

@@ -412,7 +412,7 @@ Status HttpServer::start(const std::string& host, int port) {
   addrinfo* found = nullptr;
   std::string service = std::to_string(port);
   if (int e = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found); e != 0) {
-    return fail(Error::fatal("cannot resolve HTTP host '" + host + "': " + ::gai_strerror(e)));
+    return fail(Error::notFound("cannot resolve HTTP host '" + host + "': " + ::gai_strerror(e)));
   }
   std::string lastError = "no address";
   for (addrinfo* a = found; a != nullptr && im.listenFd < 0; a = a->ai_next) {

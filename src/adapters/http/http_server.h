@@ -49,7 +49,8 @@ class HttpServer {
   void get(const std::string& path, GetHandler handler);
   // A handler that answers at once without blocking (probes, metrics): run on the event loop.
   void getInline(const std::string& path, GetHandler handler);
-  // Binds host:port (port 0 picks a free one) and serves in the background.
+  // Binds host:port (port 0 picks a free one) and serves in the background. NotFound when the
+  // host does not resolve; Fatal when the address cannot be bound (in use, not ours).
   Status start(const std::string& host, int port);
   void stop();
   int port() const { return port_; }
