@@ -53,8 +53,11 @@ Status AnalyticsHandler::apply(std::span<const runtime::InputEvent> events, std:
     const auto& e = events[i];
     auto owned = partition(e.record->topic, e.record->partition);
     if (!owned) return fail(owned.error());
-    const bool replayed = e.record->header(runtime::kAttemptsHeader) != nullptr;
-    auto r = replayed ? (*owned)->state.replay(e.change, e.record->offset) : (*owned)->state.apply(e.change, e.record->offset);
+    auto r = (*owned)->state.apply(e.change, e.record->offset);
+    // A dead letter replayed below the position: applied only if still its row's latest change.
+    if (r && *r == PartitionState::Outcome::AlreadyApplied && e.record->header(runtime::kAttemptsHeader)) {
+      r = (*owned)->state.replay(e.change, e.record->offset);
+    }
     touched.insert(*owned);
     const bool row = e.change.op != debezium::Op::Truncate;
     if (!r) {

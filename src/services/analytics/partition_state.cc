@@ -22,7 +22,7 @@ Result<PartitionState::Outcome> PartitionState::apply(const debezium::ChangeEven
   // A poison change is skipped for good: the position moves past it either way.
   nextOffset_ = offset + 1;
   if (r) {
-    deadLettered_.erase(change.rowId());
+    if (!deadLettered_.empty()) deadLettered_.erase(change.rowId());  // rare: most partitions have none
   } else if (r.error().kind == ErrorKind::Poison &&
              (change.table == debezium::Table::Orders || change.table == debezium::Table::OrderItems)) {
     deadLettered_[change.rowId()] = offset;
