@@ -72,9 +72,6 @@ int run(int argc, char** argv) {
     std::string command = args[0];
     if (command == "dlq" && args.size() > 1 && !args[1].starts_with('-')) command += " " + args[1];
     auto settings = cdc::config::allSettings();
-    auto takes = [&](const cdc::config::Setting& s, std::string_view c) {
-      return std::any_of(s.commands.begin(), s.commands.end(), [&](std::string_view x) { return x == c || x == "*"; });
-    };
     for (const auto& arg : args) {
       if (!arg.starts_with("--")) continue;
       std::string_view name =
@@ -84,7 +81,7 @@ int run(int argc, char** argv) {
       for (const auto& s : settings) {
         if (s.name != name) continue;
         declared = true;
-        ours = ours || takes(s, command);
+        ours = ours || cdc::config::appliesTo(s, command);
         for (auto c : s.commands) others += (others.empty() ? "" : ", ") + std::string(c);
       }
       if (declared && !ours && findCommandHelp(app, command)) {

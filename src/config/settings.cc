@@ -476,10 +476,6 @@ const std::vector<Setting>& table() {
   return settings;
 }
 
-bool appliesTo(const Setting& s, std::string_view command) {
-  return std::any_of(s.commands.begin(), s.commands.end(), [&](std::string_view c) { return c == "*" || c == command; });
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -487,6 +483,10 @@ std::string lower(std::string_view s) {
 }
 
 }  // namespace
+
+bool appliesTo(const Setting& s, std::string_view command) {
+  return std::any_of(s.commands.begin(), s.commands.end(), [&](std::string_view c) { return c == "*" || c == command; });
+}
 
 std::span<const Setting> allSettings() { return table(); }
 

@@ -33,6 +33,8 @@ struct Setting {
 
 // Every setting of every command.
 std::span<const Setting> allSettings();
+// Whether `command` ("inventory", "dlq list") takes the setting.
+bool appliesTo(const Setting& s, std::string_view command);
 const Setting& setting(std::string_view name);
 
 // A bad flag or environment value. The message names the flag or the variable.

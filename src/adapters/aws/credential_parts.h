@@ -26,6 +26,18 @@ std::string stsEndpoint(const Environment& env, const std::string& region);
 // <Credentials> of an STS answer (AssumeRole, AssumeRoleWithWebIdentity).
 Result<TimedCredentials> parseStsCredentials(const HttpResponse& response, const std::string& action);
 
+// A source that always fails with `error` (a profile that cannot work, nothing configured).
+class FailingSource final : public CredentialsSource {
+ public:
+  FailingSource(std::string name, Error error) : name_(std::move(name)), error_(std::move(error)) {}
+  std::string name() const override { return name_; }
+  Result<TimedCredentials> fetch() override { return fail(error_); }
+
+ private:
+  std::string name_;
+  Error error_;
+};
+
 // Sections of an INI file: [name] -> key -> value (keys lower-cased).
 using Ini = std::map<std::string, std::map<std::string, std::string>>;
 Ini parseIni(const std::string& text);

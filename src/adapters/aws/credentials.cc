@@ -258,14 +258,8 @@ std::unique_ptr<CredentialsSource> defaultSource(const Environment& env) {
       "(not in " +
       parts::credentialsFile(env) + " or " + parts::configFile(env) + ")";
   if (env.get("AWS_EC2_METADATA_DISABLED") == "true") {
-    struct None final : CredentialsSource {
-      std::string message;
-      std::string name() const override { return "none"; }
-      Result<TimedCredentials> fetch() override { return fail(Error::fatal(message)); }
-    };
-    auto none = std::make_unique<None>();
-    none->message = "no AWS credentials found; tried " + tried + "; instance metadata (AWS_EC2_METADATA_DISABLED=true)";
-    return none;
+    return std::make_unique<parts::FailingSource>("none", Error::fatal("no AWS credentials found; tried " + tried +
+                                                                       "; instance metadata (AWS_EC2_METADATA_DISABLED=true)"));
   }
   return std::make_unique<LastResort>(imdsSource(env), tried);
 }

@@ -7,7 +7,6 @@
 
 #include <array>
 #include <cstdio>
-#include <ctime>
 #include <set>
 #include <sstream>
 
@@ -89,27 +88,6 @@ std::string get(const std::map<std::string, std::string>& settings, const char* 
   auto it = settings.find(key);
   return it == settings.end() ? std::string() : it->second;
 }
-
-// "20150830T123600Z" of an instant.
-std::string amzDate(WallClock::time_point t) {
-  std::time_t secs = WallClock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  std::array<char, 17> buf{};
-  std::strftime(buf.data(), buf.size(), "%Y%m%dT%H%M%SZ", &tm);
-  return buf.data();
-}
-
-class FixedError final : public CredentialsSource {
- public:
-  FixedError(std::string name, Error error) : name_(std::move(name)), error_(std::move(error)) {}
-  std::string name() const override { return name_; }
-  Result<TimedCredentials> fetch() override { return fail(error_); }
-
- private:
-  std::string name_;
-  Error error_;
-};
 
 class StaticKeys final : public CredentialsSource {
  public:
@@ -219,22 +197,22 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
                                             bool keysOnly = false) {
   auto settings = profileSettings(env, name);
   if (!settings) {
-    return std::make_unique<FixedError>(
+    return std::make_unique<FailingSource>(
         "profile " + name, Error::fatal("profile " + name + ": not in " + credentialsFile(env) + " or " + configFile(env)));
   }
   const std::string keyId = get(*settings, "aws_access_key_id");
   if (!keyId.empty() && (keysOnly || get(*settings, "role_arn").empty())) {
     std::string secret = get(*settings, "aws_secret_access_key");
     if (secret.empty()) {
-      return std::make_unique<FixedError>("profile " + name,
-                                          Error::fatal("profile " + name + ": aws_access_key_id without aws_secret_access_key"));
+      return std::make_unique<FailingSource>(
+          "profile " + name, Error::fatal("profile " + name + ": aws_access_key_id without aws_secret_access_key"));
     }
     return std::make_unique<StaticKeys>(name, Credentials{keyId, secret, get(*settings, "aws_session_token")});
   }
   if (std::string role = get(*settings, "role_arn"); !role.empty() && !keysOnly) {
     if (!seen.insert(name).second) {
-      return std::make_unique<FixedError>("profile " + name,
-                                          Error::fatal("profile " + name + ": source_profile loops back to it"));
+      return std::make_unique<FailingSource>("profile " + name,
+                                             Error::fatal("profile " + name + ": source_profile loops back to it"));
     }
     std::unique_ptr<CredentialsSource> base;
     if (std::string tokenFile = get(*settings, "web_identity_token_file"); !tokenFile.empty()) {
@@ -261,7 +239,7 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
     } else if (from == "Ec2InstanceMetadata") {
       base = imdsSource(env);
     } else {
-      return std::make_unique<FixedError>(
+      return std::make_unique<FailingSource>(
           "profile " + name, Error::fatal("profile " + name +
                                           ": role_arn needs source_profile, credential_source (Environment, EcsContainer, "
                                           "Ec2InstanceMetadata) or web_identity_token_file" +
@@ -273,7 +251,7 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
     return std::make_unique<ProcessSource>(name, command);
   }
   if (settings->contains("sso_session") || settings->contains("sso_start_url") || settings->contains("sso_account_id")) {
-    return std::make_unique<FixedError>(
+    return std::make_unique<FailingSource>(
         "profile " + name,
         Error::fatal("profile " + name +
                      " signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
@@ -281,7 +259,7 @@ std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::s
                      name +
                      " --format process` and use that one, or export the keys (aws configure export-credentials --format env)"));
   }
-  return std::make_unique<FixedError>(
+  return std::make_unique<FailingSource>(
       "profile " + name,
       Error::fatal("profile " + name + ": no credentials in it (aws_access_key_id, credential_process or role_arn)"));
 }

@@ -168,8 +168,10 @@ void signV4(HttpRequest& r, const Credentials& c, const SigningOptions& o) {
                                               ", Signature=" + hex(signature.data(), signature.size()));
 }
 
-std::string amzDateNow() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string amzDateNow() { return amzDate(std::chrono::system_clock::now()); }
+
+std::string amzDate(std::chrono::system_clock::time_point at) {
+  std::time_t t = std::chrono::system_clock::to_time_t(at);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[20];

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,7 +54,8 @@ std::string stringToSign(std::string_view canonical, const SigningOptions& optio
 // taken from request.host when absent.
 void signV4(HttpRequest& request, const Credentials& credentials, const SigningOptions& options);
 
-// "20150830T123600Z" for the current time.
+// "20150830T123600Z" for the current time, and for an instant.
 std::string amzDateNow();
+std::string amzDate(std::chrono::system_clock::time_point at);
 
 }  // namespace cdc::aws
