@@ -35,7 +35,7 @@ namespace {
 class ShutdownWatchdog {
  public:
   explicit ShutdownWatchdog(std::chrono::seconds grace)
-      : thread_([this, grace](const std::stop_token& stop) {
+      : thread_([grace](const std::stop_token& stop) {
           while (!stop.stop_requested() && !runtime::Shutdown::requested()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
           }
