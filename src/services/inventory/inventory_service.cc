@@ -114,12 +114,14 @@ std::string InventoryHandler::validate(const debezium::ChangeEvent& c) const {
 Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const std::vector<bool>& valid) {
   std::set<int64_t> bucketIds;
   std::set<int64_t> productIds;
+  std::set<int64_t> itemIds;  // the order items this batch changes
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
     const auto& c = events[i].change;
     if (c.table == debezium::Table::Products) {
       productIds.insert(c.rowId());
     } else {
+      itemIds.insert(c.rowId());
       bucketIds.insert(ledgerBucketOf(c.rowId()));
       if (const auto* row = c.afterAs<OrderItemRow>()) productIds.insert(row->productId.value);
     }
@@ -147,7 +149,9 @@ Status InventoryHandler::load(std::span<const runtime::InputEvent> events, const
                                  " in bucket order_items:" + std::to_string(*first)));
       }
       bucket.stored[id] = value.text();
-      if (!h->deleted) productIds.insert(h->productId);
+      // A changed item gives back what it held to its product, which is read too; the bucket's
+      // other items keep their holdings as stored and need no product.
+      if (!h->deleted && itemIds.contains(id)) productIds.insert(h->productId);
       holdings_[id] = *h;
     }
     return {};
