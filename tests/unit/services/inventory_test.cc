@@ -401,6 +401,43 @@ TEST_F(InventoryTest, ProductsArePackedIntoTransactionsOfAtMostAHundredItems) {
   for (int p = 1; p <= 250; p += 83) EXPECT_EQ(stock(p), 98);
 }
 
+// A change of one order item reads the products that item held and holds, not those of the
+// other items of its ledger bucket (a consumer at a steady rate applies batches of a few records,
+// and the whole bucket's products were read for each).
+TEST_F(InventoryTest, AnItemChangeReadsOnlyTheProductsItTouches) {
+  class Counting final : public test::ForwardingTableStore {
+   public:
+    using ForwardingTableStore::ForwardingTableStore;
+    Result<std::vector<store::Item>> batchGet(std::string_view t, std::span<const store::Item> k) override {
+      if (t == "inventory-realtime") productKeys += k.size();
+      return inner_.batchGet(t, k);
+    }
+    size_t productKeys = 0;
+  } counting(*tables_);
+  InventoryOptions o;
+  InventoryHandler h(counting, alerts_, o);
+  auto runWith = [&](std::vector<runtime::Record> records) {
+    test::VectorSource src(std::move(records));
+    std::atomic<bool> stop{false};
+    auto stats = runtime::Runner(src, h, *objects_, runtime::RunnerOptions{}, stop).run();
+    ASSERT_TRUE(stats.has_value());
+    EXPECT_EQ(stats->deadLetters, 0u);
+  };
+  // Items 32..47 share one ledger bucket, each holding 1 of its own product.
+  std::vector<runtime::Record> first;
+  for (int p = 1; p <= 16; ++p) first.push_back(rec_.product(Op::Read, productRow(p, 100)));
+  for (int p = 1; p <= 16; ++p) first.push_back(rec_.item(Op::Create, itemRow(31 + p, p, 1)));
+  runWith(std::move(first));
+  ASSERT_EQ(ledgerBucketOf(32), ledgerBucketOf(47));
+
+  counting.productKeys = 0;
+  runWith({rec_.item(Op::Update, itemRow(32, 2, 3))});  // moves from product 1 to product 2
+  EXPECT_EQ(counting.productKeys, 2u);
+  EXPECT_EQ(stock(1), 100);
+  EXPECT_EQ(stock(2), 100 - 1 - 3);
+  for (int p = 3; p <= 16; ++p) EXPECT_EQ(stock(p), 99);
+}
+
 // Products and buckets tied by items moving between products: no transaction of more than 100
 // items is ever sent (DynamoDB refuses them), nothing is re-applied.
 TEST_F(InventoryTest, NoTransactionHoldsMoreThanAHundredItems) {
