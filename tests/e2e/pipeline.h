@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/paths.h"
 #include "support/process.h"
 #include "support/run.h"
 #include "support/stack.h"
@@ -70,7 +71,7 @@ struct Stack {
     return run(pgEnv(database) + "psql -X -q -At -v ON_ERROR_STOP=1 -c " + quote(sql), true);
   }
   RunResult awsCliRun(const std::string& args) const { return run(awsEnv() + awsCli + " " + args, false); }
-  RunResult stackScript(const std::string& args) const { return run(std::string(CDC_SOURCE_DIR) + "/scripts/stack " + args); }
+  RunResult stackScript(const std::string& args) const { return run(sourceDir() + "/scripts/stack " + args); }
 };
 
 // Polls `check` (an empty string means done) until it holds or `timeout` passes; returns the
@@ -152,9 +153,9 @@ class Steps {
 inline std::string registerConnector(const Stack& stack, const std::string& file, const std::string& prefix, std::string& name,
                                      const std::string& database = "ecommerce") {
   (void)stack;
-  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack connector " + std::string(CDC_SOURCE_DIR) + "/deploy/debezium/" +
-                   file + " " + prefix + " " + database,
-               /*withStderr=*/false);
+  auto r =
+      run(sourceDir() + "/scripts/stack connector " + sourceDir() + "/deploy/debezium/" + file + " " + prefix + " " + database,
+          /*withStderr=*/false);
   if (r.exitCode != 0) return "could not register " + file + " (scripts/stack connector " + file + " " + prefix + ")";
   name = r.out.substr(0, r.out.find('\n'));
   return {};
@@ -205,8 +206,7 @@ inline std::string sessions(const Stack& stack, const std::string& dir, int coun
 
 // Loads the workload's procedures (CREATE OR REPLACE: any number of times).
 inline std::string loadWorkload(const Stack& stack, const std::string& database = "ecommerce") {
-  auto r =
-      run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/tests/e2e/workload.sql");
+  auto r = run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + sourceDir() + "/tests/e2e/workload.sql");
   return r.exitCode == 0 ? std::string() : r.out;
 }
 
@@ -215,7 +215,7 @@ inline std::string loadWorkload(const Stack& stack, const std::string& database 
 inline std::string createDatabase(const Stack& stack, const std::string& database) {
   auto r = stack.psql("CREATE DATABASE " + database, "postgres");
   if (r.exitCode != 0) return r.out;
-  r = run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + std::string(CDC_SOURCE_DIR) + "/sql/schema.sql");
+  r = run(stack.pgEnv(database) + "psql -X -q -v ON_ERROR_STOP=1 -f " + sourceDir() + "/sql/schema.sql");
   if (r.exitCode != 0) return r.out;
   return loadWorkload(stack, database);
 }

@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "e2e/facts.h"
+#include "support/paths.h"
 
 namespace cdc::test::e2e {
 namespace {
@@ -108,9 +109,8 @@ TEST_F(PipelineTest, TheSeedsTestingStepsWithTheServicesRunning) {
     std::string why = eventually(
         120s,
         [&]() -> std::string {
-          auto r = run("eval \"$(" + std::string(CDC_SOURCE_DIR) +
-                       "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " + stack().kafka +
-                       " --delete --group " + group);
+          auto r = run("eval \"$(" + sourceDir() + "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " +
+                       stack().kafka + " --delete --group " + group);
           bool gone = r.out.find("successful") != std::string::npos || r.out.find("does not exist") != std::string::npos;
           return gone ? "" : r.out;
         },
@@ -171,9 +171,8 @@ TEST_F(PipelineTest, TheSeedsTestingStepsWithTheServicesRunning) {
 
   // bin/kafka-consumer-groups.sh --bootstrap-server … --group inventory-service-group --describe
   why = eventually(120s, [&]() -> std::string {
-    auto describe =
-        run("eval \"$(" + std::string(CDC_SOURCE_DIR) + "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " +
-            stack().kafka + " --group inventory-service-group --describe");
+    auto describe = run("eval \"$(" + sourceDir() + "/scripts/stack env)\"; kafka-consumer-groups.sh --bootstrap-server " +
+                        stack().kafka + " --group inventory-service-group --describe");
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
     std::regex row(
         "inventory-service-group\\s+dbserver1\\.public\\.(products|order_items)\\s+[0-9]+\\s+([0-9-]+)\\s+([0-9]+)\\s+([0-9-]+)");

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "support/endpoints.h"
+#include "support/paths.h"
 #include "support/run.h"
 #include "support/same_lines.h"
 #include "support/service_state.h"
@@ -28,7 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::string podman(const std::string& args) { return std::string(CDC_SOURCE_DIR) + "/scripts/images podman " + args; }
+std::string podman(const std::string& args) { return sourceDir() + "/scripts/images podman " + args; }
 
 struct Service {
   std::string command;  // "inventory"

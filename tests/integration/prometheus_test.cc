@@ -25,6 +25,7 @@
 #include <simdjson.h>
 
 #include "support/endpoints.h"
+#include "support/paths.h"
 #include "support/process.h"
 #include "support/run.h"
 #include "support/stack.h"
@@ -80,7 +81,7 @@ class PrometheusApi {
 std::vector<std::pair<std::string, std::string>> dashboardQueries() {
   std::vector<std::pair<std::string, std::string>> out;
   simdjson::dom::parser parser;
-  simdjson::dom::element doc = parser.load(std::string(CDC_SOURCE_DIR) + "/k8s/monitoring/grafana-dashboard.json");
+  simdjson::dom::element doc = parser.load(sourceDir() + "/k8s/monitoring/grafana-dashboard.json");
   for (simdjson::dom::element panel : doc["panels"].get_array()) {
     std::string title{std::string_view(panel["title"])};
     for (simdjson::dom::element target : panel["targets"].get_array()) {
@@ -144,7 +145,7 @@ TEST(PrometheusTest, EveryPanelAndRuleHasSeriesAndTheProbesFollowTheOutage) {
   ASSERT_FALSE(bootstrap.empty()) << "no Kafka broker: run scripts/stack up kafka";
   ASSERT_FALSE(endpoint.empty()) << "no AWS endpoint: run scripts/stack up aws";
   ASSERT_FALSE(prometheus.empty()) << "no Prometheus: run scripts/stack up prometheus";
-  const std::string stack = std::string(CDC_SOURCE_DIR) + "/scripts/stack";
+  const std::string stack = sourceDir() + "/scripts/stack";
   std::string prefix = "prom" + std::to_string(::getpid());
   fs::path dir = fs::temp_directory_path() / ("cdc-" + prefix);
   fs::remove_all(dir);

@@ -19,6 +19,7 @@
 
 #include "reliability/crash_fixture.h"
 #include "support/endpoints.h"
+#include "support/paths.h"
 
 namespace cdc::test {
 namespace {
@@ -26,7 +27,7 @@ namespace {
 using namespace std::chrono_literals;
 
 int serverPid(const std::string& server) {
-  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack pid " + server, false);
+  auto r = run(sourceDir() + "/scripts/stack pid " + server, false);
   return r.exitCode == 0 ? std::stoi(r.out) : -1;
 }
 
@@ -105,7 +106,7 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
   ASSERT_GT(broker, 0);
   ::kill(broker, SIGKILL);
   sample(3s);
-  auto restarted = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack up kafka");
+  auto restarted = run(sourceDir() + "/scripts/stack up kafka");
   ASSERT_EQ(restarted.exitCode, 0) << restarted.out;
 
   for (auto& [s, p] : running) {

@@ -5,11 +5,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/paths.h"
+
 namespace cdc::test {
 
 // Reads a file under tests/fixtures, without its trailing newline.
 inline std::string fixture(const std::string& relative) {
-  std::ifstream in(std::string(CDC_FIXTURES_DIR) + "/" + relative, std::ios::binary);
+  std::ifstream in(fixturesDir() + "/" + relative, std::ios::binary);
   if (!in) throw std::runtime_error("missing fixture " + relative);
   std::stringstream ss;
   ss << in.rdbuf();

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "support/paths.h"
+
 namespace cdc::test {
 
 struct RunResult {
@@ -33,6 +35,6 @@ inline std::string storeFlag(const std::string& service, const std::string& stor
 }
 
 // The cdc executable of this build.
-inline std::string cdcBinary() { return std::string(CDC_BINARY_DIR) + "/cdc"; }
+inline std::string cdcBinary() { return binaryDir() + "/cdc"; }
 
 }  // namespace cdc::test

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "support/paths.h"
 #include "support/run.h"
 
 namespace cdc::test {
@@ -10,7 +11,7 @@ namespace cdc::test {
 // One `export NAME=value` of `scripts/stack env`, or the environment's NAME when set.
 inline std::string stackVariable(const std::string& name) {
   if (const char* env = std::getenv(name.c_str()); env && *env) return env;
-  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack env", false);
+  auto r = run(sourceDir() + "/scripts/stack env", false);
   const std::string key = name + "=";
   for (size_t at = r.out.find(key); at != std::string::npos; at = r.out.find(key, at + 1)) {
     if (at > 0 && r.out[at - 1] != ' ') continue;
@@ -28,7 +29,7 @@ inline std::string awsEndpoint() { return stackVariable("AWS_ENDPOINT_URL"); }
 // broker is running.
 inline std::string kafkaBootstrap() {
   if (const char* env = std::getenv("KAFKA_BOOTSTRAP_SERVERS"); env && *env) return env;
-  auto r = run(std::string(CDC_SOURCE_DIR) + "/scripts/stack env", false);
+  auto r = run(sourceDir() + "/scripts/stack env", false);
   const std::string key = "KAFKA_BOOTSTRAP_SERVERS=";
   auto at = r.out.find(key);
   if (at == std::string::npos) return {};

@@ -10,13 +10,14 @@
 #include <filesystem>
 
 #include "e2e/facts.h"
+#include "support/paths.h"
 
 namespace cdc::test::e2e {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kCaptures = fs::path(CDC_SOURCE_DIR) / "tests/fixtures/captures";
+const fs::path kCaptures = fs::path(sourceDir()) / "tests/fixtures/captures";
 
 std::string readFile(const fs::path& p) {
   std::ifstream in(p);

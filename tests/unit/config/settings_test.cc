@@ -1,4 +1,5 @@
 #include "config/settings.h"
+#include "support/paths.h"
 
 #include <gtest/gtest.h>
 
@@ -80,7 +81,7 @@ TEST(SettingsTest, AFlagSharedByTwoSettingsBelongsToDifferentCommands) {
 }
 
 TEST(SettingsTest, ReadmeHoldsTheGeneratedTable) {
-  std::ifstream in(std::string(CDC_FIXTURES_DIR) + "/../../README.md");
+  std::ifstream in(cdc::test::fixturesDir() + "/../../README.md");
   ASSERT_TRUE(in.good());
   std::stringstream ss;
   ss << in.rdbuf();
@@ -92,7 +93,7 @@ TEST(SettingsTest, EachServiceReadmeHoldsItsGeneratedTable) {
   for (auto [command, folder] :
        {std::pair{"inventory", "inventory"}, std::pair{"analytics", "analytics"}, std::pair{"search-indexer", "search"}}) {
     SCOPED_TRACE(command);
-    std::ifstream in(std::string(CDC_FIXTURES_DIR) + "/../../src/services/" + folder + "/README.md");
+    std::ifstream in(cdc::test::fixturesDir() + "/../../src/services/" + folder + "/README.md");
     ASSERT_TRUE(in.good());
     std::stringstream ss;
     ss << in.rdbuf();
