@@ -1,6 +1,8 @@
 """The seed's names and settings in the rendered manifests (scripts/validate-manifests).
 
-Usage: check_manifests.py RENDERED.yaml CONSUMERS_DIR. Exits 1 naming every check that fails.
+Usage: check_manifests.py RENDERED.yaml CONSUMERS_DIR [LAG_RENDERED.yaml ADAPTER_VALUES.yaml].
+Exits 1 naming every check that fails. With the last two, deploy/lag-autoscaling as rendered and
+its prometheus-adapter values are checked too.
 """
 import glob
 import sys
@@ -13,6 +15,8 @@ SERVICES = {
     "search-indexer": ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "AWS_REGION", "DYNAMODB_TABLE"],
 }
 SHUTDOWN_GRACE = 25  # the services' default (SHUTDOWN_GRACE)
+PARTITIONS = 3  # of each topic (scripts/stack's num.partitions, as in production)
+LAG_METRIC = "cdc_consumer_group_lag"
 
 failures = []
 
@@ -80,9 +84,48 @@ def main():
         check(b is not None and b["spec"]["selector"]["matchLabels"] == {"app": name}, f"{name}: a PodDisruptionBudget")
     search = by.get(("Service", "search-indexer"))
     check(search is not None and any(p["name"] == "search" for p in search["spec"]["ports"]), "search-indexer: the search API port")
+    if len(sys.argv) > 4:
+        check_lag_autoscaling(sys.argv[3], sys.argv[4])
     for f in failures:
         print("check_manifests:", f, file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_lag_autoscaling(rendered, values):
+    """Each service scales on its own group's lag, from 1 replica to the partition count, and the
+    adapter serves the metric the HPAs name."""
+    objects = [o for o in yaml.safe_load_all(open(rendered)) if o]
+    by = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    for name in SERVICES:
+        check(("Deployment", name) in by, f"lag-autoscaling: deployment {name}")
+        h = by.get(("HorizontalPodAutoscaler", name))
+        check(h is not None, f"lag-autoscaling: {name} has a HorizontalPodAutoscaler")
+        if h is None:
+            continue
+        spec = h["spec"]
+        check(spec["scaleTargetRef"]["name"] == name, f"lag-autoscaling: {name}'s HPA scales {name}")
+        check(spec.get("minReplicas") == 1 and spec["maxReplicas"] == PARTITIONS,
+              f"lag-autoscaling: {name} scales from 1 to {PARTITIONS} replicas (the partitions)")
+        metrics = spec.get("metrics", [])
+        check(len(metrics) == 1 and metrics[0]["type"] == "External", f"lag-autoscaling: {name} scales on one external metric")
+        if metrics and metrics[0]["type"] == "External":
+            e = metrics[0]["external"]
+            check(e["metric"]["name"] == LAG_METRIC, f"lag-autoscaling: {name} scales on {LAG_METRIC}")
+            check(e["metric"].get("selector", {}).get("matchLabels") == {"service": name},
+                  f"lag-autoscaling: {name} reads its own group's lag")
+            check(e["target"]["type"] == "AverageValue", f"lag-autoscaling: {name} targets a lag per replica")
+        down = spec.get("behavior", {}).get("scaleDown", {})
+        check(down.get("stabilizationWindowSeconds", 0) >= 300, f"lag-autoscaling: {name} scales down after 5 minutes")
+    v = yaml.safe_load(open(values))
+    rules = v.get("rules", {}).get("external", [])
+    named = [r for r in rules if r.get("name", {}).get("as") == LAG_METRIC]
+    check(len(named) == 1, f"prometheus-adapter values: one external rule serving {LAG_METRIC}")
+    if named:
+        r = named[0]
+        check(r["seriesQuery"].startswith("consumer_lag{"), "prometheus-adapter values: the rule reads consumer_lag")
+        check("sum by (service)" in r["metricsQuery"], "prometheus-adapter values: the lag summed over a service's members")
+        check(r.get("resources", {}).get("overrides", {}).get("namespace", {}).get("resource") == "namespace",
+              "prometheus-adapter values: series in the HPA's namespace")
 
 
 if __name__ == "__main__":

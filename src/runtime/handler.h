@@ -65,6 +65,13 @@ class Handler {
     (void)partitions;
     return {};
   }
+  // Partitions were taken from this process without notice (another member owns them now):
+  // drop what belongs to them without writing anything.
+  virtual void onLost(std::span<const TopicPartition> partitions) { (void)partitions; }
+  // Partitions whose writes the store refused because another member took them over (fencing:
+  // this process was a zombie for them). Their positions are not committed and their records
+  // not applied until they are assigned to this process again.
+  virtual std::vector<TopicPartition> fenced() const { return {}; }
   // Periodic work (the analytics flush), about once per second.
   virtual Status tick(Timestamp now) {
     (void)now;

@@ -240,6 +240,13 @@ Status Runner::commitPositions(bool force) {
   });
   if (!persisted) return persisted;
   if (!durable) return {};  // later, with the handler's next save
+  // Partitions another member took over: their positions are its to commit, and their records
+  // are not fetched again until the group gives them back.
+  if (auto fenced = handler_.fenced(); !fenced.empty()) {
+    forgetPositions(fenced);
+    source_.pause(fenced);
+  }
+  if (pending_.empty()) return {};
   const int64_t durableAtMs = now().micros / 1000;
   for (int64_t& ts : pendingTimestamps_) {
     ts = durableAtMs - ts;  // from now on the latency
@@ -315,6 +322,20 @@ void Runner::onRevoked(std::span<const TopicPartition> partitions) {
   Status s = withRetry("revoke", [&]() { return handler_.onRevoked(partitions); });
   if (s) s = commitPositions(true);
   if (!s) revokeStatus_ = s;
+}
+
+void Runner::onLost(std::span<const TopicPartition> partitions) {
+  if (options_.probe) options_.probe->rebalance("lost", partitions.size());
+  revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
+  handler_.onLost(partitions);
+  forgetPositions(partitions);
+}
+
+void Runner::forgetPositions(std::span<const TopicPartition> partitions) {
+  std::erase_if(pending_, [&](const Position& p) {
+    return std::any_of(partitions.begin(), partitions.end(),
+                       [&](const TopicPartition& tp) { return tp.partition == p.partition && tp.topic == p.topic; });
+  });
 }
 
 void Runner::logStats(std::chrono::steady_clock::time_point now) {

@@ -101,6 +101,9 @@ class Runner : private RebalanceListener {
   bool revoked(const Record& r) const;
   void onAssigned(std::span<const TopicPartition> partitions) override;
   void onRevoked(std::span<const TopicPartition> partitions) override;
+  void onLost(std::span<const TopicPartition> partitions) override;
+  // Drops the uncommitted positions of these partitions.
+  void forgetPositions(std::span<const TopicPartition> partitions);
   void reportProgress(bool final);
   void logStats(std::chrono::steady_clock::time_point now);
   // The probe's counts of a batch's records and of a part's applied events.

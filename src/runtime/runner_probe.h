@@ -39,7 +39,7 @@ class RunnerProbe {
   void retried(std::string_view what);
   // A batch committed in parts to serve the source within its interval.
   void cut();
-  void rebalance(std::string_view kind, size_t partitions);  // "assigned", "revoked"
+  void rebalance(std::string_view kind, size_t partitions);  // "assigned", "revoked", "lost"
 
  private:
   metrics::Counter& cached(metrics::Family<metrics::Counter>& family,

@@ -26,6 +26,10 @@ class RebalanceListener {
   virtual void onAssigned(std::span<const TopicPartition> partitions) = 0;
   // Before the partitions go: finish and commit their work now.
   virtual void onRevoked(std::span<const TopicPartition> partitions) = 0;
+  // The partitions are gone already: the group gave them to another member while this one did
+  // not answer (its session expired: paused, stalled). Their work in hand belongs to the new
+  // owner: nothing of it may be written or committed.
+  virtual void onLost(std::span<const TopicPartition> partitions) = 0;
 };
 
 enum class PollStatus {

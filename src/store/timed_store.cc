@@ -162,6 +162,13 @@ class TimedObjectStore final : public Timed<ObjectStore, kObjectOps> {
   Status remove(std::string_view key) override {
     return timedCall(times_, kDeleteObject, [&] { return inner_->remove(key); });
   }
+  Result<std::optional<TaggedObject>> getTagged(std::string_view key) override {
+    return timedCall(times_, kGetObject, [&] { return inner_->getTagged(key); });
+  }
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view contentType) override {
+    return timedCall(times_, kPutObject, [&] { return inner_->putIf(key, body, ifMatch, contentType); });
+  }
 };
 
 }  // namespace

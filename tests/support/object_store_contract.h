@@ -78,6 +78,44 @@ TYPED_TEST_P(ObjectStoreContract, LargeObjectsRoundTrip) {
   EXPECT_TRUE(**got == big);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(ObjectStoreContract, PutGetOverwriteDelete, ListsInByteOrderWithPagination, LargeObjectsRoundTrip);
+// S3's conditional writes: If-None-Match: * creates only, If-Match replaces only the object
+// whose tag it names; a refused write changes nothing.
+TYPED_TEST_P(ObjectStoreContract, ConditionalWritesReplaceOnlyWhatWasRead) {
+  auto& s = *this->store_;
+  const std::string key = "analytics/_state/t/0/manifest.json";
+  EXPECT_FALSE(s.getTagged(key)->has_value());
+  auto created = s.putIf(key, "{\"g\":1}", std::nullopt);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  ASSERT_TRUE(created->has_value());
+  auto read = s.getTagged(key);
+  ASSERT_TRUE(read.has_value() && read->has_value());
+  EXPECT_EQ((*read)->body, "{\"g\":1}");
+  EXPECT_EQ((*read)->etag, **created);
+  // Creating again is refused: the key exists.
+  auto again = s.putIf(key, "{\"g\":9}", std::nullopt);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_FALSE(again->has_value());
+  // Replacing what was read succeeds once; the second writer that read the same is refused.
+  auto first = s.putIf(key, "{\"g\":2}", (*read)->etag);
+  ASSERT_TRUE(first.has_value() && first->has_value());
+  EXPECT_NE(**first, (*read)->etag);
+  auto second = s.putIf(key, "{\"g\":3}", (*read)->etag);
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_FALSE(second->has_value());
+  EXPECT_EQ(**s.get(key), "{\"g\":2}");
+  // A plain put changes the tag too: a writer that read before it is refused.
+  ASSERT_TRUE(s.put(key, "{\"g\":4}", "application/json").has_value());
+  auto stale = s.putIf(key, "{\"g\":5}", **first);
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_FALSE(stale->has_value());
+  // If-Match on a key that does not exist is refused.
+  auto missing = s.putIf("analytics/_state/t/1/manifest.json", "{}", **first);
+  ASSERT_TRUE(missing.has_value()) << missing.error().message;
+  EXPECT_FALSE(missing->has_value());
+  EXPECT_FALSE(s.get("analytics/_state/t/1/manifest.json")->has_value());
+}
+
+REGISTER_TYPED_TEST_SUITE_P(ObjectStoreContract, PutGetOverwriteDelete, ListsInByteOrderWithPagination, LargeObjectsRoundTrip,
+                            ConditionalWritesReplaceOnlyWhatWasRead);
 
 }  // namespace cdc::test

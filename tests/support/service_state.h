@@ -29,12 +29,15 @@ inline std::vector<std::string> tablesOf(const std::string& service, std::string
 // A dump or report without what depends on the wall clock or on how records fell into batches
 // (an item's `version` counts its writes, `expires_at` and `generated_at` are wall-clock times,
 // the inventory's `order_item_offsets` are raised to the end of each batch, a deleted order
-// item's holding ends with its expiry time): what two runs over the same records must agree on.
+// item's holding ends with its expiry time) or on which process ran (the search indexer's
+// partition leases, items "#lease/<topic>" of its postings table, name their owner and count
+// the claims): what two runs over the same records must agree on.
 inline std::string comparable(const std::string& text) {
   static const std::regex volatileFields(
       R"re("(version|expires_at)":[0-9]+,?|"generated_at":"[^"]*",?|"order_item_offsets":\{[^}]*\},?)re");
   static const std::regex deletedHolding(R"re(("d:-?[0-9]+:[0-9]+):[0-9]+")re");
-  return std::regex_replace(std::regex_replace(text, volatileFields, ""), deletedHolding, "$1\"");
+  static const std::regex lease(R"re([^\n]*"token":"#lease/[^\n]*\n?)re");
+  return std::regex_replace(std::regex_replace(std::regex_replace(text, lease, ""), volatileFields, ""), deletedHolding, "$1\"");
 }
 
 // The dumps of a service's tables (in tablesOf order) as one comparable text. The search

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <vector>
 
+#include "runtime/runner.h"
 #include "runtime/source.h"
 
 namespace cdc::test {
@@ -37,5 +39,16 @@ class VectorSource final : public runtime::Source {
   std::vector<runtime::Record> records_;
   size_t next_ = 0;
 };
+
+// Runs `records` through `handler` to their end, as a service run would (retries 1 ms apart),
+// dead letters into `deadLetters`.
+inline Result<runtime::RunStats> runRecords(runtime::Handler& handler, store::ObjectStore& deadLetters,
+                                            std::vector<runtime::Record> records) {
+  VectorSource src(std::move(records));
+  runtime::RunnerOptions options;
+  options.retryInitial = std::chrono::milliseconds(1);
+  std::atomic<bool> stop{false};
+  return runtime::Runner(src, handler, deadLetters, options, stop).run();
+}
 
 }  // namespace cdc::test

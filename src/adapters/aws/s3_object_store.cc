@@ -133,6 +133,51 @@ Result<std::optional<std::string>> S3ObjectStore::get(std::string_view key) {
   return std::optional<std::string>(std::move(r->body));
 }
 
+Result<std::optional<store::TaggedObject>> S3ObjectStore::getTagged(std::string_view key) {
+  auto r = client_->send(request("GET", key));
+  if (!r) return fail(r.error());
+  if (r->status == 404 && errorCode(*r) != "NoSuchBucket") return std::optional<store::TaggedObject>{};
+  if (r->status != 200) return fail(failure(*r, "GetObject", key));
+  const std::string* etag = r->header("ETag");
+  if (!etag) return fail(Error::retry("GetObject s3://" + options_.bucket + "/" + std::string(key) + ": no ETag in the answer"));
+  return std::optional<store::TaggedObject>(store::TaggedObject{std::move(r->body), *etag});
+}
+
+Result<std::optional<std::string>> S3ObjectStore::putIf(std::string_view key, std::string_view body,
+                                                        const std::optional<std::string>& ifMatch, std::string_view contentType) {
+  if (!store::isValidObjectKey(key)) return fail(Error::poison("invalid object key '" + std::string(key) + "'"));
+  HttpRequest r = request("PUT", key);
+  r.headers = {{"Content-Type", std::string(contentType)}, {"Content-MD5", md5Base64(body)}};
+  if (ifMatch) {
+    r.headers.emplace_back("If-Match", *ifMatch);
+  } else {
+    r.headers.emplace_back("If-None-Match", "*");
+  }
+  r.body = std::string(body);
+  auto answer = client_->send(std::move(r));
+  if (!answer) return fail(answer.error());
+  if (answer->status == 200) {
+    const std::string* etag = answer->header("ETag");
+    if (etag) return std::optional<std::string>(*etag);
+    // No tag in the answer: read it back (the body is ours unless someone wrote since).
+  } else if (answer->status == 409) {
+    // ConditionalRequestConflict: another conditional write of the key was in flight; S3 asks
+    // for the request again.
+    return fail(Error::retry(failure(*answer, "PutObject", key).message));
+  } else if (answer->status != 412 && !(answer->status == 404 && ifMatch && errorCode(*answer) == "NoSuchKey")) {
+    return fail(failure(*answer, "PutObject", key));
+  }
+  // Refused (412, or 404: the object it had to match is gone), or written without a tag in the
+  // answer. A retried request whose first try was applied (its answer lost) is refused too: if
+  // the object now holds exactly this body, the write was ours.
+  auto now = getTagged(key);
+  if (!now) return fail(now.error());
+  if (*now && (*now)->body == body) return std::optional<std::string>((*now)->etag);
+  if (answer->status == 200)
+    return fail(Error::retry("PutObject s3://" + options_.bucket + "/" + std::string(key) + ": no ETag in the answer"));
+  return std::optional<std::string>{};
+}
+
 Result<store::ObjectPage> S3ObjectStore::list(std::string_view prefix, const std::optional<std::string>& token, int maxKeys) {
   HttpRequest r = request("GET", "");
   r.query = {{"list-type", "2"}, {"prefix", std::string(prefix)}, {"max-keys", std::to_string(maxKeys)}};

@@ -33,6 +33,10 @@ class S3ObjectStore final : public store::ObjectStore {
 
   Status put(std::string_view key, std::string_view body, std::string_view contentType = "application/json") override;
   Result<std::optional<std::string>> get(std::string_view key) override;
+  // S3's conditional writes (If-Match, If-None-Match: *), one PutObject whatever the size.
+  Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override;
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view contentType) override;
   Result<store::ObjectPage> list(std::string_view prefix, const std::optional<std::string>& continuationToken,
                                  int maxKeys = 1000) override;
   Status remove(std::string_view key) override;

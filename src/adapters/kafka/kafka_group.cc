@@ -111,13 +111,17 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
   auto tps = toVector(partitions);
   std::set<TopicPartition> gone(tps.begin(), tps.end());
   bool lost = rd_kafka_assignment_lost(rk_);
-  // The runner finishes and commits the work of these partitions before they move.
-  if (listener_) listener_->onRevoked(tps);
   if (!lost) {
+    // The runner finishes and commits the work of these partitions before they move.
+    if (listener_) listener_->onRevoked(tps);
     (void)commitSync(gone);
   } else {
+    // Another member owns them already (our session expired): their work in hand is dropped
+    // unwritten and uncommitted; the new owner reads them again from the committed offsets.
     log::event(spdlog::level::warn, "partitions_lost",
-               {{"partitions", describePartitions(tps)}, {"detail", "the group moved on without us; nothing committed"}});
+               {{"partitions", describePartitions(tps)},
+                {"detail", "the group moved on without us; their work in hand dropped, nothing written or committed"}});
+    if (listener_) listener_->onLost(tps);
   }
   // librdkafka keeps a partition's pause flag after it is taken away: were it given back to us
   // later, it would stay paused for good. Resume what we paused before letting it go.

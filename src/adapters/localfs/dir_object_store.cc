@@ -1,12 +1,14 @@
 #include "adapters/localfs/dir_object_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -40,6 +42,19 @@ void fsyncDir(const fs::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+// The entity tag of a body: FNV-1a (64 bits) and the length, as hex. Like S3's MD5 tag, it
+// depends on the body alone.
+std::string etagOf(std::string_view body) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : body) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%016llx-%zx", static_cast<unsigned long long>(h), body.size());
+  return {buf, static_cast<size_t>(n)};
 }
 
 int64_t mtimeMs(const fs::directory_entry& e) {
@@ -135,6 +150,48 @@ Result<store::ObjectPage> DirObjectStore::list(std::string_view prefix, const st
   }
   page.objects = std::move(found);
   return page;
+}
+
+Result<std::optional<store::TaggedObject>> DirObjectStore::getTagged(std::string_view key) {
+  auto body = get(key);
+  if (!body) return fail(body.error());
+  if (!*body) return std::optional<store::TaggedObject>{};
+  std::string etag = etagOf(**body);
+  return std::optional<store::TaggedObject>(store::TaggedObject{std::move(**body), std::move(etag)});
+}
+
+Result<std::optional<std::string>> DirObjectStore::putIf(std::string_view key, std::string_view body,
+                                                         const std::optional<std::string>& ifMatch,
+                                                         std::string_view contentType) {
+  if (!store::isValidObjectKey(key)) return fail(Error::poison("invalid object key '" + std::string(key) + "'"));
+  fs::path dir = (root_ / fs::path(std::string(key))).parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(ioError("create " + dir.string(), ec.value()));
+  // The conditional writes of a directory's keys take turns on a lock of the directory (held by
+  // the open descriptor, across processes); a reader needs none (each put is one rename).
+  int lock = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock < 0) return fail(ioError("open " + dir.string(), errno));
+  while (::flock(lock, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      int err = errno;
+      ::close(lock);
+      return fail(ioError("lock " + dir.string(), err));
+    }
+  }
+  auto current = get(key);
+  Result<std::optional<std::string>> out = std::optional<std::string>{};
+  if (!current) {
+    out = fail(current.error());
+  } else if (ifMatch ? (*current && etagOf(**current) == *ifMatch) : !*current) {
+    if (auto s = put(key, body, contentType); !s) {
+      out = fail(s.error());
+    } else {
+      out = std::optional<std::string>(etagOf(body));
+    }
+  }
+  ::close(lock);
+  return out;
 }
 
 Status DirObjectStore::remove(std::string_view key) {

@@ -21,6 +21,11 @@ class DirObjectStore final : public store::ObjectStore {
   Result<store::ObjectPage> list(std::string_view prefix, const std::optional<std::string>& continuationToken,
                                  int maxKeys) override;
   Status remove(std::string_view key) override;
+  // The entity tag is a hash of the body; conditional writes of one directory take turns on a
+  // lock of it (flock), so they are atomic across processes too.
+  Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override;
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view contentType) override;
 
   const std::filesystem::path& root() const { return root_; }
 

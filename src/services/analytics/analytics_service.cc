@@ -6,6 +6,8 @@
 #include <map>
 
 #include <simdjson.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "core/json_writer.h"
@@ -17,7 +19,13 @@
 namespace cdc::analytics {
 
 AnalyticsHandler::AnalyticsHandler(store::ObjectStore& objects, AnalyticsOptions options)
-    : objects_(objects), options_(std::move(options)) {}
+    : objects_(objects), options_(std::move(options)) {
+  if (options_.member.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    options_.member = std::string(host) + "/" + std::to_string(::getpid());
+  }
+}
 
 debezium::DecoderOptions AnalyticsHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
@@ -35,14 +43,16 @@ debezium::DecoderOptions AnalyticsHandler::decoding(debezium::DecoderOptions bas
 Result<AnalyticsHandler::Owned*> AnalyticsHandler::partition(std::string_view topic, int32_t partition) {
   auto key = std::make_pair(std::string(topic), partition);
   if (auto it = owned_.find(key); it != owned_.end()) return &it->second;
+  if (fenced_.contains(key)) return nullptr;
   Owned o;
   o.key = key;
   o.checkpoint = std::make_unique<PartitionCheckpoint>(objects_, key.first, partition);
-  if (auto s = o.checkpoint->load(o.state); !s) return fail(s.error());
+  if (auto s = o.checkpoint->claim(o.state, options_.member); !s) return fail(s.error());
   log::event(spdlog::level::info, "partition_state_loaded",
              {{"topic", key.first},
               {"partition", std::to_string(partition), true},
               {"next_offset", std::to_string(o.state.nextOffset()), true},
+              {"generation", std::to_string(o.checkpoint->generation()), true},
               {"rows", std::to_string(o.state.orders() + o.state.items()), true}});
   return &owned_.emplace(std::move(key), std::move(o)).first->second;
 }
@@ -53,6 +63,7 @@ Status AnalyticsHandler::apply(std::span<const runtime::InputEvent> events, std:
     const auto& e = events[i];
     auto owned = partition(e.record->topic, e.record->partition);
     if (!owned) return fail(owned.error());
+    if (!*owned) continue;  // another member's now: not applied, its position not committed
     auto r = (*owned)->state.apply(e.change, e.record->offset);
     // A dead letter replayed below the position: applied only if still its row's latest change.
     if (r && *r == PartitionState::Outcome::AlreadyApplied && e.record->header(runtime::kAttemptsHeader)) {
@@ -90,6 +101,7 @@ Status AnalyticsHandler::onUndecodable(const runtime::Record& record) {
   if (!id) return {};  // no row to remember: a replay of it is applied only at or above the position
   auto owned = partition(record.topic, record.partition);
   if (!owned) return fail(owned.error());
+  if (!*owned) return {};
   (*owned)->state.noteDeadLetter(*id, record.offset);
   (*owned)->checkpoint->markDirty(*id);
   unsaved_.insert((*owned)->key);
@@ -100,15 +112,57 @@ Result<bool> AnalyticsHandler::persisted(bool force) {
   if (unsaved_.empty()) return true;
   auto now = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
   if (!force && now - lastSave_ < std::chrono::milliseconds(options_.checkpointIntervalMs)) return false;
-  for (auto it = unsaved_.begin(); it != unsaved_.end();) {
-    if (auto o = owned_.find(*it); o != owned_.end()) {
-      if (auto s = o->second.checkpoint->save(o->second.state); !s) return fail(s.error());
-      ++stats_.checkpoints;
+  while (!unsaved_.empty()) {
+    auto key = *unsaved_.begin();  // a copy: a refused save drops the partition and its key
+    if (auto o = owned_.find(key); o != owned_.end()) {
+      if (auto s = save(o->second); !s) return fail(s.error());
     }
-    it = unsaved_.erase(it);
+    unsaved_.erase(key);
   }
   lastSave_ = now;
   return true;
+}
+
+Status AnalyticsHandler::save(Owned& owned) {
+  auto saved = owned.checkpoint->save(owned.state);
+  if (!saved) return fail(saved.error());
+  if (*saved) {
+    ++stats_.checkpoints;
+  } else {
+    dropFenced(owned.key);  // invalidates `owned`
+  }
+  return {};
+}
+
+void AnalyticsHandler::dropFenced(std::pair<std::string, int32_t> key) {
+  // `key` is a copy: it may be the key of the state erased here.
+  owned_.erase(key);
+  unsaved_.erase(key);
+  fenced_.insert(std::move(key));
+  ++stats_.fenced;
+  if (fencedCounter_) fencedCounter_->Increment();
+}
+
+void AnalyticsHandler::onLost(std::span<const TopicPartition> partitions) {
+  // The new owner claims them and reads them again from the committed offsets: what this
+  // member holds of them is dropped unwritten.
+  for (const auto& tp : partitions) {
+    std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    owned_.erase(key);
+    unsaved_.erase(key);
+  }
+}
+
+void AnalyticsHandler::onAssigned(std::span<const TopicPartition> partitions) {
+  // Given back by the group: claimed again when their first record comes.
+  for (const auto& tp : partitions) fenced_.erase({tp.topic, tp.partition});
+}
+
+std::vector<TopicPartition> AnalyticsHandler::fenced() const {
+  std::vector<TopicPartition> out;
+  out.reserve(fenced_.size());
+  for (const auto& [topic, partition] : fenced_) out.push_back({topic, partition});
+  return out;
 }
 
 Status AnalyticsHandler::onRevoked(std::span<const TopicPartition> partitions) {
@@ -119,11 +173,10 @@ Status AnalyticsHandler::onRevoked(std::span<const TopicPartition> partitions) {
     auto o = owned_.find(key);
     if (o == owned_.end()) continue;
     if (unsaved_.contains(key)) {
-      if (auto s = o->second.checkpoint->save(o->second.state); !s) return s;
-      ++stats_.checkpoints;
+      if (auto s = save(o->second); !s) return s;
       unsaved_.erase(key);
     }
-    owned_.erase(o);
+    owned_.erase(key);
   }
   return {};
 }
@@ -207,6 +260,11 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
                                "When the reports were last written whole (unix time; the start before the first flush).")
                         .Add(labels);
   lastFlushTime_->Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  fencedCounter_ = &registry
+                        .counter("cdc_analytics_partitions_fenced_total",
+                                 "Partitions whose checkpoint another member claimed from this one (a zombie's "
+                                 "write refused by the store); their state was dropped.")
+                        .Add(labels);
   registry.gauge("cdc_analytics_flush_interval_seconds", "Seconds between report flushes (FLUSH_INTERVAL).")
       .Add(labels)
       .Set(static_cast<double>(options_.flushIntervalSeconds));
@@ -216,9 +274,26 @@ Status AnalyticsHandler::flush(Timestamp now) {
   auto started = std::chrono::steady_clock::now();
   Aggregates merged;
   Positions positions;
+  // A partition another member claimed since this one last saved it (this one was paused past
+  // its session and has not heard yet that the group moved on) counts from its checkpoint, as
+  // the others do: this member's state of it is older.
+  std::vector<std::pair<std::string, int32_t>> claimed;
   for (const auto& [tp, o] : owned_) {
+    auto mine = o.checkpoint->stillOwned();
+    if (!mine) return fail(mine.error());
+    if (!*mine) {
+      claimed.push_back(tp);
+      continue;
+    }
     merged.merge(o.state.aggregates());
     positions[tp.first + "/" + std::to_string(tp.second)] = o.state.nextOffset();
+  }
+  for (const auto& key : claimed) {
+    log::event(spdlog::level::warn, "partition_fenced",
+               {{"topic", key.first},
+                {"partition", std::to_string(key.second), true},
+                {"detail", "another member claimed the partition: this member's state of it dropped"}});
+    dropFenced(key);
   }
   // Partitions that other replicas own (or that this one has not seen yet) count from their
   // checkpoints, so that every replica's reports cover the whole topic.

@@ -14,6 +14,7 @@
 #include "store/object_store.h"
 
 namespace prometheus {
+class Counter;
 class Gauge;
 class Histogram;
 }  // namespace prometheus
@@ -27,7 +28,10 @@ struct AnalyticsOptions {
   // with them. 0: after every batch.
   int64_t checkpointIntervalMs = 1000;
   std::function<std::chrono::steady_clock::time_point()> clock;  // injected for tests
-  debezium::DecoderOptions decoding;                             // schemaless reading rules (columns are ours)
+  // The name this member writes into the manifests of the partitions it claims (default: host
+  // name and process id).
+  std::string member;
+  debezium::DecoderOptions decoding;  // schemaless reading rules (columns are ours)
 };
 
 struct AnalyticsStats {
@@ -35,6 +39,7 @@ struct AnalyticsStats {
   uint64_t alreadyApplied = 0;  // below a partition's checkpointed offset (replay after restart)
   uint64_t checkpoints = 0;
   uint64_t flushes = 0;
+  uint64_t fenced = 0;  // partitions found claimed by another member (their state dropped)
 };
 
 // analytics-service (SPEC §3): orders and order_items into the data-lake reports.
@@ -61,6 +66,9 @@ class AnalyticsHandler final : public runtime::Handler {
   Status onUndecodable(const runtime::Record& record) override;
   Result<bool> persisted(bool force) override;
   Status onRevoked(std::span<const TopicPartition> partitions) override;
+  void onLost(std::span<const TopicPartition> partitions) override;
+  void onAssigned(std::span<const TopicPartition> partitions) override;
+  std::vector<TopicPartition> fenced() const override;
   Status tick(Timestamp now) override;
   Status finish() override;
 
@@ -79,16 +87,24 @@ class AnalyticsHandler final : public runtime::Handler {
     PartitionState state;
     std::unique_ptr<PartitionCheckpoint> checkpoint;
   };
+  // The partition's state, claimed and loaded when first seen; nullptr when another member
+  // took it over from this one (fenced).
   Result<Owned*> partition(std::string_view topic, int32_t partition);
+  // Saves a partition's checkpoint; a refused save (another member claimed it) drops it.
+  Status save(Owned& owned);
+  // Drops a partition another member claimed: its records are skipped until it is assigned here again.
+  void dropFenced(std::pair<std::string, int32_t> key);
 
   store::ObjectStore& objects_;
   AnalyticsOptions options_;
   AnalyticsStats stats_;
   prometheus::Histogram* flushSeconds_ = nullptr;  // owned by the registry
   prometheus::Gauge* lastFlushTime_ = nullptr;
+  prometheus::Counter* fencedCounter_ = nullptr;
   std::map<std::pair<std::string, int32_t>, Owned> owned_;
   std::optional<Timestamp> lastFlush_;
   std::set<std::pair<std::string, int32_t>> unsaved_;  // partitions changed since their checkpoint
+  std::set<std::pair<std::string, int32_t>> fenced_;   // claimed by another member from this one
   std::chrono::steady_clock::time_point lastSave_{};
   debezium::Decoder keys_;  // the row ids of records that did not decode
 };

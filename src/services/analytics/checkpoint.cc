@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include "core/json_writer.h"
+#include "core/log.h"
 
 namespace cdc::analytics {
 namespace {
@@ -63,6 +64,19 @@ Status applyRows(std::string_view body, PartitionState& state, const std::string
   return {};
 }
 
+// The generation in an object's name (".g<gen>.jsonl"); 0 for the names of before fencing.
+int64_t generationOf(std::string_view key) {
+  constexpr std::string_view kSuffix = ".jsonl";
+  if (!key.ends_with(kSuffix)) return 0;
+  key.remove_suffix(kSuffix.size());
+  auto dot = key.rfind(".g");
+  if (dot == std::string_view::npos) return 0;
+  int64_t generation = 0;
+  auto digits = key.substr(dot + 2);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), generation);
+  return ec == std::errc{} && end == digits.data() + digits.size() ? generation : 0;
+}
+
 }  // namespace
 
 PartitionCheckpoint::PartitionCheckpoint(store::ObjectStore& objects, std::string topic, int32_t partition)
@@ -73,19 +87,77 @@ std::string PartitionCheckpoint::prefix() const {
 }
 
 Status PartitionCheckpoint::load(PartitionState& state) {
+  auto loaded = loadCurrent(state);
+  if (!loaded) return fail(loaded.error());
+  return {};
+}
+
+Result<std::optional<std::string>> PartitionCheckpoint::loadCurrent(PartitionState& state) {
   // Another replica may be checkpointing this partition while we read it (a flush merges every
   // partition's state; a partition's former owner may still be finishing): when an object the
   // manifest names is gone because a newer manifest replaced it, read the newer one.
   for (int attempt = 1;; ++attempt) {
-    auto manifest = objects_.get(manifestKey());
+    auto manifest = objects_.getTagged(manifestKey());
     if (!manifest) return fail(manifest.error());
-    auto loaded = loadFrom(*manifest, state);
-    if (loaded || loaded.error().kind != ErrorKind::NotFound) return loaded;
+    std::optional<std::string> body;
+    std::optional<std::string> etag;
+    if (*manifest) {
+      body = std::move((*manifest)->body);
+      etag = std::move((*manifest)->etag);
+    }
+    auto loaded = loadFrom(body, state);
+    if (loaded) return etag;
+    if (loaded.error().kind != ErrorKind::NotFound) return fail(loaded.error());
     auto now = objects_.get(manifestKey());
     if (!now) return fail(now.error());
-    if (*now == *manifest) return fail(Error::fatal(loaded.error().message));  // named and missing: corrupt
+    if (*now == body) return fail(Error::fatal(loaded.error().message));  // named and missing: corrupt
     if (attempt == 10) return fail(Error::retry(loaded.error().message));
   }
+}
+
+Status PartitionCheckpoint::claim(PartitionState& state, const std::string& owner) {
+  for (int attempt = 1;; ++attempt) {
+    auto etag = loadCurrent(state);
+    if (!etag) return fail(etag.error());
+    // The manifest as loaded, with the next generation and this member as its owner, written
+    // only if nobody wrote it since it was read.
+    ++generation_;
+    owner_ = owner;
+    auto written =
+        objects_.putIf(manifestKey(), manifestBody(savedOffset_, snapshot_, snapshotRows_, deltas_, deltaRows_), *etag);
+    if (!written) return fail(written.error());
+    if (*written) {
+      etag_ = std::move(**written);
+      log::event(spdlog::level::info, "partition_claimed",
+                 {{"topic", topic_},
+                  {"partition", std::to_string(partition_), true},
+                  {"generation", std::to_string(generation_), true},
+                  {"next_offset", std::to_string(savedOffset_), true}});
+      return removeUnnamed();
+    }
+    // Its owner saved or another member claimed it meanwhile: load the newer one.
+    if (attempt == 10) {
+      return fail(Error::retry("analytics state of " + topic_ + "[" + std::to_string(partition_) +
+                               "]: the manifest changed under every one of 10 claims"));
+    }
+  }
+}
+
+Status PartitionCheckpoint::removeUnnamed() {
+  auto listed = objects_.listAll(prefix());
+  if (!listed) return fail(listed.error());
+  for (const auto& o : *listed) {
+    if (o.key == manifestKey() || o.key == snapshot_ || std::find(deltas_.begin(), deltas_.end(), o.key) != deltas_.end()) {
+      continue;
+    }
+    // Only objects of this partition's folder itself (a topic name may contain '/': not those
+    // of a deeper folder), and only of an earlier generation: a member that claims the
+    // partition after us may be writing its own already.
+    if (o.key.find('/', prefix().size()) != std::string::npos) continue;
+    if (generationOf(o.key) >= generation_) continue;
+    if (auto s = objects_.remove(o.key); !s) return s;
+  }
+  return {};
 }
 
 Status PartitionCheckpoint::loadFrom(const std::optional<std::string>& manifest, PartitionState& state) {
@@ -93,17 +165,24 @@ Status PartitionCheckpoint::loadFrom(const std::optional<std::string>& manifest,
   snapshot_.clear();
   snapshotRows_ = 0;
   deltaRows_ = 0;
+  deltas_.clear();
+  savedOffset_ = 0;
+  generation_ = 0;
+  owner_.clear();
+  dirty_.clear();
   if (!manifest) return {};
   simdjson::dom::parser parser;
   simdjson::dom::element m;
   if (parser.parse(*manifest).get(m)) return fail(Error::fatal("unreadable " + manifestKey()));
   int64_t offset = 0, rows = 0;
-  std::string_view snapshot;
+  std::string_view text;
   if (m["next_offset"].get_int64().get(offset)) return fail(Error::fatal("manifest without next_offset: " + manifestKey()));
-  if (!m["snapshot"].get_string().get(snapshot)) snapshot_ = std::string(snapshot);
+  if (!m["snapshot"].get_string().get(text)) snapshot_ = std::string(text);
   if (!m["snapshot_rows"].get_int64().get(rows)) snapshotRows_ = static_cast<size_t>(rows);
   if (!m["delta_rows"].get_int64().get(rows)) deltaRows_ = static_cast<size_t>(rows);
-  deltas_.clear();
+  int64_t generation = 0;
+  if (!m["generation"].get_int64().get(generation)) generation_ = generation;  // none: written before fencing
+  if (!m["owner"].get_string().get(text)) owner_ = std::string(text);
   simdjson::dom::array deltas;
   if (!m["deltas"].get_array().get(deltas)) {
     for (auto d : deltas) {
@@ -122,8 +201,27 @@ Status PartitionCheckpoint::loadFrom(const std::optional<std::string>& manifest,
   }
   state.restoreOffset(offset);
   savedOffset_ = offset;
-  dirty_.clear();
   return {};
+}
+
+std::string PartitionCheckpoint::manifestBody(int64_t nextOffset, const std::string& snapshot, size_t snapshotRows,
+                                              const std::vector<std::string>& deltas, size_t deltaRows) const {
+  std::string manifest;
+  JsonWriter w(manifest);
+  w.beginObject()
+      .field("topic", topic_)
+      .field("partition", partition_)
+      .field("next_offset", nextOffset)
+      .field("generation", generation_)
+      .field("owner", owner_)
+      .field("snapshot", snapshot)
+      .field("snapshot_rows", static_cast<int64_t>(snapshotRows))
+      .field("delta_rows", static_cast<int64_t>(deltaRows))
+      .key("deltas")
+      .beginArray();
+  for (const auto& d : deltas) w.string(d);
+  w.endArray().endObject();
+  return manifest;
 }
 
 void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vector<int64_t>& keys, std::string& out) const {
@@ -163,9 +261,18 @@ void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vec
   }
 }
 
-Status PartitionCheckpoint::save(const PartitionState& state) {
-  if (state.nextOffset() == savedOffset_ && dirty_.empty()) return {};
+Result<bool> PartitionCheckpoint::save(const PartitionState& state) {
+  if (!etag_)
+    return fail(
+        Error::fatal("analytics state of " + topic_ + "[" + std::to_string(partition_) + "] saved before it was claimed"));
+  if (state.nextOffset() == savedOffset_ && dirty_.empty()) return true;
+  // The checkpoint after this save; the members change only once its manifest is written.
+  std::string snapshot = snapshot_;
+  size_t snapshotRows = snapshotRows_;
+  std::vector<std::string> deltas = deltas_;
+  size_t deltaRows = deltaRows_;
   std::vector<std::string> obsolete;
+  const std::string generation = ".g" + std::to_string(generation_) + ".jsonl";
   // Compact when the deltas hold more rows than the snapshot: write every row once.
   bool compact = deltaRows_ + dirty_.size() > std::max<size_t>(snapshotRows_, 2000);
   std::string body;
@@ -180,13 +287,13 @@ Status PartitionCheckpoint::save(const PartitionState& state) {
     }
     std::sort(keys.begin(), keys.end());
     appendRows(state, keys, body);
-    key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + ".jsonl";
-    if (!snapshot_.empty() && snapshot_ != key) obsolete.push_back(snapshot_);
-    obsolete.insert(obsolete.end(), deltas_.begin(), deltas_.end());
-    snapshot_ = key;
-    snapshotRows_ = keys.size();
-    deltas_.clear();
-    deltaRows_ = 0;
+    key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + generation;
+    if (!snapshot.empty() && snapshot != key) obsolete.push_back(snapshot);
+    obsolete.insert(obsolete.end(), deltas.begin(), deltas.end());
+    snapshot = key;
+    snapshotRows = keys.size();
+    deltas.clear();
+    deltaRows = 0;
   } else {
     std::vector<int64_t> keys(dirty_.begin(), dirty_.end());
     std::sort(keys.begin(), keys.end());
@@ -194,33 +301,45 @@ Status PartitionCheckpoint::save(const PartitionState& state) {
     key = prefix() + "delta-" + std::to_string(savedOffset_) + "-" + std::to_string(state.nextOffset());
     // Rows changed without the offset moving (dead letters replayed): the name must not be that
     // of a delta the manifest names already.
-    if (savedOffset_ == state.nextOffset()) key += "-" + std::to_string(deltas_.size());
-    key += ".jsonl";
-    deltas_.push_back(key);
-    deltaRows_ += keys.size();
+    if (savedOffset_ == state.nextOffset()) key += "-" + std::to_string(deltas.size());
+    key += generation;
+    deltas.push_back(key);
+    deltaRows += keys.size();
   }
-  if (auto s = objects_.put(key, body, "application/x-ndjson"); !s) return s;
-  std::string manifest;
-  JsonWriter w(manifest);
-  w.beginObject()
-      .field("topic", topic_)
-      .field("partition", partition_)
-      .field("next_offset", state.nextOffset())
-      .field("snapshot", snapshot_)
-      .field("snapshot_rows", static_cast<int64_t>(snapshotRows_))
-      .field("delta_rows", static_cast<int64_t>(deltaRows_))
-      .key("deltas")
-      .beginArray();
-  for (const auto& d : deltas_) w.string(d);
-  w.endArray().endObject();
-  if (auto s = objects_.put(manifestKey(), manifest); !s) return s;
+  if (auto s = objects_.put(key, body, "application/x-ndjson"); !s) return fail(s.error());
+  auto written =
+      objects_.putIf(manifestKey(), manifestBody(state.nextOffset(), snapshot, snapshotRows, deltas, deltaRows), etag_);
+  if (!written) return fail(written.error());
+  if (!*written) {
+    // Claimed by another member since our last save: the partition is no longer ours. What
+    // this save wrote is named by no manifest; the owner's next claim deletes it.
+    log::event(spdlog::level::warn, "partition_fenced",
+               {{"topic", topic_},
+                {"partition", std::to_string(partition_), true},
+                {"generation", std::to_string(generation_), true},
+                {"detail", "another member claimed the partition: this member's checkpoint was refused, its state dropped"}});
+    etag_.reset();
+    return false;
+  }
+  etag_ = std::move(**written);
+  snapshot_ = std::move(snapshot);
+  snapshotRows_ = snapshotRows;
+  deltas_ = std::move(deltas);
+  deltaRows_ = deltaRows;
   savedOffset_ = state.nextOffset();
   dirty_.clear();
   // Objects the new manifest no longer names; a crash before this leaves garbage, not errors.
   for (const auto& o : obsolete) {
-    if (auto s = objects_.remove(o); !s) return s;
+    if (auto s = objects_.remove(o); !s) return fail(s.error());
   }
-  return {};
+  return true;
+}
+
+Result<bool> PartitionCheckpoint::stillOwned() {
+  if (!etag_) return false;
+  auto manifest = objects_.getTagged(manifestKey());
+  if (!manifest) return fail(manifest.error());
+  return *manifest && (*manifest)->etag == *etag_;
 }
 
 Result<std::vector<std::pair<std::string, int32_t>>> listCheckpoints(store::ObjectStore& objects) {

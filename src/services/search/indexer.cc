@@ -10,7 +10,11 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
+#include "core/log.h"
 #include "core/time.h"
+#include "metrics/registry.h"
 #include "runtime/source_position.h"
 #include "services/search/tokenizer.h"
 
@@ -138,10 +142,102 @@ std::string oversized(const ProductRow& row) {
   return {};
 }
 
+// The lease of a partition: an item of the postings table no token can collide with (tokens
+// are letters and digits).
+Item leaseKey(const TopicPartition& tp) {
+  return {{"token", AttributeValue::s("#lease/" + tp.topic)}, {"shard", AttributeValue::n(tp.partition)}};
+}
+
+int64_t epochOf(const Item& lease) {
+  const AttributeValue* v = store::find(lease, "epoch");
+  return v ? v->asIntOr(0) : 0;
+}
+
 }  // namespace
 
 IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options)
-    : tables_(tables), options_(std::move(options)) {}
+    : tables_(tables), options_(std::move(options)) {
+  if (options_.member.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    options_.member = std::string(host) + "/" + std::to_string(::getpid());
+  }
+}
+
+void IndexerHandler::instrument(metrics::Registry& registry, const std::string& service) {
+  fencedCounter_ = &registry
+                        .counter("cdc_search_partitions_fenced_total",
+                                 "Partitions whose lease another member claimed from this one (a zombie's postings "
+                                 "refused by the store); their records are skipped until assigned here again.")
+                        .Add({{"service", service}});
+}
+
+Status IndexerHandler::claimLease(const TopicPartition& tp) {
+  for (int attempt = 1;; ++attempt) {
+    auto got = tables_.get(options_.tables.postings, leaseKey(tp));
+    if (!got) return fail(got.error());
+    const int64_t epoch = *got ? epochOf(**got) : 0;
+    Item lease = leaseKey(tp);
+    lease["epoch"] = AttributeValue::n(epoch + 1);
+    lease["owner"] = AttributeValue::s(options_.member);
+    Condition cond = *got ? Condition::eq("epoch", AttributeValue::n(epoch)) : Condition::notExists("token");
+    auto put = tables_.put(store::PutRequest{options_.tables.postings, std::move(lease), std::move(cond)});
+    if (!put) return fail(put.error());
+    if (!put->conditionFailed) {
+      leases_[tp] = epoch + 1;
+      log::event(
+          spdlog::level::info, "partition_claimed",
+          {{"topic", tp.topic}, {"partition", std::to_string(tp.partition), true}, {"epoch", std::to_string(epoch + 1), true}});
+      return {};
+    }
+    // Another member claimed it between our read and our write: read it again.
+    if (attempt == 10) {
+      return fail(Error::retry("the search index's lease of " + tp.topic + "[" + std::to_string(tp.partition) +
+                               "] changed under every one of 10 claims"));
+    }
+  }
+}
+
+Result<bool> IndexerHandler::checkLeases(const std::set<TopicPartition>& partitions) {
+  bool any = false;
+  for (const auto& tp : partitions) {
+    auto got = tables_.get(options_.tables.postings, leaseKey(tp));
+    if (!got) return fail(got.error());
+    auto mine = leases_.find(tp);
+    if (*got && mine != leases_.end() && epochOf(**got) == mine->second) continue;
+    log::event(spdlog::level::warn, "partition_fenced",
+               {{"topic", tp.topic},
+                {"partition", std::to_string(tp.partition), true},
+                {"detail",
+                 "another member claimed the partition: this member's postings were refused; its records are "
+                 "skipped until the group assigns it here again"}});
+    leases_.erase(tp);
+    fenced_.insert(tp);
+    ++stats_.fenced;
+    if (fencedCounter_) fencedCounter_->Increment();
+    any = true;
+  }
+  return any;
+}
+
+void IndexerHandler::onAssigned(std::span<const TopicPartition> partitions) {
+  // Claimed again at their first record: another member may have held them meanwhile.
+  for (const auto& tp : partitions) {
+    fenced_.erase(tp);
+    leases_.erase(tp);
+  }
+}
+
+Status IndexerHandler::onRevoked(std::span<const TopicPartition> partitions) {
+  for (const auto& tp : partitions) leases_.erase(tp);
+  return {};
+}
+
+void IndexerHandler::onLost(std::span<const TopicPartition> partitions) {
+  for (const auto& tp : partitions) leases_.erase(tp);
+}
+
+std::vector<TopicPartition> IndexerHandler::fenced() const { return {fenced_.begin(), fenced_.end()}; }
 
 debezium::DecoderOptions IndexerHandler::decoding(debezium::DecoderOptions base) {
   using debezium::bit;
@@ -184,6 +280,24 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
     changes[c.rowId()].push_back(i);
   }
   if (changes.empty()) return {};
+  // The partitions of the batch, each claimed at its first record; those another member claimed
+  // from this one are skipped (their positions are not committed: fenced()).
+  std::set<TopicPartition> partitions;
+  for (auto it = changes.begin(); it != changes.end();) {
+    const runtime::Record& r = *events[it->second.front()].record;
+    TopicPartition tp{std::string(r.topic), r.partition};
+    if (fenced_.contains(tp)) {
+      it = changes.erase(it);
+      continue;
+    }
+    partitions.insert(std::move(tp));
+    ++it;
+  }
+  for (const auto& tp : partitions) {
+    if (leases_.contains(tp)) continue;
+    if (auto s = claimLease(tp); !s) return s;
+  }
+  if (changes.empty()) return {};
 
   std::vector<Item> keys;
   keys.reserve(changes.size());
@@ -196,9 +310,9 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   // The postings of every product first (shared BatchWrites), then the vocabulary, then the
   // items: an item is written only once the postings it names are, so a crash in between
   // leaves the old item, and the replay writes the same postings again.
-  std::map<std::pair<std::string, int64_t>, ShardChange> shards;  // by (token, shard)
-  std::set<std::string> newVocabulary;                            // known to the vocabulary table only once written
-  store::TransactionPacker items;                                 // written last, each conditioned on the version read
+  ShardChanges shards;
+  std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
+  store::TransactionPacker items;       // written last, each conditioned on the version read
   for (const auto& [id, indexes] : changes) {
     size_t index = indexes.front();
     for (size_t j : indexes) {
@@ -215,6 +329,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       if (previous && events[*previous].change.op == Op::Delete) index = *previous;
     }
     const runtime::InputEvent& e = events[index];
+    const TopicPartition partition{std::string(e.record->topic), e.record->partition};
     std::map<std::string, int64_t> tokens;  // the product's tokens and weights after the change, when they change
     Position pos = positionOf(e);
     auto it = stored.find(id);
@@ -278,6 +393,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
         held.erase(weight);
         if (!add && held.empty()) continue;
         ShardChange& change = shards[{token, shard}];
+        change.partitions.insert(partition);
         if (add) {
           change.added[weight].push_back(pid);
           if (!knownTokens_.contains(token)) newVocabulary.insert(token);
@@ -291,6 +407,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       for (const auto& token : gone) {
         if (after.contains(token)) continue;
         ShardChange& change = shards[{token, shard}];
+        change.partitions.insert(partition);
         for (int64_t w : weightsHeld(token)) change.removed[w].push_back(pid);
         ++stats_.postingWrites;
       }
@@ -332,13 +449,23 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   if (auto s = send(vocabulary.transactions()); !s) return s;
   stats_.tokenWrites += newVocabulary.size();
   knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
-  return send(items.transactions(), &stats_.itemWrites);
+  auto written = send(items.transactions(), &stats_.itemWrites);
+  if (!written && written.error().kind == ErrorKind::Retry) {
+    // Another writer changed items since they were read: a member that claimed one of these
+    // partitions from this one, or an uncertain retry. Fenced partitions are skipped from now.
+    if (auto fenced = checkLeases(partitions); !fenced) return fail(fenced.error());
+  }
+  return written;
 }
 
-Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, ShardChange>& shards) {
+Status IndexerHandler::writePostings(ShardChanges& shards) {
   // DynamoDB refuses an update that both adds to and deletes from one set: those deletes go in
   // a second round (they concern other products than the adds, so the order does not matter).
-  store::TransactionPacker first, second;
+  struct Round {
+    std::vector<store::UpdateRequest> updates;
+    std::vector<const std::set<TopicPartition>*> partitions;  // of each update
+  };
+  std::array<Round, 2> rounds;
   for (auto& [key, change] : shards) {
     store::Item shardKey{{"token", AttributeValue::s(key.first)}, {"shard", AttributeValue::n(key.second)}};
     store::UpdateRequest now{options_.tables.postings, shardKey, {}, std::nullopt};
@@ -347,11 +474,50 @@ Status IndexerHandler::writePostings(std::map<std::pair<std::string, int64_t>, S
     for (auto& [weight, ids] : change.removed) {
       (change.added.contains(weight) ? later : now).update.deleteFromSet(weightAttribute(weight), AttributeValue::numberSet(ids));
     }
-    if (!now.update.empty()) first.add(std::move(now));
-    if (!later.update.empty()) second.add(std::move(later));
+    for (auto [round, update] : {std::pair{0, &now}, std::pair{1, &later}}) {
+      if (update->update.empty()) continue;
+      rounds[round].updates.push_back(std::move(*update));
+      rounds[round].partitions.push_back(&change.partitions);
+    }
   }
-  if (auto s = send(first.transactions()); !s) return s;
-  return send(second.transactions());
+  for (auto& round : rounds) {
+    // Transactions of up to 100 items: the updates, and a check of the lease of each partition
+    // whose products they change.
+    std::vector<std::vector<store::TransactItem>> transactions;
+    std::vector<std::set<TopicPartition>> checked;  // of each transaction
+    std::set<TopicPartition> involved;
+    size_t inLast = 0;  // updates in the last transaction
+    for (size_t i = 0; i < round.updates.size(); ++i) {
+      std::set<TopicPartition> with = checked.empty() ? std::set<TopicPartition>{} : checked.back();
+      with.insert(round.partitions[i]->begin(), round.partitions[i]->end());
+      if (transactions.empty() || inLast + 1 + with.size() > store::kMaxTransactItems) {
+        transactions.emplace_back();
+        checked.emplace_back(round.partitions[i]->begin(), round.partitions[i]->end());
+        inLast = 0;
+      } else {
+        checked.back() = std::move(with);
+      }
+      transactions.back().emplace_back(std::move(round.updates[i]));
+      ++inLast;
+    }
+    for (size_t t = 0; t < transactions.size(); ++t) {
+      for (const auto& tp : checked[t]) {
+        transactions[t].emplace_back(store::ConditionCheck{options_.tables.postings, leaseKey(tp),
+                                                           Condition::eq("epoch", AttributeValue::n(leases_.at(tp)))});
+        involved.insert(tp);
+      }
+    }
+    auto sent = send(transactions);
+    if (!sent && sent.error().kind == ErrorKind::Retry) {
+      // A lease check failed (another member claimed a partition: this one is a zombie for it),
+      // a concurrent transaction conflicted, or the answer was uncertain: the batch is applied
+      // again, without the partitions found fenced.
+      auto fenced = checkLeases(involved);
+      if (!fenced) return fail(fenced.error());
+    }
+    if (!sent) return sent;
+  }
+  return {};
 }
 
 Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written) {

@@ -2,12 +2,17 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_set>
 
 #include "runtime/handler.h"
 #include "services/search/layout.h"
 #include "store/table_store.h"
+
+namespace prometheus {
+class Counter;
+}  // namespace prometheus
 
 namespace cdc::search {
 
@@ -17,6 +22,9 @@ struct IndexerOptions {
   int64_t tombstoneRetentionSeconds = 7 * 86400;
   Clock clock;  // the wall clock (empty: the system's)
   debezium::DecoderOptions decoding;
+  // The name this member writes into the leases of the partitions it claims (default: host
+  // name and process id).
+  std::string member;
 };
 
 struct IndexerStats {
@@ -28,6 +36,7 @@ struct IndexerStats {
   uint64_t tokenWrites = 0;    // new vocabulary entries
   uint64_t transactions = 0;   // TransactWriteItems sent (postings, vocabulary, items)
   uint64_t conflicts = 0;
+  uint64_t fenced = 0;  // partitions whose lease another member claimed from this one
 };
 
 // search-indexer (SPEC §4): products into the search index.
@@ -42,6 +51,14 @@ struct IndexerStats {
 // update.
 // A change at or before the item's recorded position is stale and ignored, so a duplicate or
 // an out-of-order delivery never resurrects a deleted product or overwrites a newer one.
+// Fencing: the items are written on the condition of the version read, but the postings (set
+// ADD/DELETE on shards that many products share) cannot be. A member therefore claims a lease
+// for each partition it reads (an item of the postings table, token "#lease/<topic>", shard the
+// partition: the next epoch and its name, conditional on the epoch it read), and every
+// transaction of postings carries a check that the lease of each partition whose products it
+// changes still has this member's epoch. A former owner that read an item before pausing past its session
+// timeout cannot add stale postings after the new owner claimed the partition: its
+// transaction is refused, and it drops the partition (fenced()).
 // Runs on the runner's thread; not thread-safe.
 class IndexerHandler final : public runtime::Handler {
  public:
@@ -53,6 +70,11 @@ class IndexerHandler final : public runtime::Handler {
   static debezium::DecoderOptions decoding(debezium::DecoderOptions base);
   Status start() override;
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
+  void onAssigned(std::span<const TopicPartition> partitions) override;
+  Status onRevoked(std::span<const TopicPartition> partitions) override;
+  void onLost(std::span<const TopicPartition> partitions) override;
+  std::vector<TopicPartition> fenced() const override;
+  void instrument(metrics::Registry& registry, const std::string& service) override;
 
   const IndexerStats& stats() const { return stats_; }
   std::string summary() const override;
@@ -62,8 +84,16 @@ class IndexerHandler final : public runtime::Handler {
   struct ShardChange {
     std::map<int64_t, std::vector<std::string>> added;
     std::map<int64_t, std::vector<std::string>> removed;
+    std::set<TopicPartition> partitions;  // of the products changed: their leases are checked with it
   };
-  Status writePostings(std::map<std::pair<std::string, int64_t>, ShardChange>& shards);
+  // By (token, shard).
+  using ShardChanges = std::map<std::pair<std::string, int64_t>, ShardChange>;
+  Status writePostings(ShardChanges& shards);
+  // The lease of a partition this member reads: claimed at its first record (the next epoch).
+  Status claimLease(const TopicPartition& tp);
+  // After a refused postings transaction: the partitions whose lease another member holds now
+  // are fenced; true when there is one.
+  Result<bool> checkLeases(const std::set<TopicPartition>& partitions);
   // Sends the transactions concurrently; counts the items of those committed into `written`.
   // Retry when a condition failed (a concurrent writer).
   Status send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written = nullptr);
@@ -72,6 +102,9 @@ class IndexerHandler final : public runtime::Handler {
   IndexerOptions options_;
   IndexerStats stats_;
   std::unordered_set<std::string> knownTokens_;  // vocabulary entries written (bounded by the vocabulary)
+  std::map<TopicPartition, int64_t> leases_;     // this member's epoch of each partition it claimed
+  std::set<TopicPartition> fenced_;              // claimed by another member from this one
+  prometheus::Counter* fencedCounter_ = nullptr;
 };
 
 }  // namespace cdc::search

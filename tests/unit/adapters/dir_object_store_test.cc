@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -88,6 +89,40 @@ struct FreshDirectory {
     return std::make_unique<DirObjectStore>(root);
   }
 };
+
+// Conditional writes are atomic across processes: processes that each add 1 to a counter by
+// read, increment, write-if-unchanged (retrying when refused) lose no increment.
+TEST_F(DirObjectStoreTest, ConditionalWritesOfSeveralProcessesLoseNothing) {
+  constexpr int kProcesses = 4, kIncrements = 150;
+  {
+    DirObjectStore s(root_);
+    ASSERT_TRUE(s.put("state/counter", "0", "").has_value());
+  }
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      DirObjectStore s(root_);
+      for (int i = 0; i < kIncrements;) {
+        auto read = s.getTagged("state/counter");
+        if (!read || !*read) ::_exit(2);
+        auto written = s.putIf("state/counter", std::to_string(std::stoi((*read)->body) + 1), (*read)->etag, "");
+        if (!written) ::_exit(3);
+        if (*written) ++i;
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  DirObjectStore s(root_);
+  EXPECT_EQ(**s.get("state/counter"), std::to_string(kProcesses * kIncrements));
+}
 
 }  // namespace
 }  // namespace cdc::localfs

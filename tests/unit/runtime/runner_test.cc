@@ -63,6 +63,16 @@ class RecordingHandler final : public Handler {
   std::chrono::microseconds perEvent{0};  // a slow store
   std::function<void()> onApply;
   std::vector<int64_t> applied;
+  // Rebalance calls, and the partitions the handler reports taken over by another member.
+  Status onRevoked(std::span<const TopicPartition> partitions) override {
+    revoked.insert(revoked.end(), partitions.begin(), partitions.end());
+    return {};
+  }
+  void onLost(std::span<const TopicPartition> partitions) override {
+    lost.insert(lost.end(), partitions.begin(), partitions.end());
+  }
+  std::vector<TopicPartition> fenced() const override { return fencedPartitions; }
+  std::vector<TopicPartition> revoked, lost, fencedPartitions;
 };
 
 constexpr std::string_view kItems = "dbserver1.public.order_items";
@@ -410,7 +420,11 @@ class RevokingSource final : public Source {
     ++idles;
     if (listener_ && idles == 1) {
       TopicPartition gone{std::string(kItems), 1};
-      listener_->onRevoked(std::span(&gone, 1));
+      if (lose) {
+        listener_->onLost(std::span(&gone, 1));
+      } else {
+        listener_->onRevoked(std::span(&gone, 1));
+      }
     }
   }
   Status close() override {
@@ -418,9 +432,14 @@ class RevokingSource final : public Source {
     return {};
   }
   std::string describe() const override { return "revoking"; }
+  void pause(std::span<const TopicPartition> partitions) override {
+    paused.insert(paused.end(), partitions.begin(), partitions.end());
+  }
   const std::vector<std::vector<Position>>& commits() const { return inner_.commits; }
   int idles = 0;
   bool closed = false;
+  bool lose = false;  // the group takes the partition away without notice (the session expired)
+  std::vector<TopicPartition> paused;
 
  private:
   VectorSource inner_;
@@ -440,6 +459,43 @@ TEST_F(RunnerTest, APartitionRevokedWhileItsBatchWaitsIsLeftToItsNewOwner) {
   ASSERT_EQ(src.commits().size(), 1u);
   EXPECT_EQ(src.commits()[0], (std::vector<Position>{{std::string(kItems), 0, 2}})) << "nor committed";
   EXPECT_TRUE(src.closed);
+}
+
+// The same partition lost instead (rd_kafka_assignment_lost): the handler is told to drop it
+// without writing (onLost, not onRevoked), and nothing of it is applied or committed.
+TEST_F(RunnerTest, APartitionLostWhileItsBatchWaitsIsDroppedUnwritten) {
+  RevokingSource src({item(0, 0, 1, 1), item(1, 0, 2, 1), item(0, 1, 3, 1), item(1, 1, 4, 1)});
+  src.lose = true;
+  RecordingHandler h;
+  h.retriesLeft = 1;
+  options_.batchSize = 4;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(h.lost, (std::vector<TopicPartition>{{std::string(kItems), 1}}));
+  EXPECT_TRUE(h.revoked.empty());
+  EXPECT_EQ(h.applied, (std::vector<int64_t>{1, 3}));
+  ASSERT_EQ(src.commits().size(), 1u);
+  EXPECT_EQ(src.commits()[0], (std::vector<Position>{{std::string(kItems), 0, 2}}));
+}
+
+// A partition the handler found taken over by another member (its write refused by the store):
+// its positions are not committed, and the source stops fetching it.
+TEST_F(RunnerTest, AFencedPartitionsPositionsAreNotCommitted) {
+  RevokingSource src({item(0, 0, 1, 1), item(1, 0, 2, 1), item(0, 1, 3, 1), item(1, 1, 4, 1)});
+  RecordingHandler h;
+  h.fencedPartitions = {{std::string(kItems), 1}};
+  options_.batchSize = 4;
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  ASSERT_FALSE(src.commits().empty());
+  for (const auto& commit : src.commits()) {
+    for (const auto& p : commit) EXPECT_NE(p.partition, 1) << "a fenced partition's position was committed";
+  }
+  EXPECT_EQ(src.commits().back(), (std::vector<Position>{{std::string(kItems), 0, 2}}));
+  ASSERT_FALSE(src.paused.empty());
+  EXPECT_EQ(src.paused.front(), (TopicPartition{std::string(kItems), 1}));
 }
 
 // A store that refuses a whole write when any event of it carries quantity 13 (as DynamoDB

@@ -27,6 +27,14 @@ class InterleavingStore final : public store::ObjectStore {
     return inner_.list(prefix, token, maxKeys);
   }
   Status remove(std::string_view key) override { return inner_.remove(key); }
+  Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override {
+    if (beforeGet && key.find(trigger_) != std::string_view::npos) std::exchange(beforeGet, nullptr)();
+    return inner_.getTagged(key);
+  }
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view type) override {
+    return inner_.putIf(key, body, ifMatch, type);
+  }
   std::function<void()> beforeGet;
 
  private:
@@ -50,7 +58,9 @@ class CheckpointTest : public ::testing::Test {
       writer_.markDirty(k);
     }
     owned_.restoreOffset(to);
-    ASSERT_TRUE(writer_.save(owned_).has_value());
+    auto saved = writer_.save(owned_);
+    ASSERT_TRUE(saved.has_value()) << saved.error().message;
+    ASSERT_TRUE(*saved);
   }
 
   std::filesystem::path dir_;
@@ -61,6 +71,7 @@ class CheckpointTest : public ::testing::Test {
 };
 
 TEST_F(CheckpointTest, AReaderRacingACompactionReadsTheNewerCheckpoint) {
+  ASSERT_TRUE(writer_.claim(owned_, "writer").has_value());
   addOrders(0, 10);
   addOrders(10, 20);  // two deltas
   InterleavingStore racing(objects_, "/delta-");
@@ -76,6 +87,7 @@ TEST_F(CheckpointTest, AReaderRacingACompactionReadsTheNewerCheckpoint) {
 }
 
 TEST_F(CheckpointTest, AnObjectMissingUnderAnUnchangedManifestIsCorruption) {
+  ASSERT_TRUE(writer_.claim(owned_, "writer").has_value());
   addOrders(0, 10);
   addOrders(10, 20);
   auto listed = objects_.listAll("analytics/_state/");

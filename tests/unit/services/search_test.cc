@@ -524,5 +524,76 @@ TEST_F(SearchTest, PostingsOfACrashedAttemptAreCleanedWhenALaterChangeSupersedes
   EXPECT_EQ(postingsOf(101), 0u);
 }
 
+// A zombie indexer: it read product 101's item, then stalled past its session timeout, and its
+// postings transaction reaches the store only after the group gave the partition to another
+// member, which claimed it and indexed the product's later changes. The lease check refuses
+// the zombie's postings: they stay exactly the product's current tokens. Run again on a store
+// that drops the check, the same interleaving leaves the zombie's stale tokens in the postings.
+TEST_F(SearchTest, AZombiesPostingsHeldUntilTheNewOwnerCommittedAreRefused) {
+  class Holding final : public test::ForwardingTableStore {
+   public:
+    Holding(store::TableStore& inner, bool checked) : ForwardingTableStore(inner), checked_(checked) {}
+    Result<store::TransactOutcome> transact(std::span<const store::TransactItem> items) override {
+      bool postings = std::any_of(items.begin(), items.end(), [](const store::TransactItem& i) {
+        const auto* u = std::get_if<store::UpdateRequest>(&i);
+        return u && u->table == "product-search-index-postings";
+      });
+      if (postings && meanwhile) std::exchange(meanwhile, nullptr)();  // held until the owner is done
+      if (checked_) return inner_.transact(items);
+      std::vector<store::TransactItem> unchecked;
+      for (const auto& i : items) {
+        if (!std::holds_alternative<store::ConditionCheck>(i)) unchecked.push_back(i);
+      }
+      return inner_.transact(unchecked);
+    }
+    std::function<void()> meanwhile;
+
+   private:
+    bool checked_;
+  };
+  auto create = productRecord(debezium::Op::Create, 101, "Brass Desk Lamp", "warm light", 5, 0);
+  auto update = productRecord(debezium::Op::Update, 101, "Steel Lamp", "cold light", 5, 1);
+  auto later = productRecord(debezium::Op::Update, 101, "Copper Chair", "soft seat", 5, 2);
+  std::map<std::pair<std::string, int64_t>, int64_t> want;
+  for (const auto& [t, w] : weightedTokens("Copper Chair", "soft seat")) want[{t, 101}] = w;
+  for (bool checked : {true, false}) {
+    fresh();
+    Holding zombieView(*tables_, checked);
+    IndexerOptions zo;
+    zo.member = "zombie";
+    IndexerHandler zombie(zombieView, zo);
+    auto run = [&](IndexerHandler& h, std::vector<runtime::Record> records) {
+      auto stats = test::runRecords(h, *objects_, std::move(records));
+      ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    };
+    run(zombie, {create});
+    // The zombie reads the item and sends its postings for the update; before they arrive, the
+    // owner claims the partition and indexes the update and a later change.
+    zombieView.meanwhile = [&] {
+      IndexerOptions no;
+      no.member = "owner";
+      IndexerHandler owner(*tables_, no);
+      run(owner, {update, later});
+    };
+    run(zombie, {update});
+    EXPECT_FALSE(zombieView.meanwhile);
+    std::map<std::pair<std::string, int64_t>, int64_t> got;
+    for (const auto& p : allPostings()) got[{p.token, p.productId}] = p.weight;
+    auto lease = tables_->get("product-search-index-postings", {{"token", AttributeValue::s("#lease/dbserver1.public.products")},
+                                                                {"shard", AttributeValue::n(0)}});
+    ASSERT_TRUE(lease.has_value() && lease->has_value());
+    EXPECT_EQ(store::find(**lease, "owner")->text(), "owner");
+    EXPECT_EQ(store::find(**lease, "epoch")->asInt(), 2);
+    EXPECT_EQ(zombie.stats().fenced, 1u);
+    if (checked) {
+      EXPECT_EQ(got, want);
+    } else {
+      EXPECT_NE(got, want);
+      EXPECT_TRUE(got.contains({"steel", 101}));  // a token the product no longer has
+    }
+    EXPECT_EQ(searchAll("copper", 0, INT64_MAX, 10).size(), 1u);
+  }
+}
+
 }  // namespace
 }  // namespace cdc::search
