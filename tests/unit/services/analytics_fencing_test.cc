@@ -118,8 +118,8 @@ class HoldingStore final : public store::ObjectStore {
   }
   Status remove(std::string_view key) override { return inner_.remove(key); }
   Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override { return inner_.getTagged(key); }
-  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body,
-                                           const std::optional<std::string>& ifMatch, std::string_view type) override {
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view type) override {
     if (key == heldKey_ && holding_) {
       std::unique_lock lock(mutex_);
       waiting_ = true;
