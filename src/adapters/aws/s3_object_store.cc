@@ -33,6 +33,13 @@ HttpRequest S3ObjectStore::request(std::string method, std::string_view key) con
   return r;
 }
 
+HttpRequest S3ObjectStore::putRequest(std::string_view key, std::string_view body, std::string_view contentType) const {
+  HttpRequest r = request("PUT", key);
+  r.headers = {{"Content-Type", std::string(contentType)}, {"Content-MD5", md5Base64(body)}};
+  r.body = std::string(body);
+  return r;
+}
+
 Error S3ObjectStore::failure(const HttpResponse& r, std::string_view what, std::string_view key) const {
   std::string message = std::string(what) + " s3://" + options_.bucket + "/" + std::string(key) + ": " + describe(r);
   std::string code = errorCode(r);
@@ -67,10 +74,7 @@ Status S3ObjectStore::ensureBucket() {
 Status S3ObjectStore::put(std::string_view key, std::string_view body, std::string_view contentType) {
   if (!store::isValidObjectKey(key)) return fail(Error::poison("invalid object key '" + std::string(key) + "'"));
   if (body.size() >= options_.multipartThreshold) return putMultipart(key, body, contentType);
-  HttpRequest r = request("PUT", key);
-  r.headers = {{"Content-Type", std::string(contentType)}, {"Content-MD5", md5Base64(body)}};
-  r.body = std::string(body);
-  auto answer = client_->send(std::move(r));
+  auto answer = client_->send(putRequest(key, body, contentType));
   if (!answer) return fail(answer.error());
   if (answer->status != 200) return fail(failure(*answer, "PutObject", key));
   return {};
@@ -146,14 +150,12 @@ Result<std::optional<store::TaggedObject>> S3ObjectStore::getTagged(std::string_
 Result<std::optional<std::string>> S3ObjectStore::putIf(std::string_view key, std::string_view body,
                                                         const std::optional<std::string>& ifMatch, std::string_view contentType) {
   if (!store::isValidObjectKey(key)) return fail(Error::poison("invalid object key '" + std::string(key) + "'"));
-  HttpRequest r = request("PUT", key);
-  r.headers = {{"Content-Type", std::string(contentType)}, {"Content-MD5", md5Base64(body)}};
+  HttpRequest r = putRequest(key, body, contentType);
   if (ifMatch) {
     r.headers.emplace_back("If-Match", *ifMatch);
   } else {
     r.headers.emplace_back("If-None-Match", "*");
   }
-  r.body = std::string(body);
   auto answer = client_->send(std::move(r));
   if (!answer) return fail(answer.error());
   if (answer->status == 200) {

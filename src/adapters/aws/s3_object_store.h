@@ -49,6 +49,8 @@ class S3ObjectStore final : public store::ObjectStore {
 
  private:
   HttpRequest request(std::string method, std::string_view key) const;
+  // A single PutObject of `body` (Content-Type, Content-MD5).
+  HttpRequest putRequest(std::string_view key, std::string_view body, std::string_view contentType) const;
   Status putMultipart(std::string_view key, std::string_view body, std::string_view contentType);
   Error failure(const HttpResponse& r, std::string_view what, std::string_view key) const;
 

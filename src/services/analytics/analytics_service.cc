@@ -6,25 +6,20 @@
 #include <map>
 
 #include <simdjson.h>
-#include <unistd.h>
-
 #include <set>
 
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "metrics/registry.h"
 #include "runtime/dead_letter.h"
+#include "runtime/member.h"
 #include "services/analytics/reports.h"
 
 namespace cdc::analytics {
 
 AnalyticsHandler::AnalyticsHandler(store::ObjectStore& objects, AnalyticsOptions options)
     : objects_(objects), options_(std::move(options)) {
-  if (options_.member.empty()) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    options_.member = std::string(host) + "/" + std::to_string(::getpid());
-  }
+  if (options_.member.empty()) options_.member = runtime::memberName();
 }
 
 debezium::DecoderOptions AnalyticsHandler::decoding(debezium::DecoderOptions base) {
@@ -129,13 +124,18 @@ Status AnalyticsHandler::save(Owned& owned) {
   if (*saved) {
     ++stats_.checkpoints;
   } else {
-    dropFenced(owned.key);  // invalidates `owned`
+    dropFenced(owned.key, "its checkpoint was refused");  // invalidates `owned`
   }
   return {};
 }
 
-void AnalyticsHandler::dropFenced(std::pair<std::string, int32_t> key) {
+void AnalyticsHandler::dropFenced(std::pair<std::string, int32_t> key, std::string_view found) {
   // `key` is a copy: it may be the key of the state erased here.
+  log::event(spdlog::level::warn, "partition_fenced",
+             {{"topic", key.first},
+              {"partition", std::to_string(key.second), true},
+              {"detail", "another member claimed the partition (" + std::string(found) +
+                             "): this member's state of it dropped, its records skipped until it is assigned here again"}});
   owned_.erase(key);
   unsaved_.erase(key);
   fenced_.insert(std::move(key));
@@ -288,13 +288,7 @@ Status AnalyticsHandler::flush(Timestamp now) {
     merged.merge(o.state.aggregates());
     positions[tp.first + "/" + std::to_string(tp.second)] = o.state.nextOffset();
   }
-  for (const auto& key : claimed) {
-    log::event(spdlog::level::warn, "partition_fenced",
-               {{"topic", key.first},
-                {"partition", std::to_string(key.second), true},
-                {"detail", "another member claimed the partition: this member's state of it dropped"}});
-    dropFenced(key);
-  }
+  for (const auto& key : claimed) dropFenced(key, "its manifest is no longer this member's");
   // Partitions that other replicas own (or that this one has not seen yet) count from their
   // checkpoints, so that every replica's reports cover the whole topic.
   auto checkpoints = listCheckpoints(objects_);

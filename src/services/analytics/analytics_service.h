@@ -93,7 +93,7 @@ class AnalyticsHandler final : public runtime::Handler {
   // Saves a partition's checkpoint; a refused save (another member claimed it) drops it.
   Status save(Owned& owned);
   // Drops a partition another member claimed: its records are skipped until it is assigned here again.
-  void dropFenced(std::pair<std::string, int32_t> key);
+  void dropFenced(std::pair<std::string, int32_t> key, std::string_view found);
 
   store::ObjectStore& objects_;
   AnalyticsOptions options_;

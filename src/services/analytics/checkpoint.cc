@@ -313,11 +313,6 @@ Result<bool> PartitionCheckpoint::save(const PartitionState& state) {
   if (!*written) {
     // Claimed by another member since our last save: the partition is no longer ours. What
     // this save wrote is named by no manifest; the owner's next claim deletes it.
-    log::event(spdlog::level::warn, "partition_fenced",
-               {{"topic", topic_},
-                {"partition", std::to_string(partition_), true},
-                {"generation", std::to_string(generation_), true},
-                {"detail", "another member claimed the partition: this member's checkpoint was refused, its state dropped"}});
     etag_.reset();
     return false;
   }

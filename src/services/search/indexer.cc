@@ -10,11 +10,10 @@
 #include <set>
 #include <thread>
 
-#include <unistd.h>
-
 #include "core/log.h"
 #include "core/time.h"
 #include "metrics/registry.h"
+#include "runtime/member.h"
 #include "runtime/source_position.h"
 #include "services/search/tokenizer.h"
 
@@ -157,11 +156,7 @@ int64_t epochOf(const Item& lease) {
 
 IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options)
     : tables_(tables), options_(std::move(options)) {
-  if (options_.member.empty()) {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    options_.member = std::string(host) + "/" + std::to_string(::getpid());
-  }
+  if (options_.member.empty()) options_.member = runtime::memberName();
 }
 
 void IndexerHandler::instrument(metrics::Registry& registry, const std::string& service) {
@@ -283,6 +278,8 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   // The partitions of the batch, each claimed at its first record; those another member claimed
   // from this one are skipped (their positions are not committed: fenced()).
   std::set<TopicPartition> partitions;
+  std::vector<const TopicPartition*> partitionOf;  // of each product of `changes`, in its order
+  partitionOf.reserve(changes.size());
   for (auto it = changes.begin(); it != changes.end();) {
     const runtime::Record& r = *events[it->second.front()].record;
     TopicPartition tp{std::string(r.topic), r.partition};
@@ -290,7 +287,7 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       it = changes.erase(it);
       continue;
     }
-    partitions.insert(std::move(tp));
+    partitionOf.push_back(&*partitions.insert(std::move(tp)).first);
     ++it;
   }
   for (const auto& tp : partitions) {
@@ -313,7 +310,9 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   ShardChanges shards;
   std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
   store::TransactionPacker items;       // written last, each conditioned on the version read
+  size_t product = 0;
   for (const auto& [id, indexes] : changes) {
+    const TopicPartition* partition = partitionOf[product++];
     size_t index = indexes.front();
     for (size_t j : indexes) {
       if (positionOf(events[index]).before(positionOf(events[j]))) index = j;
@@ -329,7 +328,6 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
       if (previous && events[*previous].change.op == Op::Delete) index = *previous;
     }
     const runtime::InputEvent& e = events[index];
-    const TopicPartition partition{std::string(e.record->topic), e.record->partition};
     std::map<std::string, int64_t> tokens;  // the product's tokens and weights after the change, when they change
     Position pos = positionOf(e);
     auto it = stored.find(id);
@@ -463,7 +461,7 @@ Status IndexerHandler::writePostings(ShardChanges& shards) {
   // a second round (they concern other products than the adds, so the order does not matter).
   struct Round {
     std::vector<store::UpdateRequest> updates;
-    std::vector<const std::set<TopicPartition>*> partitions;  // of each update
+    std::vector<const std::set<const TopicPartition*>*> partitions;  // of each update
   };
   std::array<Round, 2> rounds;
   for (auto& [key, change] : shards) {
@@ -484,27 +482,29 @@ Status IndexerHandler::writePostings(ShardChanges& shards) {
     // Transactions of up to 100 items: the updates, and a check of the lease of each partition
     // whose products they change.
     std::vector<std::vector<store::TransactItem>> transactions;
-    std::vector<std::set<TopicPartition>> checked;  // of each transaction
+    std::vector<std::set<const TopicPartition*>> checked;  // of each transaction
     std::set<TopicPartition> involved;
     size_t inLast = 0;  // updates in the last transaction
     for (size_t i = 0; i < round.updates.size(); ++i) {
-      std::set<TopicPartition> with = checked.empty() ? std::set<TopicPartition>{} : checked.back();
-      with.insert(round.partitions[i]->begin(), round.partitions[i]->end());
-      if (transactions.empty() || inLast + 1 + with.size() > store::kMaxTransactItems) {
-        transactions.emplace_back();
-        checked.emplace_back(round.partitions[i]->begin(), round.partitions[i]->end());
-        inLast = 0;
-      } else {
-        checked.back() = std::move(with);
+      const auto& with = *round.partitions[i];
+      size_t added = 0;  // checks the update adds to the last transaction
+      if (!checked.empty()) {
+        for (const TopicPartition* tp : with) added += !checked.back().contains(tp);
       }
+      if (transactions.empty() || inLast + 1 + checked.back().size() + added > store::kMaxTransactItems) {
+        transactions.emplace_back();
+        checked.emplace_back();
+        inLast = 0;
+      }
+      checked.back().insert(with.begin(), with.end());
       transactions.back().emplace_back(std::move(round.updates[i]));
       ++inLast;
     }
     for (size_t t = 0; t < transactions.size(); ++t) {
-      for (const auto& tp : checked[t]) {
-        transactions[t].emplace_back(store::ConditionCheck{options_.tables.postings, leaseKey(tp),
-                                                           Condition::eq("epoch", AttributeValue::n(leases_.at(tp)))});
-        involved.insert(tp);
+      for (const TopicPartition* tp : checked[t]) {
+        transactions[t].emplace_back(store::ConditionCheck{options_.tables.postings, leaseKey(*tp),
+                                                           Condition::eq("epoch", AttributeValue::n(leases_.at(*tp)))});
+        involved.insert(*tp);
       }
     }
     auto sent = send(transactions);

@@ -84,7 +84,7 @@ class IndexerHandler final : public runtime::Handler {
   struct ShardChange {
     std::map<int64_t, std::vector<std::string>> added;
     std::map<int64_t, std::vector<std::string>> removed;
-    std::set<TopicPartition> partitions;  // of the products changed: their leases are checked with it
+    std::set<const TopicPartition*> partitions;  // of the products changed (the batch's): leases checked with it
   };
   // By (token, shard).
   using ShardChanges = std::map<std::pair<std::string, int64_t>, ShardChange>;
