@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "adapters/kafka/kafka_config.h"
 #include "cli/command.h"
 #include "cli/services.h"
 #include "core/log.h"
@@ -32,7 +33,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
   app.set_version_flag("--version", "cdc " + std::string(cdc::metrics::buildVersion()) + " (revision " +
-                                        std::string(cdc::metrics::buildRevision()) + ")");
+                                        std::string(cdc::metrics::buildRevision()) + ", librdkafka " +
+                                        std::string(cdc::kafka::clientVersion()) + ")");
   std::vector<std::unique_ptr<Command>> commands;
   addServices(app, commands);
   addSearch(app, commands);

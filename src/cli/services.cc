@@ -231,6 +231,13 @@ std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& servic
     kafka::setProperty(o.properties, "group.id", service.name + "-group", "default");
   }
   kafka::setDefault(o.properties, "client.id", service.name);
+  if (const auto* passed = kafka::findProperty(o.properties, "group.protocol");
+      passed && passed->value != c.str("group-protocol") && c.origin("group-protocol") != "default") {
+    throw config::ConfigError(c.origin("group-protocol") + "=" + c.str("group-protocol") + " contradicts " + passed->origin +
+                              "=" + passed->value);
+  } else if (!passed) {
+    kafka::setProperty(o.properties, "group.protocol", c.str("group-protocol"), c.origin("group-protocol"));
+  }
   o.topics = std::move(topics);
   o.untilCaughtUp = c.has("until-caught-up") && c.boolean("until-caught-up");
   if (o.untilCaughtUp) o.joinTimeout = std::chrono::seconds(c.integer("broker-timeout"));

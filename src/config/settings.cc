@@ -170,6 +170,15 @@ const std::vector<Setting>& table() {
        Kind::String,
        {},
        {"inventory", "analytics", "search-indexer"}},
+      {"group-protocol",
+       "GROUP_PROTOCOL",
+       "classic",
+       "The consumer group protocol: classic (JoinGroup/SyncGroup, the member assigns cooperative-sticky) or consumer "
+       "(KIP-848, Kafka 4.x: the broker assigns and keeps the sessions; session.timeout.ms and "
+       "partition.assignment.strategy are then the broker's). Every member of a group speaks the same one",
+       Kind::Choice,
+       {"classic", "consumer"},
+       {"inventory", "analytics", "search-indexer"}},
       {"until-caught-up",
        "",
        "",

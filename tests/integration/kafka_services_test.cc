@@ -417,7 +417,7 @@ TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartition
     EXPECT_EQ(ready->status, 503);
     EXPECT_EQ(
         ready->body,
-        R"({"status":"not ready","reasons":{"source":"no partitions assigned: not yet in the consumer group, or more members than partitions"}})");
+        R"({"status":"not ready","reasons":{"source":"no partitions assigned: not in the consumer group yet, or its topics have none"}})");
     auto live = client.Get("/healthz");
     ASSERT_TRUE(live);
     EXPECT_EQ(live->status, 200) << live->body;
@@ -466,6 +466,91 @@ TEST_F(KafkaServicesTest, NotReadyWithoutPartitionsAndLagReportedForThePartition
   a.signal(SIGTERM);
   b.signal(SIGTERM);
   EXPECT_EQ(a.wait(60s), 0) << a.output();
+  EXPECT_EQ(b.wait(60s), 0) << b.output();
+}
+
+TEST_F(KafkaServicesTest, AnIdleMemberStandsByReadyAndAMemberOfAnotherAssignorIsNamed) {
+  // The products topic with one partition: of two search indexers, one has nothing to read.
+  auto created = run("eval \"$(" + sourceDir() + "/scripts/stack env)\" && kafka-topics.sh --bootstrap-server " + bootstrap_ +
+                     " --create --topic " + prefix_ + ".public.products --partitions 1");
+  ASSERT_EQ(created.exitCode, 0) << created.out;
+  // Every record to partition 0 (the other topics have three partitions: 0 is one of them).
+  workload_ = (dir_ / "events.jsonl").string();
+  ASSERT_EQ(run(cdcBinary() + " generate --products 200 --orders 100 --topic-prefix " + prefix_ +
+                    " | sed -E 's/\"partition\":[0-9]+/\"partition\":0/' > " + workload_,
+                false)
+                .exitCode,
+            0);
+  auto produced = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + workload_);
+  ASSERT_EQ(produced.exitCode, 0) << produced.out;
+  const std::string probes = " --http-host 127.0.0.1 --log-level info";
+  Process a(consume("search-indexer", "a", probes), logPath("a"), dir_);
+  int portA = listeningPort(a, "/readyz");
+  ASSERT_GT(portA, 0) << a.output();
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (a.output().find("partitions_assigned partitions=" + prefix_) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  Process b(consume("search-indexer", "b", probes), logPath("b"), dir_);
+  int portB = listeningPort(b, "/readyz");
+  ASSERT_GT(portB, 0) << b.output();
+  // Once the group has settled, the member without a partition says why, and stays ready.
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (b.output().find("member_idle") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_NE(b.output().find("member_idle"), std::string::npos) << b.output() << a.output();
+  EXPECT_NE(b.output().find("the group gave this member none of the 1 partitions of its topics"), std::string::npos)
+      << b.output();
+  httplib::Client clientB("127.0.0.1", portB);
+  auto ready = clientB.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  std::string metricsB = clientB.Get("/metrics")->body;
+  EXPECT_EQ(seriesLines(metricsB, "cdc_consumer_idle{"), std::vector<std::string>{R"(cdc_consumer_idle{service="search-indexer"} 1)"});
+  EXPECT_EQ(seriesLines(metricsB, "cdc_consumer_topic_partitions{"),
+            std::vector<std::string>{R"(cdc_consumer_topic_partitions{service="search-indexer"} 1)"});
+  // The idle member answers searches all the same.
+  auto search = clientB.Get("/search?q=wireless");
+  ASSERT_TRUE(search);
+  EXPECT_EQ(search->status, 200) << search->body;
+  httplib::Client clientA("127.0.0.1", portA);
+  EXPECT_EQ(seriesLines(clientA.Get("/metrics")->body, "cdc_consumer_idle{"),
+            std::vector<std::string>{R"(cdc_consumer_idle{service="search-indexer"} 0)"});
+
+  // A member asking for an eager assignor is refused by the group at every join: named in its
+  // log and its metrics, and not ready.
+  Process eager(consume("search-indexer", "eager", probes, "KAFKA_PARTITION_ASSIGNMENT_STRATEGY=range"), logPath("eager"), dir_);
+  int portEager = listeningPort(eager, "/readyz");
+  ASSERT_GT(portEager, 0) << eager.output();
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (eager.output().find("group_error") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(eager.output().find("Inconsistent group protocol"), std::string::npos) << eager.output();
+  EXPECT_NE(eager.output().find("(classic protocol, range)"), std::string::npos) << eager.output();
+  httplib::Client clientEager("127.0.0.1", portEager);
+  auto refusals = seriesLines(clientEager.Get("/metrics")->body, "cdc_consumer_group_errors_total{");
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find(R"(error="INCONSISTENT_GROUP_PROTOCOL")"), std::string::npos) << refusals[0];
+  EXPECT_EQ(clientEager.Get("/readyz")->status, 503);
+  eager.signal(SIGTERM);
+  EXPECT_TRUE(eager.wait(30s).has_value());
+
+  // The busy member leaves: the standby takes its partition over.
+  a.signal(SIGTERM);
+  EXPECT_EQ(a.wait(60s), 0) << a.output();
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (b.output().find("partitions_assigned partitions=" + prefix_) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(b.output().find("partitions_assigned partitions=" + prefix_ + ".public.products[0]"), std::string::npos)
+      << b.output();
+  EXPECT_EQ(seriesLines(clientB.Get("/metrics")->body, "cdc_consumer_idle{"),
+            std::vector<std::string>{R"(cdc_consumer_idle{service="search-indexer"} 0)"});
+  b.signal(SIGTERM);
   EXPECT_EQ(b.wait(60s), 0) << b.output();
 }
 

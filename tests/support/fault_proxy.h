@@ -70,6 +70,9 @@ class FaultProxy {
   bool splitBatches = false;
   std::chrono::milliseconds delay{0};
   bool oneAtATime = false;
+  // A delay that may change while requests flow (a store that turns slow for a while), added to
+  // `delay`.
+  std::atomic<int> slowMs{0};
   std::atomic<int> requests{0}, throttled{0}, split{0}, transactions{0}, conflicts{0}, appliedThenFailed{0};
   // DynamoDB requests seen, by operation ("GetItem", "Scan" …).
   int operations(const std::string& name) const {
@@ -92,6 +95,7 @@ class FaultProxy {
     std::unique_lock<std::mutex> serial(serial_, std::defer_lock);
     if (oneAtATime) serial.lock();
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    if (int slow = slowMs.load(); slow > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow));
     int n = ++requests;
     std::string target = req.get_header_value("X-Amz-Target");
     if (auto dot = target.rfind('.'); dot != std::string::npos) {

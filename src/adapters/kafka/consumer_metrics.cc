@@ -41,6 +41,32 @@ std::shared_ptr<void> addConsumerCollector(metrics::Registry& registry, const Co
     auto assigned = metrics::gaugeFamily("cdc_consumer_assigned_partitions", "Partitions the member owns now.");
     metrics::addGauge(assigned, {{"service", service}}, static_cast<double>(owned.size()));
     out.push_back(std::move(assigned));
+    auto idle = metrics::gaugeFamily("cdc_consumer_idle",
+                                     "1 while the member is in its group without partitions: a standby, when the group has "
+                                     "more members than the topics have partitions (not an error).");
+    metrics::addGauge(idle, {{"service", service}}, probe.idle.load() ? 1 : 0);
+    out.push_back(std::move(idle));
+    if (uint64_t n = probe.subscribedPartitions.load()) {
+      auto partitions = metrics::gaugeFamily(
+          "cdc_consumer_topic_partitions",
+          "Partitions of the subscribed topics in all, as of the rebalance that left the member idle: the most members "
+          "the group can keep busy.");
+      metrics::addGauge(partitions, {{"service", service}}, static_cast<double>(n));
+      out.push_back(std::move(partitions));
+    }
+    auto protocol =
+        metrics::gaugeFamily("cdc_consumer_group_protocol",
+                             "1, labelled with the group protocol the member speaks (GROUP_PROTOCOL) and its assignor.");
+    metrics::addGauge(protocol, {{"service", service}, {"protocol", probe.protocol}, {"assignor", probe.assignor}}, 1);
+    out.push_back(std::move(protocol));
+    auto refusals = metrics::counterFamily(
+        "cdc_consumer_group_errors_total",
+        "The group coordinator's refusals by error (INCONSISTENT_GROUP_PROTOCOL: the group's members speak another "
+        "protocol or assignor).");
+    for (const auto& [error, n] : probe.groupErrors()) {
+      metrics::addCounter(refusals, {{"service", service}, {"error", error}}, static_cast<double>(n));
+    }
+    out.push_back(std::move(refusals));
     auto paused = metrics::gaugeFamily("cdc_consumer_paused", "1 while the member has paused its partitions (a slow sink).");
     metrics::addGauge(paused, {{"service", service}}, probe.paused.load() ? 1 : 0);
     out.push_back(std::move(paused));

@@ -85,6 +85,8 @@ Properties producerProperties(Properties props) {
   return props;
 }
 
+std::string_view clientVersion() { return rd_kafka_version_str(); }
+
 std::string environmentName(std::string_view property) {
   std::string out = "KAFKA_";
   for (char c : property) out += c == '.' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);

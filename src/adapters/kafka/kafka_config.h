@@ -29,6 +29,9 @@ const Property* findProperty(const Properties& props, std::string_view name);
 // KAFKA_* variables may hold, for a producer sharing the same settings.
 Properties producerProperties(Properties props);
 
+// The version of the librdkafka `cdc` links ("2.14.2").
+std::string_view clientVersion();
+
 // The environment variable a librdkafka property passes through from: security.protocol ->
 // KAFKA_SECURITY_PROTOCOL.
 std::string environmentName(std::string_view property);

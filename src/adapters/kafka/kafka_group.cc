@@ -101,10 +101,68 @@ void KafkaSource::assign(rd_kafka_topic_partition_list_t* partitions) {
   // before fetching starts (later the queries wait behind the fetches' long polls).
   if (options_.untilCaughtUp && groupEnds_.empty()) loadGroupEnds();
   if (idlePaused_) pauseForIdle(added);
-  probe_.setAssignment({assigned_.begin(), assigned_.end()});
+  inGroup_ = true;
+  noteAssignment();
   log::event(spdlog::level::info, "partitions_assigned",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
   if (listener_) listener_->onAssigned(tps);
+}
+
+void KafkaSource::noteAssignment() {
+  probe_.setAssignment({assigned_.begin(), assigned_.end()});
+  if (!assigned_.empty() || !inGroup_) {
+    idleSince_.reset();
+    probe_.idle = false;
+  } else if (!idleSince_) {
+    idleSince_ = Clock::now();
+  }
+}
+
+void KafkaSource::checkIdle() {
+  // A cooperative rebalance takes a moved partition away in one round and gives it in the next:
+  // an empty assignment is idleness only once the group has settled.
+  static constexpr auto kSettled = std::chrono::seconds(5);
+  if (!idleSince_ || probe_.idle || Clock::now() - *idleSince_ < kSettled) return;
+  probe_.idle = true;
+  reportIdle();
+}
+
+void KafkaSource::reportIdle() {
+  const auto* group = findProperty(options_.properties, "group.id");
+  uint64_t partitions = 0;
+  for (const auto& name : options_.topics) {
+    if (!name.starts_with('^')) partitions += partitionsOf(name, 5'000).size();
+  }
+  probe_.subscribedPartitions = partitions;
+  log::event(
+      spdlog::level::info, "member_idle",
+      {{"group", group ? group->value : ""},
+       {"topic_partitions", std::to_string(partitions), true},
+       {"detail", partitions == 0 ? std::string("its topics have no partitions yet (a table's topic appears with its first "
+                                                "change): the member waits, not ready")
+                                  : fmt::format("the group gave this member none of the {} partitions of its topics: the "
+                                                "group has more members than partitions (replicas beyond {} stand by, "
+                                                "ready, and take over when a member leaves)",
+                                                partitions, partitions)}});
+}
+
+void KafkaSource::groupError(rd_kafka_resp_err_t err, const char* message) {
+  const auto* group = findProperty(options_.properties, "group.id");
+  probe_.countGroupError(rd_kafka_err2name(err));
+  std::string detail;
+  if (err == RD_KAFKA_RESP_ERR_INCONSISTENT_GROUP_PROTOCOL || err == RD_KAFKA_RESP_ERR_UNSUPPORTED_ASSIGNOR ||
+      err == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
+    detail = fmt::format(
+        "the group's members speak another protocol or assignor than this one ({} protocol, {}): every member of a "
+        "group needs the same GROUP_PROTOCOL and KAFKA_PARTITION_ASSIGNMENT_STRATEGY",
+        probe_.protocol, probe_.assignor);
+  }
+  // The coordinator refuses each join (every couple of seconds): logged once a minute, counted always.
+  auto now = Clock::now();
+  if (lastGroupErrorLog_ && now - *lastGroupErrorLog_ < std::chrono::minutes(1)) return;
+  lastGroupErrorLog_ = now;
+  log::event(spdlog::level::err, "group_error",
+             {{"group", group ? group->value : ""}, {"error", message}, {"protocol", probe_.protocol}, {"detail", detail}});
 }
 
 void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
@@ -121,6 +179,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     log::event(spdlog::level::warn, "partitions_lost",
                {{"partitions", describePartitions(tps)},
                 {"detail", "the group moved on without us; their work in hand dropped, nothing written or committed"}});
+    inGroup_ = false;
     if (listener_) listener_->onLost(tps);
   }
   // librdkafka keeps a partition's pause flag after it is taken away: were it given back to us
@@ -151,7 +210,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     pausedByCaller_.erase(tp);
   }
   std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
-  probe_.setAssignment({assigned_.begin(), assigned_.end()});
+  noteAssignment();
   log::event(spdlog::level::info, "partitions_revoked",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});
 }
@@ -191,23 +250,28 @@ bool KafkaSource::ownPositionsCommitted() {
   return true;
 }
 
+std::vector<int32_t> KafkaSource::partitionsOf(const std::string& name, int timeoutMs) {
+  std::vector<int32_t> ids;
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto e = rd_kafka_metadata(rk_, 0, topic, &md, timeoutMs);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+  }
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(topic);
+  return ids;
+}
+
 void KafkaSource::loadGroupEnds() {
   for (const auto& name : options_.topics) {
     if (name.starts_with('^')) continue;
-    rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    auto e = rd_kafka_metadata(rk_, 0, topic, &md, 10'000);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-        int32_t partition = md->topics[0].partitions[i].id;
-        int64_t low = 0, high = 0;
-        if (rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          groupEnds_[{name, partition}] = high > low ? high : -1;  // -1: empty, nothing to commit
-        }
+    for (int32_t partition : partitionsOf(name, 10'000)) {
+      int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        groupEnds_[{name, partition}] = high > low ? high : -1;  // -1: empty, nothing to commit
       }
     }
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(topic);
   }
 }
 

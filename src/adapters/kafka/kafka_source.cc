@@ -1,5 +1,7 @@
 #include "adapters/kafka/kafka_source.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
@@ -30,7 +32,24 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
   // End-of-partition events tell --until-caught-up where the end is, control records included.
   setProperty(props, "enable.partition.eof", "true", "the Kafka source");
   setDefault(props, "auto.offset.reset", "earliest");
-  setDefault(props, "partition.assignment.strategy", "cooperative-sticky");
+  // KIP-848's protocol: the broker assigns (always incrementally) and keeps the session; the
+  // member's own assignor and timeouts are refused by librdkafka, here by the name the user set.
+  const auto* protocol = findProperty(props, "group.protocol");
+  bool consumerProtocol = protocol && protocol->value == "consumer";
+  if (consumerProtocol) {
+    for (std::string_view classicOnly :
+         {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "group.protocol.type"}) {
+      if (const auto* p = findProperty(props, classicOnly)) {
+        return fail(
+            Error::fatal(fmt::format("{}: {} belongs to the classic group protocol; under {}=consumer the "
+                                     "broker decides it (group.consumer.* broker settings, "
+                                     "group.remote.assignor for the assignor)",
+                                     p->origin, classicOnly, protocol->origin)));
+      }
+    }
+  } else {
+    setDefault(props, "partition.assignment.strategy", "cooperative-sticky");
+  }
   setDefault(props, "statistics.interval.ms", "15000");
   // The prefetch queue (queued.max.messages.kbytes, librdkafka's 64 MiB by default for the
   // whole consumer) is the only buffer between the broker and a batch. Smaller queues cost
@@ -41,7 +60,8 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
   // librdkafka does not mix eager and cooperative assignors, so the configured strategy names
   // the group's protocol; asking librdkafka instead answers NULL or "NONE" once the member is out
   // of the group (at close, or fenced), when the revocation still has to use the right unassign.
-  bool cooperative = findProperty(props, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
+  bool cooperative =
+      consumerProtocol || findProperty(props, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
   std::chrono::milliseconds maxPollInterval{300'000};  // librdkafka's default
   if (const auto* p = findProperty(props, "max.poll.interval.ms")) {
     maxPollInterval = std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10));
@@ -56,6 +76,13 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
   self->maxPollInterval_ = maxPollInterval;
   self->commitInterval_ = commitInterval;
   self->cooperative_ = cooperative;
+  self->probe_.protocol = consumerProtocol ? "consumer" : "classic";
+  if (const auto* assignor =
+          findProperty(self->options_.properties, consumerProtocol ? "group.remote.assignor" : "partition.assignment.strategy")) {
+    self->probe_.assignor = assignor->value;
+  } else {
+    self->probe_.assignor = "broker default";
+  }
 
   rd_kafka_conf_set_opaque(conf->get(), self.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), onRebalance);
@@ -174,8 +201,12 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
                                    m->rkt ? rd_kafka_topic_name(m->rkt) : "?", servers ? servers->value : ""));
       return;
     }
+    if (!m->rkt) {
+      groupError(m->err, rd_kafka_message_errstr(m));
+      return;
+    }
     log::event(spdlog::level::warn, "consumer_error",
-               {{"topic", m->rkt ? rd_kafka_topic_name(m->rkt) : ""}, {"error", rd_kafka_message_errstr(m)}});
+               {{"topic", rd_kafka_topic_name(m->rkt)}, {"error", rd_kafka_message_errstr(m)}});
     return;
   }
   runtime::Record& r = out.emplace_back();
@@ -218,6 +249,7 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
   if (closed_) return runtime::PollStatus::End;
   resumeAfterIdle();
   sendCommits();
+  checkIdle();
   size_t before = out.size();
   while (!buffered_.empty() && out.size() - before < max) {
     out.push_back(std::move(buffered_.front()));
@@ -434,7 +466,10 @@ std::shared_ptr<void> KafkaSource::instrument(metrics::Registry& registry, const
 
 std::optional<std::string> KafkaSource::notReady() const {
   if (probe_.assignedPartitions.load() > 0) return std::nullopt;
-  return "no partitions assigned: not yet in the consumer group, or more members than partitions";
+  // A member the settled group left without any of its topics' partitions is a standby, ready
+  // to take some over.
+  if (probe_.idle.load() && probe_.subscribedPartitions.load() > 0) return std::nullopt;
+  return "no partitions assigned: not in the consumer group yet, or its topics have none";
 }
 
 }  // namespace cdc::kafka

@@ -95,6 +95,19 @@ class KafkaSource final : public runtime::Source {
   // not committed; false (fatal_ set) when the broker cannot say.
   bool startAtTime(rd_kafka_topic_partition_list_t* partitions);
   void revoke(rd_kafka_topic_partition_list_t* partitions);
+  // After each rebalance callback: the probe's assignment, and since when the member has been in
+  // its group without partitions.
+  void noteAssignment();
+  // From poll(): once the member has been without partitions for a settled while, reports it.
+  void checkIdle();
+  // Logs member_idle with the partitions its topics have (a standby, not an error) and sets the
+  // probe's count.
+  void reportIdle();
+  // A group-level error from the consumer queue (the coordinator refused the member): counted
+  // by name and logged with what the member speaks.
+  void groupError(rd_kafka_resp_err_t err, const char* message);
+  // The partition ids of a topic by the brokers' metadata (empty when they cannot say).
+  std::vector<int32_t> partitionsOf(const std::string& topic, int timeoutMs);
   // A message or an event from the consumer queue: records go to `out`.
   void handle(rd_kafka_message_t* message, std::vector<runtime::Record>& out);
   Status commitSync(const std::set<TopicPartition>& partitions);
@@ -137,6 +150,11 @@ class KafkaSource final : public runtime::Source {
   std::chrono::steady_clock::time_point lastGroupCheck_;
   std::deque<runtime::Record> buffered_;  // delivered while idle (before the pause took)
   bool joined_ = false;
+  // The member holds an assignment from its group, possibly empty; false before it joined and
+  // after the group took its partitions as lost.
+  bool inGroup_ = false;
+  std::optional<std::chrono::steady_clock::time_point> idleSince_;  // in the group without partitions since
+  std::optional<std::chrono::steady_clock::time_point> lastGroupErrorLog_;
   std::chrono::steady_clock::time_point openedAt_ = std::chrono::steady_clock::now();
   std::string lastError_;     // the latest error librdkafka reported (a broker not answering …)
   bool cooperative_ = false;  // the group's rebalance protocol, from partition.assignment.strategy

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +53,24 @@ class ConsumerProbe {
   std::atomic<bool> paused{false};  // partitions paused right now
   std::atomic<uint64_t> assignedPartitions{0};
   std::atomic<uint64_t> errors{0};  // consumer errors reported by librdkafka
+  // In the group without partitions since the group settled (member_idle logged).
+  std::atomic<bool> idle{false};
+  // Partitions of the subscribed topics in all, as of the latest rebalance that left the member
+  // without any (0 until then).
+  std::atomic<uint64_t> subscribedPartitions{0};
+  // The group protocol the member speaks and its assignor (set before the consumer starts).
+  std::string protocol;
+  std::string assignor;
+
+  // The group coordinator's refusals by error name (INCONSISTENT_GROUP_PROTOCOL, …).
+  void countGroupError(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    ++groupErrors_[name];
+  }
+  std::map<std::string, uint64_t> groupErrors() const {
+    std::lock_guard lock(mutex_);
+    return groupErrors_;
+  }
 
   void setStatistics(ConsumerStatistics s, std::string raw) {
     std::lock_guard lock(mutex_);
@@ -103,6 +122,7 @@ class ConsumerProbe {
   ConsumerStatistics statistics_;
   std::string raw_;
   std::vector<TopicPartition> assignment_;
+  std::map<std::string, uint64_t> groupErrors_;
 };
 
 }  // namespace cdc::kafka

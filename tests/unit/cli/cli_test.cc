@@ -211,6 +211,26 @@ TEST_F(CliTest, InventoryFromAReplayFileThenDump) {
                          " inventory --source kafka --bootstrap-servers 127.0.0.1:1");
   EXPECT_EQ(badProperty.exitCode, 2);
   EXPECT_NE(badProperty.out.find("KAFKA_SECURITY_PROTOCOL"), std::string::npos) << badProperty.out;
+  // Under the consumer group protocol the broker owns sessions and assignment: a member's own
+  // session timeout or assignor is refused by the variable's name, as is an unknown protocol or
+  // one KAFKA_GROUP_PROTOCOL contradicts.
+  for (const char* classicOnly : {"KAFKA_SESSION_TIMEOUT_MS=6000", "KAFKA_PARTITION_ASSIGNMENT_STRATEGY=range"}) {
+    auto refused = run("cd " + dir_.string() + " && GROUP_PROTOCOL=consumer " + classicOnly + " " + cdcBinary() +
+                       " inventory --source kafka --bootstrap-servers 127.0.0.1:1");
+    EXPECT_EQ(refused.exitCode, 2) << refused.out;
+    std::string name(classicOnly);
+    EXPECT_NE(refused.out.find(name.substr(0, name.find('=')) + ": "), std::string::npos) << refused.out;
+    EXPECT_NE(refused.out.find("GROUP_PROTOCOL=consumer"), std::string::npos) << refused.out;
+  }
+  auto unknown = run("cd " + dir_.string() + " && GROUP_PROTOCOL=eager " + cdcBinary() +
+                     " inventory --source kafka --bootstrap-servers 127.0.0.1:1");
+  EXPECT_EQ(unknown.exitCode, 2);
+  EXPECT_NE(unknown.out.find("GROUP_PROTOCOL"), std::string::npos) << unknown.out;
+  auto contradicted = run("cd " + dir_.string() + " && GROUP_PROTOCOL=consumer KAFKA_GROUP_PROTOCOL=classic " + cdcBinary() +
+                          " inventory --source kafka --bootstrap-servers 127.0.0.1:1");
+  EXPECT_EQ(contradicted.exitCode, 2);
+  EXPECT_NE(contradicted.out.find("GROUP_PROTOCOL=consumer contradicts KAFKA_GROUP_PROTOCOL=classic"), std::string::npos)
+      << contradicted.out;
 }
 
 TEST_F(CliTest, DeadLettersReplayOnceTheConfigurationIsFixed) {
