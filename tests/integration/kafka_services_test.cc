@@ -508,7 +508,8 @@ TEST_F(KafkaServicesTest, AnIdleMemberStandsByReadyAndAMemberOfAnotherAssignorIs
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200) << ready->body;
   std::string metricsB = clientB.Get("/metrics")->body;
-  EXPECT_EQ(seriesLines(metricsB, "cdc_consumer_idle{"), std::vector<std::string>{R"(cdc_consumer_idle{service="search-indexer"} 1)"});
+  EXPECT_EQ(seriesLines(metricsB, "cdc_consumer_idle{"),
+            std::vector<std::string>{R"(cdc_consumer_idle{service="search-indexer"} 1)"});
   EXPECT_EQ(seriesLines(metricsB, "cdc_consumer_topic_partitions{"),
             std::vector<std::string>{R"(cdc_consumer_topic_partitions{service="search-indexer"} 1)"});
   // The idle member answers searches all the same.
