@@ -447,6 +447,15 @@ Status KafkaSource::close() {
       pauseForIdle(assigned_);
     }
   }
+  // A rebalance event still queued (partitions given while the last batch was being written) is
+  // served before leaving: librdkafka 2.14 with group.protocol=consumer, closing with an
+  // assignment pending, turns it into an unassign and leaves, then waits for ever on the
+  // revocation it hands us after that (seen in the fleet suite).
+  for (int i = 0; i < 10; ++i) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0);
+    if (!m) break;
+    rd_kafka_message_destroy(m);  // a record of a paused partition: its next owner reads it again
+  }
   // Leaving the group revokes what is left through onRebalance (the listener commits first).
   if (auto e = rd_kafka_consumer_close(rk_); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log::event(spdlog::level::warn, "consumer_close_failed", {{"error", rd_kafka_err2str(e)}});
