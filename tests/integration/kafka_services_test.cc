@@ -483,12 +483,13 @@ TEST_F(KafkaServicesTest, AnIdleMemberStandsByReadyAndAMemberOfAnotherAssignorIs
             0);
   auto produced = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + workload_);
   ASSERT_EQ(produced.exitCode, 0) << produced.out;
-  const std::string probes = " --http-host 127.0.0.1 --log-level info";
+  const std::string probes = " --log-format json --http-host 127.0.0.1 --log-level info";
+  const std::string assignedProducts = R"("msg":"partitions_assigned","partitions":")" + prefix_ + ".public.products[0]";
   Process a(consume("search-indexer", "a", probes), logPath("a"), dir_);
   int portA = listeningPort(a, "/readyz");
   ASSERT_GT(portA, 0) << a.output();
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (a.output().find("partitions_assigned partitions=" + prefix_) == std::string::npos &&
+  while (a.output().find(assignedProducts) == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(100ms);
   }
@@ -543,12 +544,11 @@ TEST_F(KafkaServicesTest, AnIdleMemberStandsByReadyAndAMemberOfAnotherAssignorIs
   a.signal(SIGTERM);
   EXPECT_EQ(a.wait(60s), 0) << a.output();
   deadline = std::chrono::steady_clock::now() + 60s;
-  while (b.output().find("partitions_assigned partitions=" + prefix_) == std::string::npos &&
+  while (b.output().find(assignedProducts) == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(200ms);
   }
-  EXPECT_NE(b.output().find("partitions_assigned partitions=" + prefix_ + ".public.products[0]"), std::string::npos)
-      << b.output();
+  EXPECT_NE(b.output().find(assignedProducts), std::string::npos) << b.output();
   EXPECT_EQ(seriesLines(clientB.Get("/metrics")->body, "cdc_consumer_idle{"),
             std::vector<std::string>{R"(cdc_consumer_idle{service="search-indexer"} 0)"});
   b.signal(SIGTERM);
