@@ -491,8 +491,7 @@ TEST_F(KafkaServicesTest, AnIdleMemberStandsByReadyAndAMemberOfAnotherAssignorIs
   int portA = listeningPort(a, "/readyz");
   ASSERT_GT(portA, 0) << a.output();
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (a.output().find(assignedProducts) == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (a.output().find(assignedProducts) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(100ms);
   }
   Process b(consume("search-indexer", "b", probes), logPath("b"), dir_);
@@ -546,8 +545,7 @@ TEST_F(KafkaServicesTest, AnIdleMemberStandsByReadyAndAMemberOfAnotherAssignorIs
   a.signal(SIGTERM);
   EXPECT_EQ(a.wait(60s), 0) << a.output();
   deadline = std::chrono::steady_clock::now() + 60s;
-  while (b.output().find(assignedProducts) == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (b.output().find(assignedProducts) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_NE(b.output().find(assignedProducts), std::string::npos) << b.output();
