@@ -122,7 +122,12 @@ void KafkaSource::checkIdle() {
   // A cooperative rebalance takes a moved partition away in one round and gives it in the next:
   // an empty assignment is idleness only once the group has settled.
   static constexpr auto kSettled = std::chrono::seconds(5);
-  if (!idleSince_ || probe_.idle || Clock::now() - *idleSince_ < kSettled) return;
+  auto now = Clock::now();
+  // A member that was not polling (stopped, or busy) does not know what the group did meanwhile:
+  // the settling starts again.
+  if (idleSince_ && now - lastIdleCheck_ > std::chrono::seconds(2)) idleSince_ = now;
+  lastIdleCheck_ = now;
+  if (!idleSince_ || probe_.idle || now - *idleSince_ < kSettled) return;
   probe_.idle = true;
   reportIdle();
 }

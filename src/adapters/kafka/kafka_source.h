@@ -155,6 +155,7 @@ class KafkaSource final : public runtime::Source {
   bool inGroup_ = false;
   std::optional<std::chrono::steady_clock::time_point> idleSince_;  // in the group without partitions since
   std::optional<std::chrono::steady_clock::time_point> lastGroupErrorLog_;
+  std::chrono::steady_clock::time_point lastIdleCheck_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point openedAt_ = std::chrono::steady_clock::now();
   std::string lastError_;     // the latest error librdkafka reported (a broker not answering …)
   bool cooperative_ = false;  // the group's rebalance protocol, from partition.assignment.strategy
