@@ -39,17 +39,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string withoutGeneratedAt(const std::string& report) {
-  return std::regex_replace(report, std::regex("\"generated_at\":\"[^\"]*\","), "");
-}
-
 // The timings and roles of one round: fixed by default, drawn from a seed in the long mode.
 struct Round {
   uint64_t seed = 0;

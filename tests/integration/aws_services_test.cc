@@ -21,17 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string withoutGeneratedAt(const std::string& report) {
-  return std::regex_replace(report, std::regex("\"generated_at\":\"[^\"]*\","), "");
-}
-
 class AwsServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -30,13 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The number before `word` in a summary line ("12 records in", "3 low-stock alerts").
 int64_t numberBefore(const std::string& text, const std::string& word) {
   std::smatch m;

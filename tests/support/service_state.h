@@ -10,6 +10,20 @@
 
 namespace cdc::test {
 
+// A file's whole text (empty when it cannot be read).
+inline std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// An analytics report without its wall-clock `generated_at`.
+inline std::string withoutGeneratedAt(const std::string& report) {
+  static const std::regex generatedAt("\"generated_at\":\"[^\"]*\",");
+  return std::regex_replace(report, generatedAt, "");
+}
+
 // The report folders of the analytics service (SPEC §9).
 inline const std::vector<std::string>& reportFolders() {
   static const std::vector<std::string> folders{"daily_sales", "product_sales", "customer_metrics", "order_status", "summary"};
