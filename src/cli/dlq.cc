@@ -39,12 +39,33 @@ runtime::DeadLetterFilter filterFrom(const config::Config& c) {
 
 bool switchOn(const config::Config& c, std::string_view name) { return c.has(name) && c.boolean(name); }
 
+// The dead letters the commands read: objects (DLQ_S3_BUCKET with --objects s3), or the
+// service's Kafka topic (DLQ=kafka, or the search indexer's by default with Kafka).
+struct DeadLetters {
+  std::unique_ptr<store::ObjectStore> objects;
+  std::unique_ptr<runtime::DeadLetterStore> store;
+};
+
+DeadLetters openDeadLetters(const config::Config& c, const runtime::DeadLetterFilter& filter) {
+  DeadLetters d;
+  const ServiceDefinition* service = filter.service ? findService(*filter.service) : nullptr;
+  StoreChoice choice = deadLetterChoice(c, service);
+  if (choice.uri == "kafka") {
+    d.store = openKafkaDeadLetters(c, service ? service->name : std::string(), false, choice.origin);
+  } else {
+    d.objects = openObjectStore(c, true);  // DLQ_S3_BUCKET with --objects s3
+    d.store = std::make_unique<runtime::ObjectDeadLetterStore>(*d.objects);
+  }
+  return d;
+}
+
 // One letter as a JSON line of `cdc dlq list`; `more` adds fields (a dry run's verdict).
-void printLetter(const runtime::DeadLetter& d, const std::function<void(JsonWriter&)>& more = nullptr) {
+void printLetter(const runtime::DeadLetterStore& store, const runtime::DeadLetter& d,
+                 const std::function<void(JsonWriter&)>& more = nullptr) {
   std::string line;
   JsonWriter w(line);
   w.beginObject()
-      .field("object", d.objectKey)
+      .field(store.locationName(), d.location)
       .field("service", d.service)
       .field("topic", d.topic)
       .field("partition", d.partition)
@@ -54,6 +75,7 @@ void printLetter(const runtime::DeadLetter& d, const std::function<void(JsonWrit
       .field("dead_lettered_at", d.deadLetteredAt);
   if (d.firstError) w.field("first_error", *d.firstError);
   if (d.firstDeadLetteredAt) w.field("first_dead_lettered_at", *d.firstDeadLetteredAt);
+  if (!d.stage.empty()) w.field("stage", d.stage);
   if (d.traceparent) w.field("traceparent", *d.traceparent);
   if (more) more(w);
   w.endObject();
@@ -72,13 +94,13 @@ Command* add(CLI::App& dlq, std::vector<std::unique_ptr<Command>>& commands, con
 
 int list(const config::Config& c) {
   auto filter = filterFrom(c);
-  auto objects = openObjectStore(c, true);  // DLQ_S3_BUCKET with --objects s3
-  auto letters = runtime::listDeadLetters(*objects, filter);
+  auto dlq = openDeadLetters(c, filter);
+  auto letters = dlq.store->list(filter);
   if (!letters) {
     reportError("dlq list", letters.error().message, kExitFailure);
     return kExitFailure;
   }
-  for (const auto& d : *letters) printLetter(d);
+  for (const auto& d : *letters) printLetter(*dlq.store, d);
   log::report(spdlog::level::info, "dead_letters_listed", std::to_string(letters->size()) + " dead letters",
               {{"dead_letters", std::to_string(letters->size()), true}});
   return kExitOk;
@@ -91,22 +113,33 @@ int purge(const config::Config& c) {
         "dlq purge needs --service, --topic, --error, --since or --before (or --all for every dead letter)");
   }
   const bool dryRun = switchOn(c, "dry-run");
-  auto objects = openObjectStore(c, true);
-  auto letters = runtime::listDeadLetters(*objects, filter);
+  auto dlq = openDeadLetters(c, filter);
+  auto letters = dlq.store->list(filter);
   if (!letters) {
     reportError("dlq purge", letters.error().message, kExitFailure);
     return kExitFailure;
   }
   size_t purged = 0;
   for (const auto& d : *letters) {
-    printLetter(d);
+    printLetter(*dlq.store, d);
     if (dryRun) continue;
-    if (auto s = objects->remove(d.objectKey); !s) {
-      reportError("dlq purge", d.objectKey + ": " + s.error().message + " (" + std::to_string(purged) + " purged before it)",
+    if (auto s = dlq.store->remove(d, runtime::Resolution::Purged); !s) {
+      reportError("dlq purge", d.location + ": " + s.error().message + " (" + std::to_string(purged) + " purged before it)",
                   kExitFailure);
       return kExitFailure;
     }
     ++purged;
+  }
+  if (!dryRun && purged > 0) {
+    // A Kafka topic keeps what was taken out until its records before the first waiting letter
+    // are deleted.
+    auto reclaimed = dlq.store->reclaim();
+    if (!reclaimed) {
+      reportError("dlq purge", "purged " + std::to_string(purged) + " dead letters, but " + reclaimed.error().message,
+                  kExitFailure);
+      return kExitFailure;
+    }
+    if (!reclaimed->empty()) log::event(spdlog::level::info, "dead_letters_reclaimed", {{"detail", *reclaimed}});
   }
   if (dryRun) {
     log::report(spdlog::level::info, "dead_letters_purged",
@@ -121,8 +154,8 @@ int purge(const config::Config& c) {
 
 int exportLines(const config::Config& c) {
   auto filter = filterFrom(c);
-  auto objects = openObjectStore(c, true);
-  auto letters = runtime::listDeadLetters(*objects, filter);
+  auto dlq = openDeadLetters(c, filter);
+  auto letters = dlq.store->list(filter);
   if (!letters) {
     reportError("dlq export", letters.error().message, kExitFailure);
     return kExitFailure;
@@ -132,7 +165,7 @@ int exportLines(const config::Config& c) {
   for (const auto& d : *letters) {
     auto line = runtime::kcatLine(d);
     if (!line) {
-      leftOut.push_back(d.objectKey);
+      leftOut.push_back(d.location);
       continue;
     }
     line->push_back('\n');
@@ -157,7 +190,8 @@ int exportLines(const config::Config& c) {
 // Dry run of a replay: the letters it would take, and whether each decodes now with the
 // service's current configuration (a letter that decodes may still be refused when applied,
 // an impossible value for instance).
-int replayDryRun(const config::Config& c, const ServiceDefinition& def, std::vector<runtime::DeadLetter>& letters) {
+int replayDryRun(const config::Config& c, const ServiceDefinition& def, const runtime::DeadLetterStore& store,
+                 std::vector<runtime::DeadLetter>& letters) {
   debezium::Decoder decoder(def.decoding(c));
   size_t decoding = 0;
   debezium::ChangeEvent change;
@@ -172,7 +206,7 @@ int replayDryRun(const config::Config& c, const ServiceDefinition& def, std::vec
     }
     auto decoded = decoder.decode(d.topic, key, value, change, padded.capacity());
     if (decoded) ++decoding;
-    printLetter(d, [&](JsonWriter& w) {
+    printLetter(store, d, [&](JsonWriter& w) {
       w.field("decodes_now", decoded.has_value());
       if (!decoded) w.field("decode_error", decoded.error().message());
     });
@@ -191,18 +225,20 @@ int replay(const config::Config& c) {
   auto filter = filterFrom(c);
   const ServiceDefinition* def = findService(*filter.service);
   if (switchOn(c, "dry-run")) {
-    auto objects = openObjectStore(c, true);
-    auto letters = runtime::listDeadLetters(*objects, filter);
+    auto dlq = openDeadLetters(c, filter);
+    auto letters = dlq.store->list(filter);
     if (!letters) {
       reportError("dlq replay", letters.error().message, kExitFailure);
       return kExitFailure;
     }
-    return replayDryRun(c, *def, *letters);
+    return replayDryRun(c, *def, *dlq.store, *letters);
   }
-  // The stores as given (the dead letters are the source: no Kafka rule applies).
-  Wiring stores{"dlq", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}};
+  // The stores as given (the dead letters are the source: no Kafka rule applies to the
+  // stores); a failure is written again where the letter came from.
+  Wiring stores{
+      "dlq", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}, deadLetterChoice(c, def), def->name};
   ServiceContext ctx = openContext(c, stores, def->usesTableStore, def->writesObjects);
-  auto letters = runtime::listDeadLetters(ctx.deadLetters(), filter);
+  auto letters = ctx.deadLetters().list(filter);
   if (!letters) {
     reportError("dlq replay", letters.error().message, kExitFailure);
     return kExitFailure;

@@ -74,7 +74,7 @@ void Observability::watch(runtime::Source& source, services::ServiceContext& con
   health_->addReadinessCheck("source", [s] { return s->notReady(); });
   collectors_.push_back(source.instrument(*registry_, service_));
   if (context.tables) collectors_.push_back(context.tables->instrument(*registry_, *health_, service_));
-  collectors_.push_back(context.objects->instrument(*registry_, *health_, service_));
+  if (context.objects) collectors_.push_back(context.objects->instrument(*registry_, *health_, service_));
   if (context.deadLetterObjects)
     collectors_.push_back(context.deadLetterObjects->instrument(*registry_, *health_, service_, "dead-letters"));
 }

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_source.h"
 #include "adapters/replay/replay_source.h"
 #include "core/log.h"
@@ -113,8 +114,43 @@ std::vector<std::string> serviceTopics(const ServiceDefinition& service, const c
   return topics;
 }
 
-Wiring wiringOf(const config::Config& c) {
+StoreChoice deadLetterChoice(const config::Config& c, const ServiceDefinition* service) {
+  if (!c.has("dlq")) return {"objects", "default"};
+  const std::string& dlq = c.str("dlq");
+  if (dlq != "auto") return {dlq, c.origin("dlq")};
+  // A dead-letter bucket given says where they go.
+  if (service && c.has("bootstrap-servers") && service->deadLetters == "kafka" &&
+      !(c.has("dlq-bucket") && !c.str("dlq-bucket").empty())) {
+    return {"kafka", "DLQ (kafka by default for " + service->name + " with Kafka and no DLQ_S3_BUCKET)"};
+  }
+  return {"objects", c.origin("dlq")};
+}
+
+std::unique_ptr<runtime::DeadLetterStore> openKafkaDeadLetters(const config::Config& c, std::string_view service, bool create,
+                                                               const std::string& origin) {
+  if (!c.has("bootstrap-servers")) {
+    throw config::ConfigError(origin + ": kafka needs KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers)");
+  }
+  kafka::KafkaDeadLetterOptions o;
+  o.properties = services::kafkaProperties(c);
+  if (c.has("dlq-topic") && !c.str("dlq-topic").empty()) {
+    o.topic = c.str("dlq-topic");
+    o.origin = c.origin("dlq-topic");
+  } else if (!service.empty()) {
+    o.topic = std::string(service) + "-dlq";
+    o.origin = "DLQ_TOPIC (default)";
+  } else {
+    throw config::ConfigError(origin + ": kafka needs --service or DLQ_TOPIC to name the dead-letter topic");
+  }
+  o.create = create;
+  auto store = kafka::KafkaDeadLetterStore::open(std::move(o));
+  if (!store) throw config::ConfigError(store.error().message);
+  return std::move(*store);
+}
+
+Wiring wiringOf(const config::Config& c, const ServiceDefinition& service) {
   Wiring w;
+  w.service = service.name;
   const bool configured = c.has("source") || c.has("bootstrap-servers");
   w.source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
   auto choose = [&](const char* setting, const char* aws) -> StoreChoice {
@@ -124,6 +160,7 @@ Wiring wiringOf(const config::Config& c) {
   };
   w.tables = choose("store", "dynamodb");
   w.objects = choose("objects", "s3");
+  w.deadLetters = deadLetterChoice(c, &service);
   if (!configured) {
     for (const StoreChoice* s : {&w.tables, &w.objects}) {
       if (s->uri == "dynamodb" || s->uri == "s3") {
@@ -139,21 +176,31 @@ Wiring wiringOf(const config::Config& c) {
 ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables, bool ownObjects) {
   // Each store timed for cdc_store_request_duration_seconds, labelled with its backend.
   ServiceContext ctx;
+  // The dead-letter topic first: a missing broker setting is named before any store is made.
+  std::unique_ptr<runtime::DeadLetterStore> deadLetterTopic;
+  if (w.deadLetters.uri == "kafka") deadLetterTopic = openKafkaDeadLetters(c, w.service, true, w.deadLetters.origin);
   if (tables) {
     ctx.tables = store::timed(openTableStore(c, w.tables), w.tables.uri == "dynamodb" ? "dynamodb" : "sqlite");
     ctx.openTables = [&c, choice = w.tables] { return openTableStore(c, choice); };
   }
   const std::string backend = w.objects.uri == "s3" ? "s3" : "directory";
+  if (deadLetterTopic) {
+    if (ownObjects) ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
+    ctx.deadLetterStore = std::move(deadLetterTopic);
+    return ctx;
+  }
   if (!ownObjects) {
     // Dead letters are all it writes there: DLQ_S3_BUCKET (S3_BUCKET when unset).
     ctx.objects = store::timed(openObjectStore(c, w.objects, true), backend);
-    return ctx;
+  } else {
+    ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
+    if (backend == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
+        (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
+      ctx.deadLetterObjects = store::timed(openObjectStore(c, w.objects, true), backend);
+    }
   }
-  ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
-  if (backend == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
-      (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
-    ctx.deadLetterObjects = store::timed(openObjectStore(c, w.objects, true), backend);
-  }
+  ctx.deadLetterStore =
+      std::make_unique<runtime::ObjectDeadLetterStore>(ctx.deadLetterObjects ? *ctx.deadLetterObjects : *ctx.objects);
   return ctx;
 }
 
@@ -163,7 +210,7 @@ namespace {
 std::string requestSummaries(ServiceContext& ctx) {
   std::string out;
   for (const std::string& part :
-       {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects->requestSummary(),
+       {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects ? ctx.objects->requestSummary() : std::string(),
         ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
     if (!part.empty()) out += "; " + part;
   }
@@ -174,7 +221,7 @@ std::string requestSummaries(ServiceContext& ctx) {
 
 int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler, ServiceContext& context,
                const config::Config& c, Observability* observability) {
-  store::ObjectStore& deadLetters = context.deadLetters();
+  runtime::DeadLetterStore& deadLetters = context.deadLetters();
   runtime::RunnerOptions ro;
   ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
   ro.maxRecordsPerSecond = static_cast<uint64_t>(c.integer("max-records-per-second"));
@@ -271,7 +318,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
     bindSettings(*cmd);
     cmd->run = [def](const config::Config& c) {
       const auto topics = serviceTopics(*def, c);
-      const Wiring wiring = wiringOf(c);
+      const Wiring wiring = wiringOf(c, *def);
       const std::string& source = wiring.source;
       std::unique_ptr<runtime::Source> src;
       if (c.has("start-from") && source != "kafka") {

@@ -34,11 +34,21 @@ struct Wiring {
   std::string source;  // "kafka", "file:PATH", "generate"
   StoreChoice tables;
   StoreChoice objects;
+  StoreChoice deadLetters{"objects", "default"};  // "objects" or "kafka" (DLQ)
+  std::string service;                            // whose dead letters (the Kafka topic's default name)
 };
-Wiring wiringOf(const config::Config& c);
+Wiring wiringOf(const config::Config& c, const ServiceDefinition& service);
+// DLQ resolved: "objects" or "kafka"; auto is the service's own choice when
+// KAFKA_BOOTSTRAP_SERVERS is set (the search indexer: kafka), objects without a service.
+StoreChoice deadLetterChoice(const config::Config& c, const ServiceDefinition* service);
+// The dead-letter topic DLQ_TOPIC (default <service>-dlq); `create`: a service at start-up
+// makes it when missing. A ConfigError names what is wrong.
+std::unique_ptr<runtime::DeadLetterStore> openKafkaDeadLetters(const config::Config& c, std::string_view service, bool create,
+                                                               const std::string& origin);
 // The stores a service uses, each timed for its latency series: the table store when it has
-// tables; the objects of its own (reports: S3_BUCKET) and its dead letters (DLQ_S3_BUCKET, else
-// S3_BUCKET). `c` must outlive the context (it opens more table-store connections).
+// tables; the objects of its own (reports: S3_BUCKET) and its dead letters (DLQ=objects:
+// DLQ_S3_BUCKET, else S3_BUCKET; DLQ=kafka: DLQ_TOPIC, and no object store unless it writes
+// objects of its own). `c` must outlive the context (it opens more table-store connections).
 ServiceContext openContext(const config::Config& c, const Wiring& wiring, bool tables, bool ownObjects);
 
 // Runs a handler over a service context's stores until the source ends or SIGINT/SIGTERM;

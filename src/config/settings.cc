@@ -25,6 +25,8 @@ const C kDemo{"demo"};
 const C kStores{"dump"};
 const C kObjects{"dlq list", "dlq replay", "dlq purge", "dlq export", "dump", "demo", "inventory", "analytics", "search-indexer"};
 const C kDlq{"dlq list", "dlq replay", "dlq purge", "dlq export"};
+// Where dead letters go: the services and the dlq commands.
+const C kDeadLetters{"inventory", "analytics", "search-indexer", "dlq list", "dlq replay", "dlq purge", "dlq export"};
 const C kAws{"dump",     "demo",       "inventory", "analytics",  "search-indexer",
              "dlq list", "dlq replay", "dlq purge", "dlq export", "search"};
 
@@ -162,7 +164,7 @@ const std::vector<Setting>& table() {
        "security.protocol)",
        Kind::Brokers,
        {},
-       {"inventory", "analytics", "search-indexer", "produce"}},
+       {"inventory", "analytics", "search-indexer", "produce", "dlq list", "dlq replay", "dlq purge", "dlq export"}},
       {"group-id",
        "KAFKA_GROUP_ID",
        "",
@@ -408,6 +410,24 @@ const std::vector<Setting>& table() {
        Kind::String,
        {},
        kObjects},
+      {"dlq",
+       "DLQ",
+       "auto",
+       "Where dead letters go: objects (under dlq/ of the object store: DLQ_S3_BUCKET with --objects s3, else the "
+       "directory) or kafka (the topic DLQ_TOPIC, as Kafka Connect writes them: the record's key, value and headers, "
+       "the error in __connect.errors.* headers). auto: kafka for the search indexer when KAFKA_BOOTSTRAP_SERVERS is "
+       "set and DLQ_S3_BUCKET is not (the seed grants it no bucket), objects otherwise",
+       Kind::Choice,
+       {"auto", "objects", "kafka"},
+       kDeadLetters},
+      {"dlq-topic",
+       "DLQ_TOPIC",
+       "",
+       "The dead-letter topic with DLQ=kafka (default: <service>-dlq, e.g. search-indexer-dlq); a service creates it "
+       "when missing (one partition, the brokers' replication factor)",
+       Kind::String,
+       {},
+       kDeadLetters},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},
       {"key",
        "",

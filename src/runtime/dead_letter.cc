@@ -9,8 +9,8 @@
 
 namespace cdc::runtime {
 
-std::string DeadLetterQueue::objectKey(std::string_view service, std::string_view topic, int32_t partition, int64_t offset,
-                                       int64_t timestampMs, Timestamp now) {
+std::string ObjectDeadLetterStore::objectKey(std::string_view service, std::string_view topic, int32_t partition, int64_t offset,
+                                             int64_t timestampMs, Timestamp now) {
   int64_t day = timestampMs >= 0 ? Timestamp::fromMillis(timestampMs).epochDay() : now.epochDay();
   std::string key = "dlq/";
   key += service;
@@ -26,7 +26,7 @@ std::string DeadLetterQueue::objectKey(std::string_view service, std::string_vie
   return key;
 }
 
-std::string DeadLetterQueue::encode(const DeadLetter& d) {
+std::string ObjectDeadLetterStore::encode(const DeadLetter& d) {
   std::string out;
   JsonWriter w(out);
   w.beginObject();
@@ -54,11 +54,12 @@ std::string DeadLetterQueue::encode(const DeadLetter& d) {
   if (d.traceparent) w.field("traceparent", *d.traceparent);
   if (d.firstError) w.field("first_error", *d.firstError);
   if (d.firstDeadLetteredAt) w.field("first_dead_lettered_at", *d.firstDeadLetteredAt);
+  if (!d.stage.empty()) w.field("stage", d.stage);
   w.endObject();
   return out;
 }
 
-Result<DeadLetter> DeadLetterQueue::decode(std::string_view json) {
+Result<DeadLetter> ObjectDeadLetterStore::decode(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto e = parser.parse(json.data(), json.size()).get(root)) {
@@ -76,6 +77,7 @@ Result<DeadLetter> DeadLetterQueue::decode(std::string_view json) {
   if (!root["traceparent"].get_string().get(s) && parseTraceParent(s)) d.traceparent = std::string(s);
   if (!root["first_error"].get_string().get(s)) d.firstError = std::string(s);
   if (!root["first_dead_lettered_at"].get_string().get(s)) d.firstDeadLetteredAt = std::string(s);
+  str("stage", d.stage);
   int64_t n = 0;
   if (!root["partition"].get_int64().get(n)) d.partition = static_cast<int32_t>(n);
   if (!root["offset"].get_int64().get(n)) d.offset = n;
@@ -100,9 +102,15 @@ Result<DeadLetter> DeadLetterQueue::decode(std::string_view json) {
   return d;
 }
 
-Status DeadLetterQueue::write(const Record& record, std::string_view error, Timestamp now) {
+bool deadLetterHeader(std::string_view name) {
+  return name == kAttemptsHeader || name == kFirstErrorHeader || name == kFirstDeadLetteredAtHeader ||
+         name.starts_with("cdc-dlq-") || name.starts_with("__connect.errors.");
+}
+
+DeadLetter deadLetterOf(const Record& record, std::string_view service, std::string_view error, std::string_view stage,
+                        Timestamp now) {
   DeadLetter d;
-  d.service = service_;
+  d.service = std::string(service);
   d.topic = std::string(record.topic);
   d.partition = record.partition;
   d.offset = record.offset;
@@ -110,16 +118,46 @@ Status DeadLetterQueue::write(const Record& record, std::string_view error, Time
   d.key = record.key;
   d.value = record.value;
   d.error = std::string(error);
+  d.stage = std::string(stage);
   d.attempts = 1;
   if (const std::string* a = record.header(kAttemptsHeader)) d.attempts = std::max(1, std::atoi(a->c_str()) + 1);
   d.deadLetteredAt = formatIsoTimestamp(now);
   if (auto trace = record.trace()) d.traceparent = std::string(trace->value);
   if (const std::string* first = record.header(kFirstErrorHeader)) d.firstError = *first;
   if (const std::string* at = record.header(kFirstDeadLetteredAtHeader)) d.firstDeadLetteredAt = *at;
-  std::string key = objectKey(service_, record.topic, record.partition, record.offset, record.timestampMs, now);
-  if (auto s = objects_.put(key, encode(d)); !s) return s;
+  for (const auto& [name, value] : record.headers) {
+    if (!deadLetterHeader(name)) d.headers.emplace_back(name, value);
+  }
+  return d;
+}
+
+Status DeadLetterQueue::write(const Record& record, std::string_view error, Timestamp now, std::string_view stage) {
+  if (auto s = store_.write(deadLetterOf(record, service_, error, stage, now)); !s) return s;
   ++written_;
   return {};
+}
+
+Status ObjectDeadLetterStore::write(const DeadLetter& d) {
+  std::string key = objectKey(d.service, d.topic, d.partition, d.offset, d.timestampMs,
+                              parseIsoTimestamp(d.deadLetteredAt).value_or(Timestamp{}));
+  return objects_.put(key, encode(d));
+}
+
+Result<std::vector<DeadLetter>> ObjectDeadLetterStore::list(const DeadLetterFilter& filter) {
+  return listDeadLetters(objects_, filter);
+}
+
+Status ObjectDeadLetterStore::remove(const DeadLetter& d, Resolution why) {
+  if (why == Resolution::Replayed) {
+    // A failed replay has just rewritten the letter under the same key with attempts + 1:
+    // keep that one.
+    auto body = objects_.get(d.location);
+    if (!body) return fail(body.error());
+    if (!*body) return {};
+    auto current = decode(**body);
+    if (current && current->attempts > d.attempts) return {};
+  }
+  return objects_.remove(d.location);
 }
 
 bool DeadLetterFilter::matches(const DeadLetter& d) const {
@@ -162,7 +200,7 @@ Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, con
     if (!*body) continue;  // removed meanwhile
     auto d = DeadLetterQueue::decode(**body);
     if (!d) return fail(Error::poison(info.key + ": " + d.error().message));
-    d->objectKey = info.key;
+    d->location = info.key;
     if (filter.matches(*d)) letters.push_back(std::move(*d));
   }
   return letters;
@@ -176,10 +214,11 @@ Record replayRecord(const DeadLetter& d, TopicInterner& topics) {
   r.timestampMs = d.timestampMs;
   r.key = d.key;
   r.value = d.value;
+  r.headers = d.headers;
   r.headers.emplace_back(std::string(kAttemptsHeader), std::to_string(d.attempts));
   r.headers.emplace_back(std::string(kFirstErrorHeader), d.firstError.value_or(d.error));
   r.headers.emplace_back(std::string(kFirstDeadLetteredAtHeader), d.firstDeadLetteredAt.value_or(d.deadLetteredAt));
-  if (d.traceparent) r.headers.emplace_back("traceparent", *d.traceparent);
+  if (d.traceparent && !r.header("traceparent")) r.headers.emplace_back("traceparent", *d.traceparent);
   return r;
 }
 
@@ -203,8 +242,17 @@ std::optional<std::string> kcatLine(const DeadLetter& d) {
   return out;
 }
 
+DeadLetterSource::DeadLetterSource(DeadLetterStore& store, std::vector<DeadLetter> letters)
+    : store_(store), letters_(std::move(letters)) {
+  sortLetters();
+}
+
 DeadLetterSource::DeadLetterSource(store::ObjectStore& objects, std::vector<DeadLetter> letters)
-    : objects_(objects), letters_(std::move(letters)) {
+    : owned_(std::make_unique<ObjectDeadLetterStore>(objects)), store_(*owned_), letters_(std::move(letters)) {
+  sortLetters();
+}
+
+void DeadLetterSource::sortLetters() {
   // Replay in each partition's offset order.
   std::stable_sort(letters_.begin(), letters_.end(), [](const DeadLetter& a, const DeadLetter& b) {
     return std::tie(a.topic, a.partition, a.offset) < std::tie(b.topic, b.partition, b.offset);
@@ -228,15 +276,7 @@ Status DeadLetterSource::commit(std::span<const Position> positions) {
       return p.topic == d.topic && p.partition == d.partition && d.offset < p.nextOffset;
     });
     if (!done) continue;
-    // A failed replay has just rewritten the letter under the same key with attempts + 1:
-    // keep that one.
-    auto body = objects_.get(d.objectKey);
-    if (!body) return fail(body.error());
-    if (*body) {
-      auto current = DeadLetterQueue::decode(**body);
-      if (current && current->attempts > d.attempts) continue;
-    }
-    if (auto s = objects_.remove(d.objectKey); !s) return s;
+    if (auto s = store_.remove(d, Resolution::Replayed); !s) return s;
   }
   removed_ = next_;
   return {};

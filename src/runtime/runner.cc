@@ -26,11 +26,19 @@ void notePosition(std::vector<Position>& pending, const Record& r) {
 
 }  // namespace
 
-Runner::Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterStore, RunnerOptions options,
+Runner::Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterObjects, RunnerOptions options,
+               const std::atomic<bool>& stop)
+    : Runner(source, handler, DeadLetterQueue(deadLetterObjects, std::string(handler.serviceName())), std::move(options), stop) {}
+
+Runner::Runner(Source& source, Handler& handler, DeadLetterStore& deadLetterStore, RunnerOptions options,
+               const std::atomic<bool>& stop)
+    : Runner(source, handler, DeadLetterQueue(deadLetterStore, std::string(handler.serviceName())), std::move(options), stop) {}
+
+Runner::Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, RunnerOptions options,
                const std::atomic<bool>& stop)
     : source_(source),
       handler_(handler),
-      deadLetters_(deadLetterStore, std::string(handler.serviceName())),
+      deadLetters_(std::move(deadLetters)),
       options_(std::move(options)),
       stop_(stop),
       decoder_(handler.decoderOptions()) {
@@ -189,7 +197,7 @@ Status Runner::processPart(std::span<Record> records) {
                 {"offset", std::to_string(record->offset), true},
                 {"error", reason}},
                record->trace());
-    Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now()); });
+    Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now(), kind); });
     if (!written) return written;
     if (options_.probe) options_.probe->deadLettered(record->topic, kind, 1);
   }

@@ -72,7 +72,11 @@ class Runner : private RebalanceListener {
     const char* kind;
   };
 
-  Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterStore, RunnerOptions options,
+  // Dead letters to `deadLetterStore` (objects or a Kafka topic).
+  Runner(Source& source, Handler& handler, DeadLetterStore& deadLetterStore, RunnerOptions options,
+         const std::atomic<bool>& stop);
+  // Dead letters as objects under dlq/ of `deadLetterObjects`.
+  Runner(Source& source, Handler& handler, store::ObjectStore& deadLetterObjects, RunnerOptions options,
          const std::atomic<bool>& stop);
 
   ~Runner() override;
@@ -83,6 +87,7 @@ class Runner : private RebalanceListener {
   const RunStats& stats() const { return stats_; }
 
  private:
+  Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, RunnerOptions options, const std::atomic<bool>& stop);
   Status processBatch(std::vector<Record>& records);
   // Decodes, applies and dead-letters a run of records; notes their positions (uncommitted).
   Status processPart(std::span<Record> records);

@@ -9,6 +9,7 @@
 #include "adapters/kafka/kafka_config.h"
 #include "config/settings.h"
 #include "debezium/decoder.h"
+#include "runtime/dead_letter.h"
 #include "runtime/handler.h"
 #include "store/object_store.h"
 #include "store/table_store.h"
@@ -18,9 +19,14 @@ namespace cdc::services {
 // What a service needs from the outside world, opened from the configuration by the CLI.
 struct ServiceContext {
   std::unique_ptr<store::TableStore> tables;  // none for a service that has no table (analytics)
+  // Its own objects (analytics' reports), the dead letters' with DLQ=objects; none for a service
+  // that writes none of its own and keeps its dead letters in Kafka.
   std::unique_ptr<store::ObjectStore> objects;
   std::unique_ptr<store::ObjectStore> deadLetterObjects;  // a bucket of their own (DLQ_S3_BUCKET), or none
-  store::ObjectStore& deadLetters() { return deadLetterObjects ? *deadLetterObjects : *objects; }
+  // Where the runner writes dead letters and `cdc dlq` finds them: over deadLetterObjects
+  // (else objects), or a Kafka topic.
+  std::unique_ptr<runtime::DeadLetterStore> deadLetterStore;
+  runtime::DeadLetterStore& deadLetters() { return *deadLetterStore; }
   // Opens another connection to the table store (a store is used by one thread at a time).
   std::function<std::unique_ptr<store::TableStore>()> openTables;
   // Whatever else a handler refers to (alert sinks, producers), kept as long as the context.
@@ -44,6 +50,9 @@ struct ServiceDefinition {
   // How its handler decodes (the columns it reads, the schemaless rules), without a store:
   // `cdc dlq replay --dry-run` tells which dead letters decode now.
   std::function<debezium::DecoderOptions(const config::Config&)> decoding;
+  // Where its dead letters go with DLQ=auto when it reads Kafka: objects, or kafka (a service
+  // the seed grants no bucket).
+  std::string deadLetters = "objects";
 };
 
 // The decoding rules for messages without a schema (SCHEMALESS_DECIMALS, DECIMAL_SCALE, …).

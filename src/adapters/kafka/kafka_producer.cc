@@ -35,6 +35,31 @@ KafkaProducer::~KafkaProducer() {
   rd_kafka_destroy(rk_);
 }
 
+namespace {
+
+// Delivery failures that another try may not meet: the brokers were unreachable for
+// message.timeout.ms, or a partition had no leader or too few replicas at the time.
+bool passing(rd_kafka_resp_err_t e) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void KafkaProducer::onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) {
   (void)rk;
   auto* self = static_cast<KafkaProducer*>(opaque);
@@ -44,6 +69,7 @@ void KafkaProducer::onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void
   }
   if (self->failed_++ == self->failedAtFlush_) {
     self->firstError_ = std::string(rd_kafka_topic_name(m->rkt)) + ": " + rd_kafka_err2str(m->err);
+    self->firstErrorPasses_ = passing(m->err);
   }
   log::event(spdlog::level::err, "kafka_delivery_failed",
              {{"topic", rd_kafka_topic_name(m->rkt)}, {"error", rd_kafka_err2str(m->err)}});
@@ -84,7 +110,8 @@ Status KafkaProducer::produce(const OutgoingMessage& msg) {
   while (true) {
     rd_kafka_resp_err_t e = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
                                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, keySize),
-                                              RD_KAFKA_V_VALUE(value, valueSize), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+                                              RD_KAFKA_V_VALUE(value, valueSize), RD_KAFKA_V_HEADERS(headers),
+                                              RD_KAFKA_V_TIMESTAMP(msg.timestampMs), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return {};  // the headers belong to the message now
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_, 100);  // deliveries make room
@@ -121,7 +148,7 @@ Status KafkaProducer::flush(std::chrono::milliseconds timeout) {
   if (failed > failedAtFlush_) {
     std::string message = std::to_string(failed - failedAtFlush_) + " messages not delivered (first: " + firstError_ + ")";
     failedAtFlush_ = failed;
-    return fail(Error::fatal(message));
+    return fail(firstErrorPasses_ ? Error::retry(message) : Error::fatal(message));
   }
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return fail(Error::retry(std::to_string(rd_kafka_outq_len(rk_)) + " messages still undelivered: " + rd_kafka_err2str(e)));

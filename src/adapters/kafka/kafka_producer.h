@@ -21,6 +21,7 @@ struct OutgoingMessage {
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;  // nullopt: a tombstone
   std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timestampMs = 0;  // CreateTime; 0: now
 };
 
 // An idempotent Kafka producer whose delivery reports are checked: flush() waits for every
@@ -34,7 +35,9 @@ class KafkaProducer {
   // Queues one message; waits for room when the local queue is full.
   Status produce(const OutgoingMessage& message);
   // Waits until every queued message is delivered or failed. Retry when some are still
-  // undelivered at the timeout; Fatal naming the first error when some failed.
+  // undelivered at the timeout or failed for a passing reason (brokers unreachable until
+  // message.timeout.ms, no leader); Fatal naming the first error when the brokers refused some
+  // (not authorized, no such topic, too large).
   Status flush(std::chrono::milliseconds timeout);
 
   // Looks up `topic` now, in the background (the brokers create it if they auto-create topics),
@@ -50,6 +53,9 @@ class KafkaProducer {
   // Messages queued and not yet delivered or failed (serving the delivery reports first).
   size_t outstanding();
 
+  // The client, for admin requests on the same connections (creating a topic …).
+  rd_kafka_t* handle() const { return rk_; }
+
   uint64_t delivered() const { return delivered_.load(); }
   uint64_t failed() const { return failed_.load(); }
 
@@ -64,6 +70,7 @@ class KafkaProducer {
   std::atomic<uint64_t> failed_{0};
   uint64_t failedAtFlush_ = 0;
   std::string firstError_;
+  bool firstErrorPasses_ = false;  // the first failure since the last flush was a passing one
   mutable std::mutex errorMutex_;  // the callbacks run on whichever thread serves the producer
   std::string lastError_;
 };

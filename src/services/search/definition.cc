@@ -73,9 +73,16 @@ std::shared_ptr<void> searchApi(const config::Config& c, services::ServiceContex
 
 const services::ServiceDefinition& definition() {
   static const services::ServiceDefinition d{
-      "search-indexer", "search-indexer", {"products"}, true, false, makeHandler, searchApi, [](const config::Config& c) {
-        return IndexerHandler::decoding(services::decoderOptions(c));
-      }};
+      "search-indexer",
+      "search-indexer",
+      {"products"},
+      true,
+      false,
+      makeHandler,
+      searchApi,
+      [](const config::Config& c) { return IndexerHandler::decoding(services::decoderOptions(c)); },
+      // The seed grants it DynamoDB only: its dead letters go to a Kafka topic.
+      "kafka"};
   return d;
 }
 

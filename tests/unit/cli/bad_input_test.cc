@@ -195,7 +195,7 @@ TEST_P(BadInputTest, EveryBadLineIsADeadLetterAndTheGoodOnesAreAppliedExactly) {
     EXPECT_TRUE(found) << "no dead letter says '" << g.reason << "' for: " << g.line.substr(0, 160);
   }
   for (const auto& d : *letters) {
-    EXPECT_GT(d.error.size(), 10u) << d.objectKey;
+    EXPECT_GT(d.error.size(), 10u) << d.location;
     if (::testing::Test::HasFailure()) std::cerr << "dead letter: " << d.error << "\n";
   }
   std::string want = produced("clean");

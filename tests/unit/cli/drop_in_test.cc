@@ -113,6 +113,7 @@ TEST_F(DropInTest, TheSeedsEnvironmentAloneReadsKafkaAndWritesAws) {
   struct Case {
     std::string service, name, env;
     bool tables;
+    bool s3 = true;
   };
   for (const Case& c : {
            Case{"inventory", "inventory-service",
@@ -127,21 +128,27 @@ TEST_F(DropInTest, TheSeedsEnvironmentAloneReadsKafkaAndWritesAws) {
                 "KAFKA_GROUP_ID=search-indexer-group DYNAMODB_TABLE=cdc-platform-product-search-index "
                 "DLQ_S3_BUCKET=cdc-platform-dlq-123 KAFKA_TOPICS=dbserver1.public.products",
                 true},
+           // The seed grants the search indexer DynamoDB only: its dead letters go to a Kafka topic.
+           Case{"search-indexer", "search-indexer",
+                "KAFKA_GROUP_ID=search-indexer-group DYNAMODB_TABLE=cdc-platform-product-search-index "
+                "KAFKA_TOPICS=dbserver1.public.products",
+                true, false},
        }) {
-    SCOPED_TRACE(c.service);
-    test::Process service(clean(common + " " + c.env, c.service), (dir_ / (c.service + ".log")).string(), dir_.string());
+    SCOPED_TRACE(c.service + (c.s3 ? "" : " (no bucket)"));
+    const std::string log = c.service + (c.s3 ? "" : "-kafka-dlq") + ".log";
+    test::Process service(clean(common + " " + c.env, c.service), (dir_ / log).string(), dir_.string());
     int port = test::listeningPort(service, "/metrics");
     ASSERT_GT(port, 0) << service.output();
     httplib::Client client("127.0.0.1", port);
     auto metrics = client.Get("/metrics");
-    ASSERT_TRUE(metrics);
+    ASSERT_TRUE(metrics) << service.output();
     const std::string& m = metrics->body;
     EXPECT_NE(service.output().find(R"("service":")" + c.name + R"(","msg":"service_start","source":"kafka:127.0.0.1:1)"),
               std::string::npos)
         << service.output();
     // The stores are DynamoDB (services with tables) and S3, each with its series.
     EXPECT_EQ(m.find(R"(cdc_store_requests_total{backend="dynamodb")") != std::string::npos, c.tables) << m;
-    EXPECT_NE(m.find(R"(cdc_store_requests_total{backend="s3")"), std::string::npos) << m;
+    EXPECT_EQ(m.find(R"(cdc_store_requests_total{backend="s3")") != std::string::npos, c.s3) << m;
     EXPECT_EQ(m.find(R"(backend="sqlite")"), std::string::npos) << m;
     EXPECT_EQ(m.find(R"(backend="directory")"), std::string::npos) << m;
     // Not ready: the broker does not answer.
@@ -155,11 +162,15 @@ TEST_F(DropInTest, TheSeedsEnvironmentAloneReadsKafkaAndWritesAws) {
     EXPECT_NE(service.output().find("stopped by signal"), std::string::npos) << service.output();
     EXPECT_FALSE(fs::exists(dir_ / "data")) << "an embedded store was opened";
   }
-  // The search indexer's dead letters need a bucket: without DLQ_S3_BUCKET (or S3_BUCKET) it
-  // says so at start.
-  auto r = runClean(common, "search-indexer");
+  // The inventory's dead letters go to a bucket (the seed's grant): without DLQ_S3_BUCKET (or
+  // S3_BUCKET) it says so at start.
+  auto r = runClean(common + " DYNAMODB_TABLE=cdc-platform-inventory-realtime", "inventory");
   EXPECT_EQ(r.exitCode, 2) << r.out;
   EXPECT_NE(r.out.find("s3 needs DLQ_S3_BUCKET or S3_BUCKET"), std::string::npos) << r.out;
+  // Dead letters in Kafka need the brokers.
+  r = runClean("DLQ=kafka LOG_FORMAT=json", "inventory");
+  EXPECT_EQ(r.exitCode, 2) << r.out;
+  EXPECT_NE(r.out.find("DLQ: kafka needs KAFKA_BOOTSTRAP_SERVERS"), std::string::npos) << r.out;
 }
 
 }  // namespace

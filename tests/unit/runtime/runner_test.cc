@@ -295,7 +295,7 @@ TEST_F(RunnerTest, PoisonGoesToTheDeadLetterQueueAndTheRunGoesOn) {
   ASSERT_TRUE(letters.has_value());
   ASSERT_EQ(letters->size(), 2u);
   const DeadLetter& d = (*letters)[0];
-  EXPECT_EQ(d.objectKey, "dlq/test-service/dbserver1.public.order_items/date=2026-01-01/0-1.json");
+  EXPECT_EQ(d.location, "dlq/test-service/dbserver1.public.order_items/date=2026-01-01/0-1.json");
   EXPECT_EQ(d.topic, kItems);
   EXPECT_EQ(d.offset, 1);
   EXPECT_EQ(*d.value, "{\"id\":");
