@@ -39,6 +39,12 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// RFC 9110 §5.6.2: a field name is a token.
+bool tokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -128,6 +134,12 @@ ParseResult parseRequestHead(std::string_view buffer, size_t maxHeadBytes) {
       return error(400, "malformed header line");
     }
     std::string_view name = h.substr(0, colon);
+    // Whitespace between the name and the colon must be refused (RFC 9112 §5.1): a proxy in
+    // front may read such a line otherwise than we do.
+    if (!std::all_of(name.begin(), name.end(), tokenChar)) {
+      return error(400,
+                   name.back() == ' ' || name.back() == '\t' ? "whitespace before a header's colon" : "malformed header name");
+    }
     std::string_view value = trim(h.substr(colon + 1));
     if (equalsIgnoreCase(name, "connection")) {
       if (containsToken(value, "close")) r.head.keepAlive = false;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/json_writer.h"
+#include "core/log.h"
 
 namespace cdc::http {
 namespace {
@@ -97,8 +98,12 @@ Response callHandler(const GetHandler& handler, const Params& params) {
   try {
     return handler(params);
   } catch (const std::exception& e) {
-    return errorResponse(500, e.what());
+    // What went wrong inside is for the log; the client learns only that it did.
+    log::event(spdlog::level::err, "http_handler_failed", {{"error", e.what()}});
+  } catch (...) {
+    log::event(spdlog::level::err, "http_handler_failed", {{"error", "an exception that is not a std::exception"}});
   }
+  return errorResponse(500, "internal error (logged by the service as http_handler_failed)");
 }
 
 }  // namespace
@@ -111,6 +116,14 @@ struct HttpServer::Impl {
   int listenFd = -1;
   int epollFd = -1;
   int wakeFd = -1;
+  // Held open to be given up when the process runs out of descriptors: with it, a pending
+  // connection can be accepted and closed at once (the client learns) instead of staying in
+  // the backlog, where it would wake the loop again and again.
+  int reserveFd = -1;
+  bool acceptPaused = false;  // not watching the listening socket until the next sweep
+  Clock::time_point lastAcceptWarning{};
+  std::atomic<uint64_t> acceptFailures{0};
+  std::atomic<uint64_t> shed{0};
   std::thread loop;
   std::vector<std::thread> workers;
   std::atomic<bool> stopping{false};
@@ -135,6 +148,11 @@ struct HttpServer::Impl {
   void close(uint64_t id);
   void collectDone();
   void sweep(Clock::time_point now);
+  // accept() failed for want of descriptors or memory: closes one waiting connection with the
+  // reserve descriptor (true: try the next), or stops watching the listening socket until the
+  // next sweep (false).
+  bool outOfDescriptors(int error);
+  void watchListener(bool on);
   void work();
   void wake() {
     uint64_t one = 1;
@@ -273,7 +291,8 @@ void HttpServer::Impl::acceptAll() {
     int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of descriptors: the next turn tries again
+      if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) && outOfDescriptors(errno)) continue;
+      return;  // EAGAIN: the backlog is empty
     }
     if (connections.size() >= options.maxConnections) {
       // Make room by closing the connection idle the longest; with none idle, refuse this one.
@@ -324,7 +343,47 @@ void HttpServer::Impl::collectDone() {
   }
 }
 
+void HttpServer::Impl::watchListener(bool on) {
+  epoll_event ev{};
+  ev.events = on ? EPOLLIN : 0;
+  ev.data.u64 = kListenId;
+  ::epoll_ctl(epollFd, EPOLL_CTL_MOD, listenFd, &ev);
+  acceptPaused = !on;
+}
+
+bool HttpServer::Impl::outOfDescriptors(int error) {
+  ++acceptFailures;
+  auto now = Clock::now();
+  if (lastAcceptWarning == Clock::time_point{} || now - lastAcceptWarning >= std::chrono::minutes(1)) {
+    lastAcceptWarning = now;
+    log::event(spdlog::level::warn, "http_accept_failed",
+               {{"error", std::strerror(error)},
+                {"connections", std::to_string(connections.size()), true},
+                {"detail",
+                 "no descriptor for a new connection (RLIMIT_NOFILE, or the system's): waiting clients are closed at "
+                 "once until some are free"}});
+  }
+  // The reserve makes room for one waiting connection: it is taken and closed at once.
+  if (reserveFd >= 0) {
+    ::close(reserveFd);
+    int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int acceptError = errno;
+    if (fd >= 0) {
+      ::close(fd);
+      ++shed;
+    }
+    reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (acceptError == EAGAIN || acceptError == EWOULDBLOCK)) return false;  // nothing waits
+    if (fd >= 0 && reserveFd >= 0) return true;
+  }
+  // No reserve (the system itself is out): stop watching the listener until the next sweep
+  // rather than wake on it in a loop.
+  watchListener(false);
+  return false;
+}
+
 void HttpServer::Impl::sweep(Clock::time_point now) {
+  if (acceptPaused) watchListener(true);
   std::vector<uint64_t> expired, timedOut;
   for (auto& [id, c] : connections) {
     if (c.pendingOut() > 0) {
@@ -445,10 +504,13 @@ Status HttpServer::start(const std::string& host, int port) {
   ::epoll_ctl(im.epollFd, EPOLL_CTL_ADD, im.listenFd, &ev);
   ev.data.u64 = kWakeId;
   ::epoll_ctl(im.epollFd, EPOLL_CTL_ADD, im.wakeFd, &ev);
+  im.reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (size_t i = 0; i < std::max<size_t>(1, im.options.workers); ++i) im.workers.emplace_back([&im] { im.work(); });
   im.loop = std::thread([&im] { im.run(); });
   return {};
 }
+
+HttpServerStats HttpServer::stats() const { return HttpServerStats{impl_->acceptFailures.load(), impl_->shed.load()}; }
 
 void HttpServer::stop() {
   Impl& im = *impl_;
@@ -464,7 +526,7 @@ void HttpServer::stop() {
   im.workers.clear();
   for (auto& [id, c] : im.connections) ::close(c.fd);
   im.connections.clear();
-  for (int* fd : {&im.listenFd, &im.epollFd, &im.wakeFd}) {
+  for (int* fd : {&im.listenFd, &im.epollFd, &im.wakeFd, &im.reserveFd}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }

@@ -30,6 +30,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds writeTimeout{10000};  // a client that does not read its answer
 };
 
+struct HttpServerStats {
+  uint64_t acceptFailures = 0;  // accept() refused for want of descriptors or memory
+  uint64_t shed = 0;            // connections closed at once meanwhile (the reserve descriptor)
+};
+
 // The service's HTTP/1.1 server (the search API, the probes and metrics): one event-loop
 // thread (epoll) reads every connection without blocking, parses request heads within their
 // size and time bounds, answers pipelined requests in order, and writes answers back; complete
@@ -54,6 +59,7 @@ class HttpServer {
   Status start(const std::string& host, int port);
   void stop();
   int port() const { return port_; }
+  HttpServerStats stats() const;
 
  private:
   struct Impl;

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "core/json_writer.h"
+#include "core/log.h"
 
 namespace cdc::search {
 
@@ -71,8 +72,14 @@ std::pair<int, std::string> handleSearch(Searcher& searcher, const std::map<std:
   if (!request) return {400, errorJson(request.error())};
   auto page = searcher.search(*request);
   if (!page) {
-    int status = page.error().kind == ErrorKind::Poison ? 400 : page.error().kind == ErrorKind::Retry ? 503 : 500;
-    return {status, errorJson(page.error().message)};
+    // A request the index refuses (a cursor of another search) is the client's to fix: said.
+    if (page.error().kind == ErrorKind::Poison) return {400, errorJson(page.error().message)};
+    // The store's own words (endpoints, tables, what failed inside) are for the operator's log,
+    // not for whoever asks.
+    const bool passing = page.error().kind == ErrorKind::Retry;
+    log::event(passing ? spdlog::level::warn : spdlog::level::err, "search_failed", {{"error", page.error().message}});
+    return passing ? std::pair{503, errorJson("the search index cannot be read just now; try again")}
+                   : std::pair{500, errorJson("internal error (logged by the service as search_failed)")};
   }
   return {200, searchResponseJson(*request, *page)};
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -139,6 +140,17 @@ TEST(HttpRequestTest, ParsesHeadsAndRefusesWhatIsOutOfBounds) {
   EXPECT_EQ(parseRequestHead("GET /?q=%zz HTTP/1.1\r\n\r\n", 8192).status, 400);
   EXPECT_EQ(parseRequestHead("GET /?q=%2 HTTP/1.1\r\n\r\n", 8192).status, 400);
   EXPECT_EQ(parseRequestHead("GET / HTTP/1.1\r\nno colon\r\n\r\n", 8192).status, 400);
+  // RFC 9112 §5.1: whitespace between a field name and its colon is refused (a proxy in front
+  // could read the line otherwise), as is a name that is not a token.
+  for (std::string line : {"Host : h", "Host\t: h", "Ho st: h", "Ho\"st: h", "Höst: h"}) {
+    SCOPED_TRACE(line);
+    auto refused = parseRequestHead("GET / HTTP/1.1\r\n" + line + "\r\n\r\n", 8192);
+    EXPECT_EQ(refused.kind, ParseResult::Kind::Error);
+    EXPECT_EQ(refused.status, 400);
+  }
+  EXPECT_EQ(parseRequestHead("GET / HTTP/1.1\r\nHost : h\r\n\r\n", 8192).error, "whitespace before a header's colon");
+  EXPECT_EQ(parseRequestHead("GET / HTTP/1.1\r\nX-Forwarded-For: a\r\nAccept: */*\r\n!#$%&'*+-.^_`|~: v\r\n\r\n", 8192).kind,
+            ParseResult::Kind::Request);
 }
 
 TEST(HttpServerTest, AnswersGetHeadAndErrors) {
@@ -355,13 +367,61 @@ TEST(HttpServerTest, HandlerExceptionsAre500AndStopIsClean) {
   c.send("GET /boom HTTP/1.1\r\n\r\n");
   auto r = c.response();
   EXPECT_EQ(statusOf(r), 500);
-  EXPECT_EQ(bodyOf(r), R"({"error":"kaput"})");
+  // What went wrong inside goes to the log, never to the client.
+  EXPECT_EQ(r.find("kaput"), std::string::npos) << r;
+  EXPECT_EQ(bodyOf(r), R"x({"error":"internal error (logged by the service as http_handler_failed)"})x");
   HttpServer second;
   auto taken = second.start("127.0.0.1", server.port());
   ASSERT_FALSE(taken.has_value());
   EXPECT_NE(taken.error().message.find("cannot bind HTTP port 127.0.0.1:" + std::to_string(server.port())), std::string::npos);
   server.stop();
   EXPECT_TRUE(c.closed());
+}
+
+// Out of file descriptors, accept() fails while the connection stays in the backlog; retried
+// at once on every wake-up, that is a loop at 100% CPU. The server closes waiting clients
+// instead (a reserve descriptor), and serves again once descriptors are free.
+TEST(HttpServerTest, OutOfDescriptorsWaitingClientsAreClosedAndTheLoopDoesNotSpin) {
+  HttpServer server;
+  server.getInline("/healthz", [](const Params&) { return Response{200, "ok", "text/plain"}; });
+  ASSERT_TRUE(server.start("127.0.0.1", 0).has_value());
+  // Sockets made while descriptors remain, connected once none remain.
+  constexpr int kClients = 5;
+  std::vector<int> sockets;
+  for (int i = 0; i < kClients; ++i) sockets.push_back(::socket(AF_INET, SOCK_STREAM, 0));
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // The lowest free descriptor number is how many are open (none are closed below it here).
+  int next = ::dup(0);
+  ASSERT_GE(next, 0);
+  ::close(next);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(next);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  EXPECT_LT(::dup(0), 0) << "the limit does not bind";
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(server.port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int fd : sockets) ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  // Each waiting client learns: the server closes its connection.
+  for (int fd : sockets) {
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 5000), 1) << "a client left waiting in the backlog";
+    char byte;
+    EXPECT_EQ(::recv(fd, &byte, 1, 0), 0);
+  }
+  std::this_thread::sleep_for(500ms);  // a spinning loop would count failures by the million
+  auto stats = server.stats();
+  EXPECT_GE(stats.acceptFailures, static_cast<uint64_t>(kClients));
+  EXPECT_LE(stats.acceptFailures, 100u);
+  EXPECT_EQ(stats.shed, static_cast<uint64_t>(kClients));
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int fd : sockets) ::close(fd);
+  Client after(server.port());
+  ASSERT_TRUE(after.connected());
+  after.send("GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(statusOf(after.response()), 200);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "runtime/dead_letter.h"
 #include "runtime/runner.h"
 #include "services/search/indexer.h"
+#include "services/search/search_api.h"
 #include "services/search/searcher.h"
 #include "services/search/tokenizer.h"
 #include "support/forwarding_table_store.h"
@@ -429,6 +430,40 @@ TEST_F(SearchTest, PriceRangesAloneUseThePriceIndex) {
   for (size_t i = 0; i < page->hits.size(); ++i) EXPECT_EQ(page->hits[i].productId, want[i].second);
   EXPECT_LE(page->queries, 4);                          // buckets 10..13: one Query each
   EXPECT_FALSE(s.search(SearchRequest{}).has_value());  // neither a query nor a range
+}
+
+// GET /search with a store that fails: the client gets the status (503 for a passing failure,
+// 500 otherwise) and no word of the store's own (endpoints, tables), which go to the log.
+TEST_F(SearchTest, AFailingStoreIsAnsweredWithoutItsOwnWords) {
+  std::map<int64_t, Product> final;
+  index(catalogue(20, 200, final));
+  class Failing final : public test::ForwardingTableStore {
+   public:
+    Failing(store::TableStore& inner, ErrorKind kind) : ForwardingTableStore(inner), kind_(kind) {}
+    Result<store::Page> query(const store::QueryRequest&) override {
+      return fail(Error{kind_, "dynamodb https://dynamodb.internal.example:8000 table secret-index: AccessDenied"});
+    }
+    Result<store::Page> scan(const store::ScanRequest&) override { return query({}); }
+
+   private:
+    ErrorKind kind_;
+  };
+  for (auto [kind, status] : {std::pair{ErrorKind::Retry, 503}, std::pair{ErrorKind::Fatal, 500}}) {
+    SCOPED_TRACE(status);
+    Failing failing(*tables_, kind);
+    Searcher s(failing, IndexTables{});
+    auto [code, body] = handleSearch(s, {{"q", "desk"}});
+    EXPECT_EQ(code, status);
+    EXPECT_EQ(body.find("internal.example"), std::string::npos) << body;
+    EXPECT_EQ(body.find("secret-index"), std::string::npos) << body;
+    EXPECT_EQ(body.find("AccessDenied"), std::string::npos) << body;
+    EXPECT_NE(body.find("\"error\":"), std::string::npos) << body;
+  }
+  // A request of the client's own making is still explained.
+  Searcher s(*tables_, IndexTables{});
+  auto [code, body] = handleSearch(s, {{"q", "desk"}, {"cursor", "not-a-cursor"}});
+  EXPECT_EQ(code, 400);
+  EXPECT_NE(body.find("cursor"), std::string::npos) << body;
 }
 
 // Products DynamoDB would refuse (a 10 MB description, a name too long for the name-index key)
