@@ -62,6 +62,9 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
   SigningOptions signing{endpoint_.region, endpoint_.service, "", endpoint_.service == "s3", endpoint_.service != "s3"};
   std::string lastError;
   std::vector<std::string> uncertain(requests.size());  // per request: an attempt without a definite answer
+  // Each kind of refusal is answered once per call: new credentials, a corrected clock. Again
+  // after that, no retry can help: the caller hears why (never a refresh loop).
+  bool refreshed = false, skewCorrected = false;
   for (int attempt = 0; attempt < options_.retry.maxAttempts; ++attempt) {
     if (attempt > 0) {
       ++probe_.retries;
@@ -76,7 +79,7 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
     }
     auto credentials = credentials_->get();
     if (!credentials) return fail(credentials.error());
-    signing.amzDate = amzDateNow();
+    signing.amzDate = amzDate(std::chrono::system_clock::now() + std::chrono::milliseconds(clockOffsetMs_.load()));
     std::vector<HttpRequest> batch;
     batch.reserve(pending.size());
     for (size_t i : pending) {
@@ -86,7 +89,7 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
     probe_.requests += batch.size();
     auto responses = http_.sendAll(batch);
     std::vector<size_t> again;
-    bool endpointFailed = false, endpointAnswered = false;
+    bool endpointFailed = false, endpointAnswered = false, refreshNow = false;
     for (size_t k = 0; k < responses.size(); ++k) {
       HttpResponse& r = responses[k];
       switch (classify(r)) {
@@ -98,9 +101,29 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
           continue;
         case Outcome::RefreshCredentials:
           endpointAnswered = true;
-          ++probe_.credentialRefreshes;
-          credentials_->invalidate();
+          if (refreshed) {
+            return fail(Error::fatal(endpoint_.describe() +
+                                     " refused the credentials again after new ones were fetched: " + describe(r)));
+          }
+          refreshNow = true;
           break;
+        case Outcome::ClockSkew:
+          endpointAnswered = true;
+          if (skewCorrected || !correctClock(r)) {
+            return fail(Error::fatal(
+                endpoint_.describe() + ": the request's signing time is refused (" + describe(r) +
+                "): this machine's clock is off and " +
+                (skewCorrected ? "correcting it from the server's Date did not help" : "the answer gives no server time") +
+                "; synchronise it (NTP)"));
+          }
+          skewCorrected = true;
+          break;
+        case Outcome::Denied:
+          // Not allowed: the first refused call names the action and resource, at start-up
+          // for what a service needs from the beginning.
+          return fail(Error::fatal("AccessDenied: " + endpoint_.describe() + " refused " +
+                                   requestedAction(requests[pending[k]], endpoint_.service) + ": " + describe(r) +
+                                   " (the IAM policy of this service's role does not allow it: deploy/iam)"));
         case Outcome::Retry:
           if (r.status == 0) {
             ++probe_.transportErrors;
@@ -120,6 +143,11 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
       lastError = describe(r);
       again.push_back(pending[k]);
     }
+    if (refreshNow) {
+      refreshed = true;
+      ++probe_.credentialRefreshes;
+      credentials_->invalidate();
+    }
     // The breaker counts an endpoint that does not answer (or answers 5xx), not throttling.
     if (endpointFailed && !endpointAnswered) {
       breaker_.onFailure(Clock::now(), lastError);
@@ -135,6 +163,18 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
   }
   return fail(Error::retry(endpoint_.describe() + ": " + std::to_string(pending.size()) + " requests still failing after " +
                            std::to_string(options_.retry.maxAttempts) + " attempts: " + lastError));
+}
+
+bool AwsClient::correctClock(const HttpResponse& r) {
+  auto server = serverTime(r);
+  if (!server) return false;
+  auto offset = std::chrono::duration_cast<std::chrono::milliseconds>(*server - std::chrono::system_clock::now());
+  clockOffsetMs_.store(offset.count());
+  log::event(spdlog::level::warn, "aws_clock_skew_corrected",
+             {{"endpoint", endpoint_.describe()},
+              {"offset_ms", std::to_string(offset.count()), true},
+              {"detail", "requests are signed with the server's time from now on; synchronise this machine's clock (NTP)"}});
+  return true;
 }
 
 }  // namespace cdc::aws

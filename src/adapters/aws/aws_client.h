@@ -80,6 +80,9 @@ class AwsClient {
   std::mt19937_64 rng_;
   AwsProbe probe_;
   std::atomic<metrics::Health*> health_{nullptr};
+  // Added to the local clock when signing, once a server said the signing time was off.
+  std::atomic<int64_t> clockOffsetMs_{0};
+  bool correctClock(const HttpResponse& response);
 };
 
 }  // namespace cdc::aws

@@ -15,6 +15,11 @@ namespace cdc::aws::parts {
 std::optional<WallClock::time_point> parseExpiration(std::string_view text);
 // "scheme://host[:port]/path?query" into a request.
 std::optional<HttpRequest> requestFor(std::string_view url);
+// Whether the container credentials endpoint may be sent the Pod Identity / ECS token, as the
+// AWS SDKs decide: https anywhere; plain http only to loopback (127.0.0.0/8, ::1, localhost)
+// or the agents' link-local addresses (ECS 169.254.170.2, EKS Pod Identity 169.254.170.23 and
+// fd00:ec2::23).
+bool trustedContainerEndpoint(const HttpRequest& request);
 // A file's text without trailing blanks; empty when it cannot be read.
 std::string readFile(const std::string& path);
 // {"AccessKeyId","SecretAccessKey","Token"|"SessionToken","Expiration"}: the container and

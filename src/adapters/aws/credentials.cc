@@ -2,8 +2,11 @@
 
 #include "adapters/aws/credential_parts.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -48,6 +51,33 @@ std::optional<HttpRequest> requestFor(std::string_view url) {
   }
   if (r.host.empty()) return std::nullopt;
   return r;
+}
+
+bool trustedContainerEndpoint(const HttpRequest& request) {
+  if (request.scheme == "https") return true;
+  if (request.scheme != "http") return false;
+  // The host without its port: [v6]:port, v4:port, name:port.
+  std::string host = request.host;
+  if (host.starts_with('[')) {
+    auto close = host.find(']');
+    if (close == std::string::npos) return false;
+    host = host.substr(1, close - 1);
+  } else if (auto colon = host.find(':'); colon != std::string::npos && host.find(':', colon + 1) == std::string::npos) {
+    host.resize(colon);
+  }
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    const uint32_t a = ntohl(v4.s_addr);
+    return (a >> 24) == 127 || a == 0xA9FEAA02u /* 169.254.170.2 */ || a == 0xA9FEAA17u /* 169.254.170.23 */;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    in6_addr agent{};
+    ::inet_pton(AF_INET6, "fd00:ec2::23", &agent);
+    return IN6_IS_ADDR_LOOPBACK(&v6) || std::memcmp(&v6, &agent, sizeof v6) == 0;
+  }
+  return false;
 }
 
 std::string readFile(const std::string& path) {
@@ -134,6 +164,12 @@ class ContainerSource final : public CredentialsSource {
     if (url.empty()) url = "http://169.254.170.2" + env_.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     auto request = requestFor(url);
     if (!request) return fail(Error::fatal("AWS_CONTAINER_CREDENTIALS_FULL_URI: not a URL: " + url));
+    // The token is a credential: never sent in clear text off the host or the agent's address.
+    if (!trustedContainerEndpoint(*request)) {
+      return fail(Error::fatal("AWS_CONTAINER_CREDENTIALS_FULL_URI: " + url +
+                               " is neither https nor a loopback or ECS/EKS Pod Identity agent address (169.254.170.2, "
+                               "169.254.170.23, fd00:ec2::23): refused, as the AWS SDKs refuse it"));
+    }
     std::string token;
     if (std::string file = env_.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); !file.empty()) {
       token = readFile(file);

@@ -1,8 +1,10 @@
 #include "adapters/aws/resilience.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "core/log.h"
+#include "core/time.h"
 
 namespace cdc::aws {
 namespace {
@@ -68,19 +70,87 @@ Outcome classify(const HttpResponse& r) {
   if (r.status == 0) return Outcome::Retry;
   if (r.status >= 200 && r.status < 300) return Outcome::Ok;
   std::string code = errorCode(r);
-  if (oneOf(code, {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-                   "InvalidAccessKeyId", "SignatureDoesNotMatch", "RequestTimeTooSkewed", "RequestExpired",
-                   "InvalidSignatureException", "AccessDenied", "AccessDeniedException", "MissingAuthenticationToken"})) {
+  if (oneOf(code, {"RequestTimeTooSkewed", "RequestExpired"})) return Outcome::ClockSkew;
+  if (code == "InvalidSignatureException") {
+    // DynamoDB says "Signature expired: … is now earlier than …" for a clock behind.
+    std::string_view message = jsonText(r.body, "message");
+    if (message.empty()) message = jsonText(r.body, "Message");
+    if (message.find("Signature expired") != std::string_view::npos ||
+        message.find("Signature not yet current") != std::string_view::npos) {
+      return Outcome::ClockSkew;
+    }
     return Outcome::RefreshCredentials;
   }
+  if (oneOf(code,
+            {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId",
+             "SignatureDoesNotMatch", "InvalidToken", "TokenRefreshRequired", "MissingAuthenticationToken"})) {
+    return Outcome::RefreshCredentials;
+  }
+  if (oneOf(code, {"AccessDenied", "AccessDeniedException", "AllAccessDisabled"})) return Outcome::Denied;
   if (r.status >= 500 || r.status == 429 ||
       oneOf(code, {"ThrottlingException", "Throttling", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
                    "TooManyRequestsException", "LimitExceededException", "SlowDown", "RequestTimeout", "RequestThrottled",
                    "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})) {
     return Outcome::Retry;
   }
-  if (r.status == 403) return Outcome::RefreshCredentials;
+  if (r.status == 403) return Outcome::Denied;
   return Outcome::Final;
+}
+
+std::optional<std::chrono::system_clock::time_point> serverTime(const HttpResponse& r) {
+  if (const std::string* date = r.header("Date")) {
+    std::tm tm{};
+    const char* end = ::strptime(date->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end && *end == '\0') return std::chrono::system_clock::from_time_t(::timegm(&tm));
+  }
+  if (auto at = parseIsoTimestamp(xmlText(r.body, "ServerTime"))) {
+    return std::chrono::system_clock::time_point(std::chrono::microseconds(at->micros));
+  }
+  return std::nullopt;
+}
+
+std::string requestedAction(const HttpRequest& request, std::string_view service) {
+  if (service == "dynamodb") {
+    std::string action = "dynamodb:";
+    for (const auto& [name, value] : request.headers) {
+      if (name == "X-Amz-Target" || name == "x-amz-target") action += value.substr(value.find('.') + 1);
+    }
+    std::string_view table = jsonText(request.body, "TableName");
+    return table.empty() ? action : action + " on table " + std::string(table);
+  }
+  if (service != "s3") return std::string(service) + " " + request.method + " " + request.path;
+  // The bucket is the host's first label (virtual-hosted) or the path's first segment.
+  std::string bucket, key;
+  std::string_view path = request.path;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (auto dot = request.host.find(".s3."); dot != std::string::npos) {
+    bucket = request.host.substr(0, dot);
+    key = std::string(path);
+  } else {
+    auto slash = path.find('/');
+    bucket = std::string(path.substr(0, slash));
+    key = slash == std::string_view::npos ? std::string() : std::string(path.substr(slash + 1));
+  }
+  auto has = [&](std::string_view name) {
+    return std::any_of(request.query.begin(), request.query.end(), [&](const auto& kv) { return kv.first == name; });
+  };
+  std::string action;
+  if (key.empty()) {
+    if (request.method == "PUT") {
+      action = "s3:CreateBucket";
+    } else if (request.method == "POST" && has("delete")) {
+      action = "s3:DeleteObject";
+    } else {
+      action = "s3:ListBucket";  // ListObjectsV2 and HeadBucket
+    }
+  } else if (request.method == "GET" || request.method == "HEAD") {
+    action = "s3:GetObject";
+  } else if (request.method == "DELETE") {
+    action = has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
+  } else {
+    action = "s3:PutObject";  // PutObject and the multipart upload's parts
+  }
+  return action + " on arn:aws:s3:::" + bucket + (key.empty() ? "" : "/" + key);
 }
 
 bool CircuitBreaker::allow(Clock::time_point now, std::chrono::milliseconds& retryIn) {

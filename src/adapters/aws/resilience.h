@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -26,7 +27,9 @@ std::chrono::milliseconds fullJitter(const RetryPolicy& policy, int attempt, std
 enum class Outcome {
   Ok,                  // 2xx
   Retry,               // throttling, 5xx, timeouts, connection failures: try again later
-  RefreshCredentials,  // expired or refused credentials, clock skew: fetch new ones, then retry
+  RefreshCredentials,  // expired or unrecognised credentials: fetch new ones, then retry once
+  ClockSkew,           // signed too far from the server's time: correct the clock once, then retry
+  Denied,              // not allowed (AccessDenied, a bare 403): no retry helps, the policy must change
   Final,               // an answer about the request itself (validation, condition, not found)
 };
 
@@ -36,6 +39,12 @@ std::string errorCode(const HttpResponse& response);
 Outcome classify(const HttpResponse& response);
 // "503 SlowDown: Please reduce your request rate." for logs and errors.
 std::string describe(const HttpResponse& response);
+// The server's time an answer gives: its Date header (RFC 9110 IMF-fixdate), else S3's
+// <ServerTime>; nullopt without either.
+std::optional<std::chrono::system_clock::time_point> serverTime(const HttpResponse& response);
+// The IAM action and resource a request asks for, for an AccessDenied that names them:
+// "dynamodb:PutItem on table inventory-realtime", "s3:PutObject on arn:aws:s3:::lake/analytics/x.json".
+std::string requestedAction(const HttpRequest& request, std::string_view service);
 
 // Stops hammering an endpoint that keeps failing. Closed: every call goes. After `threshold`
 // consecutive failures it opens: calls are refused for `openFor` (doubling on each failed

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <ctime>
 
 #include "adapters/aws/aws_client.h"
 #include "support/local_http_server.h"
@@ -44,6 +45,21 @@ class AwsClientTest : public ::testing::Test {
         res.set_content(
             R"({"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"})",
             "application/x-amz-json-1.0");
+      } else if (target.ends_with("Denied")) {
+        res.status = 400;
+        res.set_content(
+            R"({"__type":"com.amazon.coral.service#AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/search is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/inventory-realtime"})",
+            "application/x-amz-json-1.0");
+      } else if (target.ends_with("AlwaysExpired")) {
+        res.status = 400;
+        res.set_content(R"({"__type":"com.amazon.coral.service#UnrecognizedClientException","message":"invalid token"})",
+                        "application/x-amz-json-1.0");
+      } else if (target.ends_with("Skewed") && !signedAt(req.get_header_value("X-Amz-Date"), serverTime_)) {
+        res.status = 400;
+        res.set_header("Date", serverDate_);
+        res.set_content(
+            R"({"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Signature expired: the request is too old"})",
+            "application/x-amz-json-1.0");
       } else if (target.ends_with("Expired") && lastToken_ == "session-1") {
         res.status = 400;
         res.set_content(
@@ -75,7 +91,26 @@ class AwsClientTest : public ::testing::Test {
     return r;
   }
 
+  // Whether an X-Amz-Date is within 5 minutes of `at`.
+  static bool signedAt(const std::string& amzDate, std::chrono::system_clock::time_point at) {
+    std::tm tm{};
+    if (!::strptime(amzDate.c_str(), "%Y%m%dT%H%M%SZ", &tm)) return false;
+    auto signedTime = std::chrono::system_clock::from_time_t(::timegm(&tm));
+    return signedTime > at - 5min && signedTime < at + 5min;
+  }
+
   test::LocalHttpServer http_;
+  // The server's clock for "Skewed": an hour ahead of this machine's, or never matched.
+  std::chrono::system_clock::time_point serverTime_ = std::chrono::system_clock::now() + 1h;
+  std::string serverDate_ = httpDate(serverTime_);
+  static std::string httpDate(std::chrono::system_clock::time_point at) {
+    std::time_t t = std::chrono::system_clock::to_time_t(at);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+  }
   std::atomic<int> calls_{0};
   std::string lastAuthorization_, lastToken_;
   CountingSource* source_ = nullptr;
@@ -141,6 +176,48 @@ TEST_F(AwsClientTest, ExpiredCredentialsAreFetchedAgain) {
   EXPECT_EQ(source_->fetches.load(), 2);
   EXPECT_EQ(lastToken_, "session-2");
   EXPECT_EQ(c.probe().credentialRefreshes.load(), 1u);
+}
+
+TEST_F(AwsClientTest, RefusedTwiceAfterARefreshTheCredentialsAreAFatalErrorNotALoop) {
+  auto c = client(http_.url());
+  auto r = c.send(call(c, "AlwaysExpired"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(r.error().message.find("UnrecognizedClientException"), std::string::npos) << r.error().message;
+  EXPECT_EQ(calls_.load(), 2) << "one refresh, one retry";
+  EXPECT_EQ(source_->fetches.load(), 2);
+}
+
+TEST_F(AwsClientTest, AccessDeniedIsNotRetriedAndNamesTheActionAndResource) {
+  auto c = client(http_.url());
+  HttpRequest put = call(c, "Denied");
+  put.body = R"({"TableName":"inventory-realtime"})";
+  auto r = c.send(put);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind, ErrorKind::Fatal);
+  EXPECT_EQ(calls_.load(), 1) << "no retry, no credential refresh";
+  EXPECT_EQ(source_->fetches.load(), 1);
+  EXPECT_NE(r.error().message.find("AccessDenied"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("dynamodb:Denied on table inventory-realtime"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("is not authorized to perform"), std::string::npos) << r.error().message;
+}
+
+TEST_F(AwsClientTest, ASkewedClockIsCorrectedFromTheServersDateOnce) {
+  auto c = client(http_.url());
+  auto r = c.send(call(c, "Skewed"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(calls_.load(), 2) << "refused once, then signed with the server's time";
+  // The next calls are signed with the corrected clock at once.
+  ASSERT_TRUE(c.send(call(c, "Skewed")).has_value());
+  EXPECT_EQ(calls_.load(), 3);
+  // A server whose clock moves away again: corrected once more per call, then a clear failure.
+  serverTime_ = std::chrono::system_clock::now() - 3h;  // the Date header keeps saying +1h
+  auto off = c.send(call(c, "Skewed"));
+  ASSERT_FALSE(off.has_value());
+  EXPECT_EQ(off.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(off.error().message.find("clock"), std::string::npos) << off.error().message;
+  EXPECT_EQ(calls_.load(), 5);
 }
 
 TEST_F(AwsClientTest, ADownEndpointOpensTheCircuitAndFailsFast) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <thread>
 
+#include "adapters/aws/credential_parts.h"
 #include "adapters/aws/credentials.h"
 #include "core/time.h"
 
@@ -187,6 +188,43 @@ TEST_F(CredentialsTest, PodIdentityReadsTheTokenFileOnEveryFetchAndRefreshesBefo
   expiration_ = "2026-11-25T19:00:00Z";
   p.invalidate();
   EXPECT_TRUE(p.get().has_value());
+}
+
+// The Pod Identity token goes only where the AWS SDKs send it: https, loopback, or the agents'
+// link-local addresses. Anything else is refused before any request.
+TEST_F(CredentialsTest, TheContainerTokenGoesOnlyToHttpsLoopbackOrTheAgent) {
+  for (auto [url, trusted] : std::vector<std::pair<std::string, bool>>{
+           {"https://creds.example.com/v1", true},
+           {"http://169.254.170.23/v1/credentials", true},   // EKS Pod Identity agent
+           {"http://169.254.170.2/v2/credentials/x", true},  // ECS agent
+           {"http://[fd00:ec2::23]/v1/credentials", true},
+           {"http://[fd00:0ec2:0000::0023]:80/v1", true},
+           {"http://127.0.0.1:8080/creds", true},
+           {"http://127.9.9.9/creds", true},
+           {"http://[::1]:1234/creds", true},
+           {"http://localhost:9/creds", true},
+           {"http://169.254.169.254/latest", false},  // instance metadata: not the container agent
+           {"http://169.254.170.24/v1", false},
+           {"http://10.0.0.7/creds", false},
+           {"http://creds.example.com/v1", false},
+           {"http://localhost.example.com/v1", false},
+           {"http://[fd00:ec2::24]/v1", false},
+           {"ftp://127.0.0.1/creds", false},
+       }) {
+    SCOPED_TRACE(url);
+    auto request = parts::requestFor(url);
+    ASSERT_TRUE(request.has_value());
+    EXPECT_EQ(parts::trustedContainerEndpoint(*request), trusted);
+  }
+  // Refused by name, fatal (no retry), and the token never leaves.
+  vars_["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.2.example.net:" + std::to_string(port_) + "/v1/credentials";
+  vars_["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "pod-token-1";
+  CredentialsProvider p(defaultSource(env()), env());
+  auto c = p.get();
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(c.error().message.find("AWS_CONTAINER_CREDENTIALS_FULL_URI"), std::string::npos) << c.error().message;
+  EXPECT_EQ(containerCalls_.load(), 0);
 }
 
 TEST_F(CredentialsTest, IrsaAssumesTheRoleWithTheWebIdentityToken) {

@@ -36,8 +36,26 @@ TEST(AwsErrorsTest, DynamoDbAndS3ErrorsAreClassified) {
 
   EXPECT_EQ(classify(answer(400, R"({"__type":"com.amazon.coral.service#ExpiredTokenException","message":"expired"})")),
             Outcome::RefreshCredentials);
-  EXPECT_EQ(classify(answer(403, "<Error><Code>AccessDenied</Code></Error>")), Outcome::RefreshCredentials);
-  EXPECT_EQ(classify(answer(403, "<Error><Code>RequestTimeTooSkewed</Code></Error>")), Outcome::RefreshCredentials);
+  EXPECT_EQ(classify(answer(403, "<Error><Code>InvalidAccessKeyId</Code></Error>")), Outcome::RefreshCredentials);
+  EXPECT_EQ(classify(answer(400, R"({"__type":"com.amazon.coral.service#UnrecognizedClientException"})")),
+            Outcome::RefreshCredentials);
+  // Not allowed: no retry or refresh helps.
+  EXPECT_EQ(classify(answer(403, "<Error><Code>AccessDenied</Code></Error>")), Outcome::Denied);
+  EXPECT_EQ(classify(answer(400, R"({"__type":"com.amazon.coral.service#AccessDeniedException","message":"User: x"})")),
+            Outcome::Denied);
+  EXPECT_EQ(classify(answer(403, "")), Outcome::Denied);
+  // The signing time: S3's code, DynamoDB's expired signature.
+  EXPECT_EQ(classify(answer(403, "<Error><Code>RequestTimeTooSkewed</Code></Error>")), Outcome::ClockSkew);
+  EXPECT_EQ(
+      classify(answer(
+          400,
+          R"x({"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Signature expired: 20261207T000000Z is now earlier than 20261207T060000Z (20261207T061500Z - 15 min.)"})x")),
+      Outcome::ClockSkew);
+  EXPECT_EQ(
+      classify(answer(
+          400,
+          R"({"__type":"com.amazon.coral.service#InvalidSignatureException","message":"The request signature we calculated does not match"})")),
+      Outcome::RefreshCredentials);
 
   auto tooBig = answer(
       400,
@@ -48,6 +66,39 @@ TEST(AwsErrorsTest, DynamoDbAndS3ErrorsAreClassified) {
             Outcome::Final);
   EXPECT_EQ(classify(answer(404, "<Error><Code>NoSuchKey</Code></Error>")), Outcome::Final);
   EXPECT_EQ(classify(answer(200, "{}")), Outcome::Ok);
+}
+
+TEST(AwsErrorsTest, TheServersTimeComesFromItsDateOrS3sServerTime) {
+  auto skewed = answer(403, "<Error><Code>RequestTimeTooSkewed</Code><ServerTime>2026-12-07T06:30:05Z</ServerTime></Error>");
+  ASSERT_TRUE(serverTime(skewed).has_value());
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*serverTime(skewed)), 1796625005);
+  skewed.headers.emplace_back("Date", "Mon, 07 Dec 2026 06:30:06 GMT");
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*serverTime(skewed)), 1796625006);
+  EXPECT_FALSE(serverTime(answer(403, "")).has_value());
+}
+
+TEST(AwsErrorsTest, ADeniedRequestNamesItsActionAndResource) {
+  HttpRequest put;
+  put.method = "POST";
+  put.headers = {{"X-Amz-Target", "DynamoDB_20120810.PutItem"}};
+  put.body = R"({"TableName":"inventory-realtime","Item":{}})";
+  EXPECT_EQ(requestedAction(put, "dynamodb"), "dynamodb:PutItem on table inventory-realtime");
+  auto s3 = [](std::string method, std::string host, std::string path, std::vector<std::pair<std::string, std::string>> query) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.host = std::move(host);
+    r.path = std::move(path);
+    r.query = std::move(query);
+    return requestedAction(r, "s3");
+  };
+  EXPECT_EQ(s3("PUT", "lake.s3.us-east-1.amazonaws.com", "/analytics/x.json", {}),
+            "s3:PutObject on arn:aws:s3:::lake/analytics/x.json");
+  EXPECT_EQ(s3("GET", "127.0.0.1:5000", "/lake/analytics/x.json", {}), "s3:GetObject on arn:aws:s3:::lake/analytics/x.json");
+  EXPECT_EQ(s3("GET", "127.0.0.1:5000", "/lake", {{"list-type", "2"}, {"prefix", "dlq/"}}), "s3:ListBucket on arn:aws:s3:::lake");
+  EXPECT_EQ(s3("DELETE", "127.0.0.1:5000", "/lake/dlq/a.json", {}), "s3:DeleteObject on arn:aws:s3:::lake/dlq/a.json");
+  EXPECT_EQ(s3("DELETE", "127.0.0.1:5000", "/lake/big", {{"uploadId", "u1"}}),
+            "s3:AbortMultipartUpload on arn:aws:s3:::lake/big");
+  EXPECT_EQ(s3("PUT", "127.0.0.1:5000", "/lake", {}), "s3:CreateBucket on arn:aws:s3:::lake");
 }
 
 TEST(AwsErrorsTest, FullJitterStaysUnderTheGrowingCeiling) {
