@@ -92,6 +92,13 @@ Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> re
     bool endpointFailed = false, endpointAnswered = false, refreshNow = false;
     for (size_t k = 0; k < responses.size(); ++k) {
       HttpResponse& r = responses[k];
+      if (r.status != 0 && !checksumMatches(r)) {
+        // Damaged on its way (as the SDKs treat it: a transport error, retried). The request
+        // reached the server: it may have been applied.
+        ++probe_.checksumFailures;
+        r.transportError = "the answer's x-amz-crc32 does not match its " + std::to_string(r.body.size()) + " bytes";
+        r.status = 0;
+      }
       switch (classify(r)) {
         case Outcome::Ok:
         case Outcome::Final:

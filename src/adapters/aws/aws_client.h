@@ -34,6 +34,7 @@ struct AwsProbe {
   std::atomic<uint64_t> throttled{0};
   std::atomic<uint64_t> transportErrors{0};
   std::atomic<uint64_t> serverErrors{0};
+  std::atomic<uint64_t> checksumFailures{0};  // x-amz-crc32 mismatches (counted as transport errors too)
   std::atomic<uint64_t> credentialRefreshes{0};
   std::atomic<uint64_t> circuitOpened{0};
   std::atomic<bool> circuitOpen{false};

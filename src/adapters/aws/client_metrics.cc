@@ -29,7 +29,9 @@ std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Hea
             p.credentialRefreshes.load());
     counter("cdc_store_circuit_opened_total", "Times the circuit breaker opened.", p.circuitOpened.load());
     auto errors =
-        metrics::counterFamily("cdc_store_errors_total", "Requests that failed, by kind (transport: no answer; server: 5xx).");
+        metrics::counterFamily("cdc_store_errors_total",
+                               "Requests that failed, by kind (transport: no answer or a damaged one; server: 5xx; checksum: an "
+                               "answer whose x-amz-crc32 did not match, also counted as transport).");
     auto withKind = [&](const char* kind) {
       metrics::Labels l = labels;
       l.emplace("kind", kind);
@@ -37,6 +39,7 @@ std::shared_ptr<void> instrumentClient(metrics::Registry& registry, metrics::Hea
     };
     metrics::addCounter(errors, withKind("transport"), static_cast<double>(p.transportErrors.load()));
     metrics::addCounter(errors, withKind("server"), static_cast<double>(p.serverErrors.load()));
+    metrics::addCounter(errors, withKind("checksum"), static_cast<double>(p.checksumFailures.load()));
     out.push_back(std::move(errors));
     auto open =
         metrics::gaugeFamily("cdc_store_circuit_open", "1 while the circuit breaker stops requests to a failing endpoint.");

@@ -1,7 +1,10 @@
 #include "adapters/aws/resilience.h"
 
 #include <algorithm>
+#include <charconv>
 #include <ctime>
+
+#include <zlib.h>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -95,6 +98,17 @@ Outcome classify(const HttpResponse& r) {
   }
   if (r.status == 403) return Outcome::Denied;
   return Outcome::Final;
+}
+
+bool checksumMatches(const HttpResponse& r) {
+  const std::string* header = r.header("x-amz-crc32");
+  if (!header) return true;
+  uint32_t expected = 0;
+  auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), expected);
+  if (ec != std::errc() || end != header->data() + header->size()) return false;
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  crc = ::crc32_z(crc, reinterpret_cast<const Bytef*>(r.body.data()), r.body.size());
+  return static_cast<uint32_t>(crc) == expected;
 }
 
 std::optional<std::chrono::system_clock::time_point> serverTime(const HttpResponse& r) {

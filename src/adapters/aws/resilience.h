@@ -39,6 +39,9 @@ std::string errorCode(const HttpResponse& response);
 Outcome classify(const HttpResponse& response);
 // "503 SlowDown: Please reduce your request rate." for logs and errors.
 std::string describe(const HttpResponse& response);
+// Whether an answer's body matches its x-amz-crc32 header (DynamoDB's checksum of the bytes
+// sent; true when there is none).
+bool checksumMatches(const HttpResponse& response);
 // The server's time an answer gives: its Date header (RFC 9110 IMF-fixdate), else S3's
 // <ServerTime>; nullopt without either.
 std::optional<std::chrono::system_clock::time_point> serverTime(const HttpResponse& response);

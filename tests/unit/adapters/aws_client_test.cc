@@ -7,6 +7,8 @@
 #include <atomic>
 #include <ctime>
 
+#include <zlib.h>
+
 #include "adapters/aws/aws_client.h"
 #include "support/local_http_server.h"
 
@@ -45,6 +47,13 @@ class AwsClientTest : public ::testing::Test {
         res.set_content(
             R"({"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"})",
             "application/x-amz-json-1.0");
+      } else if (target.ends_with("Damaged")) {
+        std::string body = R"({"ok":)" + std::to_string(n) + "}";
+        // The checksum of the body sent; the first answer arrives with a byte changed.
+        res.set_header("x-amz-crc32",
+                       std::to_string(::crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+        if (n == 1) body[6] = '9';
+        res.set_content(body, "application/x-amz-json-1.0");
       } else if (target.ends_with("Denied")) {
         res.status = 400;
         res.set_content(
@@ -218,6 +227,17 @@ TEST_F(AwsClientTest, ASkewedClockIsCorrectedFromTheServersDateOnce) {
   EXPECT_EQ(off.error().kind, ErrorKind::Fatal);
   EXPECT_NE(off.error().message.find("clock"), std::string::npos) << off.error().message;
   EXPECT_EQ(calls_.load(), 5);
+}
+
+TEST_F(AwsClientTest, AnAnswerThatDoesNotMatchItsCrc32IsRetriedAndCounted) {
+  auto c = client(http_.url());
+  auto r = c.send(call(c, "Damaged"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->body, R"({"ok":2})");
+  EXPECT_EQ(calls_.load(), 2);
+  EXPECT_EQ(c.probe().checksumFailures.load(), 1u);
+  // The damaged attempt reached the server: the answer says an earlier one may have been applied.
+  EXPECT_NE(r->uncertainBefore.find("x-amz-crc32"), std::string::npos) << r->uncertainBefore;
 }
 
 TEST_F(AwsClientTest, ADownEndpointOpensTheCircuitAndFailsFast) {
