@@ -44,8 +44,16 @@ class FailingSource final : public CredentialsSource {
 };
 
 // Sections of an INI file: [name] -> key -> value (keys lower-cased).
-using Ini = std::map<std::string, std::map<std::string, std::string>>;
-Ini parseIni(const std::string& text);
+// The profiles of a shared file: name -> property -> value.
+using Profiles = std::map<std::string, std::map<std::string, std::string>>;
+// A shared file's profiles as the AWS SDKs read them (their cross-SDK profile-parser cases): the
+// config file's [profile NAME] and [default] ([profile default] wins over [default]), the
+// credentials file's [NAME]; other sections and invalid names ignored with their properties;
+// comments on their own lines, after a section, or after a value when a space or tab precedes
+// them; values continued on indented lines ("value\n-continued"), sub-properties under an empty
+// value ("\nname = value"); repeated sections merged, the last value of a property kept. A
+// malformed line is an error naming its line number.
+Result<Profiles> parseProfiles(std::string_view text, bool configFile);
 // AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; AWS_CONFIG_FILE or ~/.aws/config.
 std::string credentialsFile(const Environment& env);
 std::string configFile(const Environment& env);

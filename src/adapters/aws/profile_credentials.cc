@@ -18,29 +18,107 @@
 namespace cdc::aws {
 namespace parts {
 
-Ini parseIni(const std::string& text) {
-  Ini out;
-  std::istringstream in(text);
-  std::string line, section;
-  auto trim = [](std::string s) {
-    s.erase(0, s.find_first_not_of(" \t\r"));
-    s.erase(s.find_last_not_of(" \t\r") + 1);
-    return s;
-  };
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = trim(line.substr(1, line.size() - 2));
-      out[section];  // a section without keys still exists
+namespace {
+
+constexpr std::string_view kBlank = " \t\r";
+
+std::string_view trimmed(std::string_view s) {
+  auto b = s.find_first_not_of(kBlank);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(kBlank) - b + 1);
+}
+
+// Profile and property names: letters, digits and _-/.%@:+ (the SDKs' identifiers).
+bool validName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_-/.%@:+").find(c) != std::string_view::npos;
+  });
+}
+
+// A property line's value without a trailing comment: # or ; after a space or tab.
+std::string_view withoutValueComment(std::string_view value) {
+  for (size_t i = 1; i < value.size(); ++i) {
+    if ((value[i] == '#' || value[i] == ';') && (value[i - 1] == ' ' || value[i - 1] == '\t')) return value.substr(0, i);
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<Profiles> parseProfiles(std::string_view text, bool configFile) {
+  Profiles out;
+  std::map<std::string, std::string> unprefixedDefault;  // config's [default], unless [profile default] exists
+  bool prefixedDefault = false, unprefixedSeen = false;
+  std::map<std::string, std::string>* profile = nullptr;  // the section's properties; null: ignored section
+  bool inSection = false;
+  std::string* property = nullptr;  // the property continuation lines add to
+  std::string ignored;              // the value of a property that is not kept (its section or name is invalid)
+  bool subProperties = false;       // it was defined empty: its continuations are name = value lines
+  int number = 0;
+  auto error = [&](const std::string& why) { return fail(Error::fatal("line " + std::to_string(number) + ": " + why)); };
+  while (!text.empty()) {
+    ++number;
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::string_view content = trimmed(line);
+    if (content.empty() || content.front() == '#' || content.front() == ';') continue;
+    const bool indented = line.front() == ' ' || line.front() == '\t';
+    if (indented) {
+      // A continuation of the last property.
+      if (!inSection) return error("Expected a profile definition before a continuation line");
+      if (!property) return error("Expected a property definition, found a continuation line");
+      if (subProperties) {
+        auto eq = content.find('=');
+        if (eq == std::string_view::npos) return error("Expected an '=' sign defining a sub-property");
+        if (trimmed(content.substr(0, eq)).empty()) return error("Sub-property did not have a name");
+      }
+      property->append("\n").append(content);
       continue;
     }
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = trim(line.substr(0, eq));
-    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out[section][key] = trim(line.substr(eq + 1));
+    property = nullptr;
+    if (content.front() == '[') {
+      std::string_view decl = content;
+      auto close = decl.find(']');
+      if (close == std::string_view::npos) return error("Profile definition must end with ']'");
+      std::string_view after = trimmed(decl.substr(close + 1));
+      if (!after.empty() && after.front() != '#' && after.front() != ';') {
+        return error("Profile definition must end with ']' (found text after it)");
+      }
+      std::string_view inner = trimmed(decl.substr(1, close - 1));
+      inSection = true;
+      profile = nullptr;
+      if (configFile) {
+        if (inner == "default") {
+          profile = &unprefixedDefault;
+          unprefixedSeen = true;
+        } else if (inner.starts_with("profile") && inner.size() > 7 && (inner[7] == ' ' || inner[7] == '\t')) {
+          std::string_view name = trimmed(inner.substr(8));
+          if (validName(name)) {
+            if (name == "default") prefixedDefault = true;
+            profile = &out[std::string(name)];
+          }
+        }
+      } else if (validName(inner)) {
+        profile = &out[std::string(inner)];
+      }
+      continue;
+    }
+    if (!inSection) return error("Expected a profile definition before a property");
+    auto eq = content.find('=');
+    if (eq == std::string_view::npos) return error("Expected an '=' sign defining a property");
+    std::string_view name = trimmed(content.substr(0, eq));
+    if (name.empty()) return error("Property did not have a name");
+    std::string_view value = trimmed(withoutValueComment(content.substr(eq + 1)));
+    subProperties = value.empty();
+    if (!profile || !validName(name)) {
+      property = &ignored;  // its continuations are read, and dropped with it
+      continue;
+    }
+    property = &((*profile)[std::string(name)] = std::string(value));
   }
+  // The config file's [default] stands only when no [profile default] was given.
+  if (configFile && unprefixedSeen && !prefixedDefault) out["default"] = std::move(unprefixedDefault);
   return out;
 }
 
@@ -66,20 +144,26 @@ std::string profileName(const Environment& env) {
 }
 
 // A profile's settings: the config file's [profile NAME] ([default] for default), the
-// credentials file's [NAME] over them; nullopt when neither file has the profile.
-std::optional<std::map<std::string, std::string>> profileSettings(const Environment& env, const std::string& name) {
-  auto credentials = parseIni(readFile(credentialsFile(env)));
-  auto config = parseIni(readFile(configFile(env)));
+// credentials file's [NAME] over them; nullopt when neither file has the profile; Fatal naming
+// the file and line when one is malformed.
+Result<std::optional<std::map<std::string, std::string>>> profileSettings(const Environment& env, const std::string& name) {
+  const std::string credentialsPath = credentialsFile(env), configPath = configFile(env);
+  auto credentials = parseProfiles(readFile(credentialsPath), false);
+  if (!credentials) return fail(Error::fatal(credentialsPath + ": " + credentials.error().message));
+  auto config = parseProfiles(readFile(configPath), true);
+  if (!config) return fail(Error::fatal(configPath + ": " + config.error().message));
+  // Keys are looked up without regard to case (AWS_ACCESS_KEY_ID = … works, as with the AWS
+  // CLI); the credentials file's values win over the config file's.
   std::optional<std::map<std::string, std::string>> out;
-  for (const std::string& section : {"profile " + name, name == "default" ? name : std::string()}) {
-    if (auto it = config.find(section); !section.empty() && it != config.end()) {
-      out.emplace(it->second);
-      break;
-    }
-  }
-  if (auto it = credentials.find(name); it != credentials.end()) {
+  for (const Profiles* file : {&*config, &*credentials}) {
+    auto it = file->find(name);
+    if (it == file->end()) continue;
     if (!out) out.emplace();
-    for (const auto& [k, v] : it->second) (*out)[k] = v;
+    for (const auto& [k, v] : it->second) {
+      std::string key = k;
+      for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      (*out)[key] = v;
+    }
   }
   return out;
 }
@@ -195,7 +279,9 @@ std::string regionOf(const Environment& env, const std::map<std::string, std::st
 // The source a profile's settings describe; `seen` guards against source_profile loops.
 std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::string& name, std::set<std::string>& seen,
                                             bool keysOnly = false) {
-  auto settings = profileSettings(env, name);
+  auto read = profileSettings(env, name);
+  if (!read) return std::make_unique<FailingSource>("profile " + name, read.error());
+  auto& settings = *read;
   if (!settings) {
     return std::make_unique<FailingSource>(
         "profile " + name, Error::fatal("profile " + name + ": not in " + credentialsFile(env) + " or " + configFile(env)));
@@ -286,11 +372,15 @@ class ProfileSource final : public CredentialsSource {
 
 std::unique_ptr<CredentialsSource> profileSource(const Environment& env) { return std::make_unique<ProfileSource>(env); }
 
-bool profileConfigured(const Environment& env) { return profileSettings(env, profileName(env)).has_value(); }
+bool profileConfigured(const Environment& env) {
+  // A malformed file counts: the profile source then says what is wrong in it.
+  auto settings = profileSettings(env, profileName(env));
+  return !settings || settings->has_value();
+}
 
 std::string profileRegion(const Environment& env) {
   auto settings = profileSettings(env, profileName(env));
-  return settings ? get(*settings, "region") : std::string();
+  return settings && *settings ? get(**settings, "region") : std::string();
 }
 
 }  // namespace cdc::aws

@@ -227,6 +227,189 @@ TEST_F(CredentialsTest, TheContainerTokenGoesOnlyToHttpsLoopbackOrTheAgent) {
   EXPECT_EQ(containerCalls_.load(), 0);
 }
 
+// The shared files read as the AWS SDKs read them: their cross-SDK profile-parser cases
+// (comments, continuations, sub-properties, repeated sections, default, invalid names), each a
+// config file, a credentials file, and the profiles (credentials over config) or an error.
+TEST(ProfileFileTest, TheSharedFilesAreReadAsTheSdksReadThem) {
+  using P = parts::Profiles;
+  struct Case {
+    const char* name;
+    std::string config, credentials;
+    P profiles;
+    std::string error;  // non-empty: parsing fails with this in its message
+  };
+  const std::vector<Case> cases = {
+      {"empty files", "", "", {}, ""},
+      {"an empty profile", "[profile foo]", "", {{"foo", {}}}, ""},
+      {"an unclosed section", "[profile foo", "", {}, "Profile definition must end with ']'"},
+      {"text after a section", "[profile foo] bar", "", {}, "Profile definition must end with ']'"},
+      {"names are trimmed", "[profile \tfoo \t]", "", {{"foo", {}}}, ""},
+      {"a tab after profile", "[profile\tfoo]", "", {{"foo", {}}}, ""},
+      {"whitespace inside the brackets",
+       "[   profile foo    ]\nname = value\n[profile bar]",
+       "",
+       {{"foo", {{"name", "value"}}}, {"bar", {}}},
+       ""},
+      {"a property outside a profile", "name = value", "", {}, "Expected a profile definition"},
+      {"a property", "[profile foo]\nname = value", "", {{"foo", {{"name", "value"}}}}, ""},
+      {"CRLF", "[profile foo]\r\nname = value\r\n", "", {{"foo", {{"name", "value"}}}}, ""},
+      {"= in a value", "[profile foo]\nname = val=ue", "", {{"foo", {{"name", "val=ue"}}}}, ""},
+      {"UTF-8 in a value", "[profile foo]\nname = \xf0\x9f\x98\x82", "", {{"foo", {{"name", "\xf0\x9f\x98\x82"}}}}, ""},
+      {"keys and values trimmed", "[profile foo]\nname \t=  \tvalue \t", "", {{"foo", {{"name", "value"}}}}, ""},
+      {"an empty value", "[profile foo]\nname =", "", {{"foo", {{"name", ""}}}}, ""},
+      {"an empty key", "[profile foo]\n= value", "", {}, "Property did not have a name"},
+      {"no = sign", "[profile foo]\nkey : value", "", {}, "Expected an '=' sign defining a property"},
+      {"blank lines",
+       "\t \n[profile foo]\n\t\n \nname = value\n\t \n[profile bar]\n \t",
+       "",
+       {{"foo", {{"name", "value"}}}, {"bar", {}}},
+       ""},
+      {"# comments",
+       "# Comment\n[profile foo] # Comment\nname = value # Comment with # sign",
+       "",
+       {{"foo", {{"name", "value"}}}},
+       ""},
+      {"; comments",
+       "; Comment\n[profile foo] ; Comment\nname = value ; Comment with ; sign",
+       "",
+       {{"foo", {{"name", "value"}}}},
+       ""},
+      {"empty comments", ";\n[profile foo];\nname = value ;\n", "", {{"foo", {{"name", "value"}}}}, ""},
+      {"comments against a section", "[profile foo]; semicolon\n[profile bar]# pound", "", {{"foo", {}}, {"bar", {}}}, ""},
+      {"comment signs against a value are the value's",
+       "[profile foo]\nname = value; Adjacent semicolons\nname2 = value# Adjacent pound signs",
+       "",
+       {{"foo", {{"name", "value; Adjacent semicolons"}, {"name2", "value# Adjacent pound signs"}}}},
+       ""},
+      {"a continuation", "[profile foo]\nname = value\n -continued", "", {{"foo", {{"name", "value\n-continued"}}}}, ""},
+      {"continuations",
+       "[profile foo]\nname = value\n -continued\n -and-continued",
+       "",
+       {{"foo", {{"name", "value\n-continued\n-and-continued"}}}},
+       ""},
+      {"continuations trimmed",
+       "[profile foo]\nname = value\n \t -continued \t ",
+       "",
+       {{"foo", {{"name", "value\n-continued"}}}},
+       ""},
+      {"continuations keep # and ;",
+       "[profile foo]\nname = value\n -continued # Comment\n -more ; Comment",
+       "",
+       {{"foo", {{"name", "value\n-continued # Comment\n-more ; Comment"}}}},
+       ""},
+      {"a continuation outside a profile", " -continued", "", {}, "Expected a profile definition"},
+      {"a continuation without a property", "[profile foo]\n -continued", "", {}, "Expected a property definition"},
+      {"a section ends continuations",
+       "[profile foo]\nname = value\n[profile foo]\n -continued",
+       "",
+       {},
+       "Expected a property definition"},
+      {"repeated sections merge",
+       "[profile foo]\nname = value\n[profile foo]\nname2 = value2",
+       "",
+       {{"foo", {{"name", "value"}, {"name2", "value2"}}}},
+       ""},
+      {"the last value wins", "[profile foo]\nname = value\nname = value2", "", {{"foo", {{"name", "value2"}}}}, ""},
+      {"the last value wins across sections",
+       "[profile foo]\nname = value\n[profile foo]\nname = value2",
+       "",
+       {{"foo", {{"name", "value2"}}}},
+       ""},
+      {"[profile default] wins, first",
+       "[profile default]\nname = value\n[default]\nname2 = value2",
+       "",
+       {{"default", {{"name", "value"}}}},
+       ""},
+      {"[profile default] wins, last",
+       "[default]\nname2 = value2\n[profile default]\nname = value",
+       "",
+       {{"default", {{"name", "value"}}}},
+       ""},
+      {"[default] alone", "[default]\nregion = eu-west-1", "", {{"default", {{"region", "eu-west-1"}}}}, ""},
+      {"mixed defaults merge with credentials",
+       "[profile default]\nname = value\n[default]\nname2 = value2\n[profile default]\nname3 = value3",
+       "[default]\nsecret=foo",
+       {{"default", {{"name", "value"}, {"name3", "value3"}, {"secret", "foo"}}}},
+       ""},
+      {"invalid profile names", "[profile in valid]\nname = value", "[in valid 2]\nname2 = value2", {}, ""},
+      {"an invalid property name", "[profile foo]\nin valid = value", "", {{"foo", {}}}, ""},
+      {"every valid name character",
+       "[profile ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_]\n"
+       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_ = value",
+       "",
+       {{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+         {{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", "value"}}}},
+       ""},
+      {"sub-properties", "[profile foo]\ns3 =\n name = value", "", {{"foo", {{"s3", "\nname = value"}}}}, ""},
+      {"a sub-property without =", "[profile foo]\ns3 =\n invalid", "", {}, "Expected an '=' sign defining a sub-property"},
+      {"an empty sub-property", "[profile foo]\ns3 =\n name =", "", {{"foo", {{"s3", "\nname ="}}}}, ""},
+      {"a sub-property without a name", "[profile foo]\ns3 =\n = value", "", {}, "Sub-property did not have a name"},
+      {"a sub-property with an invalid name",
+       "[profile foo]\ns3 =\n in valid = value",
+       "",
+       {{"foo", {{"s3", "\nin valid = value"}}}},
+       ""},
+      {"blank lines between sub-properties",
+       "[profile foo]\ns3 =\n name = value\n\t \n name2 = value2",
+       "",
+       {{"foo", {{"s3", "\nname = value\nname2 = value2"}}}},
+       ""},
+      {"a profile in both files",
+       "[profile foo]\nname = value",
+       "[foo]\nname2 = value2",
+       {{"foo", {{"name", "value"}, {"name2", "value2"}}}},
+       ""},
+      {"the credentials file wins", "[profile foo]\nname = value", "[foo]\nname = value2", {{"foo", {{"name", "value2"}}}}, ""},
+      {"config sections without prefix", "[foo]\nname = value", "", {}, ""},
+      {"credentials sections with prefix", "", "[profile foo]\nname = value", {}, ""},
+      {"a sneaky name", "[profilefoo]\nname = value\n[profile bar]", "", {{"bar", {}}}, ""},
+      {"an invalid section's properties",
+       "[profile foo]\nname = value\n[profile in valid]\nx = 1\n[profile bar]\nname = value2",
+       "",
+       {{"foo", {{"name", "value"}}}, {"bar", {{"name", "value2"}}}},
+       ""},
+      {"credentials whitespace in brackets", "", "[   foo    ]\nname = value\n[profile bar]", {{"foo", {{"name", "value"}}}}, ""},
+      {"other section kinds",
+       "[sso-session corp]\nsso_region = us-east-1\n[profile foo]\nregion = eu-west-1",
+       "",
+       {{"foo", {{"region", "eu-west-1"}}}},
+       ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto config = parts::parseProfiles(c.config, true);
+    auto credentials = parts::parseProfiles(c.credentials, false);
+    if (!c.error.empty()) {
+      const auto& failed = !config ? config : credentials;
+      ASSERT_FALSE(failed.has_value());
+      EXPECT_NE(failed.error().message.find(c.error), std::string::npos) << failed.error().message;
+      EXPECT_TRUE(failed.error().message.starts_with("line ")) << failed.error().message;
+      continue;
+    }
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+    ASSERT_TRUE(credentials.has_value()) << credentials.error().message;
+    P merged = *config;
+    for (const auto& [name, properties] : *credentials) {
+      for (const auto& [k, v] : properties) merged[name][k] = v;
+      merged[name];  // a section without properties still exists
+    }
+    EXPECT_EQ(merged, c.profiles);
+  }
+}
+
+// A malformed shared file stops the profile source with the file and the line.
+TEST_F(CredentialsTest, AMalformedSharedFileIsNamedWithItsLine) {
+  vars_["AWS_CONFIG_FILE"] = file("config", "[profile dev]\nregion = eu-west-1\n[profile ops\nregion = us-east-1\n");
+  vars_["AWS_SHARED_CREDENTIALS_FILE"] = file("credentials", "");
+  vars_["AWS_PROFILE"] = "dev";
+  CredentialsProvider p(defaultSource(env()), env());
+  auto c = p.get();
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().kind, ErrorKind::Fatal);
+  EXPECT_NE(c.error().message.find("config: line 3: Profile definition must end with ']'"), std::string::npos)
+      << c.error().message;
+}
+
 TEST_F(CredentialsTest, IrsaAssumesTheRoleWithTheWebIdentityToken) {
   vars_["AWS_WEB_IDENTITY_TOKEN_FILE"] = file("web-token", "eyJ.web.token");
   vars_["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/inventory-service";
