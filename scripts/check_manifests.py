@@ -12,7 +12,7 @@ import yaml
 SERVICES = {
     "inventory-service": ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "AWS_REGION", "DYNAMODB_TABLE", "DLQ_S3_BUCKET"],
     "analytics-service": ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "AWS_REGION", "S3_BUCKET", "FLUSH_INTERVAL"],
-    "search-indexer": ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "AWS_REGION", "DYNAMODB_TABLE"],
+    "search-indexer": ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "AWS_REGION", "DYNAMODB_TABLE", "DLQ", "DLQ_TOPIC"],
 }
 SHUTDOWN_GRACE = 25  # the services' default (SHUTDOWN_GRACE)
 PARTITIONS = 3  # of each topic (scripts/stack's num.partitions, as in production)
@@ -70,6 +70,10 @@ def main():
               f"{name}: terminationGracePeriodSeconds just above SHUTDOWN_GRACE")
         for v in variables:
             check(v in env, f"{name}: the seed's {v}")
+        if name == "search-indexer":
+            # The seed grants it DynamoDB only: no bucket, dead letters in Kafka.
+            check("DLQ_S3_BUCKET" not in env and "S3_BUCKET" not in env and env.get("DLQ") == "kafka",
+                  f"{name}: dead letters in Kafka (DLQ=kafka), no bucket (the seed grants it none)")
         check(env.get("KAFKA_GROUP_ID") == f"{name}-group", f"{name}: group {name}-group")
         check(("ServiceAccount", spec["serviceAccountName"]) in by, f"{name}: its service account exists")
         s = by.get(("Service", name))

@@ -287,6 +287,76 @@ TEST_F(KafkaServicesTest, PoisonMessagesGoToTheDeadLetterStoreAndConsumptionGoes
   EXPECT_NE(all.find(R"("topic":")" + items + R"(","partition":0)"), std::string::npos) << all;
 }
 
+// The seed grants the search indexer DynamoDB only: with Kafka and no DLQ_S3_BUCKET its dead
+// letters go to a Kafka topic as Kafka Connect writes them, and the dlq commands work there.
+TEST_F(KafkaServicesTest, TheSearchIndexersDeadLettersGoToAKafkaTopicWhereTheDlqCommandsWork) {
+  const std::string products = prefix_ + ".public.products", dlqTopic = prefix_ + ".dlq";
+  std::string poison =
+      R"({"topic":")" + products +
+      R"(","partition":1,"offset":0,"key":"{\"id\":1}","payload":"{\"id\":1,\"name\":\"Mug\",\"price\":\"AfvP\"")" + "}\n" +
+      R"({"topic":")" + products +
+      R"(","partition":0,"offset":0,"headers":["traceparent","00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","origin","pg"],"key":"{\"id\":77}","payload":"not json at all"})" +
+      "\n";
+  produceWorkload("--products 300 --orders 50", poison);
+  const std::string env = "DLQ_TOPIC=" + dlqTopic;
+  std::string out = consumeUntilCaughtUp("search-indexer", "kafka", env);
+  EXPECT_EQ(numberBefore(out, "dead letters"), 2) << out;
+  EXPECT_NE(out.find("dead_letter_topic_created"), std::string::npos) << out;
+  EXPECT_TRUE(sameLines(state("search-indexer", "kafka"), replayState("search-indexer")));
+  EXPECT_FALSE(fs::exists(dir_ / "kafka-lake" / "dlq")) << "no dead letter went to the object store";
+
+  // In the topic: the record's key, value and headers, the context in Kafka Connect's headers.
+  auto k = run("kcat -C -q -e -b " + bootstrap_ + " -t " + dlqTopic + " -f '%k|%s|%h\\n'", false);
+  ASSERT_EQ(k.exitCode, 0) << k.out;
+  EXPECT_NE(
+      k.out.find(R"({"id":77}|not json at all|traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01,origin=pg,)"),
+      std::string::npos)
+      << k.out;
+  EXPECT_NE(k.out.find("__connect.errors.topic=" + products + ",__connect.errors.partition=0,__connect.errors.offset="),
+            std::string::npos)
+      << k.out;
+  EXPECT_NE(k.out.find("__connect.errors.connector.name=search-indexer"), std::string::npos) << k.out;
+  EXPECT_NE(k.out.find("__connect.errors.stage=decode"), std::string::npos) << k.out;
+
+  // cdc dlq list finds them there (the search indexer's default with Kafka).
+  auto list = runHere(cdc("dlq list --service search-indexer", env), false);
+  ASSERT_EQ(list.exitCode, 0) << list.out;
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 2) << list.out;
+  EXPECT_NE(list.out.find(R"("record":")" + dlqTopic + "/0@"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(R"("traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")"), std::string::npos)
+      << list.out;
+  auto exported = runHere(cdc("dlq export --service search-indexer", env), false);
+  ASSERT_EQ(exported.exitCode, 0) << exported.out;
+  EXPECT_NE(exported.out.find(R"("payload":"not json at all")"), std::string::npos) << exported.out;
+  EXPECT_NE(exported.out.find(R"("origin","pg")"), std::string::npos) << exported.out;
+
+  // A replay that fails again: each letter once more, attempts 2, the first failure kept.
+  auto replay = runHere(cdc("dlq replay --service search-indexer --store sqlite:kafka.db", env));
+  ASSERT_EQ(replay.exitCode, 0) << replay.out;
+  EXPECT_EQ(numberBefore(replay.out, "dead letters"), 2) << replay.out;
+  list = runHere(cdc("dlq list --service search-indexer", env), false);
+  ASSERT_EQ(list.exitCode, 0) << list.out;
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 2) << list.out;
+  EXPECT_EQ(list.out.find(R"("attempts":1)"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(R"("attempts":2)"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(R"("first_error":)"), std::string::npos) << list.out;
+
+  // Purged: one by its error, then the rest; the topic's records are deleted with them.
+  auto purged = runHere(cdc("dlq purge --service search-indexer --error invalid_json", env));
+  ASSERT_EQ(purged.exitCode, 0) << purged.out;
+  EXPECT_NE(purged.out.find("purged 1 dead letters"), std::string::npos) << purged.out;
+  list = runHere(cdc("dlq list --service search-indexer", env), false);
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 1) << list.out;
+  EXPECT_NE(list.out.find("truncated_json"), std::string::npos) << list.out;
+  purged = runHere(cdc("dlq purge --service search-indexer --all", env));
+  ASSERT_EQ(purged.exitCode, 0) << purged.out;
+  list = runHere(cdc("dlq list --service search-indexer", env), false);
+  ASSERT_EQ(list.exitCode, 0) << list.out;
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 0) << list.out;
+  k = run("kcat -C -q -e -b " + bootstrap_ + " -t " + dlqTopic + " -f '%o\\n'", false);
+  EXPECT_EQ(k.out, "") << "every record before the first waiting letter is deleted: none waits";
+}
+
 TEST_F(KafkaServicesTest, SigtermCommitsInFlightWorkAndExitsWithinTheGracePeriod) {
   // Large enough that the service is still busy 2.5 s in (it read 83,640 records of 40,000 orders
   // in less than that once its store kept items in memory).
