@@ -15,6 +15,12 @@ Here
     server would, while connections stay on their own threads (a kept-alive idle connection
     blocks nobody).
 Everything else is moto's. Usage: python moto_server.py -H HOST -p PORT (moto_server's flags).
+
+With `--enforce-iam KEYFILE` (`scripts/stack up aws-iam`) every request must be signed by an IAM
+user's key and is allowed only by that user's policies, as moto evaluates them (actions for
+every service; resources for S3 only; no condition keys). An administrator user is made before
+the server starts (in moto's IAM backend, so no request goes unchecked) and its key written to
+KEYFILE as `ACCESS_KEY_ID SECRET_ACCESS_KEY`: the tests set up users, tables and buckets with it.
 """
 
 import json
@@ -128,5 +134,25 @@ def _serialised(self, environ, start_response):
 
 DomainDispatcherApplication.__call__ = _serialised
 
+def _enforce_iam(keyfile):
+    from moto import settings
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[DEFAULT_ACCOUNT_ID]["global"]
+    iam.create_user(region_name="us-east-1", user_name="cdc-test-admin")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy("cdc-test-admin", "everything", json.dumps(everything))
+    key = iam.create_access_key("cdc-test-admin")
+    with open(keyfile, "w") as out:
+        out.write(f"{key.access_key_id} {key.secret_access_key}\n")
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+
+
 if __name__ == "__main__":
-    server.main(sys.argv[1:])
+    args = sys.argv[1:]
+    if "--enforce-iam" in args:
+        at = args.index("--enforce-iam")
+        _enforce_iam(args[at + 1])
+        del args[at : at + 2]
+    server.main(args)
