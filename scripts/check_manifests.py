@@ -5,8 +5,10 @@ Exits 1 naming every check that fails. With the last two, deploy/lag-autoscaling
 its prometheus-adapter values are checked too.
 """
 import glob
+import json
 import sys
 
+import hcl2
 import yaml
 
 SERVICES = {
@@ -90,6 +92,7 @@ def main():
     check(search is not None and any(p["name"] == "search" for p in search["spec"]["ports"]), "search-indexer: the search API port")
     if len(sys.argv) > 4:
         check_lag_autoscaling(sys.argv[3], sys.argv[4])
+    check_iam(by)
     for f in failures:
         print("check_manifests:", f, file=sys.stderr)
     return 1 if failures else 0
@@ -130,6 +133,53 @@ def check_lag_autoscaling(rendered, values):
         check("sum by (service)" in r["metricsQuery"], "prometheus-adapter values: the lag summed over a service's members")
         check(r.get("resources", {}).get("overrides", {}).get("namespace", {}).get("resource") == "namespace",
               "prometheus-adapter values: series in the HPA's namespace")
+
+
+def check_iam(by):
+    """deploy/iam: a valid policy per service naming exactly the tables and buckets its manifest
+    gives it, and Terraform that attaches each to its own service account."""
+    for name in SERVICES:
+        path = f"deploy/iam/{name}.json"
+        try:
+            policy = json.load(open(path))
+        except (OSError, ValueError) as e:
+            check(False, f"{path}: {e}")
+            continue
+        check(policy.get("Version") == "2012-10-17", f"{path}: Version 2012-10-17")
+        statements = policy.get("Statement", [])
+        check(bool(statements) and all(s.get("Effect") == "Allow" and s.get("Action") and s.get("Resource")
+                                       for s in statements), f"{path}: Allow statements with actions and resources")
+        resources = [r for s in statements for r in s.get("Resource", [])]
+        actions = [a for s in statements for a in s.get("Action", [])]
+        d = by.get(("Deployment", name))
+        if d is None:
+            continue
+        env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        tables = [r.split(":table/")[1].split("/")[0] for r in resources if ":table/" in r]
+        buckets = [r.split(":::")[1].split("/")[0] for r in resources if r.startswith("arn:aws:s3:::")]
+        if "DYNAMODB_TABLE" in env:
+            check(env["DYNAMODB_TABLE"] in tables, f"{path}: the manifest's table {env['DYNAMODB_TABLE']}")
+        check(all(t.startswith(env.get("DYNAMODB_TABLE") or "-") for t in tables),
+              f"{path}: only its own tables ({', '.join(sorted(set(tables)))})")
+        own = {env[v] for v in ("DLQ_S3_BUCKET", "S3_BUCKET") if v in env}
+        check(set(buckets) == own, f"{path}: exactly the buckets of its manifest ({', '.join(sorted(own)) or 'none'})")
+        check(all(a.split(":")[0] in ("dynamodb", "s3") and "*" not in a for a in actions),
+              f"{path}: named DynamoDB and S3 actions only")
+        check("dynamodb:CreateTable" not in actions and "dynamodb:Scan" not in actions,
+              f"{path}: no CreateTable or Scan")
+        check(env.get("CREATE_TABLES") == "false" or not tables, f"{name}: CREATE_TABLES=false (its role cannot create tables)")
+    terraform = hcl2.load(open("deploy/iam/pod-identity.tf"))
+    resources = {k: v for r in terraform.get("resource", []) for k, v in r.items()}
+    for kind in ("aws_iam_role", "aws_iam_policy", "aws_iam_role_policy_attachment", "aws_eks_pod_identity_association"):
+        check(kind in resources, f"pod-identity.tf: {kind}")
+    services = " ".join(str(l) for l in terraform.get("locals", []))
+    accounts = {o["metadata"]["name"] for (kind, _), o in by.items() if kind == "ServiceAccount"}
+    for name in SERVICES:
+        check(name in services, f"pod-identity.tf: a role for {name}")
+        check(name in accounts, f"pod-identity.tf: {name}'s service account exists")
+    association = str(resources.get("aws_eks_pod_identity_association", ""))
+    check("cdc-consumers" in services and "service_account" in association and "each.key" in association,
+          "pod-identity.tf: each role associated with its service's account in cdc-consumers")
 
 
 if __name__ == "__main__":
