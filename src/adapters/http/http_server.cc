@@ -345,7 +345,7 @@ void HttpServer::Impl::collectDone() {
 
 void HttpServer::Impl::watchListener(bool on) {
   epoll_event ev{};
-  ev.events = on ? EPOLLIN : 0;
+  ev.events = on ? static_cast<uint32_t>(EPOLLIN) : 0u;
   ev.data.u64 = kListenId;
   ::epoll_ctl(epollFd, EPOLL_CTL_MOD, listenFd, &ev);
   acceptPaused = !on;
