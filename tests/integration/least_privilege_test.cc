@@ -99,13 +99,12 @@ class LeastPrivilegeTest : public ::testing::Test {
                         true);
     EXPECT_EQ(rendered.exitCode, 0) << rendered.out;
     EXPECT_EQ(aws(admin_, "iam create-user --user-name " + user).exitCode, 0);
-    auto put =
-        aws(admin_, "iam put-user-policy --user-name " + user + " --policy-name least --policy-document file://" + policy.string());
+    auto put = aws(
+        admin_, "iam put-user-policy --user-name " + user + " --policy-name least --policy-document file://" + policy.string());
     EXPECT_EQ(put.exitCode, 0) << put.out;
-    auto key = aws(admin_,
-                   "iam create-access-key --user-name " + user +
-                       " --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text",
-                   false);
+    auto key = aws(
+        admin_, "iam create-access-key --user-name " + user + " --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text",
+        false);
     EXPECT_EQ(key.exitCode, 0) << key.out;
     Keys k;
     std::istringstream(key.out) >> k.id >> k.secret;
@@ -141,8 +140,9 @@ class LeastPrivilegeTest : public ::testing::Test {
   // A table as `cdc dump` prints it (the administrator reads it: the services have no Scan).
   std::string dump(const std::string& table, bool onAws) {
     std::string store = onAws ? "--store dynamodb" : "--store sqlite:embedded.db";
-    auto r = run("cd " + dir_.string() + " && " + (onAws ? env(admin_) : "") + cdcBinary() + " dump " + store + " --table " + table,
-                 false);
+    auto r =
+        run("cd " + dir_.string() + " && " + (onAws ? env(admin_) : "") + cdcBinary() + " dump " + store + " --table " + table,
+            false);
     EXPECT_EQ(r.exitCode, 0) << table;
     EXPECT_GT(r.out.size(), 50u) << table << " is empty";
     return comparable(r.out);
@@ -219,9 +219,9 @@ TEST_F(LeastPrivilegeTest, TheSearchIndexerNeedsNoMoreThanItsPolicy) {
   auto a = run("cd " + dir_.string() + " && " + env(search) + cdcBinary() + " search wireless --store dynamodb --table-name " +
                    kSearchTable,
                false);
-  auto e = run("cd " + dir_.string() + " && " + cdcBinary() + " search wireless --store sqlite:embedded.db --table-name " +
-                   kSearchTable,
-               false);
+  auto e = run(
+      "cd " + dir_.string() + " && " + cdcBinary() + " search wireless --store sqlite:embedded.db --table-name " + kSearchTable,
+      false);
   EXPECT_EQ(a.exitCode, 0) << a.out;
   EXPECT_EQ(a.out, e.out);
   // S3 is beyond it: its dead letters there are refused at the first one, named.
