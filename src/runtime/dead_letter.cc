@@ -198,7 +198,7 @@ Result<std::vector<DeadLetter>> listDeadLetters(store::ObjectStore& objects, con
     auto body = objects.get(info.key);
     if (!body) return fail(body.error());
     if (!*body) continue;  // removed meanwhile
-    auto d = DeadLetterQueue::decode(**body);
+    auto d = ObjectDeadLetterStore::decode(**body);
     if (!d) return fail(Error::poison(info.key + ": " + d.error().message));
     d->location = info.key;
     if (filter.matches(*d)) letters.push_back(std::move(*d));

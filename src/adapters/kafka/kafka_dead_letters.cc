@@ -255,7 +255,7 @@ Result<std::unique_ptr<KafkaDeadLetterStore>> KafkaDeadLetterStore::open(KafkaDe
   return self;
 }
 
-Result<std::optional<std::map<int32_t, int64_t>>> KafkaDeadLetterStore::partitions(std::chrono::milliseconds timeout) {
+Result<std::optional<std::vector<int32_t>>> KafkaDeadLetterStore::partitions(std::chrono::milliseconds timeout) {
   // Every topic the brokers let us see: asking for this one by name would have brokers that
   // auto-create topics make it with their defaults.
   rd_kafka_t* rk = producer_->handle();
@@ -273,11 +273,12 @@ Result<std::optional<std::map<int32_t, int64_t>>> KafkaDeadLetterStore::partitio
     if (t.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
       return fail(Error::fatal(options_.origin + "=" + options_.topic + ": " + rd_kafka_err2str(t.err)));
     }
-    std::map<int32_t, int64_t> ends;
-    for (int j = 0; j < t.partition_cnt; ++j) ends[t.partitions[j].id] = 0;
-    return std::optional<std::map<int32_t, int64_t>>(std::move(ends));
+    std::vector<int32_t> ids;
+    ids.reserve(static_cast<size_t>(t.partition_cnt));
+    for (int j = 0; j < t.partition_cnt; ++j) ids.push_back(t.partitions[j].id);
+    return std::optional<std::vector<int32_t>>(std::move(ids));
   }
-  return std::optional<std::map<int32_t, int64_t>>();
+  return std::optional<std::vector<int32_t>>();
 }
 
 Status KafkaDeadLetterStore::ensureTopic(std::chrono::milliseconds timeout) {
@@ -349,8 +350,8 @@ Result<DeadLetterScan> KafkaDeadLetterStore::scan() {
   if (!found) return fail(found.error());
   if (!*found) return DeadLetterScan{};
   std::map<int32_t, std::pair<int64_t, int64_t>> ranges;
-  std::map<int32_t, int64_t> ends;
-  for (const auto& [p, unused] : **found) {
+  std::map<int32_t, int64_t> starts, ends;
+  for (int32_t p : **found) {
     int64_t low = 0, high = 0;
     auto e = rd_kafka_query_watermark_offsets(producer_->handle(), options_.topic.c_str(), p, &low, &high,
                                               static_cast<int>(options_.timeout.count()));
@@ -358,11 +359,14 @@ Result<DeadLetterScan> KafkaDeadLetterStore::scan() {
       return fail(Error::retry("the offsets of " + options_.topic + "[" + std::to_string(p) + "]: " + rd_kafka_err2str(e)));
     }
     ranges[p] = {low, high};
+    starts[p] = low;
     ends[p] = high;
   }
   auto records = readTopic(options_.properties, options_.topic, ranges, std::chrono::milliseconds(options_.timeout * 4));
   if (!records) return fail(records.error());
-  return sortOut(options_.topic, *records, ends);
+  DeadLetterScan scan = sortOut(options_.topic, *records, ends);
+  scan.starts = std::move(starts);
+  return scan;
 }
 
 Result<std::vector<runtime::DeadLetter>> KafkaDeadLetterStore::list(const runtime::DeadLetterFilter& filter) {
@@ -402,12 +406,8 @@ Result<std::string> KafkaDeadLetterStore::reclaim() {
   PartitionListPtr before(rd_kafka_topic_partition_list_new(static_cast<int>(s->keepFrom.size())));
   int64_t total = 0;
   for (const auto& [p, from] : s->keepFrom) {
-    int64_t low = 0, high = 0;
-    if (rd_kafka_query_watermark_offsets(rk, options_.topic.c_str(), p, &low, &high,
-                                         static_cast<int>(options_.timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        from <= low) {
-      continue;
-    }
+    const int64_t low = s->starts[p];
+    if (from <= low) continue;
     rd_kafka_topic_partition_list_add(before.get(), options_.topic.c_str(), p)->offset = from;
     total += from - low;
   }

@@ -52,7 +52,8 @@ Headers deadLetterHeaders(const runtime::DeadLetter& letter);
 struct DeadLetterScan {
   std::vector<runtime::DeadLetter> waiting;
   std::map<int32_t, int64_t> keepFrom;
-  size_t foreign = 0;  // records that are neither our letters nor markers (left alone)
+  std::map<int32_t, int64_t> starts;  // each partition's first offset when read (KafkaDeadLetterStore::scan)
+  size_t foreign = 0;                 // records that are neither our letters nor markers (left alone)
 };
 DeadLetterScan sortOut(std::string_view dlqTopic, const std::vector<DeadLetterRecord>& records,
                        const std::map<int32_t, int64_t>& ends);
@@ -90,8 +91,8 @@ class KafkaDeadLetterStore final : public runtime::DeadLetterStore {
  private:
   KafkaDeadLetterStore(KafkaDeadLetterOptions options, std::unique_ptr<KafkaProducer> producer)
       : options_(std::move(options)), producer_(std::move(producer)) {}
-  // The partitions' offsets ends, or nullopt when the topic does not exist.
-  Result<std::optional<std::map<int32_t, int64_t>>> partitions(std::chrono::milliseconds timeout);
+  // The topic's partitions, or nullopt when the topic does not exist.
+  Result<std::optional<std::vector<int32_t>>> partitions(std::chrono::milliseconds timeout);
   // Creates the topic when it is missing; with brokers that do not answer yet, leaves it to
   // the first write.
   Status ensureTopic(std::chrono::milliseconds timeout);
