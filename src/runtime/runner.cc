@@ -67,8 +67,7 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
     do {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       source_.idle(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
-      lastServed_ = std::chrono::steady_clock::now();
-      if (options_.health) options_.health->beat();
+      served(std::chrono::steady_clock::now());
     } while (!stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline);
     delay = std::min(delay * 2, options_.retryMax);
   }
@@ -79,9 +78,16 @@ void Runner::waitForPace() {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(paceNext_ - std::chrono::steady_clock::now());
     if (left.count() <= 0) return;
     source_.idle(std::min(left, std::chrono::milliseconds(100)));
-    lastServed_ = std::chrono::steady_clock::now();
-    if (options_.health) options_.health->beat();
+    served(std::chrono::steady_clock::now());
   }
+}
+
+// The source was served while the loop waits (a retry's back-off, the pace): the liveness
+// beat, and the stats line stays on time, so an outage shows in the logs as the lag grows.
+void Runner::served(std::chrono::steady_clock::time_point now) {
+  lastServed_ = now;
+  if (options_.health) options_.health->beat();
+  if (options_.statsInterval.count() > 0 && now - lastStats_ >= options_.statsInterval) logStats(now);
 }
 
 Status Runner::processBatch(std::vector<Record>& records) {

@@ -111,6 +111,7 @@ class Runner : private RebalanceListener {
   void forgetPositions(std::span<const TopicPartition> partitions);
   void reportProgress(bool final);
   void logStats(std::chrono::steady_clock::time_point now);
+  void served(std::chrono::steady_clock::time_point now);
   // The probe's counts of a batch's records and of a part's applied events.
   void countConsumed(const std::vector<Record>& records);
   void countApplied(const std::vector<Poison>& poison);

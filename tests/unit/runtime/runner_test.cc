@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "adapters/localfs/dir_object_store.h"
+#include "core/log.h"
 #include "metrics/health.h"
 #include "metrics/registry.h"
 #include "runtime/runner_probe.h"
@@ -277,6 +278,34 @@ TEST_F(RunnerTest, TransientFailuresAreRetriedNeverDeadLettered) {
   EXPECT_EQ(stats->retries, 3u);
   EXPECT_EQ(stats->deadLetters, 0u);
   EXPECT_EQ(h.applied.size(), 2u);
+}
+
+TEST_F(RunnerTest, TheStatsLineKeepsItsIntervalWhileTheStoreIsRetried) {
+  // An outage holds the loop in the retry back-off: the JSON stats line still comes every
+  // interval (the operator watching the logs sees the run stand, with its lag), not only
+  // after the store answers again.
+  VectorSource src({item(0, 0, 1, 1), item(0, 1, 2, 1)});
+  RecordingHandler h;
+  h.retriesLeft = 25;
+  options_.retryInitial = std::chrono::milliseconds(100);
+  options_.retryMax = std::chrono::milliseconds(100);
+  options_.statsInterval = std::chrono::seconds(1);
+  auto previous = spdlog::default_logger();
+  log::configure(spdlog::level::info, log::Format::Json);
+  ::testing::internal::CaptureStderr();
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto stats = runner.run();
+  spdlog::default_logger()->flush();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(h.applied.size(), 2u);
+  size_t lines = 0;
+  for (auto at = err.find(R"("msg":"stats","records":0,)"); at != std::string::npos;
+       at = err.find(R"("msg":"stats","records":0,)", at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 2u) << err;  // the 2.5 s of retries saw at least two intervals end
 }
 
 TEST_F(RunnerTest, PoisonGoesToTheDeadLetterQueueAndTheRunGoesOn) {
