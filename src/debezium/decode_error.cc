@@ -28,6 +28,12 @@ const char* toString(DecodeErrc e) {
       return "unknown_table";
     case DecodeErrc::BadKey:
       return "bad_key";
+    case DecodeErrc::UnknownSchema:
+      return "unknown_schema";
+    case DecodeErrc::IncompatibleSchema:
+      return "incompatible_schema";
+    case DecodeErrc::InvalidAvro:
+      return "invalid_avro";
   }
   return "decode_error";
 }

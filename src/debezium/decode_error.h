@@ -19,6 +19,9 @@ enum class DecodeErrc : uint8_t {
   UnknownOp,         // `op` / `__op` not one of c, u, d, r, t
   UnknownTable,      // the topic does not carry one of our tables
   BadKey,            // the message key is not {"id":…}
+  UnknownSchema,       // a record in the Confluent wire format whose schema id the registry does not know
+  IncompatibleSchema,  // its schema lacks a column the service reads, or types it so we cannot read it
+  InvalidAvro,         // Avro bytes that do not match their schema
 };
 
 const char* toString(DecodeErrc e);

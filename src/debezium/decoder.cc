@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include "debezium/assembly.h"
+#include "debezium/avro_decoder.h"
 #include "debezium/field_reader.h"
 #include "debezium/schema.h"
 
@@ -27,16 +29,9 @@ struct Decoder::Impl {
     SchemaInfo info;
   };
 
-  // Per-message decoding state.
-  struct State {
-    Table table = Table::Products;
+  // Per-message decoding state: what the message said, and its embedded schema.
+  struct State : Assembly {
     const SchemaInfo* schema = nullptr;
-    ColumnMask wanted = kAllColumns;
-    bool envelope = false;
-    bool sawColumn = false;
-    bool deleted = false;
-    std::optional<Op> op;
-    Row flatRow;
   };
 
   DecoderOptions options;
@@ -47,6 +42,16 @@ struct Decoder::Impl {
   std::optional<Table> lastTable;
   std::array<CachedSchema, kTableCount> schemas;
   SchemaInfo noSchema;
+  std::unique_ptr<AvroDecoder> avro;  // with a schema registry
+
+  // The `id` of a key: JSON ({"id":1}, with or without schema) or Avro in the wire format.
+  std::expected<int64_t, DecodeError> keyId(std::string_view key) {
+    if (avro::wireSchemaId(key)) {
+      if (!avro) return failure(DecodeErrc::UnknownSchema, "key", "an Avro key, but no schema registry is configured");
+      return avro->decodeKey(key);
+    }
+    return parseKeyId(keyParser, key);
+  }
 
   std::expected<const SchemaInfo*, DecodeError> schemaFor(Table table, std::string_view bytes) {
     CachedSchema& cached = schemas[static_cast<int>(table)];
@@ -181,23 +186,12 @@ struct Decoder::Impl {
                    std::string("the message is not a ") + tableName(table) + " row");
   }
 
-  static Row emptyRow(Table table) {
-    switch (table) {
-      case Table::Products:
-        return ProductRow{};
-      case Table::Orders:
-        return OrderRow{};
-      case Table::OrderItems:
-        return OrderItemRow{};
-    }
-    return ProductRow{};
-  }
 
   // A delete without a row (a Kafka null value, or `payload: null` with schemas on): the key
   // names the row, the services act on it from their own keyed state.
   std::expected<DecodeStatus, DecodeError> tombstone(std::optional<std::string_view> key, ChangeEvent& out) {
     if (!key) return failure(DecodeErrc::MissingField, "key", "a tombstone (a delete without a row) needs its key");
-    auto id = parseKeyId(keyParser, *key);
+    auto id = keyId(*key);
     if (!id) return std::unexpected(id.error());
     out.op = Op::Delete;
     out.tombstone = true;
@@ -352,10 +346,11 @@ struct Decoder::Impl {
   }
 
   // Fills in op, rows and shape once every field has been seen, and checks the shape's rules.
-  std::expected<DecodeStatus, DecodeError> finish(State& st, std::optional<std::string_view> key, ChangeEvent& out);
+  std::expected<DecodeStatus, DecodeError> finish(Assembly& st, std::optional<std::string_view> key, ChangeEvent& out);
 };
 
-std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(State& st, std::optional<std::string_view> key, ChangeEvent& out) {
+std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(Assembly& st, std::optional<std::string_view> key,
+                                                              ChangeEvent& out) {
   if (st.envelope) {
     out.shape = Shape::Envelope;
     if (!st.op) return failure(DecodeErrc::MissingField, "op");
@@ -405,7 +400,7 @@ std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(State& st, std::o
   bool hasId = std::visit([](const auto& r) { return r.has(std::decay_t<decltype(r)>::Column::Id); }, *row);
   if (!hasId) {
     if (!key) return failure(DecodeErrc::MissingField, "id", "neither the row nor a key has it");
-    auto decoded = parseKeyId(keyParser, *key);
+    auto decoded = keyId(*key);
     if (!decoded) return std::unexpected(decoded.error());
     std::visit(
         [&](auto& r) {
@@ -420,7 +415,11 @@ std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(State& st, std::o
 Decoder::Decoder(DecoderOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Decoder::~Decoder() = default;
 
-std::expected<int64_t, DecodeError> Decoder::decodeKey(std::string_view key) { return parseKeyId(impl_->keyParser, key); }
+std::expected<int64_t, DecodeError> Decoder::decodeKey(std::string_view key) { return impl_->keyId(key); }
+
+void Decoder::useSchemas(SchemaCache* schemas) {
+  impl_->avro = schemas ? std::make_unique<AvroDecoder>(impl_->options, *schemas) : nullptr;
+}
 
 std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic, std::optional<std::string_view> key,
                                                          std::optional<std::string_view> value, ChangeEvent& out,
@@ -436,6 +435,19 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   out = ChangeEvent{};
   out.table = *table;
   if (!value) return im.tombstone(key, out);
+  if (auto id = avro::wireSchemaId(*value)) {
+    // Avro in the Confluent wire format: a zero byte and a schema id (JSON never starts so).
+    if (!im.avro) {
+      return failure(DecodeErrc::UnknownSchema, "value",
+                     "an Avro record (schema id " + std::to_string(*id) + "), but no schema registry is configured");
+    }
+    Assembly st;
+    st.table = *table;
+    st.wanted = im.options.wanted[static_cast<int>(*table)];
+    st.flatRow = emptyRow(*table);
+    if (auto r = im.avro->read(*table, *value, st, out); !r) return std::unexpected(r.error());
+    return im.finish(st, key, out);
+  }
 
   // Parse in place when the caller's buffer has simdjson's padding, else from a padded copy.
   const char* data = value->data();
@@ -464,7 +476,7 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   st.table = *table;
   st.wanted = im.options.wanted[static_cast<int>(*table)];
   st.schema = &im.noSchema;
-  st.flatRow = Impl::emptyRow(*table);
+  st.flatRow = emptyRow(*table);
 
   object root;
   if (auto e = doc.get_object().get(root)) return failure(e, "value", "an object");

@@ -12,6 +12,8 @@
 
 namespace cdc::debezium {
 
+class SchemaCache;
+
 // How to read `numeric` columns when a message has no schema to say.
 enum class SchemalessDecimals : uint8_t {
   Auto,     // a string with a '.' is `string` mode, any other string is `precise` base64
@@ -45,7 +47,7 @@ enum class DecodeStatus : uint8_t {
               // the key's id (op d, `before` holds only the id, `tombstone` set)
 };
 
-// Decodes Debezium JSON messages (every shape of SPEC §1) into ChangeEvents with simdjson's
+// Decodes Debezium messages (every shape of SPEC §1, in JSON or Avro) into ChangeEvents with simdjson's
 // On-Demand API, touching only the fields that are wanted. The embedded schema is parsed once
 // per distinct schema and then recognised by its bytes.
 // Not thread-safe: one decoder per consuming thread.
@@ -64,8 +66,13 @@ class Decoder {
                                                   std::optional<std::string_view> value, ChangeEvent& out,
                                                   size_t valueCapacity = 0);
 
-  // The `id` of a message key ({"id":1}, with or without schema).
+  // The `id` of a message key ({"id":1}, with or without schema, or Avro).
   std::expected<int64_t, DecodeError> decodeKey(std::string_view key);
+
+  // Records in Avro (Confluent's wire format) are decoded with the writer schemas of `schemas`
+  // (which must outlive the decoder; the caller loads each record's schema id first). Without
+  // one they fail as unknown_schema.
+  void useSchemas(SchemaCache* schemas);
 
  private:
   struct Impl;
