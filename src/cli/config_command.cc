@@ -58,7 +58,8 @@ void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
         continue;
       }
       const std::string& origin = effective.origin(s.name);
-      fmt::print("{:<{}}  {}  ({})\n", name, width, effective.str(s.name), origin == "default" ? "default" : "from " + origin);
+      const std::string shown = s.kind == config::Kind::Secret ? "***" : effective.str(s.name);
+      fmt::print("{:<{}}  {}  ({})\n", name, width, shown, origin == "default" ? "default" : "from " + origin);
     }
     for (const auto& [property, value] : effective.kafkaPassthrough()) {
       fmt::print("librdkafka {}={}  (from {})\n", property, kafka::secret(property) ? "***" : value,

@@ -10,6 +10,7 @@
 
 #include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_source.h"
+#include "adapters/registry/schema_registry.h"
 #include "adapters/replay/replay_source.h"
 #include "core/log.h"
 #include "metrics/registry.h"
@@ -173,9 +174,28 @@ Wiring wiringOf(const config::Config& c, const ServiceDefinition& service) {
   return w;
 }
 
+void openSchemas(const config::Config& c, ServiceContext& ctx) {
+  if (!c.has("schema-registry-url") || c.str("schema-registry-url").empty()) return;
+  const std::string& url = c.str("schema-registry-url");
+  std::string userInfo = c.has("schema-registry-user-info") ? c.str("schema-registry-user-info") : "";
+  std::shared_ptr<debezium::SchemaFetcher> fetcher;
+  try {
+    fetcher = registry::openFetcher(url, userInfo);
+  } catch (const std::invalid_argument& e) {
+    throw config::ConfigError(c.origin("schema-registry-url") + ": " + e.what());
+  }
+  if (auto* web = dynamic_cast<registry::RegistryFetcher*>(fetcher.get())) {
+    ctx.schemaRegistryProblem = [web] { return web->problem(); };
+  }
+  ctx.schemas = std::make_shared<debezium::SchemaCache>(*fetcher, static_cast<size_t>(c.integer("schema-cache-size")));
+  ctx.resources.push_back(fetcher);
+  log::event(spdlog::level::info, "schema_registry", {{"schemas", fetcher->describe()}});
+}
+
 ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables, bool ownObjects) {
   // Each store timed for cdc_store_request_duration_seconds, labelled with its backend.
   ServiceContext ctx;
+  openSchemas(c, ctx);
   // The dead-letter topic first: a missing broker setting is named before any store is made.
   std::unique_ptr<runtime::DeadLetterStore> deadLetterTopic;
   if (w.deadLetters.uri == "kafka") deadLetterTopic = openKafkaDeadLetters(c, w.service, true, w.deadLetters.origin);
@@ -230,7 +250,11 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
   if (observability) {
     ro.probe = observability->probe();
     ro.health = observability->health();
+    if (context.schemaRegistryProblem && ro.health) {
+      ro.health->addReadinessCheck("schema_registry", context.schemaRegistryProblem);
+    }
   }
+  ro.schemas = context.schemas.get();
   runtime::Shutdown::install();
   // The service is named by every line (log::setService at start-up).
   log::event(spdlog::level::info, "service_start", {{"source", source.describe()}, {"version", metrics::buildVersion()}});

@@ -25,6 +25,8 @@ const C kDemo{"demo"};
 const C kStores{"dump"};
 const C kObjects{"dlq list", "dlq replay", "dlq purge", "dlq export", "dump", "demo", "inventory", "analytics", "search-indexer"};
 const C kDlq{"dlq list", "dlq replay", "dlq purge", "dlq export"};
+// The commands that decode records: Avro's schemas.
+const C kSchemas{"inventory", "analytics", "search-indexer", "dlq replay"};
 // Where dead letters go: the services and the dlq commands.
 const C kDeadLetters{"inventory", "analytics", "search-indexer", "dlq list", "dlq replay", "dlq purge", "dlq export"};
 const C kAws{"dump",     "demo",       "inventory", "analytics",  "search-indexer",
@@ -428,6 +430,31 @@ const std::vector<Setting>& table() {
        Kind::String,
        {},
        kDeadLetters},
+      // Avro with a schema registry.
+      {"schema-registry-url",
+       "SCHEMA_REGISTRY_URL",
+       "",
+       "The schema registry's Confluent-compatible API, for records in Avro (Confluent's wire format: a zero byte "
+       "and a 4-byte schema id): http://registry:8080/apis/ccompat/v7 for Apicurio Registry, http://registry:8081 for "
+       "Confluent's; or file:PATH, a JSON object of schemas by id (a capture's, for offline replays). Unset: Avro "
+       "records are dead letters (unknown_schema)",
+       Kind::Url,
+       {},
+       kSchemas},
+      {"schema-registry-user-info",
+       "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+       "",
+       "user:password for the registry's basic auth (as Confluent's basic.auth.user.info); sent, never logged or shown",
+       Kind::Secret,
+       {},
+       kSchemas},
+      {"schema-cache-size",
+       "SCHEMA_CACHE_SIZE",
+       "1000",
+       "Writer schemas kept in memory (each fetched once by id; the least recently used dropped past this many)",
+       Kind::PositiveInt,
+       {},
+       kSchemas},
       {"table", "", "", "Table to dump", Kind::String, {}, kStores},
       {"key",
        "",
@@ -530,6 +557,17 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
   switch (s.kind) {
     case Kind::String:
       return std::nullopt;
+    case Kind::Secret:
+      if (!v.empty() && v.find(':') == std::string_view::npos) return "expected user:password";
+      return std::nullopt;
+    case Kind::Url: {
+      auto scheme = v.find("://");
+      bool web = scheme != std::string_view::npos && (v.substr(0, scheme) == "http" || v.substr(0, scheme) == "https") &&
+                 v.size() > scheme + 3 && v[scheme + 3] != '/' && v.find('@') == std::string_view::npos;
+      if (v.empty() || web || (v.starts_with("file:") && v.size() > 5)) return std::nullopt;
+      return "expected http://HOST[:PORT][/PATH], https://… (credentials in their own setting) or file:PATH, got '" +
+             std::string(v.substr(0, 80)) + "'";
+    }
     case Kind::Int:
     case Kind::PositiveInt:
     case Kind::NonNegativeInt:

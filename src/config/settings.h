@@ -15,8 +15,24 @@ namespace cdc::config {
 // What values a setting accepts.
 // Switch: a bare --flag on the command line (true/false in the environment).
 // Brokers: host:port[,host:port…]; TableName: a DynamoDB table name with room for the companion
-// tables' suffixes; Port: 0 to 65535; Time: an ISO-8601 date or time (2026-12-01, 2026-12-01T12:00:00Z).
-enum class Kind : uint8_t { String, Int, PositiveInt, NonNegativeInt, Port, Bool, Switch, Choice, Uri, Brokers, TableName, Time };
+// tables' suffixes; Port: 0 to 65535; Time: an ISO-8601 date or time (2026-12-01, 2026-12-01T12:00:00Z);
+// Secret: a string never shown (`cdc config` prints ***); Url: http://… or https://… (or file:PATH).
+enum class Kind : uint8_t {
+  String,
+  Int,
+  PositiveInt,
+  NonNegativeInt,
+  Port,
+  Bool,
+  Switch,
+  Choice,
+  Uri,
+  Brokers,
+  TableName,
+  Time,
+  Secret,
+  Url
+};
 
 // One configuration setting, declared once: its flag, its environment variable, default,
 // description and validation. Two settings may share a flag name when no command takes both

@@ -43,6 +43,7 @@ Runner::Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, Ru
       stop_(stop),
       decoder_(handler.decoderOptions()) {
   source_.setRebalanceListener(this);
+  decoder_.useSchemas(options_.schemas);
 }
 
 Timestamp Runner::now() const { return cdc::now(options_.clock); }
@@ -146,9 +147,32 @@ size_t Runner::partSize(std::chrono::milliseconds interval) const {
   return std::clamp<size_t>(n, 1, std::max<size_t>(options_.batchSize, 1));
 }
 
+Status Runner::loadSchemas(std::span<const Record> records) {
+  if (options_.schemas == nullptr) return {};
+  std::vector<int32_t> missing;
+  auto want = [&](const std::optional<std::string>& bytes) {
+    if (!bytes) return;
+    auto id = debezium::avro::wireSchemaId(*bytes);
+    if (id && std::find(missing.begin(), missing.end(), *id) == missing.end() && !options_.schemas->contains(*id)) {
+      missing.push_back(*id);
+    }
+  };
+  for (const Record& r : records) {
+    want(r.key);
+    want(r.value);
+  }
+  if (missing.empty()) return {};
+  return withRetry("schema registry", [&]() -> Status {
+    auto loaded = options_.schemas->load(missing);
+    if (!loaded) return fail(Error::retry(loaded.error().message));
+    return {};
+  });
+}
+
 Status Runner::processPart(std::span<Record> records) {
   events_.clear();
   rejected_.clear();
+  if (auto s = loadSchemas(records); !s) return s;
   std::vector<Poison> poison;
   for (const Record& r : records) {
     if (r.sourceError) {

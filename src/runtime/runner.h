@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "debezium/schema_cache.h"
 #include "metrics/health.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
@@ -31,6 +32,10 @@ struct RunnerOptions {
   Clock clock;                            // the wall clock (empty: the system's)
   RunnerProbe* probe = nullptr;           // the service's series; none when metrics are off
   metrics::Health* health = nullptr;      // told at every turn of the loop (liveness)
+  // The writer schemas of records in Avro (Confluent's wire format): each batch's schema ids
+  // that are not cached are fetched before it is decoded, retried while the registry does not
+  // answer (the records wait; they are not dead letters). None: Avro records are dead letters.
+  debezium::SchemaCache* schemas = nullptr;
 };
 
 struct RunStats {
@@ -91,6 +96,9 @@ class Runner : private RebalanceListener {
   Status processBatch(std::vector<Record>& records);
   // Decodes, applies and dead-letters a run of records; notes their positions (uncommitted).
   Status processPart(std::span<Record> records);
+  // Fetches the schemas of the part's Avro records that are not cached (retried while the
+  // registry does not answer).
+  Status loadSchemas(std::span<const Record> records);
   // Records of the next part of a batch: about a third of `interval` at the measured pace.
   size_t partSize(std::chrono::milliseconds interval) const;
   // Retries `op` while it fails with Retry and no stop is requested.

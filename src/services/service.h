@@ -9,6 +9,7 @@
 #include "adapters/kafka/kafka_config.h"
 #include "config/settings.h"
 #include "debezium/decoder.h"
+#include "debezium/schema_cache.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
 #include "store/object_store.h"
@@ -29,6 +30,10 @@ struct ServiceContext {
   runtime::DeadLetterStore& deadLetters() { return *deadLetterStore; }
   // Opens another connection to the table store (a store is used by one thread at a time).
   std::function<std::unique_ptr<store::TableStore>()> openTables;
+  // The writer schemas of records in Avro (SCHEMA_REGISTRY_URL), or none; and why the registry
+  // did not answer its last request (the readiness probe's reason), when there is one.
+  std::shared_ptr<debezium::SchemaCache> schemas;
+  std::function<std::optional<std::string>()> schemaRegistryProblem;
   // Whatever else a handler refers to (alert sinks, producers), kept as long as the context.
   std::vector<std::shared_ptr<void>> resources;
 };
