@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base64.h"
 #include "support/paths.h"
 #include "support/process.h"
 #include "support/run.h"
@@ -40,6 +41,7 @@ inline std::string quote(const std::string& s) {
 // The stack's servers, read once from `scripts/stack env`.
 struct Stack {
   std::string kafka, aws, awsCli, pgHost, pgPort, connectUrl, toolsPath;
+  std::string registry, registryUserInfo;  // the schema registry's Confluent API and its credentials
 
   static const Stack& get() {
     static const Stack s = [] {
@@ -50,11 +52,19 @@ struct Stack {
       st.pgHost = stackVariable("PGHOST");
       st.pgPort = stackVariable("PGPORT");
       st.connectUrl = stackVariable("CONNECT_URL");
+      st.registry = stackVariable("SCHEMA_REGISTRY_URL");
+      std::string credentials = stackVariable("CDC_REGISTRY_CREDENTIALS_FILE");
+      if (!credentials.empty()) {
+        auto r = run("cat " + credentials, false);
+        st.registryUserInfo = r.out.substr(0, r.out.find('\n'));
+      }
       return st;
     }();
     return s;
   }
-  bool complete() const { return !kafka.empty() && !aws.empty() && !pgPort.empty() && !connectUrl.empty(); }
+  bool complete() const {
+    return !kafka.empty() && !aws.empty() && !pgPort.empty() && !connectUrl.empty() && !registry.empty();
+  }
 
   std::string awsEnv() const {
     return "env AWS_ENDPOINT_URL=" + aws +
@@ -63,8 +73,12 @@ struct Stack {
   std::string pgEnv(const std::string& database = "ecommerce") const {
     return "env PGHOST=" + pgHost + " PGPORT=" + pgPort + " PGUSER=postgres PGDATABASE=" + database + " ";
   }
-  // The environment a service gets: the seed's variables, pointed at the stack.
-  std::string serviceEnv() const { return awsEnv() + "KAFKA_BOOTSTRAP_SERVERS=" + kafka + " "; }
+  // The environment a service gets: the seed's variables, pointed at the stack (and its schema
+  // registry, for the Avro shape).
+  std::string serviceEnv() const {
+    return awsEnv() + "KAFKA_BOOTSTRAP_SERVERS=" + kafka + " SCHEMA_REGISTRY_URL=" + registry +
+           " SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=" + registryUserInfo + " ";
+  }
 
   // psql's unaligned output (fields split by '|'), failing the test on an SQL error.
   RunResult psql(const std::string& sql, const std::string& database = "ecommerce") const {
@@ -86,6 +100,36 @@ std::string eventually(std::chrono::seconds timeout, F&& check,
     if (why.empty() || std::chrono::steady_clock::now() >= deadline) return why;
     std::this_thread::sleep_for(every);
   }
+}
+
+// A topic's records as replay lines (what `kcat -C -J` gives, with keys and values that are not
+// text, Avro, as key_base64/payload_base64): kcat prints each record's sizes, then its bytes.
+inline std::string dumpBinaryTopic(const Stack& stack, const std::string& topic) {
+  auto r = run("kcat -C -e -q -b " + stack.kafka + " -t " + topic + " -f '%t %p %o %T %K %S\n%k%s\n'", false);
+  std::string lines;
+  size_t at = 0;
+  while (at < r.out.size()) {
+    size_t eol = r.out.find('\n', at);
+    if (eol == std::string::npos) break;
+    std::istringstream head(r.out.substr(at, eol - at));
+    std::string name;
+    long long partition = 0, offset = 0, ts = 0, keySize = 0, valueSize = 0;
+    head >> name >> partition >> offset >> ts >> keySize >> valueSize;
+    at = eol + 1;
+    auto take = [&](long long size) -> std::string {
+      if (size < 0) return "null";
+      std::string bytes = r.out.substr(at, static_cast<size_t>(size));
+      at += static_cast<size_t>(size);
+      return "\"" + base64Encode(bytes) + "\"";
+    };
+    std::string key = take(keySize);
+    std::string value = take(valueSize);
+    at += 1;  // the newline after the value
+    lines += fmt::format(R"({{"topic":"{}","partition":{},"offset":{},"ts":{},"key_base64":{},"payload_base64":{}}})", name,
+                         partition, offset, ts, key, value);
+    lines += "\n";
+  }
+  return lines;
 }
 
 // Splits psql's unaligned output into rows of fields.
@@ -174,11 +218,33 @@ inline std::string waitForConnectors(const Stack& stack, const std::string& tag,
                            "', NULL, 1.00, 1) RETURNING id",
                        database);
   if (id.exitCode != 0) return id.out;
-  std::string key = "\"id\":" + rows(id.out).at(0).at(0) + "}";
+  const int64_t sentinel = std::stoll(rows(id.out).at(0).at(0));
+  std::string json = "\"id\":" + std::to_string(sentinel) + "}";
+  // In Avro the key's record is the zig-zag varint of the id after the wire format's 5 bytes.
+  std::string avro;
+  for (uint64_t z = static_cast<uint64_t>(sentinel) << 1; ; z >>= 7) {
+    avro.push_back(static_cast<char>(z >= 0x80 ? (z & 0x7f) | 0x80 : z));
+    if (z < 0x80) break;
+  }
+  auto reached = [&](const std::string& out) {
+    // Each key as its size, a newline, its bytes and a newline.
+    for (size_t at = 0; at < out.size();) {
+      size_t eol = out.find('\n', at);
+      if (eol == std::string::npos) break;
+      long size = std::strtol(out.c_str() + at, nullptr, 10);
+      at = eol + 1;
+      if (size < 0) continue;
+      std::string key = out.substr(at, static_cast<size_t>(size));
+      at += static_cast<size_t>(size) + 1;
+      if (key.find(json) != std::string::npos) return true;
+      if (key.size() > 5 && key[0] == '\0' && key.substr(5) == avro) return true;
+    }
+    return false;
+  };
   for (const auto& prefix : prefixes) {
     std::string why = eventually(std::chrono::seconds(180), [&]() -> std::string {
-      auto r = run("kcat -C -q -e -b " + stack.kafka + " -t " + prefix + ".public.products -o -20 -f '%k\\n'", false);
-      return r.out.find(key) == std::string::npos ? "the sentinel has not reached " + prefix + ".public.products" : "";
+      auto r = run("kcat -C -q -e -b " + stack.kafka + " -t " + prefix + ".public.products -o -20 -f '%K\\n%k\\n'", false);
+      return reached(r.out) ? "" : "the sentinel has not reached " + prefix + ".public.products";
     });
     if (!why.empty()) return why;
   }

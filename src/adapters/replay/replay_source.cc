@@ -12,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include "core/base64.h"
 #include "debezium/decoder.h"
 
 namespace cdc::replay {
@@ -175,6 +176,22 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
         target->reserve(s.size() + debezium::kDecoderPadding);
         target->assign(s);
       }
+    } else if (k == "key_base64" || k == "payload_base64") {
+      // Bytes that are not text (Avro): base64, as `cdc dlq export` writes them.
+      std::optional<std::string>& target = k == "key_base64" ? out.key : out.value;
+      bool null = false;
+      if (v.is_null().get(null)) return bad(std::string(k) + " is not a base64 string or null");
+      if (null) {
+        target.reset();
+        continue;
+      }
+      std::string_view s;
+      if (v.get_string().get(s)) return bad(std::string(k) + " is not a base64 string");
+      std::string raw;
+      if (!base64Decode(s, raw)) return bad(std::string(k) + " is not base64");
+      target.emplace();
+      target->reserve(raw.size() + debezium::kDecoderPadding);
+      target->assign(raw);
     } else if (k == "headers") {
       // kcat prints headers as an array of alternating names and values.
       simdjson::ondemand::array a;

@@ -10,6 +10,7 @@
 namespace cdc::replay {
 
 // Reads Kafka records from a file of `kcat -C -J` lines (SPEC §1), or standard input for "-".
+// Keys and values that are not text (Avro) are read from `key_base64` / `payload_base64`.
 // Ends at the end of the file. A line that is not a kcat record becomes a record with
 // `sourceError` set (topic "_replay", partition 0, offset = line number) so that it reaches
 // the dead-letter queue instead of stopping the run; so does a line whose position is no Kafka

@@ -49,7 +49,7 @@ class CapturesTest : public ::testing::TestWithParam<std::string> {
   fs::path dir_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Shapes, CapturesTest, ::testing::Values("production", "envelope", "tombstone-deletes"),
+INSTANTIATE_TEST_SUITE_P(Shapes, CapturesTest, ::testing::Values("production", "envelope", "tombstone-deletes", "avro"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::erase(name, '-');
@@ -58,9 +58,22 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CapturesTest, ::testing::Values("production", "
 
 // What makes each capture the shape it stands for, as the real connector sent it.
 TEST_P(CapturesTest, TheCaptureIsTheRealConnectorsShape) {
-  EXPECT_NE(lines_.find("__debezium.context.connectorLogicalName"), std::string::npos);  // Debezium's headers
   size_t records = std::count(lines_.begin(), lines_.end(), '\n');
   EXPECT_GT(records, 500u);
+  if (GetParam() == "avro") {
+    // Confluent's wire format (a zero byte and a 4-byte schema id: base64 "AAAAA…"), tombstones,
+    // and a second value schema per table after ALTER TABLE added a column with its default.
+    EXPECT_NE(lines_.find(R"("payload_base64":"AAAAA)"), std::string::npos);
+    EXPECT_NE(lines_.find(R"("payload_base64":null)"), std::string::npos);
+    std::string schemas = readFile(kCaptures / "avro-schemas.json");
+    for (const std::string added : {"weight_", "channel_", "gift_"}) {
+      EXPECT_NE(schemas.find(R"(\"name\":\")" + added + tag_), std::string::npos) << added;
+    }
+    EXPECT_NE(schemas.find("org.apache.kafka.connect.data.Decimal"), std::string::npos);
+    EXPECT_NE(schemas.find("io.debezium.time.MicroTimestamp"), std::string::npos);
+    return;
+  }
+  EXPECT_NE(lines_.find("__debezium.context.connectorLogicalName"), std::string::npos);  // Debezium's headers
   if (GetParam() == "production") {
     EXPECT_NE(lines_.find(R"(\"__deleted\":\"true\")"), std::string::npos);  // the rewritten delete …
     EXPECT_NE(lines_.find(R"("payload":null)"), std::string::npos);          // … then a Kafka tombstone
@@ -80,7 +93,8 @@ TEST_P(CapturesTest, ReplayGivesThePostgresFacts) {
   for (std::string service : {"inventory", "analytics", "search-indexer"}) {
     auto r = run("cd " + dir_.string() + " && " + cdcBinary() + " " + service + " --source file:in.jsonl --topic-prefix " +
                  prefix_ + storeFlag(service, "sqlite:cdc.db") + " --objects dir:lake --log-level warn" +
-                 (service == "search-indexer" ? " --http-port 0" : ""));
+                 (service == "search-indexer" ? " --http-port 0" : "") +
+                 (GetParam() == "avro" ? " --schema-registry-url file:" + (kCaptures / "avro-schemas.json").string() : ""));
     ASSERT_EQ(r.exitCode, 0) << service << ":\n" << r.out;
     EXPECT_NE(r.out.find(", 0 dead letters"), std::string::npos) << service << ":\n" << r.out;
   }
