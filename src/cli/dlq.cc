@@ -6,6 +6,7 @@
 #include "cli/services.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "debezium/avro.h"
 #include "debezium/decoder.h"
 #include "runtime/dead_letter.h"
 
@@ -193,6 +194,9 @@ int exportLines(const config::Config& c) {
 int replayDryRun(const config::Config& c, const ServiceDefinition& def, const runtime::DeadLetterStore& store,
                  std::vector<runtime::DeadLetter>& letters) {
   debezium::Decoder decoder(def.decoding(c));
+  ServiceContext schemas;
+  openSchemas(c, schemas);
+  decoder.useSchemas(schemas.schemas.get());
   size_t decoding = 0;
   debezium::ChangeEvent change;
   for (auto& d : letters) {
@@ -203,6 +207,14 @@ int replayDryRun(const config::Config& c, const ServiceDefinition& def, const ru
       padded.reserve(d.value->size() + debezium::kDecoderPadding);
       padded.assign(*d.value);
       value = padded;
+    }
+    if (schemas.schemas) {
+      // Avro letters: their schemas first (a registry that does not answer leaves them undecoded).
+      std::vector<int32_t> ids;
+      for (const auto& bytes : {key, value}) {
+        if (auto id = bytes ? debezium::avro::wireSchemaId(*bytes) : std::nullopt) ids.push_back(*id);
+      }
+      (void)schemas.schemas->load(ids);
     }
     auto decoded = decoder.decode(d.topic, key, value, change, padded.capacity());
     if (decoded) ++decoding;

@@ -22,6 +22,10 @@ using services::ServiceDefinition;
 const std::vector<const ServiceDefinition*>& serviceDefinitions();
 const ServiceDefinition* findService(std::string_view nameOrCommand);
 
+// The schema cache of SCHEMA_REGISTRY_URL into `ctx` (none when unset): a registry's client, or
+// a file of schemas.
+void openSchemas(const config::Config& c, ServiceContext& ctx);
+
 // The topics a service consumes: KAFKA_TOPICS, or its tables under TOPIC_PREFIX.
 std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c);
 // Where a service reads and writes (SPEC §7, §9). The source: --source, else Kafka when

@@ -15,9 +15,9 @@ struct Primitive {
   std::string_view name;
   Type type;
 };
-constexpr Primitive kPrimitives[] = {{"null", Type::Null},     {"boolean", Type::Boolean}, {"int", Type::Int},
-                                     {"long", Type::Long},     {"float", Type::Float},     {"double", Type::Double},
-                                     {"bytes", Type::Bytes},   {"string", Type::String}};
+constexpr Primitive kPrimitives[] = {{"null", Type::Null},   {"boolean", Type::Boolean}, {"int", Type::Int},
+                                     {"long", Type::Long},   {"float", Type::Float},     {"double", Type::Double},
+                                     {"bytes", Type::Bytes}, {"string", Type::String}};
 
 std::optional<Type> primitive(std::string_view name) {
   for (const auto& p : kPrimitives) {

@@ -25,12 +25,12 @@ struct Field {
 // point to by index, so a record used twice (Debezium's `before` and `after`) is one node.
 struct Node {
   Type type = Type::Null;
-  std::string name;         // full name of a named type
-  std::string connectName;  // "connect.name": Kafka Connect's and Debezium's semantic type
-  std::string logicalType;  // Avro's "logicalType"
-  int32_t scale = -1;       // a decimal's scale ("scale", or connect.parameters.scale)
-  int32_t size = 0;         // fixed: its byte count; enum: its symbol count
-  int32_t items = -1;       // array: the items' node; map: the values' node
+  std::string name;               // full name of a named type
+  std::string connectName;        // "connect.name": Kafka Connect's and Debezium's semantic type
+  std::string logicalType;        // Avro's "logicalType"
+  int32_t scale = -1;             // a decimal's scale ("scale", or connect.parameters.scale)
+  int32_t size = 0;               // fixed: its byte count; enum: its symbol count
+  int32_t items = -1;             // array: the items' node; map: the values' node
   std::vector<Field> fields;      // record
   std::vector<int32_t> branches;  // union
 };
@@ -71,8 +71,7 @@ inline std::optional<int32_t> wireSchemaId(std::string_view bytes) {
 // failure sticks (`ok()` false, `error()` says what).
 class Reader {
  public:
-  explicit Reader(std::string_view bytes)
-      : p_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
+  explicit Reader(std::string_view bytes) : p_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
 
   bool ok() const { return error_ == nullptr; }
   const char* error() const { return error_; }

@@ -42,9 +42,9 @@ enum class Role : uint8_t { Skip, Column, Op, Deleted, SourceTs, Lsn, TxId, TsMs
 
 struct FieldPlan {
   Role role = Role::Skip;
-  int32_t node = 0;        // the writer's node of the field
-  int32_t valueNode = 0;   // the node of its value (the non-null branch of a nullable union)
-  int32_t nullBranch = -1; // the union's null branch, -1 when the field is not nullable
+  int32_t node = 0;         // the writer's node of the field
+  int32_t valueNode = 0;    // the node of its value (the non-null branch of a nullable union)
+  int32_t nullBranch = -1;  // the union's null branch, -1 when the field is not nullable
   int8_t column = -1;
   Target target = Target::Int64;
   Conv conv = Conv::Integer;
@@ -255,7 +255,8 @@ class Compiler {
   void compile() {
     const Schema& s = *plan_.schema;
     const Node& root = s.root();
-    if (root.type != Type::Record) return incompatible("value", "the schema is a " + std::string(typeName(root.type)) + ", not a record");
+    if (root.type != Type::Record)
+      return incompatible("value", "the schema is a " + std::string(typeName(root.type)) + ", not a record");
     const auto* after = s.field(root, "after");
     const auto* before = s.field(root, "before");
     plan_.envelope = s.field(root, "op") != nullptr && (after != nullptr || before != nullptr);
@@ -599,8 +600,8 @@ class Runner {
         if (!in_.ok()) return Money{};
         if (scale < 0 || scale > 38) return failure(DecodeErrc::NumberOutOfRange, std::string(f.name) + ".scale");
         if (bytes.size() > 16) return failure(DecodeErrc::NumberOutOfRange, f.name, "decimal of more than 16 bytes");
-        return moneyFromDecimal(
-            decimalFromTwosComplement({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, scale), f.name);
+        return moneyFromDecimal(decimalFromTwosComplement({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, scale),
+                                f.name);
       }
       case Conv::DecimalText:
         return moneyFromDecimal(parseDecimal(in_.readBytes()), f.name);
@@ -690,8 +691,8 @@ std::expected<const AvroDecoder::Plan*, DecodeError> AvroDecoder::planFor(int32_
   if (it == plans_.end()) {
     auto entry = schemas_.find(id);
     if (!entry) {
-      return failure(DecodeErrc::UnknownSchema, "schema", "schema id " + std::to_string(id) + " was not loaded from " +
-                                                              schemas_.fetcher().describe());
+      return failure(DecodeErrc::UnknownSchema, "schema",
+                     "schema id " + std::to_string(id) + " was not loaded from " + schemas_.fetcher().describe());
     }
     if (!entry->schema) return failure(DecodeErrc::UnknownSchema, "schema", entry->problem);
     auto plan = std::make_unique<Plan>();
@@ -740,7 +741,8 @@ std::expected<int64_t, DecodeError> AvroDecoder::decodeKey(std::string_view key)
     }
   }
   if (!in.ok()) {
-    return failure(DecodeErrc::BadKey, "key", "schema " + std::to_string(*id) + ": the bytes do not match it (" + in.error() + ")");
+    return failure(DecodeErrc::BadKey, "key",
+                   "schema " + std::to_string(*id) + ": the bytes do not match it (" + in.error() + ")");
   }
   if (!in.atEnd()) return failure(DecodeErrc::BadKey, "key", "bytes left after the key's record");
   return value;

@@ -186,7 +186,6 @@ struct Decoder::Impl {
                    std::string("the message is not a ") + tableName(table) + " row");
   }
 
-
   // A delete without a row (a Kafka null value, or `payload: null` with schemas on): the key
   // names the row, the services act on it from their own keyed state.
   std::expected<DecodeStatus, DecodeError> tombstone(std::optional<std::string_view> key, ChangeEvent& out) {
@@ -350,7 +349,7 @@ struct Decoder::Impl {
 };
 
 std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(Assembly& st, std::optional<std::string_view> key,
-                                                              ChangeEvent& out) {
+                                                               ChangeEvent& out) {
   if (st.envelope) {
     out.shape = Shape::Envelope;
     if (!st.op) return failure(DecodeErrc::MissingField, "op");

@@ -57,8 +57,9 @@ std::string saveSchemas(const Stack& stack, const std::string& lines, const fs::
   }
   std::string json = "{";
   for (int32_t id : ids) {
-    auto r = run("curl -fsS -m 10 -u " + quote(stack.registryUserInfo) + " " + stack.registry + "/schemas/ids/" + std::to_string(id),
-                 false);
+    auto r =
+        run("curl -fsS -m 10 -u " + quote(stack.registryUserInfo) + " " + stack.registry + "/schemas/ids/" + std::to_string(id),
+            false);
     std::string_view schema;
     if (r.exitCode != 0 || parser.parse(r.out)["schema"].get_string().get(schema) != simdjson::SUCCESS) {
       return "the registry has no schema " + std::to_string(id) + ": " + r.out;
@@ -91,9 +92,9 @@ int main(int argc, char** argv) {
   if (auto r = stack.psql("CALL e2e_catalogue(24, " + quote(tag) + ")", database); r.exitCode != 0) return fail(r.out);
   if (auto why = sessions(stack, work, 2, 25, database); !why.empty()) return fail(why);
   const std::vector<std::pair<std::string, std::string>> shapes = {{"production", "production.json"},
-                                                                     {"envelope", "envelope.json"},
-                                                                     {"tombstone-deletes", "unwrap-tombstone-deletes.json"},
-                                                                     {"avro", "avro.json"}};
+                                                                   {"envelope", "envelope.json"},
+                                                                   {"tombstone-deletes", "unwrap-tombstone-deletes.json"},
+                                                                   {"avro", "avro.json"}};
   std::vector<std::string> prefixes, names;
   for (const auto& [shape, file] : shapes) {
     prefixes.push_back(tag + shape.substr(0, 1));

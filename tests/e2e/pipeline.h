@@ -62,9 +62,7 @@ struct Stack {
     }();
     return s;
   }
-  bool complete() const {
-    return !kafka.empty() && !aws.empty() && !pgPort.empty() && !connectUrl.empty() && !registry.empty();
-  }
+  bool complete() const { return !kafka.empty() && !aws.empty() && !pgPort.empty() && !connectUrl.empty() && !registry.empty(); }
 
   std::string awsEnv() const {
     return "env AWS_ENDPOINT_URL=" + aws +
@@ -222,7 +220,7 @@ inline std::string waitForConnectors(const Stack& stack, const std::string& tag,
   std::string json = "\"id\":" + std::to_string(sentinel) + "}";
   // In Avro the key's record is the zig-zag varint of the id after the wire format's 5 bytes.
   std::string avro;
-  for (uint64_t z = static_cast<uint64_t>(sentinel) << 1; ; z >>= 7) {
+  for (uint64_t z = static_cast<uint64_t>(sentinel) << 1;; z >>= 7) {
     avro.push_back(static_cast<char>(z >= 0x80 ? (z & 0x7f) | 0x80 : z));
     if (z < 0x80) break;
   }

@@ -195,9 +195,9 @@ TEST_F(PipelineTest, TheSeedsTestingStepsWithTheServicesRunning) {
   stop(*search, "search-indexer");
 }
 
-// The larger workload through the three connector shapes we support (deploy/debezium): the
-// production unwrap with rewrite-with-tombstone, the plain envelope, and the unwrap whose deletes
-// are only tombstones (Debezium 3.x's default). A snapshot first (the connectors are registered
+// The larger workload through the four connector shapes we support (deploy/debezium): the
+// production unwrap with rewrite-with-tombstone, the plain envelope, the unwrap whose deletes
+// are only tombstones (Debezium 3.x's default), and the production shape in Avro. A snapshot first (the connectors are registered
 // on a catalogue already there), then concurrent sessions with every kind of change, a column
 // added with ALTER TABLE mid-stream, the Connect worker killed and restarted, and the inventory
 // and analytics services killed with SIGKILL and restarted. Each shape must give exactly the SQL
@@ -209,11 +209,12 @@ TEST_F(PipelineTest, EveryConnectorShapeGivesTheSqlFactsThroughKillsAndRestarts)
   ASSERT_EQ(catalogue.exitCode, 0) << catalogue.out;
   // Orders of the catalogue before the connectors start (snapshot rows, op r).
   sessions(2, 40);
-  const std::string production = tag_ + "p", envelope = tag_ + "e", tombstones = tag_ + "t";
+  const std::string production = tag_ + "p", envelope = tag_ + "e", tombstones = tag_ + "t", avro = tag_ + "a";
   registerConnector("production.json", production);
   registerConnector("envelope.json", envelope);
   registerConnector("unwrap-tombstone-deletes.json", tombstones);
-  step("three connectors registered (snapshots)");
+  registerConnector("avro.json", avro);
+  step("four connectors registered (snapshots)");
 
   // The production shape is consumed live, through the kills and restarts.
   Sinks live = sinks("p");
@@ -239,7 +240,7 @@ TEST_F(PipelineTest, EveryConnectorShapeGivesTheSqlFactsThroughKillsAndRestarts)
   // committed offset (at-least-once), which the services must not count twice. (Killed once its
   // connectors stream and have committed offsets past their snapshots: a connector killed before
   // that snapshots again, and a re-snapshot cannot tell about rows deleted meanwhile.)
-  waitForConnectors({production, envelope, tombstones});
+  waitForConnectors({production, envelope, tombstones, avro});
   std::this_thread::sleep_for(3s);  // offset.flush.interval.ms is 1 s on the stack's worker
   step("connectors streaming with committed offsets");
   auto pid = stack().stackScript("pid connect");
@@ -261,7 +262,7 @@ TEST_F(PipelineTest, EveryConnectorShapeGivesTheSqlFactsThroughKillsAndRestarts)
   analytics = startService("analytics", production, live, tag_ + "-analytics", "analytics-2");
   writer.join();
   step("services killed and restarted");
-  waitForConnectors({production, envelope, tombstones});
+  waitForConnectors({production, envelope, tombstones, avro});
   step("connectors caught up");
 
   LiveDatabase db(stack(), database_);
@@ -273,8 +274,10 @@ TEST_F(PipelineTest, EveryConnectorShapeGivesTheSqlFactsThroughKillsAndRestarts)
   stop(*analytics, "analytics");
   stop(*search, "search-indexer");
 
-  // The other two shapes, each consumed in one catch-up run per service.
-  for (const auto& [prefix, name] : {std::pair{envelope, std::string("e")}, std::pair{tombstones, std::string("t")}}) {
+  // The other shapes, each consumed in one catch-up run per service (Avro with the stack's schema
+  // registry: its schemas fetched by id, the second one of each table after the ALTER TABLE).
+  for (const auto& [prefix, name] :
+       {std::pair{envelope, std::string("e")}, std::pair{tombstones, std::string("t")}, std::pair{avro, std::string("a")}}) {
     SCOPED_TRACE(prefix);
     Sinks s = sinks(name);
     for (const char* service : {"inventory", "analytics", "search-indexer"}) {

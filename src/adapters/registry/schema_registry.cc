@@ -50,7 +50,7 @@ std::expected<std::string, debezium::SchemaFetchError> RegistryFetcher::fetch(in
   aws::HttpRequest request = base_;
   request.path += "/schemas/ids/" + std::to_string(id);
   aws::HttpResponse response = http_->send(request);
-  auto unavailable = [&](std::string why) -> std::expected<std::string, debezium::SchemaFetchError> {
+  auto unavailable = [&](const std::string& why) -> std::expected<std::string, debezium::SchemaFetchError> {
     std::string message = describe() + ": " + why;
     std::lock_guard lock(mutex_);
     problem_ = message;
@@ -73,12 +73,12 @@ std::expected<std::string, debezium::SchemaFetchError> RegistryFetcher::fetch(in
   simdjson::dom::element doc;
   std::string_view schema, type;
   if (parser.parse(response.body).get(doc) != simdjson::SUCCESS || doc["schema"].get_string().get(schema) != simdjson::SUCCESS) {
-    return std::unexpected(debezium::SchemaFetchError{true, describe() + " answered schema id " + std::to_string(id) +
-                                                                " without a schema"});
+    return std::unexpected(
+        debezium::SchemaFetchError{true, describe() + " answered schema id " + std::to_string(id) + " without a schema"});
   }
   if (doc["schemaType"].get_string().get(type) == simdjson::SUCCESS && type != "AVRO") {
-    return std::unexpected(debezium::SchemaFetchError{
-        true, "schema id " + std::to_string(id) + " is a " + std::string(type) + " schema, not Avro"});
+    return std::unexpected(
+        debezium::SchemaFetchError{true, "schema id " + std::to_string(id) + " is a " + std::string(type) + " schema, not Avro"});
   }
   return std::string(schema);
 }

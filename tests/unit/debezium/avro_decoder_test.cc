@@ -13,10 +13,13 @@
 #include "debezium/avro.h"
 #include "debezium/decoder.h"
 #include "debezium/schema_cache.h"
+#include "support/avro_writer.h"
 #include "support/fixtures.h"
 
 namespace cdc::debezium {
 namespace {
+
+using Writer = test::AvroWriter;
 
 constexpr const char* kProducts = "avro2.public.products";
 constexpr const char* kOrders = "avro2.public.orders";
@@ -24,7 +27,8 @@ constexpr const char* kItems = "avro2.public.order_items";
 
 std::string unhex(std::string_view hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -47,33 +51,6 @@ class MapFetcher final : public SchemaFetcher {
   std::map<int32_t, std::string> schemas;
   int fetched = 0;
   bool down = false;
-};
-
-// Avro's binary encoding, for the hand-made records.
-struct Writer {
-  std::string bytes;
-  explicit Writer(int32_t schemaId) {
-    bytes.push_back('\0');
-    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((schemaId >> shift) & 0xff));
-  }
-  Writer& l(int64_t v) {
-    uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-    while (z >= 0x80) {
-      bytes.push_back(static_cast<char>((z & 0x7f) | 0x80));
-      z >>= 7;
-    }
-    bytes.push_back(static_cast<char>(z));
-    return *this;
-  }
-  Writer& s(std::string_view v) {
-    l(static_cast<int64_t>(v.size()));
-    bytes.append(v);
-    return *this;
-  }
-  Writer& b(bool v) {
-    bytes.push_back(v ? 1 : 0);
-    return *this;
-  }
 };
 
 class AvroDecoderTest : public ::testing::Test {
@@ -138,24 +115,26 @@ TEST_F(AvroDecoderTest, TheCapturedProductsGiveTheirRowsWithExactMoneyAndTimes) 
   EXPECT_EQ(formatIsoTimestamp(p->createdAt).substr(0, 4), "2026");
   EXPECT_GT(read.source.tsMs, 1'700'000'000'000);
 
-  auto update = ok(d, kProducts, "000000000302",
-                   "0000000004020c576964676574000a02540be3ff140084a8c7a4ef81b1060084a8c7a4ef81b106020a66616c7365020275021070726f647"
-                   "563747302d0d589fcc968");
+  auto update =
+      ok(d, kProducts, "000000000302",
+         "0000000004020c576964676574000a02540be3ff140084a8c7a4ef81b1060084a8c7a4ef81b106020a66616c7365020275021070726f647"
+         "563747302d0d589fcc968");
   EXPECT_EQ(update.op, Op::Update);
   p = update.afterAs<ProductRow>();
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->price, Money::fromCents(9'999'999'999));
-  EXPECT_FALSE(p->has(ProductColumn::Description));                    // NULL
-  EXPECT_NE(p->seen & bit(ProductColumn::Description), 0u);             // but in the record
-  EXPECT_EQ(fetcher_.fetched, 2);  // the key's and the value's schema, once each
+  EXPECT_FALSE(p->has(ProductColumn::Description));          // NULL
+  EXPECT_NE(p->seen & bit(ProductColumn::Description), 0u);  // but in the record
+  EXPECT_EQ(fetcher_.fetched, 2);                            // the key's and the value's schema, once each
 }
 
 TEST_F(AvroDecoderTest, TheCapturedOrderItemsCreateDeleteAndTombstone) {
   auto owned = decoder();
   Decoder& d = *owned;
-  auto order = ok(d, kOrders, "000000000a0e",
-                  "000000000b0e540409c40e70656e64696e6700f0d4c4abf181b10600f0d4c4abf181b106020a66616c7365020263020c6f726465727302d"
-                  "0d589fcc968");
+  auto order =
+      ok(d, kOrders, "000000000a0e",
+         "000000000b0e540409c40e70656e64696e6700f0d4c4abf181b10600f0d4c4abf181b106020a66616c7365020263020c6f726465727302d"
+         "0d589fcc968");
   ASSERT_NE(order.afterAs<OrderRow>(), nullptr);
   EXPECT_EQ(order.afterAs<OrderRow>()->customerId.value, 42);
   EXPECT_EQ(order.afterAs<OrderRow>()->totalAmount, Money::fromCents(2500));
@@ -220,7 +199,8 @@ std::string itemsSchema(std::string_view quantity, std::string_view extra = "") 
 
 TEST_F(AvroDecoderTest, ACompatibleEvolutionIsReadAndAnIncompatibleOneIsRefusedNamingTheColumn) {
   fetcher_.schemas[100] = itemsSchema(R"("int")");
-  fetcher_.schemas[101] = itemsSchema(R"("int")", R"(,{"name":"gift","type":{"type":"boolean","connect.default":false},"default":false},
+  fetcher_.schemas[101] =
+      itemsSchema(R"("int")", R"(,{"name":"gift","type":{"type":"boolean","connect.default":false},"default":false},
       {"name":"note","type":["null","string"],"default":null})");
   fetcher_.schemas[102] = itemsSchema("");             // quantity dropped
   fetcher_.schemas[103] = itemsSchema(R"("string")");  // quantity retyped
@@ -233,7 +213,8 @@ TEST_F(AvroDecoderTest, ACompatibleEvolutionIsReadAndAnIncompatibleOneIsRefusedN
   EXPECT_EQ(ev.afterAs<OrderItemRow>()->price, Money::fromCents(1250));
 
   // ALTER TABLE … ADD COLUMN gift boolean DEFAULT false, note text: the new fields are skipped.
-  r = decode(d, kItems, std::nullopt, Writer(101).l(5).l(6).l(7).l(4).s("\x04\xe2").l(1).b(true).l(1).s("hi").l(1).s("u").bytes, ev);
+  r = decode(d, kItems, std::nullopt, Writer(101).l(5).l(6).l(7).l(4).s("\x04\xe2").l(1).b(true).l(1).s("hi").l(1).s("u").bytes,
+             ev);
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(ev.op, Op::Update);
   EXPECT_EQ(ev.afterAs<OrderItemRow>()->quantity, 4);
@@ -262,8 +243,8 @@ TEST_F(AvroDecoderTest, ACompatibleEvolutionIsReadAndAnIncompatibleOneIsRefusedN
 TEST_F(AvroDecoderTest, BytesThatDoNotMatchTheirSchemaAreRefusedNamingTheField) {
   auto owned = decoder();
   Decoder& d = *owned;
-  std::string good = unhex(
-      "000000000f8c010e02040404e200f0d4c4abf181b106020a66616c736502026302166f726465725f6974656d7302d0d589fcc968");
+  std::string good =
+      unhex("000000000f8c010e02040404e200f0d4c4abf181b106020a66616c736502026302166f726465725f6974656d7302d0d589fcc968");
   // Every truncation fails cleanly (never a crash or a half row).
   for (size_t n = avro::kWireHeader; n < good.size(); ++n) {
     auto e = error(d, kItems, good.substr(0, n));
@@ -310,9 +291,9 @@ TEST_F(AvroDecoderTest, TheEnvelopeShapeWithVariableScaleDecimalsAndZonedTimes) 
   Decoder& d = *owned;
   Writer w(200);
   w.l(1).l(4).l(42).l(1).l(3).s("\x01\x86\xa0").s("pending").l(1).s("2026-01-01T00:00:00Z").l(1).l(20454);  // before
-  w.l(1).l(4).l(42).l(1).l(2).s("\x30\x39").s("paid").l(0).l(0);                                          // after
-  w.s("3.6.1.Final").l(1767225600123).l(0).s("false").l(1).l(900).l(1).l(123456);                          // source
-  w.l(1).s("900:123456").l(3);                                                                            // transaction
+  w.l(1).l(4).l(42).l(1).l(2).s("\x30\x39").s("paid").l(0).l(0);                                            // after
+  w.s("3.6.1.Final").l(1767225600123).l(0).s("false").l(1).l(900).l(1).l(123456);                           // source
+  w.l(1).s("900:123456").l(3);                                                                              // transaction
   w.s("u").l(1).l(1767225600456);
   ChangeEvent ev;
   auto r = decode(d, kOrders, std::nullopt, w.bytes, ev);
