@@ -9,6 +9,9 @@
 //                 the schemaless decimal mode, bits 6-7 the schemaless timestamp mode
 //   then          the key bytes, 0xFF, the value bytes (no 0xFF: no key). A value that is
 //                 exactly empty is a Kafka tombstone (a null value).
+// Values and keys in Confluent's wire format (a zero byte, a schema id) are Avro: the decoders
+// know the writer schemas of the Avro capture (tests/fixtures/captures/avro-schemas.json), and
+// the seeds hold its records.
 
 #include <cstdint>
 #include <cstdlib>
@@ -16,7 +19,12 @@
 #include <memory>
 #include <string_view>
 
+#include <map>
+
+#include <simdjson.h>
+
 #include "debezium/decoder.h"
+#include "debezium/schema_cache.h"
 
 namespace {
 
@@ -46,6 +54,43 @@ std::array<ColumnMask, kTableCount> wantedColumns(int service) {
   }
 }
 
+// The Avro capture's schemas by id, all loaded before the first input.
+class CapturedSchemas final : public SchemaFetcher {
+ public:
+  CapturedSchemas() {
+    simdjson::dom::parser parser;
+    simdjson::dom::object object;
+    auto loaded = simdjson::padded_string::load(CDC_SOURCE_DIR "/tests/fixtures/captures/avro-schemas.json");
+    if (loaded.error() || parser.parse(loaded.value()).get_object().get(object)) {
+      std::fprintf(stderr, "decoder_fuzz: cannot read the captured Avro schemas\n");
+      std::abort();
+    }
+    for (auto [id, text] : object) schemas_[std::atoi(std::string(id).c_str())] = std::string(text.get_string().value());
+  }
+  std::expected<std::string, SchemaFetchError> fetch(int32_t id) override {
+    auto it = schemas_.find(id);
+    if (it == schemas_.end()) return std::unexpected(SchemaFetchError{true, "not captured"});
+    return it->second;
+  }
+  std::string describe() const override { return "the captured schemas"; }
+  std::vector<int32_t> ids() const {
+    std::vector<int32_t> out;
+    for (const auto& [id, text] : schemas_) out.push_back(id);
+    return out;
+  }
+
+ private:
+  std::map<int32_t, std::string> schemas_;
+};
+
+SchemaCache& capturedSchemas() {
+  static CapturedSchemas fetcher;
+  static SchemaCache cache(fetcher);
+  static const bool loaded = cache.load(fetcher.ids()).has_value();
+  if (!loaded) std::abort();
+  return cache;
+}
+
 // One decoder per option set, kept across inputs as a consumer keeps it (its schema cache
 // compares bytes, so what it holds never depends on more than the bytes seen).
 Decoder& decoderFor(uint8_t selector) {
@@ -57,6 +102,7 @@ Decoder& decoderFor(uint8_t selector) {
     o.schemalessDecimals = static_cast<SchemalessDecimals>(((index >> 2) & 3) % 3);
     o.schemalessTimestamps = static_cast<SchemalessTimestamps>((index >> 4) & 3);
     decoders[index] = std::make_unique<Decoder>(o);
+    decoders[index]->useSchemas(&capturedSchemas());
   }
   return *decoders[index];
 }

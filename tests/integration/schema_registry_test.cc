@@ -140,15 +140,15 @@ TEST_F(SchemaRegistryTest, AvroRecordsWaitForTheRegistryAndAnUnknownSchemaIsADea
     key.l(id);
     AvroWriter value(valueId);
     value.l(id).s("Widget " + std::to_string(id)).l(1).s("made in a test").decimal(1299 + id).l(10 * id);
-    value.l(0).l(1767225600000000).l(0).l(1767225600000000).l(1).s("false").l(1).s("c").l(1).s("products").l(1).l(
-        1767225600123);
+    value.l(0).l(1767225600000000).l(0).l(1767225600000000).l(1).s("false").l(1).s("c").l(1).s("products").l(1).l(1767225600123);
     line(id, key.bytes, value.bytes);
   }
   AvroWriter strangerKey(keyId);
   strangerKey.l(4);
   line(4, strangerKey.bytes, AvroWriter(987'654'321).l(4).bytes);
   std::ofstream(dir_ / "records.jsonl") << lines;
-  auto produced = run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + (dir_ / "records.jsonl").string());
+  auto produced =
+      run(cdcBinary() + " produce --bootstrap-servers " + bootstrap_ + " --input " + (dir_ / "records.jsonl").string());
   ASSERT_EQ(produced.exitCode, 0) << produced.out;
 
   // The registry stops answering before the service has any schema.
@@ -159,9 +159,9 @@ TEST_F(SchemaRegistryTest, AvroRecordsWaitForTheRegistryAndAnUnknownSchemaIsADea
 
   std::string password = userInfo_.substr(userInfo_.find(':') + 1);
   Process service("env KAFKA_BOOTSTRAP_SERVERS=" + bootstrap_ + " SCHEMA_REGISTRY_URL=" + url_ +
-                      " SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=" + userInfo_ + " LOG_FORMAT=json METRICS_PORT=0 TOPIC_PREFIX=" +
-                      prefix_ + " KAFKA_GROUP_ID=" + prefix_ + " " + cdcBinary() +
-                      " inventory --store sqlite:inv.db --objects dir:lake",
+                      " SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=" + userInfo_ +
+                      " LOG_FORMAT=json METRICS_PORT=0 TOPIC_PREFIX=" + prefix_ + " KAFKA_GROUP_ID=" + prefix_ + " " +
+                      cdcBinary() + " inventory --store sqlite:inv.db --objects dir:lake",
                   (dir_ / "inventory.log").string(), dir_.string());
   int port = listeningPort(service, "/readyz");
   ASSERT_GT(port, 0) << service.output();
@@ -198,7 +198,8 @@ TEST_F(SchemaRegistryTest, AvroRecordsWaitForTheRegistryAndAnUnknownSchemaIsADea
   ASSERT_EQ(dump.exitCode, 0) << dump.out;
   for (const char* name : {"Widget 1", "Widget 2", "Widget 3"}) EXPECT_NE(dump.out.find(name), std::string::npos) << dump.out;
   EXPECT_NE(dump.out.find("13.01"), std::string::npos) << dump.out;  // 1301 cents at scale 2
-  auto dlq = run("cd " + dir_.string() + " && " + cdcBinary() + " dlq list --service inventory-service --objects dir:lake", false);
+  auto dlq =
+      run("cd " + dir_.string() + " && " + cdcBinary() + " dlq list --service inventory-service --objects dir:lake", false);
   EXPECT_NE(dlq.out.find("unknown_schema"), std::string::npos) << dlq.out;
   EXPECT_NE(dlq.out.find("schema id 987654321"), std::string::npos) << dlq.out;
   EXPECT_EQ(service.output().find(password), std::string::npos) << "the registry's password was logged";

@@ -225,19 +225,31 @@ TEST_F(OperatorTest, APriceOnlySearchShowsNoScore) {
 }
 
 TEST_F(OperatorTest, ConfigShowsWhatACommandWouldRunWithAndWhereEachValueComesFrom) {
-  auto r =
-      run(cdc("config inventory --log-format text", "BATCH_SIZE=50 KAFKA_SASL_PASSWORD=hunter2 KAFKA_SECURITY_PROTOCOL=SASL_SSL"),
-          false);
+  auto r = run(cdc("config inventory --log-format text",
+                   "BATCH_SIZE=50 KAFKA_SASL_PASSWORD=hunter2 KAFKA_SECURITY_PROTOCOL=SASL_SSL "
+                   "SCHEMA_REGISTRY_URL=https://registry:8081 SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=cdc:swordfish"),
+               false);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n--batch-size +50  \\(from BATCH_SIZE\\)\n"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n--low-stock-threshold +10  \\(default\\)\n"))) << r.out;
   EXPECT_NE(r.out.find("librdkafka security.protocol=SASL_SSL  (from KAFKA_SECURITY_PROTOCOL)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("librdkafka sasl.password=***  (from KAFKA_SASL_PASSWORD)"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex("\n--schema-registry-user-info +\\*\\*\\*  \\(from SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO\\)\n")))
+      << r.out;
+  EXPECT_EQ(r.out.find("swordfish"), std::string::npos) << r.out;
   // A value the command would refuse is refused here, naming its variable.
   r = run(cdc("config inventory", "BATCH_SIZE=0"));
   EXPECT_EQ(r.exitCode, 2) << r.out;
   EXPECT_NE(r.out.find("BATCH_SIZE: expected a positive integer, got '0'"), std::string::npos) << r.out;
+  r = run(cdc("config inventory", "SCHEMA_REGISTRY_URL=registry:8081"));
+  EXPECT_EQ(r.exitCode, 2) << r.out;
+  EXPECT_NE(r.out.find("SCHEMA_REGISTRY_URL: expected http://"), std::string::npos) << r.out;
+  r = run(cdc("config inventory", "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=swordfish"));
+  EXPECT_EQ(r.exitCode, 2) << r.out;
+  EXPECT_NE(r.out.find("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: expected user:password"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("swordfish"), std::string::npos) << r.out;
   r = run(cdc("config bogus"));
   EXPECT_EQ(r.exitCode, 2) << r.out;
   EXPECT_NE(r.out.find("unknown command 'bogus'"), std::string::npos) << r.out;
