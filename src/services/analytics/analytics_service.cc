@@ -272,8 +272,53 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
 
 Status AnalyticsHandler::flush(Timestamp now) {
   auto started = std::chrono::steady_clock::now();
-  Aggregates merged;
-  Positions positions;
+  // Replicas flush independently. Each flush reads the positions the current latest.json stands
+  // for, writes its reports, then claims those positions with a conditional put: when another
+  // replica flushed in between (their latest.json and ours interleaved), it merges again, now
+  // with that replica's checkpoints, and writes again. A merge older than the current one
+  // (covered by it) leaves latest.json alone.
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto current = objects_.getTagged(kReportPositions);
+    if (!current) return fail(current.error());
+    Aggregates merged;
+    Positions positions;
+    if (auto s = mergeAll(merged, positions); !s) return s;
+    Positions theirs = *current ? parsePositions((*current)->body) : Positions{};
+    bool superseded = !theirs.empty() && covers(theirs, positions) && theirs != positions;
+    auto reports = renderReports(merged, options_.topN, now);
+    for (const auto& [key, report] : reportKeys(reports, now)) {
+      if (superseded && key.ends_with("/latest.json")) continue;
+      if (auto s = objects_.put(key, report->body); !s) return s;
+    }
+    if (superseded) {
+      log::event(spdlog::level::info, "reports_superseded", {{"detail", "a newer flush of another replica stays latest.json"}});
+    } else {
+      std::optional<std::string> etag = *current ? std::optional<std::string>((*current)->etag) : std::nullopt;
+      auto claimed = objects_.putIf(kReportPositions, positionsJson(positions), etag);
+      if (!claimed) return fail(claimed.error());
+      if (!*claimed && attempt < kAttempts) {
+        log::event(spdlog::level::info, "reports_raced",
+                   {{"detail", "another replica flushed meanwhile: merging again"}, {"attempt", std::to_string(attempt), true}});
+        continue;
+      }
+    }
+    lastFlush_ = now;
+    ++stats_.flushes;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    if (flushSeconds_) flushSeconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (lastFlushTime_) lastFlushTime_->Set(static_cast<double>(now.micros) / 1e6);
+    log::event(spdlog::level::info, "reports_flushed",
+               {{"orders", std::to_string(merged.orderCount()), true},
+                {"revenue", merged.revenue().toString(), true},
+                {"duration_ms", std::to_string(ms), true}});
+    return {};
+  }
+}
+
+// The aggregates of every partition with a checkpoint: this member's own from memory, the
+// others' from their checkpoints, with the position each stands at.
+Status AnalyticsHandler::mergeAll(Aggregates& merged, std::map<std::string, int64_t>& positions) {
   // A partition another member claimed since this one last saved it (this one was paused past
   // its session and has not heard yet that the group moved on) counts from its checkpoint, as
   // the others do: this member's state of it is older.
@@ -301,32 +346,6 @@ Status AnalyticsHandler::flush(Timestamp now) {
     merged.merge(other.aggregates());
     positions[topic + "/" + std::to_string(partition)] = other.nextOffset();
   }
-  // Another replica may have flushed a newer state meanwhile (replicas flush independently):
-  // latest.json is not set back to an older one. (A replica checking while another writes
-  // can still lose the race; the next flush puts it right.)
-  auto current = objects_.get(kReportPositions);
-  if (!current) return fail(current.error());
-  Positions theirs = *current ? parsePositions(**current) : Positions{};
-  bool superseded = !theirs.empty() && covers(theirs, positions) && theirs != positions;
-  auto reports = renderReports(merged, options_.topN, now);
-  for (const auto& [key, report] : reportKeys(reports, now)) {
-    if (superseded && key.ends_with("/latest.json")) continue;
-    if (auto s = objects_.put(key, report->body); !s) return s;
-  }
-  if (superseded) {
-    log::event(spdlog::level::info, "reports_superseded", {{"detail", "a newer flush of another replica stays latest.json"}});
-  } else if (auto s = objects_.put(kReportPositions, positionsJson(positions)); !s) {
-    return s;
-  }
-  lastFlush_ = now;
-  ++stats_.flushes;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  if (flushSeconds_) flushSeconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (lastFlushTime_) lastFlushTime_->Set(static_cast<double>(now.micros) / 1e6);
-  log::event(spdlog::level::info, "reports_flushed",
-             {{"orders", std::to_string(merged.orderCount()), true},
-              {"revenue", merged.revenue().toString(), true},
-              {"duration_ms", std::to_string(ms), true}});
   return {};
 }
 

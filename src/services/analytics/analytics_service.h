@@ -74,6 +74,7 @@ class AnalyticsHandler final : public runtime::Handler {
 
   // Merges every partition's aggregates and writes the reports (timestamped, then latest.json).
   Status flush(Timestamp now);
+  Status mergeAll(Aggregates& merged, std::map<std::string, int64_t>& positions);
   const AnalyticsStats& stats() const { return stats_; }
   // cdc_analytics_flush_duration_seconds, cdc_analytics_last_flush_timestamp_seconds (the time
   // of the last good flush) and cdc_analytics_flush_interval_seconds, each {service}.

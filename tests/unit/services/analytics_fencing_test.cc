@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -340,6 +341,78 @@ TEST(FencingFlushTest, LostPartitionsAreDroppedUnwritten) {
   auto after = objects.get("analytics/_state/" + tp.topic + "/" + std::to_string(tp.partition) + "/manifest.json");
   EXPECT_EQ(**after, **manifest);
   EXPECT_EQ(h.stats().checkpoints, 1u);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cdc::analytics
+
+namespace cdc::analytics {
+namespace {
+
+// The object store as one replica sees it: just before its first write of a key ending in
+// `suffix`, `between` runs (another replica's whole flush, say).
+class InterleavingStore final : public store::ObjectStore {
+ public:
+  InterleavingStore(store::ObjectStore& inner, std::string suffix, std::function<void()> between)
+      : inner_(inner), suffix_(std::move(suffix)), between_(std::move(between)) {}
+
+  Status put(std::string_view key, std::string_view body, std::string_view type) override {
+    if (key.ends_with(suffix_) && between_) std::exchange(between_, nullptr)();
+    return inner_.put(key, body, type);
+  }
+  Result<std::optional<std::string>> get(std::string_view key) override { return inner_.get(key); }
+  Result<store::ObjectPage> list(std::string_view prefix, const std::optional<std::string>& token, int maxKeys) override {
+    return inner_.list(prefix, token, maxKeys);
+  }
+  Status remove(std::string_view key) override { return inner_.remove(key); }
+  Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override { return inner_.getTagged(key); }
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view type) override {
+    return inner_.putIf(key, body, ifMatch, type);
+  }
+
+ private:
+  store::ObjectStore& inner_;
+  std::string suffix_;
+  std::function<void()> between_;
+};
+
+// Two replicas leaving at once (the end of a catch-up run) flush together: the one whose merge
+// is older (it read the other's checkpoint before that one's last save) writes its reports
+// while the other flushes its newer merge. The older one's claim of the report positions then
+// fails, it merges again with the other's last checkpoint, and latest.json ends with every
+// record, as one member that read them all writes it.
+TEST(FencingFlushTest, TwoReplicasFlushingAtOnceLeaveTheNewestMergeAsLatest) {
+  auto dir = fs::temp_directory_path() / ("cdc-flush-race-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Stream stream(37);
+  auto [tp, end] = stream.busiest();
+  localfs::DirObjectStore single(dir / "single");
+  {
+    AnalyticsHandler h(single, AnalyticsOptions{});
+    ASSERT_TRUE(applyAll(h, stream.all()).has_value());
+    ASSERT_TRUE(h.persisted(true).has_value());
+    ASSERT_TRUE(h.flush(kFlushTime).has_value());
+  }
+  localfs::DirObjectStore objects(dir / "fleet");
+  auto firstPtr = memberOn(objects, "first");
+  AnalyticsHandler& first = *firstPtr;
+  ASSERT_TRUE(applyAll(first, stream.of(tp, 0, end / 2)).has_value());
+  ASSERT_TRUE(first.persisted(true).has_value());
+  // The second replica's flush has merged the first one's half-way checkpoint and is about to
+  // write its reports when the first applies the rest, saves it and flushes.
+  InterleavingStore secondView(objects, "/latest.json", [&] {
+    ASSERT_TRUE(applyAll(first, stream.of(tp, end / 2, end)).has_value());
+    ASSERT_TRUE(first.persisted(true).has_value());
+    ASSERT_TRUE(first.flush(kFlushTime).has_value());
+  });
+  auto secondPtr = memberOn(secondView, "second");
+  AnalyticsHandler& second = *secondPtr;
+  ASSERT_TRUE(applyAll(second, stream.allBut(tp)).has_value());
+  ASSERT_TRUE(second.persisted(true).has_value());
+  ASSERT_TRUE(second.flush(kFlushTime).has_value());
+  EXPECT_EQ(latestReports(objects), latestReports(single));
   fs::remove_all(dir);
 }
 
