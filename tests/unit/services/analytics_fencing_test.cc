@@ -104,14 +104,10 @@ class Stream {
   std::vector<runtime::InputEvent> events_;
 };
 
-// The object store as the zombie sees it: its conditional write of `heldKey` waits until the
-// test lets it through (after the new owner has committed). With `ignoreConditions`, the
-// store behaves as one without conditional writes: every put is made.
-class HoldingStore final : public store::ObjectStore {
+// An object store that hands every call to `inner`: the stores below change one call of it.
+class ForwardingStore : public store::ObjectStore {
  public:
-  HoldingStore(store::ObjectStore& inner, std::string heldKey, bool ignoreConditions)
-      : inner_(inner), heldKey_(std::move(heldKey)), ignoreConditions_(ignoreConditions) {}
-
+  explicit ForwardingStore(store::ObjectStore& inner) : inner_(inner) {}
   Status put(std::string_view key, std::string_view body, std::string_view type) override { return inner_.put(key, body, type); }
   Result<std::optional<std::string>> get(std::string_view key) override { return inner_.get(key); }
   Result<store::ObjectPage> list(std::string_view prefix, const std::optional<std::string>& token, int maxKeys) override {
@@ -119,6 +115,23 @@ class HoldingStore final : public store::ObjectStore {
   }
   Status remove(std::string_view key) override { return inner_.remove(key); }
   Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override { return inner_.getTagged(key); }
+  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
+                                           std::string_view type) override {
+    return inner_.putIf(key, body, ifMatch, type);
+  }
+
+ protected:
+  store::ObjectStore& inner_;
+};
+
+// The object store as the zombie sees it: its conditional write of `heldKey` waits until the
+// test lets it through (after the new owner has committed). With `ignoreConditions`, the
+// store behaves as one without conditional writes: every put is made.
+class HoldingStore final : public ForwardingStore {
+ public:
+  HoldingStore(store::ObjectStore& inner, std::string heldKey, bool ignoreConditions)
+      : ForwardingStore(inner), heldKey_(std::move(heldKey)), ignoreConditions_(ignoreConditions) {}
+
   Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
                                            std::string_view type) override {
     if (key == heldKey_ && holding_) {
@@ -149,7 +162,6 @@ class HoldingStore final : public store::ObjectStore {
   }
 
  private:
-  store::ObjectStore& inner_;
   std::string heldKey_;
   bool ignoreConditions_;
   std::mutex mutex_;
@@ -174,6 +186,9 @@ Status applyAll(AnalyticsHandler& h, std::vector<runtime::InputEvent> events) {
   return s;
 }
 
+// The reports of one member that read every record of `stream`, written under `dir`.
+std::map<std::string, std::string> singleMemberReports(const fs::path& dir, const std::vector<runtime::InputEvent>& events);
+
 // Every latest.json of the reports, by key.
 std::map<std::string, std::string> latestReports(store::ObjectStore& objects) {
   std::map<std::string, std::string> out;
@@ -184,6 +199,15 @@ std::map<std::string, std::string> latestReports(store::ObjectStore& objects) {
     out[o.key] = **objects.get(o.key);
   }
   return out;
+}
+
+std::map<std::string, std::string> singleMemberReports(const fs::path& dir, const std::vector<runtime::InputEvent>& events) {
+  localfs::DirObjectStore single(dir);
+  AnalyticsHandler h(single, AnalyticsOptions{});
+  EXPECT_TRUE(applyAll(h, events).has_value());
+  EXPECT_TRUE(h.persisted(true).has_value());
+  EXPECT_TRUE(h.flush(kFlushTime).has_value());
+  return latestReports(single);
 }
 
 class FencingTest : public ::testing::TestWithParam<bool> {
@@ -296,13 +320,7 @@ TEST(FencingFlushTest, AZombiesFlushCountsAClaimedPartitionFromItsCheckpoint) {
   fs::remove_all(dir);
   Stream stream(29);
   auto [tp, end] = stream.busiest();
-  localfs::DirObjectStore single(dir / "single");
-  {
-    AnalyticsHandler h(single, AnalyticsOptions{});
-    ASSERT_TRUE(applyAll(h, stream.all()).has_value());
-    ASSERT_TRUE(h.persisted(true).has_value());
-    ASSERT_TRUE(h.flush(kFlushTime).has_value());
-  }
+  const auto single = singleMemberReports(dir / "single", stream.all());
   localfs::DirObjectStore objects(dir / "fleet");
   auto zombiePtr = memberOn(objects, "zombie");
   auto ownerPtr = memberOn(objects, "owner");
@@ -317,7 +335,7 @@ TEST(FencingFlushTest, AZombiesFlushCountsAClaimedPartitionFromItsCheckpoint) {
   // partition over the owner's reports.
   ASSERT_TRUE(zombie.flush(kFlushTime).has_value());
   EXPECT_EQ(zombie.stats().fenced, 1u);
-  EXPECT_EQ(latestReports(objects), latestReports(single));
+  EXPECT_EQ(latestReports(objects), single);
   fs::remove_all(dir);
 }
 
@@ -352,28 +370,17 @@ namespace {
 
 // The object store as one replica sees it: just before its first write of a key ending in
 // `suffix`, `between` runs (another replica's whole flush, say).
-class InterleavingStore final : public store::ObjectStore {
+class InterleavingStore final : public ForwardingStore {
  public:
   InterleavingStore(store::ObjectStore& inner, std::string suffix, std::function<void()> between)
-      : inner_(inner), suffix_(std::move(suffix)), between_(std::move(between)) {}
+      : ForwardingStore(inner), suffix_(std::move(suffix)), between_(std::move(between)) {}
 
   Status put(std::string_view key, std::string_view body, std::string_view type) override {
     if (key.ends_with(suffix_) && between_) std::exchange(between_, nullptr)();
     return inner_.put(key, body, type);
   }
-  Result<std::optional<std::string>> get(std::string_view key) override { return inner_.get(key); }
-  Result<store::ObjectPage> list(std::string_view prefix, const std::optional<std::string>& token, int maxKeys) override {
-    return inner_.list(prefix, token, maxKeys);
-  }
-  Status remove(std::string_view key) override { return inner_.remove(key); }
-  Result<std::optional<store::TaggedObject>> getTagged(std::string_view key) override { return inner_.getTagged(key); }
-  Result<std::optional<std::string>> putIf(std::string_view key, std::string_view body, const std::optional<std::string>& ifMatch,
-                                           std::string_view type) override {
-    return inner_.putIf(key, body, ifMatch, type);
-  }
 
  private:
-  store::ObjectStore& inner_;
   std::string suffix_;
   std::function<void()> between_;
 };
@@ -388,13 +395,7 @@ TEST(FencingFlushTest, TwoReplicasFlushingAtOnceLeaveTheNewestMergeAsLatest) {
   fs::remove_all(dir);
   Stream stream(37);
   auto [tp, end] = stream.busiest();
-  localfs::DirObjectStore single(dir / "single");
-  {
-    AnalyticsHandler h(single, AnalyticsOptions{});
-    ASSERT_TRUE(applyAll(h, stream.all()).has_value());
-    ASSERT_TRUE(h.persisted(true).has_value());
-    ASSERT_TRUE(h.flush(kFlushTime).has_value());
-  }
+  const auto single = singleMemberReports(dir / "single", stream.all());
   localfs::DirObjectStore objects(dir / "fleet");
   auto firstPtr = memberOn(objects, "first");
   AnalyticsHandler& first = *firstPtr;
@@ -412,7 +413,7 @@ TEST(FencingFlushTest, TwoReplicasFlushingAtOnceLeaveTheNewestMergeAsLatest) {
   ASSERT_TRUE(applyAll(second, stream.allBut(tp)).has_value());
   ASSERT_TRUE(second.persisted(true).has_value());
   ASSERT_TRUE(second.flush(kFlushTime).has_value());
-  EXPECT_EQ(latestReports(objects), latestReports(single));
+  EXPECT_EQ(latestReports(objects), single);
   fs::remove_all(dir);
 }
 
