@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include "debezium/assembly.h"
 #include "debezium/field_reader.h"
 #include "debezium/schema.h"
 
@@ -45,7 +46,7 @@ struct FieldPlan {
   int32_t node = 0;         // the writer's node of the field
   int32_t valueNode = 0;    // the node of its value (the non-null branch of a nullable union)
   int32_t nullBranch = -1;  // the union's null branch, -1 when the field is not nullable
-  int8_t column = -1;
+  int8_t column = -1;       // the column (Column; Skip: one the service does not read), or -1
   Target target = Target::Int64;
   Conv conv = Conv::Integer;
   int32_t scale = 0;
@@ -57,49 +58,6 @@ struct RecordPlan {
   std::vector<FieldPlan> fields;
   ColumnMask columns = 0;  // the columns the record has
 };
-
-Target targetOf(Table table, int column) {
-  switch (table) {
-    case Table::Products:
-      switch (static_cast<ProductColumn>(column)) {
-        case ProductColumn::Id:
-          return Target::Int64;
-        case ProductColumn::Name:
-        case ProductColumn::Description:
-          return Target::String;
-        case ProductColumn::Price:
-          return Target::Money;
-        case ProductColumn::StockQuantity:
-          return Target::Int32;
-        default:
-          return Target::Timestamp;
-      }
-    case Table::Orders:
-      switch (static_cast<OrderColumn>(column)) {
-        case OrderColumn::Id:
-        case OrderColumn::CustomerId:
-          return Target::Int64;
-        case OrderColumn::TotalAmount:
-          return Target::Money;
-        case OrderColumn::Status:
-          return Target::String;
-        default:
-          return Target::Timestamp;
-      }
-    case Table::OrderItems:
-      switch (static_cast<OrderItemColumn>(column)) {
-        case OrderItemColumn::Quantity:
-          return Target::Int32;
-        case OrderItemColumn::Price:
-          return Target::Money;
-        case OrderItemColumn::CreatedAt:
-          return Target::Timestamp;
-        default:
-          return Target::Int64;
-      }
-  }
-  return Target::Int64;
-}
 
 // The member of `row` that holds column `idx`.
 struct ColumnRef {
@@ -161,6 +119,17 @@ ColumnRef refOf(OrderItemRow& r, int idx) {
     default:
       return {.timestamp = &r.createdAt};
   }
+}
+
+// What column `idx` of `table` holds: the type of the member refOf gives.
+Target targetOf(Table table, int idx) {
+  Row row = emptyRow(table);
+  ColumnRef ref = std::visit([&](auto& r) { return refOf(r, idx); }, row);
+  if (ref.int64) return Target::Int64;
+  if (ref.int32) return Target::Int32;
+  if (ref.string) return Target::String;
+  if (ref.money) return Target::Money;
+  return Target::Timestamp;
 }
 
 bool isInteger(Type t) { return t == Type::Int || t == Type::Long; }
@@ -447,14 +416,14 @@ class Compiler {
     f.target = target;
     f.conv = *conv;
     f.scale = v.scale;
-    if (f.role == Role::Skip) f.column = static_cast<int8_t>(-1 - idx);  // seen, not decoded
   }
 };
 
 // Reads the values of one record of a plan into the assembly and the event.
-class Runner {
+class RecordReader {
  public:
-  Runner(const AvroDecoder::Plan& plan, Reader& in, Assembly& st, ChangeEvent& out) : plan_(plan), in_(in), st_(st), out_(out) {}
+  RecordReader(const AvroDecoder::Plan& plan, Reader& in, Assembly& st, ChangeEvent& out)
+      : plan_(plan), in_(in), st_(st), out_(out) {}
 
   std::expected<void, DecodeError> record(int32_t index, Row* row) {
     for (const auto& f : plan_.records[static_cast<size_t>(index)].fields) {
@@ -491,8 +460,9 @@ class Runner {
 
   std::expected<void, DecodeError> field(const FieldPlan& f, Row* row) {
     if (f.role == Role::Skip) {
-      if (f.column < -1 && row) {
-        std::visit([&](auto& r) { r.seen |= ColumnMask{1} << (-1 - f.column); }, *row);
+      // A column the service does not read: in the record (seen), not decoded.
+      if (f.column >= 0 && row) {
+        std::visit([&](auto& r) { r.seen |= ColumnMask{1} << f.column; }, *row);
       }
       in_.skip(schema(), f.node);
       return {};
@@ -757,8 +727,8 @@ std::expected<void, DecodeError> AvroDecoder::read(Table table, std::string_view
   if (p.incompatible) return std::unexpected(*p.incompatible);
   out.hadSchema = true;
   Reader in(value.substr(avro::kWireHeader));
-  Runner runner(p, in, st, out);
-  if (auto r = runner.record(0, &st.flatRow); !r) return r;
+  RecordReader reader(p, in, st, out);
+  if (auto r = reader.record(0, &st.flatRow); !r) return r;
   if (!in.atEnd()) {
     return failure(DecodeErrc::InvalidAvro, "value",
                    "schema " + std::to_string(*id) + ": " + std::to_string(in.remaining()) + " bytes left after the record");

@@ -149,21 +149,21 @@ size_t Runner::partSize(std::chrono::milliseconds interval) const {
 
 Status Runner::loadSchemas(std::span<const Record> records) {
   if (options_.schemas == nullptr) return {};
-  std::vector<int32_t> missing;
+  // The part's distinct schema ids (a few: one per table and version); load() fetches only
+  // those not cached.
+  std::vector<int32_t> ids;
   auto want = [&](const std::optional<std::string>& bytes) {
     if (!bytes) return;
     auto id = debezium::avro::wireSchemaId(*bytes);
-    if (id && std::find(missing.begin(), missing.end(), *id) == missing.end() && !options_.schemas->contains(*id)) {
-      missing.push_back(*id);
-    }
+    if (id && std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
   };
   for (const Record& r : records) {
     want(r.key);
     want(r.value);
   }
-  if (missing.empty()) return {};
+  if (ids.empty()) return {};
   return withRetry("schema registry", [&]() -> Status {
-    auto loaded = options_.schemas->load(missing);
+    auto loaded = options_.schemas->load(ids);
     if (!loaded) return fail(Error::retry(loaded.error().message));
     return {};
   });
