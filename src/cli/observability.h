@@ -32,6 +32,8 @@ class Observability {
   Observability& operator=(const Observability&) = delete;
 
   runtime::RunnerProbe* probe() { return probe_.get(); }
+  // The series' registry; null with METRICS_ENABLED=false.
+  metrics::Registry* registry() { return registry_.get(); }
   metrics::Health* health() { return health_.get(); }
   // The readiness of the source (in its group with partitions) and the series and readiness
   // of the context's stores (a remote store's requests, retries, throttles, circuit).

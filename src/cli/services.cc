@@ -1,6 +1,7 @@
 // The service commands (cdc inventory, …), on one runner (also for `cdc dlq replay`).
 
 #include "cli/services.h"
+#include "cli/tracing_setup.h"
 
 #include <unistd.h>
 
@@ -255,6 +256,15 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
     }
   }
   ro.schemas = context.schemas.get();
+  // Spans over OTLP when an endpoint is set; it outlives the runner (declared before it).
+  std::unique_ptr<Tracing> tracing = Tracing::open(c, service.name);
+  if (tracing) {
+    ro.tracer = &tracing->tracer();
+    if (observability && observability->registry()) tracing->instrument(*observability->registry(), service.name);
+  }
+  if (dynamic_cast<kafka::KafkaSource*>(&source)) {
+    ro.consumerGroup = c.has("group-id") ? c.str("group-id") : service.name + "-group";
+  }
   runtime::Shutdown::install();
   // The service is named by every line (log::setService at start-up).
   log::event(spdlog::level::info, "service_start", {{"source", source.describe()}, {"version", metrics::buildVersion()}});

@@ -10,6 +10,7 @@
 #include "core/types.h"
 #include "debezium/decoder.h"
 #include "runtime/record.h"
+#include "tracing/span.h"
 
 namespace cdc::metrics {
 class Registry;
@@ -21,6 +22,9 @@ namespace cdc::runtime {
 struct InputEvent {
   const Record* record = nullptr;
   debezium::ChangeEvent change;
+  // The record's span when its trace is sampled (what it causes, an alert, carries this context
+  // on); null otherwise.
+  const tracing::SpanContext* trace = nullptr;
 };
 
 // An event the service refuses (an impossible value): it goes to the dead-letter queue.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -47,6 +48,13 @@ Runner::Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, Ru
 }
 
 Timestamp Runner::now() const { return cdc::now(options_.clock); }
+
+tracing::Span Runner::sideSpan(const char* name) {
+  if (!options_.tracer) return {};
+  tracing::Span span = options_.tracer->start(name, tracing::SpanKind::Internal);
+  span.keepOnlyWithChildren();
+  return span;
+}
 
 Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
   auto delay = options_.retryInitial;
@@ -99,6 +107,18 @@ Status Runner::processBatch(std::vector<Record>& records) {
   // paused: nothing more is fetched meanwhile).
   auto interval = source_.servingInterval();
   const auto batchStarted = std::chrono::steady_clock::now();
+  // The batch's spans: its store calls and commits happen under it (the thread's current span).
+  std::optional<BatchTrace> trace;
+  std::optional<tracing::Scope> scope;
+  if (options_.tracer) {
+    trace.emplace(*options_.tracer, options_.consumerGroup, records, tracing::nowNs());
+    scope.emplace(trace->span());
+    batchTrace_ = &*trace;
+  }
+  struct Forget {
+    BatchTrace*& trace;
+    ~Forget() { trace = nullptr; }
+  } forget{batchTrace_};
   if (source_.liveTimestamps()) polledMs_ = now().micros / 1000;
   if (options_.probe) countConsumed(records);
   std::span<Record> all(records);
@@ -181,6 +201,7 @@ Status Runner::processPart(std::span<Record> records) {
     }
     InputEvent ev;
     ev.record = &r;
+    if (batchTrace_) ev.trace = batchTrace_->recordSpan(r);
     std::optional<std::string_view> key, value;
     if (r.key) key = *r.key;
     if (r.value) value = *r.value;
@@ -221,6 +242,7 @@ Status Runner::processPart(std::span<Record> records) {
   if (options_.probe) countApplied(poison);
 
   for (const auto& [record, reason, kind] : poison) {
+    if (batchTrace_) batchTrace_->deadLettered(*record, kind, reason);
     log::event(spdlog::level::warn, "dead_letter",
                {{"topic", record->topic},
                 {"partition", std::to_string(record->partition), true},
@@ -294,7 +316,15 @@ Status Runner::commitPositions(bool force) {
   if (options_.probe) options_.probe->durable(pendingTimestamps_);
   pendingTimestamps_.clear();
   pendingPolls_.clear();
+  tracing::Span span;
+  if (tracing::Span* parent = tracing::current(); parent && parent->recording()) {
+    span = parent->child("commit", tracing::SpanKind::Client);
+    span.set("messaging.system", "kafka").set("messaging.operation.type", "settle").set("messaging.operation.name", "commit");
+    if (!options_.consumerGroup.empty()) span.set("messaging.consumer.group.name", std::string_view(options_.consumerGroup));
+    span.set("cdc.partitions", static_cast<int64_t>(pending_.size()));
+  }
   Status s = withRetry("commit", [&]() { return source_.commit(pending_); });
+  if (!s) span.fail(s.error().kind == ErrorKind::Retry ? "retry" : "fatal", s.error().message);
   if (s) pending_.clear();
   return s;
 }
@@ -355,6 +385,9 @@ void Runner::onAssigned(std::span<const TopicPartition> partitions) {
 void Runner::onRevoked(std::span<const TopicPartition> partitions) {
   if (options_.probe) options_.probe->rebalance("revoked", partitions.size());
   revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
+  tracing::Span span = sideSpan("revoke");
+  tracing::Scope scope(span);
+  span.set("cdc.partitions", static_cast<int64_t>(partitions.size()));
   // Everything polled so far has been applied (batches are processed before the next poll),
   // so the handler persists its partition state and the positions go out before the move.
   Status s = withRetry("revoke", [&]() { return handler_.onRevoked(partitions); });
@@ -501,6 +534,8 @@ Result<RunStats> Runner::run() {
     auto t = std::chrono::steady_clock::now();
     if (t - lastTick >= options_.tickInterval) {
       lastTick = t;
+      tracing::Span span = sideSpan("tick");
+      tracing::Scope scope(span);
       if (auto s = withRetry("tick", [&]() { return handler_.tick(now()); }); !s) {
         if (s.error().kind == ErrorKind::Retry && stop_.load()) break;
         return fail(s.error());
@@ -514,6 +549,8 @@ Result<RunStats> Runner::run() {
     reportProgress(false);
     if (*polled == PollStatus::End) break;
   }
+  tracing::Span finishing = sideSpan("finish");
+  tracing::Scope finishingScope(finishing);
   if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) {
     return stoppedWhileRetrying(s) ? stoppedUncommitted(s) : fail(s.error());
   }

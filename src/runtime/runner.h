@@ -11,6 +11,7 @@
 #include "metrics/health.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
+#include "runtime/batch_trace.h"
 #include "runtime/latency.h"
 #include "runtime/source.h"
 
@@ -36,6 +37,9 @@ struct RunnerOptions {
   // that are not cached are fetched before it is decoded, retried while the registry does not
   // answer (the records wait; they are not dead letters). None: Avro records are dead letters.
   debezium::SchemaCache* schemas = nullptr;
+  // Spans of each batch, its records and its store calls (BatchTrace); none: no tracing.
+  tracing::Tracer* tracer = nullptr;
+  std::string consumerGroup;  // the spans' messaging.consumer.group.name (Kafka sources)
 };
 
 struct RunStats {
@@ -124,6 +128,9 @@ class Runner : private RebalanceListener {
   void countConsumed(const std::vector<Record>& records);
   void countApplied(const std::vector<Poison>& poison);
   Timestamp now() const;
+  // A span for work outside a batch (a tick, a revocation, the end), kept only when it did
+  // something in a store; not recording without a tracer.
+  tracing::Span sideSpan(const char* name);
 
   Source& source_;
   Handler& handler_;
@@ -147,6 +154,7 @@ class Runner : private RebalanceListener {
   std::vector<TopicPartition> revokedDuringBatch_;    // revoked while the batch in hand was retried
   std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive
   std::chrono::steady_clock::time_point paceNext_{};  // when the next batch may start (the cap)
+  BatchTrace* batchTrace_ = nullptr;                  // the spans of the batch in hand, when traced
   size_t partRecords_ = 0;                            // the last part applied: its records
   double partSeconds_ = 0;                            // and how long it took
 };

@@ -43,6 +43,21 @@ void globalInit() {
 
 }  // namespace
 
+std::optional<HttpRequest> requestForUrl(std::string_view url) {
+  auto sep = url.find("://");
+  if (sep == std::string_view::npos) return std::nullopt;
+  HttpRequest r;
+  r.scheme = std::string(url.substr(0, sep));
+  if (r.scheme != "http" && r.scheme != "https") return std::nullopt;
+  std::string_view rest = url.substr(sep + 3);
+  auto slash = rest.find('/');
+  r.host = std::string(rest.substr(0, slash));
+  if (r.host.empty() || r.host.find('@') != std::string::npos) return std::nullopt;
+  r.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
+  while (!r.path.empty() && r.path.back() == '/') r.path.pop_back();
+  return r;
+}
+
 const std::string* HttpResponse::header(std::string_view name) const {
   std::string want = lower(name);
   for (const auto& [k, v] : headers) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -25,6 +26,10 @@ struct HttpResponse {
 
   const std::string* header(std::string_view name) const;  // case-insensitive
 };
+
+// A request to `url` (http://host[:port][/path] or https://…): its scheme, host and path (without
+// a trailing '/'); nullopt when it is not such a URL or names no host (or has user info in it).
+std::optional<HttpRequest> requestForUrl(std::string_view url);
 
 struct HttpClientOptions {
   std::chrono::milliseconds connectTimeout{3'000};

@@ -11,19 +11,14 @@
 namespace cdc::registry {
 
 RegistryFetcher::RegistryFetcher(const std::string& url, const std::string& userInfo, std::chrono::milliseconds timeout) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos || (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
+  auto base = aws::requestForUrl(url);
+  if (!base) {
+    if (url.starts_with("http://") || url.starts_with("https://")) {
+      throw std::invalid_argument("'" + url + "' has no host (credentials go in SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)");
+    }
     throw std::invalid_argument("'" + url + "' is not an http:// or https:// URL");
   }
-  base_.scheme = url.substr(0, scheme);
-  std::string rest = url.substr(scheme + 3);
-  auto slash = rest.find('/');
-  base_.host = rest.substr(0, slash);
-  if (base_.host.empty() || base_.host.find('@') != std::string::npos) {
-    throw std::invalid_argument("'" + url + "' has no host (credentials go in SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)");
-  }
-  base_.path = slash == std::string::npos ? "" : rest.substr(slash);
-  while (!base_.path.empty() && base_.path.back() == '/') base_.path.pop_back();
+  base_ = std::move(*base);
   url_ = base_.scheme + "://" + base_.host + base_.path;
   base_.headers.emplace_back("Accept", "application/vnd.schemaregistry.v1+json, application/json");
   if (!userInfo.empty()) {

@@ -184,7 +184,8 @@ void InventoryHandler::touch(Tracked& t, int64_t sourceTsMs) {
 }
 
 std::string InventoryHandler::traceOfCurrent() const {
-  auto trace = current_ ? current_->trace() : std::nullopt;
+  if (current_ && current_->trace) return current_->trace->traceparent();
+  auto trace = current_ ? current_->record->trace() : std::nullopt;
   return trace ? std::string(trace->value) : std::string();
 }
 
@@ -457,7 +458,7 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
   if (auto s = load(events, valid); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
-    current_ = events[i].record;
+    current_ = &events[i];
     if (events[i].change.table == debezium::Table::Products) {
       applyProduct(events[i]);
     } else {

@@ -118,9 +118,9 @@ class InventoryHandler final : public runtime::Handler {
   std::map<int64_t, Bucket> buckets_;                             // by first order item id
   std::vector<std::pair<int32_t, int64_t>> batchItemOffsets_;     // order_items partition -> last offset
   std::map<int64_t, std::vector<LowStockAlert>> pendingAlerts_;   // by product
-  // The record of the event being applied: an alert it raises carries its trace context (read
-  // from the headers only then, not for every event).
-  const runtime::Record* current_ = nullptr;
+  // The event being applied: an alert it raises carries its trace context (its record's span
+  // when traced, else its record's traceparent; read only then, not for every event).
+  const runtime::InputEvent* current_ = nullptr;
   std::string traceOfCurrent() const;
   std::vector<uint64_t> units_;  // the write units of each transaction being sent
 };

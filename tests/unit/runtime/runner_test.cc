@@ -12,6 +12,7 @@
 #include "metrics/health.h"
 #include "metrics/registry.h"
 #include "runtime/runner_probe.h"
+#include "support/item_records.h"
 #include "support/vector_source.h"
 
 namespace cdc::runtime {
@@ -19,17 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using test::item;
+using test::itemColumns;
+using test::kItems;
 using test::VectorSource;
 
 // Records what it applied; fails with Retry a set number of times; rejects negative quantities.
-// The columns the test handlers read (a message must carry them to be a row).
-debezium::DecoderOptions itemColumns() {
-  debezium::DecoderOptions o;
-  o.wanted[static_cast<int>(debezium::Table::OrderItems)] =
-      debezium::bit(debezium::OrderItemColumn::ProductId) | debezium::bit(debezium::OrderItemColumn::Quantity);
-  return o;
-}
-
 class RecordingHandler final : public Handler {
  public:
   std::string_view serviceName() const override { return "test-service"; }
@@ -76,19 +72,6 @@ class RecordingHandler final : public Handler {
   std::vector<TopicPartition> revoked, lost, fencedPartitions;
 };
 
-constexpr std::string_view kItems = "dbserver1.public.order_items";
-
-Record item(int32_t partition, int64_t offset, int id, int quantity) {
-  Record r;
-  r.topic = kItems;
-  r.partition = partition;
-  r.offset = offset;
-  r.timestampMs = 1767225600000 + offset;
-  r.key = "{\"id\":" + std::to_string(id) + "}";
-  r.value = "{\"id\":" + std::to_string(id) + ",\"order_id\":1,\"product_id\":2,\"quantity\":" + std::to_string(quantity) +
-            ",\"__op\":\"c\"}";
-  return r;
-}
 
 // Two good changes, a message that is not JSON, one the service refuses (a negative
 // quantity) and a tombstone.

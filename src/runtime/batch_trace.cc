@@ -1,0 +1,106 @@
+#include "runtime/batch_trace.h"
+
+#include <unordered_map>
+
+namespace cdc::runtime {
+namespace {
+
+// One destination name for the batch's span when its records share a topic.
+std::string_view commonTopic(std::span<const Record> records) {
+  std::string_view topic = records.empty() ? std::string_view() : records.front().topic;
+  for (const Record& r : records) {
+    if (r.topic.data() != topic.data() && r.topic != topic) return {};
+  }
+  return topic;
+}
+
+struct ContextHash {
+  size_t operator()(const tracing::SpanContext& c) const { return c.traceId.hi ^ (c.traceId.lo * 31) ^ (c.spanId * 131); }
+};
+
+}  // namespace
+
+void BatchTrace::setMessaging(tracing::Span& span) const {
+  span.set("messaging.system", "kafka").set("messaging.operation.type", "process").set("messaging.operation.name", "process");
+  if (!consumerGroup_.empty()) span.set("messaging.consumer.group.name", std::string_view(consumerGroup_));
+}
+
+BatchTrace::BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup, std::span<const Record> records,
+                       int64_t startNs)
+    : consumerGroup_(consumerGroup), first_(records.empty() ? nullptr : records.data()) {
+  // The records' parents: a record with a valid traceparent has one; one with a malformed
+  // header gets a new trace of its own (its span is a root).
+  std::vector<tracing::SpanContext> parents;
+  std::unordered_map<tracing::SpanContext, int32_t, ContextHash> index;
+  std::vector<int32_t> parentOf(records.size(), -1);  // into parents; -2: malformed header
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string* header = records[i].header("traceparent");
+    if (!header) continue;
+    auto parsed = parseTraceParent(*header);
+    if (!parsed) {
+      tracer.invalidParent(*header, records[i].topic);
+      parentOf[i] = -2;
+      continue;
+    }
+    auto context = tracing::SpanContext::from(*parsed);
+    auto [it, added] = index.try_emplace(context, static_cast<int32_t>(parents.size()));
+    if (added) parents.push_back(context);
+    parentOf[i] = it->second;
+  }
+  std::string_view topic = commonTopic(records);
+  std::string name = topic.empty() ? std::string("process") : "process " + std::string(topic);
+  if (parents.size() == 1) {
+    batch_ = tracer.start(name, tracing::SpanKind::Consumer, &parents.front(), {}, startNs);
+  } else {
+    batch_ = tracer.start(name, tracing::SpanKind::Consumer, nullptr, parents, startNs);
+  }
+  if (batch_.recording()) {
+    setMessaging(batch_);
+    batch_.set("messaging.batch.message_count", static_cast<int64_t>(records.size()));
+    if (!topic.empty()) batch_.set("messaging.destination.name", topic);
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (parentOf[i] == -1) continue;
+    const Record& r = records[i];
+    const tracing::SpanContext* parent = parentOf[i] >= 0 ? &parents[static_cast<size_t>(parentOf[i])] : nullptr;
+    tracing::Span span = tracer.start("process " + std::string(r.topic), tracing::SpanKind::Consumer, parent, {}, startNs);
+    if (!span.recording()) continue;
+    setMessaging(span);
+    span.set("messaging.destination.name", r.topic)
+        .set("messaging.destination.partition.id", std::to_string(r.partition))
+        .set("messaging.kafka.offset", r.offset);
+    if (r.value) {
+      span.set("messaging.message.body.size", static_cast<int64_t>(r.value->size()));
+    } else {
+      span.set("messaging.kafka.message.tombstone", true);
+    }
+    span.addLink(batch_.context());
+    if (spanOf_.empty()) spanOf_.assign(records.size(), -1);
+    spanOf_[i] = static_cast<int32_t>(records_.size());
+    records_.push_back(std::move(span));
+  }
+}
+
+BatchTrace::~BatchTrace() {
+  if (batch_.recording()) batch_.set("cdc.dead_letters", deadLetters_);
+  const int64_t end = tracing::nowNs();
+  for (auto& span : records_) span.end(end);
+  batch_.end(end);
+}
+
+const tracing::SpanContext* BatchTrace::recordSpan(const Record& r) const {
+  if (spanOf_.empty() || first_ == nullptr) return nullptr;
+  auto i = &r - first_;
+  if (i < 0 || static_cast<size_t>(i) >= spanOf_.size() || spanOf_[static_cast<size_t>(i)] < 0) return nullptr;
+  return &records_[static_cast<size_t>(spanOf_[static_cast<size_t>(i)])].context();
+}
+
+void BatchTrace::deadLettered(const Record& r, std::string_view kind, std::string_view reason) {
+  ++deadLetters_;
+  if (spanOf_.empty() || first_ == nullptr) return;
+  auto i = &r - first_;
+  if (i < 0 || static_cast<size_t>(i) >= spanOf_.size() || spanOf_[static_cast<size_t>(i)] < 0) return;
+  records_[static_cast<size_t>(spanOf_[static_cast<size_t>(i)])].fail(kind, reason);
+}
+
+}  // namespace cdc::runtime

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/record.h"
+#include "tracing/tracer.h"
+
+namespace cdc::runtime {
+
+// The spans of one batch, as the OpenTelemetry messaging conventions describe a consumer's
+// processing: one "process" span for the batch, a child of its records' trace when they all
+// have one parent, else a root with a link to each parent; and one span per record whose trace
+// is sampled, a child of its traceparent (a malformed traceparent starts a new trace, sampled
+// as a root). Everything the batch does in its stores happens under the batch span. On the
+// runner's thread; the records must outlive it.
+class BatchTrace {
+ public:
+  BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup, std::span<const Record> records, int64_t startNs);
+  BatchTrace(const BatchTrace&) = delete;
+  BatchTrace& operator=(const BatchTrace&) = delete;
+  ~BatchTrace();
+
+  tracing::Span& span() { return batch_; }
+  // The record's own span, when it has one (its effects, an alert, carry it on).
+  const tracing::SpanContext* recordSpan(const Record& r) const;
+  // The record became a dead letter: its span (and the batch's count) says why.
+  void deadLettered(const Record& r, std::string_view kind, std::string_view reason);
+
+ private:
+  void setMessaging(tracing::Span& span) const;
+
+  const std::string& consumerGroup_;
+  const Record* first_ = nullptr;
+  tracing::Span batch_;
+  std::vector<tracing::Span> records_;  // the records' spans
+  std::vector<int32_t> spanOf_;         // by record index: into records_, or -1 (empty when none)
+  int64_t deadLetters_ = 0;
+};
+
+}  // namespace cdc::runtime
