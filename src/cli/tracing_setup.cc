@@ -66,12 +66,9 @@ std::vector<std::pair<std::string, std::string>> keyValues(const config::Config&
 tracing::Resource resourceOf(const config::Config& c, const std::string& service) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  tracing::Resource r = {{"service.name", service},
-                         {"service.version", std::string(metrics::buildVersion())},
-                         {"service.instance.id", host},
-                         {"telemetry.sdk.name", "cdc-consumer-services"},
-                         {"telemetry.sdk.language", "cpp"},
-                         {"telemetry.sdk.version", std::string(metrics::buildVersion())}};
+  tracing::Resource r = {{"service.name", service},         {"service.version", std::string(metrics::buildVersion())},
+                         {"service.instance.id", host},     {"telemetry.sdk.name", "cdc-consumer-services"},
+                         {"telemetry.sdk.language", "cpp"}, {"telemetry.sdk.version", std::string(metrics::buildVersion())}};
   auto put = [&](const std::string& key, std::string value) {
     for (auto& [k, v] : r) {
       if (k == key) {
@@ -108,11 +105,11 @@ std::unique_ptr<Tracing> Tracing::open(const config::Config& c, const std::strin
     return nullptr;
   }
   std::string why;
-  auto sampler = tracing::Sampler::parse(c.str("traces-sampler"), c.has("traces-sampler-arg") ? c.str("traces-sampler-arg") : "",
-                                         why);
+  auto sampler =
+      tracing::Sampler::parse(c.str("traces-sampler"), c.has("traces-sampler-arg") ? c.str("traces-sampler-arg") : "", why);
   if (!sampler) {
-    throw config::ConfigError((why.starts_with("expected a ratio") ? c.origin("traces-sampler-arg") : c.origin("traces-sampler")) +
-                              ": " + why);
+    throw config::ConfigError(
+        (why.starts_with("expected a ratio") ? c.origin("traces-sampler-arg") : c.origin("traces-sampler")) + ": " + why);
   }
   otlp::OtlpOptions o;
   o.endpoint = endpoint;
@@ -150,7 +147,15 @@ std::unique_ptr<Tracing> Tracing::open(const config::Config& c, const std::strin
 
 Tracing::~Tracing() {
   collector_.reset();
-  if (processor_) processor_->stop();
+  if (!processor_) return;
+  processor_->stop();
+  const auto& n = processor_->counts();
+  log::event(spdlog::level::info, "tracing_summary",
+             {{"exporter", processor_->exporter().describe()},
+              {"spans_exported", std::to_string(n.exported.load()), true},
+              {"spans_dropped_queue_full", std::to_string(n.droppedQueueFull.load()), true},
+              {"spans_dropped_export_failed", std::to_string(n.droppedExportFailed.load()), true},
+              {"invalid_traceparents", std::to_string(tracer_->invalidParents()), true}});
 }
 
 void Tracing::instrument(metrics::Registry& registry, const std::string& service) {
@@ -160,9 +165,9 @@ void Tracing::instrument(metrics::Registry& registry, const std::string& service
     const metrics::Labels labels{{"service", service}};
     auto exported = metrics::counterFamily("cdc_trace_spans_exported_total", "Spans the OTLP receiver accepted.");
     metrics::addCounter(exported, labels, static_cast<double>(counts->exported.load()));
-    auto dropped = metrics::counterFamily(
-        "cdc_trace_spans_dropped_total",
-        "Spans dropped rather than slowing the pipeline: the queue was full (queue_full) or their export failed (export_failed).");
+    auto dropped = metrics::counterFamily("cdc_trace_spans_dropped_total",
+                                          "Spans dropped rather than slowing the pipeline: the queue was full (queue_full) or "
+                                          "their export failed (export_failed).");
     metrics::addCounter(dropped, {{"service", service}, {"reason", "queue_full"}},
                         static_cast<double>(counts->droppedQueueFull.load()));
     metrics::addCounter(dropped, {{"service", service}, {"reason", "export_failed"}},

@@ -522,8 +522,7 @@ const std::vector<Setting>& table() {
        "Which spans are recorded: a record's span follows its traceparent's sampled flag with parentbased_*; a root "
        "(a batch, a record without a parent) is decided by the rest of the name",
        Kind::Choice,
-       {"always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off",
-        "parentbased_traceidratio"},
+       {"always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"},
        kServices},
       {"traces-sampler-arg",
        "OTEL_TRACES_SAMPLER_ARG",

@@ -9,9 +9,9 @@
 #include "core/result.h"
 #include "debezium/schema_cache.h"
 #include "metrics/health.h"
+#include "runtime/batch_trace.h"
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
-#include "runtime/batch_trace.h"
 #include "runtime/latency.h"
 #include "runtime/source.h"
 

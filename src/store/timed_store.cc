@@ -189,8 +189,8 @@ class TimedTableStore final : public Timed<TableStore, kTableOps> {
     return timedCall(times_, kBatchGet, [&] { return inner_->batchGet(t, k); }, 1, {&t, 1}, static_cast<int64_t>(k.size()));
   }
   Status batchGetEach(std::string_view t, std::span<const Item> k, const std::function<Status(const Item&)>& visit) override {
-    return timedCall(times_, kBatchGet, [&] { return inner_->batchGetEach(t, k, visit); }, 1, {&t, 1},
-                     static_cast<int64_t>(k.size()));
+    return timedCall(
+        times_, kBatchGet, [&] { return inner_->batchGetEach(t, k, visit); }, 1, {&t, 1}, static_cast<int64_t>(k.size()));
   }
   Result<WriteOutcome> put(const PutRequest& r) override {
     std::string_view t[] = {r.table};
@@ -217,8 +217,8 @@ class TimedTableStore final : public Timed<TableStore, kTableOps> {
   }
   std::vector<Result<TransactOutcome>> transactAllTaking(std::span<std::vector<TransactItem>> t) override {
     auto tables = traced() ? tablesOf(t) : std::vector<std::string_view>();
-    return timedCall(times_, kTransact, [&] { return inner_->transactAllTaking(t); }, t.size(), tables,
-                     static_cast<int64_t>(t.size()));
+    return timedCall(
+        times_, kTransact, [&] { return inner_->transactAllTaking(t); }, t.size(), tables, static_cast<int64_t>(t.size()));
   }
   Result<std::vector<WriteRequest>> batchWrite(std::string_view t, std::span<const WriteRequest> r) override {
     return timedCall(times_, kBatchWrite, [&] { return inner_->batchWrite(t, r); }, 1, {&t, 1}, static_cast<int64_t>(r.size()));

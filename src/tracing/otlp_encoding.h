@@ -8,7 +8,6 @@
 
 namespace cdc::tracing {
 
-
 // An OTLP ExportTraceServiceRequest (opentelemetry/proto/collector/trace/v1) of `spans` under
 // one resource and scope, in the two encodings OTLP/HTTP takes: binary protobuf
 // (application/x-protobuf) and the OTLP JSON mapping (application/json: ids in hex, 64-bit

@@ -32,9 +32,10 @@ std::optional<Sampler> Sampler::parse(std::string_view name, std::string_view ar
   if (rootName == "always_on") return Sampler(Root::AlwaysOn, parentBased);
   if (rootName == "always_off") return Sampler(Root::AlwaysOff, parentBased);
   if (rootName == "traceidratio") return Sampler(Root::Ratio, parentBased, ratio);
-  why = "expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or "
-        "parentbased_traceidratio, got '" +
-        std::string(name) + "'";
+  why =
+      "expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or "
+      "parentbased_traceidratio, got '" +
+      std::string(name) + "'";
   return std::nullopt;
 }
 

@@ -32,9 +32,7 @@ struct SpanContext {
   std::string traceparent() const;
   // The context a valid traceparent names (remote).
   static SpanContext from(const TraceParent& parent);
-  friend bool operator==(const SpanContext& a, const SpanContext& b) {
-    return a.traceId == b.traceId && a.spanId == b.spanId;
-  }
+  friend bool operator==(const SpanContext& a, const SpanContext& b) { return a.traceId == b.traceId && a.spanId == b.spanId; }
 };
 
 std::string hex(const TraceId& id);  // 32 lower-case hex digits

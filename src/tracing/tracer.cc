@@ -61,8 +61,9 @@ void Tracer::invalidParent(std::string_view header, std::string_view where) {
              {{"where", where},
               {"traceparent", header.substr(0, 80)},
               {"since_last_log", std::to_string(seen - before), true},
-              {"detail", "not W3C Trace Context (00-<32 hex>-<16 hex>-<2 hex>): the record starts a new trace "
-                         "(logged at most once a minute)"}});
+              {"detail",
+               "not W3C Trace Context (00-<32 hex>-<16 hex>-<2 hex>): the record starts a new trace "
+               "(logged at most once a minute)"}});
 }
 
 Span::Span(Span&& other) noexcept { *this = std::move(other); }

@@ -46,7 +46,8 @@ OtlpHttpExporter::OtlpHttpExporter(OtlpOptions options) : options_(std::move(opt
 OtlpHttpExporter::~OtlpHttpExporter() = default;
 
 std::string OtlpHttpExporter::describe() const {
-  return "the OTLP receiver " + base_.scheme + "://" + base_.host + base_.path + (options_.json ? " (http/json)" : " (http/protobuf)");
+  return "the OTLP receiver " + base_.scheme + "://" + base_.host + base_.path +
+         (options_.json ? " (http/json)" : " (http/protobuf)");
 }
 
 Status OtlpHttpExporter::exportSpans(std::span<const tracing::SpanData> spans) {

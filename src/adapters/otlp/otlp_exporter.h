@@ -17,7 +17,7 @@ struct OtlpOptions {
   bool json = false;     // http/json; else http/protobuf (OTLP's default)
   bool gzip = false;     // Content-Encoding: gzip
   std::vector<std::pair<std::string, std::string>> headers;  // OTEL_EXPORTER_OTLP_HEADERS (an API key …)
-  std::chrono::milliseconds timeout{10'000};                  // one export, retries included
+  std::chrono::milliseconds timeout{10'000};                 // one export, retries included
   tracing::Resource resource;
 };
 

@@ -72,7 +72,6 @@ class RecordingHandler final : public Handler {
   std::vector<TopicPartition> revoked, lost, fencedPartitions;
 };
 
-
 // Two good changes, a message that is not JSON, one the service refuses (a negative
 // quantity) and a tombstone.
 std::vector<Record> poisonAmongChanges() {
