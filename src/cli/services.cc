@@ -371,6 +371,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       }
       ServiceContext ctx = openContext(c, wiring, def->usesTableStore, def->writesObjects);
       auto handler = def->makeHandler(c, ctx);
+      if (ctx.attachSource) ctx.attachSource(*src);
       // After the stores it watches (destroyed before them).
       Observability observability(def->name, c);
       if (observability.probe()) observability.probe()->expectTopics(topics);

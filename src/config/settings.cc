@@ -243,6 +243,15 @@ const std::vector<Setting>& table() {
        Kind::String,
        {},
        {"inventory", "dlq replay"}},
+      {"alerts-exactly-once",
+       "ALERTS_EXACTLY_ONCE",
+       "true",
+       "Reading Kafka: each alert goes to ALERTS_TOPIC in the Kafka transaction that commits its change's position "
+       "(consumers with isolation.level=read_committed see every crossing once, through crashes); false: an "
+       "idempotent producer, at least once",
+       Kind::Bool,
+       {},
+       {"inventory"}},
       {"input", "", "-", "kcat -J lines to produce (a file, or - for standard input)", Kind::String, {}, {"produce"}},
       {"rate",
        "",

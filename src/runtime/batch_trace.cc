@@ -1,6 +1,7 @@
 #include "runtime/batch_trace.h"
 
-#include <unordered_map>
+#include <optional>
+#include <unordered_set>
 
 namespace cdc::runtime {
 namespace {
@@ -29,23 +30,34 @@ BatchTrace::BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup
                        int64_t startNs)
     : consumerGroup_(consumerGroup), first_(records.empty() ? nullptr : records.data()) {
   // The records' parents: a record with a valid traceparent has one; one with a malformed
-  // header gets a new trace of its own (its span is a root).
+  // header gets a new trace of its own (its span is a root). The batch needs only the first
+  // maxLinks + 1 distinct ones (links past the limit are counted, not kept).
+  const size_t maxLinks = tracer.options().maxLinks;
   std::vector<tracing::SpanContext> parents;
-  std::unordered_map<tracing::SpanContext, int32_t, ContextHash> index;
-  std::vector<int32_t> parentOf(records.size(), -1);  // into parents; -2: malformed header
+  std::unordered_set<tracing::SpanContext, ContextHash> distinct;
+  uint32_t untracked = 0;                                     // parents past the limit (not told apart)
+  std::vector<std::optional<tracing::SpanContext>> parentOf;  // by record, when any has a header
+  std::vector<bool> fresh;                                    // by record: a malformed header
   for (size_t i = 0; i < records.size(); ++i) {
     const std::string* header = records[i].header("traceparent");
     if (!header) continue;
+    if (parentOf.empty()) {
+      parentOf.resize(records.size());
+      fresh.resize(records.size());
+    }
     auto parsed = parseTraceParent(*header);
     if (!parsed) {
       tracer.invalidParent(*header, records[i].topic);
-      parentOf[i] = -2;
+      fresh[i] = true;
       continue;
     }
-    auto context = tracing::SpanContext::from(*parsed);
-    auto [it, added] = index.try_emplace(context, static_cast<int32_t>(parents.size()));
-    if (added) parents.push_back(context);
-    parentOf[i] = it->second;
+    const auto& context = parentOf[i].emplace(tracing::SpanContext::from(*parsed));
+    if (!parents.empty() && parents.back() == context) continue;  // a transaction's records come together
+    if (parents.size() > maxLinks) {
+      ++untracked;
+    } else if (distinct.insert(context).second) {
+      parents.push_back(context);
+    }
   }
   std::string_view topic = commonTopic(records);
   std::string name = topic.empty() ? std::string("process") : "process " + std::string(topic);
@@ -53,16 +65,19 @@ BatchTrace::BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup
     batch_ = tracer.start(name, tracing::SpanKind::Consumer, &parents.front(), {}, startNs);
   } else {
     batch_ = tracer.start(name, tracing::SpanKind::Consumer, nullptr, parents, startNs);
+    batch_.countDroppedLinks(untracked);
   }
   if (batch_.recording()) {
     setMessaging(batch_);
     batch_.set("messaging.batch.message_count", static_cast<int64_t>(records.size()));
     if (!topic.empty()) batch_.set("messaging.destination.name", topic);
   }
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (parentOf[i] == -1) continue;
+  for (size_t i = 0; i < parentOf.size(); ++i) {
+    const tracing::SpanContext* parent = parentOf[i] ? &*parentOf[i] : nullptr;
+    if (!parent && !fresh[i]) continue;
+    // Decided before anything is built: most records of a sampled-at-1% stream have no span.
+    if (parent && !tracer.options().sampler.sample(parent, parent->traceId)) continue;
     const Record& r = records[i];
-    const tracing::SpanContext* parent = parentOf[i] >= 0 ? &parents[static_cast<size_t>(parentOf[i])] : nullptr;
     tracing::Span span = tracer.start("process " + std::string(r.topic), tracing::SpanKind::Consumer, parent, {}, startNs);
     if (!span.recording()) continue;
     setMessaging(span);

@@ -34,6 +34,9 @@ struct ServiceContext {
   // did not answer its last request (the readiness probe's reason), when there is one.
   std::shared_ptr<debezium::SchemaCache> schemas;
   std::function<std::optional<std::string>()> schemaRegistryProblem;
+  // Called with the source once it and the handler exist (the inventory's exactly-once alerts
+  // commit the Kafka source's positions in their transactions).
+  std::function<void(runtime::Source&)> attachSource;
   // Whatever else a handler refers to (alert sinks, producers), kept as long as the context.
   std::vector<std::shared_ptr<void>> resources;
 };

@@ -77,6 +77,10 @@ class Span {
   Span& set(std::string_view key, uint64_t value) { return set(key, Value(static_cast<int64_t>(value))); }
   Span& set(std::string_view key, bool value) { return set(key, Value(value)); }
   void addLink(const SpanContext& link);
+  // Links left out beyond those added (past a limit counted by the caller).
+  void countDroppedLinks(uint32_t n) {
+    if (data_) data_->droppedLinks += n;
+  }
   // An error: status Error with `message`, and the conventions' error.type.
   void fail(std::string_view type, std::string_view message);
   // A span that is only worth its children (a periodic tick that may do nothing): dropped at

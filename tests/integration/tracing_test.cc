@@ -150,7 +150,8 @@ TEST_F(TracingTest, TheInventorysSpansReachJaegerUnderTheRecordsTraceparents) {
   std::vector<std::string> lowered;
   for (const auto& l : generated) {
     if (lowered.size() == 3 || l.find(".public.products\"") == std::string::npos) continue;
-    std::string low = std::regex_replace(l, std::regex(R"re((\\"stock_quantity\\":)[0-9]+)re"), "$013");  // group 1, then the digit 3
+    std::string low =
+        std::regex_replace(l, std::regex(R"re((\\"stock_quantity\\":)[0-9]+)re"), "$013");  // group 1, then the digit 3
     if (low != l) lowered.push_back(low);
   }
   ASSERT_EQ(lowered.size(), 3u);
@@ -179,13 +180,14 @@ TEST_F(TracingTest, TheInventorysSpansReachJaegerUnderTheRecordsTraceparents) {
   ASSERT_EQ(p.exitCode, 0) << p.out;
 
   const std::string service = prefix_ + "-inventory", group = prefix_ + "-group", table = prefix_ + "-inventory";
-  auto r = run("cd " + dir_.string() + " && env AWS_ENDPOINT_URL=" + aws_ +
-               " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing KAFKA_BOOTSTRAP_SERVERS=" +
-               bootstrap_ + " OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp_ + " OTEL_SERVICE_NAME=" + service +
-               " OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=test OTEL_BSP_SCHEDULE_DELAY=200 ALERTS_TOPIC=" + prefix_ +
-               ".alerts LOG_FORMAT=json " + cdcBinary() + " inventory --source kafka --until-caught-up --topic-prefix " +
-               prefix_ + " --group-id " + group + " --store dynamodb --table-name " + table +
-               " --objects dir:lake --metrics-port 0 --batch-size 200");
+  auto r =
+      run("cd " + dir_.string() + " && env AWS_ENDPOINT_URL=" + aws_ +
+          " AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing KAFKA_BOOTSTRAP_SERVERS=" + bootstrap_ +
+          " OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp_ + " OTEL_SERVICE_NAME=" + service +
+          " OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=test OTEL_BSP_SCHEDULE_DELAY=200 ALERTS_TOPIC=" + prefix_ +
+          ".alerts LOG_FORMAT=json " + cdcBinary() + " inventory --source kafka --until-caught-up --topic-prefix " + prefix_ +
+          " --group-id " + group + " --store dynamodb --table-name " + table +
+          " --objects dir:lake --metrics-port 0 --batch-size 200");
   ASSERT_EQ(r.exitCode, 0) << r.out;
   EXPECT_NE(r.out.find("\"msg\":\"invalid_traceparent\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"msg\":\"tracing_summary\""), std::string::npos);
@@ -200,7 +202,8 @@ TEST_F(TracingTest, TheInventorysSpansReachJaegerUnderTheRecordsTraceparents) {
     const JaegerSpan& s = spans[0];
     EXPECT_EQ(s.parent, parentId);
     EXPECT_EQ(s.service, service);
-    EXPECT_TRUE(s.operation == "process " + prefix_ + ".public.products" || s.operation == "process " + prefix_ + ".public.order_items")
+    EXPECT_TRUE(s.operation == "process " + prefix_ + ".public.products" ||
+                s.operation == "process " + prefix_ + ".public.order_items")
         << s.operation;
     EXPECT_EQ(s.tag("span.kind"), "consumer");
     EXPECT_EQ(s.tag("messaging.system"), "kafka");
@@ -296,8 +299,9 @@ TEST_F(TracingTest, ACollectorThatIsDownCostsTheRunNothingButDroppedSpans) {
   auto plain = inventory("plain", "");
   ASSERT_EQ(plain.exitCode, 0) << plain.out;
   // Nothing listens on port 1: every export fails at once, the run goes on.
-  auto down = inventory("down", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 OTEL_EXPORTER_OTLP_TIMEOUT=200 "
-                                "OTEL_BSP_SCHEDULE_DELAY=50 OTEL_BSP_MAX_QUEUE_SIZE=16 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=8");
+  auto down = inventory("down",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 OTEL_EXPORTER_OTLP_TIMEOUT=200 "
+                        "OTEL_BSP_SCHEDULE_DELAY=50 OTEL_BSP_MAX_QUEUE_SIZE=16 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=8");
   ASSERT_EQ(down.exitCode, 0) << down.out;
   EXPECT_NE(down.out.find("\"msg\":\"trace_export_failed\""), std::string::npos) << down.out;
   auto summary = down.out.find("\"msg\":\"tracing_summary\"");

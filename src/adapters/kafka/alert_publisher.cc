@@ -17,6 +17,7 @@ Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts)
   for (const auto& a : alerts) {
     std::string key = std::to_string(a.productId), value = a.toJson();
     OutgoingMessage m{.topic = topic_, .key = key, .value = value};
+    m.headers.emplace_back("alert_id", a.id());
     // The change's trace goes on with the alert (W3C Trace Context over Kafka headers).
     if (!a.traceparent.empty()) m.headers.emplace_back("traceparent", a.traceparent);
     auto s = producer_->produce(m);
@@ -26,6 +27,7 @@ Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts)
       continue;
     }
     ++queued;
+    sent_.emplace_back(a.productId, a.crossing);
   }
   rejected_ += alerts.size() - queued;
   return {};
@@ -34,7 +36,10 @@ Status KafkaAlertSink::publish(std::span<const inventory::LowStockAlert> alerts)
 bool KafkaAlertSink::settled(bool force) {
   if (!force && producer_->outstanding() > 0) return false;
   // Nothing queued (a flush returns at once) or forced: what failed is reported once.
-  if (auto s = producer_->flush(force ? deliveryTimeout_ : std::chrono::milliseconds(0)); !s) {
+  auto flushed = producer_->flush(force ? deliveryTimeout_ : std::chrono::milliseconds(0));
+  if (flushed) acknowledged_.insert(acknowledged_.end(), sent_.begin(), sent_.end());
+  sent_.clear();  // what failed keeps its outbox entry
+  if (auto s = flushed; !s) {
     // Fatal: the brokers refused some (already logged one by one); Retry: still queued at the
     // timeout, and librdkafka keeps trying until message.timeout.ms.
     log::event(spdlog::level::err, "alerts_not_delivered", {{"topic", topic_}, {"error", s.error().message}});
@@ -46,6 +51,12 @@ bool FanoutAlertSink::settled(bool force) {
   bool all = true;
   for (auto* sink : sinks_) all = sink->settled(force) && all;
   return all;
+}
+
+std::vector<std::pair<int64_t, int64_t>> FanoutAlertSink::takeAcknowledged() {
+  std::vector<std::pair<int64_t, int64_t>> last;
+  for (auto* sink : sinks_) last = sink->takeAcknowledged();
+  return last;
 }
 
 Status FanoutAlertSink::publish(std::span<const inventory::LowStockAlert> alerts) {

@@ -22,6 +22,8 @@ class KafkaAlertSink final : public inventory::AlertSink {
   // Delivered when nothing is queued; `force` flushes for up to the delivery timeout.
   bool settled(bool force) override;
 
+  // The alerts delivered since the last call (every one queued before a flush that succeeded).
+  std::vector<std::pair<int64_t, int64_t>> takeAcknowledged() override { return std::exchange(acknowledged_, {}); }
   uint64_t published() const { return producer_->delivered(); }
   // Refused when queued or reported failed by the brokers.
   uint64_t failed() const { return rejected_ + producer_->failed(); }
@@ -31,6 +33,8 @@ class KafkaAlertSink final : public inventory::AlertSink {
   std::string topic_;
   std::chrono::milliseconds deliveryTimeout_;
   uint64_t rejected_ = 0;
+  std::vector<std::pair<int64_t, int64_t>> sent_;  // queued since the last flush
+  std::vector<std::pair<int64_t, int64_t>> acknowledged_;
 };
 
 // Sends each alert to every sink in turn (the log, then Kafka).
@@ -39,6 +43,8 @@ class FanoutAlertSink final : public inventory::AlertSink {
   explicit FanoutAlertSink(std::vector<inventory::AlertSink*> sinks) : sinks_(std::move(sinks)) {}
   Status publish(std::span<const inventory::LowStockAlert> alerts) override;
   bool settled(bool force) override;
+  // The last sink's (the topic's): the outbox entries go once the alerts are there.
+  std::vector<std::pair<int64_t, int64_t>> takeAcknowledged() override;
 
  private:
   std::vector<inventory::AlertSink*> sinks_;

@@ -313,6 +313,10 @@ void KafkaSource::sendCommits() {
   }
   unsent_.clear();
   if (list->cnt == 0) return;
+  if (transactions_) {
+    (void)commitInTransaction(list.get());  // a failure is logged; a fatal one ends the next poll
+    return;
+  }
   // Asynchronous: a failure is reported to onCommit and made good by the next commit; the
   // commits before a revocation and at close wait for the answer.
   if (auto e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -329,12 +333,66 @@ Status KafkaSource::commitSync(const std::set<TopicPartition>& partitions) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = it->second;
   }
   if (list->cnt == 0) return {};
+  if (transactions_) {
+    if (auto s = commitInTransaction(list.get()); !s) return s;
+    for (const auto& tp : partitions) unsent_.erase(tp);
+    return {};
+  }
   if (auto e = rd_kafka_commit(rk_, list.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++probe_.commitFailures;
     log::event(spdlog::level::warn, "offset_commit_failed", {{"error", rd_kafka_err2str(e)}, {"sync", "true", true}});
     return fail(Error::retry(std::string("offset commit failed: ") + rd_kafka_err2str(e)));
   }
   for (const auto& tp : partitions) unsent_.erase(tp);
+  return {};
+}
+
+Status KafkaSource::commitInTransaction(rd_kafka_topic_partition_list_t* list) {
+  std::unique_ptr<rd_kafka_consumer_group_metadata_t, void (*)(rd_kafka_consumer_group_metadata_t*)> group(
+      rd_kafka_consumer_group_metadata(rk_), rd_kafka_consumer_group_metadata_destroy);
+  auto outcome = transactions_->commitTransaction(list, group.get());
+  if (!outcome) {
+    ++probe_.commitFailures;
+    log::event(spdlog::level::warn, "offset_commit_failed",
+               {{"error", outcome.error().message}, {"transactional", "true", true}});
+    if (outcome.error().kind == ErrorKind::Fatal) fatal_ = outcome.error();
+    // Sent again with the next commit (what was queued with it is published again from the outbox).
+    for (int i = 0; i < list->cnt; ++i) unsent_.insert({list->elems[i].topic, list->elems[i].partition});
+    return fail(outcome.error());
+  }
+  if (*outcome == TransactionalCommitter::Outcome::Committed) {
+    ++probe_.commits;
+    return {};
+  }
+  // Aborted: neither the positions nor what was produced with them happened. The partitions
+  // still assigned are read again from the group's committed offsets (the work since is applied
+  // again, idempotently, and its alerts published again); the others belong to another member.
+  PartitionListPtr back(rd_kafka_topic_partition_list_new(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    if (assigned_.contains({list->elems[i].topic, list->elems[i].partition})) {
+      rd_kafka_topic_partition_list_add(back.get(), list->elems[i].topic, list->elems[i].partition);
+    }
+  }
+  if (back->cnt == 0) return {};
+  if (auto e = rd_kafka_committed(rk_, back.get(), 10'000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fatal_ = Error::fatal(std::string("after an aborted transaction, the committed offsets are unknown: ") + rd_kafka_err2str(e));
+    return fail(*fatal_);
+  }
+  for (int i = 0; i < back->cnt; ++i) {
+    auto& el = back->elems[i];
+    if (el.offset < 0) el.offset = RD_KAFKA_OFFSET_BEGINNING;  // nothing committed yet: from the start
+    TopicPartition tp{el.topic, el.partition};
+    durable_[tp] = std::max<int64_t>(el.offset, 0);
+    unsent_.erase(tp);
+  }
+  ErrorPtr e(rd_kafka_seek_partitions(rk_, back.get(), 10'000));
+  if (e) {
+    fatal_ = Error::fatal(std::string("after an aborted transaction, cannot read again from the committed offsets: ") +
+                          rd_kafka_error_string(e.get()));
+    return fail(*fatal_);
+  }
+  log::event(spdlog::level::warn, "partitions_rewound",
+             {{"partitions", std::to_string(back->cnt), true}, {"detail", "reading again from the committed offsets"}});
   return {};
 }
 

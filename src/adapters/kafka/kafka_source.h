@@ -11,6 +11,7 @@
 
 #include "adapters/kafka/kafka_config.h"
 #include "adapters/kafka/kafka_statistics.h"
+#include "adapters/kafka/transactional_alerts.h"
 #include "runtime/source.h"
 
 namespace cdc::kafka {
@@ -81,6 +82,10 @@ class KafkaSource final : public runtime::Source {
   const ConsumerProbe& probe() const { return probe_; }
   // The partitions assigned now.
   std::vector<TopicPartition> assignment() const { return {assigned_.begin(), assigned_.end()}; }
+  // Positions are committed through `committer`'s transactions from now on (low-stock alerts
+  // exactly once), with this consumer's group metadata; an aborted one rewinds the partitions
+  // to the group's committed offsets. It must outlive the source.
+  void useTransactions(TransactionalCommitter* committer) { transactions_ = committer; }
 
  private:
   KafkaSource(KafkaSourceOptions options, rd_kafka_t* rk);
@@ -111,6 +116,9 @@ class KafkaSource final : public runtime::Source {
   // A message or an event from the consumer queue: records go to `out`.
   void handle(rd_kafka_message_t* message, std::vector<runtime::Record>& out);
   Status commitSync(const std::set<TopicPartition>& partitions);
+  // Commits `list` in a transaction of transactions_; after an abort, seeks its partitions back
+  // to the group's committed offsets.
+  Status commitInTransaction(rd_kafka_topic_partition_list_t* list);
   // Sends the positions reported durable since the last asynchronous commit, when
   // commitInterval_ has passed since it.
   void sendCommits();
@@ -162,6 +170,7 @@ class KafkaSource final : public runtime::Source {
   bool inCallback_ = false;
   bool closed_ = false;
   std::optional<Error> fatal_;
+  TransactionalCommitter* transactions_ = nullptr;
   ConsumerProbe probe_;
 };
 

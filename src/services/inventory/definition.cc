@@ -1,6 +1,9 @@
 #include "services/inventory/definition.h"
 
 #include "adapters/kafka/alert_publisher.h"
+#include "adapters/kafka/kafka_source.h"
+#include "adapters/kafka/transactional_alerts.h"
+#include "runtime/member.h"
 
 namespace cdc::inventory {
 
@@ -25,9 +28,31 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, services:
   if (c.has("bootstrap-servers") && c.has("alerts-topic") && !c.str("alerts-topic").empty()) {
     kafka::Properties props = services::kafkaProperties(c);
     kafka::setDefault(props, "client.id", "inventory-service-alerts");
+    // Exactly once when reading Kafka: the alerts go in the transactions that commit the
+    // consumer's positions; a member that lost its partitions is fenced by its group generation
+    // (KIP-447). The transactional.id follows the member's static identity when it has one
+    // (KAFKA_GROUP_INSTANCE_ID, a StatefulSet's pod name): a restarted member then aborts at once
+    // what its killed predecessor left open. Otherwise it is this process's own (host name and
+    // pid), and what a killed process left open is aborted after transaction.timeout.ms.
+    const bool transactional = c.boolean("alerts-exactly-once") && (!c.has("source") || c.str("source") == "kafka");
+    if (transactional) {
+      const auto* instance = kafka::findProperty(props, "group.instance.id");
+      kafka::setDefault(props, "transactional.id",
+                        "inventory-service-alerts-" + (instance ? instance->value : runtime::memberName()));
+      kafka::setDefault(props, "transaction.timeout.ms", "10000");
+    }
     auto producer = kafka::KafkaProducer::open(std::move(props));
     if (!producer) throw config::ConfigError(producer.error().message);
-    auto kafkaAlerts = std::make_shared<kafka::KafkaAlertSink>(std::move(*producer), c.str("alerts-topic"));
+    std::shared_ptr<AlertSink> kafkaAlerts;
+    if (transactional) {
+      auto sink = std::make_shared<kafka::TransactionalAlertSink>(std::move(*producer), c.str("alerts-topic"));
+      ctx.attachSource = [sink](runtime::Source& source) {
+        if (auto* k = dynamic_cast<kafka::KafkaSource*>(&source)) k->useTransactions(sink.get());
+      };
+      kafkaAlerts = sink;
+    } else {
+      kafkaAlerts = std::make_shared<kafka::KafkaAlertSink>(std::move(*producer), c.str("alerts-topic"));
+    }
     auto both = std::make_shared<kafka::FanoutAlertSink>(std::vector<AlertSink*>{logAlerts.get(), kafkaAlerts.get()});
     ctx.resources.push_back(kafkaAlerts);
     ctx.resources.push_back(both);

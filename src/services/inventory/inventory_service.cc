@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <set>
+#include <tuple>
 
 #include "metrics/registry.h"
 
@@ -194,8 +195,22 @@ void InventoryHandler::checkThreshold(ProductState& p, int64_t sourceTsMs) {
   if (p.stock() < options_.lowStockThreshold) {
     if (!p.lowStock) {
       p.lowStock = true;
-      pendingAlerts_[p.productId].push_back(
-          {p.productId, p.name.value_or(""), p.stock(), options_.lowStockThreshold, sourceTsMs, traceOfCurrent()});
+      // The crossing is counted and its alert kept in the product's item (the outbox) by the
+      // same write as the change: published after it, removed once acknowledged.
+      LowStockAlert a{.productId = p.productId,
+                      .crossing = ++p.crossings,
+                      .name = p.name.value_or(""),
+                      .stock = p.stock(),
+                      .threshold = options_.lowStockThreshold,
+                      .sourceTsMs = sourceTsMs,
+                      .traceparent = traceOfCurrent()};
+      if (current_) {
+        a.sourceTopic = std::string(current_->record->topic);
+        a.sourcePartition = current_->record->partition;
+        a.sourceOffset = current_->record->offset;
+      }
+      p.outbox.push_back(a);
+      pendingAlerts_[p.productId].push_back(std::move(a));
     }
   } else if (p.lowStock) {
     p.lowStock = false;  // recovered: the next crossing raises a new alert
@@ -455,7 +470,9 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
       }
     }
   }
+  if (auto s = clearAcknowledged(); !s) return s;
   if (auto s = load(events, valid); !s) return s;
+  if (auto s = republish(events); !s) return s;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!valid[i]) continue;
     current_ = &events[i];
@@ -468,6 +485,45 @@ Status InventoryHandler::apply(std::span<const runtime::InputEvent> events, std:
   current_ = nullptr;  // the batch's records do not outlive apply()
   return flush();
 }
+
+Status InventoryHandler::republish(std::span<const runtime::InputEvent> events) {
+  std::vector<LowStockAlert> again;
+  std::set<std::tuple<std::string_view, int32_t, int64_t>> positions;  // the batch's, built when needed
+  for (const auto& [id, t] : products_) {
+    for (const auto& a : t.state.outbox) {
+      if (positions.empty()) {
+        for (const auto& e : events) positions.emplace(e.record->topic, e.record->partition, e.record->offset);
+      }
+      // Only the change that raised it says when to publish it: its record's commit carries the
+      // alert. Another entry belongs to a change of another partition (its owner publishes it).
+      if (positions.contains({a.sourceTopic, a.sourcePartition, a.sourceOffset})) again.push_back(a);
+    }
+  }
+  if (again.empty()) return {};
+  return alerts_.publish(again);
+}
+
+Status InventoryHandler::clearAcknowledged() {
+  for (auto& ack : alerts_.takeAcknowledged()) acknowledged_.push_back(ack);
+  if (acknowledged_.empty()) return {};
+  std::sort(acknowledged_.begin(), acknowledged_.end());
+  acknowledged_.erase(std::unique(acknowledged_.begin(), acknowledged_.end()), acknowledged_.end());
+  size_t i = 0;
+  while (i < acknowledged_.size()) {
+    int64_t product = acknowledged_[i].first;
+    store::UpdateRequest u{options_.table, productKey(product), {}, Condition::exists("product_id")};
+    for (; i < acknowledged_.size() && acknowledged_[i].first == product; ++i) {
+      u.update.remove(outboxAttribute(acknowledged_[i].second));
+    }
+    auto done = tables_.update(u);
+    // A product deleted since keeps the entry in its deleted record until that expires.
+    if (!done && done.error().kind == ErrorKind::Retry) return fail(done.error());
+  }
+  acknowledged_.clear();
+  return {};
+}
+
+Status InventoryHandler::tick(Timestamp) { return clearAcknowledged(); }
 
 std::string InventoryHandler::summary() const {
   const auto& s = stats_;

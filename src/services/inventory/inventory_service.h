@@ -69,6 +69,9 @@ class InventoryHandler final : public runtime::Handler {
   // The columns this service reads, on top of the schemaless rules in `base`.
   static debezium::DecoderOptions decoding(debezium::DecoderOptions base);
   Status start() override;
+  // Removes the outbox entries of the alerts the sink acknowledged (also at each apply).
+  Status tick(Timestamp now) override;
+  Status finish() override { return clearAcknowledged(); }
   Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) override;
   // The tables are written by apply(); the alerts it raised may still be on their way.
   Result<bool> persisted(bool force) override { return alerts_.settled(force); }
@@ -102,6 +105,11 @@ class InventoryHandler final : public runtime::Handler {
   void checkThreshold(ProductState& p, int64_t sourceTsMs);
   // Writes the touched products, then the changed buckets; Retry on a conflict.
   Status flush();
+  // The outbox entries of loaded products whose change is in this batch: published again (a
+  // redelivery after a crash or an aborted transaction; the sink drops what it holds already).
+  Status republish(std::span<const runtime::InputEvent> events);
+  // Removes the outbox entries of acknowledged alerts from their products' items.
+  Status clearAcknowledged();
   Status writeProducts();
   Status writeBuckets();
   // Sends packed transactions; `committed(i)` is called for each one that committed. A conflict
@@ -122,7 +130,8 @@ class InventoryHandler final : public runtime::Handler {
   // when traced, else its record's traceparent; read only then, not for every event).
   const runtime::InputEvent* current_ = nullptr;
   std::string traceOfCurrent() const;
-  std::vector<uint64_t> units_;  // the write units of each transaction being sent
+  std::vector<uint64_t> units_;                            // the write units of each transaction being sent
+  std::vector<std::pair<int64_t, int64_t>> acknowledged_;  // (product, crossing) whose entries are to go
 };
 
 }  // namespace cdc::inventory

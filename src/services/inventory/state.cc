@@ -39,6 +39,7 @@ namespace {
 constexpr std::string_view kLedgerKey = "ledger_key";
 constexpr std::string_view kBucketPrefix = "order_items:";
 constexpr std::string_view kProductPrefix = "product:";
+constexpr std::string_view kOutboxPrefix = "alert_outbox_";
 
 std::optional<int64_t> parseInt(std::string_view text) {
   int64_t v = 0;
@@ -48,6 +49,8 @@ std::optional<int64_t> parseInt(std::string_view text) {
 }
 
 }  // namespace
+
+std::string outboxAttribute(int64_t crossing) { return std::string(kOutboxPrefix) + std::to_string(crossing); }
 
 int64_t ledgerBucketOf(int64_t orderItemId) {
   int64_t r = orderItemId % kLedgerBucket;
@@ -93,6 +96,7 @@ namespace {
 store::Item productItem(const ProductState& p, bool deleted) {
   store::Item item;
   auto put = [&](std::string_view name, AttributeValue v) { item.emplace_hint(item.end(), name, std::move(v)); };
+  for (const auto& a : p.outbox) item.emplace(outboxAttribute(a.crossing), AttributeValue::s(a.toOutbox()));
   put("cdc_timestamp", AttributeValue::n(p.cdcTimestampMs));
   if (p.known) put("db_stock", AttributeValue::n(p.dbStock));
   if (deleted) put("deleted", AttributeValue::boolean(true));
@@ -101,6 +105,7 @@ store::Item productItem(const ProductState& p, bool deleted) {
   put("last_updated", AttributeValue::s(formatIsoTimestamp(Timestamp::fromMillis(p.cdcTimestampMs))));
   if (deleted) put(kLedgerKey, AttributeValue::s(std::string(kProductPrefix) + std::to_string(p.productId)));
   put("low_stock_alert", AttributeValue::boolean(p.lowStock));
+  if (p.crossings > 0) put("low_stock_crossings", AttributeValue::n(p.crossings));
   if (p.known && p.name) put("name", AttributeValue::s(*p.name));
   if (!p.itemOffsets.empty()) {
     store::AttributeMap offsets;
@@ -141,6 +146,13 @@ ProductState ProductState::fromItem(const store::Item& item) {
   }
   p.ordered = intOf(item, "ordered");
   p.lowStock = boolOf(item, "low_stock_alert");
+  p.crossings = intOf(item, "low_stock_crossings");
+  for (auto it = item.lower_bound(kOutboxPrefix); it != item.end() && it->first.starts_with(kOutboxPrefix); ++it) {
+    auto crossing = parseInt(std::string_view(it->first).substr(kOutboxPrefix.size()));
+    auto alert =
+        crossing && it->second.isString() ? LowStockAlert::fromOutbox(p.productId, *crossing, it->second.text()) : std::nullopt;
+    if (alert) p.outbox.push_back(std::move(*alert));
+  }
   p.deleted = boolOf(item, "deleted");
   p.expiresAt = intOf(item, "expires_at");
   p.cdcTimestampMs = intOf(item, "cdc_timestamp");

@@ -9,6 +9,7 @@
 
 #include "core/decimal.h"
 #include "runtime/source_position.h"
+#include "services/inventory/alerts.h"
 #include "store/table_store.h"
 
 namespace cdc::inventory {
@@ -43,7 +44,11 @@ struct ProductState {
   std::optional<Money> price;
   int64_t dbStock = 0;
   int64_t ordered = 0;
-  bool lowStock = false;                                 // an alert was raised and stock has not recovered since
+  bool lowStock = false;  // an alert was raised and stock has not recovered since
+  int64_t crossings = 0;  // downward crossings of the threshold so far
+  // The alerts of crossings not yet known to be published (the outbox: written with the change
+  // that raised them, removed once the alerts topic has them), by crossing number.
+  std::vector<LowStockAlert> outbox;
   SourcePos pos;                                         // of the last applied product row
   std::vector<std::pair<int32_t, int64_t>> itemOffsets;  // order_items partition -> counted up to
   int64_t cdcTimestampMs = 0;                            // source time of the last applied change of any kind
@@ -60,6 +65,9 @@ struct ProductState {
   // Either of the two.
   static ProductState fromItem(const store::Item& item);
 };
+
+// The attribute of a product's item that holds the outbox entry of crossing `crossing`.
+std::string outboxAttribute(int64_t crossing);
 
 // What one order item holds, as its last applied change left it: live (a product and a
 // quantity) or deleted (nothing; kept until `expiresAt` so that a late or redelivered change

@@ -39,7 +39,18 @@ class RecordingAlerts final : public AlertSink {
     if (force) undelivered = false;
     return !undelivered;
   }
+  // Everything received counts as on the topic, unless told otherwise (a broker that has not
+  // acknowledged them yet).
+  std::vector<std::pair<int64_t, int64_t>> takeAcknowledged() override {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    if (!acknowledge) return out;
+    for (size_t i = acknowledgedUpTo; i < received.size(); ++i) out.emplace_back(received[i].productId, received[i].crossing);
+    acknowledgedUpTo = received.size();
+    return out;
+  }
   std::vector<LowStockAlert> received;
+  bool acknowledge = true;
+  size_t acknowledgedUpTo = 0;
   bool deliverOnlyWhenForced = false;  // a broker slower than the batches
   bool undelivered = false;
   int forced = 0;
@@ -416,6 +427,50 @@ TEST_F(InventoryTest, LowStockAlertsOncePerCrossingOnEveryPath) {
   EXPECT_EQ(alerts_.received.size(), 3u);
   EXPECT_EQ(alerts_.received.back().stock, 4);
   EXPECT_EQ(handler_->stats().alerts, 3u);
+}
+
+TEST_F(InventoryTest, EachCrossingHasAStableIdAndStaysInTheOutboxUntilAcknowledged) {
+  alerts_.acknowledge = false;
+  auto first = rec_.product(Op::Read, productRow(1, 5, 100, "Mouse"));  // crossing 1
+  auto recover = rec_.product(Op::Update, productRow(1, 20, 100, "Mouse"));
+  auto again = rec_.product(Op::Update, productRow(1, 3, 100, "Mouse"));  // crossing 2
+  run({first, recover, again});
+  ASSERT_EQ(alerts_.received.size(), 2u);
+  EXPECT_EQ(alerts_.received[0].id(), "1-1");
+  EXPECT_EQ(alerts_.received[1].id(), "1-2");
+  EXPECT_EQ(alerts_.received[1].sourceTopic, kProducts);
+  EXPECT_EQ(alerts_.received[1].sourceOffset, again.offset);
+  EXPECT_NE(alerts_.received[1].toJson().find("\"alert_id\":\"1-2\""), std::string::npos);
+  // The crossings are counted in the item, their alerts kept there (the outbox) by the same write.
+  auto stored = *item(1);
+  EXPECT_EQ(store::find(stored, "low_stock_crossings")->asIntOr(0), 2);
+  ASSERT_NE(store::find(stored, outboxAttribute(1)), nullptr);
+  ASSERT_NE(store::find(stored, outboxAttribute(2)), nullptr);
+  auto back = LowStockAlert::fromOutbox(1, 2, store::find(stored, outboxAttribute(2))->text());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->stock, 3);
+  EXPECT_EQ(back->sourceOffset, again.offset);
+
+  // The batch again (a redelivery after a crash): the stock counts nothing twice, no crossing is
+  // counted again, and the alerts of its changes are published again with the same ids.
+  run({first, recover, again});
+  ASSERT_EQ(alerts_.received.size(), 4u);
+  EXPECT_EQ(alerts_.received[2].id(), "1-1");
+  EXPECT_EQ(alerts_.received[3].id(), "1-2");
+  EXPECT_EQ(store::find(*item(1), "low_stock_crossings")->asIntOr(0), 2);
+  // A batch without those changes leaves their entries to whoever reads them again.
+  run({rec_.product(Op::Update, productRow(1, 4, 100, "Mouse"))});
+  EXPECT_EQ(alerts_.received.size(), 4u);
+
+  // Acknowledged: the entries go with the next batch (or tick, or the end of a run).
+  alerts_.acknowledge = true;
+  run({rec_.product(Op::Read, productRow(2, 50))});
+  stored = *item(1);
+  EXPECT_EQ(store::find(stored, outboxAttribute(1)), nullptr);
+  EXPECT_EQ(store::find(stored, outboxAttribute(2)), nullptr);
+  EXPECT_EQ(store::find(stored, "low_stock_crossings")->asIntOr(0), 2);
+  run({first, recover, again});  // nothing left to publish again
+  EXPECT_EQ(alerts_.received.size(), 4u);
 }
 
 TEST_F(InventoryTest, PoisonGoesToTheDeadLetterQueueAndTheRestIsApplied) {
