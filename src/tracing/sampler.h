@@ -25,6 +25,8 @@ class Sampler {
 
   // Whether a span of trace `id` with `parent` (none: a root) is sampled.
   bool sample(const SpanContext* parent, const TraceId& id) const;
+  // Whether a span with a parent follows the parent's sampled flag alone.
+  bool parentBased() const { return parentBased_; }
   // "parentbased_traceidratio{0.01}".
   std::string describe() const;
 

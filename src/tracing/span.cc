@@ -1,7 +1,5 @@
 #include "tracing/span.h"
 
-#include <charconv>
-
 namespace cdc::tracing {
 namespace {
 
@@ -10,9 +8,10 @@ void appendHex(std::string& out, uint64_t v) {
   for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kDigits[(v >> shift) & 0xf]);
 }
 
+// Lower-case hex digits (a valid traceparent's) to their value, 16 at most.
 uint64_t parseHex(std::string_view s) {
   uint64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  for (char c : s) v = (v << 4) | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
   return v;
 }
 

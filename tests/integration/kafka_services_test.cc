@@ -189,7 +189,9 @@ TEST_F(KafkaServicesTest, InventoryMatchesTheFileReplayAndPublishesItsAlerts) {
     ++published;
     auto space = line.find(' ');
     ASSERT_NE(space, std::string::npos) << line;
-    EXPECT_NE(line.find("\"type\":\"low_stock\",\"product_id\":" + line.substr(0, space) + ","), std::string::npos) << line;
+    EXPECT_NE(line.find("\"type\":\"low_stock\""), std::string::npos) << line;
+    EXPECT_NE(line.find("\"product_id\":" + line.substr(0, space) + ","), std::string::npos) << line;
+    EXPECT_NE(line.find("\"alert_id\":\"" + line.substr(0, space) + "-"), std::string::npos) << line;
   }
   EXPECT_EQ(published, alerts);
 }

@@ -49,7 +49,11 @@ Result<ConsumerStatistics> parseStatistics(std::string_view json) {
       PartitionStatistics ps;
       ps.topic = std::string(topicName);
       ps.partition = static_cast<int32_t>(id);
+      // From the committed offset; with positions committed in a producer's transactions (the
+      // inventory's exactly-once alerts) the consumer has none of its own: from the position of
+      // the last record it handed over (stored automatically) instead.
       ps.consumerLag = intOr(p, "consumer_lag", -1);
+      if (ps.consumerLag < 0) ps.consumerLag = intOr(p, "consumer_lag_stored", -1);
       ps.highWatermark = intOr(p, "hi_offset", -1);
       ps.committedOffset = intOr(p, "committed_offset", -1);
       ps.position = intOr(p, "app_offset", -1);

@@ -34,7 +34,8 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, services:
     // (KAFKA_GROUP_INSTANCE_ID, a StatefulSet's pod name): a restarted member then aborts at once
     // what its killed predecessor left open. Otherwise it is this process's own (host name and
     // pid), and what a killed process left open is aborted after transaction.timeout.ms.
-    const bool transactional = c.boolean("alerts-exactly-once") && (!c.has("source") || c.str("source") == "kafka");
+    const bool transactional =
+        c.has("alerts-exactly-once") && c.boolean("alerts-exactly-once") && (!c.has("source") || c.str("source") == "kafka");
     if (transactional) {
       const auto* instance = kafka::findProperty(props, "group.instance.id");
       kafka::setDefault(props, "transactional.id",
