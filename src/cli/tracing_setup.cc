@@ -2,35 +2,13 @@
 
 #include <unistd.h>
 
+#include "adapters/http/http_request.h"
 #include "adapters/otlp/otlp_exporter.h"
 #include "core/log.h"
 #include "metrics/registry.h"
 
 namespace cdc::cli {
 namespace {
-
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hexDigit(s[i + 1]), lo = hexDigit(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 std::string trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -49,7 +27,7 @@ std::vector<std::pair<std::string, std::string>> keyValues(const config::Config&
     std::string_view item = list.substr(0, comma);
     auto eq = item.find('=');
     std::string key = eq == std::string_view::npos ? std::string() : trim(item.substr(0, eq));
-    auto value = eq == std::string_view::npos ? std::nullopt : percentDecode(trim(item.substr(eq + 1)));
+    auto value = eq == std::string_view::npos ? std::nullopt : http::percentDecode(trim(item.substr(eq + 1)), false);
     if (key.empty() || !value) {
       throw config::ConfigError(c.origin(name) + ": expected key=value,key=value (values percent-encoded)" +
                                 (secret ? std::string() : ", got '" + std::string(item) + "'"));

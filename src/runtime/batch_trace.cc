@@ -112,19 +112,20 @@ BatchTrace::~BatchTrace() {
   batch_.end(end);
 }
 
-const tracing::SpanContext* BatchTrace::recordSpan(const Record& r) const {
-  if (spanOf_.empty() || first_ == nullptr) return nullptr;
+int32_t BatchTrace::spanIndex(const Record& r) const {
+  if (spanOf_.empty() || first_ == nullptr) return -1;
   auto i = &r - first_;
-  if (i < 0 || static_cast<size_t>(i) >= spanOf_.size() || spanOf_[static_cast<size_t>(i)] < 0) return nullptr;
-  return &records_[static_cast<size_t>(spanOf_[static_cast<size_t>(i)])].context();
+  return i < 0 || static_cast<size_t>(i) >= spanOf_.size() ? -1 : spanOf_[static_cast<size_t>(i)];
+}
+
+const tracing::SpanContext* BatchTrace::recordSpan(const Record& r) const {
+  int32_t at = spanIndex(r);
+  return at < 0 ? nullptr : &records_[static_cast<size_t>(at)].context();
 }
 
 void BatchTrace::deadLettered(const Record& r, std::string_view kind, std::string_view reason) {
   ++deadLetters_;
-  if (spanOf_.empty() || first_ == nullptr) return;
-  auto i = &r - first_;
-  if (i < 0 || static_cast<size_t>(i) >= spanOf_.size() || spanOf_[static_cast<size_t>(i)] < 0) return;
-  records_[static_cast<size_t>(spanOf_[static_cast<size_t>(i)])].fail(kind, reason);
+  if (int32_t at = spanIndex(r); at >= 0) records_[static_cast<size_t>(at)].fail(kind, reason);
 }
 
 }  // namespace cdc::runtime

@@ -31,6 +31,8 @@ class BatchTrace {
 
  private:
   void setMessaging(tracing::Span& span) const;
+  // Into records_: the record's span, or -1.
+  int32_t spanIndex(const Record& r) const;
 
   const std::string& consumerGroup_;
   const Record* first_ = nullptr;
