@@ -6,30 +6,42 @@
 namespace cdc::cli {
 namespace {
 
-// Where a setting's value came from, for an error: "--metrics-port", "METRICS_PORT" or
-// "METRICS_PORT (default 8080)".
-std::string originOf(const config::Config& c, std::string_view name) {
+// Whether a port setting was left at its default while the run picks a free port instead.
+bool freePortByDefault(const config::Config& c, std::string_view name, Observability::PortDefaults defaults) {
+  return defaults == Observability::PortDefaults::FreePort && c.origin(name) == "default";
+}
+
+int portOf(const config::Config& c, std::string_view name, Observability::PortDefaults defaults) {
+  return freePortByDefault(c, name, defaults) ? 0 : static_cast<int>(c.integer(name));
+}
+
+// Where a setting's value came from, for an error and the http_listening line: "--metrics-port",
+// "METRICS_PORT", "METRICS_PORT (default 8080)" or "METRICS_PORT (not set: a free port …)".
+std::string originOf(const config::Config& c, std::string_view name, Observability::PortDefaults defaults) {
   const std::string& origin = c.origin(name);
   if (origin != "default") return origin;
+  if (freePortByDefault(c, name, defaults)) {
+    return std::string(config::setting(name).env) + " (not set: a free port, the source is not Kafka)";
+  }
   return std::string(config::setting(name).env) + " (default " + c.str(name) + ")";
 }
 
 }  // namespace
 
-Observability::Observability(std::string service, const config::Config& c)
+Observability::Observability(std::string service, const config::Config& c, PortDefaults defaults)
     : service_(std::move(service)),
       host_(c.str("http-host")),
       hostOrigin_(c.origin("http-host")),
       enabled_(c.boolean("metrics")),
-      metricsPort_(static_cast<int>(c.integer("metrics-port"))),
-      metricsOrigin_(originOf(c, "metrics-port")),
+      metricsPort_(portOf(c, "metrics-port", defaults)),
+      metricsOrigin_(originOf(c, "metrics-port", defaults)),
       apiPort_(metricsPort_),
       apiOrigin_(metricsOrigin_) {
   // The search API shares the metrics port unless HTTP_PORT (or --http-port) says otherwise;
   // with no metrics port it keeps its own.
   if (c.has("http-port") && (c.origin("http-port") != "default" || !enabled_)) {
-    apiPort_ = static_cast<int>(c.integer("http-port"));
-    apiOrigin_ = originOf(c, "http-port");
+    apiPort_ = portOf(c, "http-port", defaults);
+    apiOrigin_ = originOf(c, "http-port", defaults);
   }
   if (!enabled_) return;
   registry_ = std::make_unique<metrics::Registry>();
@@ -95,7 +107,8 @@ void Observability::start() {
     }
     std::string paths;
     for (const auto& p : b.paths) paths += (paths.empty() ? "" : ",") + p;
-    log::event(spdlog::level::info, "http_listening", {{"port", std::to_string(b.server->port()), true}, {"path", paths}});
+    log::event(spdlog::level::info, "http_listening",
+               {{"port", std::to_string(b.server->port()), true}, {"path", paths}, {"chosen_by", b.origin}});
   }
 }
 

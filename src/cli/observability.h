@@ -26,7 +26,11 @@ namespace cdc::cli {
 // run; everything it watches must outlive it.
 class Observability {
  public:
-  Observability(std::string service, const config::Config& c);
+  // What a port left unset means: the setting's default (8080, as the seed's services and
+  // manifests expect of a consumer), or a free port (a replay of a file or the generator: two
+  // such runs on one machine must not collide); the http_listening line says which port and why.
+  enum class PortDefaults : uint8_t { Declared, FreePort };
+  Observability(std::string service, const config::Config& c, PortDefaults defaults = PortDefaults::Declared);
   ~Observability();
   Observability(const Observability&) = delete;
   Observability& operator=(const Observability&) = delete;

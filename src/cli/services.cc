@@ -373,7 +373,8 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       auto handler = def->makeHandler(c, ctx);
       if (ctx.attachSource) ctx.attachSource(*src);
       // After the stores it watches (destroyed before them).
-      Observability observability(def->name, c);
+      Observability observability(
+          def->name, c, source == "kafka" ? Observability::PortDefaults::Declared : Observability::PortDefaults::FreePort);
       if (observability.probe()) observability.probe()->expectTopics(topics);
       observability.watch(*src, ctx, *handler);
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, ctx, observability.apiServer()) : nullptr;

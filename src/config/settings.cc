@@ -277,7 +277,8 @@ const std::vector<Setting>& table() {
       {"http-port",
        "HTTP_PORT",
        "8080",
-       "The search indexer's port for GET /search; unless set, the search API shares METRICS_PORT; 0 picks a free port",
+       "The search indexer's port for GET /search; unless set, the search API shares METRICS_PORT (or, with "
+       "METRICS_ENABLED=false, takes 8080, a free port when the source is not Kafka); 0 picks a free port",
        Kind::Port,
        {},
        {"search-indexer"}},
@@ -298,7 +299,8 @@ const std::vector<Setting>& table() {
       {"metrics-port",
        "METRICS_PORT",
        "8080",
-       "Port of /metrics, /healthz and /readyz (the Python services' metrics port); 0 picks a free port",
+       "Port of /metrics, /healthz and /readyz (the Python services' metrics port); 0 picks a free port, as does leaving it "
+       "unset when the source is a file or the generator (the http_listening line names the port)",
        Kind::Port,
        {},
        {"inventory", "analytics", "search-indexer"}},

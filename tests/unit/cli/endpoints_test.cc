@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -242,6 +244,55 @@ TEST(ServiceEndpointsTest, APortInUseIsRefusedAtStartNamingItsVariable) {
                        " inventory --source file:/dev/null --store sqlite:x.db --objects dir:lake --http-host 127.0.0.1");
   EXPECT_EQ(off.exitCode, 0) << off.out;
   EXPECT_EQ(off.out.find("http_listening"), std::string::npos) << off.out;
+  fs::remove_all(dir);
+}
+
+// Two replays of a file (or the generator) on one machine do not collide on 8080: with
+// METRICS_PORT unset each serves on a free port and says which; a consumer of Kafka keeps the
+// declared 8080 (the seed's manifests and scrape configs expect it).
+TEST(ServiceEndpointsTest, AFileOrTheGeneratorServesOnAFreePortUnlessToldAndKafkaKeeps8080) {
+  fs::path dir = freshDir("free-port");
+  const std::string unset = "env -u METRICS_PORT LOG_FORMAT=json " + test::cdcBinary();
+  const std::string generate = " analytics --source generate --orders 100000000 --http-host 127.0.0.1 --objects dir:";
+  test::Process first(unset + generate + "lake1", (dir / "first.log").string(), dir.string());
+  test::Process second(unset + generate + "lake2", (dir / "second.log").string(), dir.string());
+  const int a = test::listeningPort(first, "/metrics");
+  const int b = test::listeningPort(second, "/metrics");
+  ASSERT_GT(a, 0) << first.output();
+  ASSERT_GT(b, 0) << second.output();
+  EXPECT_NE(a, b);
+  EXPECT_NE(first.output().find(R"x("chosen_by":"METRICS_PORT (not set: a free port, the source is not Kafka)")x"),
+            std::string::npos)
+      << first.output();
+  for (int port : {a, b}) {
+    httplib::Client client("127.0.0.1", port);
+    auto res = client.Get("/metrics");
+    ASSERT_TRUE(res) << "no answer on " << port;
+    EXPECT_NE(res->body.find("cdc_records_consumed_total{service=\"analytics-service\""), std::string::npos);
+  }
+  first.signal(SIGTERM);
+  second.signal(SIGTERM);
+  EXPECT_EQ(first.wait(std::chrono::seconds(30)), 0) << first.output();
+  EXPECT_EQ(second.wait(std::chrono::seconds(30)), 0) << second.output();
+
+  // Reading Kafka, the unset port is 8080: held here (or by whoever holds it), the service
+  // stops at start naming the default it tried.
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  int yes = 1;
+  ::setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(8080);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // already held elsewhere: as good
+  (void)::listen(holder, 4);
+  auto kafka = test::run("cd " + dir.string() + " && " + unset +
+                         " analytics --objects dir:lake3 --log-format text --http-host 127.0.0.1 "
+                         "--bootstrap-servers 127.0.0.1:1");
+  ::close(holder);
+  EXPECT_EQ(kafka.exitCode, 2) << kafka.out;
+  EXPECT_NE(kafka.out.find("METRICS_PORT (default 8080): cannot serve on 127.0.0.1:8080"), std::string::npos) << kafka.out;
   fs::remove_all(dir);
 }
 
