@@ -14,10 +14,11 @@
 #include <set>
 #include <thread>
 
-#include "adapters/kafka/alert_publisher.h"
 #include "adapters/kafka/kafka_source.h"
+#include "adapters/kafka/message_publisher.h"
 #include "adapters/localfs/dir_object_store.h"
 #include "adapters/replay/replay_source.h"
+#include "app/kafka_alerts.h"
 #include "runtime/runner.h"
 #include "support/run.h"
 #include "support/stack.h"
@@ -411,7 +412,8 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
   std::string alertsTopic = prefix_ + ".alerts";
   auto producer = kafka::KafkaProducer::open({{"bootstrap.servers", bootstrap_, "test"}});
   ASSERT_TRUE(producer.has_value()) << producer.error().message;
-  kafka::KafkaAlertSink sink(std::move(*producer), alertsTopic);
+  auto publisher = std::make_shared<kafka::KafkaPublisher>(std::move(*producer), alertsTopic, "alert");
+  app::KafkaAlertSink sink(publisher);
   std::vector<inventory::LowStockAlert> alerts = {
       {.productId = 7, .name = "Kaffeemühle 7", .stock = 9, .threshold = 10, .sourceTsMs = 1767225600123},
       {.productId = 8, .name = "Desk Lamp", .stock = 0, .threshold = 10, .sourceTsMs = 1767225600124},
@@ -419,9 +421,12 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
   };
   ASSERT_TRUE(sink.publish(alerts).has_value());  // handed over, not waited for
   EXPECT_TRUE(sink.settled(true));                // waits for the delivery reports
-  EXPECT_EQ(sink.published(), 3u);
-  EXPECT_EQ(sink.failed(), 0u);
+  EXPECT_EQ(publisher->published(), 3u);
+  EXPECT_EQ(publisher->failed(), 0u);
   EXPECT_TRUE(sink.settled(false));  // nothing left on its way
+  // Acknowledged by product and crossing: their outbox entries may go.
+  auto acknowledged = sink.takeAcknowledged();
+  EXPECT_EQ(acknowledged.size(), 3u);
 
   auto o = options("reader", {alertsTopic});
   o.untilCaughtUp = true;
@@ -449,12 +454,14 @@ TEST_F(KafkaSourceTest, AlertsArePublishedWithCheckedDeliveryReports) {
   auto unreachable =
       kafka::KafkaProducer::open({{"bootstrap.servers", "127.0.0.1:1", "test"}, {"message.timeout.ms", "1500", "test"}});
   ASSERT_TRUE(unreachable.has_value());
-  kafka::KafkaAlertSink down(std::move(*unreachable), alertsTopic, 10s);
+  auto downPublisher = std::make_shared<kafka::KafkaPublisher>(std::move(*unreachable), alertsTopic, "alert", 10s);
+  app::KafkaAlertSink down(downPublisher);
   EXPECT_TRUE(down.publish(std::span(alerts).first(2)).has_value());
   EXPECT_FALSE(down.settled(false));  // still trying: the positions would wait
   EXPECT_TRUE(down.settled(true));    // given up on after message.timeout.ms, and logged
-  EXPECT_EQ(down.published(), 0u);
-  EXPECT_EQ(down.failed(), 2u);
+  EXPECT_EQ(downPublisher->published(), 0u);
+  EXPECT_EQ(downPublisher->failed(), 2u);
+  EXPECT_TRUE(down.takeAcknowledged().empty());  // their outbox entries stay
 }
 
 // The partitions of `topic` the brokers report (0: no such topic), through a producer of its own.
@@ -485,7 +492,7 @@ TEST_F(KafkaSourceTest, TheAlertTopicIsLookedUpBeforeTheFirstAlert) {
   ASSERT_EQ(partitionsOf(bootstrap_, alertsTopic), 0);
   auto producer = kafka::KafkaProducer::open({{"bootstrap.servers", bootstrap_, "test"}});
   ASSERT_TRUE(producer.has_value()) << producer.error().message;
-  kafka::KafkaAlertSink sink(std::move(*producer), alertsTopic);
+  kafka::KafkaPublisher sink(std::move(*producer), alertsTopic, "alert");
   int partitions = 0;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while ((partitions = partitionsOf(bootstrap_, alertsTopic)) == 0 && std::chrono::steady_clock::now() < deadline) {

@@ -11,7 +11,7 @@
 
 #include "adapters/kafka/kafka_config.h"
 #include "adapters/kafka/kafka_statistics.h"
-#include "adapters/kafka/transactional_alerts.h"
+#include "adapters/kafka/transactional_publisher.h"
 #include "runtime/source.h"
 
 namespace cdc::kafka {

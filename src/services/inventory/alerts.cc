@@ -1,5 +1,7 @@
 #include "services/inventory/alerts.h"
 
+#include <charconv>
+
 #include <simdjson.h>
 
 #include "core/json_writer.h"
@@ -9,6 +11,20 @@
 namespace cdc::inventory {
 
 std::string LowStockAlert::id() const { return std::to_string(productId) + "-" + std::to_string(crossing); }
+
+std::optional<std::pair<int64_t, int64_t>> LowStockAlert::parseId(std::string_view id) {
+  // The product id may be negative ("-3-1"): the crossing follows the last dash.
+  const size_t dash = id.rfind('-');
+  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
+  int64_t product = 0, crossing = 0;
+  const std::string_view p = id.substr(0, dash), c = id.substr(dash + 1);
+  auto [pe, pec] = std::from_chars(p.data(), p.data() + p.size(), product);
+  auto [ce, cec] = std::from_chars(c.data(), c.data() + c.size(), crossing);
+  if (pec != std::errc() || pe != p.data() + p.size() || cec != std::errc() || ce != c.data() + c.size() || c.empty()) {
+    return std::nullopt;
+  }
+  return std::pair{product, crossing};
+}
 
 std::string LowStockAlert::toJson() const {
   std::string out;
@@ -77,6 +93,25 @@ Status LogAlertSink::publish(std::span<const LowStockAlert> alerts) {
   }
   count_ += alerts.size();
   return {};
+}
+
+Status FanoutAlertSink::publish(std::span<const LowStockAlert> alerts) {
+  for (auto* sink : sinks_) {
+    if (auto s = sink->publish(alerts); !s) return s;
+  }
+  return {};
+}
+
+bool FanoutAlertSink::settled(bool force) {
+  bool all = true;
+  for (auto* sink : sinks_) all = sink->settled(force) && all;
+  return all;
+}
+
+std::vector<std::pair<int64_t, int64_t>> FanoutAlertSink::takeAcknowledged() {
+  std::vector<std::pair<int64_t, int64_t>> last;
+  for (auto* sink : sinks_) last = sink->takeAcknowledged();
+  return last;
 }
 
 }  // namespace cdc::inventory

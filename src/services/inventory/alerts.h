@@ -33,6 +33,8 @@ struct LowStockAlert {
 
   // "<product>-<crossing>".
   std::string id() const;
+  // The product and crossing an id names; nullopt when it is not one.
+  static std::optional<std::pair<int64_t, int64_t>> parseId(std::string_view id);
   // {"type":"low_stock","alert_id":…,"product_id":…,"crossing":…,"name":…,"stock_quantity":…,
   //  "threshold":…,"timestamp":…}
   std::string toJson() const;
@@ -72,6 +74,19 @@ class LogAlertSink final : public AlertSink {
  private:
   std::atomic<uint64_t> count_{0};
   std::vector<std::pair<int64_t, int64_t>> logged_;
+};
+
+// Sends each alert to every sink in turn (the log, then Kafka).
+class FanoutAlertSink final : public AlertSink {
+ public:
+  explicit FanoutAlertSink(std::vector<AlertSink*> sinks) : sinks_(std::move(sinks)) {}
+  Status publish(std::span<const LowStockAlert> alerts) override;
+  bool settled(bool force) override;
+  // The last sink's (the topic's): the outbox entries go once the alerts are there.
+  std::vector<std::pair<int64_t, int64_t>> takeAcknowledged() override;
+
+ private:
+  std::vector<AlertSink*> sinks_;
 };
 
 }  // namespace cdc::inventory

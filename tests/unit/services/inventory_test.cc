@@ -406,6 +406,18 @@ TEST_F(InventoryTest, PositionsAreCommittedOnlyOnceTheirAlertsAreDelivered) {
   EXPECT_EQ(src.commits[1][0].topic, kItems);
 }
 
+// A publisher acknowledges an alert by its id; the id gives back the product and crossing whose
+// outbox entry may go.
+TEST(LowStockAlertTest, AnIdGivesBackItsProductAndCrossing) {
+  LowStockAlert a{.productId = 1234, .crossing = 7};
+  EXPECT_EQ(LowStockAlert::parseId(a.id()), (std::pair<int64_t, int64_t>{1234, 7}));
+  LowStockAlert negative{.productId = -3, .crossing = 1};
+  EXPECT_EQ(LowStockAlert::parseId(negative.id()), (std::pair<int64_t, int64_t>{-3, 1}));
+  for (const char* bad : {"", "12", "-1", "12-", "x-1", "1-x", "1-2-", "1-2x"}) {
+    EXPECT_EQ(LowStockAlert::parseId(bad), std::nullopt) << bad;
+  }
+}
+
 TEST_F(InventoryTest, LowStockAlertsOncePerCrossingOnEveryPath) {
   run({rec_.product(Op::Read, productRow(1, 12, 100, "Mouse"))});
   EXPECT_TRUE(alerts_.received.empty());

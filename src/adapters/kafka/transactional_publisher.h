@@ -1,0 +1,73 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/kafka/kafka_producer.h"
+#include "adapters/kafka/message_publisher.h"
+
+struct rd_kafka_topic_partition_list_s;
+struct rd_kafka_consumer_group_metadata_s;
+
+namespace cdc::kafka {
+
+// Commits a consumer's positions inside a Kafka transaction of a producer (KafkaSource then
+// commits through it instead of committing offsets itself): what the transaction produced and
+// the positions become visible together, or neither does.
+class TransactionalCommitter {
+ public:
+  enum class Outcome { Committed, Aborted };
+  virtual ~TransactionalCommitter() = default;
+  // Aborted: nothing of the transaction happened (the caller reads again from the group's
+  // committed offsets). Retry: try again; Fatal: the producer was fenced or broke.
+  virtual Result<Outcome> commitTransaction(const rd_kafka_topic_partition_list_s* offsets,
+                                            rd_kafka_consumer_group_metadata_s* group) = 0;
+};
+
+// Messages exactly once: each goes to its topic in the Kafka transaction that commits the
+// position of the record that raised it (KIP-447: the consumer group's generation fences a
+// member that lost its partitions), so a consumer with isolation.level=read_committed sees a
+// message once its record's position is committed, and a position committed has its message.
+// What a crash or an aborted transaction loses, the caller publishes again when the record is
+// read again (the inventory's outbox); a message queued twice before a commit (a retried
+// batch) goes once. One thread (the runner's). `what` names the messages in the log's events
+// ("alert": alerts_transaction_aborted).
+class TransactionalPublisher final : public MessagePublisher, public TransactionalCommitter {
+ public:
+  // `producer` was opened with a transactional.id of its own.
+  TransactionalPublisher(std::unique_ptr<KafkaProducer> producer, std::string topic, std::string what,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ~TransactionalPublisher() override;
+
+  // Held for the transaction of the next commit.
+  Status publish(std::span<const Publication> messages) override;
+  // Published with their positions: nothing to wait for before a commit.
+  bool settled(bool force) override {
+    (void)force;
+    return true;
+  }
+  std::vector<std::string> takeAcknowledged() override { return std::exchange(acknowledged_, {}); }
+  Result<Outcome> commitTransaction(const rd_kafka_topic_partition_list_s* offsets,
+                                    rd_kafka_consumer_group_metadata_s* group) override;
+
+  uint64_t committed() const { return committed_; }  // messages in committed transactions
+  uint64_t aborted() const { return aborted_; }      // transactions aborted
+
+ private:
+  std::unique_ptr<KafkaProducer> producer_;
+  std::string topic_;
+  std::string what_;
+  std::chrono::milliseconds timeout_;
+  bool initialized_ = false;
+  std::vector<Publication> queued_;
+  std::set<std::string> queuedIds_;
+  std::vector<std::string> acknowledged_;
+  uint64_t committed_ = 0;
+  uint64_t aborted_ = 0;
+};
+
+}  // namespace cdc::kafka

@@ -1,0 +1,13 @@
+#pragma once
+
+#include "services/search/indexer.h"
+#include "app/service.h"
+
+namespace cdc::app {
+
+// search-indexer: products into the search index, and GET /search beside it on its HTTP server.
+const ServiceDefinition& searchIndexerService();
+// Its tables from the configuration (DYNAMODB_TABLE and the two beside it).
+search::IndexTables searchTables(const config::Config& c);
+
+}  // namespace cdc::app

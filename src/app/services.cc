@@ -1,0 +1,436 @@
+// The service commands (cdc inventory, …), on one runner (also for `cdc dlq replay`).
+
+#include "app/services.h"
+#include "app/tracing_setup.h"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "adapters/kafka/kafka_dead_letters.h"
+#include "adapters/kafka/kafka_source.h"
+#include "adapters/registry/schema_registry.h"
+#include "adapters/replay/replay_source.h"
+#include "core/log.h"
+#include "metrics/registry.h"
+#include "runtime/dead_letter.h"
+#include "runtime/shutdown.h"
+#include "app/analytics_definition.h"
+#include "app/inventory_definition.h"
+#include "app/search_definition.h"
+#include "services/search/search_api.h"
+#include "services/search/searcher.h"
+#include "store/timed_store.h"
+#include "workload/generator_source.h"
+
+namespace cdc::app {
+
+workload::WorkloadOptions workloadOptions(const config::Config& c);
+
+namespace {
+
+// Bounds a graceful stop: once SIGTERM/SIGINT has asked for one, the runner finishes and
+// commits the batch in hand; if that takes longer than the grace period (a store that does
+// not answer), the process exits with status 1 and the uncommitted batch is delivered again
+// to whoever owns its partitions next. Kubernetes sends SIGKILL after its own grace period.
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(std::chrono::seconds grace)
+      : thread_([grace](const std::stop_token& stop) {
+          while (!stop.stop_requested() && !runtime::Shutdown::requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+          auto deadline = std::chrono::steady_clock::now() + grace;
+          while (!stop.stop_requested()) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+              log::event(spdlog::level::err, "shutdown_grace_exceeded",
+                         {{"grace_seconds", std::to_string(grace.count()), true},
+                          {"detail", "exiting without committing the batch in hand; it will be delivered again"}});
+              std::fflush(stderr);
+              ::_exit(kExitFailure);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
+
+std::vector<int32_t> replayPartitions(const config::Config& c) {
+  std::vector<int32_t> out;
+  if (!c.has("replay-partitions")) return out;
+  std::string_view list = c.str("replay-partitions");
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string part(list.substr(0, comma));
+    try {
+      size_t used = 0;
+      int v = std::stoi(part, &used);
+      if (used != part.size() || v < 0) throw std::invalid_argument(part);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      throw config::ConfigError(c.origin("replay-partitions") + ": expected partition numbers, got '" + part + "'");
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<const ServiceDefinition*>& serviceDefinitions() {
+  static const std::vector<const ServiceDefinition*> services = {&inventoryService(), &analyticsService(),
+                                                                 &searchIndexerService()};
+  return services;
+}
+
+const ServiceDefinition* findService(std::string_view nameOrCommand) {
+  for (const auto* s : serviceDefinitions()) {
+    if (s->name == nameOrCommand || s->command == nameOrCommand) return s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c) {
+  std::vector<std::string> topics;
+  if (c.has("topics")) {
+    std::string_view list = c.str("topics");
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view t = list.substr(0, comma);
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+      if (!t.empty()) topics.emplace_back(t);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    if (topics.empty()) throw config::ConfigError(c.origin("topics") + ": no topic given");
+    return topics;
+  }
+  if (c.has("topic")) return {c.str("topic")};
+  for (const auto& table : service.tables) topics.push_back(c.str("topic-prefix") + ".public." + table);
+  return topics;
+}
+
+StoreChoice deadLetterChoice(const config::Config& c, const ServiceDefinition* service) {
+  if (!c.has("dlq")) return {"objects", "default"};
+  const std::string& dlq = c.str("dlq");
+  if (dlq != "auto") return {dlq, c.origin("dlq")};
+  // A dead-letter bucket given says where they go.
+  if (service && c.has("bootstrap-servers") && service->deadLetters == "kafka" &&
+      !(c.has("dlq-bucket") && !c.str("dlq-bucket").empty())) {
+    return {"kafka", "DLQ (kafka by default for " + service->name + " with Kafka and no DLQ_S3_BUCKET)"};
+  }
+  return {"objects", c.origin("dlq")};
+}
+
+std::unique_ptr<runtime::DeadLetterStore> openKafkaDeadLetters(const config::Config& c, std::string_view service, bool create,
+                                                               const std::string& origin) {
+  if (!c.has("bootstrap-servers")) {
+    throw config::ConfigError(origin + ": kafka needs KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers)");
+  }
+  kafka::KafkaDeadLetterOptions o;
+  o.properties = app::kafkaProperties(c);
+  if (c.has("dlq-topic") && !c.str("dlq-topic").empty()) {
+    o.topic = c.str("dlq-topic");
+    o.origin = c.origin("dlq-topic");
+  } else if (!service.empty()) {
+    o.topic = std::string(service) + "-dlq";
+    o.origin = "DLQ_TOPIC (default)";
+  } else {
+    throw config::ConfigError(origin + ": kafka needs --service or DLQ_TOPIC to name the dead-letter topic");
+  }
+  o.create = create;
+  auto store = kafka::KafkaDeadLetterStore::open(std::move(o));
+  if (!store) throw config::ConfigError(store.error().message);
+  return std::move(*store);
+}
+
+Wiring wiringOf(const config::Config& c, const ServiceDefinition& service) {
+  Wiring w;
+  w.service = service.name;
+  const bool configured = c.has("source") || c.has("bootstrap-servers");
+  w.source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
+  auto choose = [&](const char* setting, const char* aws) -> StoreChoice {
+    if (!c.has(setting)) return {};  // a service without tables (analytics) takes no --store
+    if (c.origin(setting) != "default" || w.source != "kafka") return {c.str(setting), c.origin(setting)};
+    return {aws, std::string(config::setting(setting).env) + " (" + aws + " by default with Kafka)"};
+  };
+  w.tables = choose("store", "dynamodb");
+  w.objects = choose("objects", "s3");
+  w.deadLetters = deadLetterChoice(c, &service);
+  if (!configured) {
+    for (const StoreChoice* s : {&w.tables, &w.objects}) {
+      if (s->uri == "dynamodb" || s->uri == "s3") {
+        throw config::ConfigError(s->origin + ": " + s->uri +
+                                  " with no source configured: set KAFKA_BOOTSTRAP_SERVERS (or --source file:PATH); "
+                                  "the built-in generator writes to AWS only when asked for with --source generate");
+      }
+    }
+  }
+  return w;
+}
+
+void openSchemas(const config::Config& c, ServiceContext& ctx) {
+  if (!c.has("schema-registry-url") || c.str("schema-registry-url").empty()) return;
+  const std::string& url = c.str("schema-registry-url");
+  std::string userInfo = c.has("schema-registry-user-info") ? c.str("schema-registry-user-info") : "";
+  std::shared_ptr<debezium::SchemaFetcher> fetcher;
+  try {
+    fetcher = registry::openFetcher(url, userInfo);
+  } catch (const std::invalid_argument& e) {
+    throw config::ConfigError(c.origin("schema-registry-url") + ": " + e.what());
+  }
+  if (auto* web = dynamic_cast<registry::RegistryFetcher*>(fetcher.get())) {
+    ctx.schemaRegistryProblem = [web] { return web->problem(); };
+  }
+  ctx.schemas = std::make_shared<debezium::SchemaCache>(*fetcher, static_cast<size_t>(c.integer("schema-cache-size")));
+  ctx.resources.push_back(fetcher);
+  log::event(spdlog::level::info, "schema_registry", {{"schemas", fetcher->describe()}});
+}
+
+ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables, bool ownObjects) {
+  // Each store timed for cdc_store_request_duration_seconds, labelled with its backend.
+  ServiceContext ctx;
+  openSchemas(c, ctx);
+  // The dead-letter topic first: a missing broker setting is named before any store is made.
+  std::unique_ptr<runtime::DeadLetterStore> deadLetterTopic;
+  if (w.deadLetters.uri == "kafka") deadLetterTopic = openKafkaDeadLetters(c, w.service, true, w.deadLetters.origin);
+  if (tables) {
+    ctx.tables = store::timed(openTableStore(c, w.tables), w.tables.uri == "dynamodb" ? "dynamodb" : "sqlite");
+    ctx.openTables = [&c, choice = w.tables] { return openTableStore(c, choice); };
+  }
+  const std::string backend = w.objects.uri == "s3" ? "s3" : "directory";
+  if (deadLetterTopic) {
+    if (ownObjects) ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
+    ctx.deadLetterStore = std::move(deadLetterTopic);
+    return ctx;
+  }
+  if (!ownObjects) {
+    // Dead letters are all it writes there: DLQ_S3_BUCKET (S3_BUCKET when unset).
+    ctx.objects = store::timed(openObjectStore(c, w.objects, true), backend);
+  } else {
+    ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
+    if (backend == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
+        (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
+      ctx.deadLetterObjects = store::timed(openObjectStore(c, w.objects, true), backend);
+    }
+  }
+  ctx.deadLetterStore =
+      std::make_unique<runtime::ObjectDeadLetterStore>(ctx.deadLetterObjects ? *ctx.deadLetterObjects : *ctx.objects);
+  return ctx;
+}
+
+namespace {
+
+// "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
+std::string requestSummaries(ServiceContext& ctx) {
+  std::string out;
+  for (const std::string& part :
+       {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects ? ctx.objects->requestSummary() : std::string(),
+        ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
+    if (!part.empty()) out += "; " + part;
+  }
+  return out;
+}
+
+}  // namespace
+
+int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler, ServiceContext& context,
+               const config::Config& c, Observability* observability) {
+  runtime::DeadLetterStore& deadLetters = context.deadLetters();
+  runtime::RunnerOptions ro;
+  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
+  ro.maxRecordsPerSecond = static_cast<uint64_t>(c.integer("max-records-per-second"));
+  ro.progress = ::isatty(STDERR_FILENO) && !log::json();
+  if (log::json()) ro.statsInterval = std::chrono::seconds(c.integer("stats-interval"));
+  if (observability) {
+    ro.probe = observability->probe();
+    ro.health = observability->health();
+    if (context.schemaRegistryProblem && ro.health) {
+      ro.health->addReadinessCheck("schema_registry", context.schemaRegistryProblem);
+    }
+  }
+  ro.schemas = context.schemas.get();
+  // Spans over OTLP when an endpoint is set; it outlives the runner (declared before it).
+  std::unique_ptr<Tracing> tracing = Tracing::open(c, service.name);
+  if (tracing) {
+    ro.tracer = &tracing->tracer();
+    if (observability && observability->registry()) tracing->instrument(*observability->registry(), service.name);
+  }
+  if (dynamic_cast<kafka::KafkaSource*>(&source)) {
+    ro.consumerGroup = c.has("group-id") ? c.str("group-id") : service.name + "-group";
+  }
+  runtime::Shutdown::install();
+  // The service is named by every line (log::setService at start-up).
+  log::event(spdlog::level::info, "service_start", {{"source", source.describe()}, {"version", metrics::buildVersion()}});
+  ShutdownWatchdog watchdog(std::chrono::seconds(c.has("shutdown-grace") ? c.integer("shutdown-grace") : 25));
+  runtime::Runner runner(source, handler, deadLetters, ro, runtime::Shutdown::flag());
+  auto stats = runner.run();
+  if (!stats) {
+    log::event(spdlog::level::err, "service_failed", {{"error", stats.error().message}});
+    return kExitFailure;
+  }
+  std::string cuts = stats->cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats->cuts) : "";
+  const auto& latency = stats->appendToDurable;
+  std::string durable =
+      latency.count() == 0
+          ? ""
+          : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms (from the poll: p99 {} ms, max {} ms)",
+                        latency.quantile(0.5), latency.quantile(0.99), latency.max(), stats->pollToDurable.quantile(0.99),
+                        stats->pollToDurable.max());
+  double rate = stats->records / std::max(stats->seconds, 1e-9);
+  log::report(
+      spdlog::level::info, "run_summary",
+      fmt::format("{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}", service.name, stats->records,
+                  stats->seconds, rate, stats->deadLetters, cuts, durable,
+                  runtime::Shutdown::requested() ? ", stopped by signal" : "", handler.summary() + requestSummaries(context)),
+      {{"records", std::to_string(stats->records), true},
+       {"seconds", fmt::format("{:.3f}", stats->seconds), true},
+       {"rate", fmt::format("{:.1f}", rate), true},
+       {"dead_letters", std::to_string(stats->deadLetters), true},
+       {"stopped_by_signal", runtime::Shutdown::requested() ? "true" : "false", true}});
+  return kExitOk;
+}
+
+namespace {
+
+std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& service, const config::Config& c,
+                                                 std::vector<std::string> topics) {
+  if (!c.has("bootstrap-servers")) {
+    throw config::ConfigError("--source kafka: KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
+  }
+  kafka::KafkaSourceOptions o;
+  o.properties = app::kafkaProperties(c);
+  if (c.has("group-id")) {
+    kafka::setProperty(o.properties, "group.id", c.str("group-id"), c.origin("group-id"));
+  } else {
+    kafka::setProperty(o.properties, "group.id", service.name + "-group", "default");
+  }
+  kafka::setDefault(o.properties, "client.id", service.name);
+  if (const auto* passed = kafka::findProperty(o.properties, "group.protocol");
+      passed && passed->value != c.str("group-protocol") && c.origin("group-protocol") != "default") {
+    throw config::ConfigError(c.origin("group-protocol") + "=" + c.str("group-protocol") + " contradicts " + passed->origin +
+                              "=" + passed->value);
+  } else if (!passed) {
+    kafka::setProperty(o.properties, "group.protocol", c.str("group-protocol"), c.origin("group-protocol"));
+  }
+  o.topics = std::move(topics);
+  o.untilCaughtUp = c.has("until-caught-up") && c.boolean("until-caught-up");
+  if (o.untilCaughtUp) o.joinTimeout = std::chrono::seconds(c.integer("broker-timeout"));
+  if (c.has("start-from")) {
+    const std::string& from = c.str("start-from");
+    if (from == "earliest" || from == "latest") {
+      const auto* reset = kafka::findProperty(o.properties, "auto.offset.reset");
+      if (reset && reset->value != from) {
+        throw config::ConfigError(c.origin("start-from") + ": " + from + " contradicts " + reset->origin + "=" + reset->value);
+      }
+      kafka::setProperty(o.properties, "auto.offset.reset", from, c.origin("start-from"));
+    } else if (auto at = parseIsoTimestamp(from)) {
+      o.startAtMs = at->millis();
+    } else {
+      throw config::ConfigError(c.origin("start-from") + ": expected earliest, latest or a time (2026-12-01T00:00:00Z), got '" +
+                                from + "'");
+    }
+  }
+  auto source = kafka::KafkaSource::open(std::move(o));
+  if (!source) throw config::ConfigError(source.error().message);
+  return std::move(*source);
+}
+
+}  // namespace
+
+void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
+  for (const auto* def : serviceDefinitions()) {
+    auto cmd = std::make_unique<Command>();
+    cmd->name = def->command;
+    cmd->app = app.add_subcommand(def->command, "Run " + def->name);
+    bindSettings(*cmd);
+    cmd->run = [def](const config::Config& c) {
+      const auto topics = serviceTopics(*def, c);
+      const Wiring wiring = wiringOf(c, *def);
+      const std::string& source = wiring.source;
+      std::unique_ptr<runtime::Source> src;
+      if (c.has("start-from") && source != "kafka") {
+        throw config::ConfigError(c.origin("start-from") + ": where a Kafka consumer group starts; the source is " + source);
+      }
+      if (source.starts_with("file:")) {
+        auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(c));
+        if (!r) throw config::ConfigError("--source: " + r.error().message);
+        src = std::move(*r);
+      } else if (source == "generate") {
+        src = std::make_unique<workload::GeneratorSource>(workloadOptions(c), topics);
+      } else if (source == "kafka") {
+        src = openKafkaSource(*def, c, topics);
+      } else {
+        throw config::ConfigError("--source: expected kafka, file:PATH or generate, got '" + source + "'");
+      }
+      ServiceContext ctx = openContext(c, wiring, def->usesTableStore, def->writesObjects);
+      auto handler = def->makeHandler(c, ctx);
+      if (ctx.attachSource) ctx.attachSource(*src);
+      // After the stores it watches (destroyed before them).
+      Observability observability(
+          def->name, c, source == "kafka" ? Observability::PortDefaults::Declared : Observability::PortDefaults::FreePort);
+      if (observability.probe()) observability.probe()->expectTopics(topics);
+      observability.watch(*src, ctx, *handler);
+      std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, ctx, observability.apiServer()) : nullptr;
+      observability.start();
+      int status = runService(*def, *src, *handler, ctx, c, &observability);
+      if (status == kExitOk && c.has("keep-serving") && c.boolean("keep-serving") && !runtime::Shutdown::requested()) {
+        // The source has ended (a replay file, --until-caught-up): the API goes on answering.
+        log::event(spdlog::level::info, "serving_until_stopped",
+                   {{"detail", "the source has ended; GET /search answers until SIGTERM or SIGINT"}});
+        while (!runtime::Shutdown::requested()) {
+          if (observability.health()) observability.health()->beat();
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+      return status;
+    };
+    commands.push_back(std::move(cmd));
+  }
+}
+
+void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
+  auto cmd = std::make_unique<Command>();
+  cmd->name = "search";
+  cmd->app =
+      app.add_subcommand("search", "Search the product index: all words must match, the last one as a prefix; JSON results");
+  bindSettings(*cmd);
+  Command* raw = cmd.get();
+  cmd->app->add_option_function<std::string>(
+      "QUERY", [raw](const std::string& v) { raw->flags.insert_or_assign("query", v); }, "Search words");
+  cmd->run = [](const config::Config& c) {
+    std::map<std::string, std::string, std::less<>> params;
+    for (auto [setting, param] :
+         {std::pair{"query", "q"}, std::pair{"min-price", "min_price"}, std::pair{"max-price", "max_price"},
+          std::pair{"limit", "limit"}, std::pair{"cursor", "cursor"}}) {
+      if (c.has(setting)) params[param] = c.str(setting);
+    }
+    auto request = search::parseSearchParams(params, {"QUERY", "--min-price", "--max-price", "--limit"});
+    if (!request) throw config::ConfigError(request.error());
+    auto tables = openTableStore(c, /*existing=*/true);
+    search::Searcher searcher(*tables, searchTables(c));
+    auto page = searcher.search(*request);
+    if (!page) {
+      if (page.error().kind == ErrorKind::NotFound) {
+        throw config::ConfigError("--store: " + c.str("store") +
+                                  " holds no search index (the search indexer has not written there)");
+      }
+      if (page.error().kind == ErrorKind::Poison) {
+        throw config::ConfigError("--cursor: not the next_cursor of an earlier page of this search");
+      }
+      reportError("search", page.error().message, kExitFailure);
+      return kExitFailure;
+    }
+    fmt::print("{}\n", search::searchResponseJson(*request, *page));
+    return kExitOk;
+  };
+  commands.push_back(std::move(cmd));
+}
+
+}  // namespace cdc::app
