@@ -4,6 +4,9 @@
 #include "app/tracing_setup.h"
 
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <thread>
 
@@ -13,13 +16,14 @@
 #include "adapters/kafka/kafka_source.h"
 #include "adapters/registry/schema_registry.h"
 #include "adapters/replay/replay_source.h"
+#include "app/analytics_definition.h"
+#include "app/inventory_definition.h"
+#include "app/search_definition.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "metrics/registry.h"
 #include "runtime/dead_letter.h"
 #include "runtime/shutdown.h"
-#include "app/analytics_definition.h"
-#include "app/inventory_definition.h"
-#include "app/search_definition.h"
 #include "services/search/search_api.h"
 #include "services/search/searcher.h"
 #include "store/timed_store.h"
@@ -228,6 +232,26 @@ ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables
 namespace {
 
 // "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
+// run_summary's "stats": the runner's counts, the handler's and each remote store's requests.
+std::string statsJson(const runtime::RunStats& stats, const runtime::Handler& handler, ServiceContext& ctx) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().key("runner");
+  writeStats(w, stats.counts());
+  w.key("handler");
+  writeStats(w, handler.counts());
+  w.key("stores").beginObject();
+  for (auto counts :
+       {ctx.tables ? ctx.tables->requestCounts() : std::nullopt, ctx.objects ? ctx.objects->requestCounts() : std::nullopt,
+        ctx.deadLetterObjects ? ctx.deadLetterObjects->requestCounts("dead-letters") : std::nullopt}) {
+    if (!counts) continue;
+    w.key(counts->backend);
+    writeStats(w, counts->counts);
+  }
+  w.endObject().endObject();
+  return out;
+}
+
 std::string requestSummaries(ServiceContext& ctx) {
   std::string out;
   for (const std::string& part :
@@ -236,6 +260,56 @@ std::string requestSummaries(ServiceContext& ctx) {
     if (!part.empty()) out += "; " + part;
   }
   return out;
+}
+
+// The end of a run: one run_summary line (its text for people, its fields and counts for
+// programs) and, with SUMMARY_JSON, the same fields in a file of their own.
+void reportRun(const ServiceDefinition& service, const runtime::RunStats& stats, const runtime::Handler& handler,
+               ServiceContext& context, const config::Config& c) {
+  std::string cuts = stats.cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats.cuts) : "";
+  const auto& latency = stats.appendToDurable;
+  std::string durable =
+      latency.count() == 0
+          ? ""
+          : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms (from the poll: p99 {} ms, max {} ms)",
+                        latency.quantile(0.5), latency.quantile(0.99), latency.max(), stats.pollToDurable.quantile(0.99),
+                        stats.pollToDurable.max());
+  const double rate = stats.records / std::max(stats.seconds, 1e-9);
+  const bool stopped = runtime::Shutdown::requested();
+  const std::string text = fmt::format("{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}", service.name,
+                                       stats.records, stats.seconds, rate, stats.deadLetters, cuts, durable,
+                                       stopped ? ", stopped by signal" : "", handler.summary() + requestSummaries(context));
+  const std::string counts = statsJson(stats, handler, context);
+  const std::string seconds = fmt::format("{:.3f}", stats.seconds), rateText = fmt::format("{:.1f}", rate);
+  log::report(spdlog::level::info, "run_summary", text,
+              {{"records", std::to_string(stats.records), true},
+               {"seconds", seconds, true},
+               {"rate", rateText, true},
+               {"dead_letters", std::to_string(stats.deadLetters), true},
+               {"stopped_by_signal", stopped ? "true" : "false", true},
+               {"stats", counts, true}});
+  if (!c.has("summary-json") || c.str("summary-json").empty()) return;
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject()
+      .field("service", service.name)
+      .field("records", static_cast<int64_t>(stats.records))
+      .key("seconds")
+      .raw(seconds)
+      .key("rate")
+      .raw(rateText)
+      .field("dead_letters", static_cast<int64_t>(stats.deadLetters))
+      .field("stopped_by_signal", stopped)
+      .key("stats")
+      .raw(counts)
+      .field("text", text)
+      .endObject();
+  const std::string& path = c.str("summary-json");
+  std::ofstream file(path, std::ios::trunc);
+  file << out << '\n';
+  if (!file.flush()) {
+    log::event(spdlog::level::err, "summary_not_written", {{"path", path}, {"error", std::strerror(errno)}});
+  }
 }
 
 }  // namespace
@@ -275,25 +349,7 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
     log::event(spdlog::level::err, "service_failed", {{"error", stats.error().message}});
     return kExitFailure;
   }
-  std::string cuts = stats->cuts ? fmt::format(", {} batches committed in parts (slow stores)", stats->cuts) : "";
-  const auto& latency = stats->appendToDurable;
-  std::string durable =
-      latency.count() == 0
-          ? ""
-          : fmt::format(", Kafka append to durable effect p50 {} ms, p99 {} ms, max {} ms (from the poll: p99 {} ms, max {} ms)",
-                        latency.quantile(0.5), latency.quantile(0.99), latency.max(), stats->pollToDurable.quantile(0.99),
-                        stats->pollToDurable.max());
-  double rate = stats->records / std::max(stats->seconds, 1e-9);
-  log::report(
-      spdlog::level::info, "run_summary",
-      fmt::format("{}: {} records in {:.2f} s ({:.0f}/s), {} dead letters{}{}{}; {}", service.name, stats->records,
-                  stats->seconds, rate, stats->deadLetters, cuts, durable,
-                  runtime::Shutdown::requested() ? ", stopped by signal" : "", handler.summary() + requestSummaries(context)),
-      {{"records", std::to_string(stats->records), true},
-       {"seconds", fmt::format("{:.3f}", stats->seconds), true},
-       {"rate", fmt::format("{:.1f}", rate), true},
-       {"dead_letters", std::to_string(stats->deadLetters), true},
-       {"stopped_by_signal", runtime::Shutdown::requested() ? "true" : "false", true}});
+  reportRun(service, *stats, handler, context, c);
   return kExitOk;
 }
 

@@ -85,6 +85,15 @@ void addCounter(prometheus::MetricFamily& family, const Labels& labels, double v
   family.metric.push_back(std::move(m));
 }
 
+std::shared_ptr<void> addCountSeries(Registry& registry, std::string name, std::string help, Labels labels, const Count& count) {
+  return registry.addCollector([name = std::move(name), help = std::move(help), labels = std::move(labels),
+                                &count](std::vector<prometheus::MetricFamily>& out) {
+    auto f = counterFamily(name, help);
+    addCounter(f, labels, static_cast<double>(count.get()));
+    out.push_back(std::move(f));
+  });
+}
+
 const Histogram::BucketBoundaries& latencyBuckets() {
   static const Histogram::BucketBoundaries b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   return b;

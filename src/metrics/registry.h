@@ -15,6 +15,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
+#include "core/stats.h"
+
 namespace cdc::metrics {
 
 using prometheus::Counter;
@@ -59,6 +61,10 @@ prometheus::MetricFamily gaugeFamily(std::string name, std::string help);
 void addGauge(prometheus::MetricFamily& family, const Labels& labels, double value);
 prometheus::MetricFamily counterFamily(std::string name, std::string help);
 void addCounter(prometheus::MetricFamily& family, const Labels& labels, double value);
+// A counter series read at each scrape from a component's own count (the one its run summary
+// reads too), until the returned handle goes; the count must outlive the handle.
+[[nodiscard]] std::shared_ptr<void> addCountSeries(Registry& registry, std::string name, std::string help, Labels labels,
+                                                   const Count& count);
 
 // Bucket bounds in seconds for latencies from 1 ms to 60 s (store requests, batches, flushes).
 const Histogram::BucketBoundaries& latencyBuckets();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/stats.h"
 #include "core/time.h"
 #include "core/types.h"
 #include "debezium/decoder.h"
@@ -86,8 +87,10 @@ class Handler {
   // Adds the service's own series (low-stock alerts, report flushes …) to its metrics; they
   // are updated from the runner's thread. Before the first batch.
   virtual void instrument(metrics::Registry& registry, const std::string& service) { (void)registry, (void)service; }
-  // What the service did, for the end of a run ("812 product changes, … 3 low-stock alerts").
+  // What the service did, for the end of a run's text line ("812 product changes, … 3 low-stock
+  // alerts"), and the same counts by name for its JSON (run_summary's "stats"."handler").
   virtual std::string summary() const { return {}; }
+  virtual Stats counts() const { return {}; }
 };
 
 }  // namespace cdc::runtime

@@ -47,6 +47,19 @@ Runner::Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, Ru
   decoder_.useSchemas(options_.schemas);
 }
 
+Stats RunStats::counts() const {
+  Stats out{{"records", records}, {"events", events},   {"tombstones", tombstones}, {"dead_letters", deadLetters},
+            {"batches", batches}, {"retries", retries}, {"batches_cut", cuts}};
+  if (appendToDurable.count() > 0) {
+    out.push_back({"append_to_durable_p50_ms", static_cast<uint64_t>(appendToDurable.quantile(0.5))});
+    out.push_back({"append_to_durable_p99_ms", static_cast<uint64_t>(appendToDurable.quantile(0.99))});
+    out.push_back({"append_to_durable_max_ms", static_cast<uint64_t>(appendToDurable.max())});
+    out.push_back({"poll_to_durable_p99_ms", static_cast<uint64_t>(pollToDurable.quantile(0.99))});
+    out.push_back({"poll_to_durable_max_ms", static_cast<uint64_t>(pollToDurable.max())});
+  }
+  return out;
+}
+
 Timestamp Runner::now() const { return cdc::now(options_.clock); }
 
 tracing::Span Runner::sideSpan(const char* name) {

@@ -51,6 +51,9 @@ struct RunStats {
   uint64_t retries = 0;
   uint64_t cuts = 0;  // batches committed in parts to serve the source within its interval
   double seconds = 0;
+  // The counts above by name (run_summary's "stats"."runner"), with the latencies' p50, p99
+  // and max in milliseconds when there are any.
+  Stats counts() const;
   std::string lastPosition;  // "topic[partition]@offset" of the last record processed
   // From each record's Kafka timestamp to the moment its effect was durable (its position
   // committable), with a source of live timestamps only.

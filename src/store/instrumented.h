@@ -1,7 +1,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+
+#include "core/stats.h"
 
 namespace cdc::metrics {
 class Registry;
@@ -28,6 +31,16 @@ class Instrumented {
   virtual std::string requestSummary(const std::string& role = "") const {
     (void)role;
     return {};
+  }
+  // The same counts by name for the run summary's JSON, under `backend` ("dynamodb",
+  // "s3-dead-letters"); empty for local stores.
+  struct RequestCounts {
+    std::string backend;
+    Stats counts;
+  };
+  virtual std::optional<RequestCounts> requestCounts(const std::string& role = "") const {
+    (void)role;
+    return std::nullopt;
   }
 };
 

@@ -142,6 +142,9 @@ class Timed : public Store {
     return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(own), std::move(inner));
   }
   std::string requestSummary(const std::string& role) const override { return inner_->requestSummary(role); }
+  std::optional<Instrumented::RequestCounts> requestCounts(const std::string& role) const override {
+    return inner_->requestCounts(role);
+  }
 
  protected:
   std::unique_ptr<Store> inner_;

@@ -20,6 +20,7 @@
 #include "support/endpoints.h"
 #include "support/process.h"
 #include "support/run.h"
+#include "support/run_summary.h"
 #include "support/same_lines.h"
 #include "support/service_state.h"
 #include "support/stack.h"
@@ -29,13 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// The number before `word` in a summary line ("12 records in", "3 low-stock alerts").
-int64_t numberBefore(const std::string& text, const std::string& word) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("([0-9]+) " + word))) return -1;
-  return std::stoll(m[1]);
-}
 
 class KafkaServicesTest : public ::testing::Test {
  protected:
@@ -142,9 +136,18 @@ class KafkaServicesTest : public ::testing::Test {
 
   // Runs a consumer to the end of its partitions; returns its output.
   std::string consumeUntilCaughtUp(const std::string& service, const std::string& where, const std::string& env = "") {
-    auto r = runHere(consume(service, where, "--until-caught-up", env));
+    auto r = runHere(consume(service, where, "--until-caught-up" + summaryFlag("caught-up"), env));
     EXPECT_EQ(r.exitCode, 0) << r.out;
     return r.out;
+  }
+
+  // --summary-json to a file of this test's named `name` (the last run's summary under that name).
+  std::string summaryFlag(const std::string& name) const {
+    return " --summary-json " + (dir_ / (name + ".summary.json")).string();
+  }
+  // A count of the run summary written under `name` ("records", "stats.handler.already_applied").
+  int64_t summary(const std::string& name, std::string_view path) const {
+    return summaryCount(dir_ / (name + ".summary.json"), path);
   }
 
   // Starts a consumer and kills it with SIGKILL once it has worked on its partitions for
@@ -174,11 +177,11 @@ TEST_F(KafkaServicesTest, InventoryMatchesTheFileReplayAndPublishesItsAlerts) {
   std::string out = consumeUntilCaughtUp("inventory", "kafka",
                                          "KAFKA_TOPICS=" + prefix_ + ".public.products," + prefix_ + ".public.order_items");
   EXPECT_NE(out.find("partitions_assigned"), std::string::npos) << out;
-  EXPECT_EQ(numberBefore(out, "records in"), recordsFor("inventory")) << out;
+  EXPECT_EQ(summary("caught-up", "records"), recordsFor("inventory")) << out;
   EXPECT_TRUE(sameLines(state("inventory", "kafka"), replayState("inventory")));
 
   // Every alert the run raised is on ALERTS_TOPIC as JSON keyed by its product.
-  int64_t alerts = numberBefore(out, "low-stock alerts");
+  int64_t alerts = summary("caught-up", "stats.handler.low_stock_alerts");
   ASSERT_GT(alerts, 0) << out;
   auto k = run("kcat -C -q -e -b " + bootstrap_ + " -t " + prefix_ + ".alerts -f '%k %s\\n'", false);
   ASSERT_EQ(k.exitCode, 0);
@@ -199,7 +202,7 @@ TEST_F(KafkaServicesTest, InventoryMatchesTheFileReplayAndPublishesItsAlerts) {
 TEST_F(KafkaServicesTest, AnalyticsMatchesTheFileReplay) {
   produceWorkload("--products 300 --orders 3000");
   std::string out = consumeUntilCaughtUp("analytics", "kafka");
-  EXPECT_EQ(numberBefore(out, "records in"), recordsFor("analytics")) << out;
+  EXPECT_EQ(summary("caught-up", "records"), recordsFor("analytics")) << out;
   EXPECT_TRUE(sameLines(state("analytics", "kafka"), replayState("analytics")));
 }
 
@@ -207,7 +210,7 @@ TEST_F(KafkaServicesTest, SearchIndexerMatchesTheFileReplay) {
   produceWorkload("--products 500 --orders 2000");
   // The search indexer also takes the Python service's single-topic variable.
   std::string out = consumeUntilCaughtUp("search-indexer", "kafka", "KAFKA_TOPIC=" + prefix_ + ".public.products");
-  EXPECT_EQ(numberBefore(out, "records in"), recordsFor("search-indexer")) << out;
+  EXPECT_EQ(summary("caught-up", "records"), recordsFor("search-indexer")) << out;
   EXPECT_TRUE(sameLines(state("search-indexer", "kafka"), replayState("search-indexer")));
 }
 
@@ -230,22 +233,22 @@ TEST_F(KafkaServicesTest, GroupMembersSharePartitionsAndAThirdJoiningRebalancesW
     // rebalance that moves partitions mid-stream. Small batches keep the members busy long
     // enough for the rebalances (a few seconds each) to finish before the end.
     const std::string member = "--until-caught-up --batch-size 50";
+    const std::string a_ = service + "-a", b_ = service + "-b", c_ = service + "-c";
     auto working = [](Process& p) { return std::regex_search(p.output(), std::regex("partitions_assigned partitions=\\S")); };
-    Process a(consume(service, "kafka", member), logPath(service + "-a"), dir_);
+    Process a(consume(service, "kafka", member + summaryFlag(a_)), logPath(a_), dir_);
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while (!working(a) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
     std::this_thread::sleep_for(500ms);
-    Process b(consume(service, "kafka", member), logPath(service + "-b"), dir_);
+    Process b(consume(service, "kafka", member + summaryFlag(b_)), logPath(b_), dir_);
     // The third joins while the second's rebalance is under way: the group's assignment then
     // gives it partitions with records left (a second later the two may have read them all).
     std::this_thread::sleep_for(200ms);
     ASSERT_TRUE(a.running()) << "finished before the others joined: make the workload larger";
-    Process c(consume(service, "kafka", member), logPath(service + "-c"), dir_);
+    Process c(consume(service, "kafka", member + summaryFlag(c_)), logPath(c_), dir_);
     EXPECT_EQ(a.wait(180s), 0) << a.output();
     EXPECT_EQ(b.wait(180s), 0) << b.output();
     EXPECT_EQ(c.wait(180s), 0) << c.output();
-    int64_t ra = numberBefore(a.output(), "records in"), rb = numberBefore(b.output(), "records in"),
-            rc = numberBefore(c.output(), "records in");
+    int64_t ra = summary(a_, "records"), rb = summary(b_, "records"), rc = summary(c_, "records");
     EXPECT_GT(ra, 0);
     EXPECT_GT(rb, 0) << "the second member was given partitions mid-stream\n" << b.output();
     EXPECT_GT(rc, 0) << "the third member was given partitions mid-stream\n" << c.output();
@@ -256,14 +259,9 @@ TEST_F(KafkaServicesTest, GroupMembersSharePartitionsAndAThirdJoiningRebalancesW
     // One more member of the group finds nothing left to apply: the members left only once the
     // group had committed every partition to its end.
     std::string after = consumeUntilCaughtUp(service, "kafka");
-    int64_t changes = 0;
-    std::smatch m;
-    for (auto it = after.cbegin(); std::regex_search(it, after.cend(), m, std::regex("([0-9]+) (product |order-item )?changes,"));
-         it = m.suffix().first) {
-      changes += std::stoll(m[1]);
-    }
-    EXPECT_EQ(changes, 0) << after;
-    EXPECT_NE(after.find("changes,"), std::string::npos) << after;
+    const char* changes = service == "analytics" ? "stats.handler.changes" : "stats.handler.product_changes";
+    EXPECT_EQ(summary("caught-up", changes), 0) << after;
+    if (service == "inventory") EXPECT_EQ(summary("caught-up", "stats.handler.order_item_changes"), 0) << after;
   }
 }
 
@@ -275,7 +273,7 @@ TEST_F(KafkaServicesTest, PoisonMessagesGoToTheDeadLetterStoreAndConsumptionGoes
       R"({"topic":")" + items + R"(","partition":0,"offset":0,"key":"{\"id\":77}","payload":"not json at all"})" + "\n";
   produceWorkload("--products 300 --orders 3000", poison);
   std::string out = consumeUntilCaughtUp("inventory", "kafka");
-  EXPECT_EQ(numberBefore(out, "dead letters"), 2) << out;
+  EXPECT_EQ(summary("caught-up", "dead_letters"), 2) << out;
   EXPECT_TRUE(sameLines(state("inventory", "kafka"), replayState("inventory")));
 
   std::vector<std::string> letters;
@@ -302,7 +300,7 @@ TEST_F(KafkaServicesTest, TheSearchIndexersDeadLettersGoToAKafkaTopicWhereTheDlq
   produceWorkload("--products 300 --orders 50", poison);
   const std::string env = "DLQ_TOPIC=" + dlqTopic;
   std::string out = consumeUntilCaughtUp("search-indexer", "kafka", env);
-  EXPECT_EQ(numberBefore(out, "dead letters"), 2) << out;
+  EXPECT_EQ(summary("caught-up", "dead_letters"), 2) << out;
   EXPECT_NE(out.find("dead_letter_topic_created"), std::string::npos) << out;
   EXPECT_TRUE(sameLines(state("search-indexer", "kafka"), replayState("search-indexer")));
   EXPECT_FALSE(fs::exists(dir_ / "kafka-lake" / "dlq")) << "no dead letter went to the object store";
@@ -333,9 +331,9 @@ TEST_F(KafkaServicesTest, TheSearchIndexersDeadLettersGoToAKafkaTopicWhereTheDlq
   EXPECT_NE(exported.out.find(R"("origin","pg")"), std::string::npos) << exported.out;
 
   // A replay that fails again: each letter once more, attempts 2, the first failure kept.
-  auto replay = runHere(cdc("dlq replay --service search-indexer --store sqlite:kafka.db", env));
+  auto replay = runHere(cdc("dlq replay --service search-indexer --store sqlite:kafka.db" + summaryFlag("replay"), env));
   ASSERT_EQ(replay.exitCode, 0) << replay.out;
-  EXPECT_EQ(numberBefore(replay.out, "dead letters"), 2) << replay.out;
+  EXPECT_EQ(summary("replay", "dead_letters"), 2) << replay.out;
   list = runHere(cdc("dlq list --service search-indexer", env), false);
   ASSERT_EQ(list.exitCode, 0) << list.out;
   EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 2) << list.out;
@@ -363,7 +361,7 @@ TEST_F(KafkaServicesTest, SigtermCommitsInFlightWorkAndExitsWithinTheGracePeriod
   // Large enough that the service is still busy 2.5 s in (it read 83,640 records of 40,000 orders
   // in less than that once its store kept items in memory).
   produceWorkload("--products 1000 --orders 120000");
-  Process p(consume("inventory", "kafka"), logPath("stopped"), dir_);
+  Process p(consume("inventory", "kafka", summaryFlag("stopped")), logPath("stopped"), dir_);
   std::this_thread::sleep_for(2500ms);
   ASSERT_TRUE(p.running()) << p.output();
   auto sent = std::chrono::steady_clock::now();
@@ -375,13 +373,13 @@ TEST_F(KafkaServicesTest, SigtermCommitsInFlightWorkAndExitsWithinTheGracePeriod
   EXPECT_LT(took, 25s) << "the default grace period";
   std::string first = p.output();
   EXPECT_NE(first.find("stopped by signal"), std::string::npos) << first;
-  int64_t before = numberBefore(first, "records in");
+  int64_t before = summary("stopped", "records");
   ASSERT_GT(before, 0);
   ASSERT_LT(before, recordsFor("inventory")) << "stopped after the end: make the workload larger";
 
   // What the stopped run processed was committed: the next run reads exactly the rest.
   std::string second = consumeUntilCaughtUp("inventory", "kafka");
-  EXPECT_EQ(before + numberBefore(second, "records in"), recordsFor("inventory")) << second;
+  EXPECT_EQ(before + summary("caught-up", "records"), recordsFor("inventory")) << second;
   EXPECT_TRUE(sameLines(state("inventory", "kafka"), replayState("inventory")));
 }
 

@@ -14,6 +14,7 @@
 
 #include "support/fault_proxy.h"
 #include "support/run.h"
+#include "support/run_summary.h"
 #include "support/same_lines.h"
 #include "support/service_state.h"
 #include "support/stack.h"
@@ -23,12 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-int64_t numberBefore(const std::string& text, const std::string& word) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex("([0-9]+) " + word))) return -1;
-  return std::stoll(m[1]);
-}
 
 TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvictionRedoOrLoss) {
   std::string bootstrap = kafkaBootstrap();
@@ -59,13 +54,15 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
           " KAFKA_MAX_POLL_INTERVAL_MS=6000 KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=1000"
           " LOG_FORMAT=text LOG_LEVEL=info " +
           cdcBinary() + " inventory --source kafka --until-caught-up --topic-prefix " + prefix + " --group-id " + prefix + table +
-          " --batch-size 2000 --store dynamodb --objects s3 --s3-bucket " + prefix + "-lake");
+          " --batch-size 2000 --store dynamodb --objects s3 --s3-bucket " + prefix + "-lake --summary-json slow.summary.json");
   proxy.stop();
   ASSERT_EQ(slow.exitCode, 0) << slow.out;
   const std::string& out = slow.out;
   std::smatch summary;
   if (std::regex_search(out, summary, std::regex("inventory-service: [^\n]*"))) std::cerr << summary[0] << "\n";
-  EXPECT_GE(numberBefore(out, "batches committed in parts"), 1) << out;
+  const fs::path slowSummary = dir / "slow.summary.json", embeddedSummary = dir / "embedded.summary.json";
+  EXPECT_GE(summaryCount(slowSummary, "stats.runner.batches_cut"), 1) << out;
+  EXPECT_GT(summaryCount(slowSummary, "stats.stores.dynamodb.requests"), 0) << out;
   // Never thrown out of the group: one assignment, nothing lost or revoked before the end, every
   // commit accepted.
   auto count = [&](const std::string& word) {
@@ -80,14 +77,16 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
   EXPECT_LT(out.find("group_caught_up"), out.find("partitions_revoked")) << out;
 
   // The same records replayed from the file into the embedded store: the reference.
-  auto replay = run("cd " + dir.string() + " && " + cdcBinary() + " inventory --source file:" + workload + " --topic-prefix " +
-                    prefix + table + " --store sqlite:embedded.db --objects dir:lake --log-level warn");
+  auto replay =
+      run("cd " + dir.string() + " && " + cdcBinary() + " inventory --source file:" + workload + " --topic-prefix " + prefix +
+          table + " --store sqlite:embedded.db --objects dir:lake --log-level warn --summary-json embedded.summary.json");
   ASSERT_EQ(replay.exitCode, 0) << replay.out;
   // Nothing applied twice: what is recognised as already applied is the same as in the replay
   // (the tombstones that follow rewritten deletes), not a batch done again.
-  EXPECT_EQ(numberBefore(out, "records in"), numberBefore(replay.out, "records in"));
-  EXPECT_EQ(numberBefore(out, "already applied"), numberBefore(replay.out, "already applied")) << out << replay.out;
-  EXPECT_EQ(numberBefore(out, "order-item changes"), numberBefore(replay.out, "order-item changes"));
+  for (const char* count : {"records", "stats.handler.already_applied", "stats.handler.order_item_changes"}) {
+    EXPECT_EQ(summaryCount(slowSummary, count), summaryCount(embeddedSummary, count)) << count << "\n" << out << replay.out;
+    EXPECT_GE(summaryCount(slowSummary, count), 0) << count;
+  }
   for (const std::string suffix : {"", "-ledger"}) {
     SCOPED_TRACE(suffix);
     auto onAws = run("env " + aws + "AWS_ENDPOINT_URL=" + endpoint + " " + cdcBinary() + " dump --store dynamodb --table " +

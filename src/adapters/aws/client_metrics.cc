@@ -55,6 +55,19 @@ std::string requestSummary(const AwsClient& client, const std::string& name) {
                      p.retries.load(), p.throttled.load(), p.circuitOpened.load());
 }
 
+store::Instrumented::RequestCounts requestCounts(const AwsClient& client, const std::string& name) {
+  const auto& p = client.probe();
+  return {name,
+          {{"requests", p.requests.load()},
+           {"retries", p.retries.load()},
+           {"throttled", p.throttled.load()},
+           {"transport_errors", p.transportErrors.load()},
+           {"server_errors", p.serverErrors.load()},
+           {"checksum_failures", p.checksumFailures.load()},
+           {"credential_refreshes", p.credentialRefreshes.load()},
+           {"circuit_opened", p.circuitOpened.load()}}};
+}
+
 std::string backendLabel(const std::string& backend, const std::string& role) {
   return role.empty() ? backend : backend + "-" + role;
 }

@@ -6,6 +6,7 @@
 #include "adapters/aws/aws_client.h"
 #include "metrics/health.h"
 #include "metrics/registry.h"
+#include "store/instrumented.h"
 
 namespace cdc::aws {
 
@@ -20,6 +21,8 @@ namespace cdc::aws {
 
 // "dynamodb: 812 requests (3 retried, 1 throttled, circuit opened 0 times)".
 std::string requestSummary(const AwsClient& client, const std::string& name);
+// The client's counts by name, as the run summary's JSON gives them under `name`.
+store::Instrumented::RequestCounts requestCounts(const AwsClient& client, const std::string& name);
 // The backend's label: "s3", or "s3-dead-letters" for a role.
 std::string backendLabel(const std::string& backend, const std::string& role);
 

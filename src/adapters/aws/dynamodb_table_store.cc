@@ -501,4 +501,8 @@ std::string DynamoDbTableStore::requestSummary(const std::string& role) const {
   return aws::requestSummary(*client_, backendLabel("dynamodb", role));
 }
 
+std::optional<store::Instrumented::RequestCounts> DynamoDbTableStore::requestCounts(const std::string& role) const {
+  return aws::requestCounts(*client_, backendLabel("dynamodb", role));
+}
+
 }  // namespace cdc::aws

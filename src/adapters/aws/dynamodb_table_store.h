@@ -52,6 +52,7 @@ class DynamoDbTableStore final : public store::TableStore {
   std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
                                    const std::string& role = "") override;
   std::string requestSummary(const std::string& role = "") const override;
+  std::optional<RequestCounts> requestCounts(const std::string& role = "") const override;
   uint64_t requests() const { return client_->probe().requests.load(); }
 
  private:

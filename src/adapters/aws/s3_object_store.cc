@@ -220,4 +220,8 @@ std::string S3ObjectStore::requestSummary(const std::string& role) const {
   return aws::requestSummary(*client_, backendLabel("s3", role));
 }
 
+std::optional<store::Instrumented::RequestCounts> S3ObjectStore::requestCounts(const std::string& role) const {
+  return aws::requestCounts(*client_, backendLabel("s3", role));
+}
+
 }  // namespace cdc::aws

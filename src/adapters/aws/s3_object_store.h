@@ -46,6 +46,7 @@ class S3ObjectStore final : public store::ObjectStore {
   std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
                                    const std::string& role = "") override;
   std::string requestSummary(const std::string& role = "") const override;
+  std::optional<RequestCounts> requestCounts(const std::string& role = "") const override;
 
  private:
   HttpRequest request(std::string method, std::string_view key) const;

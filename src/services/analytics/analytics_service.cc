@@ -140,7 +140,6 @@ void AnalyticsHandler::dropFenced(std::pair<std::string, int32_t> key, std::stri
   unsaved_.erase(key);
   fenced_.insert(std::move(key));
   ++stats_.fenced;
-  if (fencedCounter_) fencedCounter_->Increment();
 }
 
 void AnalyticsHandler::onLost(std::span<const TopicPartition> partitions) {
@@ -260,11 +259,10 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
                                "When the reports were last written whole (unix time; the start before the first flush).")
                         .Add(labels);
   lastFlushTime_->Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  fencedCounter_ = &registry
-                        .counter("cdc_analytics_partitions_fenced_total",
-                                 "Partitions whose checkpoint another member claimed from this one (a zombie's "
-                                 "write refused by the store); their state was dropped.")
-                        .Add(labels);
+  fencedSeries_ = metrics::addCountSeries(registry, "cdc_analytics_partitions_fenced_total",
+                                          "Partitions whose checkpoint another member claimed from this one (a zombie's "
+                                          "write refused by the store); their state was dropped.",
+                                          labels, stats_.fenced);
   registry.gauge("cdc_analytics_flush_interval_seconds", "Seconds between report flushes (FLUSH_INTERVAL).")
       .Add(labels)
       .Set(static_cast<double>(options_.flushIntervalSeconds));
@@ -353,6 +351,12 @@ size_t AnalyticsHandler::rowsInMemory() const {
   size_t n = 0;
   for (const auto& [tp, o] : owned_) n += o.state.orders() + o.state.items();
   return n;
+}
+
+Stats AnalyticsHandler::counts() const {
+  const auto& s = stats_;
+  return {{"changes", s.changes},        {"already_applied", s.alreadyApplied}, {"checkpoints", s.checkpoints},
+          {"report_flushes", s.flushes}, {"partitions_fenced", s.fenced},       {"rows_of_keyed_state", rowsInMemory()}};
 }
 
 std::string AnalyticsHandler::summary() const {

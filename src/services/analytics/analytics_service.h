@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "core/stats.h"
 #include "runtime/handler.h"
 #include "services/analytics/checkpoint.h"
 #include "services/analytics/partition_state.h"
@@ -35,11 +36,11 @@ struct AnalyticsOptions {
 };
 
 struct AnalyticsStats {
-  uint64_t changes = 0;
-  uint64_t alreadyApplied = 0;  // below a partition's checkpointed offset (replay after restart)
-  uint64_t checkpoints = 0;
-  uint64_t flushes = 0;
-  uint64_t fenced = 0;  // partitions found claimed by another member (their state dropped)
+  Count changes;
+  Count alreadyApplied;  // below a partition's checkpointed offset (replay after restart)
+  Count checkpoints;
+  Count flushes;
+  Count fenced;  // partitions found claimed by another member (their state dropped)
 };
 
 // analytics-service (SPEC §3): orders and order_items into the data-lake reports.
@@ -80,6 +81,7 @@ class AnalyticsHandler final : public runtime::Handler {
   // of the last good flush) and cdc_analytics_flush_interval_seconds, each {service}.
   void instrument(metrics::Registry& registry, const std::string& service) override;
   std::string summary() const override;
+  Stats counts() const override;
   size_t rowsInMemory() const;
 
  private:
@@ -101,7 +103,7 @@ class AnalyticsHandler final : public runtime::Handler {
   AnalyticsStats stats_;
   prometheus::Histogram* flushSeconds_ = nullptr;  // owned by the registry
   prometheus::Gauge* lastFlushTime_ = nullptr;
-  prometheus::Counter* fencedCounter_ = nullptr;
+  std::shared_ptr<void> fencedSeries_;  // cdc_analytics_partitions_fenced_total, read from stats_.fenced
   std::map<std::pair<std::string, int32_t>, Owned> owned_;
   std::optional<Timestamp> lastFlush_;
   std::set<std::pair<std::string, int32_t>> unsaved_;  // partitions changed since their checkpoint

@@ -59,9 +59,9 @@ Condition versionCondition(bool stored, int64_t version, const char* keyName) {
 }  // namespace
 
 void InventoryHandler::instrument(metrics::Registry& registry, const std::string& service) {
-  alertsCounter_ =
-      &registry.counter("cdc_low_stock_alerts_total", "Low-stock alerts raised (stock crossing below the threshold).")
-           .Add({{"service", service}});
+  alertsSeries_ = metrics::addCountSeries(registry, "cdc_low_stock_alerts_total",
+                                          "Low-stock alerts raised (stock crossing below the threshold).", {{"service", service}},
+                                          stats_.alerts);
 }
 
 InventoryHandler::InventoryHandler(store::TableStore& tables, AlertSink& alerts, InventoryOptions options)
@@ -373,7 +373,6 @@ Status InventoryHandler::writeProducts() {
     }
     if (alerts.empty()) return {};
     stats_.alerts += alerts.size();
-    if (alertsCounter_) alertsCounter_->Increment(static_cast<double>(alerts.size()));
     return alerts_.publish(alerts);
   });
 }
@@ -524,6 +523,18 @@ Status InventoryHandler::clearAcknowledged() {
 }
 
 Status InventoryHandler::tick(Timestamp) { return clearAcknowledged(); }
+
+Stats InventoryHandler::counts() const {
+  const auto& s = stats_;
+  return {{"product_changes", s.productChanges},
+          {"order_item_changes", s.itemChanges},
+          {"already_applied", s.duplicates},
+          {"store_transactions", s.transactions},
+          {"items_written", s.itemsWritten},
+          {"write_units", s.writeUnits},
+          {"conflicts", s.conflicts},
+          {"low_stock_alerts", s.alerts}};
+}
 
 std::string InventoryHandler::summary() const {
   const auto& s = stats_;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/stats.h"
 #include "runtime/handler.h"
 #include "services/inventory/alerts.h"
 #include "services/inventory/state.h"
@@ -30,16 +31,16 @@ struct InventoryOptions {
 };
 
 struct InventoryStats {
-  uint64_t productChanges = 0;
-  uint64_t itemChanges = 0;
-  uint64_t duplicates = 0;    // changes already applied (redelivery, replay)
-  uint64_t transactions = 0;  // TransactWriteItems sent (committed or not)
-  uint64_t itemsWritten = 0;  // product items and ledger buckets inside committed transactions
-  uint64_t conflicts = 0;     // optimistic-concurrency conflicts (the batch is retried)
-  uint64_t alerts = 0;
+  Count productChanges;
+  Count itemChanges;
+  Count duplicates;    // changes already applied (redelivery, replay)
+  Count transactions;  // TransactWriteItems sent (committed or not)
+  Count itemsWritten;  // product items and ledger buckets inside committed transactions
+  Count conflicts;     // optimistic-concurrency conflicts (the batch is retried)
+  Count alerts;
   // DynamoDB write capacity units of the committed writes, as DynamoDB charges them: per item,
   // 1 per started KB of the larger of the item before and after, doubled in a transaction.
-  uint64_t writeUnits = 0;
+  Count writeUnits;
 };
 
 // inventory-service (SPEC §2): products and order_items changes into available stock.
@@ -80,6 +81,7 @@ class InventoryHandler final : public runtime::Handler {
   // cdc_low_stock_alerts_total{service}.
   void instrument(metrics::Registry& registry, const std::string& service) override;
   std::string summary() const override;
+  Stats counts() const override;
 
  private:
   struct Tracked {
@@ -120,7 +122,7 @@ class InventoryHandler final : public runtime::Handler {
   AlertSink& alerts_;
   InventoryOptions options_;
   InventoryStats stats_;
-  prometheus::Counter* alertsCounter_ = nullptr;  // owned by the registry
+  std::shared_ptr<void> alertsSeries_;  // cdc_low_stock_alerts_total, read from stats_.alerts
   std::unordered_map<int64_t, Tracked> products_;
   std::unordered_map<int64_t, std::optional<Holding>> holdings_;  // by order item; nullopt: none
   std::map<int64_t, Bucket> buckets_;                             // by first order item id

@@ -160,11 +160,10 @@ IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options
 }
 
 void IndexerHandler::instrument(metrics::Registry& registry, const std::string& service) {
-  fencedCounter_ = &registry
-                        .counter("cdc_search_partitions_fenced_total",
-                                 "Partitions whose lease another member claimed from this one (a zombie's postings "
-                                 "refused by the store); their records are skipped until assigned here again.")
-                        .Add({{"service", service}});
+  fencedSeries_ = metrics::addCountSeries(registry, "cdc_search_partitions_fenced_total",
+                                          "Partitions whose lease another member claimed from this one (a zombie's postings "
+                                          "refused by the store); their records are skipped until assigned here again.",
+                                          {{"service", service}}, stats_.fenced);
 }
 
 Status IndexerHandler::claimLease(const TopicPartition& tp) {
@@ -209,7 +208,6 @@ Result<bool> IndexerHandler::checkLeases(const std::set<TopicPartition>& partiti
     leases_.erase(tp);
     fenced_.insert(tp);
     ++stats_.fenced;
-    if (fencedCounter_) fencedCounter_->Increment();
     any = true;
   }
   return any;
@@ -520,7 +518,7 @@ Status IndexerHandler::writePostings(ShardChanges& shards) {
   return {};
 }
 
-Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written) {
+Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& transactions, Count* written) {
   auto sent = store::transactEach(tables_, transactions, [](size_t) -> Status { return {}; });
   stats_.transactions += transactions.size();
   if (written) *written += sent.items;
@@ -530,6 +528,15 @@ Status IndexerHandler::send(std::vector<std::vector<store::TransactItem>>& trans
     return fail(Error::retry(store::describeConflict(sent, "the search index")));
   }
   return {};
+}
+
+Stats IndexerHandler::counts() const {
+  const auto& s = stats_;
+  return {{"product_changes", s.changes},          {"stale", s.stale},
+          {"repeated_deletes", s.repeatedDeletes}, {"item_writes", s.itemWrites},
+          {"posting_writes", s.postingWrites},     {"new_tokens", s.tokenWrites},
+          {"store_transactions", s.transactions},  {"conflicts", s.conflicts},
+          {"partitions_fenced", s.fenced}};
 }
 
 std::string IndexerHandler::summary() const {

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "core/stats.h"
 #include "runtime/handler.h"
 #include "services/search/layout.h"
 #include "store/table_store.h"
@@ -28,15 +29,15 @@ struct IndexerOptions {
 };
 
 struct IndexerStats {
-  uint64_t changes = 0;
-  uint64_t stale = 0;            // at or before the product's recorded position
-  uint64_t repeatedDeletes = 0;  // deletes of a product already deleted or never indexed
-  uint64_t itemWrites = 0;
-  uint64_t postingWrites = 0;  // products added to or removed from a token's postings
-  uint64_t tokenWrites = 0;    // new vocabulary entries
-  uint64_t transactions = 0;   // TransactWriteItems sent (postings, vocabulary, items)
-  uint64_t conflicts = 0;
-  uint64_t fenced = 0;  // partitions whose lease another member claimed from this one
+  Count changes;
+  Count stale;            // at or before the product's recorded position
+  Count repeatedDeletes;  // deletes of a product already deleted or never indexed
+  Count itemWrites;
+  Count postingWrites;  // products added to or removed from a token's postings
+  Count tokenWrites;    // new vocabulary entries
+  Count transactions;   // TransactWriteItems sent (postings, vocabulary, items)
+  Count conflicts;
+  Count fenced;  // partitions whose lease another member claimed from this one
 };
 
 // search-indexer (SPEC §4): products into the search index.
@@ -78,6 +79,7 @@ class IndexerHandler final : public runtime::Handler {
 
   const IndexerStats& stats() const { return stats_; }
   std::string summary() const override;
+  Stats counts() const override;
 
  private:
   // The postings changes of one (token, shard): product ids by weight.
@@ -96,7 +98,7 @@ class IndexerHandler final : public runtime::Handler {
   Result<bool> checkLeases(const std::set<TopicPartition>& partitions);
   // Sends the transactions concurrently; counts the items of those committed into `written`.
   // Retry when a condition failed (a concurrent writer).
-  Status send(std::vector<std::vector<store::TransactItem>>& transactions, uint64_t* written = nullptr);
+  Status send(std::vector<std::vector<store::TransactItem>>& transactions, Count* written = nullptr);
 
   store::TableStore& tables_;
   IndexerOptions options_;
@@ -104,7 +106,7 @@ class IndexerHandler final : public runtime::Handler {
   std::unordered_set<std::string> knownTokens_;  // vocabulary entries written (bounded by the vocabulary)
   std::map<TopicPartition, int64_t> leases_;     // this member's epoch of each partition it claimed
   std::set<TopicPartition> fenced_;              // claimed by another member from this one
-  prometheus::Counter* fencedCounter_ = nullptr;
+  std::shared_ptr<void> fencedSeries_;           // cdc_search_partitions_fenced_total, read from stats_.fenced
 };
 
 }  // namespace cdc::search

@@ -14,6 +14,7 @@
 #include "support/endpoints.h"
 #include "support/process.h"
 #include "support/run.h"
+#include "support/run_summary.h"
 #include "support/service_state.h"
 
 namespace cdc::test {
@@ -87,6 +88,42 @@ TEST_F(CliTest, LogLevelTakesTheNamesTheLogsPrint) {
     EXPECT_NE(line.find(R"("msg":"run_summary")"), std::string::npos) << line;
   }
   EXPECT_EQ(count, 1) << off.out;
+}
+
+// The run's summary for programs: the counts by name in the JSON log's run_summary and, with
+// --summary-json, in a file; both the same numbers as the text line and the log's own events.
+TEST_F(CliTest, TheRunSummaryGivesEachComponentsCountsByName) {
+  const std::string summary = (dir_ / "summary.json").string();
+  auto r = run("cd " + dir_.string() + " && " + cdcBinary() +
+               " inventory --source generate --orders 300 --store sqlite:summary.db --objects dir:summary --log-format json "
+               "--low-stock-threshold 40 --summary-json " +
+               summary);
+  ASSERT_EQ(r.exitCode, 0) << r.out;
+  const int64_t records = summaryCount(summary, "records");
+  EXPECT_GT(records, 1000);
+  EXPECT_EQ(summaryCount(summary, "stats.runner.records"), records);
+  // Every event is a product change, an order-item change, or one already applied.
+  EXPECT_EQ(summaryCount(summary, "stats.handler.product_changes") + summaryCount(summary, "stats.handler.order_item_changes") +
+                summaryCount(summary, "stats.handler.already_applied"),
+            summaryCount(summary, "stats.runner.events"));
+  EXPECT_GT(summaryCount(summary, "stats.handler.store_transactions"), 0);
+  // The alerts counted are the alerts logged.
+  size_t logged = 0;
+  for (size_t at = r.out.find(R"("msg":"low_stock_alert")"); at != std::string::npos;
+       at = r.out.find(R"("msg":"low_stock_alert")", at + 1)) {
+    ++logged;
+  }
+  EXPECT_GT(logged, 0u);
+  EXPECT_EQ(summaryCount(summary, "stats.handler.low_stock_alerts"), static_cast<int64_t>(logged));
+  // The log's run_summary carries the same counts; its text says them in words.
+  std::string file = readFile(summary);
+  const size_t stats = file.find(R"("stats":)");
+  ASSERT_NE(stats, std::string::npos) << file;
+  const std::string counts = file.substr(stats, file.find(R"(,"text":)") - stats);
+  EXPECT_NE(r.out.find(counts), std::string::npos) << counts << "\n" << r.out;
+  EXPECT_NE(r.out.find(std::to_string(records) + " records in"), std::string::npos) << r.out;
+  // A local run has no remote store's requests.
+  EXPECT_NE(counts.find(R"("stores":{})"), std::string::npos) << counts;
 }
 
 TEST_F(CliTest, GenerateEveryShape) {

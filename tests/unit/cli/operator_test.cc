@@ -16,6 +16,7 @@
 #include "support/endpoints.h"
 #include "support/process.h"
 #include "support/run.h"
+#include "support/run_summary.h"
 
 namespace cdc::test {
 namespace {
@@ -326,11 +327,12 @@ TEST_F(OperatorTest, AStartPointAndARateCapAreCheckedAndTheCapHolds) {
   // 250 records at 100 a second: batches of 100, a second apart.
   ASSERT_EQ(run(cdc("generate --events 250 > events.jsonl"), false).exitCode, 0);
   auto capped =
-      run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 100"));
+      run(cdc("inventory --source file:events.jsonl --store sqlite:x.db --objects dir:lake --max-records-per-second 100 "
+              "--summary-json capped.json"));
   ASSERT_EQ(capped.exitCode, 0) << capped.out;
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(capped.out, m, std::regex(R"(250 records in ([0-9.]+) s)"))) << capped.out;
-  EXPECT_GE(std::stod(m[1]), 1.99) << capped.out;
+  EXPECT_EQ(summaryCount(dir_ / "capped.json", "records"), 250) << capped.out;
+  EXPECT_EQ(summaryCount(dir_ / "capped.json", "stats.runner.batches"), 3) << capped.out;
+  EXPECT_GE(summaryNumber(dir_ / "capped.json", "seconds"), 1.99) << capped.out;
 }
 
 TEST_F(OperatorTest, TheProgressOnATerminalShowsPercentAndEtaAndLogLinesNeverLandAfterIt) {
