@@ -116,110 +116,137 @@ bool ReplaySource::nextLine(std::string_view& line) {
   }
 }
 
-bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
-  bool haveTopic = false, havePartition = false, haveOffset = false;
-  auto ours = [&] {
-    return subscription_.empty() || std::find(subscription_.begin(), subscription_.end(), out.topic) != subscription_.end();
-  };
-  auto bad = [&](const std::string& why) {
-    // A broken line of a topic the consumer does not read is not its concern.
-    if (haveTopic && !ours()) return false;
-    out = runtime::Record{};
-    out.topic = topics_.intern("_replay");
-    out.partition = 0;
-    out.offset = static_cast<int64_t>(lineNumber_);
-    out.value = std::string(line);
-    out.sourceError = "malformed replay line " + std::to_string(lineNumber_) + ": " + why;
-    return true;
-  };
+namespace {
+
+// Which of the fields a record needs a line had.
+struct FieldsSeen {
+  bool topic = false;
+  bool partition = false;
+  bool offset = false;
+};
+
+// A value the decoder parses in place: with room for its padding.
+void assignPadded(std::optional<std::string>& target, std::string_view bytes) {
+  target.emplace();
+  target->reserve(bytes.size() + debezium::kDecoderPadding);
+  target->assign(bytes);
+}
+
+// Each reader below takes one field's value into the record; it returns why the value is not
+// what kcat -J (or `cdc dlq export`) writes, or nothing.
+using Why = std::optional<std::string>;
+
+// "key" or "payload": a string or null (a tombstone's payload).
+Why readText(simdjson::ondemand::value v, std::string_view k, std::optional<std::string>& target) {
+  bool null = false;
+  if (v.is_null().get(null)) return std::string(k) + " is not a string or null";
+  if (null) {
+    target.reset();
+    return std::nullopt;
+  }
+  std::string_view s;
+  if (v.get_string().get(s)) return std::string(k) + " is not a string or null";
+  assignPadded(target, s);
+  return std::nullopt;
+}
+
+// "key_base64" or "payload_base64": bytes that are not text (Avro), as `cdc dlq export` writes them.
+Why readBase64(simdjson::ondemand::value v, std::string_view k, std::optional<std::string>& target) {
+  bool null = false;
+  if (v.is_null().get(null)) return std::string(k) + " is not a base64 string or null";
+  if (null) {
+    target.reset();
+    return std::nullopt;
+  }
+  std::string_view s;
+  if (v.get_string().get(s)) return std::string(k) + " is not a base64 string";
+  std::string raw;
+  if (!base64Decode(s, raw)) return std::string(k) + " is not base64";
+  assignPadded(target, raw);
+  return std::nullopt;
+}
+
+// "headers": kcat prints them as an array of alternating names and values (a value may be null).
+Why readHeaders(simdjson::ondemand::value v, std::vector<std::pair<std::string, std::string>>& headers) {
+  simdjson::ondemand::array a;
+  if (v.get_array().get(a)) return std::nullopt;  // not an array: no headers
+  std::string name;
+  bool expectName = true;
+  for (auto h : a) {
+    std::string_view s;
+    bool null = false;
+    if (h.is_null().get(null) == simdjson::SUCCESS && null) {
+      s = {};
+    } else if (h.get_string().get(s)) {
+      return "headers are not strings";
+    }
+    if (expectName) {
+      name = std::string(s);
+    } else {
+      headers.emplace_back(std::exchange(name, {}), std::string(s));
+    }
+    expectName = !expectName;
+  }
+  return std::nullopt;
+}
+
+// "topic", "partition", "offset", "ts"; a negative offset is refused when offsets are checked.
+Why readPosition(simdjson::ondemand::value v, std::string_view k, runtime::Record& out, runtime::TopicInterner& topics,
+                 bool checkOffsets, FieldsSeen& seen) {
+  if (k == "topic") {
+    std::string_view t;
+    if (v.get_string().get(t)) return "topic is not a string";
+    out.topic = topics.intern(t);
+    seen.topic = true;
+  } else if (k == "partition") {
+    int64_t n;
+    if (v.get_int64().get(n)) return "partition is not an integer";
+    if (n < 0 || n > INT32_MAX) return "partition " + std::to_string(n) + " is not a Kafka partition number";
+    out.partition = static_cast<int32_t>(n);
+    seen.partition = true;
+  } else if (k == "offset") {
+    if (v.get_int64().get(out.offset)) return "offset is not an integer";
+    if (out.offset < 0 && checkOffsets) return "offset " + std::to_string(out.offset) + " is negative";
+    seen.offset = true;
+  } else if (k == "ts") {
+    if (v.get_int64().get(out.timestampMs)) return "ts is not an integer";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Why ReplaySource::readFields(std::string_view line, runtime::Record& out, bool& haveTopic) {
   Parser& p = *parser_;
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
   // In place: the line lies in buffer_, followed by at least kPadding readable bytes.
-  if (auto e = p.parser.iterate(line.data(), line.size(), line.size() + kPadding).get(doc)) {
-    return bad(simdjson::error_message(e));
-  }
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) return bad("the line is not a kcat -J record (a JSON object)");
+  if (auto e = p.parser.iterate(line.data(), line.size(), line.size() + kPadding).get(doc)) return simdjson::error_message(e);
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return "the line is not a kcat -J record (a JSON object)";
+  FieldsSeen seen;
   for (auto field : obj) {
     std::string_view k;
-    if (auto e = field.unescaped_key().get(k)) return bad(simdjson::error_message(e));
+    if (auto e = field.unescaped_key().get(k)) return simdjson::error_message(e);
     simdjson::ondemand::value v;
-    if (auto e = field.value().get(v)) return bad(simdjson::error_message(e));
-    if (k == "topic") {
-      std::string_view t;
-      if (v.get_string().get(t)) return bad("topic is not a string");
-      out.topic = topics_.intern(t);
-      haveTopic = true;
-    } else if (k == "partition") {
-      int64_t n;
-      if (v.get_int64().get(n)) return bad("partition is not an integer");
-      if (n < 0 || n > INT32_MAX) return bad("partition " + std::to_string(n) + " is not a Kafka partition number");
-      out.partition = static_cast<int32_t>(n);
-      havePartition = true;
-    } else if (k == "offset") {
-      if (v.get_int64().get(out.offset)) return bad("offset is not an integer");
-      if (out.offset < 0 && checkOffsets_) return bad("offset " + std::to_string(out.offset) + " is negative");
-      haveOffset = true;
-    } else if (k == "ts") {
-      if (v.get_int64().get(out.timestampMs)) return bad("ts is not an integer");
-    } else if (k == "key" || k == "payload") {
-      bool null = false;
-      if (v.is_null().get(null)) return bad(std::string(k) + " is not a string or null");
-      std::optional<std::string>& target = k == "key" ? out.key : out.value;
-      if (null) {
-        target.reset();
-      } else {
-        std::string_view s;
-        if (v.get_string().get(s)) return bad(std::string(k) + " is not a string or null");
-        // Room for the decoder's padding, so that it parses the value in place.
-        target.emplace();
-        target->reserve(s.size() + debezium::kDecoderPadding);
-        target->assign(s);
-      }
+    if (auto e = field.value().get(v)) return simdjson::error_message(e);
+    Why why;
+    if (k == "key" || k == "payload") {
+      why = readText(v, k, k == "key" ? out.key : out.value);
     } else if (k == "key_base64" || k == "payload_base64") {
-      // Bytes that are not text (Avro): base64, as `cdc dlq export` writes them.
-      std::optional<std::string>& target = k == "key_base64" ? out.key : out.value;
-      bool null = false;
-      if (v.is_null().get(null)) return bad(std::string(k) + " is not a base64 string or null");
-      if (null) {
-        target.reset();
-        continue;
-      }
-      std::string_view s;
-      if (v.get_string().get(s)) return bad(std::string(k) + " is not a base64 string");
-      std::string raw;
-      if (!base64Decode(s, raw)) return bad(std::string(k) + " is not base64");
-      target.emplace();
-      target->reserve(raw.size() + debezium::kDecoderPadding);
-      target->assign(raw);
+      why = readBase64(v, k, k == "key_base64" ? out.key : out.value);
     } else if (k == "headers") {
-      // kcat prints headers as an array of alternating names and values.
-      simdjson::ondemand::array a;
-      if (v.get_array().get(a)) continue;
-      std::string name;
-      bool expectName = true;
-      for (auto h : a) {
-        std::string_view s;
-        bool null = false;
-        if (h.is_null().get(null) == simdjson::SUCCESS && null) {
-          s = {};
-        } else if (h.get_string().get(s)) {
-          return bad("headers are not strings");
-        }
-        if (expectName) {
-          name = std::string(s);
-        } else {
-          out.headers.emplace_back(std::exchange(name, {}), std::string(s));
-        }
-        expectName = !expectName;
-      }
+      why = readHeaders(v, out.headers);
+    } else {
+      why = readPosition(v, k, out, topics_, checkOffsets_, seen);
     }
+    haveTopic = seen.topic;
+    if (why) return why;
   }
-  // A record of a topic the consumer does not subscribe to is skipped, however the line is
-  // spaced (json.dumps and jq write `"topic": "…"`, which the quick look above cannot see).
-  if (haveTopic && !ours()) return false;
-  if (!haveTopic || !havePartition || !haveOffset) return bad("needs topic, partition and offset");
-  if (!checkOffsets_) return true;
+  if (!seen.topic || !seen.partition || !seen.offset) return "needs topic, partition and offset";
+  return std::nullopt;
+}
+
+Why ReplaySource::checkOrder(const runtime::Record& out) {
   // Kafka's offsets increase within a partition: a line that goes back would be taken as an
   // already applied change (or overwrite another record's dead letter).
   auto it = std::find_if(seen_.begin(), seen_.end(),
@@ -227,13 +254,32 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
   if (it == seen_.end()) {
     seen_.push_back(runtime::Position{std::string(out.topic), out.partition, out.offset + 1});
   } else if (out.offset < it->nextOffset) {
-    std::string why = "offset " + std::to_string(out.offset) + " of " + std::string(out.topic) + "[" +
-                      std::to_string(out.partition) + "] does not follow offset " + std::to_string(it->nextOffset - 1) +
-                      " (offsets increase within a partition)";
-    return bad(why);
+    return "offset " + std::to_string(out.offset) + " of " + std::string(out.topic) + "[" + std::to_string(out.partition) +
+           "] does not follow offset " + std::to_string(it->nextOffset - 1) + " (offsets increase within a partition)";
   } else {
     it->nextOffset = out.offset + 1;
   }
+  return std::nullopt;
+}
+
+bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
+  bool haveTopic = false;
+  auto ours = [&] {
+    return subscription_.empty() || std::find(subscription_.begin(), subscription_.end(), out.topic) != subscription_.end();
+  };
+  Why why = readFields(line, out, haveTopic);
+  // A record of a topic the consumer does not subscribe to is skipped, however the line is
+  // spaced (json.dumps and jq write `"topic": "…"`, which the quick look before cannot see), and
+  // a broken line of such a topic is not its concern.
+  if (haveTopic && !ours()) return false;
+  if (!why && checkOffsets_) why = checkOrder(out);
+  if (!why) return true;
+  out = runtime::Record{};
+  out.topic = topics_.intern("_replay");
+  out.partition = 0;
+  out.offset = static_cast<int64_t>(lineNumber_);
+  out.value = std::string(line);
+  out.sourceError = "malformed replay line " + std::to_string(lineNumber_) + ": " + *why;
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,14 @@ class ReplaySource final : public runtime::Source {
   // The next line without its newline; false at the end of the input, or (a stream) when no
   // whole line came within waitMs_.
   bool nextLine(std::string_view& line);
-  // False when the line is a record of a topic not subscribed to (skipped).
+  // False when the line is a record of a topic not subscribed to (skipped); a line that is no
+  // record (or goes back in its partition) becomes one that carries why (a dead letter).
   bool parseLine(std::string_view line, runtime::Record& out);
+  // The line's fields into `out`, or why it is not a record; `haveTopic`: whether its topic was
+  // read (a broken line of a topic not subscribed to is skipped, not refused).
+  std::optional<std::string> readFields(std::string_view line, runtime::Record& out, bool& haveTopic);
+  // Why a record's offset does not follow its partition's last, or nothing (and notes it).
+  std::optional<std::string> checkOrder(const runtime::Record& out);
 
   std::string path_;
   FILE* file_;

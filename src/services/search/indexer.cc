@@ -248,34 +248,60 @@ Status IndexerHandler::start() {
   return store::ensureTables(tables_, specs, options_.createTables);
 }
 
-Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
-  // Every change of each product in this batch; the latest by position is applied (a
-  // redelivered stale record may come after a newer one).
-  std::map<int64_t, std::vector<size_t>> changes;
+namespace {
+
+// Why the search indexer refuses a change (a dead letter), or empty when it takes it.
+std::string refusal(const debezium::ChangeEvent& c) {
+  if (c.table != debezium::Table::Products) return std::string("search-indexer does not consume ") + debezium::tableName(c.table);
+  if (c.op == Op::Truncate) return "truncate of products is not applied: rebuild the index from a snapshot";
+  const auto* p = c.afterAs<ProductRow>();
+  if (!p) return {};
+  if (p->has(ProductColumn::Price) && p->price < Money{}) return "negative price for product " + std::to_string(p->id.value);
+  if (p->stockQuantity < 0) {
+    return "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
+  }
+  return oversized(*p);
+}
+
+// The change of a product the batch applies: the latest by position (a redelivered stale
+// record may come after a newer one). A tombstone right after a rewritten delete repeats it:
+// the delete stays the product's last change, as when the two arrive in different batches.
+size_t latestChange(std::span<const runtime::InputEvent> events, const std::vector<size_t>& indexes) {
+  size_t index = indexes.front();
+  for (size_t j : indexes) {
+    if (positionOf(events[index]).before(positionOf(events[j]))) index = j;
+  }
+  if (!events[index].change.tombstone) return index;
+  std::optional<size_t> previous;
+  for (size_t j : indexes) {
+    if (events[j].change.tombstone || !positionOf(events[j]).before(positionOf(events[index]))) continue;
+    if (!previous || positionOf(events[*previous]).before(positionOf(events[j]))) previous = j;
+  }
+  return previous && events[*previous].change.op == Op::Delete ? *previous : index;
+}
+
+}  // namespace
+
+bool IndexerHandler::ProductChange::sameText(const ProductRow& r) const {
+  return oldName && oldDescription && oldHasTokens && oldName->text() == r.name && oldDescription->text() == r.description;
+}
+
+IndexerHandler::ChangesByProduct IndexerHandler::groupByProduct(std::span<const runtime::InputEvent> events,
+                                                                std::vector<runtime::Rejection>& rejected) const {
+  ChangesByProduct changes;
   for (size_t i = 0; i < events.size(); ++i) {
-    const auto& c = events[i].change;
-    std::string why;
-    if (c.table != debezium::Table::Products) {
-      why = std::string("search-indexer does not consume ") + debezium::tableName(c.table);
-    } else if (c.op == Op::Truncate) {
-      why = "truncate of products is not applied: rebuild the index from a snapshot";
-    } else if (const auto* p = c.afterAs<ProductRow>(); p && p->has(ProductColumn::Price) && p->price < Money{}) {
-      why = "negative price for product " + std::to_string(p->id.value);
-    } else if (p && p->stockQuantity < 0) {
-      why = "negative stock_quantity " + std::to_string(p->stockQuantity) + " for product " + std::to_string(p->id.value);
-    } else if (p) {
-      why = oversized(*p);
-    }
-    if (!why.empty()) {
+    if (std::string why = refusal(events[i].change); !why.empty()) {
       rejected.push_back({i, std::move(why)});
       continue;
     }
-    changes[c.rowId()].push_back(i);
+    changes[events[i].change.rowId()].push_back(i);
   }
-  if (changes.empty()) return {};
-  // The partitions of the batch, each claimed at its first record; those another member claimed
-  // from this one are skipped (their positions are not committed: fenced()).
-  std::set<TopicPartition> partitions;
+  return changes;
+}
+
+Result<std::vector<const TopicPartition*>> IndexerHandler::claimPartitions(std::span<const runtime::InputEvent> events,
+                                                                           ChangesByProduct& changes,
+                                                                           std::set<TopicPartition>& partitions) {
   std::vector<const TopicPartition*> partitionOf;  // of each product of `changes`, in its order
   partitionOf.reserve(changes.size());
   for (auto it = changes.begin(); it != changes.end();) {
@@ -290,162 +316,187 @@ Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::v
   }
   for (const auto& tp : partitions) {
     if (leases_.contains(tp)) continue;
-    if (auto s = claimLease(tp); !s) return s;
+    if (auto s = claimLease(tp); !s) return fail(s.error());
   }
-  if (changes.empty()) return {};
+  return partitionOf;
+}
 
+Result<std::map<int64_t, Item>> IndexerHandler::readItems(const ChangesByProduct& changes) {
   std::vector<Item> keys;
   keys.reserve(changes.size());
   for (const auto& [id, indexes] : changes) keys.push_back({{"product_id", AttributeValue::n(id)}});
-  std::map<int64_t, Item> stored;
   auto got = tables_.batchGet(options_.tables.items, keys);
   if (!got) return fail(got.error());
+  std::map<int64_t, Item> stored;
   for (auto& item : *got) stored[store::find(item, "product_id")->asIntOr(0)] = std::move(item);
+  return stored;
+}
 
+Status IndexerHandler::apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) {
+  // Every change of each product in this batch; the latest by position is applied.
+  ChangesByProduct changes = groupByProduct(events, rejected);
+  if (changes.empty()) return {};
+  // The partitions of the batch, each claimed at its first record; those another member claimed
+  // from this one are skipped (their positions are not committed: fenced()).
+  std::set<TopicPartition> partitions;
+  auto partitionOf = claimPartitions(events, changes, partitions);
+  if (!partitionOf) return fail(partitionOf.error());
+  if (changes.empty()) return {};
+  auto stored = readItems(changes);
+  if (!stored) return fail(stored.error());
   // The postings of every product first (shared BatchWrites), then the vocabulary, then the
   // items: an item is written only once the postings it names are, so a crash in between
   // leaves the old item, and the replay writes the same postings again.
-  ShardChanges shards;
-  std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
-  store::TransactionPacker items;       // written last, each conditioned on the version read
+  BatchWrites writes;
   size_t product = 0;
   for (const auto& [id, indexes] : changes) {
-    const TopicPartition* partition = partitionOf[product++];
-    size_t index = indexes.front();
-    for (size_t j : indexes) {
-      if (positionOf(events[index]).before(positionOf(events[j]))) index = j;
-    }
-    // A tombstone right after a rewritten delete repeats it: the delete stays the product's last
-    // change, as when the two arrive in different batches.
-    if (events[index].change.tombstone) {
-      std::optional<size_t> previous;
-      for (size_t j : indexes) {
-        if (events[j].change.tombstone || !positionOf(events[j]).before(positionOf(events[index]))) continue;
-        if (!previous || positionOf(events[*previous]).before(positionOf(events[j]))) previous = j;
-      }
-      if (previous && events[*previous].change.op == Op::Delete) index = *previous;
-    }
-    const runtime::InputEvent& e = events[index];
-    std::map<std::string, int64_t> tokens;  // the product's tokens and weights after the change, when they change
-    Position pos = positionOf(e);
-    auto it = stored.find(id);
-    const Item* old = it == stored.end() ? nullptr : &it->second;
-    if (old && !storedPosition(*old).before(pos)) {
-      ++stats_.stale;
-      continue;
-    }
-    // The tokens of a row: those of the stored item when its text is the same (a price or stock
-    // change, the most common update), without tokenizing it again.
-    const AttributeValue* oldName = old ? store::find(*old, "name") : nullptr;
-    const AttributeValue* oldDescription = old ? store::find(*old, "description") : nullptr;
-    auto sameText = [&](const ProductRow& r) {
-      return oldName && oldDescription && store::find(*old, "search_tokens") && oldName->text() == r.name &&
-             oldDescription->text() == r.description;
-    };
-    // The earlier changes of the product in this batch that the stored item does not count yet.
-    std::vector<const ProductRow*> earlier;
-    for (size_t j : indexes) {
-      if (j == index) continue;
-      const auto* r = events[j].change.afterAs<ProductRow>();
-      if (!r || (old && !storedPosition(*old).before(positionOf(events[j])))) continue;
-      earlier.push_back(r);
-    }
-    const ProductRow* row = e.change.op == Op::Delete ? nullptr : e.change.afterAs<ProductRow>();
-    // When this change and every earlier one keep the stored text, the tokens and their
-    // weights stay what the postings already hold: no posting changes.
-    const bool keepsTokens =
-        row && sameText(*row) && std::all_of(earlier.begin(), earlier.end(), [&](const ProductRow* r) { return sameText(*r); });
-    if (!keepsTokens) {
-      std::map<std::string, int64_t> before = old ? storedTokens(*old) : std::map<std::string, int64_t>{};
-      auto tokensOf = [&](const ProductRow& r) { return sameText(r) ? before : weightedTokens(r.name, r.description); };
-      // An earlier change of the product in this batch may have had its postings written by an
-      // attempt that crashed before its item write: the weights it would have given its tokens
-      // count as possibly written, so that no posting is left orphaned or doubled.
-      std::map<std::string, std::set<int64_t>> maybe;
-      for (const ProductRow* r : earlier) {
-        for (const auto& [token, weight] : tokensOf(*r)) maybe[token].insert(weight);
-      }
-      // A delete of a product already deleted (the tombstone after a rewritten delete) or never
-      // indexed, with no posting possibly written by this batch, changes nothing.
-      if (!row && before.empty() && maybe.empty() && (!old || store::find(*old, "deleted") != nullptr)) {
-        ++stats_.repeatedDeletes;
-        continue;
-      }
-      std::map<std::string, int64_t> after = row ? tokensOf(*row) : std::map<std::string, int64_t>{};
-
-      // Into the product's shard of each token: added to the set of its new weight, removed from
-      // those of any other weight it has or may have there.
-      const std::string pid = std::to_string(id);
-      const int64_t shard = postingShardOf(id);
-      auto weightsHeld = [&](const std::string& token) {
-        std::set<int64_t> held;
-        if (auto b = before.find(token); b != before.end()) held.insert(b->second);
-        if (auto m = maybe.find(token); m != maybe.end()) held.insert(m->second.begin(), m->second.end());
-        return held;
-      };
-      for (const auto& [token, weight] : after) {
-        std::set<int64_t> held = weightsHeld(token);
-        bool add = !before.contains(token) || before[token] != weight;
-        held.erase(weight);
-        if (!add && held.empty()) continue;
-        ShardChange& change = shards[{token, shard}];
-        change.partitions.insert(partition);
-        if (add) {
-          change.added[weight].push_back(pid);
-          if (!knownTokens_.contains(token)) newVocabulary.insert(token);
-        }
-        for (int64_t w : held) change.removed[w].push_back(pid);
-        ++stats_.postingWrites;
-      }
-      std::set<std::string> gone;
-      for (const auto& [token, weight] : before) gone.insert(token);
-      for (const auto& [token, weights] : maybe) gone.insert(token);
-      for (const auto& token : gone) {
-        if (after.contains(token)) continue;
-        ShardChange& change = shards[{token, shard}];
-        change.partitions.insert(partition);
-        for (int64_t w : weightsHeld(token)) change.removed[w].push_back(pid);
-        ++stats_.postingWrites;
-      }
-      tokens = std::move(after);
-    }
-    ++stats_.changes;
-    int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
-    Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
-    // The same text, and the stored item holds just what a live product's item holds: it
-    // becomes the next one, its name, description, name_lower and token lists kept as they are,
-    // the rest set anew (no attribute allocated again).
-    const bool renew = keepsTokens && holdsLiveLayout(*old, !row->name.empty());
-    Item next = renew ? std::move(it->second) : Item{{"product_id", AttributeValue::n(id)}};
-    setPosition(next, pos);
-    set(next, "version", AttributeValue::n(version + 1));
-    if (renew) {
-      setPriceAndStock(next, *row);
-    } else if (keepsTokens) {
-      // The same text: the same tokens (their lists are shared with the stored item, not copied).
-      putProduct(next, *row, {}, store::find(*old, "name_lower"));
-      next["search_tokens"] = *store::find(*old, "search_tokens");
-      next["token_weights"] = old->contains("token_weights") ? *store::find(*old, "token_weights") : AttributeValue::list({});
-    } else if (row) {
-      putProduct(next, *row, tokens);
-    } else {
-      next["deleted"] = AttributeValue::boolean(true);
-      next["expires_at"] = AttributeValue::n(cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds);
-    }
-    size_t size = store::itemSize(next);
-    items.add(store::PutRequest{options_.tables.items, std::move(next), std::move(cond)}, size);
+    ProductChange c{.id = id, .partition = (*partitionOf)[product++], .event = &events[latestChange(events, indexes)]};
+    if (auto it = stored->find(id); it != stored->end()) c.old = &it->second;
+    planProduct(c, events, indexes, writes);
   }
+  return writeBatch(writes, partitions);
+}
 
-  if (auto s = writePostings(shards); !s) return s;
+void IndexerHandler::planProduct(ProductChange& c, std::span<const runtime::InputEvent> events,
+                                 const std::vector<size_t>& indexes, BatchWrites& writes) {
+  const Position pos = positionOf(*c.event);
+  if (c.old && !storedPosition(*c.old).before(pos)) {
+    ++stats_.stale;
+    return;
+  }
+  // The tokens of a row: those of the stored item when its text is the same (a price or stock
+  // change, the most common update), without tokenizing it again.
+  if (c.old) {
+    c.oldName = store::find(*c.old, "name");
+    c.oldDescription = store::find(*c.old, "description");
+    c.oldHasTokens = store::find(*c.old, "search_tokens") != nullptr;
+  }
+  // The earlier changes of the product in this batch that the stored item does not count yet.
+  for (size_t j : indexes) {
+    if (&events[j] == c.event) continue;
+    const auto* r = events[j].change.afterAs<ProductRow>();
+    if (!r || (c.old && !storedPosition(*c.old).before(positionOf(events[j])))) continue;
+    c.earlier.push_back(r);
+  }
+  c.row = c.event->change.op == Op::Delete ? nullptr : c.event->change.afterAs<ProductRow>();
+  // When this change and every earlier one keep the stored text, the tokens and their
+  // weights stay what the postings already hold: no posting changes.
+  const bool keepsTokens = c.row && c.sameText(*c.row) &&
+                           std::all_of(c.earlier.begin(), c.earlier.end(), [&](const ProductRow* r) { return c.sameText(*r); });
+  std::map<std::string, int64_t> tokens;  // the product's tokens and weights after the change, when they change
+  if (!keepsTokens) {
+    auto after = planPostings(c, writes);
+    if (!after) {
+      ++stats_.repeatedDeletes;
+      return;
+    }
+    tokens = std::move(*after);
+  }
+  ++stats_.changes;
+  Item next;
+  Condition cond = nextItem(c, keepsTokens, tokens, pos, next);
+  size_t size = store::itemSize(next);
+  writes.items.add(store::PutRequest{options_.tables.items, std::move(next), std::move(cond)}, size);
+}
+
+std::optional<std::map<std::string, int64_t>> IndexerHandler::planPostings(const ProductChange& c, BatchWrites& writes) {
+  std::map<std::string, int64_t> before = c.old ? storedTokens(*c.old) : std::map<std::string, int64_t>{};
+  auto tokensOf = [&](const ProductRow& r) { return c.sameText(r) ? before : weightedTokens(r.name, r.description); };
+  // An earlier change of the product in this batch may have had its postings written by an
+  // attempt that crashed before its item write: the weights it would have given its tokens
+  // count as possibly written, so that no posting is left orphaned or doubled.
+  std::map<std::string, std::set<int64_t>> maybe;
+  for (const ProductRow* r : c.earlier) {
+    for (const auto& [token, weight] : tokensOf(*r)) maybe[token].insert(weight);
+  }
+  // A delete of a product already deleted (the tombstone after a rewritten delete) or never
+  // indexed, with no posting possibly written by this batch, changes nothing.
+  if (!c.row && before.empty() && maybe.empty() && (!c.old || store::find(*c.old, "deleted") != nullptr)) return std::nullopt;
+  std::map<std::string, int64_t> after = c.row ? tokensOf(*c.row) : std::map<std::string, int64_t>{};
+  shiftPostings(c, before, maybe, after, writes);
+  return after;
+}
+
+void IndexerHandler::shiftPostings(const ProductChange& c, const std::map<std::string, int64_t>& before,
+                                   const std::map<std::string, std::set<int64_t>>& maybe,
+                                   const std::map<std::string, int64_t>& after, BatchWrites& writes) {
+  // Into the product's shard of each token: added to the set of its new weight, removed from
+  // those of any other weight it has or may have there.
+  const std::string pid = std::to_string(c.id);
+  const int64_t shard = postingShardOf(c.id);
+  auto weightsHeld = [&](const std::string& token) {
+    std::set<int64_t> held;
+    if (auto b = before.find(token); b != before.end()) held.insert(b->second);
+    if (auto m = maybe.find(token); m != maybe.end()) held.insert(m->second.begin(), m->second.end());
+    return held;
+  };
+  for (const auto& [token, weight] : after) {
+    std::set<int64_t> held = weightsHeld(token);
+    auto b = before.find(token);
+    bool add = b == before.end() || b->second != weight;
+    held.erase(weight);
+    if (!add && held.empty()) continue;
+    ShardChange& change = writes.shards[{token, shard}];
+    change.partitions.insert(c.partition);
+    if (add) {
+      change.added[weight].push_back(pid);
+      if (!knownTokens_.contains(token)) writes.newVocabulary.insert(token);
+    }
+    for (int64_t w : held) change.removed[w].push_back(pid);
+    ++stats_.postingWrites;
+  }
+  std::set<std::string> gone;
+  for (const auto& [token, weight] : before) gone.insert(token);
+  for (const auto& [token, weights] : maybe) gone.insert(token);
+  for (const auto& token : gone) {
+    if (after.contains(token)) continue;
+    ShardChange& change = writes.shards[{token, shard}];
+    change.partitions.insert(c.partition);
+    for (int64_t w : weightsHeld(token)) change.removed[w].push_back(pid);
+    ++stats_.postingWrites;
+  }
+}
+
+Condition IndexerHandler::nextItem(ProductChange& c, bool keepsTokens, const std::map<std::string, int64_t>& tokens,
+                                   const Position& pos, Item& next) {
+  const Item* old = c.old;
+  const ProductRow* row = c.row;
+  int64_t version = old ? store::find(*old, "version")->asIntOr(0) : 0;
+  Condition cond = old ? Condition::eq("version", AttributeValue::n(version)) : Condition::notExists("product_id");
+  // The same text, and the stored item holds just what a live product's item holds: it
+  // becomes the next one, its name, description, name_lower and token lists kept as they are,
+  // the rest set anew (no attribute allocated again).
+  const bool renew = keepsTokens && holdsLiveLayout(*old, !row->name.empty());
+  next = renew ? std::move(*c.old) : Item{{"product_id", AttributeValue::n(c.id)}};
+  setPosition(next, pos);
+  set(next, "version", AttributeValue::n(version + 1));
+  if (renew) {
+    setPriceAndStock(next, *row);
+  } else if (keepsTokens) {
+    // The same text: the same tokens (their lists are shared with the stored item, not copied).
+    putProduct(next, *row, {}, store::find(*old, "name_lower"));
+    next["search_tokens"] = *store::find(*old, "search_tokens");
+    next["token_weights"] = old->contains("token_weights") ? *store::find(*old, "token_weights") : AttributeValue::list({});
+  } else if (row) {
+    putProduct(next, *row, tokens);
+  } else {
+    next["deleted"] = AttributeValue::boolean(true);
+    next["expires_at"] = AttributeValue::n(cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds);
+  }
+  return cond;
+}
+
+Status IndexerHandler::writeBatch(BatchWrites& writes, const std::set<TopicPartition>& partitions) {
+  if (auto s = writePostings(writes.shards); !s) return s;
   store::TransactionPacker vocabulary;
-  for (const auto& t : newVocabulary) {
+  for (const auto& t : writes.newVocabulary) {
     vocabulary.add(store::PutRequest{
         options_.tables.tokens, {{"head", AttributeValue::s(tokenHead(t))}, {"token", AttributeValue::s(t)}}, std::nullopt});
   }
   if (auto s = send(vocabulary.transactions()); !s) return s;
-  stats_.tokenWrites += newVocabulary.size();
-  knownTokens_.insert(newVocabulary.begin(), newVocabulary.end());
-  auto written = send(items.transactions(), &stats_.itemWrites);
+  stats_.tokenWrites += writes.newVocabulary.size();
+  knownTokens_.insert(writes.newVocabulary.begin(), writes.newVocabulary.end());
+  auto written = send(writes.items.transactions(), &stats_.itemWrites);
   if (!written && written.error().kind == ErrorKind::Retry) {
     // Another writer changed items since they were read: a member that claimed one of these
     // partitions from this one, or an uncertain retry. Fenced partitions are skipped from now.

@@ -2,12 +2,15 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "core/stats.h"
 #include "runtime/handler.h"
+#include "runtime/source_position.h"
 #include "services/search/layout.h"
 #include "store/table_store.h"
 
@@ -90,6 +93,50 @@ class IndexerHandler final : public runtime::Handler {
   };
   // By (token, shard).
   using ShardChanges = std::map<std::pair<std::string, int64_t>, ShardChange>;
+  // A batch's changes by product id: the indexes of each product's events, in order.
+  using ChangesByProduct = std::map<int64_t, std::vector<size_t>>;
+  // What a batch writes, gathered product by product: the postings, then the new vocabulary,
+  // then the items.
+  struct BatchWrites {
+    ShardChanges shards;
+    std::set<std::string> newVocabulary;  // known to the vocabulary table only once written
+    store::TransactionPacker items;       // written last, each conditioned on the version read
+  };
+  // One product's change in a batch, against its stored item.
+  struct ProductChange {
+    int64_t id = 0;
+    const TopicPartition* partition = nullptr;   // of its records
+    const runtime::InputEvent* event = nullptr;  // the change applied
+    store::Item* old = nullptr;                  // the stored item, when there is one
+    const store::AttributeValue* oldName = nullptr;
+    const store::AttributeValue* oldDescription = nullptr;
+    bool oldHasTokens = false;
+    const debezium::ProductRow* row = nullptr;         // after the change; null for a delete
+    std::vector<const debezium::ProductRow*> earlier;  // its earlier changes the stored item does not count
+    // Whether a row keeps the stored item's text (and so its tokens).
+    bool sameText(const debezium::ProductRow& r) const;
+  };
+
+  // The steps of apply(): the changes it takes (the others refused), the partitions they come
+  // from (claimed; a fenced one's changes dropped), the stored items, each product's writes,
+  // then the writes in their order.
+  ChangesByProduct groupByProduct(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>& rejected) const;
+  Result<std::vector<const TopicPartition*>> claimPartitions(std::span<const runtime::InputEvent> events,
+                                                             ChangesByProduct& changes, std::set<TopicPartition>& partitions);
+  Result<std::map<int64_t, store::Item>> readItems(const ChangesByProduct& changes);
+  void planProduct(ProductChange& c, std::span<const runtime::InputEvent> events, const std::vector<size_t>& indexes,
+                   BatchWrites& writes);
+  // The postings of a product whose tokens change; its tokens after the change, or nullopt for
+  // a delete that changes nothing (already deleted or never indexed).
+  std::optional<std::map<std::string, int64_t>> planPostings(const ProductChange& c, BatchWrites& writes);
+  void shiftPostings(const ProductChange& c, const std::map<std::string, int64_t>& before,
+                     const std::map<std::string, std::set<int64_t>>& maybe, const std::map<std::string, int64_t>& after,
+                     BatchWrites& writes);
+  // The product's next item into `next` (the stored one renewed in place when it can be); the
+  // condition it is written on (the version read).
+  store::Condition nextItem(ProductChange& c, bool keepsTokens, const std::map<std::string, int64_t>& tokens,
+                            const runtime::SourcePos& pos, store::Item& next);
+  Status writeBatch(BatchWrites& writes, const std::set<TopicPartition>& partitions);
   Status writePostings(ShardChanges& shards);
   // The lease of a partition this member reads: claimed at its first record (the next epoch).
   Status claimLease(const TopicPartition& tp);

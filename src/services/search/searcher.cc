@@ -58,32 +58,65 @@ Result<std::map<int64_t, int64_t>> Searcher::postings(const std::string& token, 
   return out;
 }
 
-Result<SearchPage> Searcher::search(const SearchRequest& r) {
+Result<Searcher::Query> Searcher::parse(const SearchRequest& r) {
   if (r.limit < 1 || r.limit > 100) return fail(Error::poison("limit must be between 1 and 100"));
   if (r.query.size() > kMaxQueryBytes) {
     return fail(Error::poison("q: at most " + std::to_string(kMaxQueryBytes) + " bytes, got " + std::to_string(r.query.size())));
   }
-  std::optional<std::pair<int64_t, int64_t>> after;
+  Query q;
   if (!r.cursor.empty()) {
-    after = decodeCursor(r.cursor);
-    if (!after) return fail(Error::poison("invalid cursor"));
+    q.after = decodeCursor(r.cursor);
+    if (!q.after) return fail(Error::poison("invalid cursor"));
   }
-  int64_t minPrice = r.minPriceCents.value_or(0);
-  int64_t maxPrice = r.maxPriceCents.value_or(INT64_MAX);
-  SearchPage result;
-
+  q.minPrice = r.minPriceCents.value_or(0);
+  q.maxPrice = r.maxPriceCents.value_or(INT64_MAX);
+  q.limit = static_cast<size_t>(r.limit);
   // Whole tokens, and the last word as a prefix unless the query ends in a separator.
-  std::string prefix = prefixToken(r.query);
-  std::vector<std::string> whole = tokenize(r.query);
-  if (!prefix.empty() && !whole.empty() && !isStopWord(prefix)) whole.pop_back();  // the last word is the prefix
-  std::sort(whole.begin(), whole.end());
-  whole.erase(std::unique(whole.begin(), whole.end()), whole.end());
-  if (whole.size() + (prefix.empty() ? 0 : 1) > kMaxQueryWords) {
+  q.prefix = prefixToken(r.query);
+  q.whole = tokenize(r.query);
+  if (!q.prefix.empty() && !q.whole.empty() && !isStopWord(q.prefix)) q.whole.pop_back();  // the last word is the prefix
+  std::sort(q.whole.begin(), q.whole.end());
+  q.whole.erase(std::unique(q.whole.begin(), q.whole.end()), q.whole.end());
+  if (q.whole.size() + (q.prefix.empty() ? 0 : 1) > kMaxQueryWords) {
     return fail(Error::poison("q: at most " + std::to_string(kMaxQueryWords) + " distinct words"));
   }
+  if (q.whole.empty() && q.prefix.empty() && !r.minPriceCents && !r.maxPriceCents) {
+    return fail(Error::poison("give a query or a price range"));
+  }
+  return q;
+}
 
+Result<SearchPage> Searcher::search(const SearchRequest& r) {
+  auto q = parse(r);
+  if (!q) return fail(q.error());
+  SearchPage result;
+  auto hits = q->whole.empty() && q->prefix.empty() ? priceHits(*q, result.queries) : textHits(*q, result.queries);
+  if (!hits) return fail(hits.error());
+  if (hits->size() > q->limit) {
+    hits->resize(q->limit);
+    result.nextCursor = encodeCursor(hits->back().score, hits->back().productId);
+  }
+  result.hits = std::move(*hits);
+  return result;
+}
+
+Result<std::set<std::string>> Searcher::prefixTokens(const std::string& prefix, int& queries) {
+  std::set<std::string> tokens{stem(prefix)};
+  if (prefix.size() < 2) return tokens;
+  store::QueryRequest q;
+  q.table = names_.tokens;
+  q.hashValue = AttributeValue::s(tokenHead(prefix));
+  q.range = store::RangeCondition{store::KeyOp::BeginsWith, AttributeValue::s(prefix), {}};
+  q.limit = static_cast<int>(kMaxPrefixTokens);
+  auto p = tables_.query(q);
+  ++queries;
+  if (!p) return fail(p.error());
+  for (const auto& i : p->items) tokens.insert(store::find(i, "token")->text());
+  return tokens;
+}
+
+Result<std::map<int64_t, int64_t>> Searcher::scores(const Query& q, std::set<std::string>& prefixes, int& queries) {
   std::map<int64_t, int64_t> scores;  // candidate -> score
-  bool textual = !whole.empty() || !prefix.empty();
   bool first = true;
   auto intersect = [&](const std::map<int64_t, int64_t>& list) {
     if (first) {
@@ -97,109 +130,101 @@ Result<SearchPage> Searcher::search(const SearchRequest& r) {
     }
     scores = std::move(kept);
   };
-  for (const auto& t : whole) {
-    auto list = postings(t, result.queries);
+  for (const auto& t : q.whole) {
+    auto list = postings(t, queries);
     if (!list) return fail(list.error());
     intersect(*list);
-    if (scores.empty()) return result;
+    if (scores.empty()) return scores;
   }
-  std::set<std::string> prefixTokens;
-  if (!prefix.empty()) {
-    prefixTokens.insert(stem(prefix));
-    if (prefix.size() >= 2) {
-      store::QueryRequest q;
-      q.table = names_.tokens;
-      q.hashValue = AttributeValue::s(tokenHead(prefix));
-      q.range = store::RangeCondition{store::KeyOp::BeginsWith, AttributeValue::s(prefix), {}};
-      q.limit = static_cast<int>(kMaxPrefixTokens);
-      auto p = tables_.query(q);
-      ++result.queries;
-      if (!p) return fail(p.error());
-      for (const auto& i : p->items) prefixTokens.insert(store::find(i, "token")->text());
-    }
-    std::map<int64_t, int64_t> best;
-    for (const auto& t : prefixTokens) {
-      auto list = postings(t, result.queries);
-      if (!list) return fail(list.error());
-      for (const auto& [id, w] : *list) best[id] = std::max(best[id], w);
-    }
-    intersect(best);
+  if (q.prefix.empty()) return scores;
+  auto tokens = prefixTokens(q.prefix, queries);
+  if (!tokens) return fail(tokens.error());
+  prefixes = std::move(*tokens);
+  // The prefix scores a product by its best matching token.
+  std::map<int64_t, int64_t> best;
+  for (const auto& t : prefixes) {
+    auto list = postings(t, queries);
+    if (!list) return fail(list.error());
+    for (const auto& [id, w] : *list) best[id] = std::max(best[id], w);
   }
+  intersect(best);
+  return scores;
+}
 
+bool Searcher::matches(const Query& q, const std::set<std::string>& prefixes, const Item& item) {
+  if (store::find(item, "deleted") || !store::find(item, "price")) return false;
+  int64_t price = intAttr(item, "price");
+  if (price < q.minPrice || price > q.maxPrice) return false;
+  std::set<std::string> tokens;
+  if (const auto* st = store::find(item, "search_tokens")) {
+    for (const auto& t : st->asList()) tokens.insert(t.text());
+  }
+  if (!std::all_of(q.whole.begin(), q.whole.end(), [&](const auto& t) { return tokens.contains(t); })) return false;
+  return q.prefix.empty() || std::any_of(tokens.begin(), tokens.end(),
+                                         [&](const std::string& t) { return t.starts_with(q.prefix) || prefixes.contains(t); });
+}
+
+Result<std::vector<SearchHit>> Searcher::textHits(const Query& q, int& queries) {
+  std::set<std::string> prefixes;  // filled once the whole tokens left candidates
+  auto scored = scores(q, prefixes, queries);
+  if (!scored) return fail(scored.error());
+  // Rank the candidates by their postings score, then read back only as many as the page
+  // needs (in rank order): live products whose tokens still match, in the price range.
+  std::vector<std::pair<int64_t, int64_t>> ranked;  // (score, id)
+  for (const auto& [id, score] : *scored) {
+    if (q.after && (score > q.after->first || (score == q.after->first && id <= q.after->second))) continue;
+    ranked.emplace_back(score, id);
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
   std::vector<SearchHit> hits;
-  if (textual) {
-    // Rank the candidates by their postings score, then read back only as many as the page
-    // needs (in rank order): live products whose tokens still match, in the price range.
-    std::vector<std::pair<int64_t, int64_t>> ranked;  // (score, id)
-    for (const auto& [id, score] : scores) {
-      if (after && (score > after->first || (score == after->first && id <= after->second))) continue;
-      ranked.emplace_back(score, id);
+  const size_t want = q.limit + 1;  // one more tells whether a next page exists
+  for (size_t b = 0; b < ranked.size() && hits.size() < want; b += 100) {
+    std::vector<Item> keys;
+    for (size_t k = b; k < std::min(ranked.size(), b + 100); ++k)
+      keys.push_back({{"product_id", AttributeValue::n(ranked[k].second)}});
+    auto got = tables_.batchGet(names_.items, keys);
+    if (!got) return fail(got.error());
+    std::map<int64_t, Item> byId;
+    for (auto& item : *got) byId.emplace(intAttr(item, "product_id"), std::move(item));
+    for (size_t k = b; k < std::min(ranked.size(), b + 100) && hits.size() < want; ++k) {
+      auto it = byId.find(ranked[k].second);
+      if (it != byId.end() && matches(q, prefixes, it->second))
+        hits.push_back({ranked[k].second, ranked[k].first, std::move(it->second)});
     }
-    std::sort(ranked.begin(), ranked.end(),
-              [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-    size_t want = static_cast<size_t>(r.limit) + 1;  // one more tells whether a next page exists
-    for (size_t b = 0; b < ranked.size() && hits.size() < want; b += 100) {
-      std::vector<Item> keys;
-      for (size_t k = b; k < std::min(ranked.size(), b + 100); ++k)
-        keys.push_back({{"product_id", AttributeValue::n(ranked[k].second)}});
-      auto got = tables_.batchGet(names_.items, keys);
-      if (!got) return fail(got.error());
-      std::map<int64_t, Item> byId;
-      for (auto& item : *got) byId.emplace(intAttr(item, "product_id"), std::move(item));
-      for (size_t k = b; k < std::min(ranked.size(), b + 100) && hits.size() < want; ++k) {
-        auto it = byId.find(ranked[k].second);
-        if (it == byId.end()) continue;
-        Item& item = it->second;
-        if (store::find(item, "deleted") || !store::find(item, "price")) continue;
-        int64_t price = intAttr(item, "price");
-        if (price < minPrice || price > maxPrice) continue;
-        std::set<std::string> tokens;
-        if (const auto* st = store::find(item, "search_tokens")) {
-          for (const auto& t : st->asList()) tokens.insert(t.text());
-        }
-        bool ok = std::all_of(whole.begin(), whole.end(), [&](const auto& t) { return tokens.contains(t); });
-        if (!prefix.empty()) {
-          ok = ok && std::any_of(tokens.begin(), tokens.end(),
-                                 [&](const std::string& t) { return t.starts_with(prefix) || prefixTokens.contains(t); });
-        }
-        if (ok) hits.push_back({ranked[k].second, ranked[k].first, std::move(item)});
-      }
+  }
+  return hits;
+}
+
+Result<std::vector<SearchHit>> Searcher::priceHits(const Query& q, int& queries) {
+  // A price range: one Query per power-of-two bucket it overlaps, sorted by (price, id).
+  std::vector<SearchHit> hits;
+  const int64_t top = std::min<int64_t>(q.maxPrice, INT64_MAX / 2);
+  for (int64_t b = priceBucket(q.minPrice); b <= priceBucket(top); ++b) {
+    store::QueryRequest request;
+    request.table = names_.items;
+    request.index = "price-range-index";
+    request.hashValue = AttributeValue::n(b);
+    request.range = store::RangeCondition{store::KeyOp::Between, AttributeValue::n(q.minPrice), AttributeValue::n(top)};
+    auto items = page(request, queries);
+    if (!items) return fail(items.error());
+    for (auto& item : *items) {
+      int64_t id = intAttr(item, "product_id");
+      int64_t price = intAttr(item, "price");
+      hits.push_back({id, -price, std::move(item), false});  // ranked cheaper first
     }
-  } else {
-    if (!r.minPriceCents && !r.maxPriceCents) return fail(Error::poison("give a query or a price range"));
-    // A price range: one Query per power-of-two bucket it overlaps, sorted by (price, id).
-    for (int64_t b = priceBucket(minPrice); b <= priceBucket(std::min<int64_t>(maxPrice, INT64_MAX / 2)); ++b) {
-      store::QueryRequest q;
-      q.table = names_.items;
-      q.index = "price-range-index";
-      q.hashValue = AttributeValue::n(b);
-      q.range = store::RangeCondition{store::KeyOp::Between, AttributeValue::n(minPrice),
-                                      AttributeValue::n(std::min<int64_t>(maxPrice, INT64_MAX / 2))};
-      auto items = page(q, result.queries);
-      if (!items) return fail(items.error());
-      for (auto& item : *items) {
-        int64_t id = intAttr(item, "product_id");
-        int64_t price = intAttr(item, "price");
-        hits.push_back({id, -price, std::move(item), false});  // ranked cheaper first
-      }
-      if (b >= 63) break;
-    }
-    std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
-      return a.score != b.score ? a.score > b.score : a.productId < b.productId;
+    if (b >= 63) break;
+  }
+  std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
+    return a.score != b.score ? a.score > b.score : a.productId < b.productId;
+  });
+  if (q.after) {
+    auto pos = std::find_if(hits.begin(), hits.end(), [&](const SearchHit& h) {
+      return h.score < q.after->first || (h.score == q.after->first && h.productId > q.after->second);
     });
-    if (after) {
-      auto pos = std::find_if(hits.begin(), hits.end(), [&](const SearchHit& h) {
-        return h.score < after->first || (h.score == after->first && h.productId > after->second);
-      });
-      hits.erase(hits.begin(), pos);
-    }
+    hits.erase(hits.begin(), pos);
   }
-  if (hits.size() > static_cast<size_t>(r.limit)) {
-    hits.resize(static_cast<size_t>(r.limit));
-    result.nextCursor = encodeCursor(hits.back().score, hits.back().productId);
-  }
-  result.hits = std::move(hits);
-  return result;
+  return hits;
 }
 
 std::string hitJson(const SearchHit& h) {

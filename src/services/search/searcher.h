@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,27 @@ class Searcher {
   Result<SearchPage> search(const SearchRequest& request);
 
  private:
+  // A request checked and split: its whole tokens, its prefix, where its page starts.
+  struct Query {
+    std::vector<std::string> whole;                    // sorted, distinct
+    std::string prefix;                                // the last word as typed; empty when the query ends in a separator
+    std::optional<std::pair<int64_t, int64_t>> after;  // the cursor's (score, id)
+    int64_t minPrice = 0;
+    int64_t maxPrice = 0;
+    size_t limit = 0;
+  };
+  // The steps of search(): the request checked, then the hits of its text (postings scores,
+  // the items read back in rank order) or of its price range alone, then the page cut.
+  static Result<Query> parse(const SearchRequest& request);
+  Result<std::vector<SearchHit>> textHits(const Query& q, int& queries);
+  Result<std::vector<SearchHit>> priceHits(const Query& q, int& queries);
+  // The vocabulary's tokens that begin with the prefix (the first 50), and its stemmed form.
+  Result<std::set<std::string>> prefixTokens(const std::string& prefix, int& queries);
+  // Each candidate's score: the sum of its whole tokens' weights and its best prefix token's
+  // (the prefix's tokens into `prefixes`, looked up only when the whole tokens left candidates).
+  Result<std::map<int64_t, int64_t>> scores(const Query& q, std::set<std::string>& prefixes, int& queries);
+  // Whether a read-back item is a live product in the range whose tokens still match.
+  static bool matches(const Query& q, const std::set<std::string>& prefixes, const store::Item& item);
   Result<std::map<int64_t, int64_t>> postings(const std::string& token, int& queries);
   Result<std::vector<store::Item>> page(store::QueryRequest q, int& queries);
 
