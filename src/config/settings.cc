@@ -691,6 +691,97 @@ const Setting& setting(std::string_view name) {
   throw std::logic_error("undeclared setting " + std::string(name));
 }
 
+namespace {
+
+using Why = std::optional<std::string>;  // why a value is refused, or nothing
+
+Why checkUrl(std::string_view v) {
+  auto scheme = v.find("://");
+  bool web = scheme != std::string_view::npos && (v.substr(0, scheme) == "http" || v.substr(0, scheme) == "https") &&
+             v.size() > scheme + 3 && v[scheme + 3] != '/' && v.find('@') == std::string_view::npos;
+  if (v.empty() || web || (v.starts_with("file:") && v.size() > 5)) return std::nullopt;
+  return "expected http://HOST[:PORT][/PATH], https://… (credentials in their own setting) or file:PATH, got '" +
+         std::string(v.substr(0, 80)) + "'";
+}
+
+Why checkInteger(Kind kind, std::string_view v) {
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  const bool parsed = ec == std::errc() && ptr == v.data() + v.size();
+  switch (kind) {
+    case Kind::PositiveInt:
+      if (!parsed || n <= 0) return "expected a positive integer, got '" + std::string(v) + "'";
+      break;
+    case Kind::NonNegativeInt:
+      if (!parsed || n < 0) return "expected an integer of 0 or more, got '" + std::string(v) + "'";
+      break;
+    case Kind::Port:
+      if (!parsed || n < 0 || n > 65535) return "expected a port number (0 to 65535), got '" + std::string(v) + "'";
+      break;
+    default:
+      if (!parsed) return "expected an integer, got '" + std::string(v) + "'";
+  }
+  return std::nullopt;
+}
+
+// host:port[,host:port…]: librdkafka takes an empty or comma-only list and then waits for
+// brokers forever.
+Why checkBrokers(std::string_view v) {
+  std::string_view rest = v;
+  bool any = false;
+  while (true) {
+    auto comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    auto colon = one.rfind(':');
+    if (!one.empty()) {
+      std::string_view port = colon == std::string_view::npos ? std::string_view{} : one.substr(colon + 1);
+      int n = 0;
+      auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+      if (colon == 0 || port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n <= 0 || n > 65535) {
+        return "expected host:port[,host:port…], got '" + std::string(v) + "' ('" + std::string(one) + "' has no valid port)";
+      }
+      any = true;
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (!any) return "expected host:port[,host:port…], got '" + std::string(v) + "'";
+  return std::nullopt;
+}
+
+// DynamoDB's rule (3 to 255 of [A-Za-z0-9_.-]), less the longest companion suffix.
+Why checkTableName(std::string_view v) {
+  constexpr size_t kMax = 255 - std::string_view("-postings").size();
+  bool ok = v.size() >= 3 && v.size() <= kMax && std::all_of(v.begin(), v.end(), [](char ch) {
+              return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+                     ch == '.';
+            });
+  if (ok) return std::nullopt;
+  return "expected a DynamoDB table name (3 to " + std::to_string(kMax) + " characters of A-Z, a-z, 0-9, '_', '-', '.'), got '" +
+         std::string(v) + "'";
+}
+
+Why checkChoice(const Setting& s, std::string_view v) {
+  if (std::find(s.choices.begin(), s.choices.end(), v) != s.choices.end()) return std::nullopt;
+  std::string list;
+  for (auto c : s.choices) list += (list.empty() ? "" : ", ") + std::string(c);
+  return "expected one of " + list + ", got '" + std::string(v) + "'";
+}
+
+// SCHEME:PATH, or a remote store or source named alone; each URI setting's own forms named.
+Why checkUri(const Setting& s, std::string_view v) {
+  if (v.find(':') != std::string_view::npos || v == "dynamodb" || v == "s3" || v == "kafka" || v == "generate")
+    return std::nullopt;
+  if (s.name == "source") return "expected kafka, file:PATH (- for standard input) or generate, got '" + std::string(v) + "'";
+  if (s.name == "objects") return "expected dir:PATH or s3, got '" + std::string(v) + "'";
+  if (s.name == "store") return "expected sqlite:PATH or dynamodb, got '" + std::string(v) + "'";
+  return "expected SCHEME:PATH (for example sqlite:./data/cdc.db), got '" + std::string(v) + "'";
+}
+
+}  // namespace
+
 std::optional<std::string> validate(const Setting& s, std::string_view v) {
   switch (s.kind) {
     case Kind::String:
@@ -698,74 +789,17 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
     case Kind::Secret:
       if (!v.empty() && v.find(':') == std::string_view::npos) return "expected user:password";
       return std::nullopt;
-    case Kind::Url: {
-      auto scheme = v.find("://");
-      bool web = scheme != std::string_view::npos && (v.substr(0, scheme) == "http" || v.substr(0, scheme) == "https") &&
-                 v.size() > scheme + 3 && v[scheme + 3] != '/' && v.find('@') == std::string_view::npos;
-      if (v.empty() || web || (v.starts_with("file:") && v.size() > 5)) return std::nullopt;
-      return "expected http://HOST[:PORT][/PATH], https://… (credentials in their own setting) or file:PATH, got '" +
-             std::string(v.substr(0, 80)) + "'";
-    }
+    case Kind::Url:
+      return checkUrl(v);
     case Kind::Int:
     case Kind::PositiveInt:
     case Kind::NonNegativeInt:
-    case Kind::Port: {
-      int64_t n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      bool parsed = ec == std::errc() && ptr == v.data() + v.size();
-      switch (s.kind) {
-        case Kind::PositiveInt:
-          if (!parsed || n <= 0) return "expected a positive integer, got '" + std::string(v) + "'";
-          break;
-        case Kind::NonNegativeInt:
-          if (!parsed || n < 0) return "expected an integer of 0 or more, got '" + std::string(v) + "'";
-          break;
-        case Kind::Port:
-          if (!parsed || n < 0 || n > 65535) return "expected a port number (0 to 65535), got '" + std::string(v) + "'";
-          break;
-        default:
-          if (!parsed) return "expected an integer, got '" + std::string(v) + "'";
-      }
-      return std::nullopt;
-    }
-    case Kind::Brokers: {
-      // librdkafka takes an empty or comma-only list and then waits for brokers forever.
-      std::string_view rest = v;
-      bool any = false;
-      while (true) {
-        auto comma = rest.find(',');
-        std::string_view one = rest.substr(0, comma);
-        while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
-        while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
-        auto colon = one.rfind(':');
-        if (!one.empty()) {
-          std::string_view port = colon == std::string_view::npos ? std::string_view{} : one.substr(colon + 1);
-          int n = 0;
-          auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-          if (colon == 0 || port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n <= 0 || n > 65535) {
-            return "expected host:port[,host:port…], got '" + std::string(v) + "' ('" + std::string(one) + "' has no valid port)";
-          }
-          any = true;
-        }
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-      if (!any) return "expected host:port[,host:port…], got '" + std::string(v) + "'";
-      return std::nullopt;
-    }
-    case Kind::TableName: {
-      // DynamoDB's rule (3 to 255 of [A-Za-z0-9_.-]), less the longest companion suffix.
-      constexpr size_t kMax = 255 - std::string_view("-postings").size();
-      bool ok = v.size() >= 3 && v.size() <= kMax && std::all_of(v.begin(), v.end(), [](char ch) {
-                  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                         ch == '-' || ch == '.';
-                });
-      if (!ok) {
-        return "expected a DynamoDB table name (3 to " + std::to_string(kMax) +
-               " characters of A-Z, a-z, 0-9, '_', '-', '.'), got '" + std::string(v) + "'";
-      }
-      return std::nullopt;
-    }
+    case Kind::Port:
+      return checkInteger(s.kind, v);
+    case Kind::Brokers:
+      return checkBrokers(v);
+    case Kind::TableName:
+      return checkTableName(v);
     case Kind::Time:
       if (parseIsoTimestamp(v)) return std::nullopt;
       return "expected a date or an ISO-8601 time (2026-12-01, 2026-12-01T12:00:00Z), got '" + std::string(v) + "'";
@@ -773,22 +807,10 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
     case Kind::Switch:
       if (v == "true" || v == "false" || v == "1" || v == "0" || v == "yes" || v == "no") return std::nullopt;
       return "expected true or false, got '" + std::string(v) + "'";
-    case Kind::Choice: {
-      if (std::find(s.choices.begin(), s.choices.end(), v) != s.choices.end()) return std::nullopt;
-      std::string list;
-      for (auto c : s.choices) list += (list.empty() ? "" : ", ") + std::string(c);
-      return "expected one of " + list + ", got '" + std::string(v) + "'";
-    }
+    case Kind::Choice:
+      return checkChoice(s, v);
     case Kind::Uri:
-      if (v.find(':') == std::string_view::npos && v != "dynamodb" && v != "s3" && v != "kafka" && v != "generate") {
-        // Each URI setting's own forms.
-        if (s.name == "source")
-          return "expected kafka, file:PATH (- for standard input) or generate, got '" + std::string(v) + "'";
-        if (s.name == "objects") return "expected dir:PATH or s3, got '" + std::string(v) + "'";
-        if (s.name == "store") return "expected sqlite:PATH or dynamodb, got '" + std::string(v) + "'";
-        return "expected SCHEME:PATH (for example sqlite:./data/cdc.db), got '" + std::string(v) + "'";
-      }
-      return std::nullopt;
+      return checkUri(s, v);
   }
   return std::nullopt;
 }

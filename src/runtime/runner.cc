@@ -491,21 +491,23 @@ void Runner::reportProgress(bool final) {
   log::status(progressLine(stats_, rate, secs, source_.progress(), source_.lag()));
 }
 
+bool Runner::stoppedWhileRetrying(const Status& s) const { return s.error().kind == ErrorKind::Retry && stop_.load(); }
+
+Result<RunStats> Runner::stoppedUncommitted(const Status& s) {
+  // Stopped (SIGTERM) while a store cannot be reached: what was not committed is delivered
+  // again to whoever reads the partitions next; the stop itself is clean.
+  log::event(spdlog::level::warn, "stopped_uncommitted",
+             {{"error", s.error().message},
+              {"detail", "stopped while a store could not be reached; what was not committed will be delivered again"}});
+  if (auto closed = source_.close(); !closed) return fail(closed.error());
+  stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return stats_;
+}
+
 Result<RunStats> Runner::run() {
   started_ = std::chrono::steady_clock::now();
   lastProgress_ = started_;
   lastStats_ = started_;
-  // Stopped (SIGTERM) while a store cannot be reached: what was not committed is delivered
-  // again to whoever reads the partitions next; the stop itself is clean.
-  auto stoppedUncommitted = [&](const Status& s) -> Result<RunStats> {
-    log::event(spdlog::level::warn, "stopped_uncommitted",
-               {{"error", s.error().message},
-                {"detail", "stopped while a store could not be reached; what was not committed will be delivered again"}});
-    if (auto closed = source_.close(); !closed) return fail(closed.error());
-    stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    return stats_;
-  };
-  auto stoppedWhileRetrying = [&](const Status& s) { return s.error().kind == ErrorKind::Retry && stop_.load(); };
   if (auto s = withRetry("start", [&]() { return handler_.start(); }); !s) {
     return stoppedWhileRetrying(s) ? stoppedUncommitted(s) : fail(s.error());
   }
@@ -513,55 +515,60 @@ Result<RunStats> Runner::run() {
   records.reserve(options_.batchSize);
   auto lastTick = std::chrono::steady_clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
-    records.clear();
-    revokedDuringBatch_.clear();
-    size_t most = options_.batchSize;
-    if (options_.maxRecordsPerSecond > 0) {
-      waitForPace();
-      if (stop_.load(std::memory_order_relaxed)) break;
-      most = std::clamp<size_t>(options_.maxRecordsPerSecond, 1, options_.batchSize);
-    }
-    auto polled = source_.poll(records, most, options_.pollTimeout);
-    lastServed_ = std::chrono::steady_clock::now();
-    if (options_.health) options_.health->beat();
-    if (!revokeStatus_) return fail(revokeStatus_.error());
-    // Records polled before their partition was revoked in the same poll go to the new owner.
-    if (!revokedDuringBatch_.empty()) std::erase_if(records, [&](const Record& r) { return revoked(r); });
-    if (!polled) {
-      if (polled.error().kind != ErrorKind::Retry) return fail(polled.error());
-      ++stats_.retries;
-      std::this_thread::sleep_for(options_.retryInitial);
-      continue;
-    }
-    if (!records.empty()) {
-      if (options_.maxRecordsPerSecond > 0) {
-        auto seconds = std::chrono::duration<double>(static_cast<double>(records.size()) /
-                                                     static_cast<double>(options_.maxRecordsPerSecond));
-        paceNext_ = std::max(paceNext_, lastServed_) + std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
-      }
-      if (auto s = processBatch(records); !s) {
-        if (s.error().kind == ErrorKind::Retry && stop_.load()) break;  // stopped while retrying: uncommitted
-        return fail(s.error());
-      }
-    }
-    auto t = std::chrono::steady_clock::now();
-    if (t - lastTick >= options_.tickInterval) {
-      lastTick = t;
-      tracing::Span span = sideSpan("tick");
-      tracing::Scope scope(span);
-      if (auto s = withRetry("tick", [&]() { return handler_.tick(now()); }); !s) {
-        if (s.error().kind == ErrorKind::Retry && stop_.load()) break;
-        return fail(s.error());
-      }
-      // A handler that persists on a timer may be due while no batch comes.
-      if (auto s = commitPositions(); !s) {
-        if (s.error().kind == ErrorKind::Retry && stop_.load()) break;
-        return fail(s.error());
-      }
-    }
-    reportProgress(false);
-    if (*polled == PollStatus::End) break;
+    auto next = turn(records, lastTick);
+    if (!next) return fail(next.error());
+    if (*next == Turn::Done) break;
   }
+  return finishRun();
+}
+
+Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::steady_clock::time_point& lastTick) {
+  records.clear();
+  revokedDuringBatch_.clear();
+  size_t most = options_.batchSize;
+  if (options_.maxRecordsPerSecond > 0) {
+    waitForPace();
+    if (stop_.load(std::memory_order_relaxed)) return Turn::Done;
+    most = std::clamp<size_t>(options_.maxRecordsPerSecond, 1, options_.batchSize);
+  }
+  auto polled = source_.poll(records, most, options_.pollTimeout);
+  lastServed_ = std::chrono::steady_clock::now();
+  if (options_.health) options_.health->beat();
+  if (!revokeStatus_) return fail(revokeStatus_.error());
+  // Records polled before their partition was revoked in the same poll go to the new owner.
+  if (!revokedDuringBatch_.empty()) std::erase_if(records, [&](const Record& r) { return revoked(r); });
+  if (!polled) {
+    if (polled.error().kind != ErrorKind::Retry) return fail(polled.error());
+    ++stats_.retries;
+    std::this_thread::sleep_for(options_.retryInitial);
+    return Turn::Go;
+  }
+  if (!records.empty()) {
+    if (options_.maxRecordsPerSecond > 0) {
+      auto seconds =
+          std::chrono::duration<double>(static_cast<double>(records.size()) / static_cast<double>(options_.maxRecordsPerSecond));
+      paceNext_ = std::max(paceNext_, lastServed_) + std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
+    }
+    // Stopped while retrying: what is uncommitted is delivered again.
+    if (auto s = processBatch(records); !s) return stoppedWhileRetrying(s) ? Result<Turn>(Turn::Done) : fail(s.error());
+  }
+  if (auto s = tickIfDue(lastTick); !s) return stoppedWhileRetrying(s) ? Result<Turn>(Turn::Done) : fail(s.error());
+  reportProgress(false);
+  return *polled == PollStatus::End ? Turn::Done : Turn::Go;
+}
+
+Status Runner::tickIfDue(std::chrono::steady_clock::time_point& lastTick) {
+  auto t = std::chrono::steady_clock::now();
+  if (t - lastTick < options_.tickInterval) return {};
+  lastTick = t;
+  tracing::Span span = sideSpan("tick");
+  tracing::Scope scope(span);
+  if (auto s = withRetry("tick", [&]() { return handler_.tick(now()); }); !s) return s;
+  // A handler that persists on a timer may be due while no batch comes.
+  return commitPositions();
+}
+
+Result<RunStats> Runner::finishRun() {
   tracing::Span finishing = sideSpan("finish");
   tracing::Scope finishingScope(finishing);
   if (auto s = withRetry("finish", [&]() { return handler_.finish(); }); !s) {

@@ -100,6 +100,15 @@ class Runner : private RebalanceListener {
 
  private:
   Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, RunnerOptions options, const std::atomic<bool>& stop);
+  // The loop's steps: one turn (a poll, paced; its batch; the tick when due), then the end of
+  // the run (the handler's finish, the last commit, the source closed). Done: the source ended,
+  // or a stop came while a store was retried (what is uncommitted is delivered again).
+  enum class Turn : uint8_t { Go, Done };
+  Result<Turn> turn(std::vector<Record>& records, std::chrono::steady_clock::time_point& lastTick);
+  Status tickIfDue(std::chrono::steady_clock::time_point& lastTick);
+  Result<RunStats> finishRun();
+  bool stoppedWhileRetrying(const Status& s) const;
+  Result<RunStats> stoppedUncommitted(const Status& s);
   Status processBatch(std::vector<Record>& records);
   // Decodes, applies and dead-letters a run of records; notes their positions (uncommitted).
   Status processPart(std::span<Record> records);

@@ -17,8 +17,12 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions options) {
-  Properties& props = options.properties;
+namespace {
+
+// What the source refuses to run with, and the properties it sets: no auto-commit (offsets are
+// committed once their effects are durable), end-of-partition events (--until-caught-up's end),
+// the earliest offsets by default, statistics every 15 s.
+Status checkAndComplete(Properties& props, const std::vector<std::string>& topics) {
   if (!findProperty(props, "bootstrap.servers")) {
     return fail(Error::fatal("KAFKA_BOOTSTRAP_SERVERS: not set (the Kafka source needs the brokers' addresses)"));
   }
@@ -27,84 +31,93 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions option
     return fail(Error::fatal(p->origin + ": offsets are committed once their effects are durable; "
                                          "enable.auto.commit cannot be turned on"));
   }
-  if (options.topics.empty()) return fail(Error::fatal("no topics to consume"));
+  if (topics.empty()) return fail(Error::fatal("no topics to consume"));
   setProperty(props, "enable.auto.commit", "false", "the Kafka source");
   // End-of-partition events tell --until-caught-up where the end is, control records included.
   setProperty(props, "enable.partition.eof", "true", "the Kafka source");
   setDefault(props, "auto.offset.reset", "earliest");
-  // KIP-848's protocol: the broker assigns (always incrementally) and keeps the session; the
-  // member's own assignor and timeouts are refused by librdkafka, here by the name the user set.
-  const auto* protocol = findProperty(props, "group.protocol");
-  bool consumerProtocol = protocol && protocol->value == "consumer";
-  if (consumerProtocol) {
-    for (std::string_view classicOnly :
-         {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "group.protocol.type"}) {
-      if (const auto* p = findProperty(props, classicOnly)) {
-        return fail(
-            Error::fatal(fmt::format("{}: {} belongs to the classic group protocol; under {}=consumer the "
-                                     "broker decides it (group.consumer.* broker settings, "
-                                     "group.remote.assignor for the assignor)",
-                                     p->origin, classicOnly, protocol->origin)));
-      }
-    }
-  } else {
-    setDefault(props, "partition.assignment.strategy", "cooperative-sticky");
-  }
   setDefault(props, "statistics.interval.ms", "15000");
   // The prefetch queue (queued.max.messages.kbytes, librdkafka's 64 MiB by default for the
   // whole consumer) is the only buffer between the broker and a batch. Smaller queues cost
   // throughput: at 16 MiB the fetcher idles between refills (measured: 3.5x slower analytics).
+  return {};
+}
 
+// KIP-848's protocol: the broker assigns (always incrementally) and keeps the session; the
+// member's own assignor and timeouts are refused by librdkafka, here by the name the user set.
+// The classic protocol assigns cooperative-sticky by default. True under the consumer protocol.
+Result<bool> checkGroupProtocol(Properties& props) {
+  const auto* protocol = findProperty(props, "group.protocol");
+  if (!protocol || protocol->value != "consumer") {
+    setDefault(props, "partition.assignment.strategy", "cooperative-sticky");
+    return false;
+  }
+  for (std::string_view classicOnly :
+       {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "group.protocol.type"}) {
+    if (const auto* p = findProperty(props, classicOnly)) {
+      return fail(
+          Error::fatal(fmt::format("{}: {} belongs to the classic group protocol; under {}=consumer the "
+                                   "broker decides it (group.consumer.* broker settings, "
+                                   "group.remote.assignor for the assignor)",
+                                   p->origin, classicOnly, protocol->origin)));
+    }
+  }
+  return true;
+}
+
+std::chrono::milliseconds millisOf(const Properties& props, std::string_view name, std::chrono::milliseconds otherwise) {
+  const auto* p = findProperty(props, name);
+  return p ? std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10)) : otherwise;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::open(KafkaSourceOptions options) {
+  Properties& props = options.properties;
+  if (auto s = checkAndComplete(props, options.topics); !s) return fail(s.error());
+  auto consumerProtocol = checkGroupProtocol(props);
+  if (!consumerProtocol) return fail(consumerProtocol.error());
   auto conf = makeConf(props);
   if (!conf) return fail(conf.error());
+  std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
   // librdkafka does not mix eager and cooperative assignors, so the configured strategy names
   // the group's protocol; asking librdkafka instead answers NULL or "NONE" once the member is out
   // of the group (at close, or fenced), when the revocation still has to use the right unassign.
-  bool cooperative =
-      consumerProtocol || findProperty(props, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
-  std::chrono::milliseconds maxPollInterval{300'000};  // librdkafka's default
-  if (const auto* p = findProperty(props, "max.poll.interval.ms")) {
-    maxPollInterval = std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10));
-  }
+  const Properties& set = self->options_.properties;
+  self->cooperative_ =
+      *consumerProtocol || findProperty(set, "partition.assignment.strategy")->value.find("cooperative") != std::string::npos;
+  self->maxPollInterval_ = millisOf(set, "max.poll.interval.ms", std::chrono::milliseconds(300'000));  // librdkafka's default
   // enable.auto.commit is off; its interval paces the asynchronous commits of what the runner
   // reports durable (a commit per batch would queue thousands a second at the coordinator).
-  std::chrono::milliseconds commitInterval{1000};
-  if (const auto* p = findProperty(props, "auto.commit.interval.ms")) {
-    commitInterval = std::chrono::milliseconds(std::strtoll(p->value.c_str(), nullptr, 10));
-  }
-  std::unique_ptr<KafkaSource> self(new KafkaSource(std::move(options), nullptr));
-  self->maxPollInterval_ = maxPollInterval;
-  self->commitInterval_ = commitInterval;
-  self->cooperative_ = cooperative;
-  self->probe_.protocol = consumerProtocol ? "consumer" : "classic";
-  if (const auto* assignor =
-          findProperty(self->options_.properties, consumerProtocol ? "group.remote.assignor" : "partition.assignment.strategy")) {
-    self->probe_.assignor = assignor->value;
-  } else {
-    self->probe_.assignor = "broker default";
-  }
+  self->commitInterval_ = millisOf(set, "auto.commit.interval.ms", std::chrono::milliseconds(1000));
+  self->probe_.protocol = *consumerProtocol ? "consumer" : "classic";
+  const auto* assignor = findProperty(set, *consumerProtocol ? "group.remote.assignor" : "partition.assignment.strategy");
+  self->probe_.assignor = assignor ? assignor->value : "broker default";
+  if (auto s = self->start(std::move(*conf)); !s) return fail(s.error());
+  return self;
+}
 
-  rd_kafka_conf_set_opaque(conf->get(), self.get());
-  rd_kafka_conf_set_rebalance_cb(conf->get(), onRebalance);
-  rd_kafka_conf_set_offset_commit_cb(conf->get(), onCommit);
-  rd_kafka_conf_set_stats_cb(conf->get(), onStatistics);
-  rd_kafka_conf_set_error_cb(conf->get(), onError);
+Status KafkaSource::start(ConfPtr conf) {
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), onRebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), onCommit);
+  rd_kafka_conf_set_stats_cb(conf.get(), onStatistics);
+  rd_kafka_conf_set_error_cb(conf.get(), onError);
   char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
   if (!rk) return fail(Error::fatal(std::string("cannot create the Kafka consumer: ") + err));
-  (void)conf->release();  // owned by rk from here on
-  self->rk_ = rk;
+  (void)conf.release();  // owned by rk from here on
+  rk_ = rk;
   // Statistics, errors and logs go through the consumer queue, served by poll().
   rd_kafka_poll_set_consumer(rk);
-
-  PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(self->options_.topics.size())));
-  for (const auto& t : self->options_.topics) rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
+  for (const auto& t : options_.topics) rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(rk, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return fail(Error::fatal(std::string("cannot subscribe: ") + rd_kafka_err2str(e)));
   }
   log::event(spdlog::level::info, "kafka_consumer_started",
-             {{"properties", kafka::describe(self->options_.properties)}, {"librdkafka", rd_kafka_version_str()}});
-  return self;
+             {{"properties", kafka::describe(options_.properties)}, {"librdkafka", rd_kafka_version_str()}});
+  return {};
 }
 
 KafkaSource::KafkaSource(KafkaSourceOptions options, rd_kafka_t* rk) : options_(std::move(options)), rk_(rk) {}

@@ -89,6 +89,8 @@ class KafkaSource final : public runtime::Source {
 
  private:
   KafkaSource(KafkaSourceOptions options, rd_kafka_t* rk);
+  // Creates the consumer from `conf` (with this source's callbacks) and subscribes.
+  Status start(ConfPtr conf);
 
   static void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void onCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque);
