@@ -26,83 +26,89 @@ void BatchTrace::setMessaging(tracing::Span& span) const {
   if (!consumerGroup_.empty()) span.set("messaging.consumer.group.name", std::string_view(consumerGroup_));
 }
 
-BatchTrace::BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup, std::span<const Record> records,
-                       int64_t startNs)
-    : consumerGroup_(consumerGroup), first_(records.empty() ? nullptr : records.data()) {
+BatchTrace::Parents BatchTrace::gatherParents(tracing::Tracer& tracer, std::span<const Record> records) {
   // The records' parents: a record with a valid traceparent has one; one with a malformed
   // header gets a new trace of its own (its span is a root). The batch needs only the first
-  // maxLinks + 1 distinct ones (links past the limit are counted, not kept).
+  // maxLinks + 1 distinct ones (links past the limit are counted, not kept). Contexts are made
+  // only for these and for the records that get a span (a record of a stream sampled at 1%
+  // costs a parse and nothing more).
   const size_t maxLinks = tracer.options().maxLinks;
   const tracing::Sampler& sampler = tracer.options().sampler;
-  std::vector<tracing::SpanContext> parents;
+  Parents out;
   std::unordered_set<tracing::SpanContext, ContextHash> distinct;
-  uint32_t untracked = 0;  // parents past the limit (not told apart)
-  // By record, when any has a header: whether it gets a span of its own (its parent sampled, or
-  // a malformed header: a new trace). Contexts are made only for these and for the first
-  // parents (a record of a stream sampled at 1% costs a parse and nothing more).
-  enum : uint8_t { kNone, kChild, kFresh };
-  std::vector<uint8_t> spanKind;
   for (size_t i = 0; i < records.size(); ++i) {
     const std::string* header = records[i].header("traceparent");
     if (!header) continue;
-    if (spanKind.empty()) spanKind.resize(records.size(), kNone);
+    if (out.spanKind.empty()) out.spanKind.resize(records.size(), kNoSpan);
     auto parsed = parseTraceParent(*header);
     if (!parsed) {
       tracer.invalidParent(*header, records[i].topic);
-      spanKind[i] = kFresh;
+      out.spanKind[i] = kFreshSpan;
       continue;
     }
     const char last = parsed->value[54];  // the flags' low hex digit: its low bit is "sampled"
     const bool flagged = ((last <= '9' ? last - '0' : last - 'a' + 10) & 1) != 0;
-    const bool tracked = parents.size() <= maxLinks;
+    const bool tracked = out.contexts.size() <= maxLinks;
     if (!tracked && sampler.parentBased()) {
-      ++untracked;
-      if (flagged) spanKind[i] = kChild;
+      ++out.untracked;
+      if (flagged) out.spanKind[i] = kChildSpan;
       continue;
     }
     auto context = tracing::SpanContext::from(*parsed);
-    if (sampler.sample(&context, context.traceId)) spanKind[i] = kChild;
+    if (sampler.sample(&context, context.traceId)) out.spanKind[i] = kChildSpan;
     if (!tracked) {
-      ++untracked;
-    } else if ((parents.empty() || !(parents.back() == context)) && distinct.insert(context).second) {
-      parents.push_back(context);
+      ++out.untracked;
+    } else if ((out.contexts.empty() || !(out.contexts.back() == context)) && distinct.insert(context).second) {
+      out.contexts.push_back(context);
     }
   }
+  return out;
+}
+
+BatchTrace::BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup, std::span<const Record> records,
+                       int64_t startNs)
+    : consumerGroup_(consumerGroup), first_(records.empty() ? nullptr : records.data()) {
+  Parents parents = gatherParents(tracer, records);
+  // The batch's span: the child of its records' one parent, else a root linking each parent.
   std::string_view topic = commonTopic(records);
   std::string name = topic.empty() ? std::string("process") : "process " + std::string(topic);
-  if (parents.size() == 1) {
-    batch_ = tracer.start(name, tracing::SpanKind::Consumer, &parents.front(), {}, startNs);
+  if (parents.contexts.size() == 1) {
+    batch_ = tracer.start(name, tracing::SpanKind::Consumer, &parents.contexts.front(), {}, startNs);
   } else {
-    batch_ = tracer.start(name, tracing::SpanKind::Consumer, nullptr, parents, startNs);
-    batch_.countDroppedLinks(untracked);
+    batch_ = tracer.start(name, tracing::SpanKind::Consumer, nullptr, parents.contexts, startNs);
+    batch_.countDroppedLinks(parents.untracked);
   }
   if (batch_.recording()) {
     setMessaging(batch_);
     batch_.set("messaging.batch.message_count", static_cast<int64_t>(records.size()));
     if (!topic.empty()) batch_.set("messaging.destination.name", topic);
   }
-  for (size_t i = 0; i < spanKind.size(); ++i) {
-    if (spanKind[i] == kNone) continue;
-    std::optional<tracing::SpanContext> parentContext;
-    if (spanKind[i] == kChild) parentContext = tracing::SpanContext::from(*parseTraceParent(*records[i].header("traceparent")));
-    const tracing::SpanContext* parent = parentContext ? &*parentContext : nullptr;
-    const Record& r = records[i];
-    tracing::Span span = tracer.start("process " + std::string(r.topic), tracing::SpanKind::Consumer, parent, {}, startNs);
-    if (!span.recording()) continue;
-    setMessaging(span);
-    span.set("messaging.destination.name", r.topic)
-        .set("messaging.destination.partition.id", std::to_string(r.partition))
-        .set("messaging.kafka.offset", r.offset);
-    if (r.value) {
-      span.set("messaging.message.body.size", static_cast<int64_t>(r.value->size()));
-    } else {
-      span.set("messaging.kafka.message.tombstone", true);
-    }
-    span.addLink(batch_.context());
-    if (spanOf_.empty()) spanOf_.assign(records.size(), -1);
-    spanOf_[i] = static_cast<int32_t>(records_.size());
-    records_.push_back(std::move(span));
+  for (size_t i = 0; i < parents.spanKind.size(); ++i) {
+    if (parents.spanKind[i] != kNoSpan) startRecordSpan(tracer, records, i, parents.spanKind[i] == kChildSpan, startNs);
   }
+}
+
+void BatchTrace::startRecordSpan(tracing::Tracer& tracer, std::span<const Record> records, size_t i, bool child,
+                                 int64_t startNs) {
+  std::optional<tracing::SpanContext> parentContext;
+  if (child) parentContext = tracing::SpanContext::from(*parseTraceParent(*records[i].header("traceparent")));
+  const tracing::SpanContext* parent = parentContext ? &*parentContext : nullptr;
+  const Record& r = records[i];
+  tracing::Span span = tracer.start("process " + std::string(r.topic), tracing::SpanKind::Consumer, parent, {}, startNs);
+  if (!span.recording()) return;
+  setMessaging(span);
+  span.set("messaging.destination.name", r.topic)
+      .set("messaging.destination.partition.id", std::to_string(r.partition))
+      .set("messaging.kafka.offset", r.offset);
+  if (r.value) {
+    span.set("messaging.message.body.size", static_cast<int64_t>(r.value->size()));
+  } else {
+    span.set("messaging.kafka.message.tombstone", true);
+  }
+  span.addLink(batch_.context());
+  if (spanOf_.empty()) spanOf_.assign(records.size(), -1);
+  spanOf_[i] = static_cast<int32_t>(records_.size());
+  records_.push_back(std::move(span));
 }
 
 BatchTrace::~BatchTrace() {

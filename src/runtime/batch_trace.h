@@ -30,6 +30,18 @@ class BatchTrace {
   void deadLettered(const Record& r, std::string_view kind, std::string_view reason);
 
  private:
+  // What a record gets: no span of its own, a child of its parent (sampled), or a root of a new
+  // trace (its traceparent was malformed).
+  enum SpanKind : uint8_t { kNoSpan, kChildSpan, kFreshSpan };
+  // The batch's parents (the first maxLinks + 1 distinct ones; how many more were not told
+  // apart) and, when any record had a header, what each record gets.
+  struct Parents {
+    std::vector<tracing::SpanContext> contexts;
+    uint32_t untracked = 0;
+    std::vector<uint8_t> spanKind;  // SpanKind by record; empty when no record had a header
+  };
+  static Parents gatherParents(tracing::Tracer& tracer, std::span<const Record> records);
+  void startRecordSpan(tracing::Tracer& tracer, std::span<const Record> records, size_t i, bool child, int64_t startNs);
   void setMessaging(tracing::Span& span) const;
   // Into records_: the record's span, or -1.
   int32_t spanIndex(const Record& r) const;

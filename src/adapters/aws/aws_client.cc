@@ -56,120 +56,141 @@ Result<HttpResponse> AwsClient::send(HttpRequest request) {
 }
 
 Result<std::vector<HttpResponse>> AwsClient::sendAll(std::vector<HttpRequest> requests) {
-  std::vector<HttpResponse> results(requests.size());
-  std::vector<size_t> pending(requests.size());
-  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
-  SigningOptions signing{endpoint_.region, endpoint_.service, "", endpoint_.service == "s3", endpoint_.service != "s3"};
-  std::string lastError;
-  std::vector<std::string> uncertain(requests.size());  // per request: an attempt without a definite answer
-  // Each kind of refusal is answered once per call: new credentials, a corrected clock. Again
-  // after that, no retry can help: the caller hears why (never a refresh loop).
-  bool refreshed = false, skewCorrected = false;
+  Exchange x(requests.size());
   for (int attempt = 0; attempt < options_.retry.maxAttempts; ++attempt) {
-    if (attempt > 0) {
-      ++probe_.retries;
-      std::this_thread::sleep_for(fullJitter(options_.retry, attempt, rng_));
+    if (auto s = beforeAttempt(attempt, x.lastError); !s) return fail(s.error());
+    auto responses = sendPending(requests, x.pending);
+    if (!responses) return fail(responses.error());
+    Round round;
+    for (size_t k = 0; k < responses->size(); ++k) {
+      if (auto s = judge((*responses)[k], requests[x.pending[k]], x.pending[k], x, round); !s) return fail(s.error());
     }
-    if (auto* health = health_.load(std::memory_order_relaxed)) health->beat();
-    std::chrono::milliseconds wait{0};
-    if (!breaker_.allow(Clock::now(), wait)) {
-      probe_.circuitOpen = true;
-      return fail(Error::retry(endpoint_.describe() + " is failing (circuit open, next try in " + std::to_string(wait.count()) +
-                               " ms): " + lastError));
-    }
-    auto credentials = credentials_->get();
-    if (!credentials) return fail(credentials.error());
-    signing.amzDate = amzDate(std::chrono::system_clock::now() + std::chrono::milliseconds(clockOffsetMs_.load()));
-    std::vector<HttpRequest> batch;
-    batch.reserve(pending.size());
-    for (size_t i : pending) {
-      signV4(requests[i], *credentials, signing);
-      batch.push_back(requests[i]);
-    }
-    probe_.requests += batch.size();
-    auto responses = http_.sendAll(batch);
-    std::vector<size_t> again;
-    bool endpointFailed = false, endpointAnswered = false, refreshNow = false;
-    for (size_t k = 0; k < responses.size(); ++k) {
-      HttpResponse& r = responses[k];
-      if (r.status != 0 && !checksumMatches(r)) {
-        // Damaged on its way (as the SDKs treat it: a transport error, retried). The request
-        // reached the server: it may have been applied.
-        ++probe_.checksumFailures;
-        r.transportError = "the answer's x-amz-crc32 does not match its " + std::to_string(r.body.size()) + " bytes";
-        r.status = 0;
-      }
-      switch (classify(r)) {
-        case Outcome::Ok:
-        case Outcome::Final:
-          endpointAnswered = true;
-          r.uncertainBefore = std::move(uncertain[pending[k]]);
-          results[pending[k]] = std::move(r);
-          continue;
-        case Outcome::RefreshCredentials:
-          endpointAnswered = true;
-          if (refreshed) {
-            return fail(Error::fatal(endpoint_.describe() +
-                                     " refused the credentials again after new ones were fetched: " + describe(r)));
-          }
-          refreshNow = true;
-          break;
-        case Outcome::ClockSkew:
-          endpointAnswered = true;
-          if (skewCorrected || !correctClock(r)) {
-            return fail(Error::fatal(
-                endpoint_.describe() + ": the request's signing time is refused (" + describe(r) +
-                "): this machine's clock is off and " +
-                (skewCorrected ? "correcting it from the server's Date did not help" : "the answer gives no server time") +
-                "; synchronise it (NTP)"));
-          }
-          skewCorrected = true;
-          break;
-        case Outcome::Denied:
-          // Not allowed: the first refused call names the action and resource, at start-up
-          // for what a service needs from the beginning.
-          return fail(Error::fatal("AccessDenied: " + endpoint_.describe() + " refused " +
-                                   requestedAction(requests[pending[k]], endpoint_.service) + ": " + describe(r) +
-                                   " (the IAM policy of this service's role does not allow it: deploy/iam)"));
-        case Outcome::Retry:
-          if (r.status == 0) {
-            ++probe_.transportErrors;
-            endpointFailed = true;
-            // Sent, then no answer (not a refused connection): it may have been applied.
-            if (r.timedOut || r.transportError.find("connect") == std::string::npos) uncertain[pending[k]] = describe(r);
-          } else if (r.status >= 500) {
-            ++probe_.serverErrors;
-            endpointFailed = true;
-            uncertain[pending[k]] = describe(r);
-          } else {
-            ++probe_.throttled;
-            endpointAnswered = true;
-          }
-          break;
-      }
-      lastError = describe(r);
-      again.push_back(pending[k]);
-    }
-    if (refreshNow) {
-      refreshed = true;
-      ++probe_.credentialRefreshes;
-      credentials_->invalidate();
-    }
-    // The breaker counts an endpoint that does not answer (or answers 5xx), not throttling.
-    if (endpointFailed && !endpointAnswered) {
-      breaker_.onFailure(Clock::now(), lastError);
-      probe_.answering = false;
-    } else {
-      breaker_.onSuccess();
-      probe_.answering = true;
-    }
-    probe_.circuitOpen = breaker_.state() == CircuitBreaker::State::Open;
-    probe_.circuitOpened = breaker_.opened();
-    if (again.empty()) return results;
-    pending = std::move(again);
+    endRound(round, x);
+    if (round.again.empty()) return std::move(x.results);
+    x.pending = std::move(round.again);
   }
-  return fail(Error::retry(endpoint_.describe() + ": " + std::to_string(pending.size()) + " requests still failing after " +
-                           std::to_string(options_.retry.maxAttempts) + " attempts: " + lastError));
+  return fail(Error::retry(endpoint_.describe() + ": " + std::to_string(x.pending.size()) + " requests still failing after " +
+                           std::to_string(options_.retry.maxAttempts) + " attempts: " + x.lastError));
+}
+
+AwsClient::Exchange::Exchange(size_t n) : results(n), pending(n), uncertain(n) {
+  for (size_t i = 0; i < n; ++i) pending[i] = i;
+}
+
+Status AwsClient::beforeAttempt(int attempt, const std::string& lastError) {
+  if (attempt > 0) {
+    ++probe_.retries;
+    std::this_thread::sleep_for(fullJitter(options_.retry, attempt, rng_));
+  }
+  if (auto* health = health_.load(std::memory_order_relaxed)) health->beat();
+  std::chrono::milliseconds wait{0};
+  if (!breaker_.allow(Clock::now(), wait)) {
+    probe_.circuitOpen = true;
+    return fail(Error::retry(endpoint_.describe() + " is failing (circuit open, next try in " + std::to_string(wait.count()) +
+                             " ms): " + lastError));
+  }
+  return {};
+}
+
+Result<std::vector<HttpResponse>> AwsClient::sendPending(std::vector<HttpRequest>& requests, const std::vector<size_t>& pending) {
+  auto credentials = credentials_->get();
+  if (!credentials) return fail(credentials.error());
+  SigningOptions signing{endpoint_.region, endpoint_.service, "", endpoint_.service == "s3", endpoint_.service != "s3"};
+  signing.amzDate = amzDate(std::chrono::system_clock::now() + std::chrono::milliseconds(clockOffsetMs_.load()));
+  std::vector<HttpRequest> batch;
+  batch.reserve(pending.size());
+  for (size_t i : pending) {
+    signV4(requests[i], *credentials, signing);
+    batch.push_back(requests[i]);
+  }
+  probe_.requests += batch.size();
+  auto responses = http_.sendAll(batch);
+  for (HttpResponse& r : responses) {
+    if (r.status != 0 && !checksumMatches(r)) {
+      // Damaged on its way (as the SDKs treat it: a transport error, retried). The request
+      // reached the server: it may have been applied.
+      ++probe_.checksumFailures;
+      r.transportError = "the answer's x-amz-crc32 does not match its " + std::to_string(r.body.size()) + " bytes";
+      r.status = 0;
+    }
+  }
+  return responses;
+}
+
+Status AwsClient::judge(HttpResponse& r, const HttpRequest& request, size_t index, Exchange& x, Round& round) {
+  switch (classify(r)) {
+    case Outcome::Ok:
+    case Outcome::Final:
+      round.answered = true;
+      r.uncertainBefore = std::move(x.uncertain[index]);
+      x.results[index] = std::move(r);
+      return {};
+    case Outcome::RefreshCredentials:
+      round.answered = true;
+      if (x.refreshed) {
+        return fail(
+            Error::fatal(endpoint_.describe() + " refused the credentials again after new ones were fetched: " + describe(r)));
+      }
+      round.refresh = true;
+      break;
+    case Outcome::ClockSkew:
+      round.answered = true;
+      if (x.skewCorrected || !correctClock(r)) {
+        return fail(Error::fatal(
+            endpoint_.describe() + ": the request's signing time is refused (" + describe(r) +
+            "): this machine's clock is off and " +
+            (x.skewCorrected ? "correcting it from the server's Date did not help" : "the answer gives no server time") +
+            "; synchronise it (NTP)"));
+      }
+      x.skewCorrected = true;
+      break;
+    case Outcome::Denied:
+      // Not allowed: the first refused call names the action and resource, at start-up for
+      // what a service needs from the beginning.
+      return fail(Error::fatal("AccessDenied: " + endpoint_.describe() + " refused " +
+                               requestedAction(request, endpoint_.service) + ": " + describe(r) +
+                               " (the IAM policy of this service's role does not allow it: deploy/iam)"));
+    case Outcome::Retry:
+      noteRetry(r, x.uncertain[index], round);
+      break;
+  }
+  x.lastError = describe(r);
+  round.again.push_back(index);
+  return {};
+}
+
+void AwsClient::noteRetry(const HttpResponse& r, std::string& uncertain, Round& round) {
+  if (r.status == 0) {
+    ++probe_.transportErrors;
+    round.failed = true;
+    // Sent, then no answer (not a refused connection): it may have been applied.
+    if (r.timedOut || r.transportError.find("connect") == std::string::npos) uncertain = describe(r);
+  } else if (r.status >= 500) {
+    ++probe_.serverErrors;
+    round.failed = true;
+    uncertain = describe(r);
+  } else {
+    ++probe_.throttled;
+    round.answered = true;
+  }
+}
+
+void AwsClient::endRound(const Round& round, Exchange& x) {
+  if (round.refresh) {
+    x.refreshed = true;
+    ++probe_.credentialRefreshes;
+    credentials_->invalidate();
+  }
+  // The breaker counts an endpoint that does not answer (or answers 5xx), not throttling.
+  if (round.failed && !round.answered) {
+    breaker_.onFailure(Clock::now(), x.lastError);
+    probe_.answering = false;
+  } else {
+    breaker_.onSuccess();
+    probe_.answering = true;
+  }
+  probe_.circuitOpen = breaker_.state() == CircuitBreaker::State::Open;
+  probe_.circuitOpened = breaker_.opened();
 }
 
 bool AwsClient::correctClock(const HttpResponse& r) {

@@ -84,6 +84,34 @@ class AwsClient {
   // Added to the local clock when signing, once a server said the signing time was off.
   std::atomic<int64_t> clockOffsetMs_{0};
   bool correctClock(const HttpResponse& response);
+
+  // One sendAll(): the answers so far, the requests still to send, and what was refused once.
+  struct Exchange {
+    explicit Exchange(size_t n);
+    std::vector<HttpResponse> results;
+    std::vector<size_t> pending;         // indexes of the requests still to send
+    std::vector<std::string> uncertain;  // per request: an attempt without a definite answer
+    std::string lastError;
+    // Each kind of refusal is answered once per call: new credentials, a corrected clock. Again
+    // after that, no retry can help: the caller hears why (never a refresh loop).
+    bool refreshed = false;
+    bool skewCorrected = false;
+  };
+  // One round of requests: which go again, and how the endpoint behaved.
+  struct Round {
+    std::vector<size_t> again;
+    bool failed = false;    // no answer or a 5xx
+    bool answered = false;  // an answer (throttling is one)
+    bool refresh = false;   // new credentials before the next round
+  };
+  // The steps of sendAll: the pause and the breaker before an attempt; the pending requests
+  // signed and sent (damaged answers made transport errors); each answer judged (kept, retried,
+  // or a refusal no retry can help); the round's verdict for the breaker and the credentials.
+  Status beforeAttempt(int attempt, const std::string& lastError);
+  Result<std::vector<HttpResponse>> sendPending(std::vector<HttpRequest>& requests, const std::vector<size_t>& pending);
+  Status judge(HttpResponse& response, const HttpRequest& request, size_t index, Exchange& x, Round& round);
+  void noteRetry(const HttpResponse& response, std::string& uncertain, Round& round);
+  void endRound(const Round& round, Exchange& x);
 };
 
 }  // namespace cdc::aws

@@ -60,6 +60,9 @@ class DynamoDbTableStore final : public store::TableStore {
   // The TransactWriteItems request of `items` (Poison when there are too many), and its answer.
   Result<HttpRequest> transactRequest(std::span<const store::TransactItem> items);
   Result<store::TransactOutcome> transactOutcome(const HttpResponse& r, std::span<const store::TransactItem> items);
+  // After a CreateTable: DescribeTable until the table is ACTIVE (a Retry error past
+  // tableActiveTimeout).
+  Status waitUntilActive(const std::string& table);
   // One call; a final error answer becomes an Error (NotFound, Poison, Fatal).
   Result<std::string> call(std::string_view operation, std::string body, std::string_view table);
   Result<store::WriteOutcome> write(std::string_view operation, std::string body, std::string_view table);

@@ -68,33 +68,30 @@ Result<const store::TableSpec*> DynamoDbTableStore::spec(std::string_view table)
   return &specs_.insert_or_assign(std::string(table), std::move(*described)).first->second;
 }
 
-Status DynamoDbTableStore::ensureTable(const store::TableSpec& spec) {
-  auto existing = describeTable(spec.name);
-  if (existing) {
-    if (existing->hash.name != spec.hash.name || existing->range.has_value() != spec.range.has_value()) {
-      return fail(Error::fatal("table " + spec.name + " exists with another key schema"));
-    }
-    return {};
-  }
-  if (existing.error().kind != ErrorKind::NotFound) return fail(existing.error());
+namespace {
 
+// [{"AttributeName":…,"KeyType":"HASH"}(,{…,"KeyType":"RANGE"})]
+std::string keySchemaJson(const store::KeyAttribute& hash, const std::optional<store::KeyAttribute>& range) {
+  std::string out = "[{\"AttributeName\":";
+  appendJsonString(out, hash.name);
+  out += ",\"KeyType\":\"HASH\"}";
+  if (range) {
+    out += ",{\"AttributeName\":";
+    appendJsonString(out, range->name);
+    out += ",\"KeyType\":\"RANGE\"}";
+  }
+  return out + "]";
+}
+
+// The CreateTable request of a table: on demand, its key attributes' types, its key schema and
+// its global secondary indexes (every attribute projected).
+std::string createTableBody(const store::TableSpec& spec) {
   std::map<std::string, AttributeValue::Type> attributes{{spec.hash.name, spec.hash.type}};
   if (spec.range) attributes[spec.range->name] = spec.range->type;
   for (const auto& i : spec.indexes) {
     attributes[i.hash.name] = i.hash.type;
     if (i.range) attributes[i.range->name] = i.range->type;
   }
-  auto keyJson = [](const store::KeyAttribute& hash, const std::optional<store::KeyAttribute>& range) {
-    std::string out = "[{\"AttributeName\":";
-    appendJsonString(out, hash.name);
-    out += ",\"KeyType\":\"HASH\"}";
-    if (range) {
-      out += ",{\"AttributeName\":";
-      appendJsonString(out, range->name);
-      out += ",\"KeyType\":\"RANGE\"}";
-    }
-    return out + "]";
-  };
   std::string body = "{\"TableName\":";
   appendJsonString(body, spec.name);
   body += ",\"BillingMode\":\"PAY_PER_REQUEST\",\"AttributeDefinitions\":[";
@@ -106,52 +103,67 @@ Status DynamoDbTableStore::ensureTable(const store::TableSpec& spec) {
     appendJsonString(body, n);
     body += std::string(",\"AttributeType\":\"") + typeName(t) + "\"}";
   }
-  body += "],\"KeySchema\":" + keyJson(spec.hash, spec.range);
+  body += "],\"KeySchema\":" + keySchemaJson(spec.hash, spec.range);
   if (!spec.indexes.empty()) {
     body += ",\"GlobalSecondaryIndexes\":[";
     for (size_t i = 0; i < spec.indexes.size(); ++i) {
       if (i) body += ',';
       body += "{\"IndexName\":";
       appendJsonString(body, spec.indexes[i].name);
-      body += ",\"KeySchema\":" + keyJson(spec.indexes[i].hash, spec.indexes[i].range) +
+      body += ",\"KeySchema\":" + keySchemaJson(spec.indexes[i].hash, spec.indexes[i].range) +
               ",\"Projection\":{\"ProjectionType\":\"ALL\"}}";
     }
     body += "]";
   }
-  body += "}";
-  if (auto created = call("CreateTable", body, spec.name); !created) {
+  return body + "}";
+}
+
+}  // namespace
+
+Status DynamoDbTableStore::ensureTable(const store::TableSpec& spec) {
+  auto existing = describeTable(spec.name);
+  if (existing) {
+    if (existing->hash.name != spec.hash.name || existing->range.has_value() != spec.range.has_value()) {
+      return fail(Error::fatal("table " + spec.name + " exists with another key schema"));
+    }
+    return {};
+  }
+  if (existing.error().kind != ErrorKind::NotFound) return fail(existing.error());
+  if (auto created = call("CreateTable", createTableBody(spec), spec.name); !created) {
     // Another replica created it first.
     if (created.error().message.find("ResourceInUseException") == std::string::npos) return fail(created.error());
   }
   log::event(spdlog::level::info, "table_created", {{"table", spec.name}, {"endpoint", client_->endpoint().describe()}});
+  if (auto active = waitUntilActive(spec.name); !active) return active;
+  if (!spec.ttlAttribute) return {};
+  std::string ttl = "{\"TableName\":";
+  appendJsonString(ttl, spec.name);
+  ttl += ",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":";
+  appendJsonString(ttl, *spec.ttlAttribute);
+  ttl += "}}";
+  if (auto r = call("UpdateTimeToLive", ttl, spec.name); !r) return fail(r.error());
+  return {};
+}
 
+Status DynamoDbTableStore::waitUntilActive(const std::string& table) {
   auto deadline = std::chrono::steady_clock::now() + options_.tableActiveTimeout;
   std::string describeBody = "{\"TableName\":";
-  appendJsonString(describeBody, spec.name);
+  appendJsonString(describeBody, table);
   describeBody += "}";
   while (true) {
-    auto r = call("DescribeTable", describeBody, spec.name);
+    auto r = call("DescribeTable", describeBody, table);
     if (!r) return fail(r.error());
     simdjson::dom::parser parser;
     auto doc = parse(parser, *r, "DescribeTable");
     if (!doc) return fail(doc.error());
     std::string_view status;
     if ((*doc)["Table"]["TableStatus"].get_string().get(status)) status = "UNKNOWN";
-    if (status == "ACTIVE") break;
+    if (status == "ACTIVE") return {};
     if (std::chrono::steady_clock::now() > deadline) {
-      return fail(Error::retry("table " + spec.name + " is still " + std::string(status) + " after creation"));
+      return fail(Error::retry("table " + table + " is still " + std::string(status) + " after creation"));
     }
     std::this_thread::sleep_for(options_.tableActivePoll);
   }
-  if (spec.ttlAttribute) {
-    std::string ttl = "{\"TableName\":";
-    appendJsonString(ttl, spec.name);
-    ttl += ",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":";
-    appendJsonString(ttl, *spec.ttlAttribute);
-    ttl += "}}";
-    if (auto r = call("UpdateTimeToLive", ttl, spec.name); !r) return fail(r.error());
-  }
-  return {};
 }
 
 }  // namespace cdc::aws

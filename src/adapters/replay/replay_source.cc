@@ -125,6 +125,12 @@ struct FieldsSeen {
   bool offset = false;
 };
 
+// False, with why.
+bool refuse(std::string& why, std::string text) {
+  why = std::move(text);
+  return false;
+}
+
 // A value the decoder parses in place: with room for its padding.
 void assignPadded(std::optional<std::string>& target, std::string_view bytes) {
   target.emplace();
@@ -132,44 +138,44 @@ void assignPadded(std::optional<std::string>& target, std::string_view bytes) {
   target->assign(bytes);
 }
 
-// Each reader below takes one field's value into the record; it returns why the value is not
-// what kcat -J (or `cdc dlq export`) writes, or nothing.
-using Why = std::optional<std::string>;
+// Each reader below takes one field's value into the record; false, with `why`, when the value
+// is not what kcat -J (or `cdc dlq export`) writes. (No string is made on the way of a good
+// line: this runs for every field of every record of a replay.)
 
 // "key" or "payload": a string or null (a tombstone's payload).
-Why readText(simdjson::ondemand::value v, std::string_view k, std::optional<std::string>& target) {
+bool readText(simdjson::ondemand::value v, std::string_view k, std::optional<std::string>& target, std::string& why) {
   bool null = false;
-  if (v.is_null().get(null)) return std::string(k) + " is not a string or null";
+  if (v.is_null().get(null)) return refuse(why, std::string(k) + " is not a string or null");
   if (null) {
     target.reset();
-    return std::nullopt;
+    return true;
   }
   std::string_view s;
-  if (v.get_string().get(s)) return std::string(k) + " is not a string or null";
+  if (v.get_string().get(s)) return refuse(why, std::string(k) + " is not a string or null");
   assignPadded(target, s);
-  return std::nullopt;
+  return true;
 }
 
 // "key_base64" or "payload_base64": bytes that are not text (Avro), as `cdc dlq export` writes them.
-Why readBase64(simdjson::ondemand::value v, std::string_view k, std::optional<std::string>& target) {
+bool readBase64(simdjson::ondemand::value v, std::string_view k, std::optional<std::string>& target, std::string& why) {
   bool null = false;
-  if (v.is_null().get(null)) return std::string(k) + " is not a base64 string or null";
+  if (v.is_null().get(null)) return refuse(why, std::string(k) + " is not a base64 string or null");
   if (null) {
     target.reset();
-    return std::nullopt;
+    return true;
   }
   std::string_view s;
-  if (v.get_string().get(s)) return std::string(k) + " is not a base64 string";
+  if (v.get_string().get(s)) return refuse(why, std::string(k) + " is not a base64 string");
   std::string raw;
-  if (!base64Decode(s, raw)) return std::string(k) + " is not base64";
+  if (!base64Decode(s, raw)) return refuse(why, std::string(k) + " is not base64");
   assignPadded(target, raw);
-  return std::nullopt;
+  return true;
 }
 
 // "headers": kcat prints them as an array of alternating names and values (a value may be null).
-Why readHeaders(simdjson::ondemand::value v, std::vector<std::pair<std::string, std::string>>& headers) {
+bool readHeaders(simdjson::ondemand::value v, std::vector<std::pair<std::string, std::string>>& headers, std::string& why) {
   simdjson::ondemand::array a;
-  if (v.get_array().get(a)) return std::nullopt;  // not an array: no headers
+  if (v.get_array().get(a)) return true;  // not an array: no headers
   std::string name;
   bool expectName = true;
   for (auto h : a) {
@@ -178,7 +184,7 @@ Why readHeaders(simdjson::ondemand::value v, std::vector<std::pair<std::string, 
     if (h.is_null().get(null) == simdjson::SUCCESS && null) {
       s = {};
     } else if (h.get_string().get(s)) {
-      return "headers are not strings";
+      return refuse(why, "headers are not strings");
     }
     if (expectName) {
       name = std::string(s);
@@ -187,66 +193,56 @@ Why readHeaders(simdjson::ondemand::value v, std::vector<std::pair<std::string, 
     }
     expectName = !expectName;
   }
-  return std::nullopt;
-}
-
-// "topic", "partition", "offset", "ts"; a negative offset is refused when offsets are checked.
-Why readPosition(simdjson::ondemand::value v, std::string_view k, runtime::Record& out, runtime::TopicInterner& topics,
-                 bool checkOffsets, FieldsSeen& seen) {
-  if (k == "topic") {
-    std::string_view t;
-    if (v.get_string().get(t)) return "topic is not a string";
-    out.topic = topics.intern(t);
-    seen.topic = true;
-  } else if (k == "partition") {
-    int64_t n;
-    if (v.get_int64().get(n)) return "partition is not an integer";
-    if (n < 0 || n > INT32_MAX) return "partition " + std::to_string(n) + " is not a Kafka partition number";
-    out.partition = static_cast<int32_t>(n);
-    seen.partition = true;
-  } else if (k == "offset") {
-    if (v.get_int64().get(out.offset)) return "offset is not an integer";
-    if (out.offset < 0 && checkOffsets) return "offset " + std::to_string(out.offset) + " is negative";
-    seen.offset = true;
-  } else if (k == "ts") {
-    if (v.get_int64().get(out.timestampMs)) return "ts is not an integer";
-  }
-  return std::nullopt;
+  return true;
 }
 
 }  // namespace
 
-Why ReplaySource::readFields(std::string_view line, runtime::Record& out, bool& haveTopic) {
+bool ReplaySource::readFields(std::string_view line, runtime::Record& out, bool& haveTopic, std::string& why) {
   Parser& p = *parser_;
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
   // In place: the line lies in buffer_, followed by at least kPadding readable bytes.
-  if (auto e = p.parser.iterate(line.data(), line.size(), line.size() + kPadding).get(doc)) return simdjson::error_message(e);
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) return "the line is not a kcat -J record (a JSON object)";
+  if (auto e = p.parser.iterate(line.data(), line.size(), line.size() + kPadding).get(doc))
+    return refuse(why, simdjson::error_message(e));
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return refuse(why, "the line is not a kcat -J record (a JSON object)");
   FieldsSeen seen;
   for (auto field : obj) {
     std::string_view k;
-    if (auto e = field.unescaped_key().get(k)) return simdjson::error_message(e);
+    if (auto e = field.unescaped_key().get(k)) return refuse(why, simdjson::error_message(e));
     simdjson::ondemand::value v;
-    if (auto e = field.value().get(v)) return simdjson::error_message(e);
-    Why why;
-    if (k == "key" || k == "payload") {
-      why = readText(v, k, k == "key" ? out.key : out.value);
+    if (auto e = field.value().get(v)) return refuse(why, simdjson::error_message(e));
+    // The fields in the order kcat writes them; a field of another name is ignored.
+    if (k == "topic") {
+      std::string_view t;
+      if (v.get_string().get(t)) return refuse(why, "topic is not a string");
+      out.topic = topics_.intern(t);
+      haveTopic = seen.topic = true;
+    } else if (k == "partition") {
+      int64_t n;
+      if (v.get_int64().get(n)) return refuse(why, "partition is not an integer");
+      if (n < 0 || n > INT32_MAX) return refuse(why, "partition " + std::to_string(n) + " is not a Kafka partition number");
+      out.partition = static_cast<int32_t>(n);
+      seen.partition = true;
+    } else if (k == "offset") {
+      if (v.get_int64().get(out.offset)) return refuse(why, "offset is not an integer");
+      if (out.offset < 0 && checkOffsets_) return refuse(why, "offset " + std::to_string(out.offset) + " is negative");
+      seen.offset = true;
+    } else if (k == "ts") {
+      if (v.get_int64().get(out.timestampMs)) return refuse(why, "ts is not an integer");
+    } else if (k == "key" || k == "payload") {
+      if (!readText(v, k, k == "key" ? out.key : out.value, why)) return false;
     } else if (k == "key_base64" || k == "payload_base64") {
-      why = readBase64(v, k, k == "key_base64" ? out.key : out.value);
+      if (!readBase64(v, k, k == "key_base64" ? out.key : out.value, why)) return false;
     } else if (k == "headers") {
-      why = readHeaders(v, out.headers);
-    } else {
-      why = readPosition(v, k, out, topics_, checkOffsets_, seen);
+      if (!readHeaders(v, out.headers, why)) return false;
     }
-    haveTopic = seen.topic;
-    if (why) return why;
   }
-  if (!seen.topic || !seen.partition || !seen.offset) return "needs topic, partition and offset";
-  return std::nullopt;
+  if (!seen.topic || !seen.partition || !seen.offset) return refuse(why, "needs topic, partition and offset");
+  return true;
 }
 
-Why ReplaySource::checkOrder(const runtime::Record& out) {
+bool ReplaySource::checkOrder(const runtime::Record& out, std::string& why) {
   // Kafka's offsets increase within a partition: a line that goes back would be taken as an
   // already applied change (or overwrite another record's dead letter).
   auto it = std::find_if(seen_.begin(), seen_.end(),
@@ -254,12 +250,13 @@ Why ReplaySource::checkOrder(const runtime::Record& out) {
   if (it == seen_.end()) {
     seen_.push_back(runtime::Position{std::string(out.topic), out.partition, out.offset + 1});
   } else if (out.offset < it->nextOffset) {
-    return "offset " + std::to_string(out.offset) + " of " + std::string(out.topic) + "[" + std::to_string(out.partition) +
-           "] does not follow offset " + std::to_string(it->nextOffset - 1) + " (offsets increase within a partition)";
+    return refuse(why, "offset " + std::to_string(out.offset) + " of " + std::string(out.topic) + "[" +
+                           std::to_string(out.partition) + "] does not follow offset " + std::to_string(it->nextOffset - 1) +
+                           " (offsets increase within a partition)");
   } else {
     it->nextOffset = out.offset + 1;
   }
-  return std::nullopt;
+  return true;
 }
 
 bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
@@ -267,19 +264,20 @@ bool ReplaySource::parseLine(std::string_view line, runtime::Record& out) {
   auto ours = [&] {
     return subscription_.empty() || std::find(subscription_.begin(), subscription_.end(), out.topic) != subscription_.end();
   };
-  Why why = readFields(line, out, haveTopic);
+  std::string why;
+  bool ok = readFields(line, out, haveTopic, why);
   // A record of a topic the consumer does not subscribe to is skipped, however the line is
   // spaced (json.dumps and jq write `"topic": "…"`, which the quick look before cannot see), and
   // a broken line of such a topic is not its concern.
   if (haveTopic && !ours()) return false;
-  if (!why && checkOffsets_) why = checkOrder(out);
-  if (!why) return true;
+  if (ok && checkOffsets_) ok = checkOrder(out, why);
+  if (ok) return true;
   out = runtime::Record{};
   out.topic = topics_.intern("_replay");
   out.partition = 0;
   out.offset = static_cast<int64_t>(lineNumber_);
   out.value = std::string(line);
-  out.sourceError = "malformed replay line " + std::to_string(lineNumber_) + ": " + *why;
+  out.sourceError = "malformed replay line " + std::to_string(lineNumber_) + ": " + why;
   return true;
 }
 

@@ -50,11 +50,11 @@ class ReplaySource final : public runtime::Source {
   // False when the line is a record of a topic not subscribed to (skipped); a line that is no
   // record (or goes back in its partition) becomes one that carries why (a dead letter).
   bool parseLine(std::string_view line, runtime::Record& out);
-  // The line's fields into `out`, or why it is not a record; `haveTopic`: whether its topic was
-  // read (a broken line of a topic not subscribed to is skipped, not refused).
-  std::optional<std::string> readFields(std::string_view line, runtime::Record& out, bool& haveTopic);
-  // Why a record's offset does not follow its partition's last, or nothing (and notes it).
-  std::optional<std::string> checkOrder(const runtime::Record& out);
+  // The line's fields into `out`; false, with why, when it is not a record. `haveTopic`: whether
+  // its topic was read (a broken line of a topic not subscribed to is skipped, not refused).
+  bool readFields(std::string_view line, runtime::Record& out, bool& haveTopic, std::string& why);
+  // Whether a record's offset follows its partition's last (and notes it); false, with why.
+  bool checkOrder(const runtime::Record& out, std::string& why);
 
   std::string path_;
   FILE* file_;
