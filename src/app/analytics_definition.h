@@ -1,7 +1,7 @@
 #pragma once
 
-#include "services/analytics/analytics_service.h"
 #include "app/service.h"
+#include "services/analytics/analytics_service.h"
 
 namespace cdc::app {
 

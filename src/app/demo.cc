@@ -10,15 +10,15 @@
 #include <fmt/format.h>
 
 #include "adapters/replay/replay_source.h"
+#include "app/analytics_definition.h"
 #include "app/command.h"
+#include "app/inventory_definition.h"
+#include "app/search_definition.h"
 #include "app/services.h"
 #include "core/log.h"
 #include "runtime/runner.h"
 #include "runtime/shutdown.h"
-#include "app/analytics_definition.h"
 #include "services/analytics/reports.h"
-#include "app/inventory_definition.h"
-#include "app/search_definition.h"
 #include "services/search/search_api.h"
 #include "services/search/searcher.h"
 #include "store/item_codec.h"

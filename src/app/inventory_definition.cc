@@ -55,7 +55,8 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceCo
       publisher = std::make_shared<kafka::KafkaPublisher>(std::move(*producer), c.str("alerts-topic"), "alert");
     }
     auto kafkaAlerts = std::make_shared<KafkaAlertSink>(publisher);
-    auto both = std::make_shared<inventory::FanoutAlertSink>(std::vector<inventory::AlertSink*>{logAlerts.get(), kafkaAlerts.get()});
+    auto both =
+        std::make_shared<inventory::FanoutAlertSink>(std::vector<inventory::AlertSink*>{logAlerts.get(), kafkaAlerts.get()});
     ctx.resources.push_back(kafkaAlerts);
     ctx.resources.push_back(both);
     sink = both.get();

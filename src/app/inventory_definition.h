@@ -1,7 +1,7 @@
 #pragma once
 
-#include "services/inventory/inventory_service.h"
 #include "app/service.h"
+#include "services/inventory/inventory_service.h"
 
 namespace cdc::app {
 

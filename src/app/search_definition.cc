@@ -72,17 +72,16 @@ std::shared_ptr<void> searchApi(const config::Config& c, ServiceContext& ctx, ht
 }  // namespace
 
 const ServiceDefinition& searchIndexerService() {
-  static const ServiceDefinition d{
-      "search-indexer",
-      "search-indexer",
-      {"products"},
-      true,
-      false,
-      makeHandler,
-      searchApi,
-      [](const config::Config& c) { return search::IndexerHandler::decoding(decoderOptions(c)); },
-      // The seed grants it DynamoDB only: its dead letters go to a Kafka topic.
-      "kafka"};
+  static const ServiceDefinition d{"search-indexer",
+                                   "search-indexer",
+                                   {"products"},
+                                   true,
+                                   false,
+                                   makeHandler,
+                                   searchApi,
+                                   [](const config::Config& c) { return search::IndexerHandler::decoding(decoderOptions(c)); },
+                                   // The seed grants it DynamoDB only: its dead letters go to a Kafka topic.
+                                   "kafka"};
   return d;
 }
 

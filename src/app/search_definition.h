@@ -1,7 +1,7 @@
 #pragma once
 
-#include "services/search/indexer.h"
 #include "app/service.h"
+#include "services/search/indexer.h"
 
 namespace cdc::app {
 

@@ -8,10 +8,10 @@
 #include "adapters/kafka/kafka_config.h"
 #include "app/command.h"
 #include "app/observability.h"
+#include "app/service.h"
 #include "runtime/handler.h"
 #include "runtime/runner.h"
 #include "runtime/source.h"
-#include "app/service.h"
 
 namespace cdc::app {
 

@@ -41,7 +41,8 @@ Result<TransactionalCommitter::Outcome> TransactionalPublisher::commitTransactio
     // Fences an earlier producer of the same transactional.id and aborts what it left open.
     ErrorPtr e(rd_kafka_init_transactions(rk, timeoutMs));
     if (e) {
-      std::string why = std::string("the " + what_ + "s' producer could not start its transactions: ") + rd_kafka_error_string(e.get());
+      std::string why =
+          std::string("the " + what_ + "s' producer could not start its transactions: ") + rd_kafka_error_string(e.get());
       return fail(classify(e.get()) == Next::Fatal ? Error::fatal(why) : Error::retry(why));
     }
     initialized_ = true;
