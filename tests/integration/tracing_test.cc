@@ -217,9 +217,17 @@ TEST_F(TracingTest, TheInventorysSpansReachJaegerUnderTheRecordsTraceparents) {
 
   // The batches: roots linking their records' producers, their store rounds on DynamoDB and
   // their commits beneath them.
+  // Jaeger shows spans as their exports arrive: a store call ends (and may be exported) before
+  // its tick or batch span does, so the test waits until every store call's parent is there too.
   auto all = query("/api/traces?limit=5000&service=" + service, [&](const auto& spans) {
+    std::set<std::string> ids;
+    for (const auto& s : spans) ids.insert(s.spanId);
     int stores = 0;
-    for (const auto& s : spans) stores += s.tag("db.system.name") == "aws.dynamodb" ? 1 : 0;
+    for (const auto& s : spans) {
+      if (s.tag("db.system.name") != "aws.dynamodb") continue;
+      if (!ids.contains(s.parent)) return false;
+      ++stores;
+    }
     return stores >= 4;
   });
   std::map<std::string, const JaegerSpan*> batches;  // by span id
