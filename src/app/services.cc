@@ -231,9 +231,17 @@ ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables
 
 namespace {
 
-// "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
+// The context's stores that the run summary reports, each with the role it is named by.
+std::vector<std::pair<const store::Instrumented*, std::string>> reportedStores(const ServiceContext& ctx) {
+  std::vector<std::pair<const store::Instrumented*, std::string>> out;
+  if (ctx.tables) out.emplace_back(ctx.tables.get(), "");
+  if (ctx.objects) out.emplace_back(ctx.objects.get(), "");
+  if (ctx.deadLetterObjects) out.emplace_back(ctx.deadLetterObjects.get(), "dead-letters");
+  return out;
+}
+
 // run_summary's "stats": the runner's counts, the handler's and each remote store's requests.
-std::string statsJson(const runtime::RunStats& stats, const runtime::Handler& handler, ServiceContext& ctx) {
+std::string statsJson(const runtime::RunStats& stats, const runtime::Handler& handler, const ServiceContext& ctx) {
   std::string out;
   JsonWriter w(out);
   w.beginObject().key("runner");
@@ -241,23 +249,21 @@ std::string statsJson(const runtime::RunStats& stats, const runtime::Handler& ha
   w.key("handler");
   writeStats(w, handler.counts());
   w.key("stores").beginObject();
-  for (auto counts :
-       {ctx.tables ? ctx.tables->requestCounts() : std::nullopt, ctx.objects ? ctx.objects->requestCounts() : std::nullopt,
-        ctx.deadLetterObjects ? ctx.deadLetterObjects->requestCounts("dead-letters") : std::nullopt}) {
-    if (!counts) continue;
-    w.key(counts->backend);
-    writeStats(w, counts->counts);
+  for (const auto& [store, role] : reportedStores(ctx)) {
+    if (auto counts = store->requestCounts(role)) {
+      w.key(counts->backend);
+      writeStats(w, counts->counts);
+    }
   }
   w.endObject().endObject();
   return out;
 }
 
-std::string requestSummaries(ServiceContext& ctx) {
+// "; dynamodb: 812 requests (3 retried, 1 throttled …); s3: 40 requests (…)" for stores on AWS.
+std::string requestSummaries(const ServiceContext& ctx) {
   std::string out;
-  for (const std::string& part :
-       {ctx.tables ? ctx.tables->requestSummary() : std::string(), ctx.objects ? ctx.objects->requestSummary() : std::string(),
-        ctx.deadLetterObjects ? ctx.deadLetterObjects->requestSummary("dead-letters") : std::string()}) {
-    if (!part.empty()) out += "; " + part;
+  for (const auto& [store, role] : reportedStores(ctx)) {
+    if (std::string part = store->requestSummary(role); !part.empty()) out += "; " + part;
   }
   return out;
 }

@@ -25,21 +25,39 @@ Money averageOf(Money total, int64_t count) {
 
 namespace {
 
-// The first `n` of `totals` that count (`counts`), by `value` descending, then by ascending id.
-template <typename Totals, typename Counts, typename Value>
-std::vector<std::pair<int64_t, const Totals*>> topOf(const std::unordered_map<int64_t, Totals>& totals, size_t n, Counts counts,
-                                                     Value value) {
-  std::vector<std::pair<int64_t, const Totals*>> ranked;
+// A top-N report of keyed totals: those with `kept` above zero, by `amount` descending then by
+// ascending id, each with its quantity, its amount and its rank.
+template <typename Totals>
+struct Ranking {
+  const char* type;          // the report's report_type and folder
+  int64_t Totals::* kept;    // a total counts when this is above zero
+  const char* quantityName;  // "quantity_sold"
+  int64_t Totals::* quantity;
+  const char* amountName;  // "total_revenue"
+  Money Totals::* amount;
+};
+
+template <typename Totals>
+Report ranked(const Ranking<Totals>& r, const std::unordered_map<int64_t, Totals>& totals, size_t topN, const std::string& at) {
+  std::vector<std::pair<int64_t, const Totals*>> top;
   for (const auto& [id, t] : totals) {
-    if (counts(t)) ranked.emplace_back(id, &t);
+    if (t.*r.kept > 0) top.emplace_back(id, &t);
   }
-  n = std::min(ranked.size(), n);
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
-                    [&](const auto& x, const auto& y) {
-                      return value(*x.second) != value(*y.second) ? value(*x.second) > value(*y.second) : x.first < y.first;
-                    });
-  ranked.resize(n);
-  return ranked;
+  const size_t n = std::min(top.size(), topN);
+  std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n), top.end(), [&](const auto& x, const auto& y) {
+    return x.second->*r.amount != y.second->*r.amount ? x.second->*r.amount > y.second->*r.amount : x.first < y.first;
+  });
+  std::string body;
+  JsonWriter w(body);
+  header(w, r.type, at);
+  w.key("data").beginObject();
+  for (size_t i = 0; i < n; ++i) {
+    w.key(std::to_string(top[i].first)).beginObject().field(r.quantityName, top[i].second->*r.quantity);
+    money(w, r.amountName, top[i].second->*r.amount);
+    w.field("rank", static_cast<int64_t>(i + 1)).endObject();
+  }
+  w.endObject().endObject();
+  return {r.type, std::move(body)};
 }
 
 Report dailySales(const Aggregates& a, const std::string& at) {
@@ -57,38 +75,6 @@ Report dailySales(const Aggregates& a, const std::string& at) {
   }
   w.endObject().endObject();
   return {"daily_sales", std::move(body)};
-}
-
-Report productSales(const Aggregates& a, size_t topN, const std::string& at) {
-  auto ranked = topOf(
-      a.products(), topN, [](const ProductTotals& t) { return t.items > 0; }, [](const ProductTotals& t) { return t.revenue; });
-  std::string body;
-  JsonWriter w(body);
-  header(w, "product_sales", at);
-  w.key("data").beginObject();
-  for (size_t i = 0; i < ranked.size(); ++i) {
-    w.key(std::to_string(ranked[i].first)).beginObject().field("quantity_sold", ranked[i].second->units);
-    money(w, "total_revenue", ranked[i].second->revenue);
-    w.field("rank", static_cast<int64_t>(i + 1)).endObject();
-  }
-  w.endObject().endObject();
-  return {"product_sales", std::move(body)};
-}
-
-Report customerMetrics(const Aggregates& a, size_t topN, const std::string& at) {
-  auto ranked = topOf(
-      a.customers(), topN, [](const CustomerTotals& t) { return t.orders > 0; }, [](const CustomerTotals& t) { return t.spent; });
-  std::string body;
-  JsonWriter w(body);
-  header(w, "customer_metrics", at);
-  w.key("data").beginObject();
-  for (size_t i = 0; i < ranked.size(); ++i) {
-    w.key(std::to_string(ranked[i].first)).beginObject().field("order_count", ranked[i].second->orders);
-    money(w, "total_spent", ranked[i].second->spent);
-    w.field("rank", static_cast<int64_t>(i + 1)).endObject();
-  }
-  w.endObject().endObject();
-  return {"customer_metrics", std::move(body)};
 }
 
 Report orderStatus(const Aggregates& a, const std::string& at) {
@@ -125,8 +111,12 @@ std::vector<Report> renderReports(const Aggregates& a, int topN, Timestamp gener
   const auto n = static_cast<size_t>(topN);
   std::vector<Report> out;
   out.push_back(dailySales(a, at));
-  out.push_back(productSales(a, n, at));
-  out.push_back(customerMetrics(a, n, at));
+  out.push_back(ranked(Ranking<ProductTotals>{"product_sales", &ProductTotals::items, "quantity_sold", &ProductTotals::units,
+                                              "total_revenue", &ProductTotals::revenue},
+                       a.products(), n, at));
+  out.push_back(ranked(Ranking<CustomerTotals>{"customer_metrics", &CustomerTotals::orders, "order_count",
+                                               &CustomerTotals::orders, "total_spent", &CustomerTotals::spent},
+                       a.customers(), n, at));
   out.push_back(orderStatus(a, at));
   out.push_back(summary(a, at));
   return out;
