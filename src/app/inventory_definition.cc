@@ -42,16 +42,18 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceCo
                         "inventory-service-alerts-" + (instance ? instance->value : runtime::memberName()));
       kafka::setDefault(props, "transaction.timeout.ms", "10000");
     }
-    auto producer = kafka::KafkaProducer::open(std::move(props));
-    if (!producer) throw config::ConfigError(producer.error().message);
     std::shared_ptr<kafka::MessagePublisher> publisher;
     if (transactional) {
-      auto t = std::make_shared<kafka::TransactionalPublisher>(std::move(*producer), c.str("alerts-topic"), "alert");
+      auto opened = kafka::TransactionalPublisher::open(std::move(props), c.str("alerts-topic"), "alert");
+      if (!opened) throw config::ConfigError(opened.error().message);
+      std::shared_ptr<kafka::TransactionalPublisher> t = std::move(*opened);
       ctx.attachSource = [t](runtime::Source& source) {
         if (auto* k = dynamic_cast<kafka::KafkaSource*>(&source)) k->useTransactions(t.get());
       };
       publisher = t;
     } else {
+      auto producer = kafka::KafkaProducer::open(std::move(props));
+      if (!producer) throw config::ConfigError(producer.error().message);
       publisher = std::make_shared<kafka::KafkaPublisher>(std::move(*producer), c.str("alerts-topic"), "alert");
     }
     auto kafkaAlerts = std::make_shared<KafkaAlertSink>(publisher);

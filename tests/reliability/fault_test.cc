@@ -16,6 +16,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "reliability/crash_fixture.h"
 #include "support/endpoints.h"
@@ -124,7 +125,14 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
     static const std::regex retries("([0-9]+) retried");
     for (std::sregex_iterator it(log.begin(), log.end(), retries), end; it != end; ++it) retried += std::stoll((*it)[1]);
     EXPECT_GT(retried, 0) << log;
-    std::cout << s << ": peak RSS " << peakKiB[s] / 1024 << " MiB, " << retried << " AWS requests retried\n";
+    auto events = [&](const std::string& name) {
+      size_t n = 0;
+      for (size_t at = log.find(name); at != std::string::npos; at = log.find(name, at + 1)) ++n;
+      return n;
+    };
+    std::cout << s << ": peak RSS " << peakKiB[s] / 1024 << " MiB, " << retried << " AWS requests retried, "
+              << events("\"alerts_transaction_aborted\"") << " alert transactions aborted, "
+              << events("\"alerts_producer_replaced\"") << " alert producers replaced\n";
     // Reference: the same records replayed from the file onto the embedded stores.
     auto ref = run(here(cdcBinary() + " " + s + " --source file:events.jsonl --topic-prefix " + prefix +
                         storeFlag(s, "sqlite:ref.db") + " --objects dir:ref --log-level warn" + http(s)));
@@ -149,6 +157,36 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
     EXPECT_GT(want.size(), 1000u);
     EXPECT_TRUE(sameLines(comparable(got), comparable(want)));
   }
+  // The alerts went out exactly once through the broker's kill (the transactions that were open
+  // then were aborted, their producer replaced if it could not go on): a read_committed reader
+  // sees each crossing the inventory's items count, once.
+  auto read = run(
+      "kcat -C -q -e -b " + kafkaBootstrap() + " -t " + prefix + ".alerts -X isolation.level=read_committed -f '%h\\n'", false);
+  ASSERT_EQ(read.exitCode, 0) << read.out;
+  std::map<std::string, int> seen;
+  static const std::regex alertId("alert_id=([0-9]+-[0-9]+)");
+  std::istringstream lines(read.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, alertId)) ++seen[m[1]];
+  }
+  int crossings = 0;
+  static const std::regex counted(R"re("low_stock_crossings":([0-9]+).*"product_id":([0-9]+))re");
+  std::istringstream items(
+      run(here(awsEnv + cdcBinary() + " dump --store dynamodb --table " + prefix + "-inventory"), false).out);
+  for (std::string line; std::getline(items, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, counted)) continue;
+    int n = std::stoi(m[1]);
+    crossings += n;
+    for (int k = 1; k <= n; ++k) {
+      EXPECT_EQ(seen[m[2].str() + "-" + std::to_string(k)], 1) << "alert " << m[2] << "-" << k;
+    }
+  }
+  int total = 0;
+  for (const auto& [alert, n] : seen) total += n;
+  EXPECT_GT(crossings, 0);
+  EXPECT_EQ(total, crossings) << "alerts on the topic against the crossings the items count";
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
 }
 

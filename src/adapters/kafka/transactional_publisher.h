@@ -36,11 +36,18 @@ class TransactionalCommitter {
 // read again (the inventory's outbox); a message queued twice before a commit (a retried
 // batch) goes once. One thread (the runner's). `what` names the messages in the log's events
 // ("alert": alerts_transaction_aborted).
+//
+// A producer that meets a fatal error (librdkafka's word for a producer that cannot go on: a
+// transaction coordinator that lost the transaction's state when its broker was killed answers
+// INVALID_TXN_STATE) is replaced by a new one of the same transactional.id: starting its
+// transactions aborts what the old one left open, and the batch is read again as after an
+// abort. Only a producer that was fenced (another producer of its transactional.id started: a
+// zombie) or refused (not authorized) stops the service.
 class TransactionalPublisher final : public MessagePublisher, public TransactionalCommitter {
  public:
-  // `producer` was opened with a transactional.id of its own.
-  TransactionalPublisher(std::unique_ptr<KafkaProducer> producer, std::string topic, std::string what,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Opens the producer; `properties` give it a transactional.id of its own.
+  static Result<std::unique_ptr<TransactionalPublisher>> open(Properties properties, std::string topic, std::string what,
+                                                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~TransactionalPublisher() override;
 
   // Held for the transaction of the next commit.
@@ -56,8 +63,18 @@ class TransactionalPublisher final : public MessagePublisher, public Transaction
 
   uint64_t committed() const { return committed_; }  // messages in committed transactions
   uint64_t aborted() const { return aborted_; }      // transactions aborted
+  uint64_t reopened() const { return reopened_; }    // producers replaced after a fatal error
 
  private:
+  TransactionalPublisher(Properties properties, std::unique_ptr<KafkaProducer> producer, std::string topic, std::string what,
+                         std::chrono::milliseconds timeout);
+  Result<Outcome> abort(const std::string& why);
+  // After a fatal error: Fatal if the producer was fenced or refused, else a new producer and
+  // Aborted (what the old one left open is aborted when the new one starts its transactions).
+  Result<Outcome> replaceProducer(const std::string& why);
+  void forgetQueued();
+
+  Properties properties_;
   std::unique_ptr<KafkaProducer> producer_;
   std::string topic_;
   std::string what_;
@@ -68,6 +85,8 @@ class TransactionalPublisher final : public MessagePublisher, public Transaction
   std::vector<std::string> acknowledged_;
   uint64_t committed_ = 0;
   uint64_t aborted_ = 0;
+  uint64_t reopened_ = 0;
+  int reopenedInARow_ = 0;  // since the last committed transaction
 };
 
 }  // namespace cdc::kafka
