@@ -42,6 +42,62 @@ Timestamp systemNow() {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
 }
 
+namespace {
+
+// Fractional seconds after the separator, as microseconds (digits past the sixth are read and
+// dropped); nullopt without a digit.
+std::optional<int64_t> readFraction(std::string_view s, size_t& i) {
+  int digits = 0;
+  int64_t frac = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    if (digits < 6) {
+      frac = frac * 10 + (s[i] - '0');
+      ++digits;
+    }
+    ++i;
+  }
+  if (digits == 0) return std::nullopt;
+  for (int d = digits; d < 6; ++d) frac *= 10;
+  return frac;
+}
+
+// The time of day after 'T' or ' ': hh:mm, hh:mm:ss or hh:mm:ss.ffffff.
+bool readTimeOfDay(std::string_view s, size_t& i, int& hour, int& minute, int& second, int64_t& micros) {
+  if (!readDigits(s, i, 2, hour) || i >= s.size() || s[i] != ':') return false;
+  ++i;
+  if (!readDigits(s, i, 2, minute)) return false;
+  if (i < s.size() && s[i] == ':') {
+    ++i;
+    if (!readDigits(s, i, 2, second)) return false;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+      ++i;
+      auto frac = readFraction(s, i);
+      if (!frac) return false;
+      micros = *frac;
+    }
+  }
+  return hour <= 23 && minute <= 59 && second <= 60;
+}
+
+// The zone: Z, ±hh, ±hhmm or ±hh:mm (none: UTC), as seconds east of UTC.
+std::optional<int64_t> readOffset(std::string_view s, size_t& i) {
+  if (i >= s.size()) return 0;
+  char c = s[i];
+  if (c == 'Z' || c == 'z') {
+    ++i;
+    return 0;
+  }
+  if (c != '+' && c != '-') return 0;
+  ++i;
+  int oh, om = 0;
+  if (!readDigits(s, i, 2, oh)) return std::nullopt;
+  if (i < s.size() && s[i] == ':') ++i;
+  if (i < s.size() && !readDigits(s, i, 2, om)) return std::nullopt;
+  return (oh * 3600 + om * 60) * (c == '-' ? -1 : 1);
+}
+
+}  // namespace
+
 std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
   size_t i = 0;
   // Whether the next character is `c`, consuming it when it is.
@@ -61,46 +117,12 @@ std::optional<Timestamp> parseIsoTimestamp(std::string_view s) {
   int64_t micros = 0;
   if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
     ++i;
-    if (!readDigits(s, i, 2, hour) || !take(':')) return std::nullopt;
-    if (!readDigits(s, i, 2, minute)) return std::nullopt;
-    if (i < s.size() && s[i] == ':') {
-      ++i;
-      if (!readDigits(s, i, 2, second)) return std::nullopt;
-      if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
-        ++i;
-        int digits = 0;
-        int64_t frac = 0;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-          if (digits < 6) {
-            frac = frac * 10 + (s[i] - '0');
-            ++digits;
-          }
-          ++i;
-        }
-        if (digits == 0) return std::nullopt;
-        for (int d = digits; d < 6; ++d) frac *= 10;
-        micros = frac;
-      }
-    }
-    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    if (!readTimeOfDay(s, i, hour, minute, second, micros)) return std::nullopt;
   }
-  int64_t offsetSeconds = 0;
-  if (i < s.size()) {
-    char c = s[i];
-    if (c == 'Z' || c == 'z') {
-      ++i;
-    } else if (c == '+' || c == '-') {
-      ++i;
-      int oh, om = 0;
-      if (!readDigits(s, i, 2, oh)) return std::nullopt;
-      if (i < s.size() && s[i] == ':') ++i;
-      if (i < s.size() && !readDigits(s, i, 2, om)) return std::nullopt;
-      offsetSeconds = (oh * 3600 + om * 60) * (c == '-' ? -1 : 1);
-    }
-  }
-  if (i != s.size()) return std::nullopt;
+  auto offsetSeconds = readOffset(s, i);
+  if (!offsetSeconds || i != s.size()) return std::nullopt;
   int64_t days = std::chrono::sys_days{ymd}.time_since_epoch().count();
-  int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
+  int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - *offsetSeconds;
   return Timestamp{seconds * 1'000'000 + micros};
 }
 

@@ -138,45 +138,8 @@ class SchemaBuilder {
       node().type = *p;
       return {};
     }
-    if (type == "record" || type == "error" || type == "enum" || type == "fixed") {
-      std::string_view name, own;
-      if (object["name"].get_string().get(name) != simdjson::SUCCESS) return std::string(type) + " without a name";
-      if (object["namespace"].get_string().get(own) == simdjson::SUCCESS) ns = own;
-      node().name = fullName(name, ns);
-      named_[node().name] = index;
-      auto dot = node().name.rfind('.');
-      std::string inner = dot == std::string::npos ? std::string() : node().name.substr(0, dot);
-      if (type == "enum") {
-        node().type = Type::Enum;
-        simdjson::dom::array symbols;
-        if (object["symbols"].get_array().get(symbols) != simdjson::SUCCESS) return "an enum without symbols";
-        node().size = static_cast<int32_t>(symbols.size());
-        return {};
-      }
-      if (type == "fixed") {
-        node().type = Type::Fixed;
-        int64_t size = 0;
-        if (object["size"].get_int64().get(size) != simdjson::SUCCESS || size < 0 || size > INT32_MAX) {
-          return "a fixed type without a size";
-        }
-        node().size = static_cast<int32_t>(size);
-        return {};
-      }
-      node().type = Type::Record;
-      simdjson::dom::array fields;
-      if (object["fields"].get_array().get(fields) != simdjson::SUCCESS) return "a record without fields";
-      for (auto f : fields) {
-        std::string_view fieldName;
-        simdjson::dom::element fieldType;
-        if (f["name"].get_string().get(fieldName) != simdjson::SUCCESS || f["type"].get(fieldType) != simdjson::SUCCESS) {
-          return "a field of " + node().name + " without a name or type";
-        }
-        auto t = add(fieldType, inner, depth);
-        if (!t) return t.error();
-        node().fields.push_back(Field{std::string(fieldName), *t});
-      }
-      return {};
-    }
+    if (type == "record" || type == "error" || type == "enum" || type == "fixed")
+      return fillNamed(index, type, object, ns, depth);
     if (type == "array" || type == "map") {
       node().type = type == "array" ? Type::Array : Type::Map;
       simdjson::dom::element inner;
@@ -189,6 +152,48 @@ class SchemaBuilder {
       return {};
     }
     return "unknown type '" + std::string(type) + "'";
+  }
+
+  // A named type: a record (its fields), an enum (its symbols) or a fixed (its size).
+  std::string fillNamed(int32_t index, std::string_view type, simdjson::dom::object object, std::string_view ns, int depth) {
+    auto node = [&]() -> Node& { return schema_.nodes_[static_cast<size_t>(index)]; };
+    std::string_view name, own;
+    if (object["name"].get_string().get(name) != simdjson::SUCCESS) return std::string(type) + " without a name";
+    if (object["namespace"].get_string().get(own) == simdjson::SUCCESS) ns = own;
+    node().name = fullName(name, ns);
+    named_[node().name] = index;
+    auto dot = node().name.rfind('.');
+    std::string inner = dot == std::string::npos ? std::string() : node().name.substr(0, dot);
+    if (type == "enum") {
+      node().type = Type::Enum;
+      simdjson::dom::array symbols;
+      if (object["symbols"].get_array().get(symbols) != simdjson::SUCCESS) return "an enum without symbols";
+      node().size = static_cast<int32_t>(symbols.size());
+      return {};
+    }
+    if (type == "fixed") {
+      node().type = Type::Fixed;
+      int64_t size = 0;
+      if (object["size"].get_int64().get(size) != simdjson::SUCCESS || size < 0 || size > INT32_MAX) {
+        return "a fixed type without a size";
+      }
+      node().size = static_cast<int32_t>(size);
+      return {};
+    }
+    node().type = Type::Record;
+    simdjson::dom::array fields;
+    if (object["fields"].get_array().get(fields) != simdjson::SUCCESS) return "a record without fields";
+    for (auto f : fields) {
+      std::string_view fieldName;
+      simdjson::dom::element fieldType;
+      if (f["name"].get_string().get(fieldName) != simdjson::SUCCESS || f["type"].get(fieldType) != simdjson::SUCCESS) {
+        return "a field of " + node().name + " without a name or type";
+      }
+      auto t = add(fieldType, inner, depth);
+      if (!t) return t.error();
+      node().fields.push_back(Field{std::string(fieldName), *t});
+    }
+    return {};
   }
 
   static void readAttributes(Node& node, simdjson::dom::object object) {
@@ -357,24 +362,27 @@ void Reader::skip(const Schema& schema, int32_t index, int depth) {
     }
     case Type::Array:
     case Type::Map:
-      // Blocks of items; a negative count is followed by the block's size in bytes.
-      while (ok()) {
-        int64_t count = readLong();
-        if (!ok() || count == 0) return;
-        if (count < 0) {
-          readLong();
-          count = -count;
-        }
-        if (static_cast<uint64_t>(count) > remaining()) {
-          fail("a block count past the end of the bytes");
-          return;
-        }
-        for (int64_t i = 0; i < count && ok(); ++i) {
-          if (n.type == Type::Map) readBytes();
-          skip(schema, n.items, depth + 1);
-        }
-      }
+      skipBlocks(schema, n, depth);
       return;
+  }
+}
+
+void Reader::skipBlocks(const Schema& schema, const Node& n, int depth) {
+  while (ok()) {
+    int64_t count = readLong();
+    if (!ok() || count == 0) return;
+    if (count < 0) {
+      readLong();  // the block's size in bytes
+      count = -count;
+    }
+    if (static_cast<uint64_t>(count) > remaining()) {
+      fail("a block count past the end of the bytes");
+      return;
+    }
+    for (int64_t i = 0; i < count && ok(); ++i) {
+      if (n.type == Type::Map) readBytes();
+      skip(schema, n.items, depth + 1);
+    }
   }
 }
 

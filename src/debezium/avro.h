@@ -87,6 +87,8 @@ class Reader {
   std::string_view readFixed(int32_t size);
   // Skips a value of any node of `schema`.
   void skip(const Schema& schema, int32_t node, int depth = 0);
+  // An array's or map's blocks of items (a negative count is followed by the block's size).
+  void skipBlocks(const Schema& schema, const Node& n, int depth);
 
   void fail(const char* why) {
     if (error_ == nullptr) error_ = why;

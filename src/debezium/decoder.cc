@@ -346,69 +346,156 @@ struct Decoder::Impl {
 
   // Fills in op, rows and shape once every field has been seen, and checks the shape's rules.
   std::expected<DecodeStatus, DecodeError> finish(Assembly& st, std::optional<std::string_view> key, ChangeEvent& out);
+  // finish's steps: an envelope's op and rows (a delete's old row or key), a flattened record's
+  // op and row, the row's id (from the key when the row lacks it: a key-only delete).
+  std::expected<void, DecodeError> finishEnvelope(Assembly& st, std::optional<std::string_view> key, ChangeEvent& out);
+  std::expected<void, DecodeError> finishFlattened(Assembly& st, ChangeEvent& out);
+  std::expected<void, DecodeError> fillId(std::optional<std::string_view> key, ChangeEvent& out);
+
+  // An Avro record in the Confluent wire format (schema `id`).
+  std::expected<DecodeStatus, DecodeError> decodeAvro(Table table, int32_t id, std::optional<std::string_view> key,
+                                                      std::string_view value, ChangeEvent& out);
+  // A JSON value's document, parsed in place when the caller's buffer has simdjson's padding,
+  // else from a padded copy.
+  simdjson::error_code parse(std::string_view value, size_t capacity, simdjson::ondemand::document& doc);
+  // One member of the JSON value's root object: the schema, the payload, or (flattened, or an
+  // envelope without schema) one of the payload's own fields.
+  std::expected<void, DecodeError> rootMember(std::string_view k, simdjson::ondemand::value v, State& st, ChangeEvent& out,
+                                              bool& wrapped, bool& payloadNull);
 };
+
+std::expected<void, DecodeError> Decoder::Impl::finishEnvelope(Assembly& st, std::optional<std::string_view> key,
+                                                               ChangeEvent& out) {
+  if (!st.op) return failure(DecodeErrc::MissingField, "op");
+  out.op = *st.op;
+  switch (out.op) {
+    case Op::Create:
+    case Op::Read:
+    case Op::Update:
+      if (!out.after) return failure(DecodeErrc::MissingField, "after", "required for op " + std::string(1, opCode(out.op)));
+      return requireColumns(*out.after, st.table, st.wanted, "after");
+    case Op::Delete:
+      // A delete's new row is null: one that carries a row is not a Debezium delete.
+      if (out.after) return failure(DecodeErrc::WrongType, "after", "a delete (op d) has a null after");
+      if (!out.before) {
+        // Without a before image (replica identity NOTHING) the key still names the row.
+        if (!key) return failure(DecodeErrc::MissingField, "before", "a delete needs the old row or a key");
+        out.before = emptyRow(st.table);
+      }
+      return {};
+    case Op::Truncate:
+      return {};
+  }
+  return {};
+}
+
+std::expected<void, DecodeError> Decoder::Impl::finishFlattened(Assembly& st, ChangeEvent& out) {
+  if (!st.sawColumn) return failure(DecodeErrc::MissingField, "payload", "no columns and no envelope fields");
+  if (st.deleted) {
+    out.op = Op::Delete;
+  } else if (st.op) {
+    out.op = *st.op;
+  } else {
+    out.op = Op::Update;  // without `__op` a flattened record is an upsert of the row
+  }
+  // A rewritten delete carries the old row, which with the default replica identity holds
+  // only its key columns: it needs its id, not the service's columns.
+  if (out.op == Op::Delete) {
+    if (auto r = requireColumns(st.flatRow, st.table, 0, ""); !r) return r;
+    out.before = std::move(st.flatRow);
+  } else {
+    if (auto r = requireColumns(st.flatRow, st.table, st.wanted, ""); !r) return r;
+    out.after = std::move(st.flatRow);
+  }
+  return {};
+}
+
+std::expected<void, DecodeError> Decoder::Impl::fillId(std::optional<std::string_view> key, ChangeEvent& out) {
+  std::optional<Row>& row = out.after ? out.after : out.before;
+  bool hasId = std::visit([](const auto& r) { return r.has(std::decay_t<decltype(r)>::Column::Id); }, *row);
+  if (hasId) return {};
+  if (!key) return failure(DecodeErrc::MissingField, "id", "neither the row nor a key has it");
+  auto decoded = keyId(*key);
+  if (!decoded) return std::unexpected(decoded.error());
+  std::visit(
+      [&](auto& r) {
+        r.id.value = *decoded;
+        r.set(std::decay_t<decltype(r)>::Column::Id);
+      },
+      *row);
+  return {};
+}
 
 std::expected<DecodeStatus, DecodeError> Decoder::Impl::finish(Assembly& st, std::optional<std::string_view> key,
                                                                ChangeEvent& out) {
   if (st.envelope) {
     out.shape = Shape::Envelope;
-    if (!st.op) return failure(DecodeErrc::MissingField, "op");
-    out.op = *st.op;
-    switch (out.op) {
-      case Op::Create:
-      case Op::Read:
-      case Op::Update:
-        if (!out.after) return failure(DecodeErrc::MissingField, "after", "required for op " + std::string(1, opCode(out.op)));
-        if (auto r = requireColumns(*out.after, st.table, st.wanted, "after"); !r) return std::unexpected(r.error());
-        break;
-      case Op::Delete:
-        // A delete's new row is null: one that carries a row is not a Debezium delete.
-        if (out.after) return failure(DecodeErrc::WrongType, "after", "a delete (op d) has a null after");
-        if (!out.before) {
-          // Without a before image (replica identity NOTHING) the key still names the row.
-          if (!key) return failure(DecodeErrc::MissingField, "before", "a delete needs the old row or a key");
-          out.before = emptyRow(st.table);
-        }
-        break;
-      case Op::Truncate:
-        return DecodeStatus::Event;
-    }
+    if (auto r = finishEnvelope(st, key, out); !r) return std::unexpected(r.error());
+    if (out.op == Op::Truncate) return DecodeStatus::Event;
   } else {
     out.shape = Shape::Flattened;
-    if (!st.sawColumn) return failure(DecodeErrc::MissingField, "payload", "no columns and no envelope fields");
-    if (st.deleted) {
-      out.op = Op::Delete;
-    } else if (st.op) {
-      out.op = *st.op;
-    } else {
-      out.op = Op::Update;  // without `__op` a flattened record is an upsert of the row
-    }
-    // A rewritten delete carries the old row, which with the default replica identity holds
-    // only its key columns: it needs its id, not the service's columns.
-    if (out.op == Op::Delete) {
-      if (auto r = requireColumns(st.flatRow, st.table, 0, ""); !r) return std::unexpected(r.error());
-      out.before = std::move(st.flatRow);
-    } else {
-      if (auto r = requireColumns(st.flatRow, st.table, st.wanted, ""); !r) return std::unexpected(r.error());
-      out.after = std::move(st.flatRow);
-    }
+    if (auto r = finishFlattened(st, out); !r) return std::unexpected(r.error());
   }
   if (out.op == Op::Read) out.source.snapshot = true;
-  // The id comes from the row; a key-only delete takes it from the key.
-  std::optional<Row>& row = out.after ? out.after : out.before;
-  bool hasId = std::visit([](const auto& r) { return r.has(std::decay_t<decltype(r)>::Column::Id); }, *row);
-  if (!hasId) {
-    if (!key) return failure(DecodeErrc::MissingField, "id", "neither the row nor a key has it");
-    auto decoded = keyId(*key);
-    if (!decoded) return std::unexpected(decoded.error());
-    std::visit(
-        [&](auto& r) {
-          r.id.value = *decoded;
-          r.set(std::decay_t<decltype(r)>::Column::Id);
-        },
-        *row);
-  }
+  if (auto r = fillId(key, out); !r) return std::unexpected(r.error());
   return DecodeStatus::Event;
+}
+
+std::expected<DecodeStatus, DecodeError> Decoder::Impl::decodeAvro(Table table, int32_t id, std::optional<std::string_view> key,
+                                                                   std::string_view value, ChangeEvent& out) {
+  if (!avro) {
+    return failure(DecodeErrc::UnknownSchema, "value",
+                   "an Avro record (schema id " + std::to_string(id) + "), but no schema registry is configured");
+  }
+  Assembly st;
+  st.table = table;
+  st.wanted = options.wanted[static_cast<int>(table)];
+  st.flatRow = emptyRow(table);
+  if (auto r = avro->read(table, value, st, out); !r) return std::unexpected(r.error());
+  return finish(st, key, out);
+}
+
+simdjson::error_code Decoder::Impl::parse(std::string_view value, size_t capacity, simdjson::ondemand::document& doc) {
+  const char* data = value.data();
+  if (capacity < value.size() + simdjson::SIMDJSON_PADDING) {
+    buffer.assign(value);
+    buffer.resize(value.size() + simdjson::SIMDJSON_PADDING);
+    data = buffer.data();
+    capacity = buffer.size();
+  }
+  return parser.iterate(data, value.size(), capacity).get(doc);
+}
+
+std::expected<void, DecodeError> Decoder::Impl::rootMember(std::string_view k, simdjson::ondemand::value v, State& st,
+                                                           ChangeEvent& out, bool& wrapped, bool& payloadNull) {
+  if (k == "schema" && !st.sawColumn && !st.envelope) {
+    wrapped = true;
+    auto present = isNull(v, "schema");
+    if (!present) return std::unexpected(present.error());
+    if (!*present) return {};
+    object schemaObject;
+    if (auto e = v.get_object().get(schemaObject)) return failure(e, "schema", "an object");
+    std::string_view bytes;
+    if (auto e = schemaObject.raw_json().get(bytes)) return failure(e, "schema");
+    auto schema = schemaFor(st.table, bytes);
+    if (!schema) return std::unexpected(schema.error());
+    st.schema = *schema;
+    out.hadSchema = true;
+    return {};
+  }
+  if (k == "payload" && (wrapped || (!st.sawColumn && !st.envelope))) {
+    wrapped = true;
+    auto present = isNull(v, "payload");
+    if (!present) return std::unexpected(present.error());
+    if (!*present) {
+      payloadNull = true;
+      return {};
+    }
+    if (auto r = payloadObject(v, st, out); !r) return std::unexpected(r.error());
+    return {};
+  }
+  if (auto r = payloadField(k, v, st, out); !r) return std::unexpected(r.error());
+  return {};
 }
 
 Decoder::Decoder(DecoderOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -434,31 +521,11 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   out = ChangeEvent{};
   out.table = *table;
   if (!value) return im.tombstone(key, out);
-  if (auto id = avro::wireSchemaId(*value)) {
-    // Avro in the Confluent wire format: a zero byte and a schema id (JSON never starts so).
-    if (!im.avro) {
-      return failure(DecodeErrc::UnknownSchema, "value",
-                     "an Avro record (schema id " + std::to_string(*id) + "), but no schema registry is configured");
-    }
-    Assembly st;
-    st.table = *table;
-    st.wanted = im.options.wanted[static_cast<int>(*table)];
-    st.flatRow = emptyRow(*table);
-    if (auto r = im.avro->read(*table, *value, st, out); !r) return std::unexpected(r.error());
-    return im.finish(st, key, out);
-  }
+  // Avro in the Confluent wire format: a zero byte and a schema id (JSON never starts so).
+  if (auto id = avro::wireSchemaId(*value)) return im.decodeAvro(*table, *id, key, *value, out);
 
-  // Parse in place when the caller's buffer has simdjson's padding, else from a padded copy.
-  const char* data = value->data();
-  size_t capacity = valueCapacity;
-  if (capacity < value->size() + simdjson::SIMDJSON_PADDING) {
-    im.buffer.assign(*value);
-    im.buffer.resize(value->size() + simdjson::SIMDJSON_PADDING);
-    data = im.buffer.data();
-    capacity = im.buffer.size();
-  }
   simdjson::ondemand::document doc;
-  if (auto e = im.parser.iterate(data, value->size(), capacity).get(doc)) return failure(e, "value");
+  if (auto e = im.parse(*value, valueCapacity, doc)) return failure(e, "value");
   json_type rootType;
   if (auto e = doc.type().get(rootType)) return failure(e, "value");
   if (rootType == json_type::null) {
@@ -484,33 +551,7 @@ std::expected<DecodeStatus, DecodeError> Decoder::decode(std::string_view topic,
   for (auto member : root) {
     simdjson::ondemand::field f;
     if (auto e = std::move(member).get(f)) return failure(e, "value");
-    std::string_view k = rawKey(f);
-    simdjson::ondemand::value v = f.value();
-    if (k == "schema" && !st.sawColumn && !st.envelope) {
-      wrapped = true;
-      auto present = isNull(v, "schema");
-      if (!present) return std::unexpected(present.error());
-      if (!*present) continue;
-      object schemaObject;
-      if (auto e = v.get_object().get(schemaObject)) return failure(e, "schema", "an object");
-      std::string_view bytes;
-      if (auto e = schemaObject.raw_json().get(bytes)) return failure(e, "schema");
-      auto schema = im.schemaFor(*table, bytes);
-      if (!schema) return std::unexpected(schema.error());
-      st.schema = *schema;
-      out.hadSchema = true;
-    } else if (k == "payload" && (wrapped || (!st.sawColumn && !st.envelope))) {
-      wrapped = true;
-      auto present = isNull(v, "payload");
-      if (!present) return std::unexpected(present.error());
-      if (!*present) {
-        payloadNull = true;
-        continue;
-      }
-      if (auto r = im.payloadObject(v, st, out); !r) return std::unexpected(r.error());
-    } else {
-      if (auto r = im.payloadField(k, v, st, out); !r) return std::unexpected(r.error());
-    }
+    if (auto r = im.rootMember(rawKey(f), f.value(), st, out, wrapped, payloadNull); !r) return std::unexpected(r.error());
   }
   if (doc.current_location().error() == simdjson::SUCCESS)
     return failure(DecodeErrc::InvalidJson, "value", "trailing content after the JSON object");

@@ -119,6 +119,61 @@ inline std::string_view trimmed(std::string_view s) {
   return s;
 }
 
+// A decimal written as a string: base64 bytes (precise) or decimal digits, as the column's
+// schema says (or, without one, as the schemaless settings say).
+inline FieldResult readMoneyString(const DecoderOptions& options, value& v, std::string_view field, const ColumnType& type,
+                                   Money& out) {
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return failure(e, field, "a decimal");
+  bool base64 = false;
+  switch (type.kind) {
+    case ColumnKind::DecimalBytes:
+      base64 = true;
+      break;
+    case ColumnKind::String:
+    case ColumnKind::Double:
+      base64 = false;
+      break;
+    case ColumnKind::Unknown:
+      base64 = options.schemalessDecimals == SchemalessDecimals::Precise ||
+               (options.schemalessDecimals == SchemalessDecimals::Auto && s.find('.') == std::string_view::npos);
+      break;
+    default:
+      return failure(DecodeErrc::WrongType, field, "a string where the schema says otherwise");
+  }
+  int32_t scale = type.kind == ColumnKind::DecimalBytes ? type.scale : options.defaultDecimalScale;
+  auto m = base64 ? moneyFromBase64(s, scale, field) : moneyFromDecimal(parseDecimal(s), field);
+  if (!m) return std::unexpected(m.error());
+  out = *m;
+  return true;
+}
+
+// io.debezium.data.VariableScaleDecimal: {"scale": 2, "value": "AfvP"}.
+inline FieldResult readVariableScaleDecimal(value& v, std::string_view field, Money& out) {
+  object o;
+  if (auto e = v.get_object().get(o)) return failure(e, field);
+  int64_t scale = -1;
+  std::string_view bytes;
+  bool haveValue = false;
+  for (auto member : o) {
+    std::string_view k;
+    if (auto e = member.unescaped_key().get(k)) return failure(e, field);
+    if (k == "scale") {
+      if (auto e = member.value().get_int64().get(scale)) return failure(e, std::string(field) + ".scale", "an integer");
+    } else if (k == "value") {
+      if (auto e = member.value().get_string().get(bytes)) return failure(e, std::string(field) + ".value", "a base64 string");
+      haveValue = true;
+    }
+  }
+  if (scale < 0) return failure(DecodeErrc::MissingField, std::string(field) + ".scale");
+  if (!haveValue) return failure(DecodeErrc::MissingField, std::string(field) + ".value");
+  if (scale > 38) return failure(DecodeErrc::NumberOutOfRange, std::string(field) + ".scale");
+  auto m = moneyFromBase64(bytes, static_cast<int32_t>(scale), field);
+  if (!m) return std::unexpected(m.error());
+  out = *m;
+  return true;
+}
+
 // A decimal column as Money: a precise (base64) or string decimal, or a double, as its schema
 // says (or, without one, as the schemaless settings say).
 inline FieldResult readMoney(const DecoderOptions& options, value& v, std::string_view field, const ColumnType& type,
@@ -128,31 +183,8 @@ inline FieldResult readMoney(const DecoderOptions& options, value& v, std::strin
   switch (jt) {
     case json_type::null:
       return false;
-    case json_type::string: {
-      std::string_view s;
-      if (auto e = v.get_string().get(s)) return failure(e, field, "a decimal");
-      bool base64 = false;
-      switch (type.kind) {
-        case ColumnKind::DecimalBytes:
-          base64 = true;
-          break;
-        case ColumnKind::String:
-        case ColumnKind::Double:
-          base64 = false;
-          break;
-        case ColumnKind::Unknown:
-          base64 = options.schemalessDecimals == SchemalessDecimals::Precise ||
-                   (options.schemalessDecimals == SchemalessDecimals::Auto && s.find('.') == std::string_view::npos);
-          break;
-        default:
-          return failure(DecodeErrc::WrongType, field, "a string where the schema says otherwise");
-      }
-      int32_t scale = type.kind == ColumnKind::DecimalBytes ? type.scale : options.defaultDecimalScale;
-      auto m = base64 ? moneyFromBase64(s, scale, field) : moneyFromDecimal(parseDecimal(s), field);
-      if (!m) return std::unexpected(m.error());
-      out = *m;
-      return true;
-    }
+    case json_type::string:
+      return readMoneyString(options, v, field, type, out);
     case json_type::number: {
       // `double` mode: read the literal's digits, never the binary double.
       std::string_view token = v.raw_json_token();
@@ -161,35 +193,31 @@ inline FieldResult readMoney(const DecoderOptions& options, value& v, std::strin
       out = *m;
       return true;
     }
-    case json_type::object: {
-      // io.debezium.data.VariableScaleDecimal: {"scale": 2, "value": "AfvP"}.
-      object o;
-      if (auto e = v.get_object().get(o)) return failure(e, field);
-      int64_t scale = -1;
-      std::string_view bytes;
-      bool haveValue = false;
-      for (auto member : o) {
-        std::string_view k;
-        if (auto e = member.unescaped_key().get(k)) return failure(e, field);
-        if (k == "scale") {
-          if (auto e = member.value().get_int64().get(scale)) return failure(e, std::string(field) + ".scale", "an integer");
-        } else if (k == "value") {
-          if (auto e = member.value().get_string().get(bytes))
-            return failure(e, std::string(field) + ".value", "a base64 string");
-          haveValue = true;
-        }
-      }
-      if (scale < 0) return failure(DecodeErrc::MissingField, std::string(field) + ".scale");
-      if (!haveValue) return failure(DecodeErrc::MissingField, std::string(field) + ".value");
-      if (scale > 38) return failure(DecodeErrc::NumberOutOfRange, std::string(field) + ".scale");
-      auto m = moneyFromBase64(bytes, static_cast<int32_t>(scale), field);
-      if (!m) return std::unexpected(m.error());
-      out = *m;
-      return true;
-    }
+    case json_type::object:
+      return readVariableScaleDecimal(v, field, out);
     default:
       return failure(DecodeErrc::WrongType, field, "expected a decimal");
   }
+}
+
+// The unit of a schemaless (or integer-typed) timestamp: as configured, or guessed from its
+// magnitude (Auto).
+inline ColumnKind timestampUnit(const DecoderOptions& options, int64_t n) {
+  switch (options.schemalessTimestamps) {
+    case SchemalessTimestamps::Micro:
+      return ColumnKind::MicroTimestamp;
+    case SchemalessTimestamps::Milli:
+      return ColumnKind::MilliTimestamp;
+    case SchemalessTimestamps::Nano:
+      return ColumnKind::NanoTimestamp;
+    case SchemalessTimestamps::Auto:
+      break;
+  }
+  int64_t mag = n < 0 ? -n : n;
+  return mag >= 100'000'000'000'000'000LL ? ColumnKind::NanoTimestamp
+         : mag >= 100'000'000'000'000LL   ? ColumnKind::MicroTimestamp
+         : mag >= 100'000'000'000LL       ? ColumnKind::MilliTimestamp
+                                          : ColumnKind::Unknown;  // seconds
 }
 
 // A timestamp column, in whichever unit its schema (or the schemaless setting) names.
@@ -209,27 +237,7 @@ inline FieldResult readTimestamp(const DecoderOptions& options, value& v, std::s
   int64_t n = 0;
   if (auto e = v.get_int64().get(n)) return failure(e, field, "a timestamp");
   ColumnKind kind = type.kind;
-  if (kind == ColumnKind::Unknown || kind == ColumnKind::Integer) {
-    switch (options.schemalessTimestamps) {
-      case SchemalessTimestamps::Micro:
-        kind = ColumnKind::MicroTimestamp;
-        break;
-      case SchemalessTimestamps::Milli:
-        kind = ColumnKind::MilliTimestamp;
-        break;
-      case SchemalessTimestamps::Nano:
-        kind = ColumnKind::NanoTimestamp;
-        break;
-      case SchemalessTimestamps::Auto: {
-        int64_t mag = n < 0 ? -n : n;
-        kind = mag >= 100'000'000'000'000'000LL ? ColumnKind::NanoTimestamp
-               : mag >= 100'000'000'000'000LL   ? ColumnKind::MicroTimestamp
-               : mag >= 100'000'000'000LL       ? ColumnKind::MilliTimestamp
-                                                : ColumnKind::Unknown;  // seconds
-        break;
-      }
-    }
-  }
+  if (kind == ColumnKind::Unknown || kind == ColumnKind::Integer) kind = timestampUnit(options, n);
   constexpr int64_t kMaxMillis = INT64_MAX / 1000;
   constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000;
   constexpr int64_t kMaxDays = INT64_MAX / 86'400'000'000LL;

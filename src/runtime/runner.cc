@@ -207,6 +207,14 @@ Status Runner::processPart(std::span<Record> records) {
   rejected_.clear();
   if (auto s = loadSchemas(records); !s) return s;
   std::vector<Poison> poison;
+  if (auto s = decodePart(records, poison); !s) return s;
+  if (auto s = applyEvents(poison); !s) return s;
+  if (auto s = deadLetter(poison); !s) return s;
+  notePositions(records);
+  return {};
+}
+
+Status Runner::decodePart(std::span<const Record> records, std::vector<Poison>& poison) {
   for (const Record& r : records) {
     if (r.sourceError) {
       poison.push_back({&r, *r.sourceError, "source"});
@@ -229,7 +237,10 @@ Status Runner::processPart(std::span<Record> records) {
     }
   }
   stats_.events += events_.size();
+  return {};
+}
 
+Status Runner::applyEvents(std::vector<Poison>& poison) {
   if (!events_.empty()) {
     Status applied = withRetry("apply", [&]() -> Status {
       // Partitions taken away while this batch was being retried belong to their new owner,
@@ -253,7 +264,10 @@ Status Runner::processPart(std::span<Record> records) {
   }
   for (const auto& rej : rejected_) poison.push_back({events_[rej.index].record, rej.reason, "rejected"});
   if (options_.probe) countApplied(poison);
+  return {};
+}
 
+Status Runner::deadLetter(const std::vector<Poison>& poison) {
   for (const auto& [record, reason, kind] : poison) {
     if (batchTrace_) batchTrace_->deadLettered(*record, kind, reason);
     log::event(spdlog::level::warn, "dead_letter",
@@ -267,7 +281,10 @@ Status Runner::processPart(std::span<Record> records) {
     if (options_.probe) options_.probe->deadLettered(record->topic, kind, 1);
   }
   stats_.deadLetters += poison.size();
+  return {};
+}
 
+void Runner::notePositions(std::span<const Record> records) {
   const bool live = source_.liveTimestamps();
   for (const Record& r : records) {
     if (revoked(r)) continue;
@@ -278,7 +295,6 @@ Status Runner::processPart(std::span<Record> records) {
       ++pendingPolls_.back().second;
     }
   }
-  return {};
 }
 
 Status Runner::applyIsolating(std::span<const InputEvent> events, std::vector<Poison>& poison) {
@@ -415,6 +431,12 @@ void Runner::onLost(std::span<const TopicPartition> partitions) {
   forgetPositions(partitions);
 }
 
+void Runner::onRewound(std::span<const TopicPartition> partitions) {
+  // The rest of the batch in hand of these partitions is skipped: it is read again, in order,
+  // after the records before it. (The positions noted so far went with the aborted commit.)
+  revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
+}
+
 void Runner::forgetPositions(std::span<const TopicPartition> partitions) {
   std::erase_if(pending_, [&](const Position& p) {
     return std::any_of(partitions.begin(), partitions.end(),
@@ -535,8 +557,10 @@ Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::ste
   lastServed_ = std::chrono::steady_clock::now();
   if (options_.health) options_.health->beat();
   if (!revokeStatus_) return fail(revokeStatus_.error());
-  // Records polled before their partition was revoked in the same poll go to the new owner.
-  if (!revokedDuringBatch_.empty()) std::erase_if(records, [&](const Record& r) { return revoked(r); });
+  // The source dropped what it had polled of a partition before the partition was revoked,
+  // lost or rewound during this poll (Source::poll); what it returned after that comes from the
+  // new assignment or position, and is this batch's.
+  revokedDuringBatch_.clear();
   if (!polled) {
     if (polled.error().kind != ErrorKind::Retry) return fail(polled.error());
     ++stats_.retries;

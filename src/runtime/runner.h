@@ -112,6 +112,13 @@ class Runner : private RebalanceListener {
   Status processBatch(std::vector<Record>& records);
   // Decodes, applies and dead-letters a run of records; notes their positions (uncommitted).
   Status processPart(std::span<Record> records);
+  // processPart's steps: records to events (the undecodable ones to `poison`), the events
+  // applied (what the store or the handler refuses to `poison`), `poison` to the dead-letter
+  // queue, the positions noted.
+  Status decodePart(std::span<const Record> records, std::vector<Poison>& poison);
+  Status applyEvents(std::vector<Poison>& poison);
+  Status deadLetter(const std::vector<Poison>& poison);
+  void notePositions(std::span<const Record> records);
   // Fetches the schemas of the part's Avro records that are not cached (retried while the
   // registry does not answer).
   Status loadSchemas(std::span<const Record> records);
@@ -131,6 +138,7 @@ class Runner : private RebalanceListener {
   void onAssigned(std::span<const TopicPartition> partitions) override;
   void onRevoked(std::span<const TopicPartition> partitions) override;
   void onLost(std::span<const TopicPartition> partitions) override;
+  void onRewound(std::span<const TopicPartition> partitions) override;
   // Drops the uncommitted positions of these partitions.
   void forgetPositions(std::span<const TopicPartition> partitions);
   void reportProgress(bool final);
@@ -163,7 +171,7 @@ class Runner : private RebalanceListener {
   std::chrono::steady_clock::time_point lastStats_;
   uint64_t statsRecords_ = 0;  // records at the last stats event
   Status revokeStatus_;
-  std::vector<TopicPartition> revokedDuringBatch_;    // revoked while the batch in hand was retried
+  std::vector<TopicPartition> revokedDuringBatch_;    // revoked (or rewound) while the batch was in hand
   std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive
   std::chrono::steady_clock::time_point paceNext_{};  // when the next batch may start (the cap)
   BatchTrace* batchTrace_ = nullptr;                  // the spans of the batch in hand, when traced

@@ -30,6 +30,10 @@ class RebalanceListener {
   // not answer (its session expired: paused, stalled). Their work in hand belongs to the new
   // owner: nothing of it may be written or committed.
   virtual void onLost(std::span<const TopicPartition> partitions) = 0;
+  // The partitions are read again from their committed offsets (the Kafka transaction that was
+  // to commit their positions aborted): their records still in hand come again after the ones
+  // before them, and must not be applied or committed now.
+  virtual void onRewound(std::span<const TopicPartition> partitions) = 0;
 };
 
 enum class PollStatus {
@@ -42,7 +46,9 @@ enum class PollStatus {
 class Source {
  public:
   virtual ~Source() = default;
-  // Appends up to `max` records to `out`, waiting at most `timeout` for the first.
+  // Appends up to `max` records to `out`, waiting at most `timeout` for the first. A partition
+  // revoked, lost or rewound during the poll (the listener is told) has none of the records
+  // polled before that in `out`: the ones after it come from its new assignment or position.
   virtual Result<PollStatus> poll(std::vector<Record>& out, size_t max, std::chrono::milliseconds timeout) = 0;
   // Records that every record before each position has durable effects.
   virtual Status commit(std::span<const Position> positions) = 0;

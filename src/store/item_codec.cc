@@ -388,50 +388,59 @@ class RowReader {
         return AttributeValue::boolean(true);
       case kNull:
         return AttributeValue::null();
-      case kL: {
-        auto n = count();
-        if (!n) return std::nullopt;
-        std::vector<AttributeValue> list;
-        list.reserve(*n);
-        for (uint64_t i = 0; i < *n; ++i) {
-          auto e = value(depth + 1);
-          if (!e) return std::nullopt;
-          list.push_back(std::move(*e));
-        }
-        return AttributeValue::list(std::move(list));
-      }
-      case kM: {
-        auto n = count();
-        if (!n) return std::nullopt;
-        AttributeMap map;
-        for (uint64_t i = 0; i < *n; ++i) {
-          auto name = bytes();
-          auto e = name ? value(depth + 1) : std::nullopt;
-          if (!e) return std::nullopt;
-          map.emplace_hint(map.end(), std::move(*name), std::move(*e));
-        }
-        return AttributeValue::map(std::move(map));
-      }
+      case kL:
+        return list(depth);
+      case kM:
+        return map(depth);
       case kSS:
-      case kNS: {
-        T type = static_cast<uint8_t>(at_[-1]) == kSS ? T::SS : T::NS;
-        auto n = count();
-        if (!n) return std::nullopt;
-        std::vector<std::string> members;
-        members.reserve(*n);
-        for (uint64_t i = 0; i < *n; ++i) {
-          auto m = bytes();
-          if (!m) return std::nullopt;
-          members.push_back(std::move(*m));
-        }
-        return AttributeValue::storedSet(type, std::move(members));
-      }
+        return set(T::SS);
+      case kNS:
+        return set(T::NS);
       default:
         return std::nullopt;
     }
   }
 
  private:
+  std::optional<AttributeValue> list(int depth) {
+    auto n = count();
+    if (!n) return std::nullopt;
+    std::vector<AttributeValue> list;
+    list.reserve(*n);
+    for (uint64_t i = 0; i < *n; ++i) {
+      auto e = value(depth + 1);
+      if (!e) return std::nullopt;
+      list.push_back(std::move(*e));
+    }
+    return AttributeValue::list(std::move(list));
+  }
+
+  std::optional<AttributeValue> map(int depth) {
+    auto n = count();
+    if (!n) return std::nullopt;
+    AttributeMap map;
+    for (uint64_t i = 0; i < *n; ++i) {
+      auto name = bytes();
+      auto e = name ? value(depth + 1) : std::nullopt;
+      if (!e) return std::nullopt;
+      map.emplace_hint(map.end(), std::move(*name), std::move(*e));
+    }
+    return AttributeValue::map(std::move(map));
+  }
+
+  std::optional<AttributeValue> set(AttributeValue::Type type) {
+    auto n = count();
+    if (!n) return std::nullopt;
+    std::vector<std::string> members;
+    members.reserve(*n);
+    for (uint64_t i = 0; i < *n; ++i) {
+      auto m = bytes();
+      if (!m) return std::nullopt;
+      members.push_back(std::move(*m));
+    }
+    return AttributeValue::storedSet(type, std::move(members));
+  }
+
   // An element count, at most one per remaining byte (each element takes at least one).
   std::optional<uint64_t> count() {
     auto n = varint();

@@ -418,6 +418,34 @@ Result<std::vector<store::WriteRequest>> DynamoDbTableStore::batchWrite(std::str
   return unprocessed;
 }
 
+namespace {
+
+// A Query's condition on the range key, in KeyConditionExpression's words.
+std::string rangeCondition(ExpressionBuilder& x, const std::string& name, const store::RangeCondition& r) {
+  std::string n = x.name(name);
+  switch (r.op) {
+    case store::KeyOp::Eq:
+      return n + " = " + x.value(r.value);
+    case store::KeyOp::Lt:
+      return n + " < " + x.value(r.value);
+    case store::KeyOp::Le:
+      return n + " <= " + x.value(r.value);
+    case store::KeyOp::Gt:
+      return n + " > " + x.value(r.value);
+    case store::KeyOp::Ge:
+      return n + " >= " + x.value(r.value);
+    case store::KeyOp::Between: {
+      std::string low = x.value(r.value);
+      return n + " BETWEEN " + low + " AND " + x.value(r.upper);
+    }
+    case store::KeyOp::BeginsWith:
+      return "begins_with(" + n + ", " + x.value(r.value) + ")";
+  }
+  return n + " = " + x.value(r.value);
+}
+
+}  // namespace
+
 Result<store::Page> DynamoDbTableStore::query(const store::QueryRequest& q) {
   ExpressionBuilder x;
   auto known = spec(q.table);
@@ -435,30 +463,7 @@ Result<store::Page> DynamoDbTableStore::query(const store::QueryRequest& q) {
   std::string keyCondition = x.name(hash->name) + " = " + x.value(q.hashValue);
   if (q.range) {
     if (!range) return fail(Error::fatal("a range condition on " + q.table + " which has no range key"));
-    std::string n = x.name(range->name);
-    switch (q.range->op) {
-      case store::KeyOp::Eq:
-        keyCondition += " AND " + n + " = " + x.value(q.range->value);
-        break;
-      case store::KeyOp::Lt:
-        keyCondition += " AND " + n + " < " + x.value(q.range->value);
-        break;
-      case store::KeyOp::Le:
-        keyCondition += " AND " + n + " <= " + x.value(q.range->value);
-        break;
-      case store::KeyOp::Gt:
-        keyCondition += " AND " + n + " > " + x.value(q.range->value);
-        break;
-      case store::KeyOp::Ge:
-        keyCondition += " AND " + n + " >= " + x.value(q.range->value);
-        break;
-      case store::KeyOp::Between:
-        keyCondition += " AND " + n + " BETWEEN " + x.value(q.range->value) + " AND " + x.value(q.range->upper);
-        break;
-      case store::KeyOp::BeginsWith:
-        keyCondition += " AND begins_with(" + n + ", " + x.value(q.range->value) + ")";
-        break;
-    }
+    keyCondition += " AND " + rangeCondition(x, range->name, *q.range);
   }
   std::string body = "{\"TableName\":";
   appendJsonString(body, q.table);

@@ -45,81 +45,113 @@ std::string_view withoutValueComment(std::string_view value) {
 
 }  // namespace
 
-Result<Profiles> parseProfiles(std::string_view text, bool configFile) {
-  Profiles out;
-  std::map<std::string, std::string> unprefixedDefault;  // config's [default], unless [profile default] exists
-  bool prefixedDefault = false, unprefixedSeen = false;
-  std::map<std::string, std::string>* profile = nullptr;  // the section's properties; null: ignored section
-  bool inSection = false;
-  std::string* property = nullptr;  // the property continuation lines add to
-  std::string ignored;              // the value of a property that is not kept (its section or name is invalid)
-  bool subProperties = false;       // it was defined empty: its continuations are name = value lines
-  int number = 0;
-  auto error = [&](const std::string& why) { return fail(Error::fatal("line " + std::to_string(number) + ": " + why)); };
-  while (!text.empty()) {
-    ++number;
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+namespace {
+
+// The state of a profile file read line by line (the SDKs' rules: sections, properties,
+// continuation lines and sub-properties).
+class ProfileParser {
+ public:
+  explicit ProfileParser(bool configFile) : configFile_(configFile) {}
+
+  // One line of the file, `number` counting from 1: an error names it.
+  Status line(std::string_view line, int number) {
+    number_ = number;
     std::string_view content = trimmed(line);
-    if (content.empty() || content.front() == '#' || content.front() == ';') continue;
-    const bool indented = line.front() == ' ' || line.front() == '\t';
-    if (indented) {
-      // A continuation of the last property.
-      if (!inSection) return error("Expected a profile definition before a continuation line");
-      if (!property) return error("Expected a property definition, found a continuation line");
-      if (subProperties) {
-        auto eq = content.find('=');
-        if (eq == std::string_view::npos) return error("Expected an '=' sign defining a sub-property");
-        if (trimmed(content.substr(0, eq)).empty()) return error("Sub-property did not have a name");
-      }
-      property->append("\n").append(content);
-      continue;
+    if (content.empty() || content.front() == '#' || content.front() == ';') return {};
+    if (line.front() == ' ' || line.front() == '\t') return continuation(content);
+    property_ = nullptr;
+    if (content.front() == '[') return section(content);
+    return definition(content);
+  }
+
+  Profiles finish() {
+    // The config file's [default] stands only when no [profile default] was given.
+    if (configFile_ && unprefixedSeen_ && !prefixedDefault_) out_["default"] = std::move(unprefixedDefault_);
+    return std::move(out_);
+  }
+
+ private:
+  Status error(const std::string& why) const { return fail(Error::fatal("line " + std::to_string(number_) + ": " + why)); }
+
+  // A continuation of the last property.
+  Status continuation(std::string_view content) {
+    if (!inSection_) return error("Expected a profile definition before a continuation line");
+    if (!property_) return error("Expected a property definition, found a continuation line");
+    if (subProperties_) {
+      auto eq = content.find('=');
+      if (eq == std::string_view::npos) return error("Expected an '=' sign defining a sub-property");
+      if (trimmed(content.substr(0, eq)).empty()) return error("Sub-property did not have a name");
     }
-    property = nullptr;
-    if (content.front() == '[') {
-      std::string_view decl = content;
-      auto close = decl.find(']');
-      if (close == std::string_view::npos) return error("Profile definition must end with ']'");
-      std::string_view after = trimmed(decl.substr(close + 1));
-      if (!after.empty() && after.front() != '#' && after.front() != ';') {
-        return error("Profile definition must end with ']' (found text after it)");
-      }
-      std::string_view inner = trimmed(decl.substr(1, close - 1));
-      inSection = true;
-      profile = nullptr;
-      if (configFile) {
-        if (inner == "default") {
-          profile = &unprefixedDefault;
-          unprefixedSeen = true;
-        } else if (inner.starts_with("profile") && inner.size() > 7 && (inner[7] == ' ' || inner[7] == '\t')) {
-          std::string_view name = trimmed(inner.substr(8));
-          if (validName(name)) {
-            if (name == "default") prefixedDefault = true;
-            profile = &out[std::string(name)];
-          }
-        }
-      } else if (validName(inner)) {
-        profile = &out[std::string(inner)];
-      }
-      continue;
+    property_->append("\n").append(content);
+    return {};
+  }
+
+  // [name] (credentials file) or [profile name] / [default] (config file).
+  Status section(std::string_view decl) {
+    auto close = decl.find(']');
+    if (close == std::string_view::npos) return error("Profile definition must end with ']'");
+    std::string_view after = trimmed(decl.substr(close + 1));
+    if (!after.empty() && after.front() != '#' && after.front() != ';') {
+      return error("Profile definition must end with ']' (found text after it)");
     }
-    if (!inSection) return error("Expected a profile definition before a property");
+    std::string_view inner = trimmed(decl.substr(1, close - 1));
+    inSection_ = true;
+    profile_ = nullptr;
+    if (!configFile_) {
+      if (validName(inner)) profile_ = &out_[std::string(inner)];
+    } else if (inner == "default") {
+      profile_ = &unprefixedDefault_;
+      unprefixedSeen_ = true;
+    } else if (inner.starts_with("profile") && inner.size() > 7 && (inner[7] == ' ' || inner[7] == '\t')) {
+      std::string_view name = trimmed(inner.substr(8));
+      if (validName(name)) {
+        if (name == "default") prefixedDefault_ = true;
+        profile_ = &out_[std::string(name)];
+      }
+    }
+    return {};
+  }
+
+  // name = value
+  Status definition(std::string_view content) {
+    if (!inSection_) return error("Expected a profile definition before a property");
     auto eq = content.find('=');
     if (eq == std::string_view::npos) return error("Expected an '=' sign defining a property");
     std::string_view name = trimmed(content.substr(0, eq));
     if (name.empty()) return error("Property did not have a name");
     std::string_view value = trimmed(withoutValueComment(content.substr(eq + 1)));
-    subProperties = value.empty();
-    if (!profile || !validName(name)) {
-      property = &ignored;  // its continuations are read, and dropped with it
-      continue;
+    subProperties_ = value.empty();
+    if (!profile_ || !validName(name)) {
+      property_ = &ignored_;  // its continuations are read, and dropped with it
+      return {};
     }
-    property = &((*profile)[std::string(name)] = std::string(value));
+    property_ = &((*profile_)[std::string(name)] = std::string(value));
+    return {};
   }
-  // The config file's [default] stands only when no [profile default] was given.
-  if (configFile && unprefixedSeen && !prefixedDefault) out["default"] = std::move(unprefixedDefault);
-  return out;
+
+  const bool configFile_;
+  Profiles out_;
+  std::map<std::string, std::string> unprefixedDefault_;  // config's [default], unless [profile default] exists
+  bool prefixedDefault_ = false, unprefixedSeen_ = false;
+  std::map<std::string, std::string>* profile_ = nullptr;  // the section's properties; null: ignored section
+  bool inSection_ = false;
+  std::string* property_ = nullptr;  // the property continuation lines add to
+  std::string ignored_;              // the value of a property that is not kept (its section or name is invalid)
+  bool subProperties_ = false;       // it was defined empty: its continuations are name = value lines
+  int number_ = 0;
+};
+
+}  // namespace
+
+Result<Profiles> parseProfiles(std::string_view text, bool configFile) {
+  ProfileParser parser(configFile);
+  for (int number = 1; !text.empty(); ++number) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (auto s = parser.line(line, number); !s) return fail(s.error());
+  }
+  return parser.finish();
 }
 
 std::string credentialsFile(const Environment& env) {
@@ -276,78 +308,84 @@ std::string regionOf(const Environment& env, const std::map<std::string, std::st
   return region;
 }
 
+std::unique_ptr<CredentialsSource> failing(const std::string& name, const std::string& why) {
+  return std::make_unique<FailingSource>("profile " + name, Error::fatal("profile " + name + why));
+}
+
+// The web identity source, told the profile's role, token file and session name.
+std::unique_ptr<CredentialsSource> profileWebIdentity(const Environment& env, const std::string& role,
+                                                      const std::string& tokenFile,
+                                                      const std::map<std::string, std::string>& settings) {
+  Environment inner = env;
+  auto values = std::make_shared<std::map<std::string, std::string>>(
+      std::map<std::string, std::string>{{"AWS_ROLE_ARN", role},
+                                         {"AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile},
+                                         {"AWS_ROLE_SESSION_NAME", get(settings, "role_session_name")},
+                                         {"AWS_REGION", regionOf(env, settings)}});
+  inner.getenv = [values, outer = env.getenv](const char* n) -> const char* {
+    auto it = values->find(n);
+    if (it != values->end()) return it->second.empty() ? nullptr : it->second.c_str();
+    return outer(n);
+  };
+  return webIdentitySource(inner);
+}
+
+std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::string& name, std::set<std::string>& seen,
+                                            bool keysOnly = false);
+
+// A profile with role_arn: the role assumed with the credentials of its source_profile or
+// credential_source, or with a web identity token.
+std::unique_ptr<CredentialsSource> roleSource(const Environment& env, const std::string& name, const std::string& role,
+                                              const std::map<std::string, std::string>& settings, std::set<std::string>& seen) {
+  if (!seen.insert(name).second) return failing(name, ": source_profile loops back to it");
+  if (std::string tokenFile = get(settings, "web_identity_token_file"); !tokenFile.empty()) {
+    return profileWebIdentity(env, role, tokenFile, settings);
+  }
+  std::unique_ptr<CredentialsSource> base;
+  if (std::string source = get(settings, "source_profile"); !source.empty()) {
+    base = sourceOf(env, source, seen, /*keysOnly=*/source == name);
+  } else if (std::string from = get(settings, "credential_source"); from == "Environment") {
+    base = environmentSource(env);
+  } else if (from == "EcsContainer") {
+    base = containerSource(env);
+  } else if (from == "Ec2InstanceMetadata") {
+    base = imdsSource(env);
+  } else {
+    return failing(name,
+                   ": role_arn needs source_profile, credential_source (Environment, EcsContainer, Ec2InstanceMetadata) or "
+                   "web_identity_token_file" +
+                       (from.empty() ? std::string() : "; credential_source " + from + " is none of those"));
+  }
+  return std::make_unique<AssumeRoleSource>(env, name, settings, std::move(base), regionOf(env, settings));
+}
+
 // The source a profile's settings describe; `seen` guards against source_profile loops.
 std::unique_ptr<CredentialsSource> sourceOf(const Environment& env, const std::string& name, std::set<std::string>& seen,
-                                            bool keysOnly = false) {
+                                            bool keysOnly) {
   auto read = profileSettings(env, name);
   if (!read) return std::make_unique<FailingSource>("profile " + name, read.error());
   auto& settings = *read;
-  if (!settings) {
-    return std::make_unique<FailingSource>(
-        "profile " + name, Error::fatal("profile " + name + ": not in " + credentialsFile(env) + " or " + configFile(env)));
-  }
+  if (!settings) return failing(name, ": not in " + credentialsFile(env) + " or " + configFile(env));
   const std::string keyId = get(*settings, "aws_access_key_id");
   if (!keyId.empty() && (keysOnly || get(*settings, "role_arn").empty())) {
     std::string secret = get(*settings, "aws_secret_access_key");
-    if (secret.empty()) {
-      return std::make_unique<FailingSource>(
-          "profile " + name, Error::fatal("profile " + name + ": aws_access_key_id without aws_secret_access_key"));
-    }
+    if (secret.empty()) return failing(name, ": aws_access_key_id without aws_secret_access_key");
     return std::make_unique<StaticKeys>(name, Credentials{keyId, secret, get(*settings, "aws_session_token")});
   }
-  if (std::string role = get(*settings, "role_arn"); !role.empty() && !keysOnly) {
-    if (!seen.insert(name).second) {
-      return std::make_unique<FailingSource>("profile " + name,
-                                             Error::fatal("profile " + name + ": source_profile loops back to it"));
-    }
-    std::unique_ptr<CredentialsSource> base;
-    if (std::string tokenFile = get(*settings, "web_identity_token_file"); !tokenFile.empty()) {
-      // The web identity source, told the profile's role, token file and session name.
-      Environment inner = env;
-      auto values = std::make_shared<std::map<std::string, std::string>>(
-          std::map<std::string, std::string>{{"AWS_ROLE_ARN", role},
-                                             {"AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile},
-                                             {"AWS_ROLE_SESSION_NAME", get(*settings, "role_session_name")},
-                                             {"AWS_REGION", regionOf(env, *settings)}});
-      inner.getenv = [values, outer = env.getenv](const char* n) -> const char* {
-        auto it = values->find(n);
-        if (it != values->end()) return it->second.empty() ? nullptr : it->second.c_str();
-        return outer(n);
-      };
-      return webIdentitySource(inner);
-    }
-    if (std::string source = get(*settings, "source_profile"); !source.empty()) {
-      base = sourceOf(env, source, seen, /*keysOnly=*/source == name);
-    } else if (std::string from = get(*settings, "credential_source"); from == "Environment") {
-      base = environmentSource(env);
-    } else if (from == "EcsContainer") {
-      base = containerSource(env);
-    } else if (from == "Ec2InstanceMetadata") {
-      base = imdsSource(env);
-    } else {
-      return std::make_unique<FailingSource>(
-          "profile " + name, Error::fatal("profile " + name +
-                                          ": role_arn needs source_profile, credential_source (Environment, EcsContainer, "
-                                          "Ec2InstanceMetadata) or web_identity_token_file" +
-                                          (from.empty() ? std::string() : "; credential_source " + from + " is none of those")));
-    }
-    return std::make_unique<AssumeRoleSource>(env, name, *settings, std::move(base), regionOf(env, *settings));
-  }
+  if (std::string role = get(*settings, "role_arn"); !role.empty() && !keysOnly)
+    return roleSource(env, name, role, *settings, seen);
   if (std::string command = get(*settings, "credential_process"); !command.empty()) {
     return std::make_unique<ProcessSource>(name, command);
   }
   if (settings->contains("sso_session") || settings->contains("sso_start_url") || settings->contains("sso_account_id")) {
-    return std::make_unique<FailingSource>(
-        "profile " + name,
-        Error::fatal("profile " + name +
-                     " signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
-                     "profile `credential_process = aws configure export-credentials --profile " +
-                     name +
-                     " --format process` and use that one, or export the keys (aws configure export-credentials --format env)"));
+    return failing(name,
+                   " signs in with AWS IAM Identity Center (sso_…), which cdc does not do itself: give a "
+                   "profile `credential_process = aws configure export-credentials --profile " +
+                       name +
+                       " --format process` and use that one, or export the keys (aws configure export-credentials "
+                       "--format env)");
   }
-  return std::make_unique<FailingSource>(
-      "profile " + name,
-      Error::fatal("profile " + name + ": no credentials in it (aws_access_key_id, credential_process or role_arn)"));
+  return failing(name, ": no credentials in it (aws_access_key_id, credential_process or role_arn)");
 }
 
 class ProfileSource final : public CredentialsSource {

@@ -86,6 +86,60 @@ AdminOptionsPtr adminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono
   return o;
 }
 
+// A record of the dead-letter topic as read: position, time, key, value and headers.
+DeadLetterRecord recordOf(const rd_kafka_message_t* m) {
+  DeadLetterRecord r;
+  r.partition = m->partition;
+  r.offset = m->offset;
+  rd_kafka_timestamp_type_t type;
+  r.timestampMs = rd_kafka_message_timestamp(m, &type);
+  if (m->key) r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) r.value = std::string(static_cast<const char*>(m->payload), m->len);
+  appendHeaders(m, r.headers);
+  return r;
+}
+
+// The partitions of `topic` read from their start on one queue of a consumer without a group
+// (the legacy per-partition consumer: no group ACL needed); stopped when it goes.
+class TopicReader {
+ public:
+  static Result<std::unique_ptr<TopicReader>> open(const Properties& properties, const std::string& topic,
+                                                   const std::set<int32_t>& partitions) {
+    Properties props = producerProperties(properties);
+    setProperty(props, "enable.partition.eof", "true", "default");
+    setDefault(props, "client.id", "cdc-dlq-reader");
+    auto conf = makeConf(props);
+    if (!conf) return fail(conf.error());
+    char err[512];
+    ClientPtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err));
+    if (!rk) return fail(Error::fatal(std::string("cannot create the Kafka reader of the dead-letter topic: ") + err));
+    (void)conf->release();
+    std::unique_ptr<TopicReader> self(new TopicReader(std::move(rk), topic));
+    for (int32_t p : partitions) {
+      if (rd_kafka_consume_start_queue(self->rkt_.get(), p, RD_KAFKA_OFFSET_BEGINNING, self->queue_.get()) == -1) {
+        return fail(
+            Error::retry("cannot read " + topic + "[" + std::to_string(p) + "]: " + rd_kafka_err2str(rd_kafka_last_error())));
+      }
+      self->started_.push_back(p);
+    }
+    return self;
+  }
+  ~TopicReader() {
+    for (int32_t p : started_) rd_kafka_consume_stop(rkt_.get(), p);
+  }
+  MessagePtr next(std::chrono::milliseconds wait) {
+    return MessagePtr(rd_kafka_consume_queue(queue_.get(), static_cast<int>(wait.count())));
+  }
+
+ private:
+  TopicReader(ClientPtr rk, const std::string& topic)
+      : rk_(std::move(rk)), queue_(rd_kafka_queue_new(rk_.get())), rkt_(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr)) {}
+  ClientPtr rk_;  // destroyed after the queue and topic handles
+  QueuePtr queue_;
+  TopicPtr rkt_;
+  std::vector<int32_t> started_;
+};
+
 // Records of `topic` from each partition's start up to the end it had when asked.
 Result<std::vector<DeadLetterRecord>> readTopic(const Properties& properties, const std::string& topic,
                                                 const std::map<int32_t, std::pair<int64_t, int64_t>>& ranges,
@@ -96,38 +150,16 @@ Result<std::vector<DeadLetterRecord>> readTopic(const Properties& properties, co
     if (range.second > range.first) open.insert(p);
   }
   if (open.empty()) return out;
-  // No consumer group: the legacy per-partition consumer reads without one (no group ACL needed).
-  Properties props = producerProperties(properties);
-  setProperty(props, "enable.partition.eof", "true", "default");
-  setDefault(props, "client.id", "cdc-dlq-reader");
-  auto conf = makeConf(props);
-  if (!conf) return fail(conf.error());
-  char err[512];
-  ClientPtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err));
-  if (!rk) return fail(Error::fatal(std::string("cannot create the Kafka reader of the dead-letter topic: ") + err));
-  (void)conf->release();
-  QueuePtr queue(rd_kafka_queue_new(rk.get()));
-  TopicPtr rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
-  for (int32_t p : open) {
-    if (rd_kafka_consume_start_queue(rkt.get(), p, RD_KAFKA_OFFSET_BEGINNING, queue.get()) == -1) {
-      return fail(
-          Error::retry("cannot read " + topic + "[" + std::to_string(p) + "]: " + rd_kafka_err2str(rd_kafka_last_error())));
-    }
-  }
-  auto stopAll = [&] {
-    for (const auto& [p, range] : ranges) {
-      if (range.second > range.first) rd_kafka_consume_stop(rkt.get(), p);
-    }
-  };
+  auto reader = TopicReader::open(properties, topic, open);
+  if (!reader) return fail(reader.error());
   auto deadline = Clock::now() + timeout;
   std::string lastError;
   while (!open.empty()) {
     if (Clock::now() > deadline) {
-      stopAll();
       return fail(Error::retry("reading the dead-letter topic " + topic + " took over " + std::to_string(timeout.count() / 1000) +
                                " s" + (lastError.empty() ? std::string() : " (" + lastError + ")")));
     }
-    MessagePtr m(rd_kafka_consume_queue(queue.get(), 200));
+    MessagePtr m = (*reader)->next(std::chrono::milliseconds(200));
     if (!m) continue;
     const int32_t p = m->partition;
     const int64_t end = ranges.at(p).second;
@@ -139,31 +171,13 @@ Result<std::vector<DeadLetterRecord>> readTopic(const Properties& properties, co
       lastError = rd_kafka_message_errstr(m.get());
       if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
           m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        stopAll();
         return fail(Error::fatal(fmt::format("cannot read the dead-letter topic {}: {}", topic, lastError)));
       }
       continue;
     }
-    DeadLetterRecord r;
-    r.partition = p;
-    r.offset = m->offset;
-    rd_kafka_timestamp_type_t type;
-    r.timestampMs = rd_kafka_message_timestamp(m.get(), &type);
-    if (m->key) r.key = std::string(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) r.value = std::string(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        r.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
-      }
-    }
-    out.push_back(std::move(r));
+    out.push_back(recordOf(m.get()));
     if (m->offset + 1 >= end) open.erase(p);
   }
-  stopAll();
   return out;
 }
 

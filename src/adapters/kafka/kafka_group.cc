@@ -214,7 +214,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     synced_.erase(tp);
     pausedByCaller_.erase(tp);
   }
-  std::erase_if(buffered_, [&](const runtime::Record& r) { return gone.contains({std::string(r.topic), r.partition}); });
+  dropPolled(gone);
   noteAssignment();
   log::event(spdlog::level::info, "partitions_revoked",
              {{"partitions", describePartitions(tps)}, {"assigned", std::to_string(assigned_.size()), true}});

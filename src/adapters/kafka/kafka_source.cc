@@ -230,15 +230,7 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
   r.timestampMs = rd_kafka_message_timestamp(m, &type);
   if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
   if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      r.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
-    }
-  }
+  appendHeaders(m, r.headers);
   ++probe_.records;
   if (options_.untilCaughtUp) {
     TopicPartition tp{std::string(r.topic), r.partition};
@@ -260,6 +252,12 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
   }
   if (fatal_) return fail(*fatal_);
   if (closed_) return runtime::PollStatus::End;
+  struct Polling {
+    KafkaSource& self;
+    ~Polling() { self.polling_ = nullptr; }
+  } polling{*this};
+  polling_ = &out;
+  pollStart_ = out.size();
   resumeAfterIdle();
   sendCommits();
   checkIdle();
@@ -360,6 +358,41 @@ Status KafkaSource::commitSync(const std::set<TopicPartition>& partitions) {
   return {};
 }
 
+void KafkaSource::dropPolled(const std::set<TopicPartition>& partitions) {
+  auto dropped = [&](const runtime::Record& r) {
+    return std::any_of(partitions.begin(), partitions.end(),
+                       [&](const TopicPartition& tp) { return tp.partition == r.partition && tp.topic == r.topic; });
+  };
+  std::erase_if(buffered_, dropped);
+  if (polling_ && polling_->size() > pollStart_) {
+    polling_->erase(std::remove_if(polling_->begin() + static_cast<std::ptrdiff_t>(pollStart_), polling_->end(), dropped),
+                    polling_->end());
+  }
+}
+
+rd_kafka_resp_err_t KafkaSource::committedOffsets(rd_kafka_topic_partition_list_t* list) {
+  // A transaction aborted because the brokers went away is often followed by a coordinator that
+  // is not back yet: asked again for up to a minute before the offsets count as unknown.
+  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int tries = 0; tries < 6; ++tries) {
+    e = rd_kafka_committed(rk_, list, 10'000);
+    switch (e) {
+      case RD_KAFKA_RESP_ERR__TIMED_OUT:
+      case RD_KAFKA_RESP_ERR__TRANSPORT:
+      case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+      case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+      case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+      case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+        log::event(spdlog::level::warn, "committed_offsets_unanswered",
+                   {{"error", rd_kafka_err2str(e)}, {"detail", "asking the group coordinator again"}});
+        continue;
+      default:
+        return e;
+    }
+  }
+  return e;
+}
+
 Status KafkaSource::commitInTransaction(rd_kafka_topic_partition_list_t* list) {
   std::unique_ptr<rd_kafka_consumer_group_metadata_t, void (*)(rd_kafka_consumer_group_metadata_t*)> group(
       rd_kafka_consumer_group_metadata(rk_), rd_kafka_consumer_group_metadata_destroy);
@@ -377,6 +410,10 @@ Status KafkaSource::commitInTransaction(rd_kafka_topic_partition_list_t* list) {
     ++probe_.commits;
     return {};
   }
+  return rewind(list);
+}
+
+Status KafkaSource::rewind(const rd_kafka_topic_partition_list_t* list) {
   // Aborted: neither the positions nor what was produced with them happened. The partitions
   // still assigned are read again from the group's committed offsets (the work since is applied
   // again, idempotently, and its alerts published again); the others belong to another member.
@@ -387,7 +424,24 @@ Status KafkaSource::commitInTransaction(rd_kafka_topic_partition_list_t* list) {
     }
   }
   if (back->cnt == 0) return {};
-  if (auto e = rd_kafka_committed(rk_, back.get(), 10'000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  auto rewound = toVector(back.get());
+  // Nothing polled of them before now is applied: it comes again, after the records before it.
+  dropPolled({rewound.begin(), rewound.end()});
+  if (listener_) listener_->onRewound(rewound);
+  if (rd_kafka_assignment_lost(rk_)) {
+    // The group took them away already (the session expired while the brokers were away): the
+    // revocation the next poll serves drops them, and whoever owns them next reads them from the
+    // committed offsets. (librdkafka answers no offset query until that revocation is served.)
+    for (const auto& tp : rewound) {
+      durable_.erase(tp);
+      unsent_.erase(tp);
+    }
+    log::event(spdlog::level::warn, "partitions_rewound",
+               {{"partitions", std::to_string(back->cnt), true},
+                {"detail", "the assignment is lost: their next owner reads them from the committed offsets"}});
+    return {};
+  }
+  if (auto e = committedOffsets(back.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     fatal_ = Error::fatal(std::string("after an aborted transaction, the committed offsets are unknown: ") + rd_kafka_err2str(e));
     return fail(*fatal_);
   }
@@ -404,8 +458,15 @@ Status KafkaSource::commitInTransaction(rd_kafka_topic_partition_list_t* list) {
                           rd_kafka_error_string(e.get()));
     return fail(*fatal_);
   }
+  std::string offsets;
+  for (int i = 0; i < back->cnt; ++i) {
+    fmt::format_to(std::back_inserter(offsets), "{}{}[{}]@{}", i ? "," : "", back->elems[i].topic, back->elems[i].partition,
+                   back->elems[i].offset);
+  }
   log::event(spdlog::level::warn, "partitions_rewound",
-             {{"partitions", std::to_string(back->cnt), true}, {"detail", "reading again from the committed offsets"}});
+             {{"partitions", std::to_string(back->cnt), true},
+              {"offsets", offsets},
+              {"detail", "reading again from the committed offsets"}});
   return {};
 }
 

@@ -121,6 +121,15 @@ class KafkaSource final : public runtime::Source {
   // Commits `list` in a transaction of transactions_; after an abort, seeks its partitions back
   // to the group's committed offsets.
   Status commitInTransaction(rd_kafka_topic_partition_list_t* list);
+  // After an aborted transaction: the partitions of `list` still assigned are read again from
+  // the group's committed offsets.
+  Status rewind(const rd_kafka_topic_partition_list_t* list);
+  // Drops the records of `partitions` fetched so far and not yet handed out: the buffered ones
+  // and those the poll in progress gathered before a revocation or a rewind (the ones after it
+  // come from the new assignment or position).
+  void dropPolled(const std::set<TopicPartition>& partitions);
+  // The group's committed offsets of `list`, asked again while the coordinator is away.
+  rd_kafka_resp_err_t committedOffsets(rd_kafka_topic_partition_list_t* list);
   // Sends the positions reported durable since the last asynchronous commit, when
   // commitInterval_ has passed since it.
   void sendCommits();
@@ -159,6 +168,10 @@ class KafkaSource final : public runtime::Source {
   std::map<TopicPartition, int64_t> groupEnds_;  // every partition of the topics, for groupCaughtUp()
   std::chrono::steady_clock::time_point lastGroupCheck_;
   std::deque<runtime::Record> buffered_;  // delivered while idle (before the pause took)
+  // The records the poll in progress has gathered (from pollStart_ on), null outside a poll: a
+  // revocation or rewind during the poll drops what came before it.
+  std::vector<runtime::Record>* polling_ = nullptr;
+  size_t pollStart_ = 0;
   bool joined_ = false;
   // The member holds an assignment from its group, possibly empty; false before it joined and
   // after the group took its partitions as lost.

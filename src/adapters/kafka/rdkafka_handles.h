@@ -6,6 +6,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -54,6 +55,18 @@ using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 
 // Partition lists and the runtime's partitions.
+// A message's headers, in order (a header without a value has an empty one).
+inline void appendHeaders(const rd_kafka_message_t* m, std::vector<std::pair<std::string, std::string>>& out) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers) return;
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    out.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
+  }
+}
+
 inline std::vector<TopicPartition> toVector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<TopicPartition> out;
   out.reserve(static_cast<size_t>(list->cnt));

@@ -74,21 +74,23 @@ void TransactionalPublisher::forgetQueued() {
   queuedIds_.clear();
 }
 
+TransactionalCommitter::Outcome TransactionalPublisher::dropBatch(std::string_view event, const std::string& why,
+                                                                  std::string_view detail) {
+  log::event(spdlog::level::warn, what_ + std::string(event),
+             {{"topic", topic_}, {"messages", std::to_string(queued_.size()), true}, {"error", why}, {"detail", detail}});
+  forgetQueued();
+  return Outcome::Aborted;
+}
+
 Result<TransactionalCommitter::Outcome> TransactionalPublisher::abort(const std::string& why) {
   ErrorPtr e(rd_kafka_abort_transaction(producer_->handle(), static_cast<int>(timeout_.count())));
   if (e && rd_kafka_error_is_fatal(e.get())) {
     return replaceProducer("the " + what_ + "s' transaction could not be aborted: " + rd_kafka_error_string(e.get()));
   }
   ++aborted_;
-  log::event(spdlog::level::warn, what_ + "s_transaction_aborted",
-             {{"topic", topic_},
-              {"messages", std::to_string(queued_.size()), true},
-              {"error", why},
-              {"detail",
-               "neither the messages nor the positions were committed; the records are read again and their "
-               "messages published again"}});
-  forgetQueued();
-  return Outcome::Aborted;
+  return dropBatch("s_transaction_aborted", why,
+                   "neither the messages nor the positions were committed; the records are read again and their "
+                   "messages published again");
 }
 
 Result<TransactionalCommitter::Outcome> TransactionalPublisher::replaceProducer(const std::string& why) {
@@ -106,18 +108,20 @@ Result<TransactionalCommitter::Outcome> TransactionalPublisher::replaceProducer(
   if (!fresh) return fail(Error::fatal(why + "; a new producer could not be opened: " + fresh.error().message));
   producer_ = std::move(*fresh);
   producer_->prepare(topic_);
-  initialized_ = false;  // the next commit starts its transactions: the old producer's are aborted
+  // Starting the new producer's transactions aborts what the old one left open now, so that
+  // the group's offsets it may have sent are settled before the records are read again (else
+  // the next commit does it).
+  ErrorPtr started(rd_kafka_init_transactions(producer_->handle(), static_cast<int>(timeout_.count())));
+  if (started && rd_kafka_error_is_fatal(started.get())) {
+    return fail(
+        Error::fatal(why + "; the new producer could not start its transactions: " + rd_kafka_error_string(started.get())));
+  }
+  initialized_ = !started;
   ++reopened_;
   ++reopenedInARow_;
-  log::event(spdlog::level::warn, what_ + "s_producer_replaced",
-             {{"topic", topic_},
-              {"messages", std::to_string(queued_.size()), true},
-              {"error", why},
-              {"detail",
-               "the producer met a fatal error and was replaced by a new one of the same transactional.id, which "
-               "aborts the open transaction; the records are read again and their messages published again"}});
-  forgetQueued();
-  return Outcome::Aborted;
+  return dropBatch("s_producer_replaced", why,
+                   "the producer met a fatal error and was replaced by a new one of the same transactional.id, which "
+                   "aborts the open transaction; the records are read again and their messages published again");
 }
 
 Result<TransactionalCommitter::Outcome> TransactionalPublisher::commitTransaction(const rd_kafka_topic_partition_list_s* offsets,
@@ -157,6 +161,15 @@ Result<TransactionalCommitter::Outcome> TransactionalPublisher::commitTransactio
     return *r;
   }
   if (auto r = attempt("commit", [&](rd_kafka_t* rk) { return rd_kafka_commit_transaction(rk, timeoutMs); })) return *r;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    std::string positions;
+    for (int i = 0; i < offsets->cnt; ++i) {
+      positions += (i ? "," : "") + std::string(offsets->elems[i].topic) + "[" + std::to_string(offsets->elems[i].partition) +
+                   "]@" + std::to_string(offsets->elems[i].offset);
+    }
+    log::event(spdlog::level::debug, what_ + "s_transaction_committed",
+               {{"topic", topic_}, {"messages", std::to_string(queued_.size()), true}, {"offsets", positions}});
+  }
   committed_ += queued_.size();
   reopenedInARow_ = 0;
   for (const auto& p : queued_) acknowledged_.push_back(p.id);

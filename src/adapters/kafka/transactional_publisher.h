@@ -73,6 +73,9 @@ class TransactionalPublisher final : public MessagePublisher, public Transaction
   // Aborted (what the old one left open is aborted when the new one starts its transactions).
   Result<Outcome> replaceProducer(const std::string& why);
   void forgetQueued();
+  // Logs `what_` + `event` (the messages dropped, why, what follows) and drops the batch's
+  // messages: Aborted.
+  Outcome dropBatch(std::string_view event, const std::string& why, std::string_view detail);
 
   Properties properties_;
   std::unique_ptr<KafkaProducer> producer_;

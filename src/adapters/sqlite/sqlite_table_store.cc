@@ -4,6 +4,7 @@
 #include <array>
 #include <ctime>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,42 @@ namespace {
 
 // The store is made of the row helpers (sqlite_store_parts.h).
 using namespace detail;
+
+// An index's key columns of an item: null when the item is not in the index (sparse).
+using IndexKeys = std::pair<const AttributeValue*, const AttributeValue*>;
+IndexKeys indexColumns(const store::IndexSpec& idx, const Item& of) {
+  const AttributeValue* h = indexKey(of, idx.hash);
+  const AttributeValue* r = idx.range ? indexKey(of, *idx.range) : nullptr;
+  if (!h || (idx.range && !r)) return {nullptr, nullptr};
+  return {h, r};
+}
+
+// The indexes (a bit each) whose key columns differ between `before` and the new ones.
+uint32_t changedIndexes(const store::TableSpec& spec, const Item& before, std::span<const IndexKeys> after) {
+  auto same = [](const AttributeValue* x, const AttributeValue* y) { return x == y || (x && y && *x == *y); };
+  uint32_t changed = 0;
+  for (size_t i = 0; i < spec.indexes.size(); ++i) {
+    auto was = indexColumns(spec.indexes[i], before);
+    if (!same(was.first, after[i].first) || !same(was.second, after[i].second)) changed |= 1u << i;
+  }
+  return changed;
+}
+
+// A write's key columns (?1, ?2) and expiry (?4).
+void bindKeyAndTtl(sqlite3_stmt* stmt, const store::TableSpec& spec, const Item& item) {
+  bindKey(stmt, 1, store::find(item, spec.hash.name));
+  if (spec.range) {
+    bindKey(stmt, 2, store::find(item, spec.range->name));
+  } else {
+    sqlite3_bind_text(stmt, 2, "", 0, SQLITE_STATIC);
+  }
+  const AttributeValue* ttl = spec.ttlAttribute ? store::find(item, *spec.ttlAttribute) : nullptr;
+  if (ttl && ttl->asInt()) {
+    sqlite3_bind_int64(stmt, 4, *ttl->asInt());
+  } else {
+    sqlite3_bind_null(stmt, 4);
+  }
+}
 
 }  // namespace
 
@@ -220,6 +257,19 @@ Result<std::optional<Item>> SqliteTableStore::read(const TableInfo& t, const Ite
   return **found;
 }
 
+const std::string& SqliteTableStore::updateSql(const TableInfo& t, uint32_t changed) {
+  std::string& text = updateSql_[{&t, changed}];
+  if (text.empty()) {
+    text = "UPDATE " + t.sqlName + " SET item = ?3, ttl = ?4";
+    for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
+      if (!(changed & (1u << i))) continue;
+      text += fmt::format(", g{0}pk = ?{1}, g{0}sk = ?{2}", i, 5 + 2 * i, 6 + 2 * i);
+    }
+    text += " WHERE pk = ?1 AND sk = ?2";
+  }
+  return text;
+}
+
 Status SqliteTableStore::write(const TableInfo& t, Item item) {
   row_.clear();
   store::appendItemRow(row_, item);
@@ -229,70 +279,30 @@ Status SqliteTableStore::write(const TableInfo& t, Item item) {
       return fail(Error::poison("item of " + std::to_string(bytes) + " bytes exceeds DynamoDB's 400 KB"));
     }
   }
-  // An index's key columns for `of`: null when the item is not in the index (sparse).
-  auto indexColumns = [](const store::IndexSpec& idx, const Item& of) -> std::pair<const AttributeValue*, const AttributeValue*> {
-    const AttributeValue* h = indexKey(of, idx.hash);
-    const AttributeValue* r = idx.range ? indexKey(of, *idx.range) : nullptr;
-    if (!h || (idx.range && !r)) return {nullptr, nullptr};
-    return {h, r};
-  };
   // The item's key columns of each index, found once.
-  std::array<std::pair<const AttributeValue*, const AttributeValue*>, 16> columns{};
+  std::array<IndexKeys, 16> columns{};
   const size_t indexes = std::min<size_t>(t.spec.indexes.size(), columns.size());
   for (size_t i = 0; i < indexes; ++i) columns[i] = indexColumns(t.spec.indexes[i], item);
-  auto bindIndex = [&](sqlite3_stmt* stmt, int col, size_t i) {
-    auto [h, r] = i < indexes ? columns[i] : indexColumns(t.spec.indexes[i], item);
-    bindKey(stmt, col, h);
-    if (h && !t.spec.indexes[i].range) {
-      sqlite3_bind_text(stmt, col + 1, "", 0, SQLITE_STATIC);
-    } else {
-      bindKey(stmt, col + 1, r);
-    }
-  };
   std::string key = cacheKey(t, item);
   // A row this connection knows to exist is updated in place, with only the indexes whose key
   // changed: a change of price or stock leaves the name's index alone.
   auto known = cache_.find(key);
-  uint32_t changed = 0;
-  bool update = known != cache_.end() && known->second.item && t.spec.indexes.size() <= 16;
-  if (update) {
-    for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
-      auto before = indexColumns(t.spec.indexes[i], *known->second.item);
-      auto after = columns[i];
-      auto same = [](const AttributeValue* x, const AttributeValue* y) { return x == y || (x && y && *x == *y); };
-      if (!same(before.first, after.first) || !same(before.second, after.second)) changed |= 1u << i;
-    }
-  }
-  const std::string* sql = &t.writeSql;
-  if (update) {
-    std::string& text = updateSql_[{&t, changed}];
-    if (text.empty()) {
-      text = "UPDATE " + t.sqlName + " SET item = ?3, ttl = ?4";
-      for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
-        if (!(changed & (1u << i))) continue;
-        text += fmt::format(", g{0}pk = ?{1}, g{0}sk = ?{2}", i, 5 + 2 * i, 6 + 2 * i);
-      }
-      text += " WHERE pk = ?1 AND sk = ?2";
-    }
-    sql = &text;
-  }
-  auto stmt = db_->prepare(*sql);
+  const bool update = known != cache_.end() && known->second.item && t.spec.indexes.size() <= 16;
+  const uint32_t changed = update ? changedIndexes(t.spec, *known->second.item, columns) : 0;
+  auto stmt = db_->prepare(update ? updateSql(t, changed) : t.writeSql);
   if (!stmt) return fail(stmt.error());
-  bindKey(*stmt, 1, store::find(item, t.spec.hash.name));
-  if (t.spec.range) {
-    bindKey(*stmt, 2, store::find(item, t.spec.range->name));
-  } else {
-    sqlite3_bind_text(*stmt, 2, "", 0, SQLITE_STATIC);
-  }
+  bindKeyAndTtl(*stmt, t.spec, item);
   sqlite3_bind_blob(*stmt, 3, row_.data(), static_cast<int>(row_.size()), SQLITE_STATIC);  // stepped below
-  const AttributeValue* ttl = t.spec.ttlAttribute ? store::find(item, *t.spec.ttlAttribute) : nullptr;
-  if (ttl && ttl->asInt()) {
-    sqlite3_bind_int64(*stmt, 4, *ttl->asInt());
-  } else {
-    sqlite3_bind_null(*stmt, 4);
-  }
   for (size_t i = 0; i < t.spec.indexes.size(); ++i) {
-    if (!update || (changed & (1u << i))) bindIndex(*stmt, static_cast<int>(5 + 2 * i), i);
+    if (update && !(changed & (1u << i))) continue;
+    auto [h, r] = i < indexes ? columns[i] : indexColumns(t.spec.indexes[i], item);
+    const int col = static_cast<int>(5 + 2 * i);
+    bindKey(*stmt, col, h);
+    if (h && !t.spec.indexes[i].range) {
+      sqlite3_bind_text(*stmt, col + 1, "", 0, SQLITE_STATIC);
+    } else {
+      bindKey(*stmt, col + 1, r);
+    }
   }
   if (int rc = sqlite3_step(*stmt); rc != SQLITE_DONE) return fail(db_->error(rc, "put"));
   if (update && sqlite3_changes(db_->handle()) != 1) {

@@ -94,6 +94,8 @@ class SqliteTableStore final : public store::TableStore {
   // A transaction that forgets the items in memory when it rolls back.
   class Tx;
   Status write(const TableInfo& t, store::Item item);
+  // The UPDATE of a known row that sets the key columns of the `changed` indexes (a bit each).
+  const std::string& updateSql(const TableInfo& t, uint32_t changed);
   Status erase(const TableInfo& t, const store::Item& key);
   // The write of one request or transaction entry, inside an open transaction; `checked`: its
   // condition was found to hold already.
@@ -103,6 +105,8 @@ class SqliteTableStore final : public store::TableStore {
   // A transaction inside an open SQLite transaction: its conditions, then (all holding) its writes.
   // `owned`: the same items, which it may move from (or null).
   Result<store::TransactOutcome> transactLocked(std::span<const store::TransactItem> items, store::TransactItem* owned = nullptr);
+  // One entry of a transaction whose conditions held (`owned`: the same entry, movable, or null).
+  Result<store::WriteOutcome> applyChecked(const TableInfo& t, const store::TransactItem& item, store::TransactItem* owned);
   template <class Transactions>
   std::vector<Result<store::TransactOutcome>> transactAllLocked(Transactions transactions, bool take);
   Status purgeExpired(const TableInfo& t);

@@ -15,6 +15,28 @@ namespace {
 
 using namespace detail;
 
+// A transaction entry's table, the item or key it touches (only the key attributes are read),
+// and its condition (null: none).
+struct Target {
+  const std::string* table;
+  const Item* key;
+  const store::Condition* condition;
+};
+Target targetOf(const store::TransactItem& item) {
+  return std::visit(
+      [](const auto& r) -> Target {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, store::PutRequest>) {
+          return {&r.table, &r.item, r.condition ? &*r.condition : nullptr};
+        } else if constexpr (std::is_same_v<R, store::ConditionCheck>) {
+          return {&r.table, &r.key, &r.condition};
+        } else {
+          return {&r.table, &r.key, r.condition ? &*r.condition : nullptr};
+        }
+      },
+      item);
+}
+
 }  // namespace
 
 Result<store::WriteOutcome> SqliteTableStore::putLocked(const TableInfo& t, const store::PutRequest& r, bool checked) {
@@ -100,6 +122,28 @@ Result<store::WriteOutcome> SqliteTableStore::remove(const store::DeleteRequest&
   return single(request, &SqliteTableStore::removeLocked);
 }
 
+Result<store::WriteOutcome> SqliteTableStore::applyChecked(const TableInfo& t, const store::TransactItem& item,
+                                                           store::TransactItem* owned) {
+  return std::visit(
+      [&](const auto& req) -> Result<store::WriteOutcome> {
+        using R = std::decay_t<decltype(req)>;
+        if constexpr (std::is_same_v<R, store::PutRequest>) {
+          if (owned) {
+            if (auto s = write(t, std::move(std::get<store::PutRequest>(*owned).item)); !s) return fail(s.error());
+            return store::WriteOutcome{};
+          }
+          return putLocked(t, req, true);
+        } else if constexpr (std::is_same_v<R, store::UpdateRequest>) {
+          return updateLocked(t, req, true);
+        } else if constexpr (std::is_same_v<R, store::DeleteRequest>) {
+          return removeLocked(t, req, true);
+        } else {
+          return store::WriteOutcome{};
+        }
+      },
+      item);
+}
+
 Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const store::TransactItem> items,
                                                                 store::TransactItem* owned) {
   if (items.size() > store::kMaxTransactItems) return fail(Error::poison("a transaction holds at most 100 items"));
@@ -108,21 +152,12 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
   touched.reserve(items.size());
   std::vector<const TableInfo*> infos;
   for (const auto& ti : items) {
-    auto [tableName, key] = std::visit(
-        [](const auto& r) -> std::pair<const std::string*, const Item*> {
-          using R = std::decay_t<decltype(r)>;
-          if constexpr (std::is_same_v<R, store::PutRequest>) {
-            return {&r.table, &r.item};
-          } else {
-            return {&r.table, &r.key};
-          }
-        },
-        ti);
-    auto t = table(*tableName);
+    Target target = targetOf(ti);
+    auto t = table(*target.table);
     if (!t) return fail(t.error());
-    if (auto s = checkKey(**t, *key); !s) return fail(s.error());
+    if (auto s = checkKey(**t, *target.key); !s) return fail(s.error());
     infos.push_back(*t);
-    touched.push_back(cacheKey(**t, *key));
+    touched.push_back(cacheKey(**t, *target.key));
   }
   std::sort(touched.begin(), touched.end());
   if (std::adjacent_find(touched.begin(), touched.end()) != touched.end()) {
@@ -131,52 +166,16 @@ Result<store::TransactOutcome> SqliteTableStore::transactLocked(std::span<const 
   store::TransactOutcome out;
   // Conditions are checked against the state before the transaction, then all writes apply.
   for (size_t i = 0; i < items.size(); ++i) {
-    const TableInfo& t = *infos[i];
-    const store::Condition* cond = nullptr;
-    const Item* key = nullptr;  // an item or its key: only the key attributes are read
-    std::visit(
-        [&](const auto& r) {
-          using R = std::decay_t<decltype(r)>;
-          if constexpr (std::is_same_v<R, store::PutRequest>) {
-            key = &r.item;
-            if (r.condition) cond = &*r.condition;
-          } else if constexpr (std::is_same_v<R, store::ConditionCheck>) {
-            key = &r.key;
-            cond = &r.condition;
-          } else {
-            key = &r.key;
-            if (r.condition) cond = &*r.condition;
-          }
-        },
-        items[i]);
-    if (!cond) continue;
-    auto cur = lookup(t, *key);
+    Target target = targetOf(items[i]);
+    if (!target.condition) continue;
+    auto cur = lookup(*infos[i], *target.key);
     if (!cur) return fail(cur.error());
-    if (!cond->evaluate(**cur ? &***cur : nullptr)) out.failedConditions.push_back(i);
+    if (!target.condition->evaluate(**cur ? &***cur : nullptr)) out.failedConditions.push_back(i);
   }
   if (!out.failedConditions.empty()) return out;  // nothing written
   for (size_t i = 0; i < items.size(); ++i) {
-    const TableInfo& t = *infos[i];
     // The conditions held: the writes apply without checking them again.
-    Result<store::WriteOutcome> r = std::visit(
-        [&](const auto& req) -> Result<store::WriteOutcome> {
-          using R = std::decay_t<decltype(req)>;
-          if constexpr (std::is_same_v<R, store::PutRequest>) {
-            if (owned) {
-              if (auto s = write(t, std::move(std::get<store::PutRequest>(owned[i]).item)); !s) return fail(s.error());
-              return store::WriteOutcome{};
-            }
-            return putLocked(t, req, true);
-          } else if constexpr (std::is_same_v<R, store::UpdateRequest>) {
-            return updateLocked(t, req, true);
-          } else if constexpr (std::is_same_v<R, store::DeleteRequest>) {
-            return removeLocked(t, req, true);
-          } else {
-            return store::WriteOutcome{};
-          }
-        },
-        items[i]);
-    if (!r) return fail(r.error());
+    if (auto r = applyChecked(*infos[i], items[i], owned ? &owned[i] : nullptr); !r) return fail(r.error());
   }
   out.committed = true;
   return out;

@@ -261,23 +261,11 @@ void PartitionCheckpoint::appendRows(const PartitionState& state, const std::vec
   }
 }
 
-Result<bool> PartitionCheckpoint::save(const PartitionState& state) {
-  if (!etag_)
-    return fail(
-        Error::fatal("analytics state of " + topic_ + "[" + std::to_string(partition_) + "] saved before it was claimed"));
-  if (state.nextOffset() == savedOffset_ && dirty_.empty()) return true;
-  // The checkpoint after this save; the members change only once its manifest is written.
-  std::string snapshot = snapshot_;
-  size_t snapshotRows = snapshotRows_;
-  std::vector<std::string> deltas = deltas_;
-  size_t deltaRows = deltaRows_;
-  std::vector<std::string> obsolete;
+PartitionCheckpoint::Plan PartitionCheckpoint::plan(const PartitionState& state) const {
+  Plan p{.snapshot = snapshot_, .snapshotRows = snapshotRows_, .deltas = deltas_, .deltaRows = deltaRows_};
   const std::string generation = ".g" + std::to_string(generation_) + ".jsonl";
   // Compact when the deltas hold more rows than the snapshot: write every row once.
-  bool compact = deltaRows_ + dirty_.size() > std::max<size_t>(snapshotRows_, 2000);
-  std::string body;
-  std::string key;
-  if (compact) {
+  if (deltaRows_ + dirty_.size() > std::max<size_t>(snapshotRows_, 2000)) {
     std::vector<int64_t> keys;
     keys.reserve(state.orders() + state.items());
     state.orderRows().forEach([&](int64_t k, const OrderFacts&) { keys.push_back(k); });
@@ -286,29 +274,39 @@ Result<bool> PartitionCheckpoint::save(const PartitionState& state) {
       if (!state.orderRows().find(k) && !state.itemRows().find(k)) keys.push_back(k);
     }
     std::sort(keys.begin(), keys.end());
-    appendRows(state, keys, body);
-    key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + generation;
-    if (!snapshot.empty() && snapshot != key) obsolete.push_back(snapshot);
-    obsolete.insert(obsolete.end(), deltas.begin(), deltas.end());
-    snapshot = key;
-    snapshotRows = keys.size();
-    deltas.clear();
-    deltaRows = 0;
-  } else {
-    std::vector<int64_t> keys(dirty_.begin(), dirty_.end());
-    std::sort(keys.begin(), keys.end());
-    appendRows(state, keys, body);
-    key = prefix() + "delta-" + std::to_string(savedOffset_) + "-" + std::to_string(state.nextOffset());
-    // Rows changed without the offset moving (dead letters replayed): the name must not be that
-    // of a delta the manifest names already.
-    if (savedOffset_ == state.nextOffset()) key += "-" + std::to_string(deltas.size());
-    key += generation;
-    deltas.push_back(key);
-    deltaRows += keys.size();
+    appendRows(state, keys, p.body);
+    p.key = prefix() + "snapshot-" + std::to_string(state.nextOffset()) + generation;
+    if (!p.snapshot.empty() && p.snapshot != p.key) p.obsolete.push_back(p.snapshot);
+    p.obsolete.insert(p.obsolete.end(), p.deltas.begin(), p.deltas.end());
+    p.snapshot = p.key;
+    p.snapshotRows = keys.size();
+    p.deltas.clear();
+    p.deltaRows = 0;
+    return p;
   }
-  if (auto s = objects_.put(key, body, "application/x-ndjson"); !s) return fail(s.error());
+  std::vector<int64_t> keys(dirty_.begin(), dirty_.end());
+  std::sort(keys.begin(), keys.end());
+  appendRows(state, keys, p.body);
+  p.key = prefix() + "delta-" + std::to_string(savedOffset_) + "-" + std::to_string(state.nextOffset());
+  // Rows changed without the offset moving (dead letters replayed): the name must not be that
+  // of a delta the manifest names already.
+  if (savedOffset_ == state.nextOffset()) p.key += "-" + std::to_string(p.deltas.size());
+  p.key += generation;
+  p.deltas.push_back(p.key);
+  p.deltaRows += keys.size();
+  return p;
+}
+
+Result<bool> PartitionCheckpoint::save(const PartitionState& state) {
+  if (!etag_)
+    return fail(
+        Error::fatal("analytics state of " + topic_ + "[" + std::to_string(partition_) + "] saved before it was claimed"));
+  if (state.nextOffset() == savedOffset_ && dirty_.empty()) return true;
+  // The checkpoint after this save; the members change only once its manifest is written.
+  Plan p = plan(state);
+  if (auto s = objects_.put(p.key, p.body, "application/x-ndjson"); !s) return fail(s.error());
   auto written =
-      objects_.putIf(manifestKey(), manifestBody(state.nextOffset(), snapshot, snapshotRows, deltas, deltaRows), etag_);
+      objects_.putIf(manifestKey(), manifestBody(state.nextOffset(), p.snapshot, p.snapshotRows, p.deltas, p.deltaRows), etag_);
   if (!written) return fail(written.error());
   if (!*written) {
     // Claimed by another member since our last save: the partition is no longer ours. What
@@ -317,14 +315,14 @@ Result<bool> PartitionCheckpoint::save(const PartitionState& state) {
     return false;
   }
   etag_ = std::move(**written);
-  snapshot_ = std::move(snapshot);
-  snapshotRows_ = snapshotRows;
-  deltas_ = std::move(deltas);
-  deltaRows_ = deltaRows;
+  snapshot_ = std::move(p.snapshot);
+  snapshotRows_ = p.snapshotRows;
+  deltas_ = std::move(p.deltas);
+  deltaRows_ = p.deltaRows;
   savedOffset_ = state.nextOffset();
   dirty_.clear();
   // Objects the new manifest no longer names; a crash before this leaves garbage, not errors.
-  for (const auto& o : obsolete) {
+  for (const auto& o : p.obsolete) {
     if (auto s = objects_.remove(o); !s) return fail(s.error());
   }
   return true;

@@ -68,6 +68,17 @@ class PartitionCheckpoint {
   // that a crash or a claim cut short).
   Status removeUnnamed();
   void appendRows(const PartitionState& state, const std::vector<int64_t>& keys, std::string& out) const;
+  // The checkpoint a save writes: the object it puts (a snapshot of every row, or a delta of
+  // the changed ones), the snapshot and deltas its manifest names, and the objects it retires.
+  struct Plan {
+    std::string key, body;
+    std::string snapshot;
+    size_t snapshotRows = 0;
+    std::vector<std::string> deltas;
+    size_t deltaRows = 0;
+    std::vector<std::string> obsolete;
+  };
+  Plan plan(const PartitionState& state) const;
 
   store::ObjectStore& objects_;
   std::string topic_;

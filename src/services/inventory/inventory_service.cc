@@ -312,6 +312,54 @@ Status InventoryHandler::send(std::vector<std::vector<store::TransactItem>>& tra
   return {};
 }
 
+std::vector<store::TransactItem> InventoryHandler::productWrites(int64_t id, const Tracked& t, size_t& size,
+                                                                 uint64_t& units) const {
+  // A live product is an item of the table; a deleted one a record of the ledger table.
+  auto tableOf = [&](bool deleted) -> const std::string& { return deleted ? options_.ledgerTable : options_.table; };
+  auto keyNameOf = [](bool deleted) { return deleted ? "ledger_key" : "product_id"; };
+  const ProductState& was = t.state;
+  ProductState next = was;
+  next.version = was.version + 1;
+  for (const auto& [partition, offset] : batchItemOffsets_) next.raiseItemOffset(partition, offset);
+  store::Item item = next.deleted ? next.toDeletedRecord() : next.toItem();
+  size = store::itemSize(item);
+  bool moves = was.stored && was.tombstoned != next.deleted;
+  units = moves ? transactUnits(t.storedBytes, 0) + transactUnits(0, size) : transactUnits(t.storedBytes, size);
+  std::vector<store::TransactItem> writes;
+  if (!was.stored) {
+    writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
+  } else if (!moves) {
+    writes.emplace_back(
+        store::PutRequest{tableOf(next.deleted), std::move(item), versionCondition(true, was.version, keyNameOf(next.deleted))});
+  } else {
+    // Deleted (or re-created): the item moves to the other table, in one transaction. The
+    // conditional delete of where it was makes the move safe against a concurrent writer.
+    writes.emplace_back(store::DeleteRequest{tableOf(was.tombstoned), was.tombstoned ? deletedProductKey(id) : productKey(id),
+                                             versionCondition(true, was.version, keyNameOf(was.tombstoned))});
+    writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), std::nullopt});
+  }
+  return writes;
+}
+
+Status InventoryHandler::productsWritten(const std::vector<int64_t>& ids) {
+  std::vector<LowStockAlert> alerts;
+  for (int64_t id : ids) {
+    Tracked& t = products_[id];
+    t.state.version += 1;
+    t.state.stored = true;
+    t.state.tombstoned = t.state.deleted;
+    for (const auto& [partition, offset] : batchItemOffsets_) t.state.raiseItemOffset(partition, offset);
+    t.dirty = false;
+    if (auto it = pendingAlerts_.find(id); it != pendingAlerts_.end()) {
+      alerts.insert(alerts.end(), it->second.begin(), it->second.end());
+      pendingAlerts_.erase(it);
+    }
+  }
+  if (alerts.empty()) return {};
+  stats_.alerts += alerts.size();
+  return alerts_.publish(alerts);
+}
+
 Status InventoryHandler::writeProducts() {
   std::vector<int64_t> ids;
   for (const auto& [id, t] : products_) {
@@ -321,33 +369,10 @@ Status InventoryHandler::writeProducts() {
   store::TransactionPacker packer;
   std::vector<std::vector<int64_t>> members;  // the products of each transaction
   units_.clear();
-  // A live product is an item of the table; a deleted one a record of the ledger table.
-  auto tableOf = [&](bool deleted) -> const std::string& { return deleted ? options_.ledgerTable : options_.table; };
-  auto keyNameOf = [](bool deleted) { return deleted ? "ledger_key" : "product_id"; };
   for (int64_t id : ids) {
-    const Tracked& t = products_[id];
-    const ProductState& was = t.state;
-    ProductState next = was;
-    next.version = was.version + 1;
-    for (const auto& [partition, offset] : batchItemOffsets_) next.raiseItemOffset(partition, offset);
-    store::Item item = next.deleted ? next.toDeletedRecord() : next.toItem();
-    size_t size = store::itemSize(item);
-    bool moves = was.stored && was.tombstoned != next.deleted;
-    uint64_t units = moves ? transactUnits(t.storedBytes, 0) + transactUnits(0, size) : transactUnits(t.storedBytes, size);
-    std::vector<store::TransactItem> writes;
-    if (!was.stored) {
-      writes.emplace_back(
-          store::PutRequest{tableOf(next.deleted), std::move(item), Condition::notExists(keyNameOf(next.deleted))});
-    } else if (!moves) {
-      writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item),
-                                            versionCondition(true, was.version, keyNameOf(next.deleted))});
-    } else {
-      // Deleted (or re-created): the item moves to the other table, in one transaction. The
-      // conditional delete of where it was makes the move safe against a concurrent writer.
-      writes.emplace_back(store::DeleteRequest{tableOf(was.tombstoned), was.tombstoned ? deletedProductKey(id) : productKey(id),
-                                               versionCondition(true, was.version, keyNameOf(was.tombstoned))});
-      writes.emplace_back(store::PutRequest{tableOf(next.deleted), std::move(item), std::nullopt});
-    }
+    size_t size = 0;
+    uint64_t units = 0;
+    auto writes = productWrites(id, products_[id], size, units);
     size_t at = packer.add(std::move(writes), size);
     if (at == members.size()) {
       members.emplace_back();
@@ -356,25 +381,65 @@ Status InventoryHandler::writeProducts() {
     members[at].push_back(id);
     units_[at] += units;
   }
-  auto& transactions = packer.transactions();
-  return send(transactions, [&](size_t i) -> Status {
-    std::vector<LowStockAlert> alerts;
-    for (int64_t id : members[i]) {
-      Tracked& t = products_[id];
-      t.state.version += 1;
-      t.state.stored = true;
-      t.state.tombstoned = t.state.deleted;
-      for (const auto& [partition, offset] : batchItemOffsets_) t.state.raiseItemOffset(partition, offset);
-      t.dirty = false;
-      if (auto it = pendingAlerts_.find(id); it != pendingAlerts_.end()) {
-        alerts.insert(alerts.end(), it->second.begin(), it->second.end());
-        pendingAlerts_.erase(it);
+  return send(packer.transactions(), [&](size_t i) { return productsWritten(members[i]); });
+}
+
+store::UpdateRequest InventoryHandler::bucketWrite(int64_t first, const Bucket& bucket, int64_t now, size_t& bytesAfter,
+                                                   uint64_t& units) {
+  store::UpdateRequest u{options_.ledgerTable, ledgerBucketKey(first), {}, std::nullopt};
+  const size_t keyBytes = store::itemSize(u.key);
+  auto require = [&](Condition c) { u.condition = u.condition ? std::move(*u.condition) && std::move(c) : std::move(c); };
+  bool live = false;
+  int64_t expiresAt = 0;
+  // Sizes as DynamoDB counts them: the key, then each holding's name and value (expires_at
+  // is not counted: a few bytes).
+  size_t bytesBefore = 0;
+  bytesAfter = 0;
+  std::vector<std::string> untouched;  // order items of the bucket this write leaves as they are
+  for (int64_t id = first; id < first + kLedgerBucket; ++id) {
+    std::string name = std::to_string(id);
+    auto stored = bucket.stored.find(id);
+    std::optional<Holding> after;
+    std::string encoded;
+    if (bucket.changed.contains(id)) {
+      after = holdings_[id];
+      encoded = after->encode();
+      u.update.set(name, AttributeValue::s(encoded));
+      require(stored != bucket.stored.end() ? Condition::eq(name, AttributeValue::s(stored->second))
+                                            : Condition::notExists(name));
+    } else if (stored != bucket.stored.end()) {
+      after = holdings_[id];
+      if (after && after->deleted && after->expiresAt <= now) {
+        // A deleted item's holding past its retention goes with this write.
+        u.update.remove(name);
+        require(Condition::eq(name, AttributeValue::s(stored->second)));
+        after.reset();
+      } else {
+        encoded = stored->second;
+        untouched.push_back(name);
       }
+    } else {
+      untouched.push_back(name);
     }
-    if (alerts.empty()) return {};
-    stats_.alerts += alerts.size();
-    return alerts_.publish(alerts);
-  });
+    if (after && !after->deleted) live = true;
+    if (after && after->deleted) expiresAt = std::max(expiresAt, after->expiresAt);
+    if (stored != bucket.stored.end()) bytesBefore += name.size() + stored->second.size();
+    if (after) bytesAfter += name.size() + encoded.size();
+  }
+  bytesBefore += keyBytes;
+  bytesAfter += keyBytes;
+  if (live) {
+    u.update.remove("expires_at");
+  } else {
+    // Only deleted items' holdings remain: the bucket expires with the last of them (DynamoDB
+    // TTL), unless another writer has given one of its other items a live holding meanwhile.
+    u.update.set("expires_at", AttributeValue::n(std::max(expiresAt, now)));
+    for (auto& name : untouched) {
+      require(Condition::notExists(name) || Condition::beginsWith(name, AttributeValue::s("d:")));
+    }
+  }
+  units = transactUnits(bytesBefore, bytesAfter);
+  return u;
 }
 
 Status InventoryHandler::writeBuckets() {
@@ -383,60 +448,12 @@ Status InventoryHandler::writeBuckets() {
   units_.clear();
   for (auto& [first, bucket] : buckets_) {
     if (bucket.changed.empty()) continue;
-    store::UpdateRequest u{options_.ledgerTable, ledgerBucketKey(first), {}, std::nullopt};
-    const size_t keyBytes = store::itemSize(u.key);
-    auto require = [&](Condition c) { u.condition = u.condition ? std::move(*u.condition) && std::move(c) : std::move(c); };
-    bool live = false;
-    int64_t expiresAt = 0;
-    // Sizes as DynamoDB counts them: the key, then each holding's name and value (expires_at
-    // is not counted: a few bytes).
-    size_t bytesBefore = 0, bytesAfter = 0;
-    std::vector<std::string> untouched;  // order items of the bucket this write leaves as they are
-    for (int64_t id = first; id < first + kLedgerBucket; ++id) {
-      std::string name = std::to_string(id);
-      auto stored = bucket.stored.find(id);
-      std::optional<Holding> after;
-      std::string encoded;
-      if (bucket.changed.contains(id)) {
-        after = holdings_[id];
-        encoded = after->encode();
-        u.update.set(name, AttributeValue::s(encoded));
-        require(stored != bucket.stored.end() ? Condition::eq(name, AttributeValue::s(stored->second))
-                                              : Condition::notExists(name));
-      } else if (stored != bucket.stored.end()) {
-        after = holdings_[id];
-        if (after && after->deleted && after->expiresAt <= now) {
-          // A deleted item's holding past its retention goes with this write.
-          u.update.remove(name);
-          require(Condition::eq(name, AttributeValue::s(stored->second)));
-          after.reset();
-        } else {
-          encoded = stored->second;
-          untouched.push_back(name);
-        }
-      } else {
-        untouched.push_back(name);
-      }
-      if (after && !after->deleted) live = true;
-      if (after && after->deleted) expiresAt = std::max(expiresAt, after->expiresAt);
-      if (stored != bucket.stored.end()) bytesBefore += name.size() + stored->second.size();
-      if (after) bytesAfter += name.size() + encoded.size();
-    }
-    bytesBefore += keyBytes;
-    bytesAfter += keyBytes;
-    if (live) {
-      u.update.remove("expires_at");
-    } else {
-      // Only deleted items' holdings remain: the bucket expires with the last of them (DynamoDB
-      // TTL), unless another writer has given one of its other items a live holding meanwhile.
-      u.update.set("expires_at", AttributeValue::n(std::max(expiresAt, now)));
-      for (auto& name : untouched) {
-        require(Condition::notExists(name) || Condition::beginsWith(name, AttributeValue::s("d:")));
-      }
-    }
+    size_t bytesAfter = 0;
+    uint64_t units = 0;
+    store::UpdateRequest u = bucketWrite(first, bucket, now, bytesAfter, units);
     size_t at = packer.add(std::move(u), bytesAfter);
     if (at == units_.size()) units_.push_back(0);
-    units_[at] += transactUnits(bytesBefore, bytesAfter);
+    units_[at] += units;
   }
   return send(packer.transactions(), [](size_t) -> Status { return {}; });
 }

@@ -113,7 +113,15 @@ class InventoryHandler final : public runtime::Handler {
   // Removes the outbox entries of acknowledged alerts from their products' items.
   Status clearAcknowledged();
   Status writeProducts();
+  // The writes of one product's new state (a put, or a move between the table and the ledger),
+  // its size and its write units.
+  std::vector<store::TransactItem> productWrites(int64_t id, const Tracked& t, size_t& size, uint64_t& units) const;
+  // After the transaction of `ids` committed: their state is the stored one, their alerts go out.
+  Status productsWritten(const std::vector<int64_t>& ids);
   Status writeBuckets();
+  // The update of one ledger bucket: its changed holdings, those past their retention removed,
+  // each conditioned on what was read; its size after and its write units.
+  store::UpdateRequest bucketWrite(int64_t first, const Bucket& bucket, int64_t now, size_t& bytesAfter, uint64_t& units);
   // Sends packed transactions; `committed(i)` is called for each one that committed. A conflict
   // or an error of any is returned after all were answered.
   Status send(std::vector<std::vector<store::TransactItem>>& transactions, const std::function<Status(size_t)>& committed);

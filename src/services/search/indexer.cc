@@ -152,6 +152,46 @@ int64_t epochOf(const Item& lease) {
   return v ? v->asIntOr(0) : 0;
 }
 
+// The shard updates of one round of a batch's postings, each with the partitions whose
+// products it changes (their leases are checked in its transaction).
+struct PostingRound {
+  std::vector<store::UpdateRequest> updates;
+  std::vector<const std::set<const TopicPartition*>*> partitions;  // of each update
+};
+
+// The round's updates in transactions of up to 100 items, each with a check of the lease of
+// every partition its updates concern; those partitions go to `involved`.
+std::vector<std::vector<store::TransactItem>> packRound(PostingRound& round, const std::string& postings,
+                                                        const std::map<TopicPartition, int64_t>& leases,
+                                                        std::set<TopicPartition>& involved) {
+  std::vector<std::vector<store::TransactItem>> transactions;
+  std::vector<std::set<const TopicPartition*>> checked;  // of each transaction
+  size_t inLast = 0;                                     // updates in the last transaction
+  for (size_t i = 0; i < round.updates.size(); ++i) {
+    const auto& with = *round.partitions[i];
+    size_t added = 0;  // checks the update adds to the last transaction
+    if (!checked.empty()) {
+      for (const TopicPartition* tp : with) added += !checked.back().contains(tp);
+    }
+    if (transactions.empty() || inLast + 1 + checked.back().size() + added > store::kMaxTransactItems) {
+      transactions.emplace_back();
+      checked.emplace_back();
+      inLast = 0;
+    }
+    checked.back().insert(with.begin(), with.end());
+    transactions.back().emplace_back(std::move(round.updates[i]));
+    ++inLast;
+  }
+  for (size_t t = 0; t < transactions.size(); ++t) {
+    for (const TopicPartition* tp : checked[t]) {
+      transactions[t].emplace_back(
+          store::ConditionCheck{postings, leaseKey(*tp), Condition::eq("epoch", AttributeValue::n(leases.at(*tp)))});
+      involved.insert(*tp);
+    }
+  }
+  return transactions;
+}
+
 }  // namespace
 
 IndexerHandler::IndexerHandler(store::TableStore& tables, IndexerOptions options)
@@ -508,11 +548,7 @@ Status IndexerHandler::writeBatch(BatchWrites& writes, const std::set<TopicParti
 Status IndexerHandler::writePostings(ShardChanges& shards) {
   // DynamoDB refuses an update that both adds to and deletes from one set: those deletes go in
   // a second round (they concern other products than the adds, so the order does not matter).
-  struct Round {
-    std::vector<store::UpdateRequest> updates;
-    std::vector<const std::set<const TopicPartition*>*> partitions;  // of each update
-  };
-  std::array<Round, 2> rounds;
+  std::array<PostingRound, 2> rounds;
   for (auto& [key, change] : shards) {
     store::Item shardKey{{"token", AttributeValue::s(key.first)}, {"shard", AttributeValue::n(key.second)}};
     store::UpdateRequest now{options_.tables.postings, shardKey, {}, std::nullopt};
@@ -528,34 +564,8 @@ Status IndexerHandler::writePostings(ShardChanges& shards) {
     }
   }
   for (auto& round : rounds) {
-    // Transactions of up to 100 items: the updates, and a check of the lease of each partition
-    // whose products they change.
-    std::vector<std::vector<store::TransactItem>> transactions;
-    std::vector<std::set<const TopicPartition*>> checked;  // of each transaction
     std::set<TopicPartition> involved;
-    size_t inLast = 0;  // updates in the last transaction
-    for (size_t i = 0; i < round.updates.size(); ++i) {
-      const auto& with = *round.partitions[i];
-      size_t added = 0;  // checks the update adds to the last transaction
-      if (!checked.empty()) {
-        for (const TopicPartition* tp : with) added += !checked.back().contains(tp);
-      }
-      if (transactions.empty() || inLast + 1 + checked.back().size() + added > store::kMaxTransactItems) {
-        transactions.emplace_back();
-        checked.emplace_back();
-        inLast = 0;
-      }
-      checked.back().insert(with.begin(), with.end());
-      transactions.back().emplace_back(std::move(round.updates[i]));
-      ++inLast;
-    }
-    for (size_t t = 0; t < transactions.size(); ++t) {
-      for (const TopicPartition* tp : checked[t]) {
-        transactions[t].emplace_back(store::ConditionCheck{options_.tables.postings, leaseKey(*tp),
-                                                           Condition::eq("epoch", AttributeValue::n(leases_.at(*tp)))});
-        involved.insert(*tp);
-      }
-    }
+    auto transactions = packRound(round, options_.tables.postings, leases_, involved);
     auto sent = send(transactions);
     if (!sent && sent.error().kind == ErrorKind::Retry) {
       // A lease check failed (another member claimed a partition: this one is a zombie for it),
