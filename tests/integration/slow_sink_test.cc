@@ -65,15 +65,10 @@ TEST(SlowSinkTest, ABatchOutlastingThePollIntervalIsCommittedInPartsWithoutEvict
   EXPECT_GT(summaryCount(slowSummary, "stats.stores.dynamodb.requests"), 0) << out;
   // Never thrown out of the group: one assignment, nothing lost or revoked before the end, every
   // commit accepted.
-  auto count = [&](const std::string& word) {
-    size_t n = 0;
-    for (size_t at = out.find(word); at != std::string::npos; at = out.find(word, at + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count("partitions_assigned"), 1u) << out;
-  EXPECT_EQ(count("partitions_lost"), 0u) << out;
-  EXPECT_EQ(count("offset_commit_failed"), 0u) << out;
-  EXPECT_EQ(count("exceeded"), 0u) << out;  // librdkafka: "maximum poll interval (6000ms) exceeded"
+  EXPECT_EQ(occurrences(out, "partitions_assigned"), 1u) << out;
+  EXPECT_EQ(occurrences(out, "partitions_lost"), 0u) << out;
+  EXPECT_EQ(occurrences(out, "offset_commit_failed"), 0u) << out;
+  EXPECT_EQ(occurrences(out, "exceeded"), 0u) << out;  // librdkafka: "maximum poll interval (6000ms) exceeded"
   EXPECT_LT(out.find("group_caught_up"), out.find("partitions_revoked")) << out;
 
   // The same records replayed from the file into the embedded store: the reference.

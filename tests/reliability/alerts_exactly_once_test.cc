@@ -188,14 +188,9 @@ TEST_P(AlertsExactlyOnceTest, EveryCrossingIsOnTheAlertsTopicOnceThroughBrokerKi
   }
   logs += inventory->output();
   EXPECT_EQ(landed, kills) << "the run ended before the kills: raise the workload or lower the cap";
-  auto count = [&](const std::string& event) {
-    size_t n = 0;
-    for (size_t at = logs.find(event); at != std::string::npos; at = logs.find(event, at + 1)) ++n;
-    return n;
-  };
-  std::cout << landed << " broker kills mid-run, " << count("\"alerts_transaction_aborted\"") << " alert transactions aborted, "
-            << count("\"alerts_producer_replaced\"") << " alert producers replaced, " << runs - 1 << " restarts (seed " << seed_
-            << ")\n";
+  std::cout << landed << " broker kills mid-run, " << occurrences(logs, "\"alerts_transaction_aborted\"")
+            << " alert transactions aborted, " << occurrences(logs, "\"alerts_producer_replaced\"")
+            << " alert producers replaced, " << runs - 1 << " restarts (seed " << seed_ << ")\n";
   expectEachCrossingOnce();
 }
 

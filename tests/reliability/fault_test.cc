@@ -125,14 +125,9 @@ TEST(FaultTest, MotoStoppedAndTheBrokerKilledLoseAndDoubleNothing) {
     static const std::regex retries("([0-9]+) retried");
     for (std::sregex_iterator it(log.begin(), log.end(), retries), end; it != end; ++it) retried += std::stoll((*it)[1]);
     EXPECT_GT(retried, 0) << log;
-    auto events = [&](const std::string& name) {
-      size_t n = 0;
-      for (size_t at = log.find(name); at != std::string::npos; at = log.find(name, at + 1)) ++n;
-      return n;
-    };
     std::cout << s << ": peak RSS " << peakKiB[s] / 1024 << " MiB, " << retried << " AWS requests retried, "
-              << events("\"alerts_transaction_aborted\"") << " alert transactions aborted, "
-              << events("\"alerts_producer_replaced\"") << " alert producers replaced\n";
+              << occurrences(log, "\"alerts_transaction_aborted\"") << " alert transactions aborted, "
+              << occurrences(log, "\"alerts_producer_replaced\"") << " alert producers replaced\n";
     // Reference: the same records replayed from the file onto the embedded stores.
     auto ref = run(here(cdcBinary() + " " + s + " --source file:events.jsonl --topic-prefix " + prefix +
                         storeFlag(s, "sqlite:ref.db") + " --objects dir:ref --log-level warn" + http(s)));

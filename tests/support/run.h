@@ -10,6 +10,13 @@
 
 namespace cdc::test {
 
+// How many times `word` occurs in `text` (events in a service's log …).
+inline size_t occurrences(const std::string& text, const std::string& word) {
+  size_t n = 0;
+  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+  return n;
+}
+
 struct RunResult {
   int exitCode = -1;
   std::string out;  // stdout and stderr together

@@ -458,14 +458,9 @@ Status KafkaSource::rewind(const rd_kafka_topic_partition_list_t* list) {
                           rd_kafka_error_string(e.get()));
     return fail(*fatal_);
   }
-  std::string offsets;
-  for (int i = 0; i < back->cnt; ++i) {
-    fmt::format_to(std::back_inserter(offsets), "{}{}[{}]@{}", i ? "," : "", back->elems[i].topic, back->elems[i].partition,
-                   back->elems[i].offset);
-  }
   log::event(spdlog::level::warn, "partitions_rewound",
              {{"partitions", std::to_string(back->cnt), true},
-              {"offsets", offsets},
+              {"offsets", describeOffsets(back.get())},
               {"detail", "reading again from the committed offsets"}});
   return {};
 }

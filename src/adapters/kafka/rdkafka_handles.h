@@ -67,6 +67,17 @@ inline void appendHeaders(const rd_kafka_message_t* m, std::vector<std::pair<std
   }
 }
 
+// "topic[partition]@offset,…" of a list with offsets, for the log.
+inline std::string describeOffsets(const rd_kafka_topic_partition_list_t* list) {
+  std::string out;
+  for (int i = 0; i < list->cnt; ++i) {
+    if (i) out += ',';
+    out.append(list->elems[i].topic).append("[").append(std::to_string(list->elems[i].partition)).append("]@");
+    out += std::to_string(list->elems[i].offset);
+  }
+  return out;
+}
+
 inline std::vector<TopicPartition> toVector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<TopicPartition> out;
   out.reserve(static_cast<size_t>(list->cnt));

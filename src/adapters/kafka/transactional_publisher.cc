@@ -162,13 +162,8 @@ Result<TransactionalCommitter::Outcome> TransactionalPublisher::commitTransactio
   }
   if (auto r = attempt("commit", [&](rd_kafka_t* rk) { return rd_kafka_commit_transaction(rk, timeoutMs); })) return *r;
   if (spdlog::should_log(spdlog::level::debug)) {
-    std::string positions;
-    for (int i = 0; i < offsets->cnt; ++i) {
-      positions += (i ? "," : "") + std::string(offsets->elems[i].topic) + "[" + std::to_string(offsets->elems[i].partition) +
-                   "]@" + std::to_string(offsets->elems[i].offset);
-    }
     log::event(spdlog::level::debug, what_ + "s_transaction_committed",
-               {{"topic", topic_}, {"messages", std::to_string(queued_.size()), true}, {"offsets", positions}});
+               {{"topic", topic_}, {"messages", std::to_string(queued_.size()), true}, {"offsets", describeOffsets(offsets)}});
   }
   committed_ += queued_.size();
   reopenedInARow_ = 0;
