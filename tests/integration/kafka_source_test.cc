@@ -221,6 +221,82 @@ TEST_F(KafkaSourceTest, SmallBatchesAreCommittedAtMostOncePerIntervalAndComplete
   EXPECT_EQ(stats->records, 0u) << "the last positions were committed";
 }
 
+// The group's committed offsets of `topic`'s partitions, asked through a handle of the group
+// that does not join it (-1001: none committed).
+std::map<int32_t, int64_t> groupCommitted(const std::string& bootstrap, const std::string& group, const std::string& topic,
+                                          int partitions) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  std::map<int32_t, int64_t> out;
+  if (!rk) return out;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  if (rd_kafka_committed(rk, list, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) out[list->elems[i].partition] = list->elems[i].offset;
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+TEST_F(KafkaSourceTest, AnUntilCaughtUpRunCommitsTheEndOnlyOnceTheLastRecordsAreDurable) {
+  // A handler that saves on a timer (the analytics checkpoints) reports the last records'
+  // positions later than it was given them. Committing the end before then would let the
+  // group's other members leave with merges of older checkpoints, and a crash lose the records.
+  produceWorkload("--products 300 --orders 10");
+  std::vector<std::string> topics{topic("products")};
+  auto want = byPartition(expected(topics));
+  ASSERT_EQ(want.size(), 3u);
+  size_t total = 0;
+  std::map<int32_t, int64_t> ends;
+  for (const auto& [tp, offsets] : want) {
+    total += offsets.size();
+    ends[tp.second] = offsets.back() + 1;
+  }
+  auto o = options("g", topics);
+  o.untilCaughtUp = true;
+  auto source = kafka::KafkaSource::open(std::move(o));
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+  std::vector<runtime::Record> records;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (records.size() < total && std::chrono::steady_clock::now() < deadline) {
+    auto st = (*source)->poll(records, 1000, 200ms);
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    ASSERT_EQ(*st, runtime::PollStatus::Ok) << "ended before its records were durable";
+  }
+  ASSERT_EQ(records.size(), total);
+  // Every record is processed; all but the last of partition 0 are durable.
+  std::map<int32_t, int64_t> next;
+  for (const auto& r : records) next[r.partition] = std::max(next[r.partition], r.offset + 1);
+  std::vector<runtime::Position> positions;
+  for (const auto& [p, n] : next) positions.push_back({topic("products"), p, p == 0 ? n - 1 : n});
+  ASSERT_TRUE((*source)->commit(positions).has_value());
+  // Served for longer than the group's caught-up check (once a second): no end while the last
+  // record is not durable, and the group's offset of its partition stays before it.
+  std::vector<runtime::Record> more;
+  for (auto until = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < until;) {
+    auto st = (*source)->poll(more, 1000, 200ms);
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    ASSERT_EQ(*st, runtime::PollStatus::Ok) << "the run ended with partition 0's last record not durable";
+  }
+  EXPECT_TRUE(more.empty());
+  auto committed = groupCommitted(bootstrap_, prefix_ + "-g", topic("products"), 3);
+  EXPECT_EQ(committed[0], ends[0] - 1);
+  // Once it is durable, the end is committed and the run ends.
+  ASSERT_TRUE((*source)->commit(std::vector<runtime::Position>{{topic("products"), 0, next[0]}}).has_value());
+  bool end = false;
+  for (deadline = std::chrono::steady_clock::now() + 30s; !end && std::chrono::steady_clock::now() < deadline;) {
+    auto st = (*source)->poll(more, 1000, 200ms);
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    end = *st == runtime::PollStatus::End;
+  }
+  ASSERT_TRUE(end);
+  EXPECT_EQ(groupCommitted(bootstrap_, prefix_ + "-g", topic("products"), 3), ends);
+}
+
 TEST_F(KafkaSourceTest, AFailingStorePausesThePartitionsAndKeepsTheGroupSession) {
   produceWorkload("--products 200 --orders 3000");
   std::vector<std::string> topics{topic("products"), topic("order_items")};

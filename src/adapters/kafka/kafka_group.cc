@@ -211,6 +211,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
     endOffsets_.erase(tp);
     reachedEnd_.erase(tp);
     eofOffsets_.erase(tp);
+    delivered_.erase(tp);
     synced_.erase(tp);
     pausedByCaller_.erase(tp);
   }
@@ -225,9 +226,19 @@ bool KafkaSource::finished() {
   if (!std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); })) {
     return false;
   }
-  // Every record delivered so far has been processed (the runner polls again only then), so
-  // the end-of-partition position is durable too: it lies past control records (transaction
-  // markers) that no record's position covers.
+  // Every record delivered so far has been processed (the runner polls again only then), but
+  // its effects may not be durable yet: a handler that saves on a timer (the analytics
+  // checkpoints) reports its positions with its next save. Until then the end is not committed:
+  // the group would count as caught up, and its other members would leave with reports merged
+  // from checkpoints older than the records (a crash meanwhile would lose them for good).
+  for (const auto& tp : assigned_) {
+    auto got = delivered_.find(tp);
+    if (got == delivered_.end()) continue;
+    auto d = durable_.find(tp);
+    if (d == durable_.end() || d->second < got->second) return false;
+  }
+  // Then the end-of-partition position is durable too: it lies past control records
+  // (transaction markers) that no record's position covers.
   for (const auto& tp : assigned_) {
     auto eof = eofOffsets_.find(tp);
     if (eof == eofOffsets_.end()) continue;

@@ -234,9 +234,8 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
   ++probe_.records;
   if (options_.untilCaughtUp) {
     TopicPartition tp{std::string(r.topic), r.partition};
-    if (auto end = endOffsets_.find(tp); end != endOffsets_.end() && r.offset + 1 >= end->second) {
-      reachedEnd_.insert(std::move(tp));
-    }
+    if (auto end = endOffsets_.find(tp); end != endOffsets_.end() && r.offset + 1 >= end->second) reachedEnd_.insert(tp);
+    delivered_[std::move(tp)] = r.offset + 1;
   }
 }
 

@@ -163,7 +163,10 @@ class KafkaSource final : public runtime::Source {
   std::map<TopicPartition, int64_t> endOffsets_;  // --until-caught-up: the end at assignment
   std::set<TopicPartition> reachedEnd_;
   std::map<TopicPartition, int64_t> eofOffsets_;  // where end-of-partition was last reported
-  std::map<TopicPartition, int64_t> synced_;      // positions a synchronous commit has stored
+  // --until-caught-up: the position after the last record of each partition handed out; the
+  // end is committed only once the records before it are durable.
+  std::map<TopicPartition, int64_t> delivered_;
+  std::map<TopicPartition, int64_t> synced_;  // positions a synchronous commit has stored
   std::chrono::steady_clock::time_point lastOwnCommit_;
   std::map<TopicPartition, int64_t> groupEnds_;  // every partition of the topics, for groupCaughtUp()
   std::chrono::steady_clock::time_point lastGroupCheck_;
