@@ -270,48 +270,77 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
 
 Status AnalyticsHandler::flush(Timestamp now) {
   auto started = std::chrono::steady_clock::now();
-  // Replicas flush independently. Each flush reads the positions the current latest.json stands
-  // for, writes its reports, then claims those positions with a conditional put: when another
-  // replica flushed in between (their latest.json and ours interleaved), it merges again, now
-  // with that replica's checkpoints, and writes again. A merge older than the current one
-  // (covered by it) leaves latest.json alone.
+  // Replicas flush independently, each merging its own partitions from memory and the others'
+  // from their checkpoints. A flush reads the latest.json objects' versions, then the positions
+  // they stand for; a merge those positions cover (an older one) writes no latest.json. Else it
+  // claims the positions with a conditional put, then writes each latest.json only over the
+  // version it read: when another replica claimed or wrote in between, it reads and merges
+  // again. So a latest.json is never replaced by a merge older than the one it holds, whatever
+  // the order of the replicas' requests.
   constexpr int kAttempts = 5;
   for (int attempt = 1;; ++attempt) {
-    auto current = objects_.getTagged(kReportPositions);
-    if (!current) return fail(current.error());
-    Aggregates merged;
-    Positions positions;
-    if (auto s = mergeAll(merged, positions); !s) return s;
-    Positions theirs = *current ? parsePositions((*current)->body) : Positions{};
-    bool superseded = !theirs.empty() && covers(theirs, positions) && theirs != positions;
-    auto reports = renderReports(merged, options_.topN, now);
-    for (const auto& [key, report] : reportKeys(reports, now)) {
-      if (superseded && key.ends_with("/latest.json")) continue;
-      if (auto s = objects_.put(key, report->body); !s) return s;
+    auto wrote = flushOnce(now);
+    if (!wrote) return fail(wrote.error());
+    if (!*wrote && attempt < kAttempts) {
+      log::event(spdlog::level::info, "reports_raced",
+                 {{"detail", "another replica flushed meanwhile: merging again"}, {"attempt", std::to_string(attempt), true}});
+      continue;
     }
-    if (superseded) {
-      log::event(spdlog::level::info, "reports_superseded", {{"detail", "a newer flush of another replica stays latest.json"}});
-    } else {
-      std::optional<std::string> etag = *current ? std::optional<std::string>((*current)->etag) : std::nullopt;
-      auto claimed = objects_.putIf(kReportPositions, positionsJson(positions), etag);
-      if (!claimed) return fail(claimed.error());
-      if (!*claimed && attempt < kAttempts) {
-        log::event(spdlog::level::info, "reports_raced",
-                   {{"detail", "another replica flushed meanwhile: merging again"}, {"attempt", std::to_string(attempt), true}});
-        continue;
-      }
+    if (!*wrote) {
+      log::event(spdlog::level::warn, "reports_raced",
+                 {{"detail", "other replicas flushed during each of the attempts: latest.json stays theirs"},
+                  {"attempt", std::to_string(attempt), true}});
     }
     lastFlush_ = now;
     ++stats_.flushes;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     if (flushSeconds_) flushSeconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (lastFlushTime_) lastFlushTime_->Set(static_cast<double>(now.micros) / 1e6);
-    log::event(spdlog::level::info, "reports_flushed",
-               {{"orders", std::to_string(merged.orderCount()), true},
-                {"revenue", merged.revenue().toString(), true},
-                {"duration_ms", std::to_string(ms), true}});
     return {};
   }
+}
+
+Result<bool> AnalyticsHandler::flushOnce(Timestamp now) {
+  auto started = std::chrono::steady_clock::now();
+  // The versions first: a write after this read makes ours refused.
+  std::map<std::string, std::optional<std::string>> versions;
+  for (auto& key : latestReportKeys()) {
+    auto latest = objects_.getTagged(key);
+    if (!latest) return fail(latest.error());
+    versions[std::move(key)] = *latest ? std::optional<std::string>((*latest)->etag) : std::nullopt;
+  }
+  auto current = objects_.getTagged(kReportPositions);
+  if (!current) return fail(current.error());
+  Aggregates merged;
+  Positions positions;
+  if (auto s = mergeAll(merged, positions); !s) return fail(s.error());
+  Positions theirs = *current ? parsePositions((*current)->body) : Positions{};
+  auto reports = renderReports(merged, options_.topN, now);
+  auto keys = reportKeys(reports, now);
+  for (const auto& [key, report] : keys) {
+    if (versions.contains(key)) continue;
+    if (auto s = objects_.put(key, report->body); !s) return fail(s.error());
+  }
+  if (!theirs.empty() && covers(theirs, positions) && theirs != positions) {
+    log::event(spdlog::level::info, "reports_superseded", {{"detail", "a newer flush of another replica stays latest.json"}});
+    return true;
+  }
+  std::optional<std::string> etag = *current ? std::optional<std::string>((*current)->etag) : std::nullopt;
+  auto claimed = objects_.putIf(kReportPositions, positionsJson(positions), etag);
+  if (!claimed) return fail(claimed.error());
+  if (!*claimed) return false;
+  for (const auto& [key, report] : keys) {
+    auto version = versions.find(key);
+    if (version == versions.end()) continue;
+    auto written = objects_.putIf(key, report->body, version->second);
+    if (!written) return fail(written.error());
+    if (!*written) return false;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  log::event(spdlog::level::info, "reports_flushed",
+             {{"orders", std::to_string(merged.orderCount()), true},
+              {"revenue", merged.revenue().toString(), true},
+              {"duration_ms", std::to_string(ms), true}});
+  return true;
 }
 
 // The aggregates of every partition with a checkpoint: this member's own from memory, the

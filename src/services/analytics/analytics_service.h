@@ -75,6 +75,9 @@ class AnalyticsHandler final : public runtime::Handler {
 
   // Merges every partition's aggregates and writes the reports (timestamped, then latest.json).
   Status flush(Timestamp now);
+  // One try of flush(): false when another replica claimed the positions or wrote a
+  // latest.json since this one read them (nothing of ours is latest then).
+  Result<bool> flushOnce(Timestamp now);
   Status mergeAll(Aggregates& merged, std::map<std::string, int64_t>& positions);
   const AnalyticsStats& stats() const { return stats_; }
   // cdc_analytics_flush_duration_seconds, cdc_analytics_last_flush_timestamp_seconds (the time

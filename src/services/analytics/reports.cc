@@ -122,6 +122,14 @@ std::vector<Report> renderReports(const Aggregates& a, int topN, Timestamp gener
   return out;
 }
 
+std::vector<std::string> latestReportKeys() {
+  std::vector<std::string> keys;
+  for (const char* folder : {"daily_sales", "product_sales", "customer_metrics", "order_status", "summary"}) {
+    keys.push_back("analytics/" + std::string(folder) + "/latest.json");
+  }
+  return keys;
+}
+
 std::vector<std::pair<std::string, const Report*>> reportKeys(const std::vector<Report>& reports, Timestamp generatedAt) {
   std::vector<std::pair<std::string, const Report*>> keys;
   keys.reserve(reports.size() * 2);

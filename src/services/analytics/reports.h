@@ -22,6 +22,9 @@ std::vector<Report> renderReports(const Aggregates& aggregates, int topN, Timest
 // last, so that a reader of latest.json never sees a flush half-done).
 std::vector<std::pair<std::string, const Report*>> reportKeys(const std::vector<Report>& reports, Timestamp generatedAt);
 
+// The latest.json key of every report renderReports() renders.
+std::vector<std::string> latestReportKeys();
+
 // Average of `total` over `count`, rounded half away from zero to the cent.
 Money averageOf(Money total, int64_t count);
 
