@@ -45,6 +45,7 @@ Runner::Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, Ru
       decoder_(handler.decoderOptions()) {
   source_.setRebalanceListener(this);
   decoder_.useSchemas(options_.schemas);
+  if (options_.probe) series_ = options_.probe->observe(counts_);
 }
 
 Stats RunStats::counts() const {
@@ -58,6 +59,21 @@ Stats RunStats::counts() const {
     out.push_back({"poll_to_durable_max_ms", static_cast<uint64_t>(pollToDurable.max())});
   }
   return out;
+}
+
+RunStats Runner::stats() const {
+  RunStats out = stats_;
+  out.records = counts_.records();
+  out.deadLetters = counts_.deadLetters();
+  out.retries = counts_.retries();
+  out.cuts = counts_.cuts;
+  return out;
+}
+
+void Runner::noteRebalance(std::string_view kind, size_t partitions) {
+  size_t i = RunCounts::move(kind);
+  ++counts_.rebalances[i];
+  counts_.partitionsMoved[i] += partitions;
 }
 
 Timestamp Runner::now() const { return cdc::now(options_.clock); }
@@ -75,8 +91,7 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
   while (true) {
     Status s = op();
     if (s || s.error().kind != ErrorKind::Retry) return s;
-    ++stats_.retries;
-    if (options_.probe) options_.probe->retried(what);
+    ++counts_.retried(what);
     ++attempt;
     // Logged on the first failure and then at growing intervals, not once per retry.
     if ((attempt & (attempt - 1)) == 0) {
@@ -133,7 +148,6 @@ Status Runner::processBatch(std::vector<Record>& records) {
     ~Forget() { trace = nullptr; }
   } forget{batchTrace_};
   if (source_.liveTimestamps()) polledMs_ = now().micros / 1000;
-  if (options_.probe) countConsumed(records);
   std::span<Record> all(records);
   size_t begin = 0;
   while (begin < all.size()) {
@@ -145,8 +159,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
         if (auto s = commitPositions(); !s) return s;
         source_.keepAlive();
         lastServed_ = std::chrono::steady_clock::now();
-        ++stats_.cuts;
-        if (options_.probe) options_.probe->cut();
+        ++counts_.cuts;
       }
     }
     auto started = std::chrono::steady_clock::now();
@@ -157,7 +170,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
                    static_cast<double>(planned) / static_cast<double>(n);
     begin += n;
   }
-  stats_.records += records.size();
+  countConsumed(records);
   ++stats_.batches;
   const Record& last = records.back();
   stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
@@ -263,7 +276,7 @@ Status Runner::applyEvents(std::vector<Poison>& poison) {
     if (!applied) return applied;
   }
   for (const auto& rej : rejected_) poison.push_back({events_[rej.index].record, rej.reason, "rejected"});
-  if (options_.probe) countApplied(poison);
+  countApplied(poison);
   return {};
 }
 
@@ -278,9 +291,8 @@ Status Runner::deadLetter(const std::vector<Poison>& poison) {
                record->trace());
     Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now(), kind); });
     if (!written) return written;
-    if (options_.probe) options_.probe->deadLettered(record->topic, kind, 1);
+    ++counts_.topic(record->topic).deadLetters[RunCounts::reason(kind)];
   }
-  stats_.deadLetters += poison.size();
   return {};
 }
 
@@ -369,7 +381,7 @@ void Runner::countConsumed(const std::vector<Record>& records) {
       ++it->second;
     }
   }
-  for (const auto& [topic, n] : tally) options_.probe->consumed(topic, n);
+  for (const auto& [topic, n] : tally) counts_.topic(topic).consumed += n;
 }
 
 void Runner::countApplied(const std::vector<Poison>& poison) {
@@ -393,7 +405,9 @@ void Runner::countApplied(const std::vector<Poison>& poison) {
       ++it->n;
     }
   }
-  for (const auto& t : tally) options_.probe->applied(t.topic, t.op == 'x' ? "tombstone" : std::string_view(&t.op, 1), t.n);
+  for (const auto& t : tally) {
+    counts_.topic(t.topic).applied[RunCounts::op(t.op == 'x' ? "tombstone" : std::string_view(&t.op, 1))] += t.n;
+  }
 }
 
 Runner::~Runner() { source_.setRebalanceListener(nullptr); }
@@ -407,12 +421,12 @@ bool Runner::revoked(const Record& r) const {
 }
 
 void Runner::onAssigned(std::span<const TopicPartition> partitions) {
-  if (options_.probe) options_.probe->rebalance("assigned", partitions.size());
+  noteRebalance("assigned", partitions.size());
   handler_.onAssigned(partitions);
 }
 
 void Runner::onRevoked(std::span<const TopicPartition> partitions) {
-  if (options_.probe) options_.probe->rebalance("revoked", partitions.size());
+  noteRebalance("revoked", partitions.size());
   revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
   tracing::Span span = sideSpan("revoke");
   tracing::Scope scope(span);
@@ -425,7 +439,7 @@ void Runner::onRevoked(std::span<const TopicPartition> partitions) {
 }
 
 void Runner::onLost(std::span<const TopicPartition> partitions) {
-  if (options_.probe) options_.probe->rebalance("lost", partitions.size());
+  noteRebalance("lost", partitions.size());
   revokedDuringBatch_.insert(revokedDuringBatch_.end(), partitions.begin(), partitions.end());
   handler_.onLost(partitions);
   forgetPositions(partitions);
@@ -446,18 +460,19 @@ void Runner::forgetPositions(std::span<const TopicPartition> partitions) {
 
 void Runner::logStats(std::chrono::steady_clock::time_point now) {
   double secs = std::chrono::duration<double>(now - lastStats_).count();
-  uint64_t records = stats_.records - statsRecords_;
+  const uint64_t total = counts_.records();
+  uint64_t records = total - statsRecords_;
   auto lag = source_.lag();
   std::string lagText = lag ? std::to_string(*lag) : "null";
   log::event(spdlog::level::info, "stats",
              {{"records", std::to_string(records), true},
-              {"records_total", std::to_string(stats_.records), true},
+              {"records_total", std::to_string(total), true},
               {"rate", fmt::format("{:.1f}", secs > 0 ? records / secs : 0.0), true},
-              {"dead_letters_total", std::to_string(stats_.deadLetters), true},
+              {"dead_letters_total", std::to_string(counts_.deadLetters()), true},
               {"lag", lagText, true},
               {"position", stats_.lastPosition}});
   lastStats_ = now;
-  statsRecords_ = stats_.records;
+  statsRecords_ = total;
 }
 
 namespace {
@@ -505,12 +520,13 @@ void Runner::reportProgress(bool final) {
   lastProgress_ = t;
   double secs = std::chrono::duration<double>(t - started_).count();
   stats_.seconds = secs;
-  double rate = secs > 0 ? stats_.records / secs : 0;
+  RunStats now = stats();
+  double rate = secs > 0 ? static_cast<double>(now.records) / secs : 0;
   if (final) {
     if (options_.progress) log::status("");
     return;
   }
-  log::status(progressLine(stats_, rate, secs, source_.progress(), source_.lag()));
+  log::status(progressLine(now, rate, secs, source_.progress(), source_.lag()));
 }
 
 bool Runner::stoppedWhileRetrying(const Status& s) const { return s.error().kind == ErrorKind::Retry && stop_.load(); }
@@ -523,7 +539,7 @@ Result<RunStats> Runner::stoppedUncommitted(const Status& s) {
               {"detail", "stopped while a store could not be reached; what was not committed will be delivered again"}});
   if (auto closed = source_.close(); !closed) return fail(closed.error());
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  return stats_;
+  return stats();
 }
 
 Result<RunStats> Runner::run() {
@@ -563,7 +579,7 @@ Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::ste
   revokedDuringBatch_.clear();
   if (!polled) {
     if (polled.error().kind != ErrorKind::Retry) return fail(polled.error());
-    ++stats_.retries;
+    ++counts_.retried("poll");
     std::this_thread::sleep_for(options_.retryInitial);
     return Turn::Go;
   }
@@ -602,7 +618,7 @@ Result<RunStats> Runner::finishRun() {
   if (auto s = source_.close(); !s) return fail(s.error());
   reportProgress(true);
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  return stats_;
+  return stats();
 }
 
 }  // namespace cdc::runtime

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "debezium/schema_cache.h"
@@ -13,6 +15,7 @@
 #include "runtime/dead_letter.h"
 #include "runtime/handler.h"
 #include "runtime/latency.h"
+#include "runtime/run_counts.h"
 #include "runtime/source.h"
 
 namespace cdc::runtime {
@@ -42,6 +45,8 @@ struct RunnerOptions {
   std::string consumerGroup;  // the spans' messaging.consumer.group.name (Kafka sources)
 };
 
+// What a run did. records, dead letters, retries and cuts are the totals of the runner's
+// RunCounts (the counts /metrics serves by label), taken when the stats are read.
 struct RunStats {
   uint64_t records = 0;
   uint64_t events = 0;
@@ -96,7 +101,8 @@ class Runner : private RebalanceListener {
   // Runs until the source ends or a stop is requested, then closes the source; a Fatal error
   // ends it early.
   Result<RunStats> run();
-  const RunStats& stats() const { return stats_; }
+  // The run's counts so far.
+  RunStats stats() const;
 
  private:
   Runner(Source& source, Handler& handler, DeadLetterQueue deadLetters, RunnerOptions options, const std::atomic<bool>& stop);
@@ -144,9 +150,11 @@ class Runner : private RebalanceListener {
   void reportProgress(bool final);
   void logStats(std::chrono::steady_clock::time_point now);
   void served(std::chrono::steady_clock::time_point now);
-  // The probe's counts of a batch's records and of a part's applied events.
+  // The counts of a batch's records and of a part's applied events.
   void countConsumed(const std::vector<Record>& records);
   void countApplied(const std::vector<Poison>& poison);
+  // A rebalance event of `kind` (RunCounts::kMoves) moving `partitions`.
+  void noteRebalance(std::string_view kind, size_t partitions);
   Timestamp now() const;
   // A span for work outside a batch (a tick, a revocation, the end), kept only when it did
   // something in a store; not recording without a tracer.
@@ -158,7 +166,9 @@ class Runner : private RebalanceListener {
   RunnerOptions options_;
   const std::atomic<bool>& stop_;
   debezium::Decoder decoder_;
-  RunStats stats_;
+  RunCounts counts_;                        // by topic, op, reason …: /metrics reads them, stats() their totals
+  std::shared_ptr<void> series_;            // counts_ served by the probe, while the runner lives
+  RunStats stats_;                          // the other counts and latencies (its records … filled from counts_)
   std::vector<Position> pending_;           // positions processed but not yet committed
   std::vector<int64_t> pendingTimestamps_;  // their records' timestamps (live sources only)
   // When their batches were polled: {poll time in ms, how many of pendingTimestamps_}.

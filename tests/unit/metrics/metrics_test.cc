@@ -55,15 +55,19 @@ kafka::ConsumerStatistics statisticsOf(std::vector<std::pair<int32_t, int64_t>> 
 TEST(MetricsTest, EverySeriesOfAServicePassesPromtool) {
   metrics::Registry registry;
   runtime::RunnerProbe probe(registry, "inventory-service");
-  probe.consumed("dbserver1.public.products", 10);
-  probe.applied("dbserver1.public.products", "u", 9);
-  probe.applied("dbserver1.public.products", "tombstone", 1);
-  probe.deadLettered("dbserver1.public.order_items", "decode", 2);
+  runtime::RunCounts counts;
+  auto runnerSeries = probe.observe(counts);
+  using runtime::RunCounts;
+  counts.topic("dbserver1.public.products").consumed += 10;
+  counts.topic("dbserver1.public.products").applied[RunCounts::op("u")] += 9;
+  counts.topic("dbserver1.public.products").applied[RunCounts::op("tombstone")] += 1;
+  counts.topic("dbserver1.public.order_items").deadLetters[RunCounts::reason("decode")] += 2;
   probe.batch(10, 0.004);
   probe.durable({1, 3, 40, 2000});
-  probe.retried("apply");
-  probe.cut();
-  probe.rebalance("assigned", 3);
+  ++counts.retried("apply");
+  ++counts.cuts;
+  ++counts.rebalances[RunCounts::move("assigned")];
+  counts.partitionsMoved[RunCounts::move("assigned")] += 3;
   kafka::ConsumerProbe consumer;
   consumer.setAssignment({{"dbserver1.public.products", 0}, {"dbserver1.public.products", 1}});
   consumer.setStatistics(statisticsOf({{0, 5}, {1, 7}}), "{}");

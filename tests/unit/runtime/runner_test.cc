@@ -322,14 +322,23 @@ TEST_F(RunnerTest, TheProbeCountsWhatWasAppliedAndWhatWentToTheDeadLetterQueue) 
   metrics::Registry registry;
   RunnerProbe probe(registry, "test-service");
   metrics::Health health(std::chrono::seconds(60));
+  probe.expectTopics({"dbserver1.public.products", "dbserver1.public.order_items"});
   options_.probe = &probe;
   options_.health = &health;
   Runner runner(src, h, *objects_, options_, stop_);
-  ASSERT_TRUE(runner.run().has_value());
+  auto stats = runner.run();
+  ASSERT_TRUE(stats.has_value());
   std::string text = registry.text();
   auto has = [&](const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; };
   const std::string topic = "topic=\"dbserver1.public.order_items\"";
+  // The series and the run's summary are the same counts.
+  EXPECT_EQ(stats->records, 5u);
+  EXPECT_EQ(stats->deadLetters, 2u);
   EXPECT_TRUE(has("cdc_records_consumed_total{service=\"test-service\"," + topic + "} 5")) << text;
+  // A topic of the service that had no record yet is there, at 0, reasons and all.
+  EXPECT_TRUE(has("cdc_records_consumed_total{service=\"test-service\",topic=\"dbserver1.public.products\"} 0")) << text;
+  EXPECT_TRUE(has("cdc_dead_letters_total{reason=\"store\",service=\"test-service\",topic=\"dbserver1.public.products\"} 0"))
+      << text;
   // Two creates applied (the negative quantity was refused), one tombstone, none of the garbage.
   EXPECT_TRUE(has("cdc_events_applied_total{op=\"c\",service=\"test-service\"," + topic + "} 2")) << text;
   EXPECT_TRUE(has("cdc_events_applied_total{op=\"tombstone\",service=\"test-service\"," + topic + "} 1")) << text;
