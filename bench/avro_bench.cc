@@ -15,10 +15,10 @@
 #include <map>
 #include <memory>
 
-#include "adapters/registry/schema_registry.h"
 #include "core/base64.h"
 #include "debezium/avro.h"
 #include "debezium/decoder.h"
+#include "debezium/file_schema_fetcher.h"
 #include "debezium/schema_cache.h"
 
 namespace {
@@ -71,7 +71,7 @@ const Capture& capture(const std::string& shape) {
 }
 
 struct Schemas {
-  registry::FileSchemaFetcher fetcher{kCaptures + "avro-schemas.json"};
+  debezium::FileSchemaFetcher fetcher{kCaptures + "avro-schemas.json"};
   debezium::SchemaCache cache{fetcher};
   Schemas() {
     const Capture& c = capture("avro");

@@ -19,11 +19,8 @@
 #include <memory>
 #include <string_view>
 
-#include <map>
-
-#include <simdjson.h>
-
 #include "debezium/decoder.h"
+#include "debezium/file_schema_fetcher.h"
 #include "debezium/schema_cache.h"
 
 namespace {
@@ -55,36 +52,8 @@ std::array<ColumnMask, kTableCount> wantedColumns(int service) {
 }
 
 // The Avro capture's schemas by id, all loaded before the first input.
-class CapturedSchemas final : public SchemaFetcher {
- public:
-  CapturedSchemas() {
-    simdjson::dom::parser parser;
-    simdjson::dom::object object;
-    auto loaded = simdjson::padded_string::load(CDC_SOURCE_DIR "/tests/fixtures/captures/avro-schemas.json");
-    if (loaded.error() || parser.parse(loaded.value()).get_object().get(object)) {
-      std::fprintf(stderr, "decoder_fuzz: cannot read the captured Avro schemas\n");
-      std::abort();
-    }
-    for (auto [id, text] : object) schemas_[std::atoi(std::string(id).c_str())] = std::string(text.get_string().value());
-  }
-  std::expected<std::string, SchemaFetchError> fetch(int32_t id) override {
-    auto it = schemas_.find(id);
-    if (it == schemas_.end()) return std::unexpected(SchemaFetchError{true, "not captured"});
-    return it->second;
-  }
-  std::string describe() const override { return "the captured schemas"; }
-  std::vector<int32_t> ids() const {
-    std::vector<int32_t> out;
-    for (const auto& [id, text] : schemas_) out.push_back(id);
-    return out;
-  }
-
- private:
-  std::map<int32_t, std::string> schemas_;
-};
-
 SchemaCache& capturedSchemas() {
-  static CapturedSchemas fetcher;
+  static FileSchemaFetcher fetcher(CDC_SOURCE_DIR "/tests/fixtures/captures/avro-schemas.json");
   static SchemaCache cache(fetcher);
   static const bool loaded = cache.load(fetcher.ids()).has_value();
   if (!loaded) std::abort();

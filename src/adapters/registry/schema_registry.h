@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,21 +35,8 @@ class RegistryFetcher final : public debezium::SchemaFetcher {
   std::optional<std::string> problem_;
 };
 
-// Schemas from a JSON file, {"<id>": "<schema JSON>" or {schema object}, …}: what a capture
-// keeps of its registry, for offline replays. An id not in the file is unknown.
-class FileSchemaFetcher final : public debezium::SchemaFetcher {
- public:
-  // Throws std::invalid_argument when the file cannot be read or is not such an object.
-  explicit FileSchemaFetcher(const std::string& path);
-  std::expected<std::string, debezium::SchemaFetchError> fetch(int32_t id) override;
-  std::string describe() const override { return "the schema file " + path_; }
-
- private:
-  std::string path_;
-  std::map<int32_t, std::string> schemas_;
-};
-
-// SCHEMA_REGISTRY_URL's fetcher: http(s)://… a registry, file:PATH a schema file.
+// SCHEMA_REGISTRY_URL's fetcher: http(s)://… a registry, file:PATH a schema file
+// (debezium::FileSchemaFetcher).
 std::unique_ptr<debezium::SchemaFetcher> openFetcher(const std::string& url, const std::string& userInfo);
 
 }  // namespace cdc::registry
