@@ -39,6 +39,21 @@ Count& RunCounts::retried(std::string_view what) {
 }
 
 size_t RunCounts::op(std::string_view name) { return indexOf(kOps, name); }
+
+size_t RunCounts::opIndex(char code) {
+  switch (code) {
+    case 'c':
+      return 0;
+    case 'u':
+      return 1;
+    case 'd':
+      return 2;
+    case 'r':
+      return 3;
+    default:
+      return 4;  // 't'
+  }
+}
 size_t RunCounts::reason(std::string_view name) { return indexOf(kReasons, name); }
 size_t RunCounts::move(std::string_view name) { return indexOf(kMoves, name); }
 

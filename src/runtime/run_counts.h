@@ -20,6 +20,7 @@ namespace cdc::runtime {
 class RunCounts {
  public:
   static constexpr std::array<std::string_view, 6> kOps{"c", "u", "d", "r", "t", "tombstone"};
+  static constexpr size_t kTombstone = 5;
   // Why a record became a dead letter: unreadable as delivered, not a change event, refused by
   // the service, refused by the store.
   static constexpr std::array<std::string_view, 4> kReasons{"source", "decode", "rejected", "store"};
@@ -47,6 +48,8 @@ class RunCounts {
   Count& retried(std::string_view what);
   // The index of an op, a reason or a move in its table above (the last entry when unknown).
   static size_t op(std::string_view name);
+  // The index of Debezium's op code ('c', 'u', 'd', 'r', 't').
+  static size_t opIndex(char code);
   static size_t reason(std::string_view name);
   static size_t move(std::string_view name);
 

@@ -71,7 +71,7 @@ RunStats Runner::stats() const {
 }
 
 void Runner::noteRebalance(std::string_view kind, size_t partitions) {
-  size_t i = RunCounts::move(kind);
+  const size_t i = RunCounts::move(kind);
   ++counts_.rebalances[i];
   counts_.partitionsMoved[i] += partitions;
 }
@@ -370,43 +370,39 @@ Status Runner::commitPositions(bool force) {
   return s;
 }
 
-void Runner::countConsumed(const std::vector<Record>& records) {
-  // A tally by topic (interned: equal names share their bytes), then one increment each.
-  std::vector<std::pair<std::string_view, uint64_t>> tally;
-  for (const Record& r : records) {
-    auto it = std::find_if(tally.begin(), tally.end(), [&](const auto& t) { return t.first.data() == r.topic.data(); });
-    if (it == tally.end()) {
-      tally.emplace_back(r.topic, 1);
-    } else {
-      ++it->second;
-    }
+RunCounts::Topic& Runner::topicCounts(std::string_view topic) {
+  // Records carry interned names: one name, one address.
+  for (const auto& [name, counts] : topicCounts_) {
+    if (name.data() == topic.data() && name.size() == topic.size()) return *counts;
   }
-  for (const auto& [topic, n] : tally) counts_.topic(topic).consumed += n;
+  RunCounts::Topic& counts = counts_.topic(topic);
+  topicCounts_.emplace_back(topic, &counts);
+  return counts;
+}
+
+void Runner::countConsumed(const std::vector<Record>& records) {
+  // By runs of one topic (a fetch's records come partition by partition).
+  for (size_t i = 0; i < records.size();) {
+    size_t j = i + 1;
+    while (j < records.size() && records[j].topic.data() == records[i].topic.data()) ++j;
+    topicCounts(records[i].topic).consumed += j - i;
+    i = j;
+  }
 }
 
 void Runner::countApplied(const std::vector<Poison>& poison) {
-  // A tally of the part's events by topic and op, then one increment each; the events that
-  // became dead letters are counted there instead.
-  struct Tally {
-    std::string_view topic;
-    char op;
-    uint64_t n;
-  };
-  std::vector<Tally> tally;
+  // The part's events by topic and op; the events that became dead letters are counted there
+  // instead.
+  RunCounts::Topic* counts = nullptr;
+  std::string_view topic;
   for (const InputEvent& e : events_) {
     if (!poison.empty() && std::any_of(poison.begin(), poison.end(), [&](const Poison& p) { return p.record == e.record; }))
       continue;
-    char op = e.change.tombstone ? 'x' : debezium::opCode(e.change.op);
-    auto it = std::find_if(tally.begin(), tally.end(),
-                           [&](const Tally& t) { return t.op == op && t.topic.data() == e.record->topic.data(); });
-    if (it == tally.end()) {
-      tally.push_back({e.record->topic, op, 1});
-    } else {
-      ++it->n;
+    if (counts == nullptr || e.record->topic.data() != topic.data()) {
+      topic = e.record->topic;
+      counts = &topicCounts(topic);
     }
-  }
-  for (const auto& t : tally) {
-    counts_.topic(t.topic).applied[RunCounts::op(t.op == 'x' ? "tombstone" : std::string_view(&t.op, 1))] += t.n;
+    ++counts->applied[e.change.tombstone ? RunCounts::kTombstone : RunCounts::opIndex(debezium::opCode(e.change.op))];
   }
 }
 

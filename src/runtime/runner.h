@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "debezium/schema_cache.h"
@@ -152,6 +154,8 @@ class Runner : private RebalanceListener {
   void served(std::chrono::steady_clock::time_point now);
   // The counts of a batch's records and of a part's applied events.
   void countConsumed(const std::vector<Record>& records);
+  // counts_'s entry of a record's topic, found by the interned name's address.
+  RunCounts::Topic& topicCounts(std::string_view topic);
   void countApplied(const std::vector<Poison>& poison);
   // A rebalance event of `kind` (RunCounts::kMoves) moving `partitions`.
   void noteRebalance(std::string_view kind, size_t partitions);
@@ -166,7 +170,8 @@ class Runner : private RebalanceListener {
   RunnerOptions options_;
   const std::atomic<bool>& stop_;
   debezium::Decoder decoder_;
-  RunCounts counts_;                        // by topic, op, reason …: /metrics reads them, stats() their totals
+  RunCounts counts_;  // by topic, op, reason …: /metrics reads them, stats() their totals
+  std::vector<std::pair<std::string_view, RunCounts::Topic*>> topicCounts_;  // topicCounts()' look-ups
   std::shared_ptr<void> series_;            // counts_ served by the probe, while the runner lives
   RunStats stats_;                          // the other counts and latencies (its records … filled from counts_)
   std::vector<Position> pending_;           // positions processed but not yet committed
