@@ -588,6 +588,9 @@ Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::ste
     }
     // Stopped while retrying: what is uncommitted is delivered again.
     if (auto s = processBatch(records); !s) return stoppedWhileRetrying(s) ? Result<Turn>(Turn::Done) : fail(s.error());
+  } else if (source_.awaitsDurable()) {
+    // At the end but for the last positions: saved now, not at the handler's next save.
+    if (auto s = commitPositions(true); !s) return stoppedWhileRetrying(s) ? Result<Turn>(Turn::Done) : fail(s.error());
   }
   if (auto s = tickIfDue(lastTick); !s) return stoppedWhileRetrying(s) ? Result<Turn>(Turn::Done) : fail(s.error());
   reportProgress(false);

@@ -71,6 +71,9 @@ class Source {
   // Whether records carry the time they were appended (Kafka's timestamps), so that the time
   // from append to durable effect means something; a replay file's timestamps are history.
   virtual bool liveTimestamps() const { return false; }
+  // True when the source would end (--until-caught-up) but for positions not yet reported
+  // durable: the runner then has the handler persist now instead of at its next save.
+  virtual bool awaitsDurable() const { return false; }
   // Why the source cannot deliver yet (a consumer not in its group or without partitions), or
   // nullopt when it can. Any thread (asked by the readiness probe).
   virtual std::optional<std::string> notReady() const { return std::nullopt; }

@@ -297,6 +297,55 @@ TEST_F(KafkaSourceTest, AnUntilCaughtUpRunCommitsTheEndOnlyOnceTheLastRecordsAre
   EXPECT_EQ(groupCommitted(bootstrap_, prefix_ + "-g", topic("products"), 3), ends);
 }
 
+// A handler that saves only when made to (a checkpoint interval longer than the run).
+class SavesWhenForced final : public runtime::Handler {
+ public:
+  std::string_view serviceName() const override { return "forced-saves"; }
+  Status apply(std::span<const runtime::InputEvent> events, std::vector<runtime::Rejection>&) override {
+    applied += events.size();
+    return {};
+  }
+  Result<bool> persisted(bool force) override {
+    if (force) ++forcedSaves;
+    return force;
+  }
+  size_t applied = 0;
+  size_t forcedSaves = 0;
+};
+
+TEST_F(KafkaSourceTest, AtTheEndTheHandlerIsMadeToSaveRatherThanWaitedFor) {
+  // The end is committed only once the last records are durable: a handler that would save
+  // them much later (a long CHECKPOINT_INTERVAL_MS) is made to save at once.
+  produceWorkload("--products 300 --orders 10");
+  std::vector<std::string> topics{topic("products")};
+  auto want = expected(topics);
+  localfs::DirObjectStore dlq((dir_ / "lake").string());
+  std::atomic<bool> stop{false};
+  auto o = options("g", topics);
+  o.untilCaughtUp = true;
+  auto source = kafka::KafkaSource::open(std::move(o));
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+  SavesWhenForced handler;
+  std::atomic<bool> guardFired{false};
+  std::jthread guard([&](std::stop_token token) {
+    for (int i = 0; i < 600 && !token.stop_requested(); ++i) std::this_thread::sleep_for(100ms);
+    if (!token.stop_requested()) {
+      guardFired = true;
+      stop = true;
+    }
+  });
+  runtime::Runner runner(**source, handler, dlq, {}, stop);
+  auto stats = runner.run();
+  guard.request_stop();
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_FALSE(guardFired) << "the run waited for a save that only the end of the run makes";
+  EXPECT_EQ(handler.applied, want.size());
+  EXPECT_GE(handler.forcedSaves, 1u);
+  std::map<int32_t, int64_t> ends;
+  for (const auto& [tp, offsets] : byPartition(want)) ends[tp.second] = offsets.back() + 1;
+  EXPECT_EQ(groupCommitted(bootstrap_, prefix_ + "-g", topic("products"), 3), ends);
+}
+
 TEST_F(KafkaSourceTest, AFailingStorePausesThePartitionsAndKeepsTheGroupSession) {
   produceWorkload("--products 200 --orders 3000");
   std::vector<std::string> topics{topic("products"), topic("order_items")};

@@ -222,6 +222,7 @@ void KafkaSource::revoke(rd_kafka_topic_partition_list_t* partitions) {
 }
 
 bool KafkaSource::finished() {
+  awaitsDurable_ = false;
   if (!joined_ || !buffered_.empty()) return false;
   if (!std::all_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) { return reachedEnd_.contains(tp); })) {
     return false;
@@ -230,13 +231,15 @@ bool KafkaSource::finished() {
   // its effects may not be durable yet: a handler that saves on a timer (the analytics
   // checkpoints) reports its positions with its next save. Until then the end is not committed:
   // the group would count as caught up, and its other members would leave with reports merged
-  // from checkpoints older than the records (a crash meanwhile would lose them for good).
-  for (const auto& tp : assigned_) {
+  // from checkpoints older than the records (a crash meanwhile would lose them for good). The
+  // runner, told by awaitsDurable(), has the handler save at once.
+  awaitsDurable_ = std::any_of(assigned_.begin(), assigned_.end(), [&](const auto& tp) {
     auto got = delivered_.find(tp);
-    if (got == delivered_.end()) continue;
+    if (got == delivered_.end()) return false;
     auto d = durable_.find(tp);
-    if (d == durable_.end() || d->second < got->second) return false;
-  }
+    return d == durable_.end() || d->second < got->second;
+  });
+  if (awaitsDurable_) return false;
   // Then the end-of-partition position is durable too: it lies past control records
   // (transaction markers) that no record's position covers.
   for (const auto& tp : assigned_) {

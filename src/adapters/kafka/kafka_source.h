@@ -74,6 +74,7 @@ class KafkaSource final : public runtime::Source {
   std::string describe() const override;
   // Kafka's timestamps: the producer's (CreateTime) or the broker's (LogAppendTime).
   bool liveTimestamps() const override { return true; }
+  bool awaitsDurable() const override { return awaitsDurable_; }
   std::optional<std::string> notReady() const override;
   std::optional<int64_t> lag() const override { return probe_.ownedLag(); }
   std::shared_ptr<void> instrument(metrics::Registry& registry, const std::string& service) override;
@@ -166,6 +167,7 @@ class KafkaSource final : public runtime::Source {
   // --until-caught-up: the position after the last record of each partition handed out; the
   // end is committed only once the records before it are durable.
   std::map<TopicPartition, int64_t> delivered_;
+  bool awaitsDurable_ = false;                // finished() but for positions of delivered_ not yet durable
   std::map<TopicPartition, int64_t> synced_;  // positions a synchronous commit has stored
   std::chrono::steady_clock::time_point lastOwnCommit_;
   std::map<TopicPartition, int64_t> groupEnds_;  // every partition of the topics, for groupCaughtUp()
