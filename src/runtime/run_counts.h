@@ -29,7 +29,7 @@ class RunCounts {
   struct Topic {
     std::string name;
     bool expected = false;  // one of the service's topics: its series exist from the start, at 0
-    Count consumed;         // records polled
+    Count consumed;         // records of the batches processed
     std::array<Count, kOps.size()> applied;
     std::array<Count, kReasons.size()> deadLetters;
   };

@@ -292,7 +292,7 @@ Status Runner::deadLetter(const std::vector<Poison>& poison) {
                record->trace());
     Status written = withRetry("dead letter", [&]() { return deadLetters_.write(*record, reason, now(), kind); });
     if (!written) return written;
-    ++counts_.topic(record->topic).deadLetters[RunCounts::reason(kind)];
+    ++topicCounts(record->topic).deadLetters[RunCounts::reason(kind)];
   }
   return {};
 }
