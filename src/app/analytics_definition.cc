@@ -3,10 +3,11 @@
 namespace cdc::app {
 
 analytics::AnalyticsOptions analyticsOptions(const config::Config& c) {
+  const auto s = c.get<config::AnalyticsSettings>();
   analytics::AnalyticsOptions o;
-  o.topN = static_cast<int>(c.integer("top-n"));
-  o.flushIntervalSeconds = c.integer("flush-interval");
-  o.checkpointIntervalMs = c.integer("checkpoint-interval-ms");
+  o.topN = static_cast<int>(s.topN);
+  o.flushIntervalSeconds = s.flushInterval;
+  o.checkpointIntervalMs = s.checkpointIntervalMs;
   o.decoding = decoderOptions(c);
   return o;
 }

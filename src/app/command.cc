@@ -17,10 +17,9 @@
 namespace cdc::app {
 
 void bindSettings(Command& command) {
-  for (const auto& s : config::allSettings()) {
-    bool applies = false;
-    for (auto c : s.commands) applies = applies || c == "*" || c == command.name;
-    if (!applies) continue;
+  for (const config::Setting* setting : config::allSettings()) {
+    const config::Setting& s = *setting;
+    if (!config::appliesTo(s, command.name)) continue;
     std::string help(s.description);
     if (!s.env.empty()) help += " [env " + std::string(s.env) + "]";
     if (!s.defaultValue.empty()) help += " (default " + std::string(s.defaultValue) + ")";
@@ -51,16 +50,12 @@ bool jsonFormat(std::string_view format) { return format == "json" || (format !=
 }  // namespace
 
 void startLogging(const Command& command) {
-  std::string format = "auto";
-  if (auto it = command.flags.find("log-format"); it != command.flags.end()) {
-    format = it->second;
-  } else if (const char* env = std::getenv("LOG_FORMAT"); env && *env) {
-    format = env;
-  }
+  const std::string format = config::Config::given(command.name, command.flags, &config::LogSettings::logFormat).value_or("auto");
   // A service, or `dlq replay --service NAME` (which runs one).
   const ServiceDefinition* service = findService(command.name);
-  if (auto it = command.flags.find("service"); !service && command.name == "dlq replay" && it != command.flags.end()) {
-    service = findService(it->second);
+  if (auto name = config::Config::given(command.name, command.flags, &config::DlqSettings::service);
+      !service && command.name == "dlq replay" && name) {
+    service = findService(*name);
   }
   if (service) log::setService(service->name);
   log::configure(spdlog::level::info, jsonFormat(format) ? log::Format::Json : log::Format::Text);
@@ -73,9 +68,8 @@ void reportError(std::string_view command, std::string_view error, int exitCode)
 }
 
 void configureLogging(const config::Config& config) {
-  const std::string& level = config.str("log-level");
-  const std::string& format = config.str("log-format");
-  log::configure(spdlog::level::from_str(level), jsonFormat(format) ? log::Format::Json : log::Format::Text);
+  const auto s = config.get<config::LogSettings>();
+  log::configure(spdlog::level::from_str(s.logLevel), jsonFormat(s.logFormat) ? log::Format::Json : log::Format::Text);
 }
 
 namespace {
@@ -86,7 +80,10 @@ std::shared_ptr<aws::CredentialsProvider> awsCredentials() {
   return provider;
 }
 
-std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::string& service, const char* endpointSetting) {
+using Endpoint = std::optional<std::string> config::AwsSettings::*;
+
+std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::string& service, Endpoint serviceEndpoint) {
+  const auto s = c.get<config::AwsSettings>();
   // Half a pair of static keys is a configuration error, found at start-up.
   auto set = [](const char* name) {
     const char* v = std::getenv(name);
@@ -98,34 +95,44 @@ std::unique_ptr<aws::AwsClient> awsClient(const config::Config& c, const std::st
                                               : "AWS_ACCESS_KEY_ID: not set while AWS_SECRET_ACCESS_KEY is") +
                               " (set both, or neither for the profile, container or instance credentials)");
   }
-  std::string region = c.has("aws-region") ? c.str("aws-region") : "";
+  std::string region = s.awsRegion.value_or("");
   if (region.empty()) {
     if (const char* r = std::getenv("AWS_DEFAULT_REGION")) region = r;
   }
   if (region.empty()) region = aws::profileRegion(aws::Environment{});  // the profile's `region`
   std::string url, origin;
-  for (const char* setting : {endpointSetting, "endpoint-url"}) {
-    if (c.has(setting) && !c.str(setting).empty()) {
-      url = c.str(setting);
-      origin = c.origin(setting);
+  for (Endpoint endpoint : {serviceEndpoint, &config::AwsSettings::endpointUrl}) {
+    if ((s.*endpoint) && !(s.*endpoint)->empty()) {
+      url = *(s.*endpoint);
+      origin = s.origin(endpoint);
       break;
     }
   }
   auto endpoint = aws::AwsEndpoint::resolve(service, region, url, origin);
   if (!endpoint) throw config::ConfigError(endpoint.error().message);
   aws::AwsClientOptions options;
-  options.http.requestTimeout = std::chrono::seconds(c.integer("aws-request-timeout"));
+  options.http.requestTimeout = std::chrono::seconds(s.awsRequestTimeout);
   return std::make_unique<aws::AwsClient>(*endpoint, awsCredentials(), options);
 }
 
 }  // namespace
 
+StoreChoice tableStoreChoice(const config::Config& c) {
+  const auto s = c.get<config::StoreSettings>();
+  return {s.store, s.origin(&config::StoreSettings::store)};
+}
+
+StoreChoice objectStoreChoice(const config::Config& c) {
+  const auto s = c.get<config::StoreSettings>();
+  return {s.objects, s.origin(&config::StoreSettings::objects)};
+}
+
 std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, bool existing) {
-  return openTableStore(c, {c.str("store"), c.origin("store")}, existing);
+  return openTableStore(c, tableStoreChoice(c), existing);
 }
 
 std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, bool deadLetters) {
-  return openObjectStore(c, {c.str("objects"), c.origin("objects")}, deadLetters);
+  return openObjectStore(c, objectStoreChoice(c), deadLetters);
 }
 
 std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const StoreChoice& choice, bool existing) {
@@ -157,7 +164,8 @@ std::unique_ptr<store::TableStore> openTableStore(const config::Config& c, const
     if (!s) throw config::ConfigError(origin + ": " + s.error().message);
     return std::move(*s);
   }
-  if (uri == "dynamodb") return std::make_unique<aws::DynamoDbTableStore>(awsClient(c, "dynamodb", "endpoint-url-dynamodb"));
+  if (uri == "dynamodb")
+    return std::make_unique<aws::DynamoDbTableStore>(awsClient(c, "dynamodb", &config::AwsSettings::endpointUrlDynamodb));
   throw config::ConfigError(origin + ": unknown table store '" + uri + "' (supported: sqlite:PATH, dynamodb)");
 }
 
@@ -170,24 +178,26 @@ std::unique_ptr<store::ObjectStore> openObjectStore(const config::Config& c, con
     return std::make_unique<localfs::DirObjectStore>(path);
   }
   if (uri == "s3") {
+    const auto s = c.get<config::StoreSettings>();
     aws::S3Options o;
-    if (deadLetters && c.has("dlq-bucket") && !c.str("dlq-bucket").empty()) {
-      o.bucket = c.str("dlq-bucket");
-    } else if (c.has("s3-bucket") && !c.str("s3-bucket").empty()) {
-      o.bucket = c.str("s3-bucket");
+    if (deadLetters && s.dlqBucket && !s.dlqBucket->empty()) {
+      o.bucket = *s.dlqBucket;
+    } else if (s.s3Bucket && !s.s3Bucket->empty()) {
+      o.bucket = *s.s3Bucket;
     } else {
       throw config::ConfigError(origin + ": s3 needs " + (deadLetters ? "DLQ_S3_BUCKET or S3_BUCKET" : "S3_BUCKET"));
     }
-    if (c.has("s3-multipart-threshold")) {
-      o.multipartThreshold = static_cast<size_t>(c.integer("s3-multipart-threshold")) << 20;
+    if (s.has(&config::StoreSettings::s3MultipartThreshold)) {
+      o.multipartThreshold = static_cast<size_t>(s.s3MultipartThreshold) << 20;
       o.partSize = std::max<size_t>(5u << 20, std::min<size_t>(8u << 20, o.multipartThreshold));  // S3's minimum part is 5 MiB
     }
-    auto client = awsClient(c, "s3", "endpoint-url-s3");
+    auto client = awsClient(c, "s3", &config::AwsSettings::endpointUrlS3);
     // Emulators answer on one host: path-style; AWS itself: virtual-hosted style.
-    o.pathStyle = c.has("endpoint-url-s3") || c.has("endpoint-url");
+    const auto aws = c.get<config::AwsSettings>();
+    o.pathStyle = aws.endpointUrlS3.has_value() || aws.endpointUrl.has_value();
     auto s3 = std::make_unique<aws::S3ObjectStore>(std::move(client), o);
     // Buckets come from infrastructure code; on an emulator the services create theirs.
-    if (o.pathStyle && c.has("create-tables") && c.boolean("create-tables")) {
+    if (o.pathStyle && s.createTables) {
       if (auto st = s3->ensureBucket(); !st) throw config::ConfigError(origin + ": " + st.error().message);
     }
     return s3;

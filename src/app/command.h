@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "config/settings.h"
+#include "config/components.h"
 #include "store/object_store.h"
 #include "store/table_store.h"
 
@@ -43,6 +43,10 @@ struct StoreChoice {
   std::string uri;
   std::string origin;
 };
+
+// --store and --objects (CDC_STORE, CDC_OBJECTS) as resolved.
+StoreChoice tableStoreChoice(const config::Config& c);
+StoreChoice objectStoreChoice(const config::Config& c);
 
 // The table store a choice names (sqlite:PATH or dynamodb); a bad value is a ConfigError
 // naming the flag or variable. Without a choice: --store (CDC_STORE) as resolved.

@@ -43,23 +43,23 @@ void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     // Resolved as the command itself resolves them: a bad value fails here the same way.
     auto effective = config::Config::resolve(it->second, {});
-    std::vector<const config::Setting*> taken;
     size_t width = 0;
-    for (const auto& s : config::allSettings()) {
-      if (std::find(s.commands.begin(), s.commands.end(), it->second) == s.commands.end()) continue;
-      taken.push_back(&s);
-      width = std::max(width, s.name.size() + 2);
+    for (const config::Setting* s : config::allSettings()) {
+      if (std::find(s->commands.begin(), s->commands.end(), it->second) != s->commands.end()) {
+        width = std::max(width, s->name.size() + 2);
+      }
     }
-    for (const auto* setting : taken) {
-      const auto& s = *setting;
-      std::string name = "--" + std::string(s.name);
-      if (!effective.has(s.name)) {
+    for (const config::Setting* s : config::allSettings()) {
+      if (std::find(s->commands.begin(), s->commands.end(), it->second) == s->commands.end()) continue;
+      std::string name = "--" + std::string(s->name);
+      auto entry = std::find_if(effective.entries().begin(), effective.entries().end(),
+                                [s](const config::Config::Entry& e) { return e.setting == s; });
+      if (entry == effective.entries().end()) {
         fmt::print("{:<{}}  (unset)\n", name, width);
         continue;
       }
-      const std::string& origin = effective.origin(s.name);
-      const std::string shown = s.kind == config::Kind::Secret ? "***" : effective.str(s.name);
-      fmt::print("{:<{}}  {}  ({})\n", name, width, shown, origin == "default" ? "default" : "from " + origin);
+      const std::string shown = config::secret(*s) ? "***" : entry->value;
+      fmt::print("{:<{}}  {}  ({})\n", name, width, shown, entry->origin == "default" ? "default" : "from " + entry->origin);
     }
     for (const auto& [property, value] : effective.kafkaPassthrough()) {
       fmt::print("librdkafka {}={}  (from {})\n", property, kafka::secret(property) ? "***" : value,

@@ -52,7 +52,7 @@ std::optional<runtime::RunStats> replayInto(const config::Config& c, const std::
   auto source = replay::ReplaySource::open(events.string(), serviceTopics(def, c));
   if (!source) throw std::runtime_error(source.error().message);
   runtime::RunnerOptions ro;
-  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
+  ro.batchSize = static_cast<size_t>(c.get<config::RunnerSettings>().batchSize);
   ro.progress = ::isatty(STDERR_FILENO) && !log::json();
   runtime::Runner runner(**source, handler, *ctx.objects, ro, runtime::Shutdown::flag());
   auto stats = runner.run();
@@ -151,7 +151,7 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
     namespace fs = std::filesystem;
-    fs::path dir = fs::path(c.str("data-dir")) / "demo";
+    fs::path dir = fs::path(c.get<config::DemoSettings>().dataDir) / "demo";
     fs::create_directories(dir);
     fs::path events = dir / "events.jsonl";
     auto options = workloadOptions(c);
@@ -163,14 +163,14 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
                options.products, options.orders, options.seed, events.string());
 
     // Fresh stores each time, so that the demo shows this workload only.
-    std::string store = c.str("store");
+    const StoreChoice tables = tableStoreChoice(c), objects = objectStoreChoice(c);
+    const std::string& store = tables.uri;
     if (store.starts_with("sqlite:")) {
       for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store.substr(7) + suffix);
     }
-    if (c.str("objects").starts_with("dir:")) fs::remove_all(fs::path(c.str("objects").substr(4)) / "analytics");
+    if (objects.uri.starts_with("dir:")) fs::remove_all(fs::path(objects.uri.substr(4)) / "analytics");
     runtime::Shutdown::install();
-    ServiceContext ctx =
-        openContext(c, {"file", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}}, true, true);
+    ServiceContext ctx = openContext(c, {"file", tables, objects}, true, true);
     if (int rc = runInventoryDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runAnalyticsDemo(c, events, ctx); rc != kExitOk) return rc;
     if (int rc = runSearchDemo(c, events, ctx); rc != kExitOk) return rc;
@@ -179,7 +179,7 @@ void addDemo(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
         "\nWhere the data lies:\n  tables   {}   (cdc dump --store {} --table inventory-realtime; "
         "cdc search QUERY --store {})\n"
         "  objects  {}   (reports under analytics/, dead letters under dlq/: cdc dlq list)\n",
-        store, store, store, c.str("objects"));
+        store, store, store, objects.uri);
     return kExitOk;
   };
   commands.push_back(std::move(cmd));

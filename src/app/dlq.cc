@@ -22,23 +22,22 @@ std::string serviceNames() {
 // The letters the flags select: --service (a service or its command), --topic, --error,
 // --since, --before.
 runtime::DeadLetterFilter filterFrom(const config::Config& c) {
+  const auto s = c.get<config::DlqSettings>();
   runtime::DeadLetterFilter f;
-  if (c.has("service")) {
-    const ServiceDefinition* def = findService(c.str("service"));
-    if (!def) throw config::ConfigError("--service: unknown service '" + c.str("service") + "' (" + serviceNames() + ")");
+  if (s.service) {
+    const ServiceDefinition* def = findService(*s.service);
+    if (!def) throw config::ConfigError("--service: unknown service '" + *s.service + "' (" + serviceNames() + ")");
     f.service = def->name;
   }
-  if (c.has("topic")) f.topic = c.str("topic");
-  if (c.has("error")) f.errorText = c.str("error");
-  if (c.has("since")) f.since = parseIsoTimestamp(c.str("since"));
-  if (c.has("before")) f.before = parseIsoTimestamp(c.str("before"));
+  f.topic = s.topic;
+  f.errorText = s.error;
+  if (s.since) f.since = parseIsoTimestamp(*s.since);
+  if (s.before) f.before = parseIsoTimestamp(*s.before);
   if (f.since && f.before && f.before->micros <= f.since->micros) {
-    throw config::ConfigError("--before: " + c.str("before") + " is not after --since " + c.str("since"));
+    throw config::ConfigError("--before: " + *s.before + " is not after --since " + *s.since);
   }
   return f;
 }
-
-bool switchOn(const config::Config& c, std::string_view name) { return c.has(name) && c.boolean(name); }
 
 // The dead letters the commands read: objects (DLQ_S3_BUCKET with --objects s3), or the
 // service's Kafka topic (DLQ=kafka, or the search indexer's by default with Kafka).
@@ -109,11 +108,11 @@ int list(const config::Config& c) {
 
 int purge(const config::Config& c) {
   auto filter = filterFrom(c);
-  if (filter.empty() && !switchOn(c, "all")) {
+  if (filter.empty() && !c.get<config::DlqSettings>().all) {
     throw config::ConfigError(
         "dlq purge needs --service, --topic, --error, --since or --before (or --all for every dead letter)");
   }
-  const bool dryRun = switchOn(c, "dry-run");
+  const bool dryRun = c.get<config::DlqSettings>().dryRun;
   auto dlq = openDeadLetters(c, filter);
   auto letters = dlq.store->list(filter);
   if (!letters) {
@@ -233,10 +232,10 @@ int replayDryRun(const config::Config& c, const ServiceDefinition& def, const ru
 }
 
 int replay(const config::Config& c) {
-  if (!c.has("service")) throw config::ConfigError("--service is required (" + serviceNames() + ")");
+  if (!c.get<config::DlqSettings>().service) throw config::ConfigError("--service is required (" + serviceNames() + ")");
   auto filter = filterFrom(c);
   const ServiceDefinition* def = findService(*filter.service);
-  if (switchOn(c, "dry-run")) {
+  if (c.get<config::DlqSettings>().dryRun) {
     auto dlq = openDeadLetters(c, filter);
     auto letters = dlq.store->list(filter);
     if (!letters) {
@@ -247,8 +246,7 @@ int replay(const config::Config& c) {
   }
   // The stores as given (the dead letters are the source: no Kafka rule applies to the
   // stores); a failure is written again where the letter came from.
-  Wiring stores{
-      "dlq", {c.str("store"), c.origin("store")}, {c.str("objects"), c.origin("objects")}, deadLetterChoice(c, def), def->name};
+  Wiring stores{"dlq", tableStoreChoice(c), objectStoreChoice(c), deadLetterChoice(c, def), def->name};
   ServiceContext ctx = openContext(c, stores, def->usesTableStore, def->writesObjects);
   auto letters = ctx.deadLetters().list(filter);
   if (!letters) {

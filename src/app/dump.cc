@@ -28,25 +28,25 @@ bool decimalLiteral(std::string_view v) {
 }
 
 // --key as the table's partition key: "5" or "product_id=5".
-store::AttributeValue keyValue(const config::Config& c, const store::KeyAttribute& hash) {
-  std::string_view v = c.str("key");
+store::AttributeValue keyValue(const config::DumpSettings& s, const store::KeyAttribute& hash) {
+  std::string_view v = *s.key;
+  const std::string& table = *s.table;
   if (auto eq = v.find('='); eq != std::string_view::npos) {
     if (v.substr(0, eq) != hash.name) {
-      throw config::ConfigError("--key: " + c.str("table") + "'s partition key is " + hash.name + ", not " +
-                                std::string(v.substr(0, eq)));
+      throw config::ConfigError("--key: " + table + "'s partition key is " + hash.name + ", not " + std::string(v.substr(0, eq)));
     }
     v.remove_prefix(eq + 1);
   }
   switch (hash.type) {
     case store::AttributeValue::Type::N:
       if (!decimalLiteral(v)) {
-        throw config::ConfigError("--key: " + hash.name + " of " + c.str("table") + " is a number, got '" + std::string(v) + "'");
+        throw config::ConfigError("--key: " + hash.name + " of " + table + " is a number, got '" + std::string(v) + "'");
       }
       return store::AttributeValue::n(v);
     case store::AttributeValue::Type::S:
       return store::AttributeValue::s(std::string(v));
     default:
-      throw config::ConfigError("--key: " + hash.name + " of " + c.str("table") + " is binary: dump the table instead");
+      throw config::ConfigError("--key: " + hash.name + " of " + table + " is binary: dump the table instead");
   }
 }
 
@@ -78,14 +78,15 @@ int storeError(const Error& e) {
 }
 
 int dumpTable(const config::Config& c) {
-  if (!c.has("table")) throw config::ConfigError("--table is required (or --checkpoints)");
+  const auto s = c.get<config::DumpSettings>();
+  if (!s.table) throw config::ConfigError("--table is required (or --checkpoints)");
   auto tables = openTableStore(c, /*existing=*/true);
-  const std::string& table = c.str("table");
-  Printer out(c.has("limit") ? std::optional<int64_t>(c.integer("limit")) : std::nullopt);
-  if (c.has("key")) {
+  const std::string& table = *s.table;
+  Printer out(s.limit);
+  if (s.key) {
     auto spec = tables->describeTable(table);
     if (!spec) return storeError(spec.error());
-    store::AttributeValue value = keyValue(c, spec->hash);
+    store::AttributeValue value = keyValue(s, spec->hash);
     if (!spec->range) {
       // One item: GetItem.
       auto item = tables->get(table, store::Item{{spec->hash.name, value}});
@@ -119,10 +120,15 @@ int dumpTable(const config::Config& c) {
 }
 
 int dumpCheckpoints(const config::Config& c) {
-  for (const char* tableOnly : {"table", "key", "limit"}) {
-    if (c.has(tableOnly)) throw config::ConfigError(std::string("--") + tableOnly + " is for a table, not with --checkpoints");
+  using D = config::DumpSettings;
+  const auto s = c.get<D>();
+  for (const auto& [given, member] :
+       {std::pair{s.has(&D::table), D::declaration(&D::table).name}, std::pair{s.has(&D::key), D::declaration(&D::key).name},
+        std::pair{s.has(&D::limit), D::declaration(&D::limit).name}}) {
+    if (given) throw config::ConfigError("--" + std::string(member) + " is for a table, not with --checkpoints");
   }
-  auto objects = openObjectStore(c);
+  const StoreChoice objectsChoice = objectStoreChoice(c);
+  auto objects = openObjectStore(c, objectsChoice, false);
   auto views = analytics::describeCheckpoints(*objects);
   if (!views) {
     reportError("dump", views.error().message, kExitFailure);
@@ -146,7 +152,7 @@ int dumpCheckpoints(const config::Config& c) {
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
   log::report(spdlog::level::info, "checkpoints_listed",
-              std::to_string(views->size()) + " partitions checkpointed under " + c.str("objects"),
+              std::to_string(views->size()) + " partitions checkpointed under " + objectsChoice.uri,
               {{"partitions", std::to_string(views->size()), true}});
   return kExitOk;
 }
@@ -162,7 +168,7 @@ void addDump(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
                          "the analytics checkpoints (--checkpoints)");
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
-    return c.has("checkpoints") && c.boolean("checkpoints") ? dumpCheckpoints(c) : dumpTable(c);
+    return c.get<config::DumpSettings>().checkpoints ? dumpCheckpoints(c) : dumpTable(c);
   };
   commands.push_back(std::move(cmd));
 }

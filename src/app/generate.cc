@@ -14,37 +14,29 @@
 namespace cdc::app {
 
 workload::WorkloadOptions workloadOptions(const config::Config& c) {
+  const auto s = c.get<config::WorkloadSettings>();
   workload::WorkloadOptions o;
-  o.seed = static_cast<uint64_t>(c.integer("seed"));
-  o.products = c.integer("products");
-  o.customers = c.integer("customers");
-  o.orders = c.integer("orders");
-  if (c.has("events")) o.events = c.integer("events");
-  if (c.has("partitions")) o.partitions = static_cast<int32_t>(c.integer("partitions"));
-  if (c.has("deletes")) {
-    const auto& d = c.str("deletes");
-    using Deletes = workload::WorkloadOptions::Deletes;
-    o.deletes = d == "rewrite" ? Deletes::Rewrite : d == "tombstone" ? Deletes::Tombstone : Deletes::RewriteWithTombstone;
-  }
-  o.encoder.topicPrefix = c.str("topic-prefix");
-  if (c.has("shape")) {
-    o.encoder.shape = c.str("shape") == "envelope" ? workload::MessageShape::Envelope : workload::MessageShape::Unwrap;
-  }
-  if (c.has("schemas")) o.encoder.schemas = c.boolean("schemas");
-  if (c.has("decimal")) {
-    const auto& d = c.str("decimal");
-    o.encoder.decimals = d == "string"   ? workload::DecimalMode::String
-                         : d == "double" ? workload::DecimalMode::Double
-                                         : workload::DecimalMode::Precise;
-  }
-  if (c.has("timestamps")) {
-    const auto& t = c.str("timestamps");
-    o.encoder.times = t == "milli"   ? workload::TimeMode::Milli
-                      : t == "nano"  ? workload::TimeMode::Nano
-                      : t == "zoned" ? workload::TimeMode::Zoned
-                                     : workload::TimeMode::Micro;
-  }
-  if (c.has("before")) o.encoder.before = c.str("before") == "key" ? workload::BeforeImage::Key : workload::BeforeImage::Full;
+  o.seed = static_cast<uint64_t>(s.seed);
+  o.products = s.products;
+  o.customers = s.customers;
+  o.orders = s.orders;
+  o.events = s.events;
+  o.partitions = static_cast<int32_t>(s.partitions);
+  using Deletes = workload::WorkloadOptions::Deletes;
+  o.deletes = s.deletes == "rewrite"     ? Deletes::Rewrite
+              : s.deletes == "tombstone" ? Deletes::Tombstone
+                                         : Deletes::RewriteWithTombstone;
+  o.encoder.topicPrefix = c.get<config::SourceSettings>().topicPrefix;
+  o.encoder.shape = s.shape == "envelope" ? workload::MessageShape::Envelope : workload::MessageShape::Unwrap;
+  o.encoder.schemas = s.schemas;
+  o.encoder.decimals = s.decimal == "string"   ? workload::DecimalMode::String
+                       : s.decimal == "double" ? workload::DecimalMode::Double
+                                               : workload::DecimalMode::Precise;
+  o.encoder.times = s.timestamps == "milli"   ? workload::TimeMode::Milli
+                    : s.timestamps == "nano"  ? workload::TimeMode::Nano
+                    : s.timestamps == "zoned" ? workload::TimeMode::Zoned
+                                              : workload::TimeMode::Micro;
+  o.encoder.before = s.before == "key" ? workload::BeforeImage::Key : workload::BeforeImage::Full;
   return o;
 }
 

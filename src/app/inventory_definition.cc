@@ -8,12 +8,14 @@
 namespace cdc::app {
 
 inventory::InventoryOptions inventoryOptions(const config::Config& c) {
+  const auto s = c.get<config::InventorySettings>();
+  const auto tables = c.get<config::TableSettings>();
   inventory::InventoryOptions o;
-  if (c.has("table-name")) o.table = c.str("table-name");
-  o.ledgerTable = c.has("ledger-table") ? c.str("ledger-table") : o.table + "-ledger";
-  o.lowStockThreshold = c.integer("low-stock-threshold");
-  o.tombstoneRetentionSeconds = c.integer("ledger-retention");
-  o.createTables = c.boolean("create-tables");
+  if (tables.tableName) o.table = *tables.tableName;
+  o.ledgerTable = s.ledgerTable ? *s.ledgerTable : o.table + "-ledger";
+  o.lowStockThreshold = s.lowStockThreshold;
+  o.tombstoneRetentionSeconds = tables.ledgerRetention;
+  o.createTables = c.get<config::StoreSettings>().createTables;
   o.decoding = decoderOptions(c);
   return o;
 }
@@ -24,8 +26,10 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceCo
   auto logAlerts = std::make_shared<inventory::LogAlertSink>();
   ctx.resources.push_back(logAlerts);
   inventory::AlertSink* sink = logAlerts.get();
+  const auto s = c.get<config::InventorySettings>();
+  const auto source = c.get<config::SourceSettings>().source;
   // With a Kafka producer configured, alerts also go to ALERTS_TOPIC (empty disables).
-  if (c.has("bootstrap-servers") && c.has("alerts-topic") && !c.str("alerts-topic").empty()) {
+  if (c.get<config::KafkaSettings>().bootstrapServers && !s.alertsTopic.empty()) {
     kafka::Properties props = kafkaProperties(c);
     kafka::setDefault(props, "client.id", "inventory-service-alerts");
     // Exactly once when reading Kafka: the alerts go in the transactions that commit the
@@ -34,8 +38,7 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceCo
     // (KAFKA_GROUP_INSTANCE_ID, a StatefulSet's pod name): a restarted member then aborts at once
     // what its killed predecessor left open. Otherwise it is this process's own (host name and
     // pid), and what a killed process left open is aborted after transaction.timeout.ms.
-    const bool transactional =
-        c.has("alerts-exactly-once") && c.boolean("alerts-exactly-once") && (!c.has("source") || c.str("source") == "kafka");
+    const bool transactional = s.alertsExactlyOnce && (!source || *source == "kafka");
     if (transactional) {
       const auto* instance = kafka::findProperty(props, "group.instance.id");
       kafka::setDefault(props, "transactional.id",
@@ -44,7 +47,7 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceCo
     }
     std::shared_ptr<kafka::MessagePublisher> publisher;
     if (transactional) {
-      auto opened = kafka::TransactionalPublisher::open(std::move(props), c.str("alerts-topic"), "alert");
+      auto opened = kafka::TransactionalPublisher::open(std::move(props), s.alertsTopic, "alert");
       if (!opened) throw config::ConfigError(opened.error().message);
       std::shared_ptr<kafka::TransactionalPublisher> t = std::move(*opened);
       ctx.attachSource = [t](runtime::Source& source) {
@@ -54,7 +57,7 @@ std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceCo
     } else {
       auto producer = kafka::KafkaProducer::open(std::move(props));
       if (!producer) throw config::ConfigError(producer.error().message);
-      publisher = std::make_shared<kafka::KafkaPublisher>(std::move(*producer), c.str("alerts-topic"), "alert");
+      publisher = std::make_shared<kafka::KafkaPublisher>(std::move(*producer), s.alertsTopic, "alert");
     }
     auto kafkaAlerts = std::make_shared<KafkaAlertSink>(publisher);
     auto both =

@@ -72,11 +72,11 @@ std::optional<std::pair<std::string, std::string>> foreignFlag(CLI::App& app, co
         std::string_view(arg).substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
     bool declared = false, ours = false;
     std::string others;
-    for (const auto& s : cdc::config::allSettings()) {
-      if (s.name != name) continue;
+    for (const cdc::config::Setting* s : cdc::config::allSettings()) {
+      if (s->name != name) continue;
       declared = true;
-      ours = ours || cdc::config::appliesTo(s, command);
-      for (auto c : s.commands) others += (others.empty() ? "" : ", ") + std::string(c);
+      ours = ours || cdc::config::appliesTo(*s, command);
+      for (auto c : s->commands) others += (others.empty() ? "" : ", ") + std::string(c);
     }
     if (declared && !ours && findCommandHelp(app, command)) {
       return std::pair{command, fmt::format("--{} is not a setting of {} (it is one of {}; cdc {} --help lists its own)", name,

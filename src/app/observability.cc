@@ -6,46 +6,51 @@
 namespace cdc::app {
 namespace {
 
+using H = config::HttpSettings;
+using Port = int64_t H::*;
+
 // Whether a port setting was left at its default while the run picks a free port instead.
-bool freePortByDefault(const config::Config& c, std::string_view name, Observability::PortDefaults defaults) {
-  return defaults == Observability::PortDefaults::FreePort && c.origin(name) == "default";
+bool freePortByDefault(const H& s, Port port, Observability::PortDefaults defaults) {
+  return defaults == Observability::PortDefaults::FreePort && s.origin(port) == "default";
 }
 
-int portOf(const config::Config& c, std::string_view name, Observability::PortDefaults defaults) {
-  return freePortByDefault(c, name, defaults) ? 0 : static_cast<int>(c.integer(name));
+int portOf(const H& s, Port port, Observability::PortDefaults defaults) {
+  return freePortByDefault(s, port, defaults) ? 0 : static_cast<int>(s.*port);
 }
 
 // Where a setting's value came from, for an error and the http_listening line: "--metrics-port",
 // "METRICS_PORT", "METRICS_PORT (default 8080)" or "METRICS_PORT (not set: a free port …)".
-std::string originOf(const config::Config& c, std::string_view name, Observability::PortDefaults defaults) {
-  const std::string& origin = c.origin(name);
+std::string originOf(const H& s, Port port, Observability::PortDefaults defaults) {
+  const std::string& origin = s.origin(port);
   if (origin != "default") return origin;
-  if (freePortByDefault(c, name, defaults)) {
-    return std::string(config::setting(name).env) + " (not set: a free port, the source is not Kafka)";
-  }
-  return std::string(config::setting(name).env) + " (default " + c.str(name) + ")";
+  const std::string env(H::declaration(port).env);
+  if (freePortByDefault(s, port, defaults)) return env + " (not set: a free port, the source is not Kafka)";
+  return env + " (default " + std::to_string(s.*port) + ")";
 }
 
 }  // namespace
 
 Observability::Observability(std::string service, const config::Config& c, PortDefaults defaults)
+    : Observability(std::move(service), c.get<H>(), defaults) {}
+
+Observability::Observability(std::string service, const config::HttpSettings& s, PortDefaults defaults)
     : service_(std::move(service)),
-      host_(c.str("http-host")),
-      hostOrigin_(c.origin("http-host")),
-      enabled_(c.boolean("metrics")),
-      metricsPort_(portOf(c, "metrics-port", defaults)),
-      metricsOrigin_(originOf(c, "metrics-port", defaults)),
+      host_(s.httpHost),
+      hostOrigin_(s.origin(&H::httpHost)),
+      enabled_(s.metricsEnabled),
+      metricsPort_(portOf(s, &H::metricsPort, defaults)),
+      metricsOrigin_(originOf(s, &H::metricsPort, defaults)),
       apiPort_(metricsPort_),
       apiOrigin_(metricsOrigin_) {
   // The search API shares the metrics port unless HTTP_PORT (or --http-port) says otherwise;
   // with no metrics port it keeps its own.
-  if (c.has("http-port") && (c.origin("http-port") != "default" || !enabled_)) {
-    apiPort_ = portOf(c, "http-port", defaults);
-    apiOrigin_ = originOf(c, "http-port", defaults);
+  if (s.has(&H::httpPort) && (s.origin(&H::httpPort) != "default" || !enabled_)) {
+    apiPort_ = portOf(s, &H::httpPort, defaults);
+    apiOrigin_ = originOf(s, &H::httpPort, defaults);
   }
   if (!enabled_) return;
   registry_ = std::make_unique<metrics::Registry>();
-  health_ = std::make_unique<metrics::Health>(std::chrono::seconds(c.integer("liveness-timeout")));
+  health_ = std::make_unique<metrics::Health>(std::chrono::seconds(s.livenessTimeout));
   probe_ = std::make_unique<runtime::RunnerProbe>(*registry_, service_);
   collectors_.push_back(metrics::addProcessCollector(*registry_, service_));
   collectors_.push_back(health_->instrument(*registry_, service_));

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "adapters/http/http_server.h"
-#include "config/settings.h"
+#include "config/components.h"
 #include "metrics/health.h"
 #include "metrics/registry.h"
 #include "runtime/handler.h"
@@ -31,6 +31,7 @@ class Observability {
   // such runs on one machine must not collide); the http_listening line says which port and why.
   enum class PortDefaults : uint8_t { Declared, FreePort };
   Observability(std::string service, const config::Config& c, PortDefaults defaults = PortDefaults::Declared);
+  Observability(std::string service, const config::HttpSettings& s, PortDefaults defaults = PortDefaults::Declared);
   ~Observability();
   Observability(const Observability&) = delete;
   Observability& operator=(const Observability&) = delete;

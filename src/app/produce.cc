@@ -29,7 +29,7 @@ std::unique_ptr<kafka::KafkaProducer> openProducer(const config::Config& c) {
   kafka::Properties props = kafkaProperties(c);
   kafka::setDefault(props, "client.id", "cdc-produce");
   kafka::setDefault(props, "linger.ms", "20");
-  kafka::setDefault(props, "message.timeout.ms", std::to_string(c.integer("broker-timeout") * 1000));
+  kafka::setDefault(props, "message.timeout.ms", std::to_string(c.get<config::KafkaSettings>().brokerTimeout * 1000));
   auto producer = kafka::KafkaProducer::open(std::move(props));
   if (!producer) throw config::ConfigError(producer.error().message);
   return std::move(*producer);
@@ -67,24 +67,26 @@ Status produceAll(runtime::Source& source, kafka::KafkaProducer& producer, int64
 }
 
 int produce(const config::Config& c) {
-  if (!c.has("bootstrap-servers")) throw config::ConfigError("KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
-  auto source = replay::ReplaySource::open(c.str("input"), {}, {}, /*offsets=*/false);  // the topic gives new ones
+  const auto kafka = c.get<config::KafkaSettings>();
+  const auto settings = c.get<config::ProduceSettings>();
+  if (!kafka.bootstrapServers) throw config::ConfigError("KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
+  auto source = replay::ReplaySource::open(settings.input, {}, {}, /*offsets=*/false);  // the topic gives new ones
   if (!source) throw config::ConfigError("--input: " + source.error().message);
   auto producer = openProducer(c);
   // Nothing is read before the brokers answer (and --rate starts its pace then: the messages
   // queued while the producer connects would otherwise go out in one burst).
-  const std::chrono::seconds brokerTimeout(c.integer("broker-timeout"));
+  const std::chrono::seconds brokerTimeout(kafka.brokerTimeout);
   if (!producer->connected(brokerTimeout)) {
     std::string why = producer->lastError();
     reportError("produce",
                 fmt::format("the Kafka brokers at {} did not answer within {} s (KAFKA_BROKER_TIMEOUT){}{}",
-                            c.str("bootstrap-servers"), brokerTimeout.count(), why.empty() ? "" : ": ", why),
+                            *kafka.bootstrapServers, brokerTimeout.count(), why.empty() ? "" : ": ", why),
                 kExitFailure);
     return kExitFailure;
   }
   const auto started = std::chrono::steady_clock::now();
   Produced sent;
-  if (auto s = produceAll(**source, *producer, c.integer("rate"), started, sent); !s) {
+  if (auto s = produceAll(**source, *producer, settings.rate, started, sent); !s) {
     reportError("produce", s.error().message, kExitFailure);
     return kExitFailure;
   }

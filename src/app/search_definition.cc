@@ -10,7 +10,7 @@ namespace cdc::app {
 
 search::IndexTables searchTables(const config::Config& c) {
   search::IndexTables t;
-  if (c.has("table-name")) t.items = c.str("table-name");
+  if (auto name = c.get<config::TableSettings>().tableName) t.items = *name;
   t.postings = t.items + "-postings";
   t.tokens = t.items + "-tokens";
   return t;
@@ -21,8 +21,8 @@ namespace {
 std::unique_ptr<runtime::Handler> makeHandler(const config::Config& c, ServiceContext& ctx) {
   search::IndexerOptions o;
   o.tables = searchTables(c);
-  o.createTables = c.boolean("create-tables");
-  o.tombstoneRetentionSeconds = c.integer("ledger-retention");
+  o.createTables = c.get<config::StoreSettings>().createTables;
+  o.tombstoneRetentionSeconds = c.get<config::TableSettings>().ledgerRetention;
   o.decoding = decoderOptions(c);
   return std::make_unique<search::IndexerHandler>(*ctx.tables, o);
 }

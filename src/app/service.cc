@@ -3,27 +3,27 @@
 namespace cdc::app {
 
 debezium::DecoderOptions decoderOptions(const config::Config& c) {
+  const auto s = c.get<config::DecodingSettings>();
+  using S = config::DecodingSettings;
   debezium::DecoderOptions d;
-  const auto& dec = c.str("schemaless-decimals");
-  d.schemalessDecimals = dec == "precise"  ? debezium::SchemalessDecimals::Precise
-                         : dec == "string" ? debezium::SchemalessDecimals::String
-                                           : debezium::SchemalessDecimals::Auto;
-  int64_t scale = c.integer("decimal-scale");
-  if (scale < 0 || scale > 18) throw config::ConfigError(c.origin("decimal-scale") + ": expected 0 to 18");
-  d.defaultDecimalScale = static_cast<int32_t>(scale);
-  const auto& ts = c.str("schemaless-timestamps");
-  d.schemalessTimestamps = ts == "micro"   ? debezium::SchemalessTimestamps::Micro
-                           : ts == "milli" ? debezium::SchemalessTimestamps::Milli
-                           : ts == "nano"  ? debezium::SchemalessTimestamps::Nano
-                                           : debezium::SchemalessTimestamps::Auto;
+  d.schemalessDecimals = s.schemalessDecimals == "precise"  ? debezium::SchemalessDecimals::Precise
+                         : s.schemalessDecimals == "string" ? debezium::SchemalessDecimals::String
+                                                            : debezium::SchemalessDecimals::Auto;
+  if (s.decimalScale < 0 || s.decimalScale > 18) throw config::ConfigError(s.origin(&S::decimalScale) + ": expected 0 to 18");
+  d.defaultDecimalScale = static_cast<int32_t>(s.decimalScale);
+  d.schemalessTimestamps = s.schemalessTimestamps == "micro"   ? debezium::SchemalessTimestamps::Micro
+                           : s.schemalessTimestamps == "milli" ? debezium::SchemalessTimestamps::Milli
+                           : s.schemalessTimestamps == "nano"  ? debezium::SchemalessTimestamps::Nano
+                                                               : debezium::SchemalessTimestamps::Auto;
   return d;
 }
 
 kafka::Properties kafkaProperties(const config::Config& c) {
+  const auto s = c.get<config::KafkaSettings>();
   kafka::Properties props;
   for (const auto& [name, value] : c.kafkaPassthrough()) props.push_back({name, value, kafka::environmentName(name)});
-  if (c.has("bootstrap-servers")) {
-    kafka::setProperty(props, "bootstrap.servers", c.str("bootstrap-servers"), c.origin("bootstrap-servers"));
+  if (s.bootstrapServers) {
+    kafka::setProperty(props, "bootstrap.servers", *s.bootstrapServers, s.origin(&config::KafkaSettings::bootstrapServers));
   }
   return props;
 }

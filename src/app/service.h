@@ -7,7 +7,7 @@
 
 #include "adapters/http/http_server.h"
 #include "adapters/kafka/kafka_config.h"
-#include "config/settings.h"
+#include "config/components.h"
 #include "debezium/decoder.h"
 #include "debezium/schema_cache.h"
 #include "runtime/dead_letter.h"

@@ -63,10 +63,10 @@ class ShutdownWatchdog {
   std::jthread thread_;
 };
 
-std::vector<int32_t> replayPartitions(const config::Config& c) {
+std::vector<int32_t> replayPartitions(const config::SourceSettings& s) {
   std::vector<int32_t> out;
-  if (!c.has("replay-partitions")) return out;
-  std::string_view list = c.str("replay-partitions");
+  if (!s.replayPartitions) return out;
+  std::string_view list = *s.replayPartitions;
   while (!list.empty()) {
     auto comma = list.find(',');
     std::string part(list.substr(0, comma));
@@ -76,7 +76,8 @@ std::vector<int32_t> replayPartitions(const config::Config& c) {
       if (used != part.size() || v < 0) throw std::invalid_argument(part);
       out.push_back(v);
     } catch (const std::exception&) {
-      throw config::ConfigError(c.origin("replay-partitions") + ": expected partition numbers, got '" + part + "'");
+      throw config::ConfigError(s.origin(&config::SourceSettings::replayPartitions) + ": expected partition numbers, got '" +
+                                part + "'");
     }
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
@@ -100,9 +101,10 @@ const ServiceDefinition* findService(std::string_view nameOrCommand) {
 }
 
 std::vector<std::string> serviceTopics(const ServiceDefinition& service, const config::Config& c) {
+  const auto s = c.get<config::SourceSettings>();
   std::vector<std::string> topics;
-  if (c.has("topics")) {
-    std::string_view list = c.str("topics");
+  if (s.topics) {
+    std::string_view list = *s.topics;
     while (!list.empty()) {
       auto comma = list.find(',');
       std::string_view t = list.substr(0, comma);
@@ -112,36 +114,39 @@ std::vector<std::string> serviceTopics(const ServiceDefinition& service, const c
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);
     }
-    if (topics.empty()) throw config::ConfigError(c.origin("topics") + ": no topic given");
+    if (topics.empty()) throw config::ConfigError(s.origin(&config::SourceSettings::topics) + ": no topic given");
     return topics;
   }
-  if (c.has("topic")) return {c.str("topic")};
-  for (const auto& table : service.tables) topics.push_back(c.str("topic-prefix") + ".public." + table);
+  if (s.topic) return {*s.topic};
+  for (const auto& table : service.tables) topics.push_back(s.topicPrefix + ".public." + table);
   return topics;
 }
 
 StoreChoice deadLetterChoice(const config::Config& c, const ServiceDefinition* service) {
-  if (!c.has("dlq")) return {"objects", "default"};
-  const std::string& dlq = c.str("dlq");
-  if (dlq != "auto") return {dlq, c.origin("dlq")};
+  const auto s = c.get<config::DeadLetterSettings>();
+  if (!s.has(&config::DeadLetterSettings::dlq)) return {"objects", "default"};
+  const std::string& origin = s.origin(&config::DeadLetterSettings::dlq);
+  if (s.dlq != "auto") return {s.dlq, origin};
   // A dead-letter bucket given says where they go.
-  if (service && c.has("bootstrap-servers") && service->deadLetters == "kafka" &&
-      !(c.has("dlq-bucket") && !c.str("dlq-bucket").empty())) {
+  const auto bucket = c.get<config::StoreSettings>().dlqBucket;
+  if (service && c.get<config::KafkaSettings>().bootstrapServers && service->deadLetters == "kafka" &&
+      !(bucket && !bucket->empty())) {
     return {"kafka", "DLQ (kafka by default for " + service->name + " with Kafka and no DLQ_S3_BUCKET)"};
   }
-  return {"objects", c.origin("dlq")};
+  return {"objects", origin};
 }
 
 std::unique_ptr<runtime::DeadLetterStore> openKafkaDeadLetters(const config::Config& c, std::string_view service, bool create,
                                                                const std::string& origin) {
-  if (!c.has("bootstrap-servers")) {
+  if (!c.get<config::KafkaSettings>().bootstrapServers) {
     throw config::ConfigError(origin + ": kafka needs KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers)");
   }
+  const auto s = c.get<config::DeadLetterSettings>();
   kafka::KafkaDeadLetterOptions o;
   o.properties = app::kafkaProperties(c);
-  if (c.has("dlq-topic") && !c.str("dlq-topic").empty()) {
-    o.topic = c.str("dlq-topic");
-    o.origin = c.origin("dlq-topic");
+  if (s.dlqTopic && !s.dlqTopic->empty()) {
+    o.topic = *s.dlqTopic;
+    o.origin = s.origin(&config::DeadLetterSettings::dlqTopic);
   } else if (!service.empty()) {
     o.topic = std::string(service) + "-dlq";
     o.origin = "DLQ_TOPIC (default)";
@@ -155,17 +160,21 @@ std::unique_ptr<runtime::DeadLetterStore> openKafkaDeadLetters(const config::Con
 }
 
 Wiring wiringOf(const config::Config& c, const ServiceDefinition& service) {
+  using S = config::StoreSettings;
+  const auto s = c.get<S>();
+  const auto source = c.get<config::SourceSettings>().source;
+  const bool brokers = c.get<config::KafkaSettings>().bootstrapServers.has_value();
   Wiring w;
   w.service = service.name;
-  const bool configured = c.has("source") || c.has("bootstrap-servers");
-  w.source = c.has("source") ? c.str("source") : (c.has("bootstrap-servers") ? "kafka" : "generate");
-  auto choose = [&](const char* setting, const char* aws) -> StoreChoice {
-    if (!c.has(setting)) return {};  // a service without tables (analytics) takes no --store
-    if (c.origin(setting) != "default" || w.source != "kafka") return {c.str(setting), c.origin(setting)};
-    return {aws, std::string(config::setting(setting).env) + " (" + aws + " by default with Kafka)"};
+  const bool configured = source || brokers;
+  w.source = source ? *source : (brokers ? "kafka" : "generate");
+  auto choose = [&](std::string S::* setting, const char* aws) -> StoreChoice {
+    if (!s.has(setting)) return {};  // a service without tables (analytics) takes no --store
+    if (s.origin(setting) != "default" || w.source != "kafka") return {s.*setting, s.origin(setting)};
+    return {aws, std::string(S::declaration(setting).env) + " (" + aws + " by default with Kafka)"};
   };
-  w.tables = choose("store", "dynamodb");
-  w.objects = choose("objects", "s3");
+  w.tables = choose(&S::store, "dynamodb");
+  w.objects = choose(&S::objects, "s3");
   w.deadLetters = deadLetterChoice(c, &service);
   if (!configured) {
     for (const StoreChoice* s : {&w.tables, &w.objects}) {
@@ -180,19 +189,21 @@ Wiring wiringOf(const config::Config& c, const ServiceDefinition& service) {
 }
 
 void openSchemas(const config::Config& c, ServiceContext& ctx) {
-  if (!c.has("schema-registry-url") || c.str("schema-registry-url").empty()) return;
-  const std::string& url = c.str("schema-registry-url");
-  std::string userInfo = c.has("schema-registry-user-info") ? c.str("schema-registry-user-info") : "";
+  using S = config::DecodingSettings;
+  const auto s = c.get<S>();
+  if (!s.schemaRegistryUrl || s.schemaRegistryUrl->empty()) return;
+  const std::string& url = *s.schemaRegistryUrl;
+  std::string userInfo = s.schemaRegistryUserInfo.value_or("");
   std::shared_ptr<debezium::SchemaFetcher> fetcher;
   try {
     fetcher = registry::openFetcher(url, userInfo);
   } catch (const std::invalid_argument& e) {
-    throw config::ConfigError(c.origin("schema-registry-url") + ": " + e.what());
+    throw config::ConfigError(s.origin(&S::schemaRegistryUrl) + ": " + e.what());
   }
   if (auto* web = dynamic_cast<registry::RegistryFetcher*>(fetcher.get())) {
     ctx.schemaRegistryProblem = [web] { return web->problem(); };
   }
-  ctx.schemas = std::make_shared<debezium::SchemaCache>(*fetcher, static_cast<size_t>(c.integer("schema-cache-size")));
+  ctx.schemas = std::make_shared<debezium::SchemaCache>(*fetcher, static_cast<size_t>(s.schemaCacheSize));
   ctx.resources.push_back(fetcher);
   log::event(spdlog::level::info, "schema_registry", {{"schemas", fetcher->describe()}});
 }
@@ -219,8 +230,8 @@ ServiceContext openContext(const config::Config& c, const Wiring& w, bool tables
     ctx.objects = store::timed(openObjectStore(c, w.objects, true), backend);
   } else {
     ctx.objects = store::timed(openObjectStore(c, w.objects, false), backend);
-    if (backend == "s3" && c.has("dlq-bucket") && !c.str("dlq-bucket").empty() &&
-        (!c.has("s3-bucket") || c.str("dlq-bucket") != c.str("s3-bucket"))) {
+    const auto s = c.get<config::StoreSettings>();
+    if (backend == "s3" && s.dlqBucket && !s.dlqBucket->empty() && s.dlqBucket != s.s3Bucket) {
       ctx.deadLetterObjects = store::timed(openObjectStore(c, w.objects, true), backend);
     }
   }
@@ -294,7 +305,8 @@ void reportRun(const ServiceDefinition& service, const runtime::RunStats& stats,
                {"dead_letters", std::to_string(stats.deadLetters), true},
                {"stopped_by_signal", stopped ? "true" : "false", true},
                {"stats", counts, true}});
-  if (!c.has("summary-json") || c.str("summary-json").empty()) return;
+  const auto summary = c.get<config::RunnerSettings>().summaryJson;
+  if (!summary || summary->empty()) return;
   std::string out;
   JsonWriter w(out);
   w.beginObject()
@@ -310,7 +322,7 @@ void reportRun(const ServiceDefinition& service, const runtime::RunStats& stats,
       .raw(counts)
       .field("text", text)
       .endObject();
-  const std::string& path = c.str("summary-json");
+  const std::string& path = *summary;
   std::ofstream file(path, std::ios::trunc);
   file << out << '\n';
   if (!file.flush()) {
@@ -323,11 +335,12 @@ void reportRun(const ServiceDefinition& service, const runtime::RunStats& stats,
 int runService(const ServiceDefinition& service, runtime::Source& source, runtime::Handler& handler, ServiceContext& context,
                const config::Config& c, Observability* observability) {
   runtime::DeadLetterStore& deadLetters = context.deadLetters();
+  const auto s = c.get<config::RunnerSettings>();
   runtime::RunnerOptions ro;
-  ro.batchSize = static_cast<size_t>(c.integer("batch-size"));
-  ro.maxRecordsPerSecond = static_cast<uint64_t>(c.integer("max-records-per-second"));
+  ro.batchSize = static_cast<size_t>(s.batchSize);
+  ro.maxRecordsPerSecond = static_cast<uint64_t>(s.maxRecordsPerSecond);
   ro.progress = ::isatty(STDERR_FILENO) && !log::json();
-  if (log::json()) ro.statsInterval = std::chrono::seconds(c.integer("stats-interval"));
+  if (log::json()) ro.statsInterval = std::chrono::seconds(s.statsInterval);
   if (observability) {
     ro.probe = observability->probe();
     ro.health = observability->health();
@@ -343,12 +356,12 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
     if (observability && observability->registry()) tracing->instrument(*observability->registry(), service.name);
   }
   if (dynamic_cast<kafka::KafkaSource*>(&source)) {
-    ro.consumerGroup = c.has("group-id") ? c.str("group-id") : service.name + "-group";
+    ro.consumerGroup = c.get<config::KafkaSettings>().groupId.value_or(service.name + "-group");
   }
   runtime::Shutdown::install();
   // The service is named by every line (log::setService at start-up).
   log::event(spdlog::level::info, "service_start", {{"source", source.describe()}, {"version", metrics::buildVersion()}});
-  ShutdownWatchdog watchdog(std::chrono::seconds(c.has("shutdown-grace") ? c.integer("shutdown-grace") : 25));
+  ShutdownWatchdog watchdog(std::chrono::seconds(s.shutdownGrace));
   runtime::Runner runner(source, handler, deadLetters, ro, runtime::Shutdown::flag());
   auto stats = runner.run();
   if (!stats) {
@@ -361,44 +374,52 @@ int runService(const ServiceDefinition& service, runtime::Source& source, runtim
 
 namespace {
 
+// START_FROM: earliest and latest as auto.offset.reset (which must not say otherwise), a time
+// as the offsets at that time.
+void startFrom(const config::SourceSettings& s, kafka::KafkaSourceOptions& o) {
+  if (!s.startFrom) return;
+  const std::string& from = *s.startFrom;
+  const std::string& origin = s.origin(&config::SourceSettings::startFrom);
+  if (from == "earliest" || from == "latest") {
+    const auto* reset = kafka::findProperty(o.properties, "auto.offset.reset");
+    if (reset && reset->value != from) {
+      throw config::ConfigError(origin + ": " + from + " contradicts " + reset->origin + "=" + reset->value);
+    }
+    kafka::setProperty(o.properties, "auto.offset.reset", from, origin);
+  } else if (auto at = parseIsoTimestamp(from)) {
+    o.startAtMs = at->millis();
+  } else {
+    throw config::ConfigError(origin + ": expected earliest, latest or a time (2026-12-01T00:00:00Z), got '" + from + "'");
+  }
+}
+
 std::unique_ptr<runtime::Source> openKafkaSource(const ServiceDefinition& service, const config::Config& c,
                                                  std::vector<std::string> topics) {
-  if (!c.has("bootstrap-servers")) {
+  using K = config::KafkaSettings;
+  const auto k = c.get<K>();
+  const auto s = c.get<config::SourceSettings>();
+  if (!k.bootstrapServers) {
     throw config::ConfigError("--source kafka: KAFKA_BOOTSTRAP_SERVERS (or --bootstrap-servers) is not set");
   }
   kafka::KafkaSourceOptions o;
   o.properties = app::kafkaProperties(c);
-  if (c.has("group-id")) {
-    kafka::setProperty(o.properties, "group.id", c.str("group-id"), c.origin("group-id"));
+  if (k.groupId) {
+    kafka::setProperty(o.properties, "group.id", *k.groupId, k.origin(&K::groupId));
   } else {
     kafka::setProperty(o.properties, "group.id", service.name + "-group", "default");
   }
   kafka::setDefault(o.properties, "client.id", service.name);
+  const std::string& protocolOrigin = k.origin(&K::groupProtocol);
   if (const auto* passed = kafka::findProperty(o.properties, "group.protocol");
-      passed && passed->value != c.str("group-protocol") && c.origin("group-protocol") != "default") {
-    throw config::ConfigError(c.origin("group-protocol") + "=" + c.str("group-protocol") + " contradicts " + passed->origin +
-                              "=" + passed->value);
+      passed && passed->value != k.groupProtocol && protocolOrigin != "default") {
+    throw config::ConfigError(protocolOrigin + "=" + k.groupProtocol + " contradicts " + passed->origin + "=" + passed->value);
   } else if (!passed) {
-    kafka::setProperty(o.properties, "group.protocol", c.str("group-protocol"), c.origin("group-protocol"));
+    kafka::setProperty(o.properties, "group.protocol", k.groupProtocol, protocolOrigin);
   }
   o.topics = std::move(topics);
-  o.untilCaughtUp = c.has("until-caught-up") && c.boolean("until-caught-up");
-  if (o.untilCaughtUp) o.joinTimeout = std::chrono::seconds(c.integer("broker-timeout"));
-  if (c.has("start-from")) {
-    const std::string& from = c.str("start-from");
-    if (from == "earliest" || from == "latest") {
-      const auto* reset = kafka::findProperty(o.properties, "auto.offset.reset");
-      if (reset && reset->value != from) {
-        throw config::ConfigError(c.origin("start-from") + ": " + from + " contradicts " + reset->origin + "=" + reset->value);
-      }
-      kafka::setProperty(o.properties, "auto.offset.reset", from, c.origin("start-from"));
-    } else if (auto at = parseIsoTimestamp(from)) {
-      o.startAtMs = at->millis();
-    } else {
-      throw config::ConfigError(c.origin("start-from") + ": expected earliest, latest or a time (2026-12-01T00:00:00Z), got '" +
-                                from + "'");
-    }
-  }
+  o.untilCaughtUp = s.untilCaughtUp;
+  if (o.untilCaughtUp) o.joinTimeout = std::chrono::seconds(k.brokerTimeout);
+  startFrom(s, o);
   auto source = kafka::KafkaSource::open(std::move(o));
   if (!source) throw config::ConfigError(source.error().message);
   return std::move(*source);
@@ -416,12 +437,14 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       const auto topics = serviceTopics(*def, c);
       const Wiring wiring = wiringOf(c, *def);
       const std::string& source = wiring.source;
+      const auto settings = c.get<config::SourceSettings>();
       std::unique_ptr<runtime::Source> src;
-      if (c.has("start-from") && source != "kafka") {
-        throw config::ConfigError(c.origin("start-from") + ": where a Kafka consumer group starts; the source is " + source);
+      if (settings.startFrom && source != "kafka") {
+        throw config::ConfigError(settings.origin(&config::SourceSettings::startFrom) +
+                                  ": where a Kafka consumer group starts; the source is " + source);
       }
       if (source.starts_with("file:")) {
-        auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(c));
+        auto r = replay::ReplaySource::open(source.substr(5), topics, replayPartitions(settings));
         if (!r) throw config::ConfigError("--source: " + r.error().message);
         src = std::move(*r);
       } else if (source == "generate") {
@@ -442,7 +465,7 @@ void addServices(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
       std::shared_ptr<void> sidecar = def->sidecar ? def->sidecar(c, ctx, observability.apiServer()) : nullptr;
       observability.start();
       int status = runService(*def, *src, *handler, ctx, c, &observability);
-      if (status == kExitOk && c.has("keep-serving") && c.boolean("keep-serving") && !runtime::Shutdown::requested()) {
+      if (status == kExitOk && c.get<config::SearchIndexerSettings>().keepServing && !runtime::Shutdown::requested()) {
         // The source has ended (a replay file, --until-caught-up): the API goes on answering.
         log::event(spdlog::level::info, "serving_until_stopped",
                    {{"detail", "the source has ended; GET /search answers until SIGTERM or SIGINT"}});
@@ -467,12 +490,14 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
   cmd->app->add_option_function<std::string>(
       "QUERY", [raw](const std::string& v) { raw->flags.insert_or_assign("query", v); }, "Search words");
   cmd->run = [](const config::Config& c) {
+    using Q = config::SearchQuerySettings;
+    const auto q = c.get<Q>();
     std::map<std::string, std::string, std::less<>> params;
-    for (auto [setting, param] :
-         {std::pair{"query", "q"}, std::pair{"min-price", "min_price"}, std::pair{"max-price", "max_price"},
-          std::pair{"limit", "limit"}, std::pair{"cursor", "cursor"}}) {
-      if (c.has(setting)) params[param] = c.str(setting);
+    for (auto [member, param] : {std::pair{&Q::query, "q"}, std::pair{&Q::minPrice, "min_price"},
+                                 std::pair{&Q::maxPrice, "max_price"}, std::pair{&Q::cursor, "cursor"}}) {
+      if (q.*member) params[param] = *(q.*member);
     }
+    params["limit"] = std::to_string(q.limit);
     auto request = search::parseSearchParams(params, {"QUERY", "--min-price", "--max-price", "--limit"});
     if (!request) throw config::ConfigError(request.error());
     auto tables = openTableStore(c, /*existing=*/true);
@@ -480,7 +505,7 @@ void addSearch(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     auto page = searcher.search(*request);
     if (!page) {
       if (page.error().kind == ErrorKind::NotFound) {
-        throw config::ConfigError("--store: " + c.str("store") +
+        throw config::ConfigError("--store: " + tableStoreChoice(c).uri +
                                   " holds no search index (the search indexer has not written there)");
       }
       if (page.error().kind == ErrorKind::Poison) {

@@ -16,12 +16,14 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+using S = config::TracingSettings;
+
 // "key=value,key=value" (W3C Baggage's form, values percent-encoded), as OTEL_RESOURCE_ATTRIBUTES
 // and OTEL_EXPORTER_OTLP_HEADERS are written. `secret`: a refusal does not show the value.
-std::vector<std::pair<std::string, std::string>> keyValues(const config::Config& c, std::string_view name, bool secret) {
+std::vector<std::pair<std::string, std::string>> keyValues(const S& s, std::optional<std::string> S::* member, bool secret) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (!c.has(name)) return out;
-  std::string_view list = c.str(name);
+  if (!(s.*member)) return out;
+  std::string_view list = *(s.*member);
   while (!list.empty()) {
     auto comma = list.find(',');
     std::string_view item = list.substr(0, comma);
@@ -29,7 +31,7 @@ std::vector<std::pair<std::string, std::string>> keyValues(const config::Config&
     std::string key = eq == std::string_view::npos ? std::string() : trim(item.substr(0, eq));
     auto value = eq == std::string_view::npos ? std::nullopt : http::percentDecode(trim(item.substr(eq + 1)), false);
     if (key.empty() || !value) {
-      throw config::ConfigError(c.origin(name) + ": expected key=value,key=value (values percent-encoded)" +
+      throw config::ConfigError(s.origin(member) + ": expected key=value,key=value (values percent-encoded)" +
                                 (secret ? std::string() : ", got '" + std::string(item) + "'"));
     }
     if (!trim(item).empty()) out.emplace_back(std::move(key), std::move(*value));
@@ -41,7 +43,7 @@ std::vector<std::pair<std::string, std::string>> keyValues(const config::Config&
 
 // service.name, service.version, service.instance.id (the host name: a pod's name) and the
 // SDK's, then OTEL_RESOURCE_ATTRIBUTES; OTEL_SERVICE_NAME wins over a service.name there.
-tracing::Resource resourceOf(const config::Config& c, const std::string& service) {
+tracing::Resource resourceOf(const S& s, const std::string& service) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   tracing::Resource r = {{"service.name", service},         {"service.version", std::string(metrics::buildVersion())},
@@ -56,46 +58,44 @@ tracing::Resource resourceOf(const config::Config& c, const std::string& service
     }
     r.emplace_back(key, std::move(value));
   };
-  for (auto& [k, v] : keyValues(c, "otel-resource-attributes", false)) put(k, std::move(v));
-  if (c.has("otel-service-name") && !c.str("otel-service-name").empty()) put("service.name", c.str("otel-service-name"));
+  for (auto& [k, v] : keyValues(s, &S::otelResourceAttributes, false)) put(k, std::move(v));
+  if (s.otelServiceName && !s.otelServiceName->empty()) put("service.name", *s.otelServiceName);
   return r;
 }
 
-std::chrono::milliseconds millis(const config::Config& c, std::string_view name) {
-  return std::chrono::milliseconds(c.integer(name));
+// Where spans are posted: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, else <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces;
+// and the setting it came from. Nothing when neither is set.
+std::optional<std::pair<std::string, std::string>> endpointOf(const S& s) {
+  if (s.otlpTracesEndpoint && !s.otlpTracesEndpoint->empty()) {
+    return std::pair{*s.otlpTracesEndpoint, s.origin(&S::otlpTracesEndpoint)};
+  }
+  if (!s.otlpEndpoint || s.otlpEndpoint->empty()) return std::nullopt;
+  std::string endpoint = *s.otlpEndpoint;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  return std::pair{endpoint + "/v1/traces", s.origin(&S::otlpEndpoint)};
 }
 
 }  // namespace
 
 std::unique_ptr<Tracing> Tracing::open(const config::Config& c, const std::string& service) {
-  if (c.has("otel-sdk-disabled") && c.boolean("otel-sdk-disabled")) return nullptr;
-  if (c.has("traces-exporter") && c.str("traces-exporter") == "none") return nullptr;
-  std::string endpoint, origin;
-  if (c.has("otlp-traces-endpoint") && !c.str("otlp-traces-endpoint").empty()) {
-    endpoint = c.str("otlp-traces-endpoint");
-    origin = c.origin("otlp-traces-endpoint");
-  } else if (c.has("otlp-endpoint") && !c.str("otlp-endpoint").empty()) {
-    endpoint = c.str("otlp-endpoint");
-    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-    endpoint += "/v1/traces";
-    origin = c.origin("otlp-endpoint");
-  } else {
-    return nullptr;
-  }
+  const auto s = c.get<S>();
+  if (s.otelSdkDisabled || s.tracesExporter == "none") return nullptr;
+  auto where = endpointOf(s);
+  if (!where) return nullptr;
+  const auto& [endpoint, origin] = *where;
   std::string why;
-  auto sampler =
-      tracing::Sampler::parse(c.str("traces-sampler"), c.has("traces-sampler-arg") ? c.str("traces-sampler-arg") : "", why);
+  auto sampler = tracing::Sampler::parse(s.tracesSampler, s.tracesSamplerArg.value_or(""), why);
   if (!sampler) {
     throw config::ConfigError(
-        (why.starts_with("expected a ratio") ? c.origin("traces-sampler-arg") : c.origin("traces-sampler")) + ": " + why);
+        (why.starts_with("expected a ratio") ? s.origin(&S::tracesSamplerArg) : s.origin(&S::tracesSampler)) + ": " + why);
   }
   otlp::OtlpOptions o;
   o.endpoint = endpoint;
-  o.json = c.str("otlp-protocol") == "http/json";
-  o.gzip = c.str("otlp-compression") == "gzip";
-  o.headers = keyValues(c, "otlp-headers", true);
-  o.timeout = millis(c, "otlp-timeout");
-  o.resource = resourceOf(c, service);
+  o.json = s.otlpProtocol == "http/json";
+  o.gzip = s.otlpCompression == "gzip";
+  o.headers = keyValues(s, &S::otlpHeaders, true);
+  o.timeout = std::chrono::milliseconds(s.otlpTimeout);
+  o.resource = resourceOf(s, service);
   std::string serviceName = o.resource.front().second;
   for (const auto& [k, v] : o.resource) {
     if (k == "service.name") serviceName = v;
@@ -107,10 +107,10 @@ std::unique_ptr<Tracing> Tracing::open(const config::Config& c, const std::strin
     throw config::ConfigError(origin + ": " + e.what());
   }
   tracing::BatchOptions b;
-  b.maxQueueSize = static_cast<size_t>(c.integer("bsp-max-queue-size"));
-  b.maxExportBatchSize = static_cast<size_t>(c.integer("bsp-max-export-batch-size"));
-  b.scheduleDelay = millis(c, "bsp-schedule-delay");
-  b.exportTimeout = millis(c, "bsp-export-timeout");
+  b.maxQueueSize = static_cast<size_t>(s.bspMaxQueueSize);
+  b.maxExportBatchSize = static_cast<size_t>(s.bspMaxExportBatchSize);
+  b.scheduleDelay = std::chrono::milliseconds(s.bspScheduleDelay);
+  b.exportTimeout = std::chrono::milliseconds(s.bspExportTimeout);
   std::unique_ptr<Tracing> t(new Tracing());
   std::string describe = exporter->describe();
   t->processor_ = std::make_unique<tracing::BatchSpanProcessor>(std::move(exporter), b);

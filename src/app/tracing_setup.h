@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "config/settings.h"
+#include "config/components.h"
 #include "tracing/batch_processor.h"
 #include "tracing/tracer.h"
 

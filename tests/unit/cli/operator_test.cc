@@ -228,7 +228,8 @@ TEST_F(OperatorTest, APriceOnlySearchShowsNoScore) {
 TEST_F(OperatorTest, ConfigShowsWhatACommandWouldRunWithAndWhereEachValueComesFrom) {
   auto r = run(cdc("config inventory --log-format text",
                    "BATCH_SIZE=50 KAFKA_SASL_PASSWORD=hunter2 KAFKA_SECURITY_PROTOCOL=SASL_SSL "
-                   "SCHEMA_REGISTRY_URL=https://registry:8081 SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=cdc:swordfish"),
+                   "SCHEMA_REGISTRY_URL=https://registry:8081 SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=cdc:swordfish "
+                   "OTEL_EXPORTER_OTLP_HEADERS=api-key=opensesame,x-tenant=shop%201"),
                false);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n--batch-size +50  \\(from BATCH_SIZE\\)\n"))) << r.out;
@@ -240,6 +241,10 @@ TEST_F(OperatorTest, ConfigShowsWhatACommandWouldRunWithAndWhereEachValueComesFr
       r.out, std::regex("\n--schema-registry-user-info +\\*\\*\\*  \\(from SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO\\)\n")))
       << r.out;
   EXPECT_EQ(r.out.find("swordfish"), std::string::npos) << r.out;
+  // OTLP's headers are key=value pairs (an API key): taken, and never shown.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\n--otlp-headers +\\*\\*\\*  \\(from OTEL_EXPORTER_OTLP_HEADERS\\)\n")))
+      << r.out;
+  EXPECT_EQ(r.out.find("opensesame"), std::string::npos) << r.out;
   // A value the command would refuse is refused here, naming its variable.
   r = run(cdc("config inventory", "BATCH_SIZE=0"));
   EXPECT_EQ(r.exitCode, 2) << r.out;

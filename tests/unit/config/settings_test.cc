@@ -1,11 +1,13 @@
-#include "config/settings.h"
+#include "config/components.h"
 #include "support/paths.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace cdc::config {
 namespace {
@@ -18,15 +20,17 @@ auto env(std::map<std::string, std::string> vars) {
 }
 
 TEST(SettingsTest, FlagOverridesEnvironmentOverridesDefault) {
-  auto c = Config::resolve("demo", {}, env({}));
-  EXPECT_EQ(c.integer("batch-size"), 2000);
-  EXPECT_EQ(c.origin("batch-size"), "default");
-  c = Config::resolve("demo", {}, env({{"BATCH_SIZE", "500"}}));
-  EXPECT_EQ(c.integer("batch-size"), 500);
-  EXPECT_EQ(c.origin("batch-size"), "BATCH_SIZE");
-  c = Config::resolve("demo", {{"batch-size", "7"}}, env({{"BATCH_SIZE", "500"}}));
-  EXPECT_EQ(c.integer("batch-size"), 7);
-  EXPECT_EQ(c.str("topic-prefix"), "dbserver1");
+  using R = RunnerSettings;
+  auto runner = Config::resolve("demo", {}, env({})).get<R>();
+  EXPECT_EQ(runner.batchSize, 2000);
+  EXPECT_EQ(runner.origin(&R::batchSize), "default");
+  runner = Config::resolve("demo", {}, env({{"BATCH_SIZE", "500"}})).get<R>();
+  EXPECT_EQ(runner.batchSize, 500);
+  EXPECT_EQ(runner.origin(&R::batchSize), "BATCH_SIZE");
+  auto c = Config::resolve("demo", {{"batch-size", "7"}}, env({{"BATCH_SIZE", "500"}}));
+  EXPECT_EQ(c.get<R>().batchSize, 7);
+  EXPECT_EQ(c.get<R>().origin(&R::batchSize), "--batch-size");
+  EXPECT_EQ(c.get<SourceSettings>().topicPrefix, "dbserver1");
 }
 
 TEST(SettingsTest, BadValuesNameTheVariableOrFlag) {
@@ -47,11 +51,107 @@ TEST(SettingsTest, BadValuesNameTheVariableOrFlag) {
 }
 
 TEST(SettingsTest, OnlyTheCommandsSettingsAreResolved) {
-  auto c = Config::resolve("dump", {}, env({}));
-  EXPECT_TRUE(c.has("store"));
-  EXPECT_FALSE(c.has("shape"));
-  EXPECT_FALSE(c.has("table"));  // no default
-  EXPECT_THROW(c.str("table"), ConfigError);
+  auto c = Config::resolve("dump", {}, env({{"CHECKPOINT_INTERVAL_MS", "5"}}));
+  auto stores = c.get<StoreSettings>();
+  EXPECT_EQ(stores.store, "sqlite:./data/cdc.db");
+  EXPECT_TRUE(stores.has(&StoreSettings::store));
+  auto dump = c.get<DumpSettings>();
+  EXPECT_FALSE(dump.table.has_value());  // no default
+  EXPECT_FALSE(dump.has(&DumpSettings::table));
+  EXPECT_EQ(dump.origin(&DumpSettings::table), "unset");
+  // A setting the command does not take: its default, never the environment's value.
+  auto workload = c.get<WorkloadSettings>();
+  EXPECT_EQ(workload.shape, "unwrap");
+  EXPECT_FALSE(workload.has(&WorkloadSettings::shape));
+  auto analytics = c.get<AnalyticsSettings>();
+  EXPECT_EQ(analytics.checkpointIntervalMs, 1000);
+  EXPECT_EQ(analytics.origin(&AnalyticsSettings::checkpointIntervalMs), "unset");
+  EXPECT_EQ(
+      Config::resolve("analytics", {}, env({{"CHECKPOINT_INTERVAL_MS", "5"}})).get<AnalyticsSettings>().checkpointIntervalMs, 5);
+}
+
+// Each member's type follows its setting's kind, a plain member has a default to hold, and each
+// declaration is bound to one member: what get<S>() fills is what the flag and variable say.
+template <class S>
+void expectWellDeclared() {
+  std::vector<const void*> seen;
+  for (const auto& f : S::fields()) {
+    const Setting& s = f.setting;
+    SCOPED_TRACE("--" + std::string(s.name));
+    const bool boolean = s.kind == Kind::Bool || s.kind == Kind::Switch;
+    const bool integer =
+        s.kind == Kind::Int || s.kind == Kind::PositiveInt || s.kind == Kind::NonNegativeInt || s.kind == Kind::Port;
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(std::declval<S&>().*member)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            EXPECT_TRUE(boolean);
+          } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, std::optional<int64_t>>) {
+            EXPECT_TRUE(integer);
+          } else {
+            EXPECT_FALSE(boolean || integer);
+          }
+          constexpr bool optional = std::is_same_v<T, std::optional<int64_t>> || std::is_same_v<T, std::optional<std::string>>;
+          if constexpr (!optional && !std::is_same_v<T, bool>) {
+            EXPECT_FALSE(s.defaultValue.empty()) << "a plain member needs a default (or make it std::optional)";
+          } else if constexpr (optional) {
+            EXPECT_TRUE(s.defaultValue.empty()) << "a setting with a default always has a value: a plain member";
+          }
+          if (s.kind == Kind::Switch) EXPECT_TRUE(s.defaultValue.empty());
+          if (!s.defaultValue.empty()) EXPECT_EQ(validate(s, s.defaultValue), std::nullopt) << "the default fails its own check";
+        },
+        f.member);
+    EXPECT_FALSE(s.commands.empty());
+  }
+  EXPECT_NO_THROW(Config::resolve("inventory", {}, env({})).get<S>());
+}
+
+TEST(SettingsTest, EveryMemberIsDeclaredWithTheTypeOfItsKind) {
+  expectWellDeclared<WorkloadSettings>();
+  expectWellDeclared<SourceSettings>();
+  expectWellDeclared<KafkaSettings>();
+  expectWellDeclared<RunnerSettings>();
+  expectWellDeclared<InventorySettings>();
+  expectWellDeclared<AnalyticsSettings>();
+  expectWellDeclared<SearchIndexerSettings>();
+  expectWellDeclared<TableSettings>();
+  expectWellDeclared<StoreSettings>();
+  expectWellDeclared<AwsSettings>();
+  expectWellDeclared<DeadLetterSettings>();
+  expectWellDeclared<DecodingSettings>();
+  expectWellDeclared<HttpSettings>();
+  expectWellDeclared<TracingSettings>();
+  expectWellDeclared<ProduceSettings>();
+  expectWellDeclared<SearchQuerySettings>();
+  expectWellDeclared<DumpSettings>();
+  expectWellDeclared<DlqSettings>();
+  expectWellDeclared<DemoSettings>();
+  expectWellDeclared<LogSettings>();
+  // Every declaration is some struct's member, once.
+  std::set<const Setting*> unique(allSettings().begin(), allSettings().end());
+  EXPECT_EQ(unique.size(), allSettings().size());
+  EXPECT_EQ(allSettings().size(), 99u);
+}
+
+TEST(SettingsTest, AMembersDeclarationNamesItsFlagAndVariable) {
+  EXPECT_EQ(KafkaSettings::declaration(&KafkaSettings::bootstrapServers).env, "KAFKA_BOOTSTRAP_SERVERS");
+  EXPECT_EQ(HttpSettings::declaration(&HttpSettings::metricsPort).name, "metrics-port");
+  auto k = Config::resolve("inventory", {}, env({{"KAFKA_BOOTSTRAP_SERVERS", "b:9092"}, {"KAFKA_GROUP_ID", "g"}}))
+               .get<KafkaSettings>();
+  EXPECT_EQ(k.bootstrapServers, "b:9092");
+  EXPECT_EQ(k.origin(&KafkaSettings::groupId), "KAFKA_GROUP_ID");
+  EXPECT_EQ(k.groupProtocol, "classic");
+  auto tracing = Config::resolve("inventory", {}, env({{"OTEL_SDK_DISABLED", "yes"}})).get<TracingSettings>();
+  EXPECT_TRUE(tracing.otelSdkDisabled);
+  EXPECT_FALSE(tracing.otlpEndpoint.has_value());
+  EXPECT_EQ(tracing.bspMaxQueueSize, 2048);
+}
+
+TEST(SettingsTest, AValueIsGivenBeforeResolutionOnlyForACommandThatTakesIt) {
+  Config::Flags flags{{"log-format", "json"}, {"service", "inventory"}};
+  EXPECT_EQ(Config::given("dlq replay", flags, &LogSettings::logFormat), "json");
+  EXPECT_EQ(Config::given("dlq replay", flags, &DlqSettings::service), "inventory");
+  EXPECT_EQ(Config::given("inventory", flags, &DlqSettings::service), std::nullopt);
 }
 
 TEST(SettingsTest, AFlagSharedByTwoSettingsBelongsToDifferentCommands) {
@@ -60,18 +160,23 @@ TEST(SettingsTest, AFlagSharedByTwoSettingsBelongsToDifferentCommands) {
   auto all = allSettings();
   for (size_t i = 0; i < all.size(); ++i) {
     for (size_t j = i + 1; j < all.size(); ++j) {
-      if (all[i].name != all[j].name) continue;
-      for (auto c : all[i].commands) {
-        EXPECT_EQ(std::find(all[j].commands.begin(), all[j].commands.end(), c), all[j].commands.end())
-            << "--" << all[i].name << " twice for " << c;
+      if (all[i]->name != all[j]->name) continue;
+      for (auto c : all[i]->commands) {
+        EXPECT_EQ(std::find(all[j]->commands.begin(), all[j]->commands.end(), c), all[j]->commands.end())
+            << "--" << all[i]->name << " twice for " << c;
         EXPECT_NE(c, "*");
       }
     }
   }
   auto dlq = Config::resolve("dlq list", {}, env({{"KAFKA_TOPIC", "dbserver1.public.products"}}));
-  EXPECT_FALSE(dlq.has("topic"));
+  EXPECT_FALSE(dlq.get<DlqSettings>().topic.has_value());
+  EXPECT_FALSE(dlq.get<SourceSettings>().topic.has_value());
   auto indexer = Config::resolve("search-indexer", {}, env({{"KAFKA_TOPIC", "dbserver1.public.products"}}));
-  EXPECT_EQ(indexer.str("topic"), "dbserver1.public.products");
+  EXPECT_EQ(indexer.get<SourceSettings>().topic, "dbserver1.public.products");
+  EXPECT_FALSE(indexer.get<DlqSettings>().topic.has_value());
+  auto filtered = Config::resolve("dlq list", {{"topic", "products"}}, env({}));
+  EXPECT_EQ(filtered.get<DlqSettings>().topic, "products");
+  EXPECT_FALSE(filtered.get<SourceSettings>().topic.has_value());
   try {
     Config::resolve("dlq purge", {{"before", "last week"}}, env({}));
     FAIL() << "accepted --before 'last week'";
@@ -129,6 +234,10 @@ TEST(SettingsTest, BrokersThresholdsPortsAndTableNamesAreChecked) {
   }
   EXPECT_EQ(refused("inventory", {{"DYNAMODB_TABLE", "cdc-platform-inventory-realtime"}}), "accepted");
   EXPECT_TRUE(refused("inventory", {{"LEDGER_TABLE", "x"}}).starts_with("LEDGER_TABLE:"));
+  // OTLP's headers are key=value pairs; the registry's user info is user:password.
+  EXPECT_EQ(refused("inventory", {{"OTEL_EXPORTER_OTLP_HEADERS", "api-key=abc123,x-tenant=shop%201"}}), "accepted");
+  EXPECT_EQ(refused("inventory", {{"SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "justauser"}}),
+            "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: expected user:password");
   EXPECT_EQ(refused("search-indexer", {{"HTTP_PORT", "70000"}}), "HTTP_PORT: expected a port number (0 to 65535), got '70000'");
   EXPECT_EQ(refused("search-indexer", {{"HTTP_PORT", "-1"}}), "HTTP_PORT: expected a port number (0 to 65535), got '-1'");
 }
