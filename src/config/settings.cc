@@ -117,8 +117,7 @@ Why checkUri(const Setting& s, std::string_view v) {
 std::optional<std::string> validate(const Setting& s, std::string_view v) {
   switch (s.kind) {
     case Kind::String:
-      return std::nullopt;
-    case Kind::Secret:
+    case Kind::Secret:  // any text (OTLP's headers are checked where they are read)
       return std::nullopt;
     case Kind::UserInfo:
       if (!v.empty() && v.find(':') == std::string_view::npos) return "expected user:password";

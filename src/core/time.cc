@@ -44,6 +44,21 @@ Timestamp systemNow() {
 
 namespace {
 
+class SystemTime final : public TimeSource {
+ public:
+  Timestamp wall() const override { return systemNow(); }
+  Steady steady() const override { return std::chrono::steady_clock::now(); }
+};
+
+}  // namespace
+
+const TimeSource& systemTime() {
+  static const SystemTime time;
+  return time;
+}
+
+namespace {
+
 // Fractional seconds after the separator, as microseconds (digits past the sixth are read and
 // dropped); nullopt without a digit.
 std::optional<int64_t> readFraction(std::string_view s, size_t& i) {

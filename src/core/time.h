@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -23,11 +25,34 @@ struct Timestamp {
   constexpr int64_t epochDay() const { return micros / 86'400'000'000LL - (micros % 86'400'000'000LL < 0 ? 1 : 0); }
 };
 
-// The one wall clock the runtime and the services read (ledger expiry times, dead letters'
-// times, latencies): the system's, or one a test injects. An empty Clock is the system's.
-using Clock = std::function<Timestamp()>;
+// Where the code reads the time: the wall clock (UTC instants: ledger expiry times, dead
+// letters' times, span times, request signatures) and a steady clock (intervals, deadlines,
+// pacing). Every component that reads the time takes one (its options' `time`, the system's by
+// default); a test gives a ManualTime and moves it instead of sleeping for the code's timers.
+class TimeSource {
+ public:
+  using Steady = std::chrono::steady_clock::time_point;
+  virtual ~TimeSource() = default;
+  virtual Timestamp wall() const = 0;
+  virtual Steady steady() const = 0;
+};
+
+// The system's clocks.
+const TimeSource& systemTime();
 Timestamp systemNow();
-inline Timestamp now(const Clock& clock) { return clock ? clock() : systemNow(); }
+
+// Clocks that move only when told (tests): wall and steady advance together.
+class ManualTime final : public TimeSource {
+ public:
+  explicit ManualTime(Timestamp start = Timestamp::fromMillis(int64_t{1767225600} * 1000)) : micros_(start.micros) {}
+  Timestamp wall() const override { return {micros_.load()}; }
+  Steady steady() const override { return Steady(std::chrono::microseconds(micros_.load() - start_)); }
+  void advance(std::chrono::microseconds by) { micros_ += by.count(); }
+
+ private:
+  std::atomic<int64_t> micros_;
+  const int64_t start_ = micros_.load();
+};
 
 // Parses ISO-8601 as Debezium's ZonedTimestamp and PostgreSQL write it:
 // "2026-01-01T10:15:30Z", "2026-01-01T10:15:30.123456+02:00", "2026-01-01 10:15:30" (UTC).

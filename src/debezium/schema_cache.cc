@@ -4,14 +4,14 @@
 
 namespace cdc::debezium {
 
-SchemaCache::SchemaCache(SchemaFetcher& fetcher, size_t capacity, std::chrono::seconds unknownRetry)
-    : fetcher_(fetcher), capacity_(std::max<size_t>(capacity, 1)), unknownRetry_(unknownRetry) {}
+SchemaCache::SchemaCache(SchemaFetcher& fetcher, size_t capacity, std::chrono::seconds unknownRetry, const TimeSource& time)
+    : fetcher_(fetcher), capacity_(std::max<size_t>(capacity, 1)), unknownRetry_(unknownRetry), time_(time) {}
 
-bool SchemaCache::fresh(const Slot& slot, std::chrono::steady_clock::time_point now) const {
+bool SchemaCache::fresh(const Slot& slot, TimeSource::Steady now) const {
   return slot.entry.schema || slot.entry.problem.empty() || now - slot.unknownSince < unknownRetry_;
 }
 
-void SchemaCache::store(int32_t id, Entry entry, std::chrono::steady_clock::time_point now) {
+void SchemaCache::store(int32_t id, Entry entry, TimeSource::Steady now) {
   auto it = slots_.find(id);
   if (it != slots_.end()) {
     lru_.erase(it->second.lru);
@@ -22,13 +22,13 @@ void SchemaCache::store(int32_t id, Entry entry, std::chrono::steady_clock::time
     lru_.pop_back();
   }
   lru_.push_front(id);
-  auto unknownSince = entry.schema ? std::chrono::steady_clock::time_point{} : now;
+  auto unknownSince = entry.schema ? TimeSource::Steady{} : now;
   Slot slot{std::move(entry), unknownSince, lru_.begin()};
   slots_.emplace(id, std::move(slot));
 }
 
 std::expected<void, SchemaFetchError> SchemaCache::load(std::span<const int32_t> ids) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = time_.steady();
   for (int32_t id : ids) {
     {
       std::lock_guard lock(mutex_);
@@ -66,7 +66,7 @@ std::optional<SchemaCache::Entry> SchemaCache::find(int32_t id) {
 bool SchemaCache::contains(int32_t id) {
   std::lock_guard lock(mutex_);
   auto it = slots_.find(id);
-  return it != slots_.end() && fresh(it->second, std::chrono::steady_clock::now());
+  return it != slots_.end() && fresh(it->second, time_.steady());
 }
 
 size_t SchemaCache::size() const {

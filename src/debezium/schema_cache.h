@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/time.h"
 #include "debezium/avro.h"
 
 namespace cdc::debezium {
@@ -42,7 +43,7 @@ class SchemaCache {
   };
 
   explicit SchemaCache(SchemaFetcher& fetcher, size_t capacity = 1000,
-                       std::chrono::seconds unknownRetry = std::chrono::seconds(60));
+                       std::chrono::seconds unknownRetry = std::chrono::seconds(60), const TimeSource& time = systemTime());
 
   // Fetches the schemas of `ids` that are not cached. An id the registry does not have is
   // remembered as unknown (asked again after `unknownRetry`: a registry restored from a backup
@@ -61,15 +62,16 @@ class SchemaCache {
  private:
   struct Slot {
     Entry entry;
-    std::chrono::steady_clock::time_point unknownSince{};
+    TimeSource::Steady unknownSince{};
     std::list<int32_t>::iterator lru;
   };
-  bool fresh(const Slot& slot, std::chrono::steady_clock::time_point now) const;
-  void store(int32_t id, Entry entry, std::chrono::steady_clock::time_point now);
+  bool fresh(const Slot& slot, TimeSource::Steady now) const;
+  void store(int32_t id, Entry entry, TimeSource::Steady now);
 
   SchemaFetcher& fetcher_;
   size_t capacity_;
   std::chrono::seconds unknownRetry_;
+  const TimeSource& time_;
   mutable std::mutex mutex_;
   std::unordered_map<int32_t, Slot> slots_;
   std::list<int32_t> lru_;  // most recently used first

@@ -7,10 +7,11 @@
 
 namespace cdc::metrics {
 
-Health::Health(std::chrono::milliseconds stallAfter) : stallAfter_(stallAfter), lastBeatNs_(nowNs()) {}
+Health::Health(std::chrono::milliseconds stallAfter, const TimeSource& time)
+    : time_(time), stallAfter_(stallAfter), lastBeatNs_(nowNs()) {}
 
-int64_t Health::nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+int64_t Health::nowNs() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(time_.steady().time_since_epoch()).count();
 }
 
 void Health::beat() { lastBeatNs_.store(nowNs(), std::memory_order_relaxed); }

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/time.h"
+
 namespace cdc::metrics {
 
 class Registry;
@@ -21,7 +23,7 @@ class Registry;
 // check gives its reason. Thread-safe: the loop beats, the HTTP server asks.
 class Health {
  public:
-  explicit Health(std::chrono::milliseconds stallAfter);
+  explicit Health(std::chrono::milliseconds stallAfter, const TimeSource& time = systemTime());
 
   void beat();
   // A readiness check: nullopt when ready, else why not.
@@ -39,7 +41,8 @@ class Health {
   [[nodiscard]] std::shared_ptr<void> instrument(Registry& registry, const std::string& service) const;
 
  private:
-  static int64_t nowNs();
+  int64_t nowNs() const;
+  const TimeSource& time_;
 
   std::chrono::milliseconds stallAfter_;
   std::atomic<int64_t> lastBeatNs_;

@@ -67,7 +67,7 @@ BatchTrace::Parents BatchTrace::gatherParents(tracing::Tracer& tracer, std::span
 
 BatchTrace::BatchTrace(tracing::Tracer& tracer, const std::string& consumerGroup, std::span<const Record> records,
                        int64_t startNs)
-    : consumerGroup_(consumerGroup), first_(records.empty() ? nullptr : records.data()) {
+    : tracer_(tracer), consumerGroup_(consumerGroup), first_(records.empty() ? nullptr : records.data()) {
   Parents parents = gatherParents(tracer, records);
   // The batch's span: the child of its records' one parent, else a root linking each parent.
   std::string_view topic = commonTopic(records);
@@ -113,7 +113,7 @@ void BatchTrace::startRecordSpan(tracing::Tracer& tracer, std::span<const Record
 
 BatchTrace::~BatchTrace() {
   if (batch_.recording()) batch_.set("cdc.dead_letters", deadLetters_);
-  const int64_t end = tracing::nowNs();
+  const int64_t end = tracer_.nowNs();
   for (auto& span : records_) span.end(end);
   batch_.end(end);
 }

@@ -46,6 +46,7 @@ class BatchTrace {
   // Into records_: the record's span, or -1.
   int32_t spanIndex(const Record& r) const;
 
+  const tracing::Tracer& tracer_;
   const std::string& consumerGroup_;
   const Record* first_ = nullptr;
   tracing::Span batch_;

@@ -76,7 +76,7 @@ void Runner::noteRebalance(std::string_view kind, size_t partitions) {
   counts_.partitionsMoved[i] += partitions;
 }
 
-Timestamp Runner::now() const { return cdc::now(options_.clock); }
+Timestamp Runner::now() const { return options_.time->wall(); }
 
 tracing::Span Runner::sideSpan(const char* name) {
   if (!options_.tracer) return {};
@@ -100,22 +100,22 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
     }
     if (stop_.load(std::memory_order_relaxed)) return s;
     // The source stops fetching meanwhile (backpressure) and keeps its group session alive.
-    auto deadline = std::chrono::steady_clock::now() + delay;
+    auto deadline = options_.time->steady() + delay;
     do {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - options_.time->steady());
       source_.idle(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
-      served(std::chrono::steady_clock::now());
-    } while (!stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline);
+      served(options_.time->steady());
+    } while (!stop_.load(std::memory_order_relaxed) && options_.time->steady() < deadline);
     delay = std::min(delay * 2, options_.retryMax);
   }
 }
 
 void Runner::waitForPace() {
   while (!stop_.load(std::memory_order_relaxed)) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(paceNext_ - std::chrono::steady_clock::now());
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(paceNext_ - options_.time->steady());
     if (left.count() <= 0) return;
     source_.idle(std::min(left, std::chrono::milliseconds(100)));
-    served(std::chrono::steady_clock::now());
+    served(options_.time->steady());
   }
 }
 
@@ -134,12 +134,12 @@ Status Runner::processBatch(std::vector<Record>& records) {
   // was last served, what is durable is committed and the source served first (its partitions
   // paused: nothing more is fetched meanwhile).
   auto interval = source_.servingInterval();
-  const auto batchStarted = std::chrono::steady_clock::now();
+  const auto batchStarted = options_.time->steady();
   // The batch's spans: its store calls and commits happen under it (the thread's current span).
   std::optional<BatchTrace> trace;
   std::optional<tracing::Scope> scope;
   if (options_.tracer) {
-    trace.emplace(*options_.tracer, options_.consumerGroup, records, tracing::nowNs());
+    trace.emplace(*options_.tracer, options_.consumerGroup, records, options_.tracer->nowNs());
     scope.emplace(trace->span());
     batchTrace_ = &*trace;
   }
@@ -155,19 +155,19 @@ Status Runner::processBatch(std::vector<Record>& records) {
     size_t n = std::min(planned, all.size() - begin);
     if (begin > 0 && interval) {
       auto expected = std::chrono::duration<double>(partSeconds_ * static_cast<double>(n) / static_cast<double>(partRecords_));
-      if (std::chrono::steady_clock::now() - lastServed_ + expected > *interval / 2) {
+      if (options_.time->steady() - lastServed_ + expected > *interval / 2) {
         if (auto s = commitPositions(); !s) return s;
         source_.keepAlive();
-        lastServed_ = std::chrono::steady_clock::now();
+        lastServed_ = options_.time->steady();
         ++counts_.cuts;
       }
     }
-    auto started = std::chrono::steady_clock::now();
+    auto started = options_.time->steady();
     if (auto s = processPart(all.subspan(begin, n)); !s) return s;
     // The pace is kept for the planned size (the last part of a batch is often smaller).
     partRecords_ = planned;
-    partSeconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() *
-                   static_cast<double>(planned) / static_cast<double>(n);
+    partSeconds_ = std::chrono::duration<double>(options_.time->steady() - started).count() * static_cast<double>(planned) /
+                   static_cast<double>(n);
     begin += n;
   }
   countConsumed(records);
@@ -176,7 +176,7 @@ Status Runner::processBatch(std::vector<Record>& records) {
   stats_.lastPosition = fmt::format("{}[{}]@{}", last.topic, last.partition, last.offset);
   Status committed = commitPositions();
   if (committed && options_.probe) {
-    options_.probe->batch(records.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - batchStarted).count());
+    options_.probe->batch(records.size(), std::chrono::duration<double>(options_.time->steady() - batchStarted).count());
   }
   return committed;
 }
@@ -511,7 +511,7 @@ std::string progressLine(const RunStats& stats, double rate, double seconds, std
 }
 
 void Runner::reportProgress(bool final) {
-  auto t = std::chrono::steady_clock::now();
+  auto t = options_.time->steady();
   if (!final && options_.statsInterval.count() > 0 && t - lastStats_ >= options_.statsInterval) logStats(t);
   if (!final && (!options_.progress || t - lastProgress_ < std::chrono::seconds(1))) return;
   lastProgress_ = t;
@@ -535,12 +535,12 @@ Result<RunStats> Runner::stoppedUncommitted(const Status& s) {
              {{"error", s.error().message},
               {"detail", "stopped while a store could not be reached; what was not committed will be delivered again"}});
   if (auto closed = source_.close(); !closed) return fail(closed.error());
-  stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  stats_.seconds = std::chrono::duration<double>(options_.time->steady() - started_).count();
   return stats();
 }
 
 Result<RunStats> Runner::run() {
-  started_ = std::chrono::steady_clock::now();
+  started_ = options_.time->steady();
   lastProgress_ = started_;
   lastStats_ = started_;
   if (auto s = withRetry("start", [&]() { return handler_.start(); }); !s) {
@@ -548,7 +548,7 @@ Result<RunStats> Runner::run() {
   }
   std::vector<Record> records;
   records.reserve(options_.batchSize);
-  auto lastTick = std::chrono::steady_clock::now();
+  auto lastTick = options_.time->steady();
   while (!stop_.load(std::memory_order_relaxed)) {
     auto next = turn(records, lastTick);
     if (!next) return fail(next.error());
@@ -567,7 +567,7 @@ Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::ste
     most = std::clamp<size_t>(options_.maxRecordsPerSecond, 1, options_.batchSize);
   }
   auto polled = source_.poll(records, most, options_.pollTimeout);
-  lastServed_ = std::chrono::steady_clock::now();
+  lastServed_ = options_.time->steady();
   if (options_.health) options_.health->beat();
   if (!revokeStatus_) return fail(revokeStatus_.error());
   // The source dropped what it had polled of a partition before the partition was revoked,
@@ -598,7 +598,7 @@ Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::ste
 }
 
 Status Runner::tickIfDue(std::chrono::steady_clock::time_point& lastTick) {
-  auto t = std::chrono::steady_clock::now();
+  auto t = options_.time->steady();
   if (t - lastTick < options_.tickInterval) return {};
   lastTick = t;
   tracing::Span span = sideSpan("tick");
@@ -617,7 +617,7 @@ Result<RunStats> Runner::finishRun() {
   if (auto s = commitPositions(true); !s) return stoppedWhileRetrying(s) ? stoppedUncommitted(s) : fail(s.error());
   if (auto s = source_.close(); !s) return fail(s.error());
   reportProgress(true);
-  stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  stats_.seconds = std::chrono::duration<double>(options_.time->steady() - started_).count();
   return stats();
 }
 

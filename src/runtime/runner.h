@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/time.h"
 #include "debezium/schema_cache.h"
 #include "metrics/health.h"
 #include "runtime/batch_trace.h"
@@ -33,11 +34,11 @@ struct RunnerOptions {
   // At most this many records applied per second (0: no cap), each batch at most one second's
   // worth; the source is served (Kafka: paused) while the runner waits (MAX_RECORDS_PER_SECOND).
   uint64_t maxRecordsPerSecond = 0;
-  bool progress = false;                  // a progress line on stderr (when it is a terminal)
-  std::chrono::seconds statsInterval{0};  // a "stats" log event this often (0: none)
-  Clock clock;                            // the wall clock (empty: the system's)
-  RunnerProbe* probe = nullptr;           // the service's series; none when metrics are off
-  metrics::Health* health = nullptr;      // told at every turn of the loop (liveness)
+  bool progress = false;                   // a progress line on stderr (when it is a terminal)
+  std::chrono::seconds statsInterval{0};   // a "stats" log event this often (0: none)
+  const TimeSource* time = &systemTime();  // the wall and steady clocks (a test: a ManualTime)
+  RunnerProbe* probe = nullptr;            // the service's series; none when metrics are off
+  metrics::Health* health = nullptr;       // told at every turn of the loop (liveness)
   // The writer schemas of records in Avro (Confluent's wire format): each batch's schema ids
   // that are not cached are fetched before it is decoded, retried while the registry does not
   // answer (the records wait; they are not dead letters). None: Avro records are dead letters.

@@ -20,8 +20,11 @@ bool traced() {
 template <size_t N>
 class OperationTimes {
  public:
-  OperationTimes(const std::array<const char*, N>& names, const std::array<const char*, N>& operations, std::string backend)
-      : names_(names), operations_(operations), backend_(std::move(backend)) {}
+  OperationTimes(const std::array<const char*, N>& names, const std::array<const char*, N>& operations, std::string backend,
+                 const TimeSource& time)
+      : names_(names), operations_(operations), backend_(std::move(backend)), time_(time) {}
+
+  TimeSource::Steady now() const { return time_.steady(); }
 
   // The call's name in its service's API (TransactWriteItems, PutObject), for spans.
   const char* operation(size_t op) const { return operations_[op]; }
@@ -44,10 +47,10 @@ class OperationTimes {
 
   // Observes the time since `start` under operation `op` (`count` times: the transactions of one
   // transactAll were in flight together).
-  void observe(size_t op, std::chrono::steady_clock::time_point start, size_t count = 1) const {
+  void observe(size_t op, TimeSource::Steady start, size_t count = 1) const {
     metrics::Histogram* h = histograms_[op];
     if (!h) return;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds = std::chrono::duration<double>(time_.steady() - start).count();
     for (size_t i = 0; i < count; ++i) h->Observe(seconds);
   }
   bool on() const { return histograms_[0] != nullptr; }
@@ -56,6 +59,7 @@ class OperationTimes {
   const std::array<const char*, N>& names_;
   const std::array<const char*, N>& operations_;
   std::string backend_;
+  const TimeSource& time_;
   std::array<metrics::Histogram*, N> histograms_{};
 };
 
@@ -105,7 +109,7 @@ auto timedCall(const Times& times, size_t op, Call&& call, size_t count = 1, std
   tracing::Span span = storeSpan(times.backend(), times.operation(op), tables, batchSize);
   if (span.recording() && !objectKey.empty()) span.set("aws.s3.key", objectKey);
   if (!times.on() && !span.recording()) return call();
-  auto start = std::chrono::steady_clock::now();
+  auto start = times.now();
   auto result = call();
   times.observe(op, start, count);
   if (const Error* e = errorOf(result)) span.fail(toString(e->kind), e->message);
@@ -132,8 +136,8 @@ template <typename Store, size_t N>
 class Timed : public Store {
  public:
   Timed(std::unique_ptr<Store> inner, std::string backend, const std::array<const char*, N>& names,
-        const std::array<const char*, N>& operations)
-      : inner_(std::move(inner)), backend_(backend), times_(names, operations, std::move(backend)) {}
+        const std::array<const char*, N>& operations, const TimeSource& time)
+      : inner_(std::move(inner)), backend_(backend), times_(names, operations, std::move(backend), time) {}
 
   std::shared_ptr<void> instrument(metrics::Registry& registry, metrics::Health& health, const std::string& service,
                                    const std::string& role) override {
@@ -175,8 +179,8 @@ const std::array<const char*, kTableOps> kTableOperations = {
 
 class TimedTableStore final : public Timed<TableStore, kTableOps> {
  public:
-  TimedTableStore(std::unique_ptr<TableStore> inner, std::string backend)
-      : Timed(std::move(inner), std::move(backend), kTableOpNames, kTableOperations) {}
+  TimedTableStore(std::unique_ptr<TableStore> inner, std::string backend, const TimeSource& time)
+      : Timed(std::move(inner), std::move(backend), kTableOpNames, kTableOperations, time) {}
 
   Status ensureTable(const TableSpec& s) override {
     std::string_view t[] = {s.name};
@@ -242,8 +246,8 @@ const std::array<const char*, kObjectOps> kObjectOperations = {"PutObject", "Get
 
 class TimedObjectStore final : public Timed<ObjectStore, kObjectOps> {
  public:
-  TimedObjectStore(std::unique_ptr<ObjectStore> inner, std::string backend)
-      : Timed(std::move(inner), std::move(backend), kObjectOpNames, kObjectOperations) {}
+  TimedObjectStore(std::unique_ptr<ObjectStore> inner, std::string backend, const TimeSource& time)
+      : Timed(std::move(inner), std::move(backend), kObjectOpNames, kObjectOperations, time) {}
 
   Status put(std::string_view key, std::string_view body, std::string_view contentType) override {
     return timedCall(times_, kPutObject, [&] { return inner_->put(key, body, contentType); }, 1, {}, 0, key);
@@ -268,12 +272,12 @@ class TimedObjectStore final : public Timed<ObjectStore, kObjectOps> {
 
 }  // namespace
 
-std::unique_ptr<TableStore> timed(std::unique_ptr<TableStore> inner, std::string backend) {
-  return std::make_unique<TimedTableStore>(std::move(inner), std::move(backend));
+std::unique_ptr<TableStore> timed(std::unique_ptr<TableStore> inner, std::string backend, const TimeSource& time) {
+  return std::make_unique<TimedTableStore>(std::move(inner), std::move(backend), time);
 }
 
-std::unique_ptr<ObjectStore> timed(std::unique_ptr<ObjectStore> inner, std::string backend) {
-  return std::make_unique<TimedObjectStore>(std::move(inner), std::move(backend));
+std::unique_ptr<ObjectStore> timed(std::unique_ptr<ObjectStore> inner, std::string backend, const TimeSource& time) {
+  return std::make_unique<TimedObjectStore>(std::move(inner), std::move(backend), time);
 }
 
 }  // namespace cdc::store

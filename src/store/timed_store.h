@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "core/time.h"
 #include "store/object_store.h"
 #include "store/table_store.h"
 
@@ -16,9 +17,10 @@ namespace cdc::store {
 // the latency the service waits for. Timing starts with instrument(); before that (and with
 // metrics off) calls only pass through. Everything else (series, readiness, the summary) is the
 // wrapped store's.
-std::unique_ptr<TableStore> timed(std::unique_ptr<TableStore> inner, std::string backend);
+std::unique_ptr<TableStore> timed(std::unique_ptr<TableStore> inner, std::string backend, const TimeSource& time = systemTime());
 // The same for an object store ("directory", "s3"): put_object, get_object, list_objects,
 // delete_object.
-std::unique_ptr<ObjectStore> timed(std::unique_ptr<ObjectStore> inner, std::string backend);
+std::unique_ptr<ObjectStore> timed(std::unique_ptr<ObjectStore> inner, std::string backend,
+                                   const TimeSource& time = systemTime());
 
 }  // namespace cdc::store

@@ -23,10 +23,6 @@ uint64_t randomId() {
 
 }  // namespace
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 Span Tracer::start(std::string name, SpanKind kind, const SpanContext* parent, std::span<const SpanContext> links,
                    int64_t startNs) {
   if (parent && !parent->valid()) parent = nullptr;
@@ -52,8 +48,7 @@ Span Tracer::start(std::string name, SpanKind kind, const SpanContext* parent, s
 
 void Tracer::invalidParent(std::string_view header, std::string_view where) {
   uint64_t seen = invalidParents_.fetch_add(1, std::memory_order_relaxed) + 1;
-  const int64_t nowMs =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int64_t nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(options_.time->steady().time_since_epoch()).count();
   int64_t last = invalidLoggedMs_.load(std::memory_order_relaxed);
   if (nowMs - last < 60'000 || !invalidLoggedMs_.compare_exchange_strong(last, nowMs, std::memory_order_relaxed)) return;
   uint64_t before = invalidLogged_.exchange(seen, std::memory_order_relaxed);
@@ -112,7 +107,7 @@ void Span::end(int64_t endNs) {
   if (!data_) return;
   std::unique_ptr<SpanData> data = std::move(data_);
   if (onlyWithChildren_ && !hadChildren_) return;
-  data->endNs = endNs != 0 ? endNs : nowNs();
+  data->endNs = endNs != 0 ? endNs : tracer_->nowNs();
   tracer_->end(std::move(*data));
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/time.h"
 #include "tracing/sampler.h"
 #include "tracing/span.h"
 
@@ -20,7 +21,8 @@ class SpanSink {
 
 struct TracerOptions {
   Sampler sampler;
-  size_t maxLinks = 128;  // OTEL_SPAN_LINK_COUNT_LIMIT's default: past it links are counted, not kept
+  size_t maxLinks = 128;                   // OTEL_SPAN_LINK_COUNT_LIMIT's default: past it links are counted, not kept
+  const TimeSource* time = &systemTime();  // the spans' times (a test: a ManualTime)
 };
 
 class Span;
@@ -37,6 +39,8 @@ class Tracer {
   Span start(std::string name, SpanKind kind, const SpanContext* parent = nullptr, std::span<const SpanContext> links = {},
              int64_t startNs = 0);
   const TracerOptions& options() const { return options_; }
+  // Unix time now in nanoseconds (the spans' clock).
+  int64_t nowNs() const { return options_.time->wall().micros * 1000; }
   void end(SpanData&& data) { sink_.onEnd(std::move(data)); }
 
   // A traceparent header that is not valid W3C Trace Context (its record starts a new trace):
@@ -114,8 +118,5 @@ class Scope {
 
 // The thread's current span, or null.
 Span* current();
-
-// Unix time now in nanoseconds (spans' clock).
-int64_t nowNs();
 
 }  // namespace cdc::tracing

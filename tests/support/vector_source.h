@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -24,9 +25,15 @@ class VectorSource final : public runtime::Source {
   std::string describe() const override { return "vector"; }
   std::optional<std::chrono::milliseconds> servingInterval() const override { return interval; }
   void keepAlive() override { ++keepAlives; }
+  // Served while the runner waits: on a ManualTime the wait is the clock moved on (no sleep).
   void idle(std::chrono::milliseconds duration) override {
     idled += duration;
-    runtime::Source::idle(duration);
+    if (time) {
+      time->advance(duration);
+    } else {
+      runtime::Source::idle(duration);
+    }
+    if (onIdle) onIdle();
   }
   bool liveTimestamps() const override { return live; }
   bool live = false;  // the records' timestamps are append times
@@ -34,6 +41,8 @@ class VectorSource final : public runtime::Source {
   std::optional<std::chrono::milliseconds> interval;  // none: the runner may take its time
   int keepAlives = 0;
   std::chrono::milliseconds idled{0};  // served while the runner waited
+  ManualTime* time = nullptr;          // the runner's clock, when a test moves it
+  std::function<void()> onIdle;
 
  private:
   std::vector<runtime::Record> records_;

@@ -105,7 +105,7 @@ Status AnalyticsHandler::onUndecodable(const runtime::Record& record) {
 
 Result<bool> AnalyticsHandler::persisted(bool force) {
   if (unsaved_.empty()) return true;
-  auto now = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+  auto now = options_.time->steady();
   if (!force && now - lastSave_ < std::chrono::milliseconds(options_.checkpointIntervalMs)) return false;
   while (!unsaved_.empty()) {
     auto key = *unsaved_.begin();  // a copy: a refused save drops the partition and its key
@@ -186,10 +186,7 @@ Status AnalyticsHandler::tick(Timestamp now) {
   return flush(now);
 }
 
-Status AnalyticsHandler::finish() {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
-  return flush(Timestamp{us.count()});
-}
+Status AnalyticsHandler::finish() { return flush(options_.time->wall()); }
 
 namespace {
 
@@ -258,7 +255,7 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
                         .gauge("cdc_analytics_last_flush_timestamp_seconds",
                                "When the reports were last written whole (unix time; the start before the first flush).")
                         .Add(labels);
-  lastFlushTime_->Set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  lastFlushTime_->Set(static_cast<double>(options_.time->wall().micros) / 1e6);
   fencedSeries_ = metrics::addCountSeries(registry, "cdc_analytics_partitions_fenced_total",
                                           "Partitions whose checkpoint another member claimed from this one (a zombie's "
                                           "write refused by the store); their state was dropped.",
@@ -269,7 +266,7 @@ void AnalyticsHandler::instrument(metrics::Registry& registry, const std::string
 }
 
 Status AnalyticsHandler::flush(Timestamp now) {
-  auto started = std::chrono::steady_clock::now();
+  auto started = options_.time->steady();
   // Replicas flush independently, each merging its own partitions from memory and the others'
   // from their checkpoints. A flush reads the latest.json objects' versions, then the positions
   // they stand for; a merge those positions cover (an older one) writes no latest.json. Else it
@@ -293,14 +290,14 @@ Status AnalyticsHandler::flush(Timestamp now) {
     }
     lastFlush_ = now;
     ++stats_.flushes;
-    if (flushSeconds_) flushSeconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (flushSeconds_) flushSeconds_->Observe(std::chrono::duration<double>(options_.time->steady() - started).count());
     if (lastFlushTime_) lastFlushTime_->Set(static_cast<double>(now.micros) / 1e6);
     return {};
   }
 }
 
 Result<bool> AnalyticsHandler::flushOnce(Timestamp now) {
-  auto started = std::chrono::steady_clock::now();
+  auto started = options_.time->steady();
   // The versions first: a write after this read makes ours refused.
   std::map<std::string, std::optional<std::string>> versions;
   for (auto& key : latestReportKeys()) {
@@ -335,7 +332,7 @@ Result<bool> AnalyticsHandler::flushOnce(Timestamp now) {
     if (!written) return fail(written.error());
     if (!*written) return false;
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.time->steady() - started).count();
   log::event(spdlog::level::info, "reports_flushed",
              {{"orders", std::to_string(merged.orderCount()), true},
               {"revenue", merged.revenue().toString(), true},

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/stats.h"
+#include "core/time.h"
 #include "runtime/handler.h"
 #include "services/analytics/checkpoint.h"
 #include "services/analytics/partition_state.h"
@@ -28,7 +29,7 @@ struct AnalyticsOptions {
   // Checkpoints are saved at most this often (CHECKPOINT_INTERVAL_MS); positions are committed
   // with them. 0: after every batch.
   int64_t checkpointIntervalMs = 1000;
-  std::function<std::chrono::steady_clock::time_point()> clock;  // injected for tests
+  const TimeSource* time = &systemTime();  // the checkpoints' interval, the flushes' times (a test: a ManualTime)
   // The name this member writes into the manifests of the partitions it claims (default: host
   // name and process id).
   std::string member;

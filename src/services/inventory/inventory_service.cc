@@ -234,7 +234,7 @@ void InventoryHandler::applyProduct(const runtime::InputEvent& e) {
   p.pos = pos;
   if (c.op == Op::Delete) {
     p.deleted = true;
-    p.expiresAt = cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds;
+    p.expiresAt = options_.time->wall().seconds() + options_.tombstoneRetentionSeconds;
   } else {
     using debezium::bit;
     const auto& row = *c.afterAs<ProductRow>();
@@ -285,7 +285,7 @@ void InventoryHandler::applyItem(const runtime::InputEvent& e) {
     h = Holding{.deleted = true,
                 .partition = partition,
                 .offset = offset,
-                .expiresAt = cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds};
+                .expiresAt = options_.time->wall().seconds() + options_.tombstoneRetentionSeconds};
   } else {
     const auto& row = *c.afterAs<OrderItemRow>();
     h = Holding{.productId = row.productId.value, .quantity = row.quantity, .partition = partition, .offset = offset};
@@ -443,7 +443,7 @@ store::UpdateRequest InventoryHandler::bucketWrite(int64_t first, const Bucket& 
 }
 
 Status InventoryHandler::writeBuckets() {
-  const int64_t now = cdc::now(options_.clock).seconds();
+  const int64_t now = options_.time->wall().seconds();
   store::TransactionPacker packer;
   units_.clear();
   for (auto& [first, bucket] : buckets_) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/stats.h"
+#include "core/time.h"
 #include "runtime/handler.h"
 #include "services/inventory/alerts.h"
 #include "services/inventory/state.h"
@@ -26,7 +27,7 @@ struct InventoryOptions {
   int64_t lowStockThreshold = 10;                         // LOW_STOCK_THRESHOLD
   int64_t tombstoneRetentionSeconds = 7 * 86400;          // how long a deleted item's record stays
   bool createTables = true;                               // CREATE_TABLES
-  Clock clock;                                            // the wall clock (empty: the system's)
+  const TimeSource* time = &systemTime();                 // the wall clock (a test: a ManualTime)
   debezium::DecoderOptions decoding;                      // schemaless reading rules (columns are ours)
 };
 

@@ -521,7 +521,7 @@ Condition IndexerHandler::nextItem(ProductChange& c, bool keepsTokens, const std
     putProduct(next, *row, tokens);
   } else {
     next["deleted"] = AttributeValue::boolean(true);
-    next["expires_at"] = AttributeValue::n(cdc::now(options_.clock).seconds() + options_.tombstoneRetentionSeconds);
+    next["expires_at"] = AttributeValue::n(options_.time->wall().seconds() + options_.tombstoneRetentionSeconds);
   }
   return cond;
 }

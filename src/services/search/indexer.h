@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/stats.h"
+#include "core/time.h"
 #include "runtime/handler.h"
 #include "runtime/source_position.h"
 #include "services/search/layout.h"
@@ -24,7 +25,7 @@ struct IndexerOptions {
   IndexTables tables;
   bool createTables = true;
   int64_t tombstoneRetentionSeconds = 7 * 86400;
-  Clock clock;  // the wall clock (empty: the system's)
+  const TimeSource* time = &systemTime();  // the wall clock (a test: a ManualTime)
   debezium::DecoderOptions decoding;
   // The name this member writes into the leases of the partitions it claims (default: host
   // name and process id).

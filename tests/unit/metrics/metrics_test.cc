@@ -124,9 +124,12 @@ TEST(MetricsTest, APartitionRevokedLeavesNoSeriesBehind) {
 }
 
 TEST(HealthTest, LivenessFailsWhenTheLoopStopsTurningAndComesBack) {
-  metrics::Health health(std::chrono::milliseconds(50));
+  ManualTime time;
+  metrics::Health health(std::chrono::milliseconds(50), time);
   EXPECT_EQ(health.liveness().first, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  time.advance(std::chrono::milliseconds(49));
+  EXPECT_EQ(health.liveness().first, 200);
+  time.advance(std::chrono::milliseconds(71));
   auto [status, body] = health.liveness();
   EXPECT_EQ(status, 503);
   EXPECT_NE(body.find("\"status\":\"wedged\""), std::string::npos) << body;

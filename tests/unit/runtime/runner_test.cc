@@ -33,7 +33,7 @@ class RecordingHandler final : public Handler {
   Status apply(std::span<const InputEvent> events, std::vector<Rejection>& rejected) override {
     ++calls;
     if (onApply) onApply();
-    std::this_thread::sleep_for(perEvent * events.size());
+    if (time) time->advance(perEvent * events.size());  // a slow store, on the runner's clock
     if (retriesLeft > 0) {
       --retriesLeft;
       return fail(Error::retry("store throttled"));
@@ -57,7 +57,8 @@ class RecordingHandler final : public Handler {
   int retriesLeft = 0;
   bool fatal = false;
   bool finished = false;
-  std::chrono::microseconds perEvent{0};  // a slow store
+  std::chrono::microseconds perEvent{0};  // a slow store (with `time`)
+  ManualTime* time = nullptr;
   std::function<void()> onApply;
   std::vector<int64_t> applied;
   // Rebalance calls, and the partitions the handler reports taken over by another member.
@@ -102,14 +103,17 @@ class RunnerTest : public ::testing::Test {
 TEST_F(RunnerTest, ACapOnRecordsPerSecondTakesOneSecondsRecordsAtATime) {
   std::vector<Record> records;
   for (int i = 0; i < 300; ++i) records.push_back(item(0, i, i + 1, 1));
+  ManualTime time;
+  options_.time = &time;
   VectorSource src(records);
+  src.time = &time;
   RecordingHandler h;
   options_.batchSize = 2000;
   options_.maxRecordsPerSecond = 100;
   Runner runner(src, h, *objects_, options_, stop_);
-  auto started = std::chrono::steady_clock::now();
+  auto started = time.steady();
   auto stats = runner.run();
-  auto took = std::chrono::steady_clock::now() - started;
+  auto took = time.steady() - started;
   ASSERT_TRUE(stats.has_value()) << stats.error().message;
   EXPECT_EQ(h.applied.size(), 300u);
   EXPECT_EQ(h.calls, 3);  // batches of 100, not one of 300
@@ -122,13 +126,12 @@ TEST_F(RunnerTest, ACapOnRecordsPerSecondTakesOneSecondsRecordsAtATime) {
   std::vector<Record> more;
   for (int i = 0; i < 50; ++i) more.push_back(item(1, i, i + 1, 1));
   VectorSource slow(more);
+  slow.time = &time;
+  const auto stopAt = time.steady() + std::chrono::milliseconds(300);
+  slow.onIdle = [&] { stop_ = stop_ || time.steady() >= stopAt; };  // SIGTERM 300 ms in
   RecordingHandler h2;
   options_.maxRecordsPerSecond = 10;
   Runner stopping(slow, h2, *objects_, options_, stop_);
-  std::jthread stopper([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    stop_ = true;
-  });
   auto stopped = stopping.run();
   ASSERT_TRUE(stopped.has_value()) << stopped.error().message;
   EXPECT_EQ(h2.applied.size(), 10u);
@@ -154,7 +157,8 @@ TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
 
 TEST_F(RunnerTest, TheTimeFromAppendToDurableIsMeasuredForLiveTimestampsOnly) {
   const int64_t nowMs = 1767225700000;
-  options_.clock = [&] { return Timestamp::fromMillis(nowMs); };
+  ManualTime time(Timestamp::fromMillis(nowMs));
+  options_.time = &time;
   std::vector<Record> records;
   for (int i = 0; i < 5; ++i) {
     records.push_back(item(0, i, i + 1, 1));
@@ -182,8 +186,9 @@ TEST_F(RunnerTest, TheTimeFromAppendToDurableIsMeasuredForLiveTimestampsOnly) {
 }
 
 TEST_F(RunnerTest, TheServiceShareOfTheLatencyCountsFromThePoll) {
-  int64_t nowMs = 1767225700000;
-  options_.clock = [&] { return Timestamp::fromMillis(nowMs); };
+  const int64_t nowMs = 1767225700000;
+  ManualTime time(Timestamp::fromMillis(nowMs));
+  options_.time = &time;
   std::vector<Record> records;
   for (int i = 0; i < 4; ++i) {
     records.push_back(item(0, i, i + 1, 1));
@@ -192,7 +197,7 @@ TEST_F(RunnerTest, TheServiceShareOfTheLatencyCountsFromThePoll) {
   VectorSource live(records);
   live.live = true;
   RecordingHandler h;
-  h.onApply = [&] { nowMs += 7; };  // the store takes 7 ms
+  h.onApply = [&] { time.advance(std::chrono::milliseconds(7)); };  // the store takes 7 ms
   options_.batchSize = 2;
   auto stats = Runner(live, h, *objects_, options_, stop_).run();
   ASSERT_TRUE(stats.has_value()) << stats.error().message;
@@ -220,9 +225,13 @@ TEST_F(RunnerTest, ABatchTheStoreMakesSlowIsCommittedInPartsWhenTheSourceCannotW
   options_.batchSize = 600;
   for (bool canWait : {true, false}) {
     SCOPED_TRACE(canWait ? "no serving interval" : "a 100 ms serving interval");
+    ManualTime time;
+    options_.time = &time;
     VectorSource src(records);
+    src.time = &time;
     if (!canWait) src.interval = std::chrono::milliseconds(100);
     RecordingHandler h;
+    h.time = &time;
     h.perEvent = std::chrono::microseconds(1000);
     auto stats = Runner(src, h, *objects_, options_, stop_).run();
     ASSERT_TRUE(stats.has_value()) << stats.error().message;
@@ -272,6 +281,9 @@ TEST_F(RunnerTest, TheStatsLineKeepsItsIntervalWhileTheStoreIsRetried) {
   options_.retryInitial = std::chrono::milliseconds(100);
   options_.retryMax = std::chrono::milliseconds(100);
   options_.statsInterval = std::chrono::seconds(1);
+  ManualTime time;
+  options_.time = &time;
+  src.time = &time;
   auto previous = spdlog::default_logger();
   log::configure(spdlog::level::info, log::Format::Json);
   ::testing::internal::CaptureStderr();
@@ -378,14 +390,14 @@ TEST_F(RunnerTest, StopRequestedWhileRetryingLeavesTheBatchUncommitted) {
   RecordingHandler h;
   h.retriesLeft = 1'000'000;
   options_.retryInitial = std::chrono::milliseconds(5);
-  // A SIGTERM arrives while the store is down.
-  std::thread stopper([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    stop_ = true;
-  });
+  ManualTime time;
+  options_.time = &time;
+  src.time = &time;
+  // A SIGTERM arrives while the store is down, 50 ms in.
+  const auto stopAt = time.steady() + std::chrono::milliseconds(50);
+  src.onIdle = [&] { stop_ = stop_ || time.steady() >= stopAt; };
   Runner runner(src, h, *objects_, options_, stop_);
   auto stats = runner.run();
-  stopper.join();
   ASSERT_TRUE(stats.has_value()) << stats.error().message;
   EXPECT_TRUE(h.applied.empty());
   EXPECT_TRUE(src.commits.empty());

@@ -134,6 +134,7 @@ class Records {
 
 class InventoryTest : public ::testing::Test {
  protected:
+  ManualTime time_;  // 2026-01-01T00:00:00Z, still
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
            ("cdc-inventory-" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -146,7 +147,7 @@ class InventoryTest : public ::testing::Test {
 
   std::unique_ptr<InventoryHandler> makeHandler() {
     InventoryOptions o;
-    o.clock = [] { return Timestamp::fromMillis(int64_t{1767225600} * 1000); };
+    o.time = &time_;
     return std::make_unique<InventoryHandler>(*tables_, alerts_, o);
   }
 
@@ -279,7 +280,7 @@ TEST_F(InventoryTest, AZombiesWriteHeldUntilTheNewOwnerCommittedIsRefused) {
     tables_ = std::move(*sqlite::SqliteTableStore::open(":memory:"));
     Holding zombieView(*tables_, checked);
     InventoryOptions o;
-    o.clock = [] { return Timestamp::fromMillis(int64_t{1767225600} * 1000); };
+    o.time = &time_;
     InventoryHandler zombie(zombieView, alerts_, o);
     auto runOn = [&](runtime::Handler& h, std::vector<runtime::Record> records) {
       auto stats = test::runRecords(h, *objects_, std::move(records));
@@ -672,8 +673,9 @@ TEST_F(InventoryTest, ReplicasWritingOneBucketNeitherConflictNorLoseEachOther) {
 // write of its bucket.
 TEST_F(InventoryTest, TheLedgerKeepsDeletedItemsForTheRetentionOnly) {
   int64_t now = 1767225600;
+  ASSERT_EQ(time_.wall().seconds(), now);
   InventoryOptions o;
-  o.clock = [&] { return Timestamp::fromMillis(now * 1000); };
+  o.time = &time_;
   handler_ = std::make_unique<InventoryHandler>(*tables_, alerts_, o);
   auto bucket = [&] {
     auto b = tables_->get("inventory-realtime-ledger", ledgerBucketKey(16));
@@ -685,6 +687,7 @@ TEST_F(InventoryTest, TheLedgerKeepsDeletedItemsForTheRetentionOnly) {
   EXPECT_EQ(store::find(bucket(), "expires_at"), nullptr);
   run({rec_.item(Op::Delete, itemRow(17, 1, 1))});
   now += 100;
+  time_.advance(std::chrono::seconds(100));
   run({rec_.item(Op::Delete, itemRow(18, 1, 2))});
   EXPECT_EQ(store::find(bucket(), "expires_at")->asInt(), now + 7 * 86400);  // with the later delete
   EXPECT_EQ(stock(1), 50);
@@ -692,6 +695,7 @@ TEST_F(InventoryTest, TheLedgerKeepsDeletedItemsForTheRetentionOnly) {
   EXPECT_EQ(store::find(bucket(), "expires_at"), nullptr);
   EXPECT_NE(store::find(bucket(), "17"), nullptr);
   now += 8 * 86400;
+  time_.advance(std::chrono::hours(8 * 24));
   run({rec_.item(Op::Update, itemRow(19, 1, 5))});
   EXPECT_EQ(store::find(bucket(), "17"), nullptr);
   EXPECT_EQ(store::find(bucket(), "18"), nullptr);

@@ -44,7 +44,7 @@ class SearchTest : public ::testing::Test {
   void fresh() {
     tables_ = std::move(*sqlite::SqliteTableStore::open(":memory:"));
     IndexerOptions o;
-    o.clock = [] { return Timestamp::fromMillis(int64_t{1767225600} * 1000); };
+    o.time = &time_;
     indexer_ = std::make_unique<IndexerHandler>(*tables_, o);
   }
 
@@ -192,6 +192,7 @@ class SearchTest : public ::testing::Test {
   runtime::TopicInterner topics_;
   std::unique_ptr<localfs::DirObjectStore> objects_;
   std::unique_ptr<sqlite::SqliteTableStore> tables_;
+  ManualTime time_;  // 2026-01-01T00:00:00Z, still
   std::unique_ptr<IndexerHandler> indexer_;
 };
 
