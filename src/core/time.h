@@ -39,6 +39,11 @@ class TimeSource {
 
 // The system's clocks.
 const TimeSource& systemTime();
+// An instant as std::chrono's system clock gives it (for APIs that take one).
+inline std::chrono::system_clock::time_point toSystemClock(Timestamp t) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(t.micros)));
+}
 Timestamp systemNow();
 
 // Clocks that move only when told (tests): wall and steady advance together.

@@ -84,7 +84,7 @@ Status AwsClient::beforeAttempt(int attempt, const std::string& lastError) {
   }
   if (auto* health = health_.load(std::memory_order_relaxed)) health->beat();
   std::chrono::milliseconds wait{0};
-  if (!breaker_.allow(Clock::now(), wait)) {
+  if (!breaker_.allow(options_.time->steady(), wait)) {
     probe_.circuitOpen = true;
     return fail(Error::retry(endpoint_.describe() + " is failing (circuit open, next try in " + std::to_string(wait.count()) +
                              " ms): " + lastError));
@@ -96,7 +96,7 @@ Result<std::vector<HttpResponse>> AwsClient::sendPending(std::vector<HttpRequest
   auto credentials = credentials_->get();
   if (!credentials) return fail(credentials.error());
   SigningOptions signing{endpoint_.region, endpoint_.service, "", endpoint_.service == "s3", endpoint_.service != "s3"};
-  signing.amzDate = amzDate(std::chrono::system_clock::now() + std::chrono::milliseconds(clockOffsetMs_.load()));
+  signing.amzDate = amzDate(toSystemClock(options_.time->wall()) + std::chrono::milliseconds(clockOffsetMs_.load()));
   std::vector<HttpRequest> batch;
   batch.reserve(pending.size());
   for (size_t i : pending) {
@@ -183,7 +183,7 @@ void AwsClient::endRound(const Round& round, Exchange& x) {
   }
   // The breaker counts an endpoint that does not answer (or answers 5xx), not throttling.
   if (round.failed && !round.answered) {
-    breaker_.onFailure(Clock::now(), x.lastError);
+    breaker_.onFailure(options_.time->steady(), x.lastError);
     probe_.answering = false;
   } else {
     breaker_.onSuccess();
@@ -196,7 +196,7 @@ void AwsClient::endRound(const Round& round, Exchange& x) {
 bool AwsClient::correctClock(const HttpResponse& r) {
   auto server = serverTime(r);
   if (!server) return false;
-  auto offset = std::chrono::duration_cast<std::chrono::milliseconds>(*server - std::chrono::system_clock::now());
+  auto offset = std::chrono::duration_cast<std::chrono::milliseconds>(*server - toSystemClock(options_.time->wall()));
   clockOffsetMs_.store(offset.count());
   log::event(spdlog::level::warn, "aws_clock_skew_corrected",
              {{"endpoint", endpoint_.describe()},

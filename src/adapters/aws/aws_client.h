@@ -9,6 +9,7 @@
 #include "adapters/aws/credentials.h"
 #include "adapters/aws/http_client.h"
 #include "adapters/aws/resilience.h"
+#include "core/time.h"
 #include "metrics/health.h"
 
 namespace cdc::aws {
@@ -47,6 +48,7 @@ struct AwsClientOptions {
   CircuitBreaker::Options breaker;
   HttpClientOptions http;
   uint64_t seed = std::random_device{}();
+  const TimeSource* time = &systemTime();  // the breaker's timing, the signatures' dates
 };
 
 // Signed requests to one AWS endpoint: each sent with fresh credentials, transient failures

@@ -9,6 +9,7 @@
 
 #include "adapters/aws/sigv4.h"
 #include "core/result.h"
+#include "core/time.h"
 
 namespace cdc::aws {
 
@@ -22,7 +23,8 @@ struct TimedCredentials {
 // Where the chain looks things up; injected by tests.
 struct Environment {
   std::function<const char*(const char*)> getenv = [](const char* name) { return std::getenv(name); };
-  std::function<WallClock::time_point()> now = [] { return WallClock::now(); };
+  const TimeSource* time = &systemTime();  // when credentials expire
+  WallClock::time_point now() const { return toSystemClock(time->wall()); }
   std::string get(const char* name) const {
     const char* v = getenv(name);
     return v ? v : "";

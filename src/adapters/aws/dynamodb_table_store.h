@@ -9,6 +9,7 @@
 
 #include "adapters/aws/aws_client.h"
 #include "adapters/aws/dynamodb_expressions.h"
+#include "core/time.h"
 #include "store/table_store.h"
 
 namespace cdc::aws {
@@ -16,6 +17,7 @@ namespace cdc::aws {
 struct DynamoDbOptions {
   std::chrono::milliseconds tableActiveTimeout{std::chrono::minutes(5)};
   std::chrono::milliseconds tableActivePoll{std::chrono::milliseconds(500)};
+  const TimeSource* time = &systemTime();  // the wait for a new table's deadline
 };
 
 // The table store on DynamoDB's JSON protocol (API version 2012-08-10): every store

@@ -146,7 +146,7 @@ Status DynamoDbTableStore::ensureTable(const store::TableSpec& spec) {
 }
 
 Status DynamoDbTableStore::waitUntilActive(const std::string& table) {
-  auto deadline = std::chrono::steady_clock::now() + options_.tableActiveTimeout;
+  auto deadline = options_.time->steady() + options_.tableActiveTimeout;
   std::string describeBody = "{\"TableName\":";
   appendJsonString(describeBody, table);
   describeBody += "}";
@@ -159,7 +159,7 @@ Status DynamoDbTableStore::waitUntilActive(const std::string& table) {
     std::string_view status;
     if ((*doc)["Table"]["TableStatus"].get_string().get(status)) status = "UNKNOWN";
     if (status == "ACTIVE") return {};
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (options_.time->steady() > deadline) {
       return fail(Error::retry("table " + table + " is still " + std::string(status) + " after creation"));
     }
     std::this_thread::sleep_for(options_.tableActivePoll);

@@ -168,8 +168,6 @@ void signV4(HttpRequest& r, const Credentials& c, const SigningOptions& o) {
                                               ", Signature=" + hex(signature.data(), signature.size()));
 }
 
-std::string amzDateNow() { return amzDate(std::chrono::system_clock::now()); }
-
 std::string amzDate(std::chrono::system_clock::time_point at) {
   std::time_t t = std::chrono::system_clock::to_time_t(at);
   std::tm tm{};

@@ -54,8 +54,7 @@ std::string stringToSign(std::string_view canonical, const SigningOptions& optio
 // taken from request.host when absent.
 void signV4(HttpRequest& request, const Credentials& credentials, const SigningOptions& options);
 
-// "20150830T123600Z" for the current time, and for an instant.
-std::string amzDateNow();
+// "20150830T123600Z" for an instant.
 std::string amzDate(std::chrono::system_clock::time_point at);
 
 }  // namespace cdc::aws

@@ -25,7 +25,7 @@
 namespace cdc::http {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = std::chrono::steady_clock;  // TimeSource::Steady's clock
 
 // epoll data of the two fixed descriptors; connections are numbered from kFirstConnection.
 constexpr uint64_t kListenId = 0;
@@ -185,7 +185,7 @@ bool HttpServer::Impl::flush(uint64_t id, Connection& c) {
     ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.pendingOut(), MSG_NOSIGNAL);
     if (n > 0) {
       c.sent += static_cast<size_t>(n);
-      c.writeProgress = Clock::now();
+      c.writeProgress = options.time->steady();
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -209,11 +209,11 @@ bool HttpServer::Impl::respond(uint64_t id, Connection& c, const Response& r, bo
   if (c.pendingOut() == 0) {
     c.out.clear();
     c.sent = 0;
-    c.writeProgress = Clock::now();
+    c.writeProgress = options.time->steady();
   }
   c.out += serialize(r, keepAlive, headOnly);
   c.servedAny = true;
-  c.lastActivity = Clock::now();
+  c.lastActivity = options.time->steady();
   if (!keepAlive) c.closeAfterWrite = true;
   return flush(id, c);
 }
@@ -228,7 +228,7 @@ bool HttpServer::Impl::process(uint64_t id, Connection& c) {
     }
     RequestHead& head = parsed.head;
     c.in.erase(0, head.headBytes);
-    c.requestStart = Clock::now();  // of the next request, if its bytes are already here
+    c.requestStart = options.time->steady();  // of the next request, if its bytes are already here
     bool headOnly = head.method == "HEAD";
     bool alive = true;
     if (head.hasBody) {
@@ -268,7 +268,7 @@ void HttpServer::Impl::readFrom(uint64_t id, Connection& c) {
   while (c.in.size() < kMaxBufferedIn) {
     ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
     if (n > 0) {
-      auto now = Clock::now();
+      auto now = options.time->steady();
       if (c.in.empty() && !c.busy) c.requestStart = now;
       if (!c.anyBytes && !c.servedAny) c.requestStart = now;
       c.anyBytes = true;
@@ -315,7 +315,7 @@ void HttpServer::Impl::acceptAll() {
     uint64_t id = nextId++;
     Connection& c = connections[id];
     c.fd = fd;
-    c.requestStart = c.lastActivity = c.writeProgress = Clock::now();
+    c.requestStart = c.lastActivity = c.writeProgress = options.time->steady();
     c.events = EPOLLIN;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -353,7 +353,7 @@ void HttpServer::Impl::watchListener(bool on) {
 
 bool HttpServer::Impl::outOfDescriptors(int error) {
   ++acceptFailures;
-  auto now = Clock::now();
+  auto now = options.time->steady();
   if (lastAcceptWarning == Clock::time_point{} || now - lastAcceptWarning >= std::chrono::minutes(1)) {
     lastAcceptWarning = now;
     log::event(spdlog::level::warn, "http_accept_failed",
@@ -406,7 +406,7 @@ void HttpServer::Impl::sweep(Clock::time_point now) {
 
 void HttpServer::Impl::run() {
   epoll_event events[64];
-  auto lastSweep = Clock::now();
+  auto lastSweep = options.time->steady();
   while (!stopping.load(std::memory_order_relaxed)) {
     int n = ::epoll_wait(epollFd, events, 64, 100);
     for (int i = 0; i < n; ++i) {
@@ -427,7 +427,7 @@ void HttpServer::Impl::run() {
         }
       }
     }
-    auto now = Clock::now();
+    auto now = options.time->steady();
     if (now - lastSweep >= std::chrono::milliseconds(100)) {
       lastSweep = now;
       sweep(now);

@@ -7,6 +7,7 @@
 
 #include "adapters/http/http_request.h"
 #include "core/result.h"
+#include "core/time.h"
 
 namespace cdc::http {
 
@@ -28,6 +29,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds requestTimeout{5000};
   std::chrono::milliseconds idleTimeout{30000};   // a kept-alive connection with nothing pending
   std::chrono::milliseconds writeTimeout{10000};  // a client that does not read its answer
+  const TimeSource* time = &systemTime();         // the timeouts' clock
 };
 
 struct HttpServerStats {

@@ -13,8 +13,6 @@
 namespace cdc::kafka {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 const std::string* findHeader(const Headers& headers, std::string_view name) {
   // The last one wins, as for Kafka Connect's lastWithName.
   const std::string* found = nullptr;
@@ -143,7 +141,7 @@ class TopicReader {
 // Records of `topic` from each partition's start up to the end it had when asked.
 Result<std::vector<DeadLetterRecord>> readTopic(const Properties& properties, const std::string& topic,
                                                 const std::map<int32_t, std::pair<int64_t, int64_t>>& ranges,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout, const TimeSource& time) {
   std::vector<DeadLetterRecord> out;
   std::set<int32_t> open;
   for (const auto& [p, range] : ranges) {
@@ -152,10 +150,10 @@ Result<std::vector<DeadLetterRecord>> readTopic(const Properties& properties, co
   if (open.empty()) return out;
   auto reader = TopicReader::open(properties, topic, open);
   if (!reader) return fail(reader.error());
-  auto deadline = Clock::now() + timeout;
+  auto deadline = time.steady() + timeout;
   std::string lastError;
   while (!open.empty()) {
-    if (Clock::now() > deadline) {
+    if (time.steady() > deadline) {
       return fail(Error::retry("reading the dead-letter topic " + topic + " took over " + std::to_string(timeout.count() / 1000) +
                                " s" + (lastError.empty() ? std::string() : " (" + lastError + ")")));
     }
@@ -376,7 +374,8 @@ Result<DeadLetterScan> KafkaDeadLetterStore::scan() {
     starts[p] = low;
     ends[p] = high;
   }
-  auto records = readTopic(options_.properties, options_.topic, ranges, std::chrono::milliseconds(options_.timeout * 4));
+  auto records =
+      readTopic(options_.properties, options_.topic, ranges, std::chrono::milliseconds(options_.timeout * 4), *options_.time);
   if (!records) return fail(records.error());
   DeadLetterScan scan = sortOut(options_.topic, *records, ends);
   scan.starts = std::move(starts);

@@ -11,6 +11,7 @@
 
 #include "adapters/kafka/kafka_config.h"
 #include "adapters/kafka/kafka_producer.h"
+#include "core/time.h"
 #include "runtime/dead_letter.h"
 
 namespace cdc::kafka {
@@ -65,6 +66,7 @@ struct KafkaDeadLetterOptions {
   // Create the topic when it is missing (a service at start-up; the dlq commands only read).
   bool create = true;
   std::chrono::milliseconds timeout{30'000};  // one write's delivery, one admin request
+  const TimeSource* time = &systemTime();     // the reads' deadline
 };
 
 // Dead letters in a Kafka topic (DLQ=kafka), as Kafka Connect writes them: each letter is the

@@ -7,11 +7,6 @@
 #include "core/log.h"
 
 namespace cdc::kafka {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-}  // namespace
 
 void KafkaSource::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
                               void* opaque) {
@@ -114,7 +109,7 @@ void KafkaSource::noteAssignment() {
     idleSince_.reset();
     probe_.idle = false;
   } else if (!idleSince_) {
-    idleSince_ = Clock::now();
+    idleSince_ = options_.time->steady();
   }
 }
 
@@ -122,7 +117,7 @@ void KafkaSource::checkIdle() {
   // A cooperative rebalance takes a moved partition away in one round and gives it in the next:
   // an empty assignment is idleness only once the group has settled.
   static constexpr auto kSettled = std::chrono::seconds(5);
-  auto now = Clock::now();
+  auto now = options_.time->steady();
   // A member that was not polling (stopped, or busy) does not know what the group did meanwhile:
   // the settling starts again.
   if (idleSince_ && now - lastIdleCheck_ > std::chrono::seconds(2)) idleSince_ = now;
@@ -163,7 +158,7 @@ void KafkaSource::groupError(rd_kafka_resp_err_t err, const char* message) {
         probe_.protocol, probe_.assignor);
   }
   // The coordinator refuses each join (every couple of seconds): logged once a minute, counted always.
-  auto now = Clock::now();
+  auto now = options_.time->steady();
   if (lastGroupErrorLog_ && now - *lastGroupErrorLog_ < std::chrono::minutes(1)) return;
   lastGroupErrorLog_ = now;
   log::event(spdlog::level::err, "group_error",
@@ -261,7 +256,7 @@ bool KafkaSource::ownPositionsCommitted() {
     if (s == synced_.end() || s->second < d->second) stale.insert(tp);
   }
   if (stale.empty()) return true;
-  auto now = Clock::now();
+  auto now = options_.time->steady();
   if (now - lastOwnCommit_ < std::chrono::milliseconds(200)) return false;
   lastOwnCommit_ = now;
   if (!commitSync(stale)) return false;
@@ -295,7 +290,7 @@ void KafkaSource::loadGroupEnds() {
 }
 
 bool KafkaSource::groupCaughtUp() {
-  auto now = Clock::now();
+  auto now = options_.time->steady();
   if (now - lastGroupCheck_ < std::chrono::seconds(1)) return false;
   lastGroupCheck_ = now;
   // Topics named by a pattern cannot be listed here: their own partitions decide alone.

@@ -11,11 +11,6 @@
 #include "core/log.h"
 
 namespace cdc::kafka {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-}  // namespace
 
 namespace {
 
@@ -241,7 +236,7 @@ void KafkaSource::handle(rd_kafka_message_t* m, std::vector<runtime::Record>& ou
 
 Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out, size_t max, std::chrono::milliseconds timeout) {
   if (!fatal_ && options_.untilCaughtUp && !joined_ && options_.joinTimeout.count() > 0 &&
-      Clock::now() - openedAt_ > options_.joinTimeout) {
+      options_.time->steady() - openedAt_ > options_.joinTimeout) {
     const auto* servers = findProperty(options_.properties, "bootstrap.servers");
     fatal_ = Error::fatal(fmt::format(
         "no partition assigned within {} s (KAFKA_BROKER_TIMEOUT): {}",
@@ -265,7 +260,7 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
     out.push_back(std::move(buffered_.front()));
     buffered_.pop_front();
   }
-  auto deadline = Clock::now() + timeout;
+  auto deadline = options_.time->steady() + timeout;
   bool done = false;
   while (out.size() - before < max) {
     int waitMs = 0;
@@ -274,7 +269,7 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
         done = true;
         break;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - options_.time->steady()).count();
       if (left <= 0) break;
       waitMs = static_cast<int>(left);
     }
@@ -312,7 +307,7 @@ Status KafkaSource::commit(std::span<const runtime::Position> positions) {
 
 void KafkaSource::sendCommits() {
   if (unsent_.empty()) return;
-  auto now = Clock::now();
+  auto now = options_.time->steady();
   if (now - lastAsyncCommit_ < commitInterval_) return;  // the next poll sends them
   lastAsyncCommit_ = now;
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(unsent_.size())));
@@ -542,10 +537,10 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
                {{"partitions", std::to_string(assigned_.size()), true},
                 {"reason", "the batch in hand cannot be completed yet; fetching stops until it is"}});
   }
-  auto deadline = Clock::now() + duration;
+  auto deadline = options_.time->steady() + duration;
   std::vector<runtime::Record> early;
   while (!fatal_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - options_.time->steady()).count();
     if (left <= 0) break;
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, static_cast<int>(left))) {
       MessagePtr owned(m);
@@ -563,10 +558,10 @@ Status KafkaSource::close() {
   // still cannot be committed is applied again, idempotently, by the partition's next owner.
   if (!fatal_ && !assigned_.empty()) {
     pauseForIdle(assigned_);
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (!commitSync(assigned_) && Clock::now() < deadline && !fatal_) {
-      auto until = Clock::now() + std::chrono::milliseconds(500);
-      while (Clock::now() < until) {
+    auto deadline = options_.time->steady() + std::chrono::seconds(10);
+    while (!commitSync(assigned_) && options_.time->steady() < deadline && !fatal_) {
+      auto until = options_.time->steady() + std::chrono::milliseconds(500);
+      while (options_.time->steady() < until) {
         if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100)) rd_kafka_message_destroy(m);
       }
       // Partitions assigned meanwhile are not ours to process any more: stop them too.

@@ -12,6 +12,7 @@
 #include "adapters/kafka/kafka_config.h"
 #include "adapters/kafka/kafka_statistics.h"
 #include "adapters/kafka/transactional_publisher.h"
+#include "core/time.h"
 #include "runtime/source.h"
 
 namespace cdc::kafka {
@@ -36,6 +37,7 @@ struct KafkaSourceOptions {
   // whose timestamp is at or after this (epoch milliseconds; the end when there is none), not
   // at auto.offset.reset. Committed offsets always win.
   std::optional<int64_t> startAtMs;
+  const TimeSource* time = &systemTime();  // deadlines, and when an idle member's group has settled
 };
 
 // The runtime's Source on a Kafka consumer group (librdkafka's high-level consumer).
@@ -183,8 +185,8 @@ class KafkaSource final : public runtime::Source {
   bool inGroup_ = false;
   std::optional<std::chrono::steady_clock::time_point> idleSince_;  // in the group without partitions since
   std::optional<std::chrono::steady_clock::time_point> lastGroupErrorLog_;
-  std::chrono::steady_clock::time_point lastIdleCheck_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point openedAt_ = std::chrono::steady_clock::now();
+  TimeSource::Steady lastIdleCheck_ = options_.time->steady();
+  TimeSource::Steady openedAt_ = options_.time->steady();
   std::string lastError_;     // the latest error librdkafka reported (a broker not answering …)
   bool cooperative_ = false;  // the group's rebalance protocol, from partition.assignment.strategy
   bool inCallback_ = false;

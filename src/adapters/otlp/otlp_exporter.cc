@@ -56,7 +56,7 @@ Status OtlpHttpExporter::exportSpans(std::span<const tracing::SpanData> spans) {
   request.body = options_.json ? tracing::encodeJson(options_.resource, kScope, metrics::buildVersion(), spans)
                                : tracing::encodeProtobuf(options_.resource, kScope, metrics::buildVersion(), spans);
   if (options_.gzip) request.body = gzip(request.body);
-  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  const auto deadline = options_.time->steady() + options_.timeout;
   auto backoff = std::chrono::milliseconds(100);
   std::string last;
   while (true) {
@@ -72,7 +72,7 @@ Status OtlpHttpExporter::exportSpans(std::span<const tracing::SpanData> spans) {
       auto [end, ec] = std::from_chars(after->data(), after->data() + after->size(), seconds);
       if (ec == std::errc() && seconds >= 0) wait = std::chrono::seconds(seconds);
     }
-    if (std::chrono::steady_clock::now() + wait >= deadline) break;
+    if (options_.time->steady() + wait >= deadline) break;
     std::this_thread::sleep_for(wait);
     backoff = std::min(backoff * 4, std::chrono::milliseconds(2'000));
   }

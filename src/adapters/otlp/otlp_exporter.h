@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "adapters/aws/http_client.h"
+#include "core/time.h"
 #include "tracing/batch_processor.h"
 
 namespace cdc::otlp {
@@ -19,6 +20,7 @@ struct OtlpOptions {
   std::vector<std::pair<std::string, std::string>> headers;  // OTEL_EXPORTER_OTLP_HEADERS (an API key …)
   std::chrono::milliseconds timeout{10'000};                 // one export, retries included
   tracing::Resource resource;
+  const TimeSource* time = &systemTime();  // the export's deadline
 };
 
 // Posts batches of spans to an OTLP/HTTP receiver (the OpenTelemetry Collector, Jaeger, a

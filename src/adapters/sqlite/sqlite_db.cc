@@ -67,7 +67,7 @@ int Checkpointer::onCommit(void* opaque, sqlite3* db, const char* name, int page
 
 void Checkpointer::beforeBegin() {
   if (!long_) return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = time_.steady();
   if (now < nextTry_) return;
   std::unique_lock lock(mutex_);
   if (!copied_.wait_for(lock, kCopyWait, [&] { return covered_ == commits_ || stop_; })) nextTry_ = now + kCopyRetry;

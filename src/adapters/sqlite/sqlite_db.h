@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "core/result.h"
+#include "core/time.h"
 
 namespace cdc::sqlite {
 
@@ -54,7 +55,8 @@ class Checkpointer {
   static constexpr std::chrono::milliseconds kCopyWait{25};
   static constexpr std::chrono::milliseconds kCopyRetry{250};
 
-  Checkpointer(std::string path, int pages) : path_(std::move(path)), pages_(pages), nextWake_(pages) {}
+  Checkpointer(std::string path, int pages, const TimeSource& time = systemTime())
+      : path_(std::move(path)), pages_(pages), time_(time), nextWake_(pages) {}
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -76,6 +78,7 @@ class Checkpointer {
 
   std::string path_;
   int pages_;
+  const TimeSource& time_;  // when the writer may wait for a copy again
   mutable std::mutex mutex_;
   std::condition_variable wake_;    // to the thread: a copy is due
   std::condition_variable copied_;  // to the writer: a copy ended
@@ -90,7 +93,7 @@ class Checkpointer {
   int lastPages_ = 0;  // the log's size at its last commit
   int nextWake_ = 0;
   bool long_ = false;  // the log reached 16x pages_ since it last started again
-  std::chrono::steady_clock::time_point nextTry_{};
+  TimeSource::Steady nextTry_{};
   std::thread thread_;  // started by the first commit that crosses the threshold
 };
 

@@ -113,7 +113,7 @@ class CredentialsTest : public ::testing::Test {
       auto it = vars_.find(name);
       return it == vars_.end() ? nullptr : it->second.c_str();
     };
-    e.now = [this] { return now_; };
+    e.time = &time_;
     return e;
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
@@ -126,8 +126,7 @@ class CredentialsTest : public ::testing::Test {
   test::LocalHttpServer http_;
   int port_ = 0;
   std::map<std::string, std::string> vars_{{"HOME", "/nonexistent"}};
-  WallClock::time_point now_ =
-      WallClock::time_point(std::chrono::microseconds(parseIsoTimestamp("2026-11-25T16:00:00Z")->micros));
+  ManualTime time_{*parseIsoTimestamp("2026-11-25T16:00:00Z")};
   std::string podToken_ = "pod-token-1";
   std::string expiration_ = "2026-11-25T16:30:00Z";
   std::atomic<int> containerCalls_{0};
@@ -164,22 +163,22 @@ TEST_F(CredentialsTest, PodIdentityReadsTheTokenFileOnEveryFetchAndRefreshesBefo
   EXPECT_EQ(c->secretAccessKey, "pod-secret");
   EXPECT_EQ(c->sessionToken, "pod-session-1");
   // Cached while far from expiry (16:30): no second call.
-  now_ += 20min;
+  time_.advance(20min);
   EXPECT_EQ(p.get()->sessionToken, "pod-session-1");
   EXPECT_EQ(containerCalls_.load(), 1);
   // Within five minutes of expiry the agent is asked again, with the rotated token.
   podToken_ = "pod-token-2";
   file("token", "pod-token-2");
   expiration_ = "2026-11-25T17:30:00Z";
-  now_ += 6min;
+  time_.advance(6min);
   EXPECT_EQ(p.get()->sessionToken, "pod-session-2");
   EXPECT_EQ(containerCalls_.load(), 2);
   // A refused refresh while the current ones still hold: keep them.
   podToken_ = "pod-token-3";
-  now_ += 58min;  // 17:24, inside the margin of 17:30
+  time_.advance(58min);  // 17:24, inside the margin of 17:30
   EXPECT_EQ(p.get()->sessionToken, "pod-session-2");
   // Past their expiry there is nothing left to use: a transient failure.
-  now_ += 10min;
+  time_.advance(10min);
   auto gone = p.get();
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().kind, ErrorKind::Retry);
@@ -492,7 +491,7 @@ TEST_F(CredentialsTest, CredentialProcessRunsTheCommandAndChecksWhatItPrints) {
   EXPECT_EQ(c->sessionToken, "proc-session");
   EXPECT_EQ(p.sourceName(), "profile vault (credential_process)");
   // Refreshed before it expires (17:00): at 16:56 the command runs again.
-  now_ += std::chrono::minutes(56);
+  time_.advance(std::chrono::minutes(56));
   EXPECT_TRUE(p.get().has_value());
   EXPECT_EQ(p.fetches(), 2u);
   vars_["AWS_PROFILE"] = "broken";

@@ -262,7 +262,11 @@ TEST(HttpServerTest, HalfSentRequestsStarveNobody) {
 }
 
 TEST(HttpServerTest, IncompleteRequestsTimeOutWith408) {
+  // The server's clock moves only when the test says (its loop sweeps once the clock has moved
+  // 100 ms); the real waits below are for the loop to turn, never for a timeout.
+  ManualTime time;
   HttpServerOptions o;
+  o.time = &time;
   o.requestTimeout = 300ms;
   o.idleTimeout = 400ms;
   HttpServer server(o);
@@ -270,15 +274,20 @@ TEST(HttpServerTest, IncompleteRequestsTimeOutWith408) {
   ASSERT_TRUE(server.start("127.0.0.1", 0).has_value());
   Client half(server.port());
   half.send("GET /search?q=x HTTP/1.1\r\n");
+  Client silent(server.port());  // never sends a byte
+  Client quiet(server.port());   // kept alive, then quiet
+  quiet.send("GET /search?q=y HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(statusOf(quiet.response()), 200);
+  time.advance(299ms);  // short of every timeout: nobody is closed
+  EXPECT_FALSE(half.closed(300ms));
+  EXPECT_FALSE(silent.closed(1ms));
+  time.advance(100ms);  // past the request timeout, not the idle one
   auto r = half.response(5000ms);
   EXPECT_EQ(statusOf(r), 408) << r;
   EXPECT_TRUE(half.closed());
-  // A client that never sends a byte, and a kept-alive one that goes quiet, are closed.
-  Client silent(server.port());
   EXPECT_TRUE(silent.closed());
-  Client quiet(server.port());
-  quiet.send("GET /search?q=y HTTP/1.1\r\n\r\n");
-  EXPECT_EQ(statusOf(quiet.response()), 200);
+  EXPECT_FALSE(quiet.closed(300ms));
+  time.advance(100ms);  // past the idle timeout
   EXPECT_TRUE(quiet.closed());
 }
 
