@@ -9,6 +9,7 @@
 
 #include "app/command.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "workload/generator.h"
 
 namespace cdc::app {
@@ -46,7 +47,7 @@ int64_t writeWorkload(const workload::WorkloadOptions& options, FILE* out, bool 
   workload::GeneratedRecord rec;
   std::string buffer;
   buffer.reserve(1 << 21);
-  auto start = std::chrono::steady_clock::now();
+  auto start = systemTime().steady();
   auto lastReport = start;
   while (gen.next(rec)) {
     workload::WorkloadGenerator::appendKcatLine(rec, buffer);
@@ -55,7 +56,7 @@ int64_t writeWorkload(const workload::WorkloadOptions& options, FILE* out, bool 
         throw std::runtime_error("writing the workload failed (disk full or closed pipe)");
       }
       buffer.clear();
-      auto now = std::chrono::steady_clock::now();
+      auto now = systemTime().steady();
       if (progress && now - lastReport > std::chrono::seconds(1)) {
         lastReport = now;
         fmt::print(stderr, "\r\033[K{} records, {} orders", gen.recordsEmitted(), gen.ordersCreated());
@@ -79,9 +80,9 @@ void addGenerate(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands)
   bindSettings(*cmd);
   cmd->run = [](const config::Config& c) {
     auto options = workloadOptions(c);
-    auto start = std::chrono::steady_clock::now();
+    auto start = systemTime().steady();
     int64_t n = writeWorkload(options, stdout, ::isatty(STDERR_FILENO) && !log::json());
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double secs = std::chrono::duration<double>(systemTime().steady() - start).count();
     log::report(spdlog::level::info, "generate_summary", fmt::format("generated {} records in {:.2f} s", n, secs),
                 {{"records", std::to_string(n), true}});
     return kExitOk;

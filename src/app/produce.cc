@@ -10,6 +10,7 @@
 #include "adapters/replay/replay_source.h"
 #include "app/services.h"
 #include "core/log.h"
+#include "core/time.h"
 
 namespace cdc::app {
 
@@ -52,7 +53,7 @@ Status produceAll(runtime::Source& source, kafka::KafkaProducer& producer, int64
       }
       if (rate > 0) {
         auto due = started + std::chrono::nanoseconds(static_cast<int64_t>(out.records * 1e9 / static_cast<double>(rate)));
-        if (due > std::chrono::steady_clock::now()) std::this_thread::sleep_until(due);
+        if (due > systemTime().steady()) std::this_thread::sleep_until(due);
       }
       kafka::OutgoingMessage m{.topic = r.topic, .partition = r.partition, .headers = r.headers};
       if (r.key) m.key = *r.key;
@@ -84,14 +85,14 @@ int produce(const config::Config& c) {
                 kExitFailure);
     return kExitFailure;
   }
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = systemTime().steady();
   Produced sent;
   if (auto s = produceAll(**source, *producer, settings.rate, started, sent); !s) {
     reportError("produce", s.error().message, kExitFailure);
     return kExitFailure;
   }
   auto flushed = producer->flush(std::chrono::minutes(2));
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double secs = std::chrono::duration<double>(systemTime().steady() - started).count();
   log::report(
       spdlog::level::info, "produce_summary",
       fmt::format("cdc produce: {} records ({:.1f} MB) to {} topics in {:.2f} s ({:.0f}/s), {} delivered, {} unreadable lines",

@@ -21,6 +21,7 @@
 #include "app/search_definition.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "metrics/registry.h"
 #include "runtime/dead_letter.h"
 #include "runtime/shutdown.h"
@@ -46,9 +47,9 @@ class ShutdownWatchdog {
           while (!stop.stop_requested() && !runtime::Shutdown::requested()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
           }
-          auto deadline = std::chrono::steady_clock::now() + grace;
+          auto deadline = systemTime().steady() + grace;
           while (!stop.stop_requested()) {
-            if (std::chrono::steady_clock::now() >= deadline) {
+            if (systemTime().steady() >= deadline) {
               log::event(spdlog::level::err, "shutdown_grace_exceeded",
                          {{"grace_seconds", std::to_string(grace.count()), true},
                           {"detail", "exiting without committing the batch in hand; it will be delivered again"}});

@@ -158,7 +158,7 @@ bool json() { return gFormat == Format::Json; }
 void report(spdlog::level::level_enum level, std::string_view name, std::string_view text, std::initializer_list<Field> fields) {
   std::string line;
   if (gFormat == Format::Json) {
-    appendJsonHead(line, std::chrono::system_clock::now(), level);
+    appendJsonHead(line, toSystemClock(systemNow()), level);
     line += ",\"msg\":";
     appendJsonString(line, name);
     appendFields(line, {fields.begin(), fields.size()});

@@ -1,11 +1,14 @@
 #include "tracing/batch_processor.h"
 
+#include <algorithm>
+
 #include "core/log.h"
 
 namespace cdc::tracing {
 namespace {
 
 constexpr auto kLogInterval = std::chrono::minutes(1);
+constexpr auto kLongestWait = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -33,8 +36,7 @@ void BatchSpanProcessor::onEnd(SpanData&& span) {
   if (wake) wake_.notify_one();
   if (!full) return;
   uint64_t dropped = counts_.droppedQueueFull.fetch_add(1, std::memory_order_relaxed) + 1;
-  const int64_t nowMs =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int64_t nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(options_.time->steady().time_since_epoch()).count();
   int64_t last = lastDropLogMs_.load(std::memory_order_relaxed);
   if (nowMs - last < std::chrono::milliseconds(kLogInterval).count() ||
       !lastDropLogMs_.compare_exchange_strong(last, nowMs, std::memory_order_relaxed)) {
@@ -58,7 +60,7 @@ void BatchSpanProcessor::exportBatch(std::vector<SpanData>& batch) {
   } else {
     ++counts_.failedExports;
     counts_.droppedExportFailed += batch.size();
-    auto now = std::chrono::steady_clock::now();
+    auto now = options_.time->steady();
     if (now - lastFailureLog_ >= kLogInterval) {
       lastFailureLog_ = now;
       log::event(spdlog::level::warn, "trace_export_failed",
@@ -75,20 +77,23 @@ void BatchSpanProcessor::exportBatch(std::vector<SpanData>& batch) {
 void BatchSpanProcessor::loop(const std::stop_token& stop) {
   std::vector<SpanData> batch;
   batch.reserve(options_.maxExportBatchSize);
-  auto nextExport = std::chrono::steady_clock::now() + options_.scheduleDelay;
+  const TimeSource& time = *options_.time;
+  auto nextExport = time.steady() + options_.scheduleDelay;
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait_until(lock, nextExport, [&] {
+    // In steps of at most 100 ms on the real clock, so that a clock a test moves is seen.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(nextExport - time.steady());
+    wake_.wait_for(lock, std::clamp(left, std::chrono::milliseconds(0), kLongestWait), [&] {
       return stopping_ || stop.stop_requested() || queue_.size() >= options_.maxExportBatchSize || flushRequested_ > flushDone_;
     });
     const bool draining = stopping_ || stop.stop_requested();
     const uint64_t flushing = flushRequested_;
-    const bool due = std::chrono::steady_clock::now() >= nextExport || flushing > flushDone_ || draining;
+    const bool due = time.steady() >= nextExport || flushing > flushDone_ || draining;
     // The last exports at a stop take at most exportTimeout; what is left then is dropped.
-    const auto drainDeadline = std::chrono::steady_clock::now() + options_.exportTimeout;
+    const auto drainDeadline = time.steady() + options_.exportTimeout;
     // Everything queued goes out when due; else (a full batch came early) whole batches only.
     while (!queue_.empty() && (due || queue_.size() >= options_.maxExportBatchSize)) {
-      if (draining && std::chrono::steady_clock::now() >= drainDeadline) {
+      if (draining && time.steady() >= drainDeadline) {
         counts_.droppedExportFailed += queue_.size();
         queue_.clear();
         counts_.queued.store(0, std::memory_order_relaxed);
@@ -102,7 +107,7 @@ void BatchSpanProcessor::loop(const std::stop_token& stop) {
       exportBatch(batch);
       lock.lock();
     }
-    if (due) nextExport = std::chrono::steady_clock::now() + options_.scheduleDelay;
+    if (due) nextExport = time.steady() + options_.scheduleDelay;
     flushDone_ = std::max(flushDone_, flushing);
     exported_.notify_all();
     if (draining) return;

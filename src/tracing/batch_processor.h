@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/time.h"
 #include "tracing/tracer.h"
 
 namespace cdc::tracing {
@@ -31,6 +32,8 @@ struct BatchOptions {
   size_t maxExportBatchSize = 512;                  // spans per export
   std::chrono::milliseconds scheduleDelay{5'000};   // the longest a span waits for its export
   std::chrono::milliseconds exportTimeout{30'000};  // how long shutdown waits for the last exports
+  // The schedule's clock (a test: a ManualTime, which the thread looks at every 100 ms at most).
+  const TimeSource* time = &systemTime();
 };
 
 // Counts for /metrics; any thread reads.
@@ -80,7 +83,7 @@ class BatchSpanProcessor final : public SpanSink {
   uint64_t flushDone_ = 0;       // the flush() calls whose spans were exported
   bool stopping_ = false;
   std::atomic<int64_t> lastDropLogMs_{INT64_MIN / 2};  // steady clock, for the once-a-minute log
-  std::chrono::steady_clock::time_point lastFailureLog_{};
+  TimeSource::Steady lastFailureLog_{};
   std::jthread thread_;  // last: started once everything it uses is
 };
 

@@ -70,6 +70,23 @@ TEST_F(LayersTest, AWrongIncludeIsRefusedNamingFileLineAndTheLayersAllowed) {
   EXPECT_NE(r.out.find("check_layers: 4 include(s) across the layers"), std::string::npos) << r.out;
 }
 
+TEST_F(LayersTest, AClockReadOutsideTheSystemsTimeSourceIsRefused) {
+  write("core/time.cc", "auto t = std::chrono::steady_clock::now();\n");  // the system's TimeSource
+  write("runtime/runner.cc", "// not std::chrono::steady_clock::now(): the options' time\nauto t = options_.time->steady();\n");
+  auto clean = check(root_.string());
+  EXPECT_EQ(clean.exitCode, 0) << clean.out;
+  write("adapters/http/server.cc", "#include \"core/time.h\"\nvoid f() {\n  auto t = Clock::now();\n}\n");
+  write("services/analytics/flush.cc", "auto at = std::chrono::system_clock::now();\n");
+  auto r = check(root_.string());
+  EXPECT_EQ(r.exitCode, 1) << r.out;
+  EXPECT_NE(r.out.find("adapters/http/server.cc:3: reads the clock itself (Clock::now); read the time through the "
+                       "TimeSource"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("services/analytics/flush.cc:1: reads the clock itself (system_clock::now)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("check_layers: 2 direct clock read(s)"), std::string::npos) << r.out;
+}
+
 TEST_F(LayersTest, AFolderOutsideTheTableIsNamed) {
   write("plugins/x.cc", "#include \"core/result.h\"\n");
   auto r = check(root_.string());

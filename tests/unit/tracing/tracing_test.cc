@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <simdjson.h>
 
 #include <atomic>
@@ -189,6 +191,28 @@ TEST(BatchSpanProcessorTest, AFailedExportDropsItsSpansAndTheNextOnesStillGo) {
   EXPECT_EQ(processor.counts().exported.load(), 1u);
   processor.onEnd(numbered(8));  // after the stop: dropped
   EXPECT_EQ(processor.counts().droppedQueueFull.load(), 1u);
+}
+
+TEST(BatchSpanProcessorTest, QueuedSpansGoOutWhenTheScheduleDelayHasPassedOnItsClock) {
+  ManualTime time;
+  auto exporter = std::make_unique<HeldExporter>();
+  HeldExporter* held = exporter.get();
+  held->release();
+  BatchSpanProcessor processor(
+      std::move(exporter),
+      {.maxQueueSize = 16, .maxExportBatchSize = 8, .scheduleDelay = std::chrono::seconds(5), .time = &time});
+  // An empty flush: the thread has started, and its schedule counts from now on its clock.
+  ASSERT_TRUE(processor.flush(std::chrono::seconds(10)));
+  for (int i = 0; i < 3; ++i) processor.onEnd(numbered(i));
+  time.advance(std::chrono::milliseconds(4999));
+  // The thread looks at its clock every 100 ms: three looks, and still short of the delay.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(processor.counts().exports.load(), 0u);
+  time.advance(std::chrono::milliseconds(1));
+  for (int i = 0; i < 100 && processor.counts().exported.load() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(processor.counts().exported.load(), 3u);
+  EXPECT_EQ(processor.counts().exports.load(), 1u);
 }
 
 TEST(OtlpHttpExporterTest, PostsProtobufRetriesWhatOtlpCallsRetryableAndGivesUpOnTheRest) {
