@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,11 @@ class SilentListener {
   SilentListener(const SilentListener&) = delete;
   SilentListener& operator=(const SilentListener&) = delete;
   int port() const { return port_; }
+  // Whether a client has connected (and waits, never accepted) within `patience`.
+  bool connectionWaiting(std::chrono::milliseconds patience) const {
+    pollfd p{fd_, POLLIN, 0};
+    return fd_ >= 0 && ::poll(&p, 1, static_cast<int>(patience.count())) > 0;
+  }
 
  private:
   int fd_ = -1;

@@ -378,7 +378,8 @@ TEST_F(CliTest, AStopThatOutlastsTheGracePeriodEndsTheProcess) {
                       cdcBinary() + " analytics --source generate --objects s3 --s3-bucket lake --create-tables false" +
                       " --metrics false --shutdown-grace 1 --log-format text",
                   (dir_ / "service.log").string());
-  std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // the first checkpoint is on its way
+  // Its first store request is on its way, and will never be answered.
+  ASSERT_TRUE(s3.connectionWaiting(std::chrono::seconds(30))) << service.output();
   ASSERT_TRUE(service.running()) << service.output();
   auto sent = std::chrono::steady_clock::now();
   service.signal(SIGTERM);
