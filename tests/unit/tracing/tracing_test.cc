@@ -143,6 +143,10 @@ class HeldExporter final : public SpanExporter {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return entered; });
   }
+  bool hasEntered() {
+    std::lock_guard lock(mutex_);
+    return entered;
+  }
   bool entered = false, released = false, failing = false;
   size_t received = 0;
 
@@ -197,7 +201,6 @@ TEST(BatchSpanProcessorTest, QueuedSpansGoOutWhenTheScheduleDelayHasPassedOnItsC
   ManualTime time;
   auto exporter = std::make_unique<HeldExporter>();
   HeldExporter* held = exporter.get();
-  held->release();
   BatchSpanProcessor processor(
       std::move(exporter),
       {.maxQueueSize = 16, .maxExportBatchSize = 8, .scheduleDelay = std::chrono::seconds(5), .time = &time});
@@ -207,10 +210,11 @@ TEST(BatchSpanProcessorTest, QueuedSpansGoOutWhenTheScheduleDelayHasPassedOnItsC
   time.advance(std::chrono::milliseconds(4999));
   // The thread looks at its clock every 100 ms: three looks, and still short of the delay.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(processor.counts().exports.load(), 0u);
+  EXPECT_FALSE(held->hasEntered());
   time.advance(std::chrono::milliseconds(1));
-  for (int i = 0; i < 100 && processor.counts().exported.load() < 3; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  held->waitEntered();  // the export starts once the clock has reached the delay
+  held->release();
+  ASSERT_TRUE(processor.flush(std::chrono::seconds(10)));
   EXPECT_EQ(processor.counts().exported.load(), 3u);
   EXPECT_EQ(processor.counts().exports.load(), 1u);
 }
