@@ -97,8 +97,12 @@ void expectWellDeclared() {
           } else if constexpr (optional) {
             EXPECT_TRUE(s.defaultValue.empty()) << "a setting with a default always has a value: a plain member";
           }
-          if (s.kind == Kind::Switch) EXPECT_TRUE(s.defaultValue.empty());
-          if (!s.defaultValue.empty()) EXPECT_EQ(validate(s, s.defaultValue), std::nullopt) << "the default fails its own check";
+          if (s.kind == Kind::Switch) {
+            EXPECT_TRUE(s.defaultValue.empty());
+          }
+          if (!s.defaultValue.empty()) {
+            EXPECT_EQ(validate(s, s.defaultValue), std::nullopt) << "the default fails its own check";
+          }
         },
         f.member);
     EXPECT_FALSE(s.commands.empty());
