@@ -43,14 +43,14 @@ void addConfig(CLI::App& app, std::vector<std::unique_ptr<Command>>& commands) {
     }
     // Resolved as the command itself resolves them: a bad value fails here the same way.
     auto effective = config::Config::resolve(it->second, {});
+    std::vector<const config::Setting*> taken;
     size_t width = 0;
     for (const config::Setting* s : config::allSettings()) {
-      if (std::find(s->commands.begin(), s->commands.end(), it->second) != s->commands.end()) {
-        width = std::max(width, s->name.size() + 2);
-      }
-    }
-    for (const config::Setting* s : config::allSettings()) {
       if (std::find(s->commands.begin(), s->commands.end(), it->second) == s->commands.end()) continue;
+      taken.push_back(s);
+      width = std::max(width, s->name.size() + 2);
+    }
+    for (const config::Setting* s : taken) {
       std::string name = "--" + std::string(s->name);
       auto entry = std::find_if(effective.entries().begin(), effective.entries().end(),
                                 [s](const config::Config::Entry& e) { return e.setting == s; });

@@ -31,7 +31,6 @@ class Observability {
   // such runs on one machine must not collide); the http_listening line says which port and why.
   enum class PortDefaults : uint8_t { Declared, FreePort };
   Observability(std::string service, const config::Config& c, PortDefaults defaults = PortDefaults::Declared);
-  Observability(std::string service, const config::HttpSettings& s, PortDefaults defaults = PortDefaults::Declared);
   ~Observability();
   Observability(const Observability&) = delete;
   Observability& operator=(const Observability&) = delete;
@@ -51,6 +50,7 @@ class Observability {
   void start();
 
  private:
+  Observability(std::string service, const config::HttpSettings& s, PortDefaults defaults);
   struct Bound {
     std::unique_ptr<http::HttpServer> server;
     std::string origin;  // the setting that chose the port, for errors

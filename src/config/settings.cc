@@ -151,7 +151,6 @@ std::optional<std::string> validate(const Setting& s, std::string_view v) {
 Config Config::resolve(std::string_view command, const Flags& flags, const std::function<const char*(const char*)>& getenvFn) {
   auto getenv = getenvFn ? getenvFn : [](const char* n) -> const char* { return std::getenv(n); };
   Config c;
-  c.command_ = std::string(command);
   for (const Setting* s : allSettings()) {
     if (!appliesTo(*s, command)) continue;
     std::string value;

@@ -152,7 +152,6 @@ class Config {
     std::string origin;  // "--batch-size", "BATCH_SIZE", "default"
   };
   const std::vector<Entry>& entries() const { return entries_; }
-  const std::string& command() const { return command_; }
 
   // Every KAFKA_* variable not declared as a setting, as librdkafka property names
   // (KAFKA_SECURITY_PROTOCOL -> security.protocol).
@@ -167,7 +166,6 @@ class Config {
   static void assign(std::optional<int64_t>& to, const std::string* value, const Setting& s);
   static void assign(bool& to, const std::string* value, const Setting& s);
 
-  std::string command_;
   std::vector<Entry> entries_;
   std::map<std::string, std::string> kafka_;
 };
