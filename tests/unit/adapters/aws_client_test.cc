@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <mutex>
 
 #include <zlib.h>
 
@@ -32,8 +33,13 @@ class AwsClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     http_.server.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
-      lastAuthorization_ = req.get_header_value("Authorization");
-      lastToken_ = req.get_header_value("X-Amz-Security-Token");
+      std::string token = req.get_header_value("X-Amz-Security-Token");
+      {
+        // sendAll's requests arrive on several server threads at once.
+        std::lock_guard lock(lastMutex_);
+        lastAuthorization_ = req.get_header_value("Authorization");
+        lastToken_ = token;
+      }
       int n = ++calls_;
       std::string target = req.get_header_value("X-Amz-Target");
       if (target.ends_with("Throttled") && n <= 2) {
@@ -69,7 +75,7 @@ class AwsClientTest : public ::testing::Test {
         res.set_content(
             R"({"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Signature expired: the request is too old"})",
             "application/x-amz-json-1.0");
-      } else if (target.ends_with("Expired") && lastToken_ == "session-1") {
+      } else if (target.ends_with("Expired") && token == "session-1") {
         res.status = 400;
         res.set_content(
             R"({"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"})",
@@ -121,7 +127,8 @@ class AwsClientTest : public ::testing::Test {
     return buf;
   }
   std::atomic<int> calls_{0};
-  std::string lastAuthorization_, lastToken_;
+  std::mutex lastMutex_;
+  std::string lastAuthorization_, lastToken_;  // the last request's, under lastMutex_
   CountingSource* source_ = nullptr;
   std::shared_ptr<CredentialsProvider> credentials_;
 };
