@@ -230,9 +230,11 @@ TEST_F(KafkaServicesTest, GroupMembersSharePartitionsAndAThirdJoiningRebalancesW
   for (const std::string service : {"inventory", "analytics"}) {
     SCOPED_TRACE(service);
     // A member starts alone; a second and then a third join while it works: each join is a
-    // rebalance that moves partitions mid-stream. Small batches keep the members busy long
-    // enough for the rebalances (a few seconds each) to finish before the end.
-    const std::string member = "--until-caught-up --batch-size 50";
+    // rebalance that moves partitions mid-stream. A rate cap keeps each member at work for
+    // seconds after the others joined, however fast the machine (the first alone would need
+    // over 6 s for the inventory's 125,000 records, the others join within 2), so that the
+    // rebalances finish before the end; small batches make many commits and many waits of the cap.
+    const std::string member = "--until-caught-up --batch-size 50 --max-records-per-second 20000";
     const std::string a_ = service + "-a", b_ = service + "-b", c_ = service + "-c";
     auto working = [](Process& p) { return std::regex_search(p.output(), std::regex("partitions_assigned partitions=\\S")); };
     Process a(consume(service, "kafka", member + summaryFlag(a_)), logPath(a_), dir_);

@@ -50,6 +50,7 @@ class RecordingHandler final : public runtime::Handler {
       return fail(Error::retry("store unavailable"));
     }
     for (const auto& e : events) seen.push_back({std::string(e.record->topic), e.record->partition, e.record->offset});
+    if (onApplied) onApplied(seen.size());
     return {};
   }
   Status onRevoked(std::span<const TopicPartition> partitions) override {
@@ -63,6 +64,7 @@ class RecordingHandler final : public runtime::Handler {
 
   std::chrono::milliseconds stallFor{0};
   std::function<void(std::chrono::steady_clock::duration)> onStall;
+  std::function<void(size_t)> onApplied;  // after each batch, with the records applied so far
   std::vector<Seen> seen;
   uint64_t failures = 0;
   size_t revokedBeforeFinish = 0;
@@ -344,6 +346,63 @@ TEST_F(KafkaSourceTest, AtTheEndTheHandlerIsMadeToSaveRatherThanWaitedFor) {
   std::map<int32_t, int64_t> ends;
   for (const auto& [tp, offsets] : byPartition(want)) ends[tp.second] = offsets.back() + 1;
   EXPECT_EQ(groupCommitted(bootstrap_, prefix_ + "-g", topic("products"), 3), ends);
+}
+
+// A rate cap waits a little between batches: the partitions go on fetching through waits
+// shorter than idleFetchingFor (a pause would drop the prefetched records and fetch them again
+// after every batch, far below the cap); a wait longer than that pauses them.
+TEST_F(KafkaSourceTest, ARateCapsShortWaitsKeepFetchingAndItsLongWaitsPause) {
+  produceWorkload("--products 200 --orders 800");
+  std::vector<std::string> topics{topic("products"), topic("order_items")};
+  auto want = expected(topics);
+  localfs::DirObjectStore dlq((dir_ / "lake").string());
+  std::atomic<bool> stop{false};
+  struct Case {
+    std::string group;
+    size_t perSecond;
+    std::chrono::milliseconds idleFetchingFor;
+  };
+  // 50-record batches: 12.5 ms apart at 4,000/s (under a second), 500 ms apart at 100/s
+  // (over the 200 ms the second member fetches through).
+  for (const auto& c : {Case{"fast", 4000, 1000ms}, Case{"slow", 100, 200ms}}) {
+    SCOPED_TRACE(c.group);
+    auto o = options(c.group, topics);
+    o.untilCaughtUp = true;
+    o.idleFetchingFor = c.idleFetchingFor;
+    auto source = kafka::KafkaSource::open(std::move(o));
+    ASSERT_TRUE(source.has_value()) << source.error().message;
+    RecordingHandler handler;
+    runtime::RunnerOptions ro;
+    ro.batchSize = 50;
+    ro.maxRecordsPerSecond = c.perSecond;
+    // The slow member stops after its first batches: a few waits are enough.
+    if (c.group == "slow") {
+      handler.onApplied = [&](size_t applied) {
+        if (applied >= 200) stop = true;
+      };
+    }
+    {
+      runtime::Runner runner(**source, handler, dlq, ro, stop);
+      auto stats = runner.run();
+      ASSERT_TRUE(stats.has_value()) << stats.error().message;
+    }
+    if (c.group == "fast") {
+      EXPECT_EQ((*source)->probe().pauses.load(), 0u) << "a wait of 12.5 ms paused the partitions";
+      EXPECT_EQ(byPartition(handler.seen), byPartition(want));
+      EXPECT_EQ(handler.seen.size(), want.size());
+    } else {
+      EXPECT_GE((*source)->probe().pauses.load(), 1u) << "waits of 500 ms went on fetching";
+      EXPECT_GE(handler.seen.size(), 200u);
+      // What it read of each partition, it read in order from the start.
+      auto all = byPartition(want);
+      for (const auto& [tp, offsets] : byPartition(handler.seen)) {
+        const auto& whole = all[tp];
+        ASSERT_LE(offsets.size(), whole.size());
+        EXPECT_TRUE(std::equal(offsets.begin(), offsets.end(), whole.begin())) << tp.first << "/" << tp.second;
+      }
+    }
+    stop = false;
+  }
 }
 
 TEST_F(KafkaSourceTest, AFailingStorePausesThePartitionsAndKeepsTheGroupSession) {

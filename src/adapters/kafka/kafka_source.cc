@@ -252,6 +252,7 @@ Result<runtime::PollStatus> KafkaSource::poll(std::vector<runtime::Record>& out,
   } polling{*this};
   polling_ = &out;
   pollStart_ = out.size();
+  idleFrom_.reset();
   resumeAfterIdle();
   sendCommits();
   checkIdle();
@@ -527,6 +528,22 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
     std::this_thread::sleep_for(duration);
     return;
   }
+  auto now = options_.time->steady();
+  if (!idleFrom_) idleFrom_ = now;
+  if (!idlePaused_) {
+    // Within idleFetchingFor of the last poll the fetch goes on and the group waits for the
+    // next poll: nothing is polled here, so nothing is buffered.
+    auto fetchingUntil = *idleFrom_ + options_.idleFetchingFor;
+    if (now + duration <= fetchingUntil) {
+      std::this_thread::sleep_for(duration);
+      return;
+    }
+    if (now < fetchingUntil) {
+      auto part = std::chrono::ceil<std::chrono::milliseconds>(fetchingUntil - now);
+      std::this_thread::sleep_for(part);
+      duration -= part;
+    }
+  }
   if (!idlePaused_ || quietPause_) {
     idlePaused_ = true;
     quietPause_ = false;
@@ -535,7 +552,7 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
     pauseForIdle(assigned_);
     log::event(spdlog::level::info, "consumer_paused",
                {{"partitions", std::to_string(assigned_.size()), true},
-                {"reason", "the batch in hand cannot be completed yet; fetching stops until it is"}});
+                {"reason", "the next batch waits (a retry's back-off, the rate cap); fetching stops until it is taken"}});
   }
   auto deadline = options_.time->steady() + duration;
   std::vector<runtime::Record> early;

@@ -37,6 +37,12 @@ struct KafkaSourceOptions {
   // whose timestamp is at or after this (epoch milliseconds; the end when there is none), not
   // at auto.offset.reset. Committed offsets always win.
   std::optional<int64_t> startAtMs;
+  // How long idle() may wait with the partitions still fetching before it pauses them. A
+  // pause drops what librdkafka has prefetched and the resume fetches it again (a fetch round
+  // trip and the fetcher's back-off, about half a second here): the short waits between the
+  // batches of a rate cap must not pay that every time. Meanwhile the group is served by the
+  // next poll(), at most this much later.
+  std::chrono::milliseconds idleFetchingFor{1000};
   const TimeSource* time = &systemTime();  // deadlines, and when an idle member's group has settled
 };
 
@@ -48,10 +54,11 @@ struct KafkaSourceOptions {
 // Rebalances (cooperative or eager, whichever the group runs) are served inside poll()/idle():
 // the listener persists and commits the work of revoked partitions before they go, and records
 // of a revoked partition still waiting here are dropped (the next owner reads them again from
-// the committed offset). idle() pauses every assigned partition (librdkafka then drops what it
-// had prefetched and stops fetching) and keeps serving the group, so a slow or failing store
-// neither grows memory nor makes the consumer miss max.poll.interval.ms; the next poll()
-// resumes them.
+// the committed offset). A wait in idle() that lasts past idleFetchingFor since the last poll()
+// pauses every assigned partition (librdkafka then drops what it had prefetched and stops
+// fetching) and keeps serving the group, so a slow or failing store neither grows memory nor
+// makes the consumer miss max.poll.interval.ms; the next poll() resumes them. Shorter waits
+// (a rate cap's) leave the fetch alone.
 //
 // Single polling thread: every method but probe() must be called from it. librdkafka
 // callbacks (rebalance, commit, statistics) run on that thread, inside poll()/idle()/close().
@@ -157,7 +164,8 @@ class KafkaSource final : public runtime::Source {
   std::set<TopicPartition> assigned_;
   std::set<TopicPartition> pausedByCaller_;
   bool idlePaused_ = false;
-  bool quietPause_ = false;  // paused by keepAlive(), not by idle()
+  bool quietPause_ = false;                     // paused by keepAlive(), not by idle()
+  std::optional<TimeSource::Steady> idleFrom_;  // the first idle() since the last poll()
   std::chrono::milliseconds maxPollInterval_{300'000};
   std::chrono::milliseconds commitInterval_{1000};
   std::set<TopicPartition> unsent_;  // durable_ moved on since the last commit sent
