@@ -139,6 +139,32 @@ TEST_F(RunnerTest, ACapOnRecordsPerSecondTakesOneSecondsRecordsAtATime) {
   EXPECT_EQ(slow.commits[0], (std::vector<Position>{{std::string(kItems), 1, 10}}));
 }
 
+// Each wait of the cap overruns (a sleep ends late) and each batch takes a millisecond: the
+// batches keep to the cap's schedule all the same, the overruns made up by the next waits.
+TEST_F(RunnerTest, ACapsWaitsThatOverrunAreMadeUpAndTheCapHolds) {
+  std::vector<Record> records;
+  for (int i = 0; i < 1000; ++i) records.push_back(item(0, i, i + 1, 1));
+  ManualTime time;
+  options_.time = &time;
+  VectorSource src(records);
+  src.time = &time;
+  src.onIdle = [&] { time.advance(std::chrono::milliseconds(1)); };
+  RecordingHandler h;
+  h.onApply = [&] { time.advance(std::chrono::milliseconds(1)); };
+  options_.batchSize = 50;
+  options_.maxRecordsPerSecond = 10'000;  // 5 ms a batch
+  Runner runner(src, h, *objects_, options_, stop_);
+  auto started = time.steady();
+  auto stats = runner.run();
+  auto took = time.steady() - started;
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(h.applied.size(), 1000u);
+  EXPECT_EQ(h.calls, 20);
+  // 20 batches of 5 ms: the last starts at 95 ms. A runner that lost each overrun took 115 ms.
+  EXPECT_GE(took, std::chrono::milliseconds(95));
+  EXPECT_LE(took, std::chrono::milliseconds(102));
+}
+
 TEST_F(RunnerTest, AppliesInOrderAndCommitsAfterEachBatch) {
   VectorSource src({item(0, 0, 1, 1), item(1, 0, 2, 1), item(0, 1, 3, 1), item(0, 2, 4, 1), item(1, 1, 5, 1)});
   RecordingHandler h;
