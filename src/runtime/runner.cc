@@ -116,7 +116,8 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
 
 void Runner::waitForPace() {
   while (!stop_.load(std::memory_order_relaxed)) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(paceNext_ - options_.time->steady());
+    if (!paceNext_) return;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*paceNext_ - options_.time->steady());
     if (left.count() <= 0) return;
     source_.idle(std::min(left, std::chrono::milliseconds(100)));
     served(options_.time->steady());
@@ -588,12 +589,13 @@ Result<Runner::Turn> Runner::turn(std::vector<Record>& records, std::chrono::ste
     if (options_.maxRecordsPerSecond > 0) {
       auto seconds =
           std::chrono::duration<double>(static_cast<double>(records.size()) / static_cast<double>(options_.maxRecordsPerSecond));
-      // The batches keep to a schedule: a wait that overran (a sleep ends late, a poll takes a
-      // millisecond) is made up by the next ones instead of being lost at every batch (about a
-      // fifth of the cap with 5 ms batches). A schedule more than kPaceCatchUp behind (after
-      // a stall, or a service slower than its cap) starts again from now less that.
-      paceNext_ = std::max(paceNext_, lastServed_ - kPaceCatchUp) +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
+      // The batches keep to a schedule that starts at the first: a wait that overran (a sleep
+      // ends late, a poll takes a millisecond) is made up by the next ones instead of being lost
+      // at every batch (5 ms batches reached 0.83 of the cap so). A schedule more than
+      // kPaceCatchUp behind (after a stall, or a service slower than its cap) starts again from
+      // now less that.
+      auto from = paceNext_ ? std::max(*paceNext_, lastServed_ - kPaceCatchUp) : lastServed_;
+      paceNext_ = from + std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
     }
     // Stopped while retrying: what is uncommitted is delivered again.
     if (auto s = processBatch(records); !s) return stoppedWhileRetrying(s) ? Result<Turn>(Turn::Done) : fail(s.error());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -189,10 +190,11 @@ class Runner : private RebalanceListener {
   Status revokeStatus_;
   std::vector<TopicPartition> revokedDuringBatch_;    // revoked (or rewound) while the batch was in hand
   std::chrono::steady_clock::time_point lastServed_;  // the source's last poll, idle or keepAlive
-  std::chrono::steady_clock::time_point paceNext_{};  // when the next batch may start (the cap)
-  BatchTrace* batchTrace_ = nullptr;                  // the spans of the batch in hand, when traced
-  size_t partRecords_ = 0;                            // the last part applied: its records
-  double partSeconds_ = 0;                            // and how long it took
+  // When the next batch may start (the cap); none before the first batch.
+  std::optional<std::chrono::steady_clock::time_point> paceNext_;
+  BatchTrace* batchTrace_ = nullptr;  // the spans of the batch in hand, when traced
+  size_t partRecords_ = 0;            // the last part applied: its records
+  double partSeconds_ = 0;            // and how long it took
 };
 
 }  // namespace cdc::runtime

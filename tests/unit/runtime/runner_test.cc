@@ -104,6 +104,7 @@ TEST_F(RunnerTest, ACapOnRecordsPerSecondTakesOneSecondsRecordsAtATime) {
   std::vector<Record> records;
   for (int i = 0; i < 300; ++i) records.push_back(item(0, i, i + 1, 1));
   ManualTime time;
+  time.advance(std::chrono::hours(1));  // a steady clock far from its zero, as a machine's is
   options_.time = &time;
   VectorSource src(records);
   src.time = &time;
