@@ -115,8 +115,8 @@ Status Runner::withRetry(const char* what, const std::function<Status()>& op) {
 }
 
 void Runner::waitForPace() {
+  if (!paceNext_) return;
   while (!stop_.load(std::memory_order_relaxed)) {
-    if (!paceNext_) return;
     auto left = std::chrono::ceil<std::chrono::milliseconds>(*paceNext_ - options_.time->steady());
     if (left.count() <= 0) return;
     source_.idle(std::min(left, std::chrono::milliseconds(100)));

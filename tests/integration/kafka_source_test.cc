@@ -356,52 +356,47 @@ TEST_F(KafkaSourceTest, ARateCapsShortWaitsKeepFetchingAndItsLongWaitsPause) {
   std::vector<std::string> topics{topic("products"), topic("order_items")};
   auto want = expected(topics);
   localfs::DirObjectStore dlq((dir_ / "lake").string());
-  std::atomic<bool> stop{false};
-  struct Case {
-    std::string group;
-    size_t perSecond;
-    std::chrono::milliseconds idleFetchingFor;
+  struct Run {
+    uint64_t pauses = 0;
+    std::vector<Seen> seen;
   };
-  // 50-record batches: 12.5 ms apart at 4,000/s (under a second), 500 ms apart at 100/s
-  // (over the 200 ms the second member fetches through).
-  for (const auto& c : {Case{"fast", 4000, 1000ms}, Case{"slow", 100, 200ms}}) {
-    SCOPED_TRACE(c.group);
-    auto o = options(c.group, topics);
+  // A member of its own group reading 50-record batches under the cap, stopped once it has
+  // applied `stopAfter` records (0: at the end).
+  auto capped = [&](const std::string& group, size_t perSecond, std::chrono::milliseconds idleFetchingFor, size_t stopAfter) {
+    auto o = options(group, topics);
     o.untilCaughtUp = true;
-    o.idleFetchingFor = c.idleFetchingFor;
+    o.idleFetchingFor = idleFetchingFor;
     auto source = kafka::KafkaSource::open(std::move(o));
-    ASSERT_TRUE(source.has_value()) << source.error().message;
+    EXPECT_TRUE(source.has_value()) << source.error().message;
+    if (!source) return Run{};
     RecordingHandler handler;
+    std::atomic<bool> stop{false};
+    if (stopAfter > 0) handler.onApplied = [&](size_t applied) { stop = stop || applied >= stopAfter; };
     runtime::RunnerOptions ro;
     ro.batchSize = 50;
-    ro.maxRecordsPerSecond = c.perSecond;
-    // The slow member stops after its first batches: a few waits are enough.
-    if (c.group == "slow") {
-      handler.onApplied = [&](size_t applied) {
-        if (applied >= 200) stop = true;
-      };
-    }
-    {
-      runtime::Runner runner(**source, handler, dlq, ro, stop);
-      auto stats = runner.run();
-      ASSERT_TRUE(stats.has_value()) << stats.error().message;
-    }
-    if (c.group == "fast") {
-      EXPECT_EQ((*source)->probe().pauses.load(), 0u) << "a wait of 12.5 ms paused the partitions";
-      EXPECT_EQ(byPartition(handler.seen), byPartition(want));
-      EXPECT_EQ(handler.seen.size(), want.size());
-    } else {
-      EXPECT_GE((*source)->probe().pauses.load(), 1u) << "waits of 500 ms went on fetching";
-      EXPECT_GE(handler.seen.size(), 200u);
-      // What it read of each partition, it read in order from the start.
-      auto all = byPartition(want);
-      for (const auto& [tp, offsets] : byPartition(handler.seen)) {
-        const auto& whole = all[tp];
-        ASSERT_LE(offsets.size(), whole.size());
-        EXPECT_TRUE(std::equal(offsets.begin(), offsets.end(), whole.begin())) << tp.first << "/" << tp.second;
-      }
-    }
-    stop = false;
+    ro.maxRecordsPerSecond = perSecond;
+    runtime::Runner runner(**source, handler, dlq, ro, stop);
+    auto stats = runner.run();
+    EXPECT_TRUE(stats.has_value()) << stats.error().message;
+    return Run{(*source)->probe().pauses.load(), std::move(handler.seen)};
+  };
+
+  // 12.5 ms apart at 4,000/s: under the second it fetches through.
+  Run fast = capped("fast", 4000, 1000ms, 0);
+  EXPECT_EQ(fast.pauses, 0u) << "a wait of 12.5 ms paused the partitions";
+  EXPECT_EQ(byPartition(fast.seen), byPartition(want));
+  EXPECT_EQ(fast.seen.size(), want.size());
+
+  // 500 ms apart at 100/s: over the 200 ms it fetches through; a few waits are enough.
+  Run slow = capped("slow", 100, 200ms, 200);
+  EXPECT_GE(slow.pauses, 1u) << "waits of 500 ms went on fetching";
+  EXPECT_GE(slow.seen.size(), 200u);
+  // What it read of each partition, it read in order from the start.
+  auto all = byPartition(want);
+  for (const auto& [tp, offsets] : byPartition(slow.seen)) {
+    const auto& whole = all[tp];
+    ASSERT_LE(offsets.size(), whole.size());
+    EXPECT_TRUE(std::equal(offsets.begin(), offsets.end(), whole.begin())) << tp.first << "/" << tp.second;
   }
 }
 

@@ -533,16 +533,11 @@ void KafkaSource::idle(std::chrono::milliseconds duration) {
   if (!idlePaused_) {
     // Within idleFetchingFor of the last poll the fetch goes on and the group waits for the
     // next poll: nothing is polled here, so nothing is buffered.
-    auto fetchingUntil = *idleFrom_ + options_.idleFetchingFor;
-    if (now + duration <= fetchingUntil) {
-      std::this_thread::sleep_for(duration);
-      return;
-    }
-    if (now < fetchingUntil) {
-      auto part = std::chrono::ceil<std::chrono::milliseconds>(fetchingUntil - now);
-      std::this_thread::sleep_for(part);
-      duration -= part;
-    }
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*idleFrom_ + options_.idleFetchingFor - now);
+    auto fetching = std::clamp(left, std::chrono::milliseconds(0), duration);
+    std::this_thread::sleep_for(fetching);
+    duration -= fetching;
+    if (duration.count() <= 0) return;
   }
   if (!idlePaused_ || quietPause_) {
     idlePaused_ = true;

@@ -39,7 +39,7 @@ struct KafkaSourceOptions {
   std::optional<int64_t> startAtMs;
   // How long idle() may wait with the partitions still fetching before it pauses them. A
   // pause drops what librdkafka has prefetched and the resume fetches it again (a fetch round
-  // trip and the fetcher's back-off, about half a second here): the short waits between the
+  // trip and the fetcher's back-off, most of a second here): the short waits between the
   // batches of a rate cap must not pay that every time. Meanwhile the group is served by the
   // next poll(), at most this much later.
   std::chrono::milliseconds idleFetchingFor{1000};
